@@ -1,0 +1,3 @@
+export const runCli = (argv: ReadonlyArray<string>) => {
+  console.log("repowire", argv.slice(2).join(" "))
+}

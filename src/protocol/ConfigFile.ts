@@ -1,0 +1,82 @@
+import { Schema } from "effect"
+
+const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** "90s", "30m", "24h", "7d", "250ms", or a number of seconds → milliseconds. */
+export const Duration = Schema.Union(
+  Schema.Number.pipe(Schema.nonNegative()),
+  Schema.String.pipe(Schema.pattern(/^\d+(ms|s|m|h|d)$/, {
+    message: () => "a duration like 90s, 30m, 24h or 7d"
+  }))
+).pipe(
+  Schema.annotations({ identifier: "Duration" })
+)
+
+export const durationMillis = (d: typeof Duration.Type): number => {
+  if (typeof d === "number") return d * 1000
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(d)!
+  return Number(match[1]) * units[match[2]!]!
+}
+
+const Port = Schema.Int.pipe(Schema.between(0, 65535, { message: () => "a port from 0 to 65535" }))
+const Bytes = Schema.Int.pipe(Schema.positive({ message: () => "a positive number of bytes" }))
+const Secret = Schema.NullOr(Schema.String.pipe(Schema.minLength(16, { message: () => "a secret of at least 16 characters" })))
+
+const LoopbackHost = Schema.String.pipe(
+  Schema.filter((h) => h === "127.0.0.1" || h === "localhost" || h === "::1", {
+    message: () => "a loopback address (127.0.0.1, localhost or ::1): the daemon never listens on the network"
+  })
+)
+
+const section = <F extends Schema.Struct.Fields>(fields: F, defaults: Schema.Struct.Type<F>) =>
+  Schema.optionalWith(Schema.Struct(fields), { default: () => defaults })
+
+const field = <A, I>(schema: Schema.Schema<A, I>, value: NoInfer<A>) =>
+  Schema.optionalWith(schema, { default: () => value })
+
+export const DaemonSection = Schema.Struct({
+  host: field(LoopbackHost, "127.0.0.1"),
+  port: field(Port, 8377),
+  auth_token: field(Secret, null),
+  max_body_bytes: field(Bytes, 1_048_576),
+  mcp_http: section({ enabled: field(Schema.Boolean, false) }, { enabled: false }),
+  attachments: section({
+    max_bytes: field(Bytes, 10 * 1024 * 1024),
+    quota_bytes: field(Bytes, 512 * 1024 * 1024),
+    ttl: field(Duration, "7d")
+  }, { max_bytes: 10 * 1024 * 1024, quota_bytes: 512 * 1024 * 1024, ttl: "7d" }),
+  delivery_queue: section({
+    max_per_peer: field(Schema.Int.pipe(Schema.between(1, 1_000_000)), 1000),
+    ttl: field(Duration, "7d")
+  }, { max_per_peer: 1000, ttl: "7d" }),
+  peers: section({
+    /** A peer with no live transport and no request for this long is shown offline. */
+    idle_timeout: field(Duration, "10m"),
+    /** Offline peers older than this leave the default listing. */
+    forget_after: field(Duration, "24h")
+  }, { idle_timeout: "10m", forget_after: "24h" }),
+  events: section({ retain: field(Schema.Int.pipe(Schema.between(100, 10_000_000)), 100_000) }, { retain: 100_000 })
+})
+
+export const RelaySection = Schema.Struct({
+  enabled: field(Schema.Boolean, false),
+  url: field(Schema.NullOr(Schema.String.pipe(Schema.pattern(/^(wss?|https?):\/\/[^\s/]+/, {
+    message: () => "a relay URL like wss://relay.example.com"
+  }))), null),
+  api_key: field(Schema.NullOr(Schema.String.pipe(Schema.pattern(/^rw_[A-Za-z0-9_-]{20,}$/, {
+    message: () => "a relay key: rw_ followed by the key"
+  }))), null),
+  daemon_id: field(Schema.NullOr(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/))), null)
+})
+
+export const LoggingSection = Schema.Struct({
+  level: field(Schema.Literal("trace", "debug", "info", "warning", "error", "none"), "info")
+})
+
+export const ConfigFile = Schema.Struct({
+  daemon: Schema.optionalWith(DaemonSection, { default: () => DaemonSection.make({}) }),
+  relay: Schema.optionalWith(RelaySection, { default: () => RelaySection.make({}) }),
+  logging: Schema.optionalWith(LoggingSection, { default: () => LoggingSection.make({}) })
+})
+export type ConfigFile = typeof ConfigFile.Type
+export type ConfigFileEncoded = typeof ConfigFile.Encoded

@@ -1,0 +1,95 @@
+import { HttpApiSchema } from "@effect/platform"
+import { Schema } from "effect"
+
+/**
+ * Every error that crosses the wire is `{"error": {"code", "message"}}` with an HTTP status.
+ * Each error is a Schema.TaggedError (yieldable, typed) and has a `Body` schema that the
+ * HttpApi contract uses to encode it in that envelope and the typed client to decode it.
+ */
+export const ErrorBody = Schema.Struct({
+  error: Schema.Struct({ code: Schema.String, message: Schema.String })
+})
+export type ErrorBody = typeof ErrorBody.Type
+
+interface ApiErrorClass<Self extends { readonly message: string }> {
+  new(props: { readonly message: string }): Self
+  readonly code: string
+  readonly status: number
+}
+
+const envelope = <Self extends { readonly message: string }>(cls: ApiErrorClass<Self>) =>
+  Schema.transform(
+    Schema.Struct({ error: Schema.Struct({ code: Schema.Literal(cls.code), message: Schema.String }) }),
+    Schema.declare((u): u is Self => u instanceof cls, { identifier: cls.code }),
+    {
+      strict: true,
+      decode: ({ error }) => new cls({ message: error.message }),
+      encode: (e) => ({ error: { code: cls.code, message: e.message } as const })
+    }
+  ).annotations(HttpApiSchema.annotations({ status: cls.status }))
+
+export const errorBody = (code: string, message: string): ErrorBody => ({ error: { code, message } })
+
+export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", { message: Schema.String }) {
+  static readonly code = "invalid_request"
+  static readonly status = 400
+}
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", { message: Schema.String }) {
+  static readonly code = "unauthorized"
+  static readonly status = 401
+}
+export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", { message: Schema.String }) {
+  static readonly code = "forbidden"
+  static readonly status = 403
+}
+export class PeerNotFound extends Schema.TaggedError<PeerNotFound>()("PeerNotFound", { message: Schema.String }) {
+  static readonly code = "peer_not_found"
+  static readonly status = 404
+}
+export class AskNotFound extends Schema.TaggedError<AskNotFound>()("AskNotFound", { message: Schema.String }) {
+  static readonly code = "ask_not_found"
+  static readonly status = 404
+}
+export class AttachmentNotFound
+  extends Schema.TaggedError<AttachmentNotFound>()("AttachmentNotFound", { message: Schema.String })
+{
+  static readonly code = "attachment_not_found"
+  static readonly status = 404
+}
+export class AmbiguousPeer extends Schema.TaggedError<AmbiguousPeer>()("AmbiguousPeer", { message: Schema.String }) {
+  static readonly code = "ambiguous_peer"
+  static readonly status = 409
+}
+export class AlreadyAcked extends Schema.TaggedError<AlreadyAcked>()("AlreadyAcked", { message: Schema.String }) {
+  static readonly code = "already_acked"
+  static readonly status = 409
+}
+export class PayloadTooLarge
+  extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", { message: Schema.String })
+{
+  static readonly code = "payload_too_large"
+  static readonly status = 413
+}
+export class QueueFull extends Schema.TaggedError<QueueFull>()("QueueFull", { message: Schema.String }) {
+  static readonly code = "queue_full"
+  static readonly status = 507
+}
+export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExceeded", { message: Schema.String }) {
+  static readonly code = "quota_exceeded"
+  static readonly status = 507
+}
+
+export const BadRequestBody = envelope(BadRequest)
+export const UnauthorizedBody = envelope(Unauthorized)
+export const ForbiddenBody = envelope(Forbidden)
+export const PeerNotFoundBody = envelope(PeerNotFound)
+export const AskNotFoundBody = envelope(AskNotFound)
+export const AttachmentNotFoundBody = envelope(AttachmentNotFound)
+export const AmbiguousPeerBody = envelope(AmbiguousPeer)
+export const AlreadyAckedBody = envelope(AlreadyAcked)
+export const PayloadTooLargeBody = envelope(PayloadTooLarge)
+export const QueueFullBody = envelope(QueueFull)
+export const QuotaExceededBody = envelope(QuotaExceeded)
+
+/** Errors a peer lookup can end in. */
+export type PeerLookupError = PeerNotFound | AmbiguousPeer

@@ -1,0 +1,130 @@
+import { Schema } from "effect"
+import { AttachmentIds, AttachmentRef } from "./Attachment.js"
+import { Circle } from "./Peer.js"
+
+export const CorrelationId = Schema.String.pipe(
+  Schema.pattern(/^ask-[a-z0-9]{8,40}$/, { message: () => "a correlation id looks like ask-…" }),
+  Schema.annotations({ identifier: "CorrelationId" })
+)
+
+export const MessageId = Schema.String.pipe(Schema.pattern(/^msg-[a-z0-9]{8,40}$/))
+
+export const MessageText = Schema.String.pipe(
+  Schema.minLength(1, { message: () => "text must not be empty" }),
+  Schema.maxLength(65_536, { message: () => "text is at most 65536 characters" })
+)
+
+/** A peer id or a display name. */
+export const PeerRef = Schema.String.pipe(
+  Schema.minLength(1, { message: () => "a peer id or display name is required" }),
+  Schema.maxLength(128)
+)
+
+export const Delivery = Schema.Literal("queued", "delivered")
+export type Delivery = typeof Delivery.Type
+
+export const MessageState = Schema.Literal("queued", "delivered", "acked", "expired")
+export type MessageState = typeof MessageState.Type
+
+export const MessageKind = Schema.Literal("ask", "notify", "broadcast", "reply")
+export type MessageKind = typeof MessageKind.Type
+
+export const AskRequest = Schema.Struct({
+  from_peer: PeerRef,
+  to_peer: PeerRef,
+  text: MessageText,
+  reply_to: Schema.optional(CorrelationId),
+  circle: Schema.optional(Circle),
+  attachments: Schema.optional(AttachmentIds)
+})
+export type AskRequest = typeof AskRequest.Type
+
+export const AskAccepted = Schema.Struct({ correlation_id: Schema.String, delivery: Delivery })
+export type AskAccepted = typeof AskAccepted.Type
+
+export const AckRequest = Schema.Struct({
+  correlation_id: CorrelationId,
+  message: Schema.optional(MessageText),
+  attachments: Schema.optional(AttachmentIds)
+})
+export type AckRequest = typeof AckRequest.Type
+
+export const AckAccepted = Schema.Struct({
+  correlation_id: Schema.String,
+  state: Schema.Literal("acked"),
+  /** The reply message, when the ack carried one. */
+  reply: Schema.NullOr(Schema.Struct({ id: Schema.String, delivery: Delivery }))
+})
+export type AckAccepted = typeof AckAccepted.Type
+
+export const NotifyRequest = Schema.Struct({
+  from_peer: PeerRef,
+  to_peer: PeerRef,
+  text: MessageText,
+  circle: Schema.optional(Circle),
+  attachments: Schema.optional(AttachmentIds)
+})
+export type NotifyRequest = typeof NotifyRequest.Type
+
+export const NotifyAccepted = Schema.Struct({ id: Schema.String, delivery: Delivery })
+export type NotifyAccepted = typeof NotifyAccepted.Type
+
+export const BroadcastRequest = Schema.Struct({
+  from_peer: PeerRef,
+  text: MessageText,
+  circle: Schema.optional(Circle),
+  attachments: Schema.optional(AttachmentIds)
+})
+export type BroadcastRequest = typeof BroadcastRequest.Type
+
+export const BroadcastAccepted = Schema.Struct({
+  id: Schema.String,
+  delivered: Schema.Array(Schema.String),
+  queued: Schema.Array(Schema.String)
+})
+export type BroadcastAccepted = typeof BroadcastAccepted.Type
+
+/** One unit of delivery to one peer. */
+export const Message = Schema.Struct({
+  id: Schema.String,
+  kind: MessageKind,
+  from_peer: Schema.String,
+  from_name: Schema.String,
+  to_peer: Schema.String,
+  to_name: Schema.String,
+  circle: Schema.String,
+  text: Schema.String,
+  /** ask: its own id; reply: the ask it answers. */
+  correlation_id: Schema.NullOr(Schema.String),
+  reply_to: Schema.NullOr(Schema.String),
+  attachments: Schema.Array(AttachmentRef),
+  state: MessageState,
+  created_at: Schema.String
+})
+export type Message = typeof Message.Type
+
+export const AskState = Schema.Literal("queued", "delivered", "acked")
+
+export const Ask = Schema.Struct({
+  correlation_id: Schema.String,
+  from_peer: Schema.String,
+  from_name: Schema.String,
+  to_peer: Schema.String,
+  to_name: Schema.String,
+  circle: Schema.String,
+  text: Schema.String,
+  reply_to: Schema.NullOr(Schema.String),
+  attachments: Schema.Array(AttachmentRef),
+  state: AskState,
+  reply: Schema.NullOr(Schema.String),
+  reply_attachments: Schema.Array(AttachmentRef),
+  created_at: Schema.String,
+  acked_at: Schema.NullOr(Schema.String)
+})
+export type Ask = typeof Ask.Type
+
+export const AskList = Schema.Struct({ asks: Schema.Array(Ask) })
+
+export const AskDirection = Schema.Literal("inbound", "outbound")
+
+export const DeliveryList = Schema.Struct({ messages: Schema.Array(Message) })

@@ -1,0 +1,90 @@
+import { Schema } from "effect"
+
+export const PeerId = Schema.String.pipe(
+  Schema.pattern(/^peer-[a-z0-9]{8,40}$/),
+  Schema.brand("PeerId"),
+  Schema.annotations({ identifier: "PeerId", description: "immutable routing key, peer-…" })
+)
+export type PeerId = typeof PeerId.Type
+
+const namePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
+
+export const PeerName = Schema.String.pipe(
+  Schema.pattern(namePattern, {
+    message: () => "a name is 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"
+  }),
+  Schema.annotations({ identifier: "PeerName" })
+)
+
+export const Circle = Schema.String.pipe(
+  Schema.pattern(namePattern, {
+    message: () => "a circle is 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"
+  }),
+  Schema.annotations({ identifier: "Circle" })
+)
+
+export const DEFAULT_CIRCLE = "default"
+
+export const Backend = Schema.Literal("claude-code", "codex", "gemini", "opencode", "dashboard", "cli")
+export type Backend = typeof Backend.Type
+
+export const Role = Schema.Literal("agent", "human", "service")
+export type Role = typeof Role.Type
+
+export const PeerStatus = Schema.Literal("online", "busy", "offline")
+export type PeerStatus = typeof PeerStatus.Type
+
+export const Description = Schema.String.pipe(Schema.maxLength(2000))
+
+const METADATA_MAX_BYTES = 4096
+
+export const Metadata = Schema.Record({ key: Schema.String, value: Schema.Unknown }).pipe(
+  Schema.filter((value) => JSON.stringify(value).length <= METADATA_MAX_BYTES, {
+    message: () => `metadata must encode to at most ${METADATA_MAX_BYTES} bytes of JSON`
+  })
+)
+
+export const Peer = Schema.Struct({
+  peer_id: PeerId,
+  display_name: Schema.String,
+  path: Schema.NullOr(Schema.String),
+  machine: Schema.String,
+  backend: Backend,
+  circle: Schema.String,
+  role: Role,
+  status: PeerStatus,
+  description: Schema.String,
+  last_seen: Schema.String,
+  metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown })
+})
+export type Peer = typeof Peer.Type
+
+export const RegisterPeer = Schema.Struct({
+  name: PeerName,
+  backend: Backend,
+  path: Schema.optional(Schema.String.pipe(Schema.maxLength(4096))),
+  circle: Schema.optional(Circle),
+  role: Schema.optional(Role),
+  description: Schema.optional(Description),
+  machine: Schema.optional(Schema.String.pipe(Schema.maxLength(255))),
+  metadata: Schema.optional(Metadata),
+  /** Resume an existing peer: requires that peer's token in X-Repowire-Peer-Token. */
+  peer_id: Schema.optional(PeerId)
+})
+export type RegisterPeer = typeof RegisterPeer.Type
+
+export const Registered = Schema.Struct({
+  peer_id: PeerId,
+  display_name: Schema.String,
+  circle: Schema.String,
+  token: Schema.String
+})
+export type Registered = typeof Registered.Type
+
+export const SetDescription = Schema.Struct({ description: Description })
+export const SetCircle = Schema.Struct({ circle: Circle })
+export const SetStatus = Schema.Struct({ status: PeerStatus })
+
+export const PeerList = Schema.Struct({ peers: Schema.Array(Peer) })
+
+export const PEER_TOKEN_HEADER = "x-repowire-peer-token"

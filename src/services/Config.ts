@@ -1,0 +1,25 @@
+import { Context, Data, Redacted } from "effect"
+import type { ConfigFile } from "../protocol/ConfigFile.js"
+
+/** Where repowire keeps its state: ~/.repowire unless REPOWIRE_HOME is set. */
+export interface RepowirePaths {
+  readonly home: string
+  readonly configFile: string
+  readonly stateDb: string
+  readonly pidFile: string
+  readonly logFile: string
+  readonly attachmentsDir: string
+  readonly sessionsDir: string
+}
+
+export class ConfigError extends Data.TaggedError("ConfigError")<{ readonly message: string }> {}
+
+/** The effective configuration: config.yaml decoded, environment overrides applied. */
+export class Config extends Context.Tag("repowire/Config")<Config, {
+  readonly paths: RepowirePaths
+  readonly values: ConfigFile
+  readonly authToken: Redacted.Redacted<string> | undefined
+}>() {}
+
+export const redactedOrUndefined = (value: string | null): Redacted.Redacted<string> | undefined =>
+  value === null ? undefined : Redacted.make(value)
