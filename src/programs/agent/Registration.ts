@@ -24,7 +24,7 @@ export const registerSession = async (
   identity: AgentIdentity,
   target: DaemonTarget,
   env: NodeJS.ProcessEnv = process.env,
-  extra: { readonly description?: string; readonly circle?: string } = {}
+  extra: { readonly description?: string; readonly circle?: string; readonly role?: "agent" | "human" } = {}
 ): Promise<SessionRecord> => {
   const previous = readSession(identity.key, env)
   const circle = extra.circle ?? previous?.circle ?? tmuxSessionName(identity) ?? undefined
@@ -34,6 +34,7 @@ export const registerSession = async (
     path: identity.path,
     ...(circle ? { circle } : {}),
     ...(extra.description ? { description: extra.description } : {}),
+    ...(extra.role ? { role: extra.role } : {}),
     metadata: identity.pane ? { tmux_pane: identity.pane } : {}
   }
   let res = previous

@@ -1,0 +1,70 @@
+import { Console, Effect, Layer, Redacted } from "effect"
+import { ConfigLive } from "../../layers/ConfigLive.js"
+import { daemonBaseUrl, DaemonClientLive } from "../../layers/DaemonClientLive.js"
+import { Config } from "../../services/Config.js"
+import { DaemonClient, type DaemonApiClient } from "../../services/DaemonClient.js"
+import { type AgentIdentity, sanitizeName } from "../agent/Identity.js"
+import { registerSession } from "../agent/Registration.js"
+import { readSession, type SessionRecord } from "../agent/Sessions.js"
+
+/** Config + the typed daemon client, for the client commands. */
+export const ClientLayer = DaemonClientLive.pipe(Layer.provideMerge(ConfigLive))
+
+const messageOf = (e: unknown): string =>
+  typeof e === "object" && e !== null && typeof (e as { message?: unknown }).message === "string" &&
+    (e as { message: string }).message !== ""
+    ? (e as { message: string }).message.split("\n")[0]!
+    : String(e)
+
+/** One line on stderr and exit code 1 for any failure; the command's own output stays on stdout. */
+export const runCommand = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(
+    Effect.asVoid,
+    Effect.catchAll((e) =>
+      Console.error(`repowire: ${messageOf(e)}`).pipe(Effect.zipRight(Effect.sync(() => void (process.exitCode = 1))))
+    )
+  )
+
+export const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
+
+const cliIdentity = (from: string): AgentIdentity => {
+  const name = sanitizeName(from)
+  return { backend: "cli", path: process.cwd(), name, pane: null, tmuxSocket: null, key: `cli-${name}` }
+}
+
+/**
+ * The CLI sends as a `cli` peer (role human, so it reaches every circle). Its peer id and token
+ * live in $REPOWIRE_HOME/sessions/cli-<name>.json (0600); registered once, and again when the
+ * daemon no longer knows it.
+ */
+const cliSession = (from: string, fresh: boolean) =>
+  Effect.gen(function*() {
+    const config = yield* Config
+    const target = {
+      baseUrl: daemonBaseUrl(config.values.daemon.host, config.values.daemon.port),
+      authToken: config.authToken ? Redacted.value(config.authToken) : null
+    }
+    const identity = cliIdentity(from)
+    const stored = readSession(identity.key)
+    if (!fresh && stored !== null && stored.base_url === target.baseUrl) return stored
+    return yield* Effect.tryPromise({
+      try: () => registerSession(identity, target, process.env, { role: "human" }),
+      catch: (e) => new Error(messageOf(e))
+    })
+  })
+
+const isStale = (me: SessionRecord) => (e: unknown) => {
+  const tag = (e as { _tag?: unknown })?._tag
+  return tag === "Unauthorized" || (tag === "PeerNotFound" && messageOf(e).includes(me.peer_id))
+}
+
+/** Runs `f` as the named cli peer, registering again once if the daemon forgot it. */
+export const asCliPeer = <A, E>(from: string, f: (me: SessionRecord, api: DaemonApiClient) => Effect.Effect<A, E>) =>
+  Effect.gen(function*() {
+    const client = yield* DaemonClient
+    const attempt = (me: SessionRecord) => client.call((api) => f(me, api), { peerToken: me.token })
+    const me = yield* cliSession(from, false)
+    return yield* attempt(me).pipe(
+      Effect.catchIf(isStale(me), () => Effect.flatMap(cliSession(from, true), attempt))
+    )
+  })
