@@ -5,10 +5,14 @@ import { ackCommand } from "./commands/Ack.js"
 import { askCommand } from "./commands/Ask.js"
 import { asksCommand } from "./commands/Asks.js"
 import { broadcastCommand } from "./commands/Broadcast.js"
+import { doctorCommand } from "./commands/Doctor.js"
 import { hookCommand } from "./commands/Hook.js"
 import { mcpCommand } from "./commands/Mcp.js"
 import { notifyCommand } from "./commands/Notify.js"
 import { peersCommand } from "./commands/Peers.js"
+import { setupCommand } from "./commands/Setup.js"
+import { statusCommand } from "./commands/Status.js"
+import { uninstallCommand } from "./commands/Uninstall.js"
 
 // The agents branch wires its client commands here; the lead's root command on main replaces this.
 const root = Command.make("repowire").pipe(
@@ -20,7 +24,11 @@ const root = Command.make("repowire").pipe(
     ackCommand,
     asksCommand,
     mcpCommand,
-    hookCommand
+    hookCommand,
+    setupCommand,
+    uninstallCommand,
+    statusCommand,
+    doctorCommand
   ])
 )
 
