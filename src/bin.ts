@@ -1,3 +1,4 @@
+// The `repowire` entry. Commands load lazily so that light paths (hooks) start fast.
 const main = async () => {
   // Hooks run on every agent tool call: they skip the Effect CLI tree entirely.
   if (process.argv[2] === "hook") {

@@ -3,14 +3,11 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, FiberRef, Layer, ParseResult, Redacted } from "effect"
 import { DaemonApi } from "../protocol/DaemonApi.js"
 import { PEER_TOKEN_HEADER } from "../protocol/Peer.js"
+import { daemonUrl } from "../programs/daemon/Launcher.js"
 import { Config } from "../services/Config.js"
 import { DaemonClient, DaemonFailure, DaemonUnreachable } from "../services/DaemonClient.js"
 
 const currentPeerToken = FiberRef.unsafeMake<string | undefined>(undefined)
-
-const hostForUrl = (host: string) => (host.includes(":") ? `[${host}]` : host)
-
-export const daemonBaseUrl = (host: string, port: number) => `http://${hostForUrl(host)}:${port}`
 
 export const unreachableMessage = (baseUrl: string, cause: string) =>
   `daemon not reachable at ${baseUrl} (${cause}); start it with \`repowire daemon start\``
@@ -25,21 +22,24 @@ export const DaemonClientLive = Layer.effect(
   DaemonClient,
   Effect.gen(function*() {
     const config = yield* Config
-    const baseUrl = daemonBaseUrl(config.values.daemon.host, config.values.daemon.port)
+    // Read per request: the daemon writes its actual port (port 0 in tests) to its runtime file.
+    const currentUrl = () => daemonUrl(config.paths, config.values)
     const authToken = config.authToken
     const api = yield* HttpApiClient.make(DaemonApi, {
-      baseUrl,
       transformClient: HttpClient.mapRequestEffect((request) =>
         FiberRef.get(currentPeerToken).pipe(
           Effect.map((peerToken) => {
             const withAuth = authToken ? HttpClientRequest.bearerToken(request, Redacted.value(authToken)) : request
-            return peerToken ? HttpClientRequest.setHeader(withAuth, PEER_TOKEN_HEADER, peerToken) : withAuth
+            const withPeer = peerToken ? HttpClientRequest.setHeader(withAuth, PEER_TOKEN_HEADER, peerToken) : withAuth
+            return HttpClientRequest.prependUrl(withPeer, currentUrl())
           })
         )
       )
     })
     return DaemonClient.of({
-      baseUrl,
+      get baseUrl() {
+        return currentUrl()
+      },
       call: (f, options) =>
         Effect.locally(f(api), currentPeerToken, options?.peerToken).pipe(
           Effect.catchIf(
@@ -47,7 +47,7 @@ export const DaemonClientLive = Layer.effect(
               HttpClientError.isHttpClientError(e) || ParseResult.isParseError(e),
             (e): Effect.Effect<never, DaemonUnreachable | DaemonFailure> => {
               if (HttpClientError.isHttpClientError(e) && e._tag === "RequestError") {
-                return Effect.fail(new DaemonUnreachable({ message: unreachableMessage(baseUrl, causeText(e)) }))
+                return Effect.fail(new DaemonUnreachable({ message: unreachableMessage(currentUrl(), causeText(e)) }))
               }
               if (HttpClientError.isHttpClientError(e) && e._tag === "ResponseError") {
                 return Effect.fail(new DaemonFailure({ message: `daemon answered ${e.response.status} to ${e.request.method} ${e.request.url}` }))

@@ -3,10 +3,9 @@ import { DaemonUnreachableError } from "../programs/agent/DaemonHttp.js"
 import { type AgentBackend, resolveIdentity } from "../programs/agent/Identity.js"
 import { ensureSession, registerSession } from "../programs/agent/Registration.js"
 import type { SessionRecord } from "../programs/agent/Sessions.js"
-import { ensureDaemon } from "../programs/daemon/Launcher.js"
+import { daemonUrl, ensureDaemon } from "../programs/daemon/Launcher.js"
 import { Config } from "../services/Config.js"
 import { type CallerPeer, CallerError, McpCaller } from "../services/McpCaller.js"
-import { daemonBaseUrl } from "./DaemonClientLive.js"
 
 const toPeer = (s: SessionRecord): CallerPeer => ({
   peer_id: s.peer_id,
@@ -27,14 +26,14 @@ export const McpCallerEnv = (backend: AgentBackend, env: NodeJS.ProcessEnv = pro
     Effect.gen(function*() {
       const config = yield* Config
       const identity = resolveIdentity(backend, env, process.cwd())
-      const target = {
-        baseUrl: daemonBaseUrl(config.values.daemon.host, config.values.daemon.port),
+      const target = () => ({
+        baseUrl: daemonUrl(config.paths, config.values),
         authToken: config.authToken ? Redacted.value(config.authToken) : null
-      }
+      })
       const cached = yield* Ref.make<CallerPeer | undefined>(undefined)
       const attempt = (fresh: boolean) =>
         Effect.tryPromise({
-          try: () => (fresh ? registerSession(identity, target, env) : ensureSession(identity, target, env)),
+          try: () => (fresh ? registerSession(identity, target(), env) : ensureSession(identity, target(), env)),
           catch: (e) => e
         })
       const register = (fresh: boolean) =>

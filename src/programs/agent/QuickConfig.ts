@@ -8,6 +8,25 @@ export const repowireHome = (env: NodeJS.ProcessEnv = process.env): string =>
 
 export const sessionsDir = (env: NodeJS.ProcessEnv = process.env) => path.join(repowireHome(env), "sessions")
 
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/** The running daemon's URL from its runtime file (daemon.json), as the Launcher reads it. */
+export const runningDaemonUrl = (env: NodeJS.ProcessEnv = process.env): string | undefined => {
+  try {
+    const info = JSON.parse(fs.readFileSync(path.join(repowireHome(env), "daemon.json"), "utf8")) as { pid?: unknown; url?: unknown }
+    return typeof info.pid === "number" && typeof info.url === "string" && isAlive(info.pid) ? info.url : undefined
+  } catch {
+    return undefined
+  }
+}
+
 const hostForUrl = (host: string) => (host.includes(":") ? `[${host}]` : host)
 
 /**
@@ -34,7 +53,7 @@ export const quickDaemonTarget = async (env: NodeJS.ProcessEnv = process.env): P
   const port = Number.isInteger(Number(portRaw)) && portRaw !== undefined && portRaw !== "" ? Number(portRaw) : 8377
   const tokenRaw = env.REPOWIRE_DAEMON__AUTH_TOKEN !== undefined ? env.REPOWIRE_DAEMON__AUTH_TOKEN : daemon.auth_token
   return {
-    baseUrl: `http://${hostForUrl(host)}:${port}`,
+    baseUrl: runningDaemonUrl(env) ?? `http://${hostForUrl(host)}:${port}`,
     authToken: typeof tokenRaw === "string" && tokenRaw !== "" ? tokenRaw : null
   }
 }

@@ -1,6 +1,8 @@
 import { Console, Effect, Layer, Redacted } from "effect"
+import { CliError } from "./CliError.js"
 import { ConfigLive } from "../../layers/ConfigLive.js"
-import { daemonBaseUrl, DaemonClientLive } from "../../layers/DaemonClientLive.js"
+import { DaemonClientLive } from "../../layers/DaemonClientLive.js"
+import { daemonUrl } from "../daemon/Launcher.js"
 import { Config } from "../../services/Config.js"
 import { DaemonClient, type DaemonApiClient } from "../../services/DaemonClient.js"
 import { type AgentIdentity, sanitizeName } from "../agent/Identity.js"
@@ -16,14 +18,9 @@ const messageOf = (e: unknown): string =>
     ? (e as { message: string }).message.split("\n")[0]!
     : String(e)
 
-/** One line on stderr and exit code 1 for any failure; the command's own output stays on stdout. */
+/** Any failure becomes a one-line CliError (Main prints it and exits non-zero). */
 export const runCommand = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  effect.pipe(
-    Effect.asVoid,
-    Effect.catchAll((e) =>
-      Console.error(`repowire: ${messageOf(e)}`).pipe(Effect.zipRight(Effect.sync(() => void (process.exitCode = 1))))
-    )
-  )
+  effect.pipe(Effect.asVoid, Effect.mapError((e) => new CliError({ message: messageOf(e) })))
 
 export const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
 
@@ -41,7 +38,7 @@ const cliSession = (from: string, fresh: boolean) =>
   Effect.gen(function*() {
     const config = yield* Config
     const target = {
-      baseUrl: daemonBaseUrl(config.values.daemon.host, config.values.daemon.port),
+      baseUrl: daemonUrl(config.paths, config.values),
       authToken: config.authToken ? Redacted.value(config.authToken) : null
     }
     const identity = cliIdentity(from)

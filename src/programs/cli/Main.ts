@@ -1,22 +1,33 @@
 import { Command, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Cause, Effect, Option } from "effect"
+import { Cause, Console, Effect, Layer, Logger, Option } from "effect"
+import { VERSION } from "../../Version.js"
 import { ackCommand } from "./commands/Ack.js"
 import { askCommand } from "./commands/Ask.js"
 import { asksCommand } from "./commands/Asks.js"
 import { broadcastCommand } from "./commands/Broadcast.js"
+import { configCommand } from "./commands/ConfigCommand.js"
+import { daemonCommand } from "./commands/Daemon.js"
 import { doctorCommand } from "./commands/Doctor.js"
 import { hookCommand } from "./commands/Hook.js"
 import { mcpCommand } from "./commands/Mcp.js"
 import { notifyCommand } from "./commands/Notify.js"
 import { peersCommand } from "./commands/Peers.js"
+import { serveCommand } from "./commands/Serve.js"
 import { setupCommand } from "./commands/Setup.js"
 import { statusCommand } from "./commands/Status.js"
 import { uninstallCommand } from "./commands/Uninstall.js"
 
-// The agents branch wires its client commands here; the lead's root command on main replaces this.
 const root = Command.make("repowire").pipe(
+  Command.withDescription("A mesh network for AI coding agents: ask, notify and broadcast between sessions"),
   Command.withSubcommands([
+    serveCommand,
+    daemonCommand,
+    configCommand,
+    setupCommand,
+    uninstallCommand,
+    statusCommand,
+    doctorCommand,
     peersCommand,
     askCommand,
     notifyCommand,
@@ -24,22 +35,36 @@ const root = Command.make("repowire").pipe(
     ackCommand,
     asksCommand,
     mcpCommand,
-    hookCommand,
-    setupCommand,
-    uninstallCommand,
-    statusCommand,
-    doctorCommand
+    hookCommand
   ])
 )
 
-const cli = Command.run(root, { name: "repowire", version: "0.1.0" })
+const cli = Command.run(root, { name: "repowire", version: VERSION })
 
-const alreadyReported = (cause: Cause.Cause<unknown>) =>
-  Cause.isInterruptedOnly(cause) || Option.exists(Cause.failureOption(cause), ValidationError.isValidationError)
+/** Logs go to stderr: stdout carries command output (and MCP protocol). */
+const StderrLogging = Layer.mergeAll(
+  Logger.remove(Logger.defaultLogger),
+  Logger.remove(Logger.prettyLoggerDefault),
+  Logger.add(Logger.prettyLogger({ stderr: true, colors: false }))
+)
+
+const oneLine = (cause: Cause.Cause<unknown>) => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const error = failure.value as { message?: unknown; _tag?: unknown }
+    if (typeof error.message === "string" && error.message !== "") return error.message
+    return String(error._tag ?? failure.value)
+  }
+  return Cause.pretty(cause).split("\n")[0] ?? "unexpected failure"
+}
 
 export const runCli = (argv: ReadonlyArray<string>) =>
   cli(argv).pipe(
-    Effect.tapErrorCause((cause) => (alreadyReported(cause) ? Effect.void : Effect.logError(cause))),
-    Effect.provide(NodeContext.layer),
-    NodeRuntime.runMain({ disableErrorReporting: true })
+    Effect.tapErrorCause((cause) => {
+      if (Cause.isInterruptedOnly(cause)) return Effect.void
+      if (Option.exists(Cause.failureOption(cause), ValidationError.isValidationError)) return Effect.void
+      return Console.error(`repowire: ${oneLine(cause)}`)
+    }),
+    Effect.provide(Layer.merge(NodeContext.layer, StderrLogging)),
+    NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
   )
