@@ -1,6 +1,6 @@
 import { Socket } from "@effect/platform"
 import { NodeSocket } from "@effect/platform-node"
-import { Data, Duration, Effect, Queue, Schedule, Schema } from "effect"
+import { Data, Duration, Effect, Fiber, Queue, Schedule, Schema } from "effect"
 import { PaneInjectorTmux } from "../../layers/PaneInjectorTmux.js"
 import { CloseCode, type DeliveryFrame, type ServerFrame, ServerFrameJson } from "../../protocol/AgentFrame.js"
 import { PaneInjector, type PaneTarget } from "../../services/PaneInjector.js"
@@ -72,18 +72,20 @@ const connectOnce = (session: SessionRecord, pane: PaneTarget) =>
           return Queue.offer(inbox, frame)
       }
     }
+    // runRaw is the read loop and also flushes writes, so it runs before the first write.
+    const reader = yield* socket.runRaw((data) =>
+      decodeFrame(typeof data === "string" ? data : textDecoder.decode(data)).pipe(
+        Effect.flatMap(onFrame),
+        Effect.catchTag("ParseError", (e) => log(`ignored a frame: ${e.message.split("\n")[0]}`))
+      )
+    ).pipe(Effect.forkScoped)
     yield* send({
       type: "connect",
       peer_id: session.peer_id,
       token: session.token,
       ...(session.auth_token ? { auth_token: session.auth_token } : {})
     })
-    yield* socket.runRaw((data) =>
-      decodeFrame(typeof data === "string" ? data : textDecoder.decode(data)).pipe(
-        Effect.flatMap(onFrame),
-        Effect.catchTag("ParseError", (e) => log(`ignored a frame: ${e.message.split("\n")[0]}`))
-      )
-    )
+    yield* Fiber.join(reader)
   }).pipe(
     Effect.scoped,
     Effect.catchAll((e): Effect.Effect<never, Stop | Reconnect> => {
