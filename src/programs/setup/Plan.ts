@@ -106,15 +106,17 @@ export const planUninstall = (all: ReadonlyArray<Integration>, home: string): Pl
       if (removed === text) return text
       if (!(file.path in state.files)) return removed
       const original = state.files[file.path]!.original
-      if (original === null) return emptyish(removed) ? null : removed
-      const same = original === removed || (() => {
+      // Unchanged since setup: give back the exact bytes it had (or no file at all).
+      const untouched = (() => {
         try {
-          return jsonEqual(JSON.parse(original), JSON.parse(removed))
+          const setUp = file.add(original ?? "")
+          return setUp === text || jsonEqual(JSON.parse(setUp), JSON.parse(text))
         } catch {
-          return original.trim() === removed.trim()
+          return false
         }
       })()
-      return same ? original : removed
+      if (untouched) return original
+      return original === null && emptyish(removed) ? null : removed
     }),
     skipped: []
   }
