@@ -103,9 +103,20 @@ const sessionStart = async (identity: AgentIdentity, env: NodeJS.ProcessEnv): Pr
 const queuedText = (messages: ReadonlyArray<QueuedMessage>) =>
   messages.map((m) => formatIncoming(incomingFromMessage(m))).join("\n\n")
 
-const userPrompt = async (identity: AgentIdentity, prompt: string): Promise<Out> => {
+/** Remembers asks the agent has been shown, so a Stop hook does not hand them over again. */
+const markShown = (identity: AgentIdentity, session: SessionRecord, ids: ReadonlyArray<string>, env: NodeJS.ProcessEnv) => {
+  if (ids.length === 0) return
+  const current = readSession(identity.key, env) ?? session
+  writeSession({ ...current, reminded: [...new Set([...(current.reminded ?? []), ...ids])].slice(-200) }, env)
+}
+
+const askIds = (messages: ReadonlyArray<QueuedMessage>) =>
+  messages.flatMap((m) => (m.kind === "ask" && m.correlation_id ? [m.correlation_id] : []))
+
+const userPrompt = async (identity: AgentIdentity, prompt: string, env: NodeJS.ProcessEnv): Promise<Out> => {
   await report(identity, { kind: "chat", role: "user", text: prompt.slice(0, 65_536) }, "busy")
-  const { messages } = await drain(identity)
+  const { messages, session } = await drain(identity)
+  markShown(identity, session, askIds(messages), env)
   return messages.length > 0 ? addContext(identity.backend, "UserPromptSubmit", queuedText(messages)) : {}
 }
 
@@ -123,11 +134,10 @@ const stop = async (
   await report(identity, { kind: "chat", role: "assistant", text: (text ?? "").slice(0, 65_536) }, "online")
   const { messages, session } = await drain(identity)
   const asks = await openInboundAsks(identity)
-  const seen = new Set([...(session.reminded ?? []), ...messages.flatMap((m) => m.correlation_id ? [m.correlation_id] : [])])
+  const seen = new Set([...(readSession(identity.key, env) ?? session).reminded ?? [], ...askIds(messages)])
   const fresh = asks.filter((a) => !seen.has(a.correlation_id))
   if (messages.length === 0 && fresh.length === 0) return {}
-  const current = readSession(identity.key, env) ?? session
-  writeSession({ ...current, reminded: [...seen, ...fresh.map((a) => a.correlation_id)].slice(-200) }, env)
+  markShown(identity, session, [...askIds(messages), ...fresh.map((a) => a.correlation_id)], env)
   const parts = [
     ...(messages.length > 0 ? [`Messages arrived on the repowire mesh:\n\n${queuedText(messages)}`] : []),
     ...(fresh.length > 0
@@ -162,7 +172,7 @@ export const runEvent = async (identity: AgentIdentity, event: HookEvent, env: N
     case "session-start":
       return sessionStart(identity, env)
     case "user-prompt-submit":
-      return userPrompt(identity, event.prompt)
+      return userPrompt(identity, event.prompt, env)
     case "post-tool-use":
       await report(identity, { kind: "tool_call", tool: event.tool.slice(0, 256), summary: event.summary })
       return {}
