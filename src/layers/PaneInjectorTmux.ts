@@ -47,7 +47,8 @@ export const PaneInjectorTmux = Layer.sync(PaneInjector, () => {
       yield* tmux(target, ["load-buffer", "-b", buffer, "-"], text)
       // -p: bracketed paste, so the agent's input box takes newlines literally; -d: drop the buffer.
       yield* tmux(target, ["paste-buffer", "-p", "-d", "-b", buffer, "-t", target.pane])
-      yield* Effect.sleep("150 millis")
+      // A TUI (Claude Code, Codex) needs a moment to take in the paste before Enter submits it.
+      yield* Effect.sleep("80 millis")
       yield* tmux(target, ["send-keys", "-t", target.pane, "Enter"])
       const marker = markerOf(text)
       yield* tmux(target, ["capture-pane", "-p", "-J", "-t", target.pane, "-S", "-200"]).pipe(
@@ -55,7 +56,7 @@ export const PaneInjectorTmux = Layer.sync(PaneInjector, () => {
           (screen) => landed(screen, marker),
           () => new InjectError({ pane: target.pane, message: "the text did not appear in the pane" })
         ),
-        Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.intersect(Schedule.recurs(15))))
+        Effect.retry(Schedule.spaced("20 millis").pipe(Schedule.intersect(Schedule.recurs(100))))
       )
     })
 

@@ -5,7 +5,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as YAML from "yaml"
 
-export const BIN = path.join(__dirname, "..", "..", "dist", "bin.mjs")
+export const BIN = path.resolve(import.meta.dirname, "../../dist/bin.mjs")
 
 /** The environment of a test process: no tmux of the machine running the tests. */
 export const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
