@@ -87,6 +87,13 @@ describe("client commands against a real daemon (auth token set)", () => {
     assert.notStrictEqual((JSON.parse(fs.readFileSync(session, "utf8")) as { peer_id: string }).peer_id, record.peer_id)
   })
 
+  it("doctor reports what works", async () => {
+    const doctor = await repowire("doctor")
+    assert.strictEqual(doctor.code, 0, doctor.stdout + doctor.stderr)
+    assert.include(doctor.stdout, "ok    daemon answers at")
+    assert.include(doctor.stdout, "ok    daemon accepts this machine's auth token")
+  })
+
   it("fails with one line and a non-zero exit", async () => {
     const unknown = await repowire("ask", "nobody", "hello")
     assert.strictEqual(unknown.code, 1)

@@ -122,7 +122,7 @@ describe("Claude Code hooks against a real daemon (with daemon.auth_token set)",
 
     const opencode = await hook("post-tool-use", payload("opencode-post-tool-use.json", project), "opencode")
     assert.strictEqual(opencode.code, 0, opencode.stderr)
-    assert.isDefined(await peerNamed("api", "opencode"))
+    assert.isDefined(await peerNamed("api", "opencode"), opencode.stderr)
   })
 
   it("ignores a malformed payload with a reason on stderr, exit 0", async () => {
@@ -132,6 +132,28 @@ describe("Claude Code hooks against a real daemon (with daemon.auth_token set)",
     const notJson = await hook("stop", "{nope")
     assert.strictEqual(notJson.code, 0)
     assert.include(notJson.stderr, "not JSON")
+  })
+})
+
+describe("SessionStart without a running daemon", () => {
+  it("starts the daemon detached, then registers the peer", async () => {
+    const home = tempDir("rw-autostart-")
+    fs.chmodSync(home, 0o700)
+    fs.writeFileSync(path.join(home, "config.yaml"), "daemon:\n  port: 0\n", { mode: 0o600 })
+    const env = cleanEnv({ REPOWIRE_HOME: home })
+    const dir = path.join(home, "web")
+    fs.mkdirSync(dir)
+    try {
+      const start = await runBin(["hook", "session-start"], { env, cwd: dir, input: JSON.stringify({ cwd: dir, hook_event_name: "SessionStart" }) })
+      assert.strictEqual(start.code, 0, start.stderr)
+      const context = JSON.parse(start.stdout) as { hookSpecificOutput: { additionalContext: string } }
+      assert.include(context.hookSpecificOutput.additionalContext, "as \"web\"")
+      const { url } = JSON.parse(fs.readFileSync(path.join(home, "daemon.json"), "utf8")) as { url: string }
+      const { body } = await httpJson(url, "GET", "/peers")
+      assert.isTrue((body.peers as Array<{ display_name: string }>).some((p) => p.display_name === "web"))
+    } finally {
+      await runBin(["daemon", "stop"], { env })
+    }
   })
 })
 

@@ -44,8 +44,15 @@ export const quickDaemonTarget = async (env: NodeJS.ProcessEnv = process.env): P
     text = undefined
   }
   if (text !== undefined && text.trim() !== "") {
-    const YAML = await import("yaml")
-    const doc = YAML.parse(text) as { daemon?: unknown } | null
+    // The bundle may hand the CommonJS build over as `default`.
+    const mod = await import("yaml") as typeof import("yaml") & { default?: typeof import("yaml") }
+    const parse = typeof mod.parse === "function" ? mod.parse : mod.default!.parse
+    let doc: { daemon?: unknown } | null = null
+    try {
+      doc = parse(text) as { daemon?: unknown } | null
+    } catch {
+      doc = null
+    }
     if (doc && typeof doc.daemon === "object" && doc.daemon !== null) daemon = doc.daemon as Record<string, unknown>
   }
   const host = env.REPOWIRE_DAEMON__HOST || (typeof daemon.host === "string" ? daemon.host : "127.0.0.1")
