@@ -134,9 +134,10 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
     run(asPeer((me) =>
       call((api) => api.messages.broadcast({ payload: { from_peer: me.peer_id, text } }), me.token).pipe(
         Effect.map((r) =>
-          r.delivered.length + r.queued.length === 0
+          r.delivered.length + r.queued.length + r.skipped.length === 0
             ? "nobody else in your circle"
-            : `broadcast delivered to ${r.delivered.join(", ") || "nobody"}; queued for ${r.queued.join(", ") || "nobody"}`
+            : `broadcast delivered to ${r.delivered.join(", ") || "nobody"}; queued for ${r.queued.join(", ") || "nobody"}` +
+              (r.skipped.length > 0 ? `; skipped (queue full): ${r.skipped.join(", ")}` : "")
         )
       )
     )))

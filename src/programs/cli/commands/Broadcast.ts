@@ -11,7 +11,10 @@ export const broadcastCommand = Command.make("broadcast", { from: fromOption, js
       Effect.flatMap((r) =>
         json
           ? printJson(r)
-          : Console.log(`delivered: ${r.delivered.join(", ") || "-"}\nqueued: ${r.queued.join(", ") || "-"}`)
+          : Console.log(
+            `delivered: ${r.delivered.join(", ") || "-"}\nqueued: ${r.queued.join(", ") || "-"}` +
+              (r.skipped.length > 0 ? `\nskipped (queue full): ${r.skipped.join(", ")}` : "")
+          )
       ),
       Effect.provide(ClientLayer)
     )
