@@ -1,5 +1,5 @@
-import type { HttpApi, HttpApiClient, HttpApiGroup } from "@effect/platform"
-import { Context, Data, type Effect } from "effect"
+import type { HttpApi, HttpApiClient, HttpApiGroup, HttpClientError } from "@effect/platform"
+import { Context, Data, type Effect, type ParseResult } from "effect"
 import type { DaemonApi } from "../protocol/DaemonApi.js"
 
 /** The daemon did not answer: not running, wrong port, or a network failure. */
@@ -18,7 +18,7 @@ export type DaemonApiClient = typeof DaemonApi extends HttpApi.HttpApi<
 
 /** Transport errors are replaced by DaemonUnreachable / DaemonFailure; the contract's typed errors stay. */
 export type DaemonCallError<E> =
-  | Exclude<E, import("@effect/platform").HttpClientError.HttpClientError | import("effect").ParseResult.ParseError>
+  | Exclude<E, HttpClientError.HttpClientError | ParseResult.ParseError>
   | DaemonUnreachable
   | DaemonFailure
 

@@ -6,17 +6,12 @@ import { daemonUrl } from "../daemon/Launcher.js"
 import { Config } from "../../services/Config.js"
 import { DaemonClient, type DaemonApiClient } from "../../services/DaemonClient.js"
 import { type AgentIdentity, sanitizeName } from "../agent/Identity.js"
+import { isStaleCaller, messageOf } from "../agent/Failures.js"
 import { registerSession } from "../agent/Registration.js"
 import { readSession, type SessionRecord } from "../agent/Sessions.js"
 
 /** Config + the typed daemon client, for the client commands. */
 export const ClientLayer = DaemonClientLive.pipe(Layer.provideMerge(ConfigLive))
-
-const messageOf = (e: unknown): string =>
-  typeof e === "object" && e !== null && typeof (e as { message?: unknown }).message === "string" &&
-    (e as { message: string }).message !== ""
-    ? (e as { message: string }).message.split("\n")[0]!
-    : String(e)
 
 /** Any failure becomes a one-line CliError (Main prints it and exits non-zero). */
 export const runCommand = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -50,11 +45,6 @@ const cliSession = (from: string, fresh: boolean) =>
     })
   })
 
-const isStale = (me: SessionRecord) => (e: unknown) => {
-  const tag = (e as { _tag?: unknown })?._tag
-  return tag === "Unauthorized" || (tag === "PeerNotFound" && messageOf(e).includes(me.peer_id))
-}
-
 /** Runs `f` as the named cli peer, registering again once if the daemon forgot it. */
 export const asCliPeer = <A, E>(from: string, f: (me: SessionRecord, api: DaemonApiClient) => Effect.Effect<A, E>) =>
   Effect.gen(function*() {
@@ -62,6 +52,6 @@ export const asCliPeer = <A, E>(from: string, f: (me: SessionRecord, api: Daemon
     const attempt = (me: SessionRecord) => client.call((api) => f(me, api), { peerToken: me.token })
     const me = yield* cliSession(from, false)
     return yield* attempt(me).pipe(
-      Effect.catchIf(isStale(me), () => Effect.flatMap(cliSession(from, true), attempt))
+      Effect.catchIf(isStaleCaller(me.peer_id), () => Effect.flatMap(cliSession(from, true), attempt))
     )
   })

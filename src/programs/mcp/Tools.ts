@@ -1,9 +1,10 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
-import { Cause, Effect, Exit } from "effect"
+import { Cause, Effect, Exit, Option } from "effect"
 import { z } from "zod"
 import { type CallerPeer, McpCaller } from "../../services/McpCaller.js"
-import { DaemonClient } from "../../services/DaemonClient.js"
+import { DaemonClient, type DaemonApiClient } from "../../services/DaemonClient.js"
+import { isStaleCaller, messageOf } from "../agent/Failures.js"
 import { askResultText, asksText, peersText } from "./Format.js"
 
 /** Anything that runs an Effect to an Exit: a ManagedRuntime or a Runtime fits. */
@@ -13,39 +14,25 @@ export interface EffectRunner<R> {
 
 type ToolContext = DaemonClient | McpCaller
 
-const messageOf = (e: unknown): string =>
-  typeof e === "object" && e !== null && typeof (e as { message?: unknown }).message === "string" &&
-    (e as { message: string }).message !== ""
-    ? (e as { message: string }).message
-    : String(e)
-
 const toResult = (exit: Exit.Exit<string, unknown>): CallToolResult =>
   Exit.match(exit, {
     onSuccess: (text) => ({ content: [{ type: "text", text }] }),
-    onFailure: (cause) => ({
-      isError: true,
-      content: [{
-        type: "text",
-        text: Cause.failureOption(cause).pipe((o) => (o._tag === "Some" ? messageOf(o.value) : "internal error: " + Cause.pretty(cause).split("\n")[0]))
-      }]
-    })
+    onFailure: (cause) => {
+      const failure = Cause.failureOption(cause)
+      const text = Option.isSome(failure) ? messageOf(failure.value) : `internal error: ${Cause.pretty(cause).split("\n")[0]}`
+      return { isError: true, content: [{ type: "text", text }] }
+    }
   })
-
-/** The daemon no longer knows this caller (it was restarted on a fresh state file). */
-const isStale = (me: CallerPeer) => (e: unknown) => {
-  const tag = (e as { _tag?: unknown })?._tag
-  return tag === "Unauthorized" || (tag === "PeerNotFound" && messageOf(e).includes(me.peer_id))
-}
 
 const asPeer = <A, E>(f: (me: CallerPeer) => Effect.Effect<A, E, DaemonClient>) =>
   Effect.gen(function*() {
     const caller = yield* McpCaller
     const me = yield* caller.get
-    return yield* f(me).pipe(Effect.catchIf(isStale(me), () => Effect.flatMap(caller.renew, f)))
+    return yield* f(me).pipe(Effect.catchIf(isStaleCaller(me.peer_id), () => Effect.flatMap(caller.renew, f)))
   })
 
 const call = <A, E>(
-  f: (api: import("../../services/DaemonClient.js").DaemonApiClient) => Effect.Effect<A, E>,
+  f: (api: DaemonApiClient) => Effect.Effect<A, E>,
   peerToken?: string
 ) => Effect.flatMap(DaemonClient, (c) => c.call(f, { peerToken }))
 
