@@ -1,7 +1,7 @@
 import { Effect, Layer, Redacted, Ref } from "effect"
 import { DaemonUnreachableError } from "../programs/agent/DaemonHttp.js"
 import { type AgentBackend, resolveIdentity } from "../programs/agent/Identity.js"
-import { ensureSession, registerSession } from "../programs/agent/Registration.js"
+import { ensureSession, renewSession } from "../programs/agent/Registration.js"
 import type { SessionRecord } from "../programs/agent/Sessions.js"
 import { daemonUrl, ensureDaemon } from "../programs/daemon/Launcher.js"
 import { Config } from "../services/Config.js"
@@ -32,10 +32,11 @@ export const McpCallerEnv = (backend: AgentBackend, env: NodeJS.ProcessEnv = pro
       })
       const cached = yield* Ref.make<CallerPeer | undefined>(undefined)
       const attempt = (fresh: boolean) =>
-        Effect.tryPromise({
-          try: () => (fresh ? registerSession(identity, target(), env) : ensureSession(identity, target(), env)),
-          catch: (e) => e
-        })
+        Effect.flatMap(Ref.get(cached), (stale) =>
+          Effect.tryPromise({
+            try: () => (fresh ? renewSession(identity, target(), env, stale?.peer_id) : ensureSession(identity, target(), env)),
+            catch: (e) => e
+          }))
       const register = (fresh: boolean) =>
         attempt(fresh).pipe(
           Effect.catchIf((e) => e instanceof DaemonUnreachableError, () =>

@@ -1,6 +1,8 @@
+import * as fs from "node:fs"
+import { dirname } from "node:path"
 import { type DaemonTarget, errorMessage, requestJson } from "./DaemonHttp.js"
 import { type AgentIdentity, tmuxSessionName } from "./Identity.js"
-import { readSession, type SessionRecord, writeSession } from "./Sessions.js"
+import { readSession, type SessionRecord, sessionFile, writeSession } from "./Sessions.js"
 
 interface RegisteredBody {
   readonly peer_id: string
@@ -64,12 +66,63 @@ export const registerSession = async (
   return record
 }
 
-/** The stored session when it points at this daemon, else a fresh registration. */
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * Runs `f` holding the session's lock file, so the hooks and the MCP server of one session
+ * (which start together) register it once, not twice. A lock older than 10 s is stale.
+ */
+export const withSessionLock = async <A>(key: string, env: NodeJS.ProcessEnv, f: () => Promise<A>): Promise<A> => {
+  const lock = `${sessionFile(key, env)}.lock`
+  fs.mkdirSync(dirname(lock), { recursive: true, mode: 0o700 })
+  const deadline = Date.now() + 5000
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: "wx", mode: 0o600 })
+      break
+    } catch {
+      const age = Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now())
+      if (age > 10_000 || Date.now() > deadline) fs.rmSync(lock, { force: true })
+      else await sleep(25)
+    }
+  }
+  try {
+    return await f()
+  } finally {
+    fs.rmSync(lock, { force: true })
+  }
+}
+
+/** The stored session when it points at this daemon, else a registration (once per session). */
 export const ensureSession = async (
   identity: AgentIdentity,
   target: DaemonTarget,
-  env: NodeJS.ProcessEnv = process.env
+  env: NodeJS.ProcessEnv = process.env,
+  extra: Parameters<typeof registerSession>[3] = {}
 ): Promise<SessionRecord> => {
+  const usable = (s: SessionRecord | null): s is SessionRecord => s !== null && s.base_url === target.baseUrl
   const current = readSession(identity.key, env)
-  return current && current.base_url === target.baseUrl ? current : registerSession(identity, target, env)
+  if (usable(current)) return current
+  return withSessionLock(identity.key, env, async () => {
+    const now = readSession(identity.key, env)
+    return usable(now) ? now : registerSession(identity, target, env, extra)
+  })
 }
+
+/**
+ * Registers again after the daemon refused `stalePeerId`, unless another process of the same
+ * session (a parallel hook, the MCP server) already did: then its registration is used.
+ */
+export const renewSession = (
+  identity: AgentIdentity,
+  target: DaemonTarget,
+  env: NodeJS.ProcessEnv,
+  stalePeerId: string | undefined,
+  extra: Parameters<typeof registerSession>[3] = {}
+): Promise<SessionRecord> =>
+  withSessionLock(identity.key, env, async () => {
+    const now = readSession(identity.key, env)
+    return now !== null && now.peer_id !== stalePeerId && now.base_url === target.baseUrl
+      ? now
+      : registerSession(identity, target, env, extra)
+  })

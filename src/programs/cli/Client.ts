@@ -7,8 +7,8 @@ import { Config } from "../../services/Config.js"
 import { DaemonClient, type DaemonApiClient } from "../../services/DaemonClient.js"
 import { type AgentIdentity, sanitizeName } from "../agent/Identity.js"
 import { isStaleCaller, messageOf } from "../agent/Failures.js"
-import { registerSession } from "../agent/Registration.js"
-import { readSession, type SessionRecord } from "../agent/Sessions.js"
+import { ensureSession, renewSession } from "../agent/Registration.js"
+import type { SessionRecord } from "../agent/Sessions.js"
 
 /** Config + the typed daemon client, for the client commands. */
 export const ClientLayer = DaemonClientLive.pipe(Layer.provideMerge(ConfigLive))
@@ -29,7 +29,7 @@ const cliIdentity = (from: string): AgentIdentity => {
  * live in $REPOWIRE_HOME/sessions/cli-<name>.json (0600); registered once, and again when the
  * daemon no longer knows it.
  */
-const cliSession = (from: string, fresh: boolean) =>
+const cliSession = (from: string, stalePeerId?: string) =>
   Effect.gen(function*() {
     const config = yield* Config
     const target = {
@@ -37,10 +37,12 @@ const cliSession = (from: string, fresh: boolean) =>
       authToken: config.authToken ? Redacted.value(config.authToken) : null
     }
     const identity = cliIdentity(from)
-    const stored = readSession(identity.key)
-    if (!fresh && stored !== null && stored.base_url === target.baseUrl) return stored
+    const human = { role: "human" as const }
     return yield* Effect.tryPromise({
-      try: () => registerSession(identity, target, process.env, { role: "human" }),
+      try: () =>
+        stalePeerId === undefined
+          ? ensureSession(identity, target, process.env, human)
+          : renewSession(identity, target, process.env, stalePeerId, human),
       catch: (e) => new Error(messageOf(e))
     })
   })
@@ -50,8 +52,8 @@ export const asCliPeer = <A, E>(from: string, f: (me: SessionRecord, api: Daemon
   Effect.gen(function*() {
     const client = yield* DaemonClient
     const attempt = (me: SessionRecord) => client.call((api) => f(me, api), { peerToken: me.token })
-    const me = yield* cliSession(from, false)
+    const me = yield* cliSession(from)
     return yield* attempt(me).pipe(
-      Effect.catchIf(isStaleCaller(me.peer_id), () => Effect.flatMap(cliSession(from, true), attempt))
+      Effect.catchIf(isStaleCaller(me.peer_id), () => Effect.flatMap(cliSession(from, me.peer_id), attempt))
     )
   })

@@ -4,7 +4,7 @@ import * as path from "node:path"
 import { formatIncoming, incomingFromMessage } from "../agent/DeliveryText.js"
 import type { AgentIdentity } from "../agent/Identity.js"
 import { repowireHome } from "../agent/QuickConfig.js"
-import { registerSession } from "../agent/Registration.js"
+import { registerSession, withSessionLock } from "../agent/Registration.js"
 import { readSession, type SessionRecord, writeSession } from "../agent/Sessions.js"
 import { addContext, blockStop } from "./Output.js"
 import type { HookEvent } from "./Payloads.js"
@@ -95,7 +95,8 @@ const sessionStart = async (identity: AgentIdentity, env: NodeJS.ProcessEnv): Pr
   ])
   const config = await Effect.runPromise(loadConfig(env))
   const { baseUrl } = await ensureDaemon(config.paths, config.values)
-  const session = await registerSession(identity, { baseUrl, authToken: config.values.daemon.auth_token }, env)
+  const target = { baseUrl, authToken: config.values.daemon.auth_token }
+  const session = await withSessionLock(identity.key, env, () => registerSession(identity, target, env))
   startDelivery(session, env)
   return addContext(identity.backend, "SessionStart", sessionIntro(session))
 }

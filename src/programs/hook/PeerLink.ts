@@ -1,7 +1,7 @@
 import { type DaemonTarget, DaemonUnreachableError, errorMessage, type JsonResponse, requestJson } from "../agent/DaemonHttp.js"
 import type { AgentIdentity } from "../agent/Identity.js"
 import { quickDaemonTarget } from "../agent/QuickConfig.js"
-import { registerSession } from "../agent/Registration.js"
+import { renewSession } from "../agent/Registration.js"
 import { readSession, type SessionRecord } from "../agent/Sessions.js"
 
 export class HookFailure extends Error {}
@@ -38,7 +38,7 @@ export const callAsPeer = async (
     }
   }
   const target = await quickDaemonTarget(env)
-  session = await registerSession(identity, target, env)
+  session = await renewSession(identity, target, env, session?.peer_id)
   const response = await send(session, target)
   if (response.status >= 400) throw new HookFailure(errorMessage(response))
   return { session, response }
