@@ -83,10 +83,12 @@ export interface RunningDaemon {
 }
 
 /** A real daemon (`repowire serve`) on port 0 in a fresh REPOWIRE_HOME. */
-export const startDaemon = async (daemon: Record<string, unknown> = {}): Promise<RunningDaemon> => {
-  const home = tempDir("rw-home-")
-  fs.chmodSync(home, 0o700)
-  fs.writeFileSync(path.join(home, "config.yaml"), YAML.stringify({ daemon: { port: 0, ...daemon } }), { mode: 0o600 })
+export const startDaemon = async (daemon: Record<string, unknown> = {}, existingHome?: string): Promise<RunningDaemon> => {
+  const home = existingHome ?? tempDir("rw-home-")
+  if (existingHome === undefined) {
+    fs.chmodSync(home, 0o700)
+    fs.writeFileSync(path.join(home, "config.yaml"), YAML.stringify({ daemon: { port: 0, ...daemon } }), { mode: 0o600 })
+  }
   const env = cleanEnv({ REPOWIRE_HOME: home })
   const child = spawn(process.execPath, [BIN, "serve"], { env, stdio: ["ignore", "ignore", "pipe"] })
   let log = ""

@@ -109,6 +109,20 @@ describe("live delivery into tmux panes", () => {
     assert.include(screen(panes.web), "GET /items and POST /items")
   })
 
+  it("follows the daemon when it restarts on another port", async () => {
+    const oldUrl = daemon.url
+    await daemon.stop()
+    daemon = await startDaemon({}, daemon.home)
+    assert.notStrictEqual(daemon.url, oldUrl)
+    const sender = await httpJson(daemon.url, "POST", "/peers", { body: { name: "restarter", backend: "cli", circle: "mesh" } })
+    const sent = await httpJson(daemon.url, "POST", "/notify", {
+      body: { from_peer: sender.body.peer_id, to_peer: "api", text: "after the restart" },
+      headers: { "x-repowire-peer-token": sender.body.token as string }
+    })
+    assert.strictEqual(sent.status, 200, JSON.stringify(sent.body))
+    await waitFor("the message after a restart", () => screen(panes.api).includes("after the restart"), 40_000)
+  }, 60_000)
+
   it("several messages at once arrive whole and in order", async () => {
     const sender = await httpJson(daemon.url, "POST", "/peers", { body: { name: "sender", backend: "cli", circle: "mesh" } })
     const headers = { "x-repowire-peer-token": sender.body.token as string }

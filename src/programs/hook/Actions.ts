@@ -1,11 +1,8 @@
-import { spawn } from "node:child_process"
-import * as fs from "node:fs"
-import * as path from "node:path"
 import { formatIncoming, incomingFromMessage } from "../agent/DeliveryText.js"
 import type { AgentIdentity } from "../agent/Identity.js"
-import { repowireHome } from "../agent/QuickConfig.js"
 import { registerSession, withSessionLock } from "../agent/Registration.js"
 import { readSession, type SessionRecord, writeSession } from "../agent/Sessions.js"
+import { startDelivery, stopDelivery } from "./DeliveryProcess.js"
 import { addContext, blockStop } from "./Output.js"
 import type { HookEvent } from "./Payloads.js"
 import { callAsPeer } from "./PeerLink.js"
@@ -58,34 +55,6 @@ const sessionIntro = (s: SessionRecord) =>
   `You are on the repowire mesh as "${s.display_name}" (circle ${s.circle}). Other agents can ask you ` +
   `questions; answer an ask with the repowire ack tool (correlation id + message). Use list_peers to see ` +
   `who is there, and ask / notify_peer / broadcast to reach them.`
-
-const deliveryAlive = (s: SessionRecord) => {
-  if (s.delivery_pid === undefined) return false
-  try {
-    process.kill(s.delivery_pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** The pane's delivery process: detached, logging to $REPOWIRE_HOME/logs. */
-const startDelivery = (session: SessionRecord, env: NodeJS.ProcessEnv) => {
-  if (session.pane === null || deliveryAlive(session)) return session
-  const logs = path.join(repowireHome(env), "logs")
-  fs.mkdirSync(logs, { recursive: true, mode: 0o700 })
-  const log = fs.openSync(path.join(logs, `delivery-${session.key}.log`), "a", 0o600)
-  const child = spawn(process.execPath, [process.argv[1]!, "hook", "deliver", "--key", session.key], {
-    detached: true,
-    stdio: ["ignore", log, log],
-    env
-  })
-  child.unref()
-  fs.closeSync(log)
-  const next = { ...session, ...(child.pid !== undefined ? { delivery_pid: child.pid } : {}) }
-  writeSession(next, env)
-  return next
-}
 
 const sessionStart = async (identity: AgentIdentity, env: NodeJS.ProcessEnv): Promise<Out> => {
   const [{ loadConfig }, { ensureDaemon }, { Effect }] = await Promise.all([
@@ -153,13 +122,7 @@ const stop = async (
 
 const sessionEnd = async (identity: AgentIdentity, env: NodeJS.ProcessEnv): Promise<Out> => {
   const session = readSession(identity.key, env)
-  if (session?.delivery_pid !== undefined && deliveryAlive(session)) {
-    try {
-      process.kill(session.delivery_pid, "SIGTERM")
-    } catch {
-      // already gone
-    }
-  }
+  if (session !== null) stopDelivery(session)
   await callAsPeer(identity, (s) => ({
     method: "POST",
     path: `/peers/${encodeURIComponent(s.peer_id)}/status`,

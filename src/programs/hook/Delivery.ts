@@ -1,13 +1,13 @@
 import { Socket } from "@effect/platform"
 import { NodeSocket } from "@effect/platform-node"
-import { Data, Duration, Effect, Fiber, Queue, Schedule, Schema } from "effect"
+import { Data, Duration, Effect, Queue, Schedule, Schema } from "effect"
 import { PaneInjectorTmux } from "../../layers/PaneInjectorTmux.js"
 import { CloseCode, type DeliveryFrame, type ServerFrame, ServerFrameJson } from "../../protocol/AgentFrame.js"
 import { PaneInjector, type PaneTarget } from "../../services/PaneInjector.js"
 import { formatIncoming, type Incoming } from "../agent/DeliveryText.js"
 import type { AgentBackend } from "../agent/Identity.js"
-import { quickDaemonTarget } from "../agent/QuickConfig.js"
-import { registerSession } from "../agent/Registration.js"
+import { quickDaemonTarget, runningDaemonUrl } from "../agent/QuickConfig.js"
+import { renewSession } from "../agent/Registration.js"
 import { readSession, type SessionRecord } from "../agent/Sessions.js"
 
 /**
@@ -72,20 +72,22 @@ const connectOnce = (session: SessionRecord, pane: PaneTarget) =>
           return Queue.offer(inbox, frame)
       }
     }
-    // runRaw is the read loop and also flushes writes, so it runs before the first write.
-    const reader = yield* socket.runRaw((data) =>
-      decodeFrame(typeof data === "string" ? data : textDecoder.decode(data)).pipe(
-        Effect.flatMap(onFrame),
-        Effect.catchTag("ParseError", (e) => log(`ignored a frame: ${e.message.split("\n")[0]}`))
-      )
-    ).pipe(Effect.forkScoped)
-    yield* send({
+    const connect = {
       type: "connect",
       peer_id: session.peer_id,
       token: session.token,
       ...(session.auth_token ? { auth_token: session.auth_token } : {})
-    })
-    yield* Fiber.join(reader)
+    }
+    // The read loop; `connect` goes once the socket is open (a write before that would wait
+    // on the open forever when the daemon is down).
+    yield* socket.runRaw(
+      (data) =>
+        decodeFrame(typeof data === "string" ? data : textDecoder.decode(data)).pipe(
+          Effect.flatMap(onFrame),
+          Effect.catchTag("ParseError", (e) => log(`ignored a frame: ${e.message.split("\n")[0]}`))
+        ),
+      { onOpen: send(connect).pipe(Effect.ignore) }
+    )
   }).pipe(
     Effect.scoped,
     Effect.catchAll((e): Effect.Effect<never, Stop | Reconnect> => {
@@ -103,14 +105,15 @@ const connectOnce = (session: SessionRecord, pane: PaneTarget) =>
 const reRegister = (session: SessionRecord) =>
   Effect.tryPromise(async () => {
     const target = await quickDaemonTarget()
-    return registerSession({
+    const identity = {
       backend: session.backend as AgentBackend,
       path: session.path,
       name: session.display_name.replace(/-\d+$/, ""),
       pane: session.pane,
       tmuxSocket: session.tmux_socket,
       key: session.key
-    }, target)
+    }
+    return renewSession(identity, target, process.env, session.peer_id)
   })
 
 const program = (key: string) =>
@@ -121,11 +124,16 @@ const program = (key: string) =>
     const pane: PaneTarget = { pane: first.pane, socket: first.tmux_socket }
     const backoff = Schedule.exponential("500 millis", 2).pipe(
       Schedule.jittered,
-      Schedule.modifyDelay((d) => Duration.min(d, Duration.seconds(30)))
+      Schedule.modifyDelay((d) => Duration.min(d, Duration.seconds(10)))
     )
     const attempt = Effect.gen(function*() {
       if (!(yield* injector.exists(pane))) return yield* new Stop({ reason: `pane ${pane.pane} is gone` })
-      const session = readSession(key) ?? first
+      const stored = readSession(key) ?? first
+      // A daemon restarted on another port: follow it (registering again, same peer if it can).
+      const running = runningDaemonUrl()
+      const session = running !== undefined && running !== stored.base_url
+        ? yield* reRegister(stored).pipe(Effect.orElseSucceed(() => stored))
+        : stored
       return yield* connectOnce(session, pane).pipe(
         Effect.tapError((e) =>
           e._tag === "Reconnect"
