@@ -128,6 +128,20 @@ describe("/mcp over Streamable HTTP", () => {
     assert.strictEqual(local.body.result.serverInfo.name, "repowire")
   })
 
+  it("is served by the daemon itself, behind its guard", async () => {
+    const client = new Client({ name: "daemon", version: "0" })
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${daemon.url}/mcp`), {
+      requestInit: {
+        headers: { authorization: `Bearer ${TOKEN}`, "x-repowire-peer-id": peer.peer_id, "x-repowire-peer-token": peer.token }
+      }
+    }))
+    const peers = await client.callTool({ name: "list_peers", arguments: {} })
+    assert.include((peers.content as Array<{ text: string }>)[0]!.text, "remote (you)\tonline\tcodex")
+    await client.close()
+    const none = await httpJson(daemon.url, "POST", "/mcp", { body: initialize, headers: mcpHeaders })
+    assert.strictEqual(none.status, 401)
+  })
+
   it("is absent unless daemon.mcp_http.enabled", async () => {
     const r = await httpJson(disabled.url, "POST", "/mcp", { body: initialize, headers: { ...mcpHeaders, authorization: `Bearer ${TOKEN}` } })
     assert.strictEqual(r.status, 404)
