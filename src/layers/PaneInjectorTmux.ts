@@ -20,6 +20,13 @@ const tmux = (target: PaneTarget, args: ReadonlyArray<string>, input?: string) =
     return Effect.sync(() => child.kill())
   })
 
+/**
+ * Messages come from other peers: control characters (ESC, C1 CSI, ...) go, so a message can
+ * neither end the bracketed paste early (ESC[201~) nor send keystrokes of its own.
+ */
+export const paneSafe = (text: string) =>
+  text.replace(/\r\n?/g, "\n").replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "")
+
 /** What must be visible afterwards: the first line, which names the sender and the ask id. */
 const markerOf = (text: string) => text.split("\n")[0]!.trim().slice(0, 60)
 
@@ -41,8 +48,9 @@ export const PaneInjectorTmux = Layer.sync(PaneInjector, () => {
     return lock
   }
 
-  const paste = (target: PaneTarget, text: string) =>
+  const paste = (target: PaneTarget, raw: string) =>
     Effect.gen(function*() {
+      const text = paneSafe(raw)
       const buffer = `repowire-${randomBytes(6).toString("hex")}`
       yield* tmux(target, ["load-buffer", "-b", buffer, "-"], text)
       // -p: bracketed paste, so the agent's input box takes newlines literally; -d: drop the buffer.

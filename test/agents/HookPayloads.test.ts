@@ -3,6 +3,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { formatIncoming } from "../../src/programs/agent/DeliveryText.js"
 import { resolveIdentity } from "../../src/programs/agent/Identity.js"
+import { paneSafe } from "../../src/layers/PaneInjectorTmux.js"
 import { blockStop } from "../../src/programs/hook/Output.js"
 import { decodeHookPayload, parseEventName } from "../../src/programs/hook/Payloads.js"
 import { lastAssistantText } from "../../src/programs/hook/Transcript.js"
@@ -82,6 +83,10 @@ describe("identity and delivered text", () => {
     assert.strictEqual(noTmux.name, "api")
     assert.notStrictEqual(resolveIdentity("codex", {}, "/work/api").key, noTmux.key)
     assert.strictEqual(resolveIdentity("claude-code", {}, "/work/my project!").name, "my-project-")
+  })
+
+  it("strips control characters before typing into a pane", () => {
+    assert.strictEqual(paneSafe("ok\u001b[201~rm -rf ~\r\nnext\u0007\u009b1m\tend"), "ok[201~rm -rf ~\nnext1m\tend")
   })
 
   it("shows sender, ask id and how to answer", () => {
