@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { BIN, cleanEnv, runBin, startDaemon, tempDir } from "../test/agents/Harness.js"
-import { fmt, percentile } from "./Stats.js"
+import { ms as fmt, percentile } from "./support/Stats.js"
 
 /**
  * `repowire hook post-tool-use` (it runs on every agent tool call) against a bare `node -e 0`
@@ -16,7 +16,7 @@ const timed = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv, input: strin
   return ms
 }
 
-export const run = async (iterations = 40) => {
+export const run = async (iterations = 40): Promise<void> => {
   const daemon = await startDaemon()
   try {
     const project = path.join(tempDir("rw-bench-"), "api")
@@ -44,7 +44,6 @@ export const run = async (iterations = 40) => {
     console.log(`  baseline node -e 0         p50 ${fmt(percentile(node, 50))}  p90 ${fmt(percentile(node, 90))}`)
     console.log(`  repowire hook post-tool-use p50 ${fmt(percentile(hook, 50))}  p90 ${fmt(percentile(hook, 90))}`)
     console.log(`  ratio p50 ${ratio.toFixed(2)}x (goal ≤ 2x)`)
-    return { node, hook, ratio }
   } finally {
     await daemon.stop()
   }

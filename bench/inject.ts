@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { httpJson, killDeliveries, runBin, startDaemon, tempDir } from "../test/agents/Harness.js"
-import { fmt, percentile } from "./Stats.js"
+import { ms as fmt, percentile } from "./support/Stats.js"
 
 /**
  * From `POST /ask` to the text injected into the recipient's tmux pane and confirmed
@@ -11,7 +11,7 @@ import { fmt, percentile } from "./Stats.js"
  */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-export const run = async (iterations = 30) => {
+export const run = async (iterations = 30): Promise<void> => {
   const daemon = await startDaemon()
   const root = tempDir("rw-bench-tmux-")
   const socket = path.join(root, "tmux.sock")
@@ -56,7 +56,6 @@ export const run = async (iterations = 30) => {
     console.log(`  baseline tmux paste + capture p50 ${fmt(percentile(floor, 50))}  p99 ${fmt(percentile(floor, 99))}`)
     console.log(`  repowire ask → delivered      p50 ${fmt(percentile(latency, 50))}  p99 ${fmt(percentile(latency, 99))}`)
     console.log(`  ratio p50 ${(percentile(latency, 50) / percentile(floor, 50)).toFixed(2)}x`)
-    return { floor, latency }
   } finally {
     killDeliveries(daemon.home)
     try {

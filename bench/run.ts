@@ -1,11 +1,14 @@
-import { readdirSync } from "node:fs"
-import * as path from "node:path"
+// `npm run bench`: every benchmark, each printing its figures beside a baseline measured in
+// the same run. Pass names to run a subset: `npm run bench -- daemon`.
+const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
+  daemon: () => import("./daemon.js"),
+  hook: () => import("./hook.js"),
+  inject: () => import("./inject.js")
+}
 
-/** Runs every bench/*.ts that exports `run()`, one after the other (`npm run bench`). */
-const dir = import.meta.dirname
-for (const file of readdirSync(dir).filter((f) => f.endsWith(".ts") && f !== "run.ts").sort()) {
-  const mod = (await import(path.join(dir, file))) as { run?: () => Promise<unknown> }
-  if (typeof mod.run !== "function") continue
-  console.log(`\n== ${file}`)
-  await mod.run()
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
+for (const [name, load] of Object.entries(suites)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue
+  console.log(`\n# ${name}`)
+  await (await load()).run()
 }
