@@ -30,6 +30,10 @@ export const sanitizeName = sanitize
 
 const digest = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 16)
 
+/** A session's peer name: $REPOWIRE_PEER_NAME, else its folder's name. */
+export const peerNameFor = (cwd: string, env: NodeJS.ProcessEnv = process.env) =>
+  sanitize(env.REPOWIRE_PEER_NAME || path.basename(cwd) || os.hostname())
+
 export const resolveIdentity = (
   backend: AgentBackend,
   env: NodeJS.ProcessEnv = process.env,
@@ -37,7 +41,7 @@ export const resolveIdentity = (
 ): AgentIdentity => {
   const pane = env.TMUX_PANE && env.TMUX ? env.TMUX_PANE : null
   const tmuxSocket = pane && env.TMUX ? env.TMUX.split(",")[0] ?? null : null
-  const name = sanitize(env.REPOWIRE_PEER_NAME || path.basename(cwd) || os.hostname())
+  const name = peerNameFor(cwd, env)
   const where = pane ? `tmux:${tmuxSocket}:${pane}` : `cwd:${cwd}`
   return { backend, path: cwd, name, pane, tmuxSocket, key: `${backend}-${digest(where)}` }
 }

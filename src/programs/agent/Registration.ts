@@ -31,7 +31,7 @@ export const registerSession = async (
   const previous = readSession(identity.key, env)
   const circle = extra.circle ?? previous?.circle ?? tmuxSessionName(identity) ?? undefined
   const body = {
-    name: previous?.display_name.replace(/-\d+$/, "") ?? identity.name,
+    name: identity.name,
     backend: identity.backend,
     path: identity.path,
     ...(circle ? { circle } : {}),

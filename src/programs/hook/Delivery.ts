@@ -5,7 +5,7 @@ import { PaneInjectorTmux } from "../../layers/PaneInjectorTmux.js"
 import { CloseCode, type DeliveryFrame, type ServerFrame, ServerFrameJson } from "../../protocol/AgentFrame.js"
 import { PaneInjector, type PaneTarget } from "../../services/PaneInjector.js"
 import { formatIncoming, type Incoming } from "../agent/DeliveryText.js"
-import type { AgentBackend } from "../agent/Identity.js"
+import { type AgentBackend, peerNameFor } from "../agent/Identity.js"
 import { quickDaemonTarget, runningDaemonUrl } from "../agent/QuickConfig.js"
 import { renewSession } from "../agent/Registration.js"
 import { readSession, type SessionRecord } from "../agent/Sessions.js"
@@ -108,7 +108,7 @@ const reRegister = (session: SessionRecord) =>
     const identity = {
       backend: session.backend as AgentBackend,
       path: session.path,
-      name: session.display_name.replace(/-\d+$/, ""),
+      name: peerNameFor(session.path),
       pane: session.pane,
       tmuxSocket: session.tmux_socket,
       key: session.key
