@@ -22,7 +22,7 @@ beforeAll(async () => {
     headers: { authorization: `Bearer ${TOKEN}` }
   })
   agent = r.body
-})
+}, 120_000)
 afterAll(async () => {
   await daemon?.close()
 })
@@ -38,7 +38,7 @@ describe("client commands against a real daemon (auth token set)", () => {
     assert.strictEqual(json.code, 0, json.stderr)
     const body = JSON.parse(json.stdout) as { peers: Array<{ display_name: string }> }
     assert.isTrue(body.peers.some((p) => p.display_name === "backend"))
-  })
+  }, 120_000)
 
   it("ask / ack / asks / notify / broadcast as the cli peer, registered once", async () => {
     const asked = await repowire("ask", "backend", "Is the schema frozen?", "--json")
@@ -74,7 +74,7 @@ describe("client commands against a real daemon (auth token set)", () => {
     const other = await repowire("ack", "ask-0000000000", "--from", "ops")
     assert.notStrictEqual(other.code, 0)
     assert.isTrue(fs.existsSync(path.join(daemon.home, "sessions", "cli-ops.json")), "--from names another cli identity")
-  })
+  }, 120_000)
 
   it("registers again when the daemon no longer knows the cli peer", async () => {
     const session = path.join(daemon.home, "sessions", "cli-cli.json")
@@ -85,14 +85,14 @@ describe("client commands against a real daemon (auth token set)", () => {
     const again = await repowire("notify", "backend", "still there?")
     assert.strictEqual(again.code, 0, again.stderr)
     assert.notStrictEqual((JSON.parse(fs.readFileSync(session, "utf8")) as { peer_id: string }).peer_id, record.peer_id)
-  })
+  }, 120_000)
 
   it("doctor reports what works", async () => {
     const doctor = await repowire("doctor")
     assert.strictEqual(doctor.code, 0, doctor.stdout + doctor.stderr)
     assert.include(doctor.stdout, "ok    daemon answers at")
     assert.include(doctor.stdout, "ok    daemon accepts this machine's auth token")
-  })
+  }, 120_000)
 
   it("fails with one line and a non-zero exit", async () => {
     const unknown = await repowire("ask", "nobody", "hello")
@@ -107,5 +107,5 @@ describe("client commands against a real daemon (auth token set)", () => {
     const help = await repowire("asks", "--help")
     assert.strictEqual(help.code, 0)
     assert.include(help.stdout, "--open")
-  })
+  }, 120_000)
 })

@@ -19,7 +19,7 @@ beforeAll(async () => {
   daemon = await startDaemon({ auth_token: AUTH })
   project = path.join(tempDir("rw-hooks-"), "api")
   fs.mkdirSync(project)
-})
+}, 120_000)
 afterAll(async () => {
   await daemon?.stop()
 })
@@ -91,7 +91,7 @@ describe("Claude Code hooks against a real daemon (with daemon.auth_token set)",
     const end = await hook("session-end", payload("claude-session-end.json", project))
     assert.strictEqual(end.code, 0, end.stderr)
     assert.strictEqual((await peerNamed("api", "claude-code"))!.status, "offline")
-  })
+  }, 120_000)
 
   it("answers each runtime in its own format", async () => {
     const codexStart = await hook("session-start", JSON.stringify({ cwd: project, hook_event_name: "SessionStart", source: "startup" }), "codex")
@@ -123,7 +123,7 @@ describe("Claude Code hooks against a real daemon (with daemon.auth_token set)",
     const opencode = await hook("post-tool-use", payload("opencode-post-tool-use.json", project), "opencode")
     assert.strictEqual(opencode.code, 0, opencode.stderr)
     assert.isDefined(await peerNamed("api", "opencode"), opencode.stderr)
-  })
+  }, 120_000)
 
   it("ignores a malformed payload with a reason on stderr, exit 0", async () => {
     const bad = await hook("post-tool-use", JSON.stringify({ cwd: project, tool_name: 7 }))
@@ -132,7 +132,7 @@ describe("Claude Code hooks against a real daemon (with daemon.auth_token set)",
     const notJson = await hook("stop", "{nope")
     assert.strictEqual(notJson.code, 0)
     assert.include(notJson.stderr, "not JSON")
-  })
+  }, 120_000)
 })
 
 describe("SessionStart without a running daemon", () => {
@@ -154,7 +154,7 @@ describe("SessionStart without a running daemon", () => {
     } finally {
       await runBin(["daemon", "stop"], { env })
     }
-  })
+  }, 120_000)
 })
 
 describe("a hook with the daemon down", () => {
@@ -176,5 +176,5 @@ describe("a hook with the daemon down", () => {
       assert.include(r.stderr, "the agent carries on")
       assert.isBelow(r.ms, 5000)
     }
-  })
+  }, 120_000)
 })

@@ -58,7 +58,7 @@ beforeAll(async () => {
   })
   peer = registered.body
   await httpJson(daemon.url, "POST", "/peers", { body: { name: "other", backend: "gemini" }, headers: { authorization: `Bearer ${TOKEN}` } })
-})
+}, 120_000)
 
 afterAll(async () => {
   for (const s of servers) await Effect.runPromise(Scope.close(s.scope, Exit.void))

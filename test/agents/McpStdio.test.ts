@@ -28,7 +28,7 @@ beforeAll(async () => {
   })
   client = new Client({ name: "test", version: "0" })
   await client.connect(transport)
-})
+}, 120_000)
 
 afterAll(async () => {
   await client?.close()
@@ -41,7 +41,7 @@ describe("MCP over stdio against a real daemon", () => {
   it("lists the nine tools", async () => {
     const { tools } = await client.listTools()
     assert.deepStrictEqual(tools.map((t) => t.name).sort(), [...TOOL_NAMES].sort())
-  })
+  }, 120_000)
 
   it("registers lazily on the first call and calls every tool", async () => {
     const who = await client.callTool({ name: "whoami", arguments: {} })
@@ -82,7 +82,7 @@ describe("MCP over stdio against a real daemon", () => {
     assert.match(text(notified), /^sent to cli \((queued|delivered)\)$/)
     const cast = await client.callTool({ name: "broadcast", arguments: { text: "hello all" } })
     assert.isFalse(isError(cast), text(cast))
-  })
+  }, 120_000)
 
   it("returns tool errors an agent can act on", async () => {
     const unknown = await client.callTool({ name: "notify_peer", arguments: { to: "nobody", text: "hi" } })
@@ -92,7 +92,7 @@ describe("MCP over stdio against a real daemon", () => {
     assert.isTrue(isError(badAck))
     const notAnId = await client.callTool({ name: "wait_on_ack", arguments: { correlation_id: "nope", timeout_s: 0 } })
     assert.isTrue(isError(notAnId))
-  })
+  }, 120_000)
 
   it("registers again when the daemon no longer knows the peer", async () => {
     const sessions = path.join(daemon.home, "sessions")
@@ -103,7 +103,7 @@ describe("MCP over stdio against a real daemon", () => {
     const who = await client.callTool({ name: "whoami", arguments: {} })
     assert.isFalse(isError(who), text(who))
     assert.match(text(who), /^you are frontend/)
-  })
+  }, 120_000)
 })
 
 describe("MCP stdio hygiene and identity", () => {
@@ -125,7 +125,7 @@ describe("MCP stdio hygiene and identity", () => {
     const lines = stdout.split("\n").filter((l) => l.trim() !== "")
     assert.strictEqual(lines.length, 3)
     for (const line of lines) assert.strictEqual((JSON.parse(line) as { jsonrpc: string }).jsonrpc, "2.0")
-  })
+  }, 120_000)
 
   it("refuses a forged from_peer", async () => {
     const a = await httpJson(daemon.url, "POST", "/peers", { body: { name: "alice", backend: "codex" } })
@@ -143,5 +143,5 @@ describe("MCP stdio hygiene and identity", () => {
       headers: { "x-repowire-peer-token": a.body.token }
     })
     assert.strictEqual(honest.status, 200)
-  })
+  }, 120_000)
 })

@@ -68,7 +68,7 @@ beforeAll(async () => {
     })
     assert.strictEqual(start.code, 0, start.stderr)
   }
-})
+}, 120_000)
 
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()))
@@ -86,7 +86,7 @@ describe("live delivery into tmux panes", () => {
     const { body } = await httpJson(daemon.url, "GET", "/peers?circle=mesh")
     const names = (body.peers as Array<{ display_name: string; circle: string }>).map((p) => p.display_name).sort()
     assert.deepStrictEqual(names, ["api", "web"])
-  })
+  }, 120_000)
 
   it("an ask reaches the other pane; the ack's reply reaches the asker's pane", async () => {
     const web = await mcpFor("web")
@@ -107,7 +107,7 @@ describe("live delivery into tmux panes", () => {
     assert.match(acked, /acked, reply delivered/)
     await waitFor("the answer in web's pane", () => screen(panes.web).includes(`[repowire] answer from api to your ask ${id}:`))
     assert.include(screen(panes.web), "GET /items and POST /items")
-  })
+  }, 120_000)
 
   it("follows the daemon when it restarts on another port", async () => {
     const oldUrl = daemon.url
@@ -141,5 +141,5 @@ describe("live delivery into tmux panes", () => {
     for (const i of [1, 2, 3, 4, 5]) {
       assert.match(all, new RegExp(`\\[repowire\\] message from sender:\\nburst line ${i}\\nsecond line of ${i}\\n\\(reply`))
     }
-  })
+  }, 120_000)
 })
