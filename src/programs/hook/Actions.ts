@@ -17,6 +17,9 @@ const report = (identity: AgentIdentity, report: unknown, status?: "online" | "b
     body: { peer: s.peer_id, report, ...(status ? { status } : {}) }
   }))
 
+const setStatus = (identity: AgentIdentity, status: "online" | "offline", env: NodeJS.ProcessEnv) =>
+  callAsPeer(identity, (s) => ({ method: "POST", path: `/peers/${encodeURIComponent(s.peer_id)}/status`, body: { status } }), env)
+
 interface QueuedMessage {
   readonly kind: string
   readonly from_name: string
@@ -101,7 +104,11 @@ const stop = async (
   env: NodeJS.ProcessEnv
 ): Promise<Out> => {
   const text = event.assistantText ?? (event.transcriptPath ? lastAssistantText(event.transcriptPath) : undefined)
-  await report(identity, { kind: "chat", role: "assistant", text: (text ?? "").slice(0, 65_536) }, "online")
+  if (text !== undefined && text.trim() !== "") {
+    await report(identity, { kind: "chat", role: "assistant", text: text.slice(0, 65_536) }, "online")
+  } else {
+    await setStatus(identity, "online", env)
+  }
   const { messages, session } = await drain(identity)
   const asks = await openInboundAsks(identity)
   const seen = new Set([...(readSession(identity.key, env) ?? session).reminded ?? [], ...askIds(messages)])
@@ -123,11 +130,7 @@ const stop = async (
 const sessionEnd = async (identity: AgentIdentity, env: NodeJS.ProcessEnv): Promise<Out> => {
   const session = readSession(identity.key, env)
   if (session !== null) stopDelivery(session)
-  await callAsPeer(identity, (s) => ({
-    method: "POST",
-    path: `/peers/${encodeURIComponent(s.peer_id)}/status`,
-    body: { status: "offline" }
-  }), env)
+  await setStatus(identity, "offline", env)
   return {}
 }
 
