@@ -5,7 +5,7 @@ import { formatIncoming } from "../../src/programs/agent/DeliveryText.js"
 import { resolveIdentity } from "../../src/programs/agent/Identity.js"
 import { paneSafe } from "../../src/layers/PaneInjectorTmux.js"
 import { blockStop } from "../../src/programs/hook/Output.js"
-import { decodeHookPayload, parseEventName } from "../../src/programs/hook/Payloads.js"
+import { decodeHookPayload, parseEventName } from "../../src/protocol/HookPayload.js"
 import { lastAssistantText } from "../../src/programs/hook/Transcript.js"
 
 const fixtures = path.join(__dirname, "fixtures", "payloads")

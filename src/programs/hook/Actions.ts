@@ -4,7 +4,7 @@ import { registerSession, withSessionLock } from "../agent/Registration.js"
 import { readSession, type SessionRecord, writeSession } from "../agent/Sessions.js"
 import { startDelivery, stopDelivery } from "./DeliveryProcess.js"
 import { addContext, blockStop } from "./Output.js"
-import type { HookEvent } from "./Payloads.js"
+import type { HookEvent } from "../../protocol/HookPayload.js"
 import { callAsPeer } from "./PeerLink.js"
 import { lastAssistantText } from "./Transcript.js"
 

@@ -1,7 +1,7 @@
 import { DaemonUnreachableError } from "../agent/DaemonHttp.js"
 import { type AgentBackend, isAgentBackend, resolveIdentity } from "../agent/Identity.js"
 import { runEvent } from "./Actions.js"
-import { decodeHookPayload, HOOK_EVENTS, parseEventName } from "./Payloads.js"
+import { decodeHookPayload, HOOK_EVENTS, parseEventName } from "../../protocol/HookPayload.js"
 
 /**
  * `repowire hook <event> [--backend B]`: loaded by bin.ts without the CLI tree, so a hook

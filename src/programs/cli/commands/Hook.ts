@@ -2,7 +2,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { AGENT_BACKENDS } from "../../agent/Identity.js"
 import { runHook } from "../../hook/Main.js"
-import { HOOK_EVENTS } from "../../hook/Payloads.js"
+import { HOOK_EVENTS } from "../../../protocol/HookPayload.js"
 
 const event = Args.text({ name: "event" }).pipe(
   Args.withDescription(`${HOOK_EVENTS.join(" | ")} (or the runtime's own event name); hook JSON on stdin`)

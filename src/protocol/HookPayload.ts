@@ -1,4 +1,4 @@
-import { boolean, decode, type Decoded, literal, optional, string, struct, unknown } from "./MiniSchema.js"
+import { boolean, decode, type Decoded, optional, string, struct, unknown } from "./MiniSchema.js"
 
 /**
  * Hook stdin of each runtime, normalised. Claude Code and Codex share one shape (Codex's
@@ -69,8 +69,6 @@ const Stop = struct({
   prompt_response: optional(string)
 })
 const SessionEnd = struct({ ...base, reason: optional(string) })
-
-export const Runtime = literal("claude-code", "codex", "gemini", "opencode")
 
 const oneLine = (s: string, max: number) => {
   const flat = s.replace(/\s+/g, " ").trim()
