@@ -51,17 +51,20 @@ export const setupCommand = Command.make(
         yield* Console.log(`${config.paths.configFile}: ${c.keyPath.join(".")} = ${shown}${dryRun ? " (dry run)" : ""}`)
       }
       if (!dryRun) {
-        applySetup(planned, config.paths.home)
+        // config.yaml first: updateConfigFile validates, so a bad --relay URL changes nothing at all.
         if (changes.length > 0) {
           const doc = yield* readConfigDocument(config.paths)
+          const previous = changes.map((c) => ({
+            keyPath: c.keyPath,
+            previous: doc.hasIn(c.keyPath) ? { value: doc.getIn(c.keyPath) as unknown } : null
+          }))
+          yield* updateConfigFile(config.paths, changes)
           const state = readState(config.paths.home)
           const recorded = state.config ?? []
-          const fresh = changes
-            .filter((c) => !recorded.some((r) => r.keyPath.join(".") === c.keyPath.join(".")))
-            .map((c) => ({ keyPath: c.keyPath, previous: doc.hasIn(c.keyPath) ? { value: doc.getIn(c.keyPath) as unknown } : null }))
-          yield* updateConfigFile(config.paths, changes)
+          const fresh = previous.filter((p) => !recorded.some((r) => r.keyPath.join(".") === p.keyPath.join(".")))
           writeState(config.paths.home, { ...state, config: [...recorded, ...fresh] })
         }
+        applySetup(planned, config.paths.home)
         if (httpMcp) {
           yield* Console.log(
             `MCP over HTTP: http://${config.values.daemon.host}:${config.values.daemon.port}/mcp, ` +
