@@ -1,6 +1,7 @@
 import { Command, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Cause, Console, Effect, Layer, Logger, Option } from "effect"
+import { Cause, Console, Effect, Layer, Option } from "effect"
+import { StderrLogger } from "../../layers/StderrLogger.js"
 import { VERSION } from "../../Version.js"
 import { ackCommand } from "./commands/Ack.js"
 import { askCommand } from "./commands/Ask.js"
@@ -41,13 +42,6 @@ const root = Command.make("repowire").pipe(
 
 const cli = Command.run(root, { name: "repowire", version: VERSION })
 
-/** Logs go to stderr: stdout carries command output (and MCP protocol). */
-const StderrLogging = Layer.mergeAll(
-  Logger.remove(Logger.defaultLogger),
-  Logger.remove(Logger.prettyLoggerDefault),
-  Logger.add(Logger.prettyLogger({ stderr: true, colors: false }))
-)
-
 const oneLine = (cause: Cause.Cause<unknown>) => {
   const failure = Cause.failureOption(cause)
   if (Option.isSome(failure)) {
@@ -65,6 +59,6 @@ export const runCli = (argv: ReadonlyArray<string>) =>
       if (Option.exists(Cause.failureOption(cause), ValidationError.isValidationError)) return Effect.void
       return Console.error(`repowire: ${oneLine(cause)}`)
     }),
-    Effect.provide(Layer.merge(NodeContext.layer, StderrLogging)),
+    Effect.provide(Layer.merge(NodeContext.layer, StderrLogger)),
     NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
   )

@@ -1,20 +1,11 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
-import { Effect, Layer, Logger, ManagedRuntime } from "effect"
+import { Effect, Layer, ManagedRuntime } from "effect"
 import { ConfigLive } from "../../layers/ConfigLive.js"
 import { DaemonClientLive } from "../../layers/DaemonClientLive.js"
 import { McpCallerEnv } from "../../layers/McpCallerEnv.js"
+import { StderrLogger } from "../../layers/StderrLogger.js"
 import type { AgentBackend } from "../agent/Identity.js"
 import { makeMcpServer } from "./Tools.js"
-
-/**
- * stdout is the protocol channel. NodeRuntime.runMain installs a stdout logger (STACK G4), so
- * both default loggers are removed and one writing to stderr is added.
- */
-export const StderrLogger = Layer.mergeAll(
-  Logger.remove(Logger.defaultLogger),
-  Logger.remove(Logger.prettyLoggerDefault),
-  Logger.add(Logger.prettyLogger({ stderr: true, colors: false }))
-)
 
 export const McpStdioLayer = (backend: AgentBackend) =>
   Layer.mergeAll(DaemonClientLive, McpCallerEnv(backend)).pipe(Layer.provide(ConfigLive), Layer.provideMerge(StderrLogger))

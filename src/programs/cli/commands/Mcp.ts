@@ -1,5 +1,6 @@
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
+import { VERSION } from "../../../Version.js"
 import { AGENT_BACKENDS } from "../../agent/Identity.js"
 import { serveStdio } from "../../mcp/Stdio.js"
 import { runCommand } from "../Client.js"
@@ -10,6 +11,6 @@ const backend = Options.choice("backend", AGENT_BACKENDS).pipe(
 )
 
 export const mcpCommand = Command.make("mcp", { backend }, ({ backend }) =>
-  runCommand(serveStdio(backend, "0.1.0").pipe(Effect.asVoid))).pipe(
+  runCommand(serveStdio(backend, VERSION).pipe(Effect.asVoid))).pipe(
     Command.withDescription("MCP server over stdio (the agent's tools: list_peers, ask, ack, ...)")
   )
