@@ -1,21 +1,13 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { isAlive } from "../daemon/Launcher.js"
 import type { DaemonTarget } from "./DaemonHttp.js"
 
 export const repowireHome = (env: NodeJS.ProcessEnv = process.env): string =>
   path.resolve(env.REPOWIRE_HOME && env.REPOWIRE_HOME !== "" ? env.REPOWIRE_HOME : path.join(os.homedir(), ".repowire"))
 
 export const sessionsDir = (env: NodeJS.ProcessEnv = process.env) => path.join(repowireHome(env), "sessions")
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
 
 /** The running daemon's URL from its runtime file (daemon.json), as the Launcher reads it. */
 export const runningDaemonUrl = (env: NodeJS.ProcessEnv = process.env): string | undefined => {
