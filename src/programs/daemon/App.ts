@@ -11,13 +11,15 @@ import { AgentSocketRoute } from "./AgentSocket.js"
 import { DashboardPlaceholderRoute } from "./DashboardPlaceholder.js"
 import { EventStreamRoutes } from "./EventStream.js"
 import { guard } from "./Guard.js"
+import { McpRoute } from "./McpRoute.js"
 import { DaemonHandlers } from "./Handlers.js"
 
 export const DaemonRoutes = Layer.mergeAll(
   HttpLayerRouter.addHttpApi(DaemonApi).pipe(Layer.provide(DaemonHandlers)),
   AgentSocketRoute,
   EventStreamRoutes,
-  DashboardPlaceholderRoute
+  DashboardPlaceholderRoute,
+  McpRoute
 )
 
 /**
