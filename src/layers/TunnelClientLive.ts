@@ -1,0 +1,53 @@
+import { Effect, Layer, Redacted } from "effect"
+import type { RelayStatus } from "../protocol/DaemonApi.js"
+import { Config } from "../services/Config.js"
+import { TunnelClient } from "../services/TunnelClient.js"
+import { decodeConfigValues, readConfigDocument } from "./ConfigLive.js"
+import { type AppContext, DaemonStreams, type TunnelApp } from "./tunnel/DaemonStreams.js"
+import { defaultDialerOptions, Dialer, type DialerOptions, type RelaySettings } from "./tunnel/Dialer.js"
+import type { ConfigFile } from "../protocol/ConfigFile.js"
+import { hostname } from "node:os"
+
+export type { TunnelApp } from "./tunnel/DaemonStreams.js"
+
+const settingsOf = (values: ConfigFile): RelaySettings | undefined => {
+  const { api_key, daemon_id, enabled, url } = values.relay
+  if (!enabled || url === null || api_key === null) return undefined
+  return { url, apiKey: Redacted.make(api_key), daemonId: daemon_id ?? defaultDaemonId() }
+}
+
+const defaultDaemonId = () => hostname().replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 64) || "daemon"
+
+/**
+ * The daemon's relay link. `app` is the daemon's own (guarded) HTTP app: tunnelled requests
+ * run through it in-process with `Tunnelled` set. When the relay is disabled in config the
+ * client idles until `reconnect` finds it enabled.
+ */
+export const TunnelClientLive = <E, R>(app: TunnelApp<E, R>, options: Partial<DialerOptions> = {}) =>
+  Layer.scoped(
+    TunnelClient,
+    Effect.gen(function*() {
+      const config = yield* Config
+      const runtime = yield* Effect.runtime<AppContext<R>>()
+      const dialer = new Dialer({ ...defaultDialerOptions, ...options }, (link) => {
+        const streams = new DaemonStreams(app, runtime, link.send)
+        return { onFrame: (data) => streams.receive(data), onClose: () => streams.closeAll() }
+      })
+      yield* Effect.acquireRelease(
+        Effect.sync(() => dialer.configure(settingsOf(config.values))),
+        () => Effect.sync(() => dialer.stop())
+      )
+      const reconnect = Effect.gen(function*() {
+        const doc = yield* readConfigDocument(config.paths)
+        const values = yield* decodeConfigValues(config.paths, doc.toJS(), process.env)
+        dialer.configure(settingsOf(values))
+        return dialer.status
+      }).pipe(
+        Effect.catchAll((e) =>
+          Effect.sync((): RelayStatus => ({ ...dialer.status, last_error: `config not reloaded: ${e.message}` }))
+        ),
+        Effect.withSpan("TunnelClient.reconnect")
+      )
+      return TunnelClient.of({ status: Effect.sync(() => dialer.status), reconnect })
+    })
+  )

@@ -1,0 +1,306 @@
+import { Headers, type HttpServerError, HttpServerRequest, HttpServerResponse, Socket } from "@effect/platform"
+import { Cause, Effect, Either, Exit, Fiber, Runtime, Scope } from "effect"
+import {
+  DATA_CHUNK,
+  decodeFrame,
+  encodeFrame,
+  Frames,
+  INITIAL_WINDOW,
+  type RequestHead,
+  type ResetCode,
+  type TunnelFrame
+} from "../../protocol/TunnelFrame.js"
+import { isDroppedHeader, isTunnelAllowed } from "../../protocol/TunnelRoutes.js"
+import { Tunnelled } from "../../services/RequestContext.js"
+import { SendCredit, sendWithCredit } from "./Credit.js"
+import { TunnelWebSocket } from "./TunnelWebSocket.js"
+
+/** The daemon's HTTP app as the tunnel runs it: one request in, one response out. */
+export type TunnelApp<E, R> = Effect.Effect<
+  HttpServerResponse.HttpServerResponse,
+  E,
+  R | HttpServerRequest.HttpServerRequest | Scope.Scope
+>
+
+/** What the app needs beyond the request and its scope, which the tunnel provides. */
+export type AppContext<R> = Exclude<R, HttpServerRequest.HttpServerRequest | Scope.Scope>
+
+/** Request body arriving from the relay, handed to the app as a pull-based ReadableStream. */
+class IncomingBody {
+  private readonly chunks: Array<Uint8Array> = []
+  private ended = false
+  private failed: Error | undefined
+  private wake: (() => void) | undefined
+  /** Bytes received but not yet taken by the app: the relay may not exceed the window. */
+  outstanding = 0
+
+  constructor(private readonly grant: (n: number) => void) {}
+
+  push(chunk: Uint8Array, end: boolean): boolean {
+    if (chunk.length > 0) {
+      this.outstanding += chunk.length
+      this.chunks.push(chunk)
+    }
+    if (end) this.ended = true
+    this.wake?.()
+    return this.outstanding <= INITIAL_WINDOW
+  }
+
+  fail(error: Error): void {
+    this.failed = error
+    this.wake?.()
+  }
+
+  readonly stream = new ReadableStream<Uint8Array>({
+    pull: async (controller) => {
+      while (this.chunks.length === 0 && !this.ended && this.failed === undefined) {
+        await new Promise<void>((resolve) => (this.wake = resolve))
+        this.wake = undefined
+      }
+      if (this.failed !== undefined) return controller.error(this.failed)
+      const chunk = this.chunks.shift()
+      if (chunk !== undefined) {
+        this.outstanding -= chunk.length
+        controller.enqueue(chunk)
+        this.grant(chunk.length)
+      } else if (this.ended) {
+        controller.close()
+      }
+    }
+  }, { highWaterMark: 0 })
+}
+
+interface DaemonStream {
+  readonly id: number
+  readonly down: SendCredit
+  readonly body: IncomingBody
+  fiber: Fiber.RuntimeFiber<void> | undefined
+  reader: ReadableStreamDefaultReader<Uint8Array> | undefined
+  socket: TunnelWebSocket | undefined
+  responded: boolean
+  done: boolean
+}
+
+const withUpgrade = (
+  base: HttpServerRequest.HttpServerRequest,
+  upgrade: Effect.Effect<Socket.Socket, HttpServerError.RequestError>
+): HttpServerRequest.HttpServerRequest =>
+  Object.create(base, {
+    upgrade: { get: () => upgrade },
+    modify: { value: (options: Parameters<typeof base.modify>[0]) => withUpgrade(base.modify(options), upgrade) }
+  }) as HttpServerRequest.HttpServerRequest
+
+/**
+ * The daemon's end of one tunnel connection: each Open frame becomes a request run in-process
+ * through the daemon's own app with `Tunnelled` set, and its response is streamed back under
+ * the relay's credit.
+ */
+export class DaemonStreams<E, R> {
+  private readonly streams = new Map<number, DaemonStream>()
+
+  constructor(
+    private readonly app: TunnelApp<E, R>,
+    private readonly runtime: Runtime.Runtime<AppContext<R>>,
+    private readonly sendBytes: (bytes: Uint8Array) => void
+  ) {}
+
+  get size(): number {
+    return this.streams.size
+  }
+
+  private send(frame: TunnelFrame) {
+    this.sendBytes(encodeFrame(frame))
+  }
+
+  receive(data: Uint8Array): void {
+    const decoded = decodeFrame(data)
+    if (Either.isLeft(decoded)) {
+      const { code, message, stream } = decoded.left
+      if (stream !== null) this.reset(stream, "protocol_error", `${code}: ${message}`)
+      return
+    }
+    const frame = decoded.right
+    if (frame._tag === "GoAway") return
+    if (frame._tag === "Open") {
+      if (this.streams.has(frame.stream)) return this.reset(frame.stream, "protocol_error", "stream id in use")
+      return this.open(frame.stream, frame.head)
+    }
+    const stream = this.streams.get(frame.stream)
+    if (stream === undefined) {
+      if (frame._tag === "Data" || frame._tag === "WsMessage" || frame._tag === "Response") {
+        this.send(Frames.reset(frame.stream, "protocol_error", "unknown stream"))
+      }
+      return
+    }
+    switch (frame._tag) {
+      case "Data":
+        if (!stream.body.push(frame.body, frame.end)) this.reset(stream.id, "flow_control", "window exceeded")
+        return
+      case "Window":
+        return stream.down.add(frame.increment)
+      case "Reset":
+        return this.abort(stream)
+      case "WsMessage":
+        if (stream.socket === undefined) return this.reset(stream.id, "protocol_error", "not a WebSocket stream")
+        stream.socket.deliver(frame.body, frame.text)
+        return this.send(Frames.window(stream.id, Math.max(1, frame.body.length)))
+      case "WsClose":
+        return stream.socket?.remoteClose(frame.code, frame.reason)
+      case "Response":
+        return this.reset(stream.id, "protocol_error", "the relay cannot answer requests")
+    }
+  }
+
+  /** The tunnel is gone: every stream ends (the relay has already failed them on its side). */
+  closeAll(): void {
+    for (const stream of [...this.streams.values()]) this.abort(stream)
+  }
+
+  private reset(id: number, code: ResetCode, message: string) {
+    this.send(Frames.reset(id, code, message))
+    const stream = this.streams.get(id)
+    if (stream !== undefined) this.abort(stream)
+  }
+
+  private abort(stream: DaemonStream) {
+    if (stream.done) return
+    stream.done = true
+    this.streams.delete(stream.id)
+    stream.down.close()
+    stream.body.fail(new Error("the tunnel stream was reset"))
+    stream.socket?.remoteClose(1006, "tunnel stream reset")
+    void stream.reader?.cancel().catch(() => undefined)
+    if (stream.fiber !== undefined) Runtime.runFork(this.runtime)(Fiber.interrupt(stream.fiber))
+  }
+
+  private finish(stream: DaemonStream) {
+    stream.done = true
+    stream.down.close()
+    this.streams.delete(stream.id)
+  }
+
+  private open(id: number, head: RequestHead) {
+    const stream: DaemonStream = {
+      id,
+      down: new SendCredit(INITIAL_WINDOW),
+      body: new IncomingBody((n) => !stream.done && this.send(Frames.window(id, n))),
+      fiber: undefined,
+      reader: undefined,
+      socket: undefined,
+      responded: false,
+      done: false
+    }
+    this.streams.set(id, stream)
+    if (!isTunnelAllowed(head.method, head.path)) {
+      this.respondError(stream, 404, "not available through the relay")
+      return
+    }
+    stream.fiber = Runtime.runFork(this.runtime)(this.serve(stream, head))
+  }
+
+  private respondError(stream: DaemonStream, status: number, message: string) {
+    const body = new TextEncoder().encode(JSON.stringify({ error: { code: status === 404 ? "not_found" : "internal", message } }))
+    stream.responded = true
+    this.send(Frames.response(stream.id, { status, headers: [["content-type", "application/json"]] }))
+    this.send(Frames.data(stream.id, body, true))
+    this.finish(stream)
+  }
+
+  private request(stream: DaemonStream, head: RequestHead): HttpServerRequest.HttpServerRequest {
+    const headers = head.headers.filter(([name]) => !isDroppedHeader(name)).map(([k, v]): [string, string] => [k, v])
+    const hasBody = head.method !== "GET" && head.method !== "HEAD"
+    const web = new Request(`http://127.0.0.1${head.path}`, {
+      method: head.method,
+      headers,
+      body: hasBody ? stream.body.stream : null,
+      duplex: "half"
+    } as RequestInit)
+    const base = HttpServerRequest.fromWeb(web).modify({
+      headers: Headers.fromInput([...headers, ["host", "127.0.0.1"]]),
+      remoteAddress: "relay"
+    })
+    if (!head.upgrade) return base
+    const upgrade = Effect.suspend(() => {
+      if (stream.responded || stream.done) return Effect.die(new Error("already answered"))
+      stream.responded = true
+      const socket = new TunnelWebSocket(
+        stream.down,
+        (body, text) => !stream.done && this.send(Frames.wsMessage(stream.id, body, text)),
+        (code, reason) => !stream.done && this.send(Frames.wsClose(stream.id, code, reason.slice(0, 120)))
+      )
+      stream.socket = socket
+      this.send(Frames.response(stream.id, { status: 101, headers: [] }))
+      return Socket.fromWebSocket(Effect.succeed(socket as unknown as globalThis.WebSocket))
+    })
+    return withUpgrade(base, upgrade)
+  }
+
+  private serve(stream: DaemonStream, head: RequestHead): Effect.Effect<void, never, AppContext<R>> {
+    const self = this
+    return Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const exit = yield* self.app.pipe(
+        Effect.provideService(HttpServerRequest.HttpServerRequest, self.request(stream, head)),
+        Effect.provideService(Tunnelled, true),
+        Scope.extend(scope),
+        Effect.exit
+      )
+      if (stream.done) return yield* Scope.close(scope, Exit.void)
+      if (stream.socket !== undefined) {
+        stream.socket.close(1000, "")
+        self.send(Frames.data(stream.id, new Uint8Array(0), true))
+        self.finish(stream)
+        return yield* Scope.close(scope, Exit.void)
+      }
+      if (Exit.isFailure(exit)) {
+        yield* Effect.logWarning("tunnelled request failed", Cause.pretty(exit.cause))
+        self.respondError(stream, 500, "the daemon failed to answer")
+        return yield* Scope.close(scope, Exit.void)
+      }
+      const runtime = yield* Effect.runtime<never>()
+      const response = HttpServerResponse.toWeb(exit.value, { withoutBody: head.method === "HEAD", runtime })
+      yield* Effect.promise(() => self.stream(stream, response)).pipe(
+        Effect.ensuring(Scope.close(scope, Exit.void))
+      )
+    }).pipe(
+      Effect.catchAllCause((cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.void
+          : Effect.sync(() =>
+            stream.responded
+              ? this.reset(stream.id, "internal", "the daemon failed")
+              : this.respondError(stream, 500, "the daemon failed to answer")
+          )
+      )
+    ) as Effect.Effect<void, never, AppContext<R>>
+  }
+
+  private async stream(stream: DaemonStream, response: Response): Promise<void> {
+    const headers: Array<[string, string]> = []
+    response.headers.forEach((value, name) => {
+      if (name !== "set-cookie") headers.push([name, value])
+    })
+    stream.responded = true
+    this.send(Frames.response(stream.id, { status: response.status, headers }))
+    if (response.body === null) {
+      this.send(Frames.data(stream.id, new Uint8Array(0), true))
+      return this.finish(stream)
+    }
+    const reader = response.body.getReader()
+    stream.reader = reader
+    try {
+      while (!stream.done) {
+        const { done, value } = await reader.read()
+        if (done) break
+        const ok = await sendWithCredit(stream.down, value, DATA_CHUNK, (piece) => this.send(Frames.data(stream.id, piece)))
+        if (!ok) return
+      }
+      if (!stream.done) {
+        this.send(Frames.data(stream.id, new Uint8Array(0), true))
+        this.finish(stream)
+      }
+    } catch {
+      if (!stream.done) this.reset(stream.id, "internal", "the response body failed")
+    }
+  }
+}

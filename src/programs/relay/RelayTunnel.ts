@@ -1,0 +1,339 @@
+import { Either } from "effect"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { STATUS_CODES } from "node:http"
+import type { Duplex } from "node:stream"
+import { WebSocket, type WebSocketServer } from "ws"
+import {
+  DATA_CHUNK,
+  decodeFrame,
+  encodeFrame,
+  Frames,
+  INITIAL_WINDOW,
+  type ResetCode,
+  type ResponseHead,
+  type TunnelFrame
+} from "../../protocol/TunnelFrame.js"
+import { tunnelHeaders } from "../../protocol/TunnelRoutes.js"
+import { SendCredit, sendWithCredit } from "../../layers/tunnel/Credit.js"
+import type { TunnelInfo, TunnelLink } from "../../services/RelayRouter.js"
+import { errorPage } from "./Pages.js"
+
+interface BaseStream {
+  readonly id: number
+  readonly up: SendCredit
+  /** Bytes the daemon sent that the browser has not yet taken (its window in use). */
+  inFlight: number
+  responded: boolean
+  done: boolean
+}
+interface HttpStream extends BaseStream {
+  readonly kind: "http"
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+}
+interface UpgradeStream extends BaseStream {
+  readonly kind: "ws"
+  readonly req: IncomingMessage
+  readonly socket: Duplex
+  readonly head: Buffer
+  browser: WebSocket | undefined
+  pending: Array<TunnelFrame>
+}
+type Stream = HttpStream | UpgradeStream
+
+const droppedResponseHeaders = new Set(["connection", "keep-alive", "transfer-encoding", "set-cookie", "upgrade"])
+
+const validCloseCode = (code: number) =>
+  (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999)
+
+/**
+ * The relay's end of one daemon's tunnel: multiplexes browser requests and WebSockets onto
+ * the daemon's WebSocket as streams, with per-stream credit in both directions.
+ */
+export class RelayTunnel implements TunnelLink {
+  private readonly streams = new Map<number, Stream>()
+  private nextId = 1
+  private draining = false
+  private closed = false
+  lastSeen = Date.now()
+  readonly connectedAt = new Date().toISOString()
+
+  constructor(
+    readonly info: TunnelInfo,
+    private readonly ws: WebSocket,
+    private readonly wss: WebSocketServer,
+    private readonly onClosed: (tunnel: RelayTunnel) => void
+  ) {
+    ws.on("message", (data: Buffer, isBinary) => {
+      this.lastSeen = Date.now()
+      if (isBinary) this.receive(data)
+    })
+    ws.on("pong", () => (this.lastSeen = Date.now()))
+    ws.on("ping", () => (this.lastSeen = Date.now()))
+    ws.on("close", () => this.teardown("the daemon disconnected"))
+    ws.on("error", () => this.teardown("the tunnel failed"))
+  }
+
+  get activeStreams(): number {
+    return this.streams.size
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && !this.draining && this.ws.readyState === WebSocket.OPEN
+  }
+
+  /** Called by the router's sweep: ping, or drop a link that stopped answering. */
+  keepalive(now: number, deadAfterMs: number): void {
+    if (this.closed) return
+    if (now - this.lastSeen > deadAfterMs) {
+      this.ws.terminate()
+      this.teardown("the daemon stopped answering pings")
+    } else if (this.ws.readyState === WebSocket.OPEN) {
+      this.ws.ping()
+    }
+  }
+
+  goAway(reason: string): void {
+    if (this.closed || this.draining) return
+    this.draining = true
+    this.send(Frames.goAway(reason))
+    if (this.streams.size === 0) this.close(1001, reason)
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.close(code, reason.slice(0, 120))
+    this.teardown(reason)
+  }
+
+  proxyHttp(req: IncomingMessage, res: ServerResponse, path: string): void {
+    if (!this.isOpen) {
+      errorPage(res, 502, "The daemon is not connected.")
+      return
+    }
+    const stream: HttpStream = {
+      kind: "http", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, responded: false,
+      done: false, req, res
+    }
+    this.streams.set(stream.id, stream)
+    this.send(Frames.open(stream.id, {
+      method: req.method ?? "GET",
+      path,
+      headers: tunnelHeaders(req.rawHeaders),
+      upgrade: false
+    }))
+    res.on("close", () => {
+      if (!stream.done) this.cancel(stream, "cancelled", "the browser went away")
+    })
+    if (req.method === "GET" || req.method === "HEAD") {
+      req.resume()
+      this.send(Frames.data(stream.id, new Uint8Array(0), true))
+    } else {
+      void this.pumpUpload(stream)
+    }
+  }
+
+  proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void {
+    if (!this.isOpen) {
+      rawResponse(socket, 502, "The daemon is not connected.")
+      return
+    }
+    const stream: UpgradeStream = {
+      kind: "ws", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, responded: false,
+      done: false, req, socket, head, browser: undefined, pending: []
+    }
+    this.streams.set(stream.id, stream)
+    socket.on("close", () => {
+      if (!stream.done) this.cancel(stream, "cancelled", "the browser went away")
+    })
+    this.send(Frames.open(stream.id, { method: "GET", path, headers: tunnelHeaders(req.rawHeaders), upgrade: true }))
+    this.send(Frames.data(stream.id, new Uint8Array(0), true))
+  }
+
+  private allocate(): number {
+    const id = this.nextId
+    this.nextId = this.nextId >= 0xfffffffe ? 1 : this.nextId + 1
+    return id
+  }
+
+  private send(frame: TunnelFrame): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(encodeFrame(frame))
+  }
+
+  private async pumpUpload(stream: HttpStream): Promise<void> {
+    try {
+      for await (const chunk of stream.req as AsyncIterable<Buffer>) {
+        const ok = await sendWithCredit(stream.up, chunk, DATA_CHUNK, (piece) => this.send(Frames.data(stream.id, piece)))
+        if (!ok) return
+      }
+      if (!stream.done) this.send(Frames.data(stream.id, new Uint8Array(0), true))
+    } catch {
+      if (!stream.done) this.cancel(stream, "cancelled", "the upload was aborted")
+    }
+  }
+
+  private receive(data: Buffer): void {
+    const decoded = decodeFrame(data)
+    if (Either.isLeft(decoded)) {
+      const error = decoded.left
+      if (error.stream !== null) this.resetFromRelay(error.stream, "protocol_error", `${error.code}: ${error.message}`)
+      return
+    }
+    const frame = decoded.right
+    if (frame._tag === "GoAway") {
+      this.close(1000, "the daemon is going away")
+      return
+    }
+    const stream = this.streams.get(frame.stream)
+    if (stream === undefined) {
+      if (frame._tag === "Response" || frame._tag === "Data" || frame._tag === "WsMessage" || frame._tag === "Open") {
+        this.send(Frames.reset(frame.stream, frame._tag === "Open" ? "refused" : "protocol_error", "unknown stream"))
+      }
+      return
+    }
+    switch (frame._tag) {
+      case "Open":
+        return this.resetFromRelay(stream.id, "protocol_error", "a daemon cannot open streams")
+      case "Response":
+        return this.onResponse(stream, frame.head)
+      case "Data":
+        return this.onData(stream, frame.body, frame.end)
+      case "Window":
+        return stream.up.add(frame.increment)
+      case "Reset":
+        return this.finish(stream, 502, `The daemon reset the request (${frame.code}).`)
+      case "WsMessage":
+        return this.onWsMessage(stream, frame)
+      case "WsClose":
+        return this.onWsClose(stream, frame.code, frame.reason)
+    }
+  }
+
+  private onResponse(stream: Stream, head: ResponseHead): void {
+    if (stream.responded) return this.resetFromRelay(stream.id, "protocol_error", "a second response head")
+    stream.responded = true
+    const headers = head.headers.filter(([k]) => !droppedResponseHeaders.has(k.toLowerCase())).flat()
+    if (stream.kind === "http") {
+      if (head.status === 101) return this.resetFromRelay(stream.id, "protocol_error", "101 on a plain request")
+      stream.res.writeHead(head.status, headers)
+      stream.res.flushHeaders()
+      return
+    }
+    if (head.status !== 101) {
+      stream.socket.write(
+        `HTTP/1.1 ${head.status} ${STATUS_CODES[head.status] ?? ""}\r\n` +
+          head.headers.filter(([k]) => !droppedResponseHeaders.has(k.toLowerCase())).map(([k, v]) => `${k}: ${v}\r\n`)
+            .join("") + "connection: close\r\n\r\n"
+      )
+      return
+    }
+    this.wss.handleUpgrade(stream.req, stream.socket, stream.head, (browser) => {
+      stream.browser = browser
+      browser.on("message", (data: Buffer, isBinary) => {
+        if (!stream.done) this.send(Frames.wsMessage(stream.id, data, !isBinary))
+      })
+      browser.on("close", (code, reason) => {
+        if (stream.done) return
+        this.send(Frames.wsClose(stream.id, validCloseCode(code) ? code : 1000, reason.toString("utf8").slice(0, 120)))
+        this.forget(stream)
+      })
+      browser.on("error", () => undefined)
+      const pending = stream.pending
+      stream.pending = []
+      pending.forEach((f) => f._tag === "WsMessage" ? this.onWsMessage(stream, f) : this.receiveFrameAgain(stream, f))
+    })
+  }
+
+  private receiveFrameAgain(stream: UpgradeStream, frame: TunnelFrame) {
+    if (frame._tag === "WsClose") this.onWsClose(stream, frame.code, frame.reason)
+  }
+
+  private onData(stream: Stream, body: Uint8Array, end: boolean): void {
+    if (!stream.responded) return this.resetFromRelay(stream.id, "protocol_error", "body before the response head")
+    stream.inFlight += body.length
+    if (stream.inFlight > INITIAL_WINDOW) return this.resetFromRelay(stream.id, "flow_control", "window exceeded")
+    const sink = stream.kind === "http" ? stream.res : stream.socket
+    const ack = () => {
+      stream.inFlight -= body.length
+      if (!stream.done && body.length > 0) this.send(Frames.window(stream.id, body.length))
+    }
+    if (body.length > 0) sink.write(body, ack)
+    if (end) {
+      this.forget(stream)
+      sink.end()
+    }
+  }
+
+  private onWsMessage(stream: Stream, frame: Extract<TunnelFrame, { _tag: "WsMessage" }>): void {
+    if (stream.kind !== "ws") return this.resetFromRelay(stream.id, "protocol_error", "a WebSocket message on HTTP")
+    if (stream.browser === undefined) {
+      stream.pending.push(frame)
+      return
+    }
+    const size = frame.body.length
+    stream.inFlight += size
+    if (stream.inFlight > INITIAL_WINDOW) return this.resetFromRelay(stream.id, "flow_control", "window exceeded")
+    stream.browser.send(frame.body, { binary: !frame.text }, () => {
+      stream.inFlight -= size
+      if (!stream.done && size > 0) this.send(Frames.window(stream.id, size))
+    })
+  }
+
+  private onWsClose(stream: Stream, code: number, reason: string): void {
+    if (stream.kind !== "ws") return this.resetFromRelay(stream.id, "protocol_error", "a WebSocket close on HTTP")
+    if (stream.browser === undefined) {
+      stream.pending.push(Frames.wsClose(stream.id, code, reason))
+      return
+    }
+    this.forget(stream)
+    stream.browser.close(validCloseCode(code) ? code : 1000, reason)
+  }
+
+  /** The relay found the daemon's frames wrong: tell the daemon and fail the browser's side. */
+  private resetFromRelay(id: number, code: ResetCode, message: string): void {
+    this.send(Frames.reset(id, code, message))
+    const stream = this.streams.get(id)
+    if (stream !== undefined) this.finish(stream, 502, `The tunnel stream failed (${code}).`)
+  }
+
+  private cancel(stream: Stream, code: ResetCode, message: string): void {
+    this.send(Frames.reset(stream.id, code, message))
+    this.forget(stream)
+  }
+
+  private finish(stream: Stream, status: number, message: string): void {
+    this.forget(stream)
+    if (stream.kind === "http") {
+      if (!stream.responded && !stream.res.headersSent) errorPage(stream.res, status, message)
+      else stream.res.destroy()
+    } else if (stream.browser !== undefined) {
+      stream.browser.close(1011, "tunnel stream failed")
+    } else if (!stream.responded) {
+      rawResponse(stream.socket, status, message)
+    } else {
+      stream.socket.destroy()
+    }
+  }
+
+  private forget(stream: Stream): void {
+    stream.done = true
+    stream.up.close()
+    this.streams.delete(stream.id)
+    if (this.draining && this.streams.size === 0) this.close(1001, "drained")
+  }
+
+  private teardown(reason: string): void {
+    if (this.closed) return
+    this.closed = true
+    for (const stream of [...this.streams.values()]) this.finish(stream, 502, `The daemon is unreachable: ${reason}.`)
+    this.onClosed(this)
+  }
+}
+
+export const rawResponse = (socket: Duplex, status: number, message: string): void => {
+  const body = JSON.stringify({ error: { code: status === 502 ? "bad_gateway" : "refused", message } })
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+  )
+}
