@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option, Runtime } from "effect"
 import { type DaemonSeen, RelayRouter, type TunnelLink } from "../services/RelayRouter.js"
 
 export interface KeepaliveOptions {
@@ -21,8 +21,23 @@ export const RelayRouterLive = (keepalive: KeepaliveOptions = { intervalMs: 10_0
       const byUser = new Map<string, Map<string, TunnelLink>>()
       const all = () => [...byUser.values()].flatMap((m) => [...m.values()])
 
+      // Keys revoked by another process (`relay keys revoke` on the same data dir) end their tunnels here.
+      let checkedAt = new Date().toISOString()
+      const revokedKeys = Effect.gen(function*() {
+        if (byUser.size === 0) return
+        const since = checkedAt
+        checkedAt = new Date().toISOString()
+        const rows = yield* sql<{ key_id: string }>`SELECT key_id FROM api_keys WHERE revoked_at >= ${since}`
+        rows.forEach((r) => all().filter((l) => l.info.keyId === r.key_id).forEach((l) => l.close(4003, "key revoked")))
+      }).pipe(Effect.catchAllCause(() => Effect.void))
+      const runtime = yield* Effect.runtime<never>()
+      const sweep = () => {
+        const now = Date.now()
+        all().forEach((t) => t.keepalive(now, keepalive.deadAfterMs))
+        Runtime.runFork(runtime)(revokedKeys)
+      }
       yield* Effect.acquireRelease(
-        Effect.sync(() => setInterval(() => all().forEach((t) => t.keepalive(Date.now(), keepalive.deadAfterMs)), keepalive.intervalMs)),
+        Effect.sync(() => setInterval(sweep, keepalive.intervalMs)),
         (timer) => Effect.sync(() => clearInterval(timer))
       )
 

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
+import type { IncomingMessage } from "node:http"
 import * as https from "node:https"
 import { Readable } from "node:stream"
 import { fakeApp, login, makeCert, mintKey, RelayServicesLayer, startRelay, tempDir, tunnelClient, waitConnected } from "./harness.js"
@@ -89,7 +90,7 @@ describe("tunnel streaming", () => {
     Effect.gen(function*() {
       const { base, cookie } = yield* setup
       // The stalled one: a 200 MiB download whose reader never reads after the first chunk.
-      const stalled = yield* Effect.async<https.IncomingMessage, Error>((resume) => {
+      const stalled = yield* Effect.async<IncomingMessage, Error>((resume) => {
         const req = https.get(`${base}/attachments/${200 * MiB}`, { headers: { cookie }, ca: cert.cert, agent: false }, (res) => {
           res.once("data", () => {
             res.pause()

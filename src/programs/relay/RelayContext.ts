@@ -52,8 +52,8 @@ export class RelayContext {
   }
 
   private fromProxy(req: IncomingMessage): boolean {
-    const remote = req.socket.remoteAddress ?? ""
-    return this.options.trustedProxies.some((p) => p === remote || `::ffff:${p}` === remote)
+    const remote = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "")
+    return this.options.trustedProxies.some((p) => addressMatches(p, remote))
   }
 
   /** The client address: the proxy's view only when the request came from the trusted proxy. */
@@ -119,3 +119,22 @@ export const readBody = (req: IncomingMessage, limit: number): Promise<string | 
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
     req.on("error", () => resolve(undefined))
   })
+
+const ipv4 = (s: string): number | undefined => {
+  const parts = s.split(".").map(Number)
+  return parts.length === 4 && parts.every((n) => Number.isInteger(n) && n >= 0 && n <= 255)
+    ? parts.reduce((acc, n) => acc * 256 + n, 0)
+    : undefined
+}
+
+/** An exact address, or an IPv4 CIDR such as 172.16.0.0/12 (a container network). */
+export const addressMatches = (rule: string, remote: string): boolean => {
+  const [base, bits] = rule.split("/")
+  if (bits === undefined) return rule.replace(/^::ffff:/, "") === remote
+  const a = ipv4(base!)
+  const b = ipv4(remote)
+  const n = Number(bits)
+  if (a === undefined || b === undefined || !(n >= 0 && n <= 32)) return false
+  const size = 2 ** (32 - n)
+  return Math.floor(a / size) === Math.floor(b / size)
+}
