@@ -6,7 +6,9 @@ import { decodeConfigValues, readConfigDocument } from "./ConfigLive.js"
 import { type AppContext, DaemonStreams, type TunnelApp } from "./tunnel/DaemonStreams.js"
 import { defaultDialerOptions, Dialer, type DialerOptions, type RelaySettings } from "./tunnel/Dialer.js"
 import type { ConfigFile } from "../protocol/ConfigFile.js"
+import * as fs from "node:fs"
 import { hostname } from "node:os"
+import { LocalApp } from "../services/LocalApp.js"
 
 export type { TunnelApp } from "./tunnel/DaemonStreams.js"
 
@@ -49,5 +51,23 @@ export const TunnelClientLive = <E, R>(app: TunnelApp<E, R>, options: Partial<Di
         Effect.withSpan("TunnelClient.reconnect")
       )
       return TunnelClient.of({ status: Effect.sync(() => dialer.status), reconnect })
+    })
+  )
+
+/** Extra CA for a relay with a private or self-signed certificate (NODE_EXTRA_CA_CERTS works too). */
+const caFromEnv = (): Buffer | undefined => {
+  const file = process.env.REPOWIRE_RELAY_CA_FILE
+  return file === undefined || file === "" ? undefined : fs.readFileSync(file)
+}
+
+/**
+ * The daemon's wiring: the relay link serves tunnelled requests from the app the server put in
+ * LocalApp (waiting for it while the server starts).
+ */
+export const TunnelClientLocal = (options: Partial<DialerOptions> = {}) =>
+  Layer.unwrapEffect(
+    Effect.map(LocalApp, (local) => {
+      const ca = options.ca ?? caFromEnv()
+      return TunnelClientLive(Effect.flatten(local.app), { ...options, ...(ca === undefined ? {} : { ca }) })
     })
   )

@@ -2,15 +2,21 @@
  * What may travel through the relay tunnel. The relay refuses everything else before it
  * opens a stream, and the daemon's guard applies the same list to requests marked Tunnelled.
  */
-const rules: ReadonlyArray<{ readonly methods: ReadonlyArray<string>; readonly path: RegExp }> = [
-  { methods: ["GET", "HEAD"], path: /^\/$/ },
-  { methods: ["GET", "HEAD"], path: /^\/dashboard(\/.*)?$/ },
-  { methods: ["GET", "HEAD"], path: /^\/health$/ },
-  { methods: ["GET", "HEAD"], path: /^\/peers(\/.*)?$/ },
-  { methods: ["GET", "HEAD"], path: /^\/asks(\/.*)?$/ },
-  { methods: ["GET", "HEAD"], path: /^\/events(\/stream|\/ws)?$/ },
-  { methods: ["POST"], path: /^\/(ask|notify|broadcast|ack)$/ },
-  { methods: ["GET", "HEAD", "POST"], path: /^\/attachments(\/.*)?$/ }
+// Mirrors src/programs/daemon/TunnelAllowList.ts (the daemon's guard): the relay refuses first.
+const rules: ReadonlyArray<readonly [method: string, pattern: RegExp]> = [
+  ["GET", /^\/$/],
+  ["GET", /^\/dashboard(\/.*)?$/],
+  ["POST", /^\/dashboard\/session$/],
+  ["GET", /^\/health$/],
+  ["GET", /^\/peers(\/[^/]+)?$/],
+  ["GET", /^\/asks(\/[^/]+)?$/],
+  ["POST", /^\/asks\/[^/]+\/wait$/],
+  ["GET", /^\/events$/],
+  ["GET", /^\/events\/stream$/],
+  ["GET", /^\/events\/ws$/],
+  ["POST", /^\/(ask|ack|notify|broadcast)$/],
+  ["POST", /^\/attachments$/],
+  ["GET", /^\/attachments\/[^/]+$/]
 ]
 
 /** Paths with dot segments, doubled or encoded separators are refused rather than normalised. */
@@ -23,7 +29,7 @@ export const tunnelPathname = (url: string): string | undefined => {
 
 export const isTunnelAllowed = (method: string, url: string): boolean => {
   const path = tunnelPathname(url)
-  return path !== undefined && rules.some((r) => r.methods.includes(method) && r.path.test(path))
+  return path !== undefined && rules.some(([m, pattern]) => m === method && pattern.test(path))
 }
 
 /** Hop-by-hop headers and everything that could carry a credential or a spoofed client address. */
