@@ -2,7 +2,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as https from "node:https"
 import WebSocket from "ws"
+import * as fs from "node:fs"
 import { resolvePaths, updateConfigFile } from "../../src/layers/ConfigLive.js"
+import { enableRelay, rotateKey } from "../../src/programs/relay/Enable.js"
 import { request as local, register } from "../support/Http.js"
 import { startDaemon, type TestDaemon } from "../support/Daemon.js"
 import { login, makeCert, mintKey, RelayServicesLayer, request, startRelay, tempDir } from "./harness.js"
@@ -157,5 +159,34 @@ describe("relay + the real daemon", () => {
         (x) => Effect.promise(() => x.close())
       )
       assert.strictEqual((yield* health(off)).body.relay.status, "disabled")
+    }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 30_000)
+
+  it.live("setup --relay then rotate-key: register, connect, rotate, and the running daemon follows", () =>
+    Effect.gen(function*() {
+      const relay = yield* startRelay(cert)
+      const home = tempDir("rw-home-")
+      const d = yield* Effect.acquireRelease(Effect.promise(() => startDaemon({}, home)), (x) => Effect.promise(() => x.close()))
+      assert.strictEqual((yield* health(d)).body.relay.status, "disabled")
+      const env = { REPOWIRE_HOME: home }
+      const enabled = yield* enableRelay({ url: relay.url, ca: cert.cert, env })
+      assert.isTrue(enabled.daemon_notified)
+      yield* untilRelay(d, "connected")
+      const paths = resolvePaths(env)
+      const keyOf = () => fs.readFileSync(paths.configFile, "utf8").match(/api_key: (rw_\S+)/)![1]!
+      const first = keyOf()
+      assert.strictEqual(fs.statSync(paths.configFile).mode & 0o777, 0o600)
+      const session = yield* login(relay.url, cert.cert, first)
+      assert.strictEqual(session.reply.status, 303)
+
+      const rotated = yield* rotateKey({ ca: cert.cert, env })
+      assert.isTrue(rotated.daemon_notified)
+      const second = keyOf()
+      assert.notStrictEqual(second, first)
+      yield* untilRelay(d, "connected")
+      assert.strictEqual((yield* request(`${relay.url}/peers`, cert.cert, { headers: { cookie: session.cookie } })).status, 401)
+      assert.strictEqual((yield* login(relay.url, cert.cert, first)).reply.status, 401)
+      const fresh = yield* login(relay.url, cert.cert, second)
+      assert.strictEqual(fresh.reply.status, 303)
+      assert.strictEqual((yield* request(`${relay.url}/peers`, cert.cert, { headers: { cookie: fresh.cookie } })).status, 200)
     }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 30_000)
 })

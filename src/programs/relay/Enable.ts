@@ -1,5 +1,8 @@
 import { Effect } from "effect"
+import * as fs from "node:fs"
 import { hostname } from "node:os"
+import type { Config } from "../../services/Config.js"
+import { runtimeFile } from "../daemon/RuntimeFile.js"
 import { loadConfig, updateConfigFile } from "../../layers/ConfigLive.js"
 import { notifyDaemon, postForKey, relayApiBase, RelayCallError } from "./RelayClient.js"
 
@@ -9,6 +12,22 @@ export interface EnableRelayOptions {
   /** Extra CA to trust (a relay with a self-signed certificate). */
   readonly ca?: string | Buffer | undefined
   readonly env?: NodeJS.ProcessEnv | undefined
+}
+
+/** Where the running daemon listens: its runtime file when present, else the configured port. */
+const daemonAddress = (config: Config["Type"]) => {
+  try {
+    const info = JSON.parse(fs.readFileSync(runtimeFile(config.paths), "utf8")) as { port?: unknown }
+    if (typeof info.port === "number") return { host: "127.0.0.1", port: info.port }
+  } catch {
+    // not running, or an older daemon without the file
+  }
+  return { host: config.values.daemon.host, port: config.values.daemon.port }
+}
+
+const tellDaemon = (config: Config["Type"]) => {
+  const { host, port } = daemonAddress(config)
+  return notifyDaemon(host, port, config.values.daemon.auth_token)
 }
 
 const defaultDaemonId = () => hostname().replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 64) || "daemon"
@@ -33,7 +52,7 @@ export const enableRelay = (options: EnableRelayOptions) =>
       { keyPath: ["relay", "api_key"], value: issued.api_key },
       { keyPath: ["relay", "daemon_id"], value: daemonId }
     ])
-    const notified = yield* notifyDaemon(config.values.daemon.host, config.values.daemon.port, config.values.daemon.auth_token)
+    const notified = yield* tellDaemon(config)
     return { user_id: issued.user_id, key_id: issued.key_id, daemon_id: daemonId, daemon_notified: notified }
   }).pipe(Effect.withSpan("Relay.enable"))
 
@@ -50,6 +69,6 @@ export const rotateKey = (options: { readonly ca?: string | Buffer | undefined; 
     }
     const issued = yield* postForKey(`${relayApiBase(url)}/api/rotate`, { bearer: api_key, ca: options.ca })
     yield* updateConfigFile(config.paths, [{ keyPath: ["relay", "api_key"], value: issued.api_key }])
-    const notified = yield* notifyDaemon(config.values.daemon.host, config.values.daemon.port, config.values.daemon.auth_token)
+    const notified = yield* tellDaemon(config)
     return { key_id: issued.key_id, revoked_key_id: issued.revoked_key_id ?? null, daemon_notified: notified }
   }).pipe(Effect.withSpan("Relay.rotateKey"))
