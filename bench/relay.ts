@@ -40,7 +40,7 @@ const rssOf = (pid: number) => {
 }
 
 const startRelayProcess = async (cert: { key: string; cert: string }, db: string) => {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "relayServer.ts")], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []), "--import", "tsx", path.join(import.meta.dirname, "relayServer.ts")], {
     env: { ...process.env, RELAY_CERT: cert.cert, RELAY_KEY: cert.key, RELAY_DB: db },
     stdio: ["ignore", "pipe", "inherit"]
   })
@@ -169,9 +169,13 @@ export async function run(): Promise<void> {
     const relayed: Target = { url: base, headers: { cookie }, agent: new https.Agent({ keepAlive: true, maxSockets: 32, ca: cert.ca }) }
     await smallGets(direct, 500, 32)
     await smallGets(relayed, 500, 32)
-    const d = await smallGets(direct, 4000, 32)
-    const r = await smallGets(relayed, 4000, 32)
-    console.log(`relay small GET x32: direct p50 ${d.p50.toFixed(2)} ms ${d.rps.toFixed(0)} req/s | relay p50 ${r.p50.toFixed(2)} ms ${r.rps.toFixed(0)} req/s | p50 ratio ${(r.p50 / d.p50).toFixed(2)}x (goal <= 2x), throughput ${(100 * r.rps / d.rps).toFixed(0)}% (goal >= 50%)`)
+    // Three alternating rounds, median of each side: the box is small and noisy.
+    const rounds: Array<{ d: Awaited<ReturnType<typeof smallGets>>; r: Awaited<ReturnType<typeof smallGets>> }> = []
+    for (let i = 0; i < 3; i++) rounds.push({ d: await smallGets(direct, 2000, 32), r: await smallGets(relayed, 2000, 32) })
+    const median = <A>(xs: Array<A>, key: (a: A) => number) => xs.map(key).sort((a, b) => a - b)[1]!
+    const d = { p50: median(rounds, (x) => x.d.p50), rps: median(rounds, (x) => x.d.rps) }
+    const r = { p50: median(rounds, (x) => x.r.p50), rps: median(rounds, (x) => x.r.rps) }
+    console.log(`relay small GET x32 (median of 3 rounds of 2,000): direct p50 ${d.p50.toFixed(2)} ms ${d.rps.toFixed(0)} req/s | relay p50 ${r.p50.toFixed(2)} ms ${r.rps.toFixed(0)} req/s | p50 ratio ${(r.p50 / d.p50).toFixed(2)}x (goal <= 2x), throughput ${(100 * r.rps / d.rps).toFixed(0)}% (goal >= 50%)`)
 
     // 2. 100 MiB download, with the relay's RSS sampled along the way.
     const server = await download.runPromise(HttpServer.HttpServer)
@@ -179,17 +183,24 @@ export async function run(): Promise<void> {
     await waitFor(() => download.runPromise(Effect.map(Effect.flatMap(TunnelClient, (c) => c.status), (s) => s.status === "connected")), "download daemon")
     const dlCookie = await login(base, cert.ca, downloadKey!)
     const size = 100 * MiB
-    const t0 = performance.now()
-    await get({ url: `http://127.0.0.1:${dlPort}`, headers: {}, agent: new http.Agent() }, `/attachments/${size}`)
-    const directMs = performance.now() - t0
+    const directAgent = new http.Agent()
+    const relayAgent = new https.Agent({ ca: cert.ca })
     const rssBefore = rssOf(relay.child.pid!)
     let rssPeak = rssBefore
-    const t1 = performance.now()
-    await get({ url: base, headers: { cookie: dlCookie }, agent: new https.Agent({ ca: cert.ca }) }, `/attachments/${size}`, () => {
-      rssPeak = Math.max(rssPeak, rssOf(relay.child.pid!))
-    })
-    const relayMs = performance.now() - t1
-    console.log(`relay 100 MiB download: direct ${directMs.toFixed(0)} ms | relay ${relayMs.toFixed(0)} ms | ratio ${(relayMs / directMs).toFixed(2)}x (goal <= 3x) | relay RSS growth ${mb(rssPeak - rssBefore)} (goal <= 64 MiB)`)
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssOf(relay.child.pid!))), 20)
+    const times: Array<{ direct: number; relay: number }> = []
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now()
+      await get({ url: `http://127.0.0.1:${dlPort}`, headers: {}, agent: directAgent }, `/attachments/${size}`)
+      const t1 = performance.now()
+      await get({ url: base, headers: { cookie: dlCookie }, agent: relayAgent }, `/attachments/${size}`)
+      times.push({ direct: t1 - t0, relay: performance.now() - t1 })
+    }
+    clearInterval(sampler)
+    rssPeak = Math.max(rssPeak, rssOf(relay.child.pid!))
+    const directMs = times.map((t) => t.direct).sort((a, b) => a - b)[1]!
+    const relayMs = times.map((t) => t.relay).sort((a, b) => a - b)[1]!
+    console.log(`relay 100 MiB download (median of 3): direct ${directMs.toFixed(0)} ms | relay ${relayMs.toFixed(0)} ms | ratio ${(relayMs / directMs).toFixed(2)}x (goal <= 3x) | relay RSS growth ${mb(rssPeak - rssBefore)} (goal <= 64 MiB)`)
 
     // 3. 2,000 idle daemon tunnels held by the relay.
     const idleBefore = rssOf(relay.child.pid!)

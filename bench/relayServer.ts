@@ -6,6 +6,7 @@ import { defaultRelayOptions } from "../src/programs/relay/RelayContext.js"
 import { makeRelayServer } from "../src/programs/relay/RelayServer.js"
 
 const env = process.env
+process.on("SIGTERM", () => process.exit(0))
 Effect.gen(function*() {
   const server = yield* makeRelayServer({
     ...defaultRelayOptions,

@@ -10,9 +10,9 @@ export const HEADER_BYTES = 10
 /** Largest payload a peer may send in one frame; bigger frames are refused. */
 export const MAX_FRAME_PAYLOAD = 1024 * 1024
 /** Size of the body chunks the two ends cut streams into. */
-export const DATA_CHUNK = 64 * 1024
+export const DATA_CHUNK = 256 * 1024
 /** Per-stream, per-direction credit each side starts with. */
-export const INITIAL_WINDOW = 512 * 1024
+export const INITIAL_WINDOW = 1024 * 1024
 
 export const FrameType = {
   Open: 1,

@@ -257,6 +257,21 @@ export class DaemonStreams<E, R> {
         self.respondError(stream, 500, "the daemon failed to answer")
         return yield* Scope.close(scope, Exit.void)
       }
+      const plain = exit.value.body
+      if (plain._tag === "Uint8Array" || plain._tag === "Empty") {
+        // Small JSON answers skip the web Response round trip.
+        const headers = Object.entries(exit.value.headers).filter(([name]) =>
+          name !== "set-cookie" && name !== "content-length"
+        )
+        const bytes = plain._tag === "Uint8Array" && head.method !== "HEAD" ? plain.body : new Uint8Array(0)
+        if (plain._tag === "Uint8Array" && exit.value.headers["content-type"] === undefined) {
+          headers.push(["content-type", plain.contentType])
+        }
+        headers.push(["content-length", String(plain._tag === "Uint8Array" ? plain.body.length : 0)])
+        return yield* Effect.promise(() => self.sendBytes_(stream, exit.value.status, headers, bytes)).pipe(
+          Effect.ensuring(Scope.close(scope, Exit.void))
+        )
+      }
       const runtime = yield* Effect.runtime<never>()
       const response = HttpServerResponse.toWeb(exit.value, { withoutBody: head.method === "HEAD", runtime })
       yield* Effect.promise(() => self.stream(stream, response)).pipe(
@@ -273,6 +288,21 @@ export class DaemonStreams<E, R> {
           )
       )
     ) as Effect.Effect<void, never, AppContext<R>>
+  }
+
+  private async sendBytes_(
+    stream: DaemonStream,
+    status: number,
+    headers: Array<[string, string]>,
+    body: Uint8Array
+  ): Promise<void> {
+    stream.responded = true
+    this.send(Frames.response(stream.id, { status, headers }))
+    const ok = await sendWithCredit(stream.down, body, DATA_CHUNK, (piece) => this.send(Frames.data(stream.id, piece)))
+    if (ok && !stream.done) {
+      this.send(Frames.data(stream.id, new Uint8Array(0), true))
+      this.finish(stream)
+    }
   }
 
   private async stream(stream: DaemonStream, response: Response): Promise<void> {
