@@ -4,11 +4,12 @@ import { Cause, Console, Effect, Layer, Logger, Option } from "effect"
 import { VERSION } from "../../Version.js"
 import { configCommand } from "./commands/ConfigCommand.js"
 import { daemonCommand } from "./commands/Daemon.js"
+import { relayCommand } from "./commands/Relay.js"
 import { serveCommand } from "./commands/Serve.js"
 
 const root = Command.make("repowire").pipe(
   Command.withDescription("A mesh network for AI coding agents: ask, notify and broadcast between sessions"),
-  Command.withSubcommands([serveCommand, daemonCommand, configCommand])
+  Command.withSubcommands([serveCommand, daemonCommand, configCommand, relayCommand])
 )
 
 const cli = Command.run(root, { name: "repowire", version: VERSION })

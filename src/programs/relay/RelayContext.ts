@@ -1,4 +1,5 @@
 import { Effect, Option, Runtime } from "effect"
+import { VERSION } from "../../Version.js"
 import type { IncomingMessage } from "node:http"
 import type { ApiKeys } from "../../services/ApiKeys.js"
 import type { RelayRouter } from "../../services/RelayRouter.js"
@@ -28,7 +29,7 @@ export const defaultRelayOptions: RelayOptions = {
   registration: true,
   drainMs: 5_000,
   authRate: { max: 10, windowMs: 60_000 },
-  version: "0.1.0"
+  version: VERSION
 }
 
 export type RelayServices = ApiKeys | RelaySessions | RelayRouter

@@ -12,7 +12,11 @@ export const relayDatabase = (dataDir: string | undefined, env: NodeJS.ProcessEn
     const dir = path.resolve(dataDir ?? path.join(resolvePaths(env).home, "relay"))
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
     fs.chmodSync(dir, 0o700)
-    return path.join(dir, "relay.db")
+    const file = path.join(dir, "relay.db")
+    // Created 0600 before SQLite opens it: it holds key digests and session digests.
+    fs.closeSync(fs.openSync(file, "a", 0o600))
+    fs.chmodSync(file, 0o600)
+    return file
   })
 
 /** Runs the relay until interrupted (SIGINT/SIGTERM), then drains and closes. */
