@@ -145,6 +145,31 @@ describe("relay + daemon tunnel", () => {
       })
     ))
 
+  it.live("WebSocket traffic in bulk flows both ways under credit (100 x 100 KiB echoed)", () =>
+    withRelayAndDaemon(({ base, key }) =>
+      Effect.gen(function*() {
+        const { cookie } = yield* login(base, cert.cert, key)
+        const echoed = yield* Effect.async<number, Error>((resume) => {
+          const ws = new WebSocket(`${base.replace("https", "wss")}/events/ws`, { headers: { cookie, origin: base }, ca: cert.cert })
+          let bytes = 0
+          let count = 0
+          ws.on("message", (data: Buffer, isBinary) => {
+            if (!isBinary) {
+              for (let i = 0; i < 100; i++) ws.send(Buffer.alloc(100 * 1024, i))
+              return
+            }
+            bytes += data.length
+            if (++count === 100) {
+              ws.close()
+              resume(Effect.succeed(bytes))
+            }
+          })
+          ws.on("error", (e) => resume(Effect.fail(e)))
+        }).pipe(Effect.timeout("10 seconds"))
+        assert.strictEqual(echoed, 100 * 100 * 1024)
+      })
+    ))
+
   it.live("logout ends the session", () =>
     withRelayAndDaemon(({ base, key }) =>
       Effect.gen(function*() {

@@ -38,6 +38,8 @@ interface UpgradeStream extends BaseStream {
   readonly head: Buffer
   browser: WebSocket | undefined
   pending: Array<TunnelFrame>
+  backlog: number
+  sending: Promise<void>
 }
 type Stream = HttpStream | UpgradeStream
 
@@ -140,7 +142,7 @@ export class RelayTunnel implements TunnelLink {
     }
     const stream: UpgradeStream = {
       kind: "ws", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, responded: false,
-      done: false, req, socket, head, browser: undefined, pending: []
+      done: false, req, socket, head, browser: undefined, pending: [], backlog: 0, sending: Promise.resolve()
     }
     this.streams.set(stream.id, stream)
     socket.on("close", () => {
@@ -229,9 +231,7 @@ export class RelayTunnel implements TunnelLink {
     }
     this.wss.handleUpgrade(stream.req, stream.socket, stream.head, (browser) => {
       stream.browser = browser
-      browser.on("message", (data: Buffer, isBinary) => {
-        if (!stream.done) this.send(Frames.wsMessage(stream.id, data, !isBinary))
-      })
+      browser.on("message", (data: Buffer, isBinary) => this.forwardBrowserMessage(stream, browser, data, !isBinary))
       browser.on("close", (code, reason) => {
         if (stream.done) return
         this.send(Frames.wsClose(stream.id, validCloseCode(code) ? code : 1000, reason.toString("utf8").slice(0, 120)))
@@ -241,6 +241,27 @@ export class RelayTunnel implements TunnelLink {
       const pending = stream.pending
       stream.pending = []
       pending.forEach((f) => f._tag === "WsMessage" ? this.onWsMessage(stream, f) : this.receiveFrameAgain(stream, f))
+    })
+  }
+
+  /**
+   * Browser -> daemon messages spend the stream's credit like bodies do; while they wait, the
+   * browser's socket is paused past a small backlog, so a flooding page cannot grow the relay.
+   */
+  private forwardBrowserMessage(stream: UpgradeStream, browser: WebSocket, data: Buffer, text: boolean) {
+    if (stream.done) return
+    stream.backlog += data.length
+    if (stream.backlog > INITIAL_WINDOW) browser.pause()
+    stream.sending = stream.sending.then(async () => {
+      let need = Math.max(1, data.length)
+      while (need > 0) {
+        const granted = await stream.up.take(need)
+        if (granted === 0) return
+        need -= granted
+      }
+      stream.backlog -= data.length
+      if (stream.backlog <= INITIAL_WINDOW) browser.resume()
+      if (!stream.done) this.send(Frames.wsMessage(stream.id, data, text))
     })
   }
 
