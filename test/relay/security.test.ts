@@ -156,4 +156,38 @@ describe("relay isolation, keys and rotation", () => {
       assert.strictEqual(fresh.reply.status, 303)
       assert.strictEqual((yield* getJson(`${relay.url}/peers`, fresh.cookie)).body.daemon, "E")
     }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))))
+
+  it.live("sessions expire at the relay", () =>
+    Effect.gen(function*() {
+      const relay = yield* startRelay(cert, { sessionTtlMs: 1500 })
+      const key = yield* mintKey("fay")
+      yield* daemon("F", relay.url, key, "laptop")
+      const { cookie, setCookie } = yield* login(relay.url, cert.cert, key)
+      assert.include(setCookie, "Max-Age=1")
+      assert.strictEqual((yield* request(`${relay.url}/peers`, cert.cert, { headers: { cookie } })).status, 200)
+      yield* Effect.sleep("1600 millis")
+      assert.strictEqual((yield* request(`${relay.url}/peers`, cert.cert, { headers: { cookie } })).status, 401)
+    }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))))
+
+  it.live("a key revoked by another process (relay keys revoke) ends its tunnel within seconds", () =>
+    Effect.gen(function*() {
+      const db = path.join(tempDir("rw-relay-db-"), "relay.db")
+      const services = yield* Layer.build(RelayServicesLayer(db))
+      const relay = yield* startRelay(cert).pipe(Effect.provide(services))
+      const key = yield* mintKey("gus").pipe(Effect.provide(services))
+      const ctx = yield* daemon("G", relay.url, key, "laptop")
+      const revoked = yield* Effect.flatMap(ApiKeys, (k) => k.revoke("gus")).pipe(Effect.provide(RelayServicesLayer(db)))
+      assert.strictEqual(revoked.length, 1)
+      const deadline = Date.now() + 5000
+      let current = yield* Effect.flatMap(TunnelClient, (c) => c.status).pipe(Effect.provide(ctx))
+      while (current.status === "connected" && Date.now() < deadline) {
+        yield* Effect.sleep("50 millis")
+        current = yield* Effect.flatMap(TunnelClient, (c) => c.status).pipe(Effect.provide(ctx))
+      }
+      assert.notStrictEqual(current.status, "connected")
+      yield* Effect.sleep("500 millis")
+      const after = yield* Effect.flatMap(TunnelClient, (c) => c.status).pipe(Effect.provide(ctx))
+      assert.notStrictEqual(after.status, "connected")
+      assert.include(after.last_error ?? "", "401")
+    }).pipe(Effect.scoped))
 })
