@@ -1,4 +1,4 @@
-import { Headers, type HttpServerError, HttpServerRequest, HttpServerResponse, Socket } from "@effect/platform"
+import { HttpServerRequest, HttpServerResponse, Socket } from "@effect/platform"
 import { Cause, Effect, Either, Exit, Fiber, Runtime, Scope } from "effect"
 import {
   DATA_CHUNK,
@@ -10,9 +10,11 @@ import {
   type ResetCode,
   type TunnelFrame
 } from "../../protocol/TunnelFrame.js"
-import { isDroppedHeader, isTunnelAllowed } from "../../protocol/TunnelRoutes.js"
+import { isTunnelAllowed } from "../../protocol/TunnelRoutes.js"
 import { Tunnelled } from "../../services/RequestContext.js"
 import { SendCredit, sendWithCredit } from "./Credit.js"
+import { IncomingBody } from "./IncomingBody.js"
+import { tunnelRequest } from "./TunnelRequest.js"
 import { TunnelWebSocket } from "./TunnelWebSocket.js"
 
 /** The daemon's HTTP app as the tunnel runs it: one request in, one response out. */
@@ -25,51 +27,6 @@ export type TunnelApp<E, R> = Effect.Effect<
 /** What the app needs beyond the request and its scope, which the tunnel provides. */
 export type AppContext<R> = Exclude<R, HttpServerRequest.HttpServerRequest | Scope.Scope>
 
-/** Request body arriving from the relay, handed to the app as a pull-based ReadableStream. */
-class IncomingBody {
-  private readonly chunks: Array<Uint8Array> = []
-  private ended = false
-  private failed: Error | undefined
-  private wake: (() => void) | undefined
-  /** Bytes received but not yet taken by the app: the relay may not exceed the window. */
-  outstanding = 0
-
-  constructor(private readonly grant: (n: number) => void) {}
-
-  push(chunk: Uint8Array, end: boolean): boolean {
-    if (chunk.length > 0) {
-      this.outstanding += chunk.length
-      this.chunks.push(chunk)
-    }
-    if (end) this.ended = true
-    this.wake?.()
-    return this.outstanding <= INITIAL_WINDOW
-  }
-
-  fail(error: Error): void {
-    this.failed = error
-    this.wake?.()
-  }
-
-  readonly stream = new ReadableStream<Uint8Array>({
-    pull: async (controller) => {
-      while (this.chunks.length === 0 && !this.ended && this.failed === undefined) {
-        await new Promise<void>((resolve) => (this.wake = resolve))
-        this.wake = undefined
-      }
-      if (this.failed !== undefined) return controller.error(this.failed)
-      const chunk = this.chunks.shift()
-      if (chunk !== undefined) {
-        this.outstanding -= chunk.length
-        controller.enqueue(chunk)
-        this.grant(chunk.length)
-      } else if (this.ended) {
-        controller.close()
-      }
-    }
-  }, { highWaterMark: 0 })
-}
-
 interface DaemonStream {
   readonly id: number
   readonly down: SendCredit
@@ -80,15 +37,6 @@ interface DaemonStream {
   responded: boolean
   done: boolean
 }
-
-const withUpgrade = (
-  base: HttpServerRequest.HttpServerRequest,
-  upgrade: Effect.Effect<Socket.Socket, HttpServerError.RequestError>
-): HttpServerRequest.HttpServerRequest =>
-  Object.create(base, {
-    upgrade: { get: () => upgrade },
-    modify: { value: (options: Parameters<typeof base.modify>[0]) => withUpgrade(base.modify(options), upgrade) }
-  }) as HttpServerRequest.HttpServerRequest
 
 /**
  * The daemon's end of one tunnel connection: each Open frame becomes a request run in-process
@@ -207,19 +155,6 @@ export class DaemonStreams<E, R> {
   }
 
   private request(stream: DaemonStream, head: RequestHead): HttpServerRequest.HttpServerRequest {
-    const headers = head.headers.filter(([name]) => !isDroppedHeader(name)).map(([k, v]): [string, string] => [k, v])
-    const hasBody = head.method !== "GET" && head.method !== "HEAD"
-    const web = new Request(`http://127.0.0.1${head.path}`, {
-      method: head.method,
-      headers,
-      body: hasBody ? stream.body.stream : null,
-      duplex: "half"
-    } as RequestInit)
-    const base = HttpServerRequest.fromWeb(web).modify({
-      headers: Headers.fromInput([...headers, ["host", "127.0.0.1"]]),
-      remoteAddress: "relay"
-    })
-    if (!head.upgrade) return base
     const upgrade = Effect.suspend(() => {
       if (stream.responded || stream.done) return Effect.die(new Error("already answered"))
       stream.responded = true
@@ -232,7 +167,7 @@ export class DaemonStreams<E, R> {
       this.send(Frames.response(stream.id, { status: 101, headers: [] }))
       return Socket.fromWebSocket(Effect.succeed(socket as unknown as globalThis.WebSocket))
     })
-    return withUpgrade(base, upgrade)
+    return tunnelRequest(head, stream.body.stream, head.upgrade ? upgrade : undefined)
   }
 
   private serve(stream: DaemonStream, head: RequestHead): Effect.Effect<void, never, AppContext<R>> {

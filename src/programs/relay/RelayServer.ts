@@ -13,7 +13,8 @@ import { bearer, register, rotate } from "./ApiRoutes.js"
 import { auth, landing, logout, select } from "./BrowserRoutes.js"
 import { errorPage, jsonResponse } from "./Pages.js"
 import { RelayContext, type RelayOptions, type RelayServices } from "./RelayContext.js"
-import { rawResponse, RelayTunnel } from "./RelayTunnel.js"
+import { RelayTunnel } from "./RelayTunnel.js"
+import { rawResponse } from "./TunnelStreams.js"
 
 export interface RelayServer {
   readonly port: number

@@ -17,36 +17,14 @@ import { tunnelHeaders } from "../../protocol/TunnelRoutes.js"
 import { SendCredit, sendWithCredit } from "../../layers/tunnel/Credit.js"
 import type { TunnelInfo, TunnelLink } from "../../services/RelayRouter.js"
 import { errorPage } from "./Pages.js"
-
-interface BaseStream {
-  readonly id: number
-  readonly up: SendCredit
-  /** Bytes the daemon sent that the browser has not yet taken (its window in use). */
-  inFlight: number
-  responded: boolean
-  done: boolean
-}
-interface HttpStream extends BaseStream {
-  readonly kind: "http"
-  readonly req: IncomingMessage
-  readonly res: ServerResponse
-}
-interface UpgradeStream extends BaseStream {
-  readonly kind: "ws"
-  readonly req: IncomingMessage
-  readonly socket: Duplex
-  readonly head: Buffer
-  browser: WebSocket | undefined
-  pending: Array<TunnelFrame>
-  backlog: number
-  sending: Promise<void>
-}
-type Stream = HttpStream | UpgradeStream
-
-const droppedResponseHeaders = new Set(["connection", "keep-alive", "transfer-encoding", "set-cookie", "upgrade"])
-
-const validCloseCode = (code: number) =>
-  (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999)
+import {
+  droppedResponseHeaders,
+  type HttpStream,
+  rawResponse,
+  type Stream,
+  type UpgradeStream,
+  validCloseCode
+} from "./TunnelStreams.js"
 
 /**
  * The relay's end of one daemon's tunnel: multiplexes browser requests and WebSockets onto
@@ -349,12 +327,4 @@ export class RelayTunnel implements TunnelLink {
     for (const stream of [...this.streams.values()]) this.finish(stream, 502, `The daemon is unreachable: ${reason}.`)
     this.onClosed(this)
   }
-}
-
-export const rawResponse = (socket: Duplex, status: number, message: string): void => {
-  const body = JSON.stringify({ error: { code: status === 502 ? "bad_gateway" : "refused", message } })
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\ncontent-type: application/json\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
-  )
 }
