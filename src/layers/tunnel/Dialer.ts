@@ -54,6 +54,7 @@ export class Dialer {
   private pinger: ReturnType<typeof setInterval> | undefined
   private lastSeen = 0
   private generation = 0
+  private handlers: ReturnType<typeof this.onOpen> | undefined
 
   constructor(
     private readonly options: DialerOptions,
@@ -78,6 +79,9 @@ export class Dialer {
     this.pinger = undefined
     const ws = this.ws
     this.ws = undefined
+    // The old link's streams end here: its close event is no longer listened to.
+    this.handlers?.onClose()
+    this.handlers = undefined
     if (ws !== undefined) {
       ws.removeAllListeners("close")
       ws.on("error", () => undefined)
@@ -102,7 +106,6 @@ export class Dialer {
       ...(this.options.ca === undefined ? {} : { ca: this.options.ca })
     })
     this.ws = ws
-    let handlers: ReturnType<typeof this.onOpen> | undefined
     let error: string | undefined
     ws.on("unexpected-response", (_req, res) => {
       error = res.statusCode === 401
@@ -113,10 +116,11 @@ export class Dialer {
     })
     ws.on("error", (e) => (error ??= e.message))
     ws.on("open", () => {
+      if (generation !== this.generation) return
       this.attempt = 0
       this.lastSeen = Date.now()
       this.status = { ...this.status, status: "connected", last_error: null, last_connected_at: new Date().toISOString() }
-      handlers = this.onOpen({ send: (bytes) => ws.readyState === WebSocket.OPEN && ws.send(bytes) })
+      this.handlers = this.onOpen({ send: (bytes) => ws.readyState === WebSocket.OPEN && ws.send(bytes) })
       this.pinger = setInterval(() => {
         if (Date.now() - this.lastSeen > this.options.deadAfterMs) {
           error = `no answer from the relay for ${Math.round(this.options.deadAfterMs / 1000)} s`
@@ -126,15 +130,16 @@ export class Dialer {
     })
     ws.on("message", (data: Buffer, isBinary) => {
       this.lastSeen = Date.now()
-      if (isBinary) handlers?.onFrame(data)
+      if (isBinary && generation === this.generation) this.handlers?.onFrame(data)
     })
     ws.on("pong", () => (this.lastSeen = Date.now()))
     ws.on("ping", () => (this.lastSeen = Date.now()))
     ws.on("close", (code, reason) => {
       if (this.pinger !== undefined) clearInterval(this.pinger)
       this.pinger = undefined
-      handlers?.onClose()
       if (generation !== this.generation) return
+      this.handlers?.onClose()
+      this.handlers = undefined
       const why = error ?? (reason.length > 0 ? `the relay closed the tunnel: ${reason.toString()}` : `closed (${code})`)
       this.status = { ...this.status, status: "down", last_error: why }
       const graceful = code === 1001 || code === 4001
