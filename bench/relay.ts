@@ -158,6 +158,8 @@ export async function run(): Promise<void> {
   ).pipe(Layer.provide(ConfigMemory(fs.mkdtempSync(path.join(tmp, "dl-")), {
     relay: { enabled: true, url: base, api_key: downloadKey, daemon_id: "download" }
   }))))
+  const agents: Array<http.Agent> = []
+  const keep = <A extends http.Agent>(a: A) => (agents.push(a), a)
   try {
     await daemon.runPromise(Effect.void)
     const info = JSON.parse(fs.readFileSync(path.join(home, "daemon.json"), "utf8")) as { port: number }
@@ -165,8 +167,8 @@ export async function run(): Promise<void> {
     const cookie = await login(base, cert.ca, daemonKey!)
 
     // 1. small GETs, 32 concurrent, keep-alive on both paths.
-    const direct: Target = { url: `http://127.0.0.1:${info.port}`, headers: { host: `127.0.0.1:${info.port}` }, agent: new http.Agent({ keepAlive: true, maxSockets: 32 }) }
-    const relayed: Target = { url: base, headers: { cookie }, agent: new https.Agent({ keepAlive: true, maxSockets: 32, ca: cert.ca }) }
+    const direct: Target = { url: `http://127.0.0.1:${info.port}`, headers: { host: `127.0.0.1:${info.port}` }, agent: keep(new http.Agent({ keepAlive: true, maxSockets: 32 })) }
+    const relayed: Target = { url: base, headers: { cookie }, agent: keep(new https.Agent({ keepAlive: true, maxSockets: 32, ca: cert.ca })) }
     await smallGets(direct, 500, 32)
     await smallGets(relayed, 500, 32)
     // Three alternating rounds, median of each side: the box is small and noisy.
@@ -184,8 +186,8 @@ export async function run(): Promise<void> {
     await waitFor(() => download.runPromise(Effect.map(Effect.flatMap(TunnelClient, (c) => c.status), (s) => s.status === "connected")), "download daemon")
     const dlCookie = await login(base, cert.ca, downloadKey!)
     const size = 100 * MiB
-    const directAgent = new http.Agent()
-    const relayAgent = new https.Agent({ ca: cert.ca })
+    const directAgent = keep(new http.Agent())
+    const relayAgent = keep(new https.Agent({ ca: cert.ca }))
     const rssBefore = rssOf(relay.child.pid!)
     let rssPeak = rssBefore
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssOf(relay.child.pid!))), 20)
@@ -223,6 +225,7 @@ export async function run(): Promise<void> {
     console.log(`relay 2,000 idle tunnels: RSS ${mb(idleBefore)} -> ${mb(idleAfter)}, ${((idleAfter - idleBefore) / 2000 / 1024).toFixed(1)} KiB per tunnel (goal <= 50 KiB)`)
     sockets.forEach((s) => s.terminate())
   } finally {
+    agents.forEach((a) => a.destroy())
     await download.dispose().catch(() => undefined)
     await daemon.dispose().catch(() => undefined)
     relay.child.kill("SIGTERM")
