@@ -39,8 +39,13 @@ const rssOf = (pid: number) => {
   return Number(line?.replace(/\D+/g, "") ?? 0) * 1024
 }
 
+const cpuOf = (pid: number) => {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
 const startRelayProcess = async (cert: { key: string; cert: string }, db: string) => {
-  const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []), "--import", "tsx", path.join(import.meta.dirname, "relayServer.ts")], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []), "--expose-gc", "--import", "tsx", path.join(import.meta.dirname, "relayServer.ts")], {
     env: { ...process.env, RELAY_CERT: cert.cert, RELAY_KEY: cert.key, RELAY_DB: db },
     stdio: ["ignore", "pipe", "inherit"]
   })
@@ -137,6 +142,15 @@ const healthStatus = (port: number) =>
     }).on("error", reject)
   })
 
+const relayHealth = (port: number, ca: Buffer) =>
+  new Promise<number>((resolve, reject) => {
+    https.get({ host: "127.0.0.1", port, path: "/_relay/health", ca }, (res) => {
+      const chunks: Array<Buffer> = []
+      res.on("data", (c: Buffer) => chunks.push(c))
+      res.on("end", () => resolve((JSON.parse(Buffer.concat(chunks).toString()) as { tunnels: number }).tunnels))
+    }).on("error", reject)
+  })
+
 const mb = (n: number) => `${(n / MiB).toFixed(1)} MiB`
 
 export async function run(): Promise<void> {
@@ -166,9 +180,11 @@ export async function run(): Promise<void> {
     await waitFor(() => healthStatus(info.port).then((s) => s === "connected", () => false), "daemon tunnel")
     const cookie = await login(base, cert.ca, daemonKey!)
 
-    // 1. small GETs, 32 concurrent, keep-alive on both paths.
+    // 1. small GETs, 32 concurrent, keep-alive on both paths. (BENCH_ONLY=small|download|idle runs one part.)
+    const only = process.env.BENCH_ONLY
     const direct: Target = { url: `http://127.0.0.1:${info.port}`, headers: { host: `127.0.0.1:${info.port}` }, agent: keep(new http.Agent({ keepAlive: true, maxSockets: 32 })) }
     const relayed: Target = { url: base, headers: { cookie }, agent: keep(new https.Agent({ keepAlive: true, maxSockets: 32, ca: cert.ca })) }
+    if (only === undefined || only === "small") {
     await smallGets(direct, 500, 32)
     await smallGets(relayed, 500, 32)
     // Three alternating rounds, median of each side: the box is small and noisy.
@@ -179,8 +195,9 @@ export async function run(): Promise<void> {
     const r = { p50: median(rounds, (x) => x.r.p50), rps: median(rounds, (x) => x.r.rps) }
     console.log(`relay small GET x32 (median of 3 rounds of 2,000): direct p50 ${d.p50.toFixed(2)} ms ${d.rps.toFixed(0)} req/s | relay p50 ${r.p50.toFixed(2)} ms ${r.rps.toFixed(0)} req/s | p50 ratio ${(r.p50 / d.p50).toFixed(2)}x (goal <= 2x), throughput ${(100 * r.rps / d.rps).toFixed(0)}% (goal >= 50%)`)
 
-    if (process.env.BENCH_ONLY === "small") return
+    }
     // 2. 100 MiB download, with the relay's RSS sampled along the way.
+    if (only === undefined || only === "download") {
     const server = await download.runPromise(HttpServer.HttpServer)
     const dlPort = server.address._tag === "TcpAddress" ? server.address.port : 0
     await waitFor(() => download.runPromise(Effect.map(Effect.flatMap(TunnelClient, (c) => c.status), (s) => s.status === "connected")), "download daemon")
@@ -196,7 +213,13 @@ export async function run(): Promise<void> {
       const t0 = performance.now()
       await get({ url: `http://127.0.0.1:${dlPort}`, headers: {}, agent: directAgent }, `/attachments/${size}`)
       const t1 = performance.now()
+      const cpu0 = process.cpuUsage()
+      const relayCpu0 = cpuOf(relay.child.pid!)
       await get({ url: base, headers: { cookie: dlCookie }, agent: relayAgent }, `/attachments/${size}`)
+      if (process.env.RW_DEBUG) {
+        const cpu = process.cpuUsage(cpu0)
+        console.error(`cpu: bench ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, relay ${cpuOf(relay.child.pid!) - relayCpu0} ms, wall ${(performance.now() - t1).toFixed(0)} ms`)
+      }
       times.push({ direct: t1 - t0, relay: performance.now() - t1 })
     }
     clearInterval(sampler)
@@ -205,8 +228,16 @@ export async function run(): Promise<void> {
     const relayMs = times.map((t) => t.relay).sort((a, b) => a - b)[1]!
     console.log(`relay 100 MiB download (median of 3): direct ${directMs.toFixed(0)} ms | relay ${relayMs.toFixed(0)} ms | ratio ${(relayMs / directMs).toFixed(2)}x (goal <= 3x) | relay RSS growth ${mb(rssPeak - rssBefore)} (goal <= 64 MiB)`)
 
+    }
+
     // 3. 2,000 idle daemon tunnels held by the relay.
-    const idleBefore = rssOf(relay.child.pid!)
+    if (only !== undefined && only !== "idle") return
+    const settle = async () => {
+      relay.child.kill("SIGUSR2")
+      await new Promise((r) => setTimeout(r, 500))
+      return rssOf(relay.child.pid!)
+    }
+    const idleBefore = await settle()
     const sockets: Array<WebSocket> = []
     for (let i = 0; i < 2000; i += 50) {
       await Promise.all(Array.from({ length: 50 }, (_, j) => new Promise<void>((resolve, reject) => {
@@ -220,9 +251,10 @@ export async function run(): Promise<void> {
         sockets.push(ws)
       })))
     }
-    await new Promise((r) => setTimeout(r, 1500))
-    const idleAfter = rssOf(relay.child.pid!)
-    console.log(`relay 2,000 idle tunnels: RSS ${mb(idleBefore)} -> ${mb(idleAfter)}, ${((idleAfter - idleBefore) / 2000 / 1024).toFixed(1)} KiB per tunnel (goal <= 50 KiB)`)
+    await new Promise((r) => setTimeout(r, 1000))
+    const idleAfter = await settle()
+    const tunnels = await relayHealth(relay.port, cert.ca)
+    console.log(`relay 2,000 idle tunnels (${tunnels} held): RSS ${mb(idleBefore)} -> ${mb(idleAfter)}, ${((idleAfter - idleBefore) / 2000 / 1024).toFixed(1)} KiB per tunnel (goal <= 50 KiB)`)
     sockets.forEach((s) => s.terminate())
   } finally {
     agents.forEach((a) => a.destroy())

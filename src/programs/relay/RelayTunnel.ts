@@ -26,6 +26,9 @@ import {
   validCloseCode
 } from "./TunnelStreams.js"
 
+const MAX_STREAM_WINDOW = 4 * 1024 * 1024
+const TUNNEL_GROWTH_BUDGET = 32 * 1024 * 1024
+
 /**
  * The relay's end of one daemon's tunnel: multiplexes browser requests and WebSockets onto
  * the daemon's WebSocket as streams, with per-stream credit in both directions.
@@ -34,6 +37,8 @@ export class RelayTunnel implements TunnelLink {
   private readonly streams = new Map<number, Stream>()
   private nextId = 1
   private draining = false
+  /** Window granted beyond INITIAL_WINDOW, summed over live streams. */
+  private grown = 0
   private closed = false
   lastSeen = Date.now()
   readonly connectedAt = new Date().toISOString()
@@ -92,8 +97,8 @@ export class RelayTunnel implements TunnelLink {
       return
     }
     const stream: HttpStream = {
-      kind: "http", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, responded: false,
-      done: false, req, res
+      kind: "http", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, window: INITIAL_WINDOW,
+      responded: false, done: false, req, res
     }
     this.streams.set(stream.id, stream)
     this.send(Frames.open(stream.id, {
@@ -119,8 +124,8 @@ export class RelayTunnel implements TunnelLink {
       return
     }
     const stream: UpgradeStream = {
-      kind: "ws", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, responded: false,
-      done: false, req, socket, head, browser: undefined, pending: [], backlog: 0, sending: Promise.resolve()
+      kind: "ws", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, window: INITIAL_WINDOW,
+      responded: false, done: false, req, socket, head, browser: undefined, pending: [], backlog: 0, sending: Promise.resolve()
     }
     this.streams.set(stream.id, stream)
     socket.on("close", () => {
@@ -250,17 +255,32 @@ export class RelayTunnel implements TunnelLink {
   private onData(stream: Stream, body: Uint8Array, end: boolean): void {
     if (!stream.responded) return this.resetFromRelay(stream.id, "protocol_error", "body before the response head")
     stream.inFlight += body.length
-    if (stream.inFlight > INITIAL_WINDOW) return this.resetFromRelay(stream.id, "flow_control", "window exceeded")
+    if (stream.inFlight > stream.window) return this.resetFromRelay(stream.id, "flow_control", "window exceeded")
     const sink = stream.kind === "http" ? stream.res : stream.socket
     const ack = () => {
       stream.inFlight -= body.length
-      if (!stream.done && body.length > 0) this.send(Frames.window(stream.id, body.length))
+      if (stream.done || body.length === 0) return
+      this.send(Frames.window(stream.id, body.length + this.grow(stream, sink.writableLength)))
     }
     if (body.length > 0) sink.write(body, ack)
     if (end) {
       this.forget(stream)
       sink.end()
     }
+  }
+
+  /**
+   * A stream whose browser keeps up gets a bigger window (doubling, up to MAX_STREAM_WINDOW)
+   * so one download can fill the link; a stalled one never grows. Growth across a tunnel is
+   * capped, which bounds what stalled readers can make the relay hold.
+   */
+  private grow(stream: Stream, backlog: number): number {
+    if (backlog >= DATA_CHUNK || stream.window >= MAX_STREAM_WINDOW) return 0
+    const bump = Math.min(stream.window, MAX_STREAM_WINDOW - stream.window, TUNNEL_GROWTH_BUDGET - this.grown)
+    if (bump <= 0) return 0
+    stream.window += bump
+    this.grown += bump
+    return bump
   }
 
   private onWsMessage(stream: Stream, frame: Extract<TunnelFrame, { _tag: "WsMessage" }>): void {
@@ -271,7 +291,7 @@ export class RelayTunnel implements TunnelLink {
     }
     const size = frame.body.length
     stream.inFlight += size
-    if (stream.inFlight > INITIAL_WINDOW) return this.resetFromRelay(stream.id, "flow_control", "window exceeded")
+    if (stream.inFlight > stream.window) return this.resetFromRelay(stream.id, "flow_control", "window exceeded")
     stream.browser.send(frame.body, { binary: !frame.text }, () => {
       stream.inFlight -= size
       if (!stream.done && size > 0) this.send(Frames.window(stream.id, size))
@@ -315,6 +335,7 @@ export class RelayTunnel implements TunnelLink {
   }
 
   private forget(stream: Stream): void {
+    if (!stream.done) this.grown -= stream.window - INITIAL_WINDOW
     stream.done = true
     stream.up.close()
     this.streams.delete(stream.id)

@@ -11,6 +11,8 @@ export interface BaseStream {
   readonly up: SendCredit
   /** Bytes the daemon sent that the browser has not yet taken (its window in use). */
   inFlight: number
+  /** The daemon may have this many bytes in flight on the stream (grows for fast readers). */
+  window: number
   responded: boolean
   done: boolean
 }
