@@ -28,6 +28,8 @@ import {
 
 const MAX_STREAM_WINDOW = 4 * 1024 * 1024
 const TUNNEL_GROWTH_BUDGET = 32 * 1024 * 1024
+/** Concurrent browser requests one daemon's tunnel carries; beyond it the browser gets 503. */
+const MAX_STREAMS = 512
 
 /**
  * The relay's end of one daemon's tunnel: multiplexes browser requests and WebSockets onto
@@ -96,6 +98,10 @@ export class RelayTunnel implements TunnelLink {
       errorPage(res, 502, "The daemon is not connected.")
       return
     }
+    if (this.streams.size >= MAX_STREAMS) {
+      errorPage(res, 503, "Too many requests in flight to this daemon.", { "retry-after": "1" })
+      return
+    }
     const stream: HttpStream = {
       kind: "http", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, window: INITIAL_WINDOW,
       responded: false, done: false, req, res
@@ -121,6 +127,10 @@ export class RelayTunnel implements TunnelLink {
   proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void {
     if (!this.isOpen) {
       rawResponse(socket, 502, "The daemon is not connected.")
+      return
+    }
+    if (this.streams.size >= MAX_STREAMS) {
+      rawResponse(socket, 503, "Too many requests in flight to this daemon.")
       return
     }
     const stream: UpgradeStream = {
