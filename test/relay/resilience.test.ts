@@ -119,6 +119,8 @@ describe("tunnel resilience", () => {
       yield* Effect.sleep("500 millis")
       const down = yield* Effect.flatMap(TunnelClient, (c) => c.status).pipe(Effect.provide(ctx))
       assert.notStrictEqual(down.status, "connected")
+      // A few seconds down: ordinary backoff would have grown past 2 s by now.
+      yield* Effect.sleep("3 seconds")
       const backServices = yield* Layer.build(RelayServicesLayer(db))
       const back = yield* startRelay(cert, { port: relay.port }).pipe(Effect.provide(backServices))
       const returnedAt = Date.now()

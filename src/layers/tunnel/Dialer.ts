@@ -24,7 +24,7 @@ export const defaultDialerOptions: DialerOptions = {
   pingIntervalMs: 4_000,
   deadAfterMs: 11_000,
   backoffInitialMs: 100,
-  backoffMaxMs: 15_000
+  backoffMaxMs: 10_000
 }
 
 /** wss://host[/prefix] → wss://host[/prefix]/tunnel; https → wss, http → ws. */
@@ -50,6 +50,8 @@ export class Dialer {
   private ws: WebSocket | undefined
   private settings: RelaySettings | undefined
   private attempt = 0
+  /** After the relay said it was going away (a restart), retry with a short cap for a while. */
+  private restartingUntil = 0
   private retry: ReturnType<typeof setTimeout> | undefined
   private pinger: ReturnType<typeof setInterval> | undefined
   private lastSeen = 0
@@ -143,15 +145,14 @@ export class Dialer {
       const why = error ?? (reason.length > 0 ? `the relay closed the tunnel: ${reason.toString()}` : `closed (${code})`)
       this.status = { ...this.status, status: "down", last_error: why }
       const graceful = code === 1001 || code === 4001
+      if (code === 1001) this.restartingUntil = Date.now() + 60_000
       this.schedule(graceful)
     })
   }
 
   private schedule(soon: boolean): void {
-    const base = soon ? this.options.backoffInitialMs : Math.min(
-      this.options.backoffMaxMs,
-      this.options.backoffInitialMs * 2 ** this.attempt
-    )
+    const cap = Date.now() < this.restartingUntil ? Math.min(1_000, this.options.backoffMaxMs) : this.options.backoffMaxMs
+    const base = soon ? this.options.backoffInitialMs : Math.min(cap, this.options.backoffInitialMs * 2 ** this.attempt)
     this.attempt = Math.min(this.attempt + 1, 30)
     const delay = base / 2 + Math.random() * (base / 2)
     this.retry = setTimeout(() => {
