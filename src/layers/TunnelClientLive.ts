@@ -1,14 +1,14 @@
 import { Effect, Layer, Redacted } from "effect"
+import * as fs from "node:fs"
+import { hostname } from "node:os"
+import type { ConfigFile } from "../protocol/ConfigFile.js"
 import type { RelayStatus } from "../protocol/DaemonApi.js"
 import { Config } from "../services/Config.js"
+import { LocalApp } from "../services/LocalApp.js"
 import { TunnelClient } from "../services/TunnelClient.js"
 import { decodeConfigValues, readConfigDocument } from "./ConfigLive.js"
 import { type AppContext, DaemonStreams, type TunnelApp } from "./tunnel/DaemonStreams.js"
 import { defaultDialerOptions, Dialer, type DialerOptions, type RelaySettings } from "./tunnel/Dialer.js"
-import type { ConfigFile } from "../protocol/ConfigFile.js"
-import * as fs from "node:fs"
-import { hostname } from "node:os"
-import { LocalApp } from "../services/LocalApp.js"
 
 export type { TunnelApp } from "./tunnel/DaemonStreams.js"
 
