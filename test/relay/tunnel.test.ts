@@ -38,6 +38,20 @@ describe("relay + daemon tunnel", () => {
         assert.isUndefined(body.headers.authorization)
         assert.isUndefined(body.headers["x-forwarded-for"])
         assert.strictEqual(body.headers.host, "127.0.0.1")
+        const repeated = yield* Effect.async<Record<string, string>, Error>((resume) => {
+          const req = https.get(`${base}/peers`, {
+            headers: { cookie, "x-repeat": ["one", "two"] },
+            ca: cert.cert,
+            agent: false
+          }, (res) => {
+            let text = ""
+            res.on("data", (c) => (text += c))
+            res.on("end", () => resume(Effect.succeed((JSON.parse(text) as { headers: Record<string, string> }).headers)))
+          })
+          req.on("error", (e) => resume(Effect.fail(e)))
+        })
+        // Both lines cross the tunnel; the daemon's request joins them as HTTP says (RFC 9110 5.3).
+        assert.strictEqual(repeated["x-repeat"], "one, two")
       })
     ))
 

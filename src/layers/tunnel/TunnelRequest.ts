@@ -31,7 +31,8 @@ export const tunnelRequest = (
     duplex: "half"
   } as RequestInit)
   const base = HttpServerRequest.fromWeb(web).modify({
-    headers: Headers.fromInput([...headers, ["host", "127.0.0.1"]]),
+    // From the web Headers, which join repeated lines ("a, b") instead of keeping the last.
+    headers: Headers.set(Headers.fromInput(web.headers), "host", "127.0.0.1"),
     remoteAddress: "relay"
   })
   return upgrade === undefined ? base : withUpgrade(base, upgrade)
