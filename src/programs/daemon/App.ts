@@ -12,6 +12,7 @@ import { AgentSocketRoute } from "./AgentSocket.js"
 import { DashboardPlaceholderRoute } from "./DashboardPlaceholder.js"
 import { EventStreamRoutes } from "./EventStream.js"
 import { guard } from "./Guard.js"
+import { McpRoute } from "./McpRoute.js"
 import { DaemonHandlers } from "./Handlers.js"
 import { RelayRoutes } from "./RelayRoutes.js"
 
@@ -20,6 +21,7 @@ export const DaemonRoutes = Layer.mergeAll(
   AgentSocketRoute,
   EventStreamRoutes,
   DashboardPlaceholderRoute,
+  McpRoute,
   RelayRoutes
 )
 
