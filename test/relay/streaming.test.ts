@@ -93,9 +93,10 @@ describe("tunnel streaming", () => {
   it.live("64 concurrent streams finish while one is stalled by a reader that stopped reading", () =>
     Effect.gen(function*() {
       const { base, cookie } = yield* setup
-      // The stalled one: a 200 MiB download whose reader never reads after the first chunk.
+      // The stalled one: a 1 GiB download whose reader never reads after the first chunk. Were it
+      // buffered anywhere, memory would head for a gigabyte; under credit it stays a few windows.
       const stalled = yield* Effect.async<IncomingMessage, Error>((resume) => {
-        const req = https.get(`${base}/attachments/${200 * MiB}`, { headers: { cookie }, ca: cert.cert, agent: false }, (res) => {
+        const req = https.get(`${base}/attachments/${1024 * MiB}`, { headers: { cookie }, ca: cert.cert, agent: false }, (res) => {
           res.once("data", () => {
             res.pause()
             resume(Effect.succeed(res))
@@ -113,7 +114,8 @@ describe("tunnel streaming", () => {
       results.forEach((r) => assert.strictEqual(r.bytes, 2 * MiB))
       yield* Effect.sleep("300 millis")
       rss.sample()
-      assert.isBelow(rss.growth(), 128 * MiB)
+      // 64 streams x 1 MiB window + 32 MiB of grown windows at most at the relay, plus TLS and GC slack.
+      assert.isBelow(rss.growth(), 192 * MiB, `rss grew by ${Math.round(rss.growth() / MiB)} MiB`)
       stalled.destroy()
     }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 60_000)
 })
