@@ -6,6 +6,7 @@ import type { EventLog } from "../../services/EventLog.js"
 import type { MessageRouter } from "../../services/MessageRouter.js"
 import type { PeerRegistry } from "../../services/PeerRegistry.js"
 import type { Transports } from "../../services/Transports.js"
+import type { TunnelClient } from "../../services/TunnelClient.js"
 import type { DaemonHttpApp } from "../../services/LocalApp.js"
 import { AgentSocketRoute } from "./AgentSocket.js"
 import { DashboardPlaceholderRoute } from "./DashboardPlaceholder.js"
@@ -13,13 +14,15 @@ import { EventStreamRoutes } from "./EventStream.js"
 import { guard } from "./Guard.js"
 import { McpRoute } from "./McpRoute.js"
 import { DaemonHandlers } from "./Handlers.js"
+import { RelayRoutes } from "./RelayRoutes.js"
 
 export const DaemonRoutes = Layer.mergeAll(
   HttpLayerRouter.addHttpApi(DaemonApi).pipe(Layer.provide(DaemonHandlers)),
   AgentSocketRoute,
   EventStreamRoutes,
   DashboardPlaceholderRoute,
-  McpRoute
+  McpRoute,
+  RelayRoutes
 )
 
 /**
@@ -34,7 +37,7 @@ export const makeDaemonApp = (options: {
     const config = yield* Config
     const routes = yield* HttpLayerRouter.toHttpEffect(DaemonRoutes)
     // Raw routes read their services per request; bind them here once.
-    const context = yield* Effect.context<Config | Transports | PeerRegistry | MessageRouter | EventLog>()
+    const context = yield* Effect.context<Config | Transports | PeerRegistry | MessageRouter | EventLog | TunnelClient>()
     const guarded = guard({ config, ...options })(Effect.provide(routes, context))
     return guarded as DaemonHttpApp
   })

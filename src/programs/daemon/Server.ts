@@ -5,11 +5,11 @@ import * as fs from "node:fs/promises"
 import { createServer } from "node:http"
 import { AttachmentNotFound } from "../../protocol/Errors.js"
 import { SqliteLive } from "../../layers/Sqlite.js"
+import { TunnelClientLocal } from "../../layers/TunnelClientLive.js"
 import { Attachments } from "../../services/Attachments.js"
 import { Config } from "../../services/Config.js"
 import { LocalApp } from "../../services/LocalApp.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
-import { TunnelClient } from "../../services/TunnelClient.js"
 import { makeDaemonApp } from "./App.js"
 import { runtimeFile } from "./RuntimeFile.js"
 import { MeshServices } from "./Services.js"
@@ -53,7 +53,9 @@ const Serve = Layer.scopedDiscard(
 /** The whole daemon: HTTP server, mesh services, SQLite under the repowire home. Needs Config. */
 export const DaemonLive = Serve.pipe(
   Layer.provide(MeshServices),
-  Layer.provide(Layer.mergeAll(NoAttachments, TunnelClient.Disabled)),
+  Layer.provide(Layer.mergeAll(NoAttachments, TunnelClientLocal())),
+  // One LocalApp for both: Serve sets the app, the relay link serves tunnelled requests from it.
+  Layer.provide(LocalApp.Live),
   Layer.provide(SqliteLive),
   Layer.provide(HttpServerLive)
 )
