@@ -12,11 +12,6 @@ COPY tsconfig.json ./
 COPY scripts ./scripts
 COPY src ./src
 RUN node scripts/build.mjs && npm prune --omit=dev --ignore-scripts
-# The bundle imports fast-check (effect's dependency, kept external by the build). With the dev
-# copy pruned, effect's own copy is nested where the bundle cannot see it: lift it up.
-RUN for p in fast-check pure-rand; do \
-      [ -d node_modules/$p ] || cp -r node_modules/effect/node_modules/$p node_modules/$p; \
-    done
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \

@@ -2,7 +2,7 @@
  * What may travel through the relay tunnel. The relay refuses everything else before it
  * opens a stream, and the daemon's guard applies the same list to requests marked Tunnelled.
  */
-// Mirrors src/programs/daemon/TunnelAllowList.ts (the daemon's guard): the relay refuses first.
+
 const rules: ReadonlyArray<readonly [method: string, pattern: RegExp]> = [
   ["GET", /^\/$/],
   ["GET", /^\/dashboard(\/.*)?$/],

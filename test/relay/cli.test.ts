@@ -61,8 +61,11 @@ describe("repowire relay (CLI, real processes)", () => {
         relay.on("exit", () => reject(new Error(out)))
       })
       const home = await tempHome()
-      const registered = cli(home, ["relay", "register", "--url", url, "--ca", cert.certFile])
+      const agentHome = await tempHome()
+      const setupEnv = { HOME: agentHome, PATH: "" }
+      const registered = cli(home, ["setup", "--relay", url, "--relay-ca", cert.certFile, "--yes"], setupEnv)
       assert.strictEqual(registered.code, 0, registered.stderr)
+      assert.match(registered.stdout, /relay: registered at/)
       assert.include(fs.readFileSync(path.join(home, "config.yaml"), "utf8"), "api_key: rw_")
       const daemon = await spawnDaemon(home, { REPOWIRE_RELAY_CA_FILE: cert.certFile })
       try {
@@ -82,6 +85,9 @@ describe("repowire relay (CLI, real processes)", () => {
       } finally {
         daemon.child.kill("SIGKILL")
       }
+      const removed = cli(home, ["uninstall", "--yes"], setupEnv)
+      assert.strictEqual(removed.code, 0, removed.stderr)
+      assert.notInclude(fs.readFileSync(path.join(home, "config.yaml"), "utf8"), "rw_")
     } finally {
       relay.kill("SIGKILL")
     }
