@@ -1,6 +1,6 @@
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse, Socket } from "@effect/platform"
 import { Duration, Effect, Fiber, Option, Redacted, Ref, Schema } from "effect"
-import { ClientFrameJson, CloseCode, type ServerFrame, ServerFrameJson } from "../../protocol/AgentFrame.js"
+import { ClientFrameJson, CloseCode, type ServerFrame } from "../../protocol/AgentFrame.js"
 import { describeParseError } from "../../protocol/Issues.js"
 import type { Peer } from "../../protocol/Peer.js"
 import { Config } from "../../services/Config.js"
@@ -10,7 +10,8 @@ import { Transports } from "../../services/Transports.js"
 import { secretsEqual } from "../../layers/Digest.js"
 
 const decodeFrame = Schema.decodeUnknown(ClientFrameJson)
-const encodeFrame = Schema.encodeSync(ServerFrameJson)
+// Server frames are built typed, and their encoded form is their type: no Schema pass per send.
+const encodeFrame = (frame: ServerFrame): string => JSON.stringify(frame)
 const textDecoder = new TextDecoder()
 
 const HANDSHAKE = Duration.seconds(5)
