@@ -36,7 +36,7 @@ export const baseUrl = Effect.gen(function*() {
   return `http://127.0.0.1:${address.port}`
 })
 
-export const uploadForm = (files: ReadonlyArray<{ name: string; type: string; body: string | Uint8Array }>) => {
+export const uploadForm = (files: ReadonlyArray<{ name: string; type: string; body: string | Uint8Array<ArrayBuffer> }>) => {
   const form = new FormData()
   for (const f of files) form.append("file", new Blob([f.body], { type: f.type }), f.name)
   return form
