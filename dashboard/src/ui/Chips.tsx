@@ -7,7 +7,7 @@ export const Chips = ({ attachments }: { attachments: ReadonlyArray<AttachmentRe
     <span class="chips">
       {attachments.map((a) => (
         <a key={a.id} class="chip" href={attachmentUrl(a.id)} download={a.name} title={`${a.content_type}, ${formatBytes(a.size)}`}>
-          📎 {a.name}
+          {a.name}
         </a>
       ))}
     </span>

@@ -76,7 +76,7 @@ export const Composer = ({ initialTo, peers }: { peers: PeerMap; initialTo: stri
           <button type="submit" disabled={busy}>{busy ? "Sending…" : `Send ${kind}`}</button>
         </div>
         {files.length === 0 ? null : (
-          <p class="chips">{files.map((f) => <span key={f.name} class="chip">📎 {f.name} ({formatBytes(f.size)})</span>)}</p>
+          <p class="chips">{files.map((f) => <span key={f.name} class="chip">{f.name} ({formatBytes(f.size)})</span>)}</p>
         )}
         {result === undefined ? null : <p class={result.ok ? "result ok" : "result err"} role="status">{result.text}</p>}
       </form>

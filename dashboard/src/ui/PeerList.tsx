@@ -13,8 +13,7 @@ export const PeerList = ({ current, peers }: { peers: PeerMap; current: string }
               <a href={`#/peer/${encodeURIComponent(p.peer_id)}`}>
                 <span class={`dot s-${p.status}`} title={p.status} />
                 <span class="name">{p.display_name}</span>
-                <span class="backend">{p.backend}</span>
-                <span class="status">{p.status}</span>
+                <span class="backend">{p.backend} · <span class="status">{p.status}</span></span>
                 {p.path === null ? null : <span class="path">{p.path}</span>}
                 {p.description === "" ? null : <span class="desc">{p.description}</span>}
               </a>

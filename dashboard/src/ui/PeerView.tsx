@@ -47,7 +47,7 @@ export const PeerView = (
           ) : (
             <li key={entry.key} class="tools">
               <details>
-                <summary>🔧 {summarizeTools(entry.calls)}</summary>
+                <summary>{entry.calls.length} tool call{entry.calls.length === 1 ? "" : "s"}: {summarizeTools(entry.calls)}</summary>
                 <ul>
                   {entry.calls.map((c) => <li key={c.id}><code>{c.tool}</code> {c.summary}</li>)}
                 </ul>
