@@ -15,7 +15,7 @@ export const resolvePaths = (env: NodeJS.ProcessEnv = process.env): RepowirePath
     home,
     configFile: path.join(home, "config.yaml"),
     stateDb: path.join(home, "state.db"),
-    pidFile: path.join(home, "daemon.pid"),
+    pidFile: path.join(home, "daemon.json"),
     logFile: path.join(home, "daemon.log"),
     attachmentsDir: path.join(home, "attachments"),
     sessionsDir: path.join(home, "sessions")

@@ -69,7 +69,7 @@ export class PeersGroup extends HttpApiGroup.make("peers")
   )
   .add(
     HttpApiEndpoint.get("get", "/peers/:ref").setPath(RefPath).addSuccess(Peer).addError(PeerNotFoundBody)
-      .addError(AmbiguousPeerBody)
+      .addError(AmbiguousPeerBody).addError(ForbiddenBody)
   )
   .add(
     HttpApiEndpoint.post("register", "/peers").setPayload(RegisterPeer).addSuccess(Registered, { status: 201 })
@@ -125,7 +125,7 @@ export class AsksGroup extends HttpApiGroup.make("asks")
         open: Schema.optional(BooleanParam),
         limit: Schema.optional(IntParam(1, 1000))
       }))
-      .addSuccess(AskList).addError(PeerNotFoundBody).addError(AmbiguousPeerBody)
+      .addSuccess(AskList).addError(PeerNotFoundBody).addError(AmbiguousPeerBody).addError(ForbiddenBody)
   )
   .add(HttpApiEndpoint.get("get", "/asks/:id").setPath(IdPath).addSuccess(Ask).addError(AskNotFoundBody))
   .add(

@@ -80,7 +80,9 @@ export type BroadcastRequest = typeof BroadcastRequest.Type
 export const BroadcastAccepted = Schema.Struct({
   id: Schema.String,
   delivered: Schema.Array(Schema.String),
-  queued: Schema.Array(Schema.String)
+  queued: Schema.Array(Schema.String),
+  /** Recipients whose delivery queue is full: they do not get this broadcast. */
+  skipped: Schema.Array(Schema.String)
 })
 export type BroadcastAccepted = typeof BroadcastAccepted.Type
 

@@ -1,0 +1,116 @@
+import { SqlClient } from "@effect/sql"
+import { Chunk, Clock, Effect, Layer, Option, PubSub, Queue, Ref, Schema, Stream } from "effect"
+import { MeshEvent, type NewMeshEvent } from "../protocol/MeshEvent.js"
+import { Config } from "../services/Config.js"
+import { EventLog, type EventQuery } from "../services/EventLog.js"
+
+const EventRow = Schema.Struct({
+  id: Schema.Number,
+  at: Schema.Number,
+  body: Schema.String
+})
+
+const decodeEvent = Schema.decodeUnknown(MeshEvent)
+
+/** The peers an event concerns, indexed for `?peer=` queries. */
+const partiesOf = (event: NewMeshEvent): readonly [string | null, string | null] => {
+  switch (event.type) {
+    case "peer_joined":
+    case "peer_updated":
+      return [event.peer.peer_id, null]
+    case "peer_left":
+    case "peer_status":
+    case "chat":
+    case "tool_call":
+      return [event.peer_id, null]
+    case "delivery":
+      return [event.to_peer, null]
+    case "broadcast":
+      return [event.from_peer, null]
+    case "ask":
+    case "ack":
+    case "notify":
+      return [event.from_peer, event.to_peer]
+  }
+}
+
+const PAGE = 500
+
+export const EventLogLive = Layer.scoped(
+  EventLog,
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const { values } = yield* Config
+    const retain = values.daemon.events.retain
+    const hub = yield* Effect.acquireRelease(PubSub.unbounded<MeshEvent>(), PubSub.shutdown)
+
+    const rowToEvent = (row: typeof EventRow.Type) =>
+      Effect.flatMap(Effect.try(() => JSON.parse(row.body) as Record<string, unknown>), (body) =>
+        decodeEvent({ ...body, id: row.id, at: new Date(row.at).toISOString() })).pipe(Effect.orDie)
+
+    const append = Effect.fn("EventLog.append")(function*(event: NewMeshEvent) {
+      const at = yield* Clock.currentTimeMillis
+      const [a, b] = partiesOf(event)
+      const rows = yield* sql<{ id: number }>`INSERT INTO events ${
+        sql.insert({ type: event.type, circle: event.circle, peer_a: a, peer_b: b, at, body: JSON.stringify(event) })
+      } RETURNING id`.pipe(Effect.orDie)
+      const id = rows[0]!.id
+      if (id % 1000 === 0) yield* sql`DELETE FROM events WHERE id <= ${id - retain}`.pipe(Effect.orDie)
+      return { ...event, id, at: new Date(at).toISOString() } as MeshEvent
+    })
+
+    const publish = (events: ReadonlyArray<MeshEvent>) => PubSub.publishAll(hub, events).pipe(Effect.asVoid)
+
+    const page = (since: number, limit: number, query: EventQuery = {}) =>
+      Effect.gen(function*() {
+        const peer = query.peer
+        const circle = query.circle
+        const rows = yield* sql`SELECT id, at, body FROM events WHERE id > ${since}
+          ${peer === undefined ? sql`` : sql`AND (peer_a = ${peer} OR peer_b = ${peer})`}
+          ${circle === undefined ? sql`` : sql`AND circle = ${circle}`}
+          ORDER BY id LIMIT ${limit}`.pipe(Effect.orDie)
+        const decoded = yield* Schema.decodeUnknown(Schema.Array(EventRow))(rows).pipe(Effect.orDie)
+        return yield* Effect.forEach(decoded, rowToEvent)
+      })
+
+    const list = (query: EventQuery) => page(query.since ?? 0, query.limit ?? 200, query)
+
+    /**
+     * The backlog is read after subscribing, so nothing published in between is missed; the
+     * database stays the source of truth, so events are emitted strictly in id order.
+     */
+    const follow = (since: number) =>
+      Effect.gen(function*() {
+        const subscription = yield* PubSub.subscribe(hub)
+        const last = yield* Ref.make(since)
+        const catchUp = Stream.repeatEffectChunkOption(
+          Effect.gen(function*() {
+            const events = yield* page(yield* Ref.get(last), PAGE)
+            if (events.length === 0) return yield* Effect.fail(Option.none())
+            yield* Ref.set(last, events[events.length - 1]!.id)
+            return Chunk.unsafeFromArray(events)
+          })
+        )
+        const live = Stream.fromQueue(subscription).pipe(
+          Stream.mapEffect((event) =>
+            Ref.get(last).pipe(Effect.flatMap((seen) => {
+              if (event.id <= seen) return Effect.succeed(Chunk.empty<MeshEvent>())
+              if (event.id === seen + 1) return Effect.as(Ref.set(last, event.id), Chunk.of(event))
+              return Stream.runCollect(catchUp)
+            }))
+          ),
+          Stream.flattenChunks
+        )
+        yield* Effect.addFinalizer(() => Queue.shutdown(subscription))
+        return Stream.concat(catchUp, live)
+      })
+
+    return EventLog.of({
+      append,
+      publish,
+      emit: (event) => Effect.tap(append(event), (e) => publish([e])),
+      list,
+      follow
+    })
+  })
+)

@@ -1,0 +1,300 @@
+import { SqlClient } from "@effect/sql"
+import { Clock, Duration, Effect, Layer, PubSub, Queue, Stream } from "effect"
+import type { AttachmentRef } from "../protocol/Attachment.js"
+import { Forbidden } from "../protocol/Errors.js"
+import type { MeshEvent } from "../protocol/MeshEvent.js"
+import type {
+  AckRequest,
+  AskRequest,
+  BroadcastRequest,
+  Delivery,
+  Message,
+  NotifyRequest
+} from "../protocol/Message.js"
+import type { Peer } from "../protocol/Peer.js"
+import { Asks } from "../services/Asks.js"
+import { Attachments } from "../services/Attachments.js"
+import { Deliveries } from "../services/Deliveries.js"
+import { EventLog } from "../services/EventLog.js"
+import { Ids } from "../services/Ids.js"
+import { MessageRouter } from "../services/MessageRouter.js"
+import { PeerRegistry } from "../services/PeerRegistry.js"
+import { Transports } from "../services/Transports.js"
+import { frameOf } from "./Frames.js"
+
+/** Peers whose inbox is the event log itself (the dashboard page, the CLI): delivered at once. */
+const readsEventLog = (peer: Peer) => peer.backend === "dashboard" || peer.backend === "cli"
+
+export const MessageRouterLive = Layer.scoped(
+  MessageRouter,
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const registry = yield* PeerRegistry
+    const deliveries = yield* Deliveries
+    const asks = yield* Asks
+    const events = yield* EventLog
+    const transports = yield* Transports
+    const attachments = yield* Attachments
+    const ids = yield* Ids
+    const acked = yield* Effect.acquireRelease(PubSub.unbounded<string>(), PubSub.shutdown)
+
+    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
+
+    const checkSender = (sender: Peer, fromPeer: string) =>
+      fromPeer === sender.peer_id || fromPeer === sender.display_name
+        ? Effect.void
+        : Effect.fail(
+          new Forbidden({
+            message: `from_peer \`${fromPeer}\` is not the caller (${sender.display_name}): a peer sends only as itself`
+          })
+        )
+
+    /** Writes, appends events, commits — then makes the events live. */
+    const commit = <A, E>(work: Effect.Effect<readonly [A, ReadonlyArray<MeshEvent>], E>) =>
+      sql.withTransaction(work).pipe(
+        Effect.catchTag("SqlError", Effect.die),
+        Effect.tap(([, appended]) => events.publish(appended)),
+        Effect.map(([result]) => result)
+      )
+
+    const confirmAtOnce = Effect.fnUntraced(function*(message: Message) {
+      yield* deliveries.markDelivered(message.id, message.to_peer)
+      if (message.kind === "ask") yield* asks.markDelivered(message.id)
+    })
+
+    /** Hands a stored message to its recipient's live transport, if there is one. */
+    const push = Effect.fnUntraced(function*(message: Message, recipient: Peer) {
+      if (readsEventLog(recipient)) {
+        yield* confirmAtOnce(message)
+        return "delivered" as Delivery
+      }
+      const handed = yield* transports.deliver(message.to_peer, frameOf(message))
+      return (handed ? "delivered" : "queued") as Delivery
+    })
+
+    const draft = Effect.fnUntraced(function*(
+      kind: Message["kind"],
+      sender: Peer,
+      recipient: Peer,
+      text: string,
+      refs: ReadonlyArray<AttachmentRef>,
+      extra: { readonly correlation_id?: string | null; readonly reply_to?: string | null } = {}
+    ) {
+      return {
+        id: yield* ids.make("msg"),
+        kind,
+        from_peer: sender.peer_id,
+        from_name: sender.display_name,
+        to_peer: recipient.peer_id,
+        to_name: recipient.display_name,
+        circle: recipient.circle,
+        text,
+        correlation_id: extra.correlation_id ?? null,
+        reply_to: extra.reply_to ?? null,
+        attachments: refs,
+        created_at: yield* now
+      } satisfies Omit<Message, "state">
+    })
+
+    const ask = Effect.fn("MessageRouter.ask")(function*(sender: Peer, request: AskRequest) {
+      yield* checkSender(sender, request.from_peer)
+      const target = yield* registry.resolve(request.to_peer, sender, request.circle)
+      if (request.reply_to !== undefined) yield* asks.get(request.reply_to)
+      const refs = yield* attachments.resolve(request.attachments ?? [])
+      const correlationId = yield* ids.make("ask")
+      const message = yield* draft("ask", sender, target, request.text, refs, {
+        correlation_id: correlationId,
+        reply_to: request.reply_to ?? null
+      })
+      yield* commit(Effect.gen(function*() {
+        yield* deliveries.enqueue([message])
+        yield* asks.create({
+          correlation_id: correlationId,
+          message_id: message.id,
+          from_peer: message.from_peer,
+          from_name: message.from_name,
+          to_peer: message.to_peer,
+          to_name: message.to_name,
+          circle: message.circle,
+          text: message.text,
+          reply_to: message.reply_to,
+          attachments: refs,
+          created_at: message.created_at
+        })
+        const event = yield* events.append({
+          type: "ask",
+          circle: message.circle,
+          correlation_id: correlationId,
+          from_peer: message.from_peer,
+          from_name: message.from_name,
+          to_peer: message.to_peer,
+          to_name: message.to_name,
+          text: message.text,
+          reply_to: message.reply_to,
+          attachments: refs
+        })
+        return [undefined, [event]] as const
+      }))
+      const delivery = yield* push({ ...message, state: "queued" }, target)
+      return { correlation_id: correlationId, delivery }
+    })
+
+    const ack = Effect.fn("MessageRouter.ack")(function*(sender: Peer, request: AckRequest) {
+      const question = yield* asks.get(request.correlation_id)
+      if (question.to_peer !== sender.peer_id) {
+        return yield* new Forbidden({
+          message: `${request.correlation_id} was asked of ${question.to_name}; only that peer can ack it`
+        })
+      }
+      const refs = yield* attachments.resolve(request.attachments ?? [])
+      const asker = yield* registry.get(question.from_peer)
+      const replyText = request.message ?? null
+      const reply = replyText === null && refs.length === 0
+        ? undefined
+        : yield* draft("reply", sender, {
+          peer_id: question.from_peer,
+          display_name: question.from_name,
+          circle: question.circle
+        } as Peer, replyText ?? "(attachments)", refs, { correlation_id: question.correlation_id })
+      yield* commit(Effect.gen(function*() {
+        yield* asks.ack(question.correlation_id, replyText, refs)
+        yield* deliveries.markDelivered(
+          (yield* sql<{ message_id: string }>`SELECT message_id FROM asks WHERE correlation_id = ${question.correlation_id}`
+            .pipe(Effect.orDie))[0]?.message_id ?? "",
+          sender.peer_id
+        )
+        if (reply !== undefined) yield* deliveries.enqueue([reply])
+        const event = yield* events.append({
+          type: "ack",
+          circle: question.circle,
+          correlation_id: question.correlation_id,
+          from_peer: sender.peer_id,
+          from_name: sender.display_name,
+          to_peer: question.from_peer,
+          to_name: question.from_name,
+          reply: replyText,
+          attachments: refs
+        })
+        return [undefined, [event]] as const
+      }))
+      yield* PubSub.publish(acked, question.correlation_id)
+      if (reply === undefined) return { correlation_id: question.correlation_id, state: "acked" as const, reply: null }
+      const delivery = asker._tag === "Some"
+        ? yield* push({ ...reply, state: "queued" }, asker.value)
+        : "queued" as const
+      return { correlation_id: question.correlation_id, state: "acked" as const, reply: { id: reply.id, delivery } }
+    })
+
+    const notify = Effect.fn("MessageRouter.notify")(function*(sender: Peer, request: NotifyRequest) {
+      yield* checkSender(sender, request.from_peer)
+      const target = yield* registry.resolve(request.to_peer, sender, request.circle)
+      const refs = yield* attachments.resolve(request.attachments ?? [])
+      const message = yield* draft("notify", sender, target, request.text, refs)
+      yield* commit(Effect.gen(function*() {
+        yield* deliveries.enqueue([message])
+        const event = yield* events.append({
+          type: "notify",
+          circle: message.circle,
+          message_id: message.id,
+          from_peer: message.from_peer,
+          from_name: message.from_name,
+          to_peer: message.to_peer,
+          to_name: message.to_name,
+          text: message.text,
+          attachments: refs
+        })
+        return [undefined, [event]] as const
+      }))
+      return { id: message.id, delivery: yield* push({ ...message, state: "queued" }, target) }
+    })
+
+    const broadcast = Effect.fn("MessageRouter.broadcast")(function*(sender: Peer, request: BroadcastRequest) {
+      yield* checkSender(sender, request.from_peer)
+      if (sender.role === "agent" && request.circle !== undefined && request.circle !== sender.circle) {
+        return yield* new Forbidden({ message: `agents broadcast only to their own circle (${sender.circle})` })
+      }
+      const circle = request.circle ?? sender.circle
+      const refs = yield* attachments.resolve(request.attachments ?? [])
+      const recipients = (yield* registry.list({ circle })).filter((p) =>
+        p.peer_id !== sender.peer_id && !readsEventLog(p)
+      )
+      const broadcastId = yield* ids.make("msg")
+      const accepted: Array<readonly [Message, Peer]> = []
+      const skipped: Array<string> = []
+      for (const recipient of recipients) {
+        const message = yield* draft("broadcast", sender, recipient, request.text, refs)
+        const stored = yield* commit(
+          Effect.map(deliveries.enqueue([message]), () => [true, []] as const)
+        ).pipe(Effect.catchTag("QueueFull", () => Effect.succeed(false)))
+        if (stored) accepted.push([{ ...message, state: "queued" }, recipient])
+        else skipped.push(recipient.display_name)
+      }
+      yield* events.emit({
+        type: "broadcast",
+        circle,
+        message_id: broadcastId,
+        from_peer: sender.peer_id,
+        from_name: sender.display_name,
+        text: request.text,
+        recipients: accepted.map(([m]) => m.to_name),
+        attachments: refs
+      })
+      const delivered: Array<string> = []
+      const queued: Array<string> = []
+      for (const [message, recipient] of accepted) {
+        const state = yield* push(message, recipient)
+        ;(state === "delivered" ? delivered : queued).push(recipient.display_name)
+      }
+      return { id: broadcastId, delivered, queued, skipped }
+    })
+
+    const flush = Effect.fn("MessageRouter.flush")(function*(peerId: string) {
+      const pending = yield* deliveries.pending(peerId)
+      for (const message of pending) {
+        if (!(yield* transports.deliver(peerId, frameOf(message)))) return
+      }
+    })
+
+    const confirm = Effect.fn("MessageRouter.confirm")(function*(
+      peerId: string,
+      messageId: string,
+      outcome: "injected" | "received" | "failed",
+      detail: string | undefined
+    ) {
+      const message = outcome === "failed"
+        ? yield* deliveries.get(messageId)
+        : yield* deliveries.markDelivered(messageId, peerId)
+      if (message === undefined || message.to_peer !== peerId) return
+      if (outcome !== "failed" && message.kind === "ask") yield* asks.markDelivered(messageId)
+      yield* events.emit({
+        type: "delivery",
+        circle: message.circle,
+        message_id: message.id,
+        correlation_id: message.correlation_id,
+        to_peer: message.to_peer,
+        to_name: message.to_name,
+        state: outcome === "failed" ? "failed" : "delivered",
+        detail: detail ?? (outcome === "injected" ? "typed into the session" : null)
+      })
+    })
+
+    const waitForAck = Effect.fn("MessageRouter.waitForAck")(function*(correlationId: string, timeoutMs: number) {
+      return yield* Effect.scoped(Effect.gen(function*() {
+        const subscription = yield* PubSub.subscribe(acked)
+        const current = yield* asks.get(correlationId)
+        if (current.state === "acked" || timeoutMs <= 0) return current
+        yield* Stream.fromQueue(subscription).pipe(
+          Stream.filter((id) => id === correlationId),
+          Stream.take(1),
+          Stream.runDrain,
+          Effect.timeout(Duration.millis(timeoutMs)),
+          Effect.ignore
+        )
+        yield* Queue.shutdown(subscription)
+        return yield* asks.get(correlationId)
+      }))
+    })
+
+    return MessageRouter.of({ ask, ack, notify, broadcast, flush, confirm, waitForAck })
+  })
+)

@@ -1,0 +1,74 @@
+import { Migrator, SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+
+/** The daemon's schema migrations, applied once each in key order by the SQLite migrator. */
+export const migrations = Migrator.fromRecord({
+  "0001_mesh": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE peers (
+      peer_id TEXT PRIMARY KEY,
+      display_name TEXT NOT NULL,
+      base_name TEXT NOT NULL,
+      path TEXT,
+      machine TEXT NOT NULL,
+      backend TEXT NOT NULL,
+      circle TEXT NOT NULL,
+      role TEXT NOT NULL,
+      status TEXT NOT NULL,
+      description TEXT NOT NULL DEFAULT '',
+      metadata TEXT NOT NULL DEFAULT '{}',
+      token_digest TEXT NOT NULL,
+      last_seen INTEGER NOT NULL,
+      created_at INTEGER NOT NULL
+    )`
+    yield* sql`CREATE INDEX peers_by_name ON peers (display_name)`
+    yield* sql`CREATE INDEX peers_by_circle ON peers (circle)`
+    yield* sql`CREATE TABLE messages (
+      id TEXT PRIMARY KEY,
+      kind TEXT NOT NULL,
+      from_peer TEXT NOT NULL,
+      from_name TEXT NOT NULL,
+      to_peer TEXT NOT NULL,
+      to_name TEXT NOT NULL,
+      circle TEXT NOT NULL,
+      text TEXT NOT NULL,
+      correlation_id TEXT,
+      reply_to TEXT,
+      attachments TEXT NOT NULL DEFAULT '[]',
+      state TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL
+    )`
+    yield* sql`CREATE INDEX messages_pending ON messages (to_peer, state, created_at)`
+    yield* sql`CREATE TABLE asks (
+      correlation_id TEXT PRIMARY KEY,
+      message_id TEXT NOT NULL,
+      from_peer TEXT NOT NULL,
+      from_name TEXT NOT NULL,
+      to_peer TEXT NOT NULL,
+      to_name TEXT NOT NULL,
+      circle TEXT NOT NULL,
+      text TEXT NOT NULL,
+      reply_to TEXT,
+      attachments TEXT NOT NULL DEFAULT '[]',
+      state TEXT NOT NULL,
+      reply TEXT,
+      reply_attachments TEXT NOT NULL DEFAULT '[]',
+      created_at INTEGER NOT NULL,
+      acked_at INTEGER
+    )`
+    yield* sql`CREATE INDEX asks_inbound ON asks (to_peer, state)`
+    yield* sql`CREATE INDEX asks_outbound ON asks (from_peer, state)`
+    yield* sql`CREATE TABLE events (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      type TEXT NOT NULL,
+      circle TEXT NOT NULL,
+      peer_a TEXT,
+      peer_b TEXT,
+      at INTEGER NOT NULL,
+      body TEXT NOT NULL
+    )`
+    yield* sql`CREATE INDEX events_by_peer_a ON events (peer_a, id)`
+    yield* sql`CREATE INDEX events_by_peer_b ON events (peer_b, id)`
+    })
+})

@@ -1,0 +1,340 @@
+import { SqlClient, SqlSchema } from "@effect/sql"
+import { Clock, Effect, Layer, Option, Schema } from "effect"
+import * as os from "node:os"
+import { durationMillis } from "../protocol/ConfigFile.js"
+import { AmbiguousPeer, Forbidden, PeerNotFound, Unauthorized } from "../protocol/Errors.js"
+import { DEFAULT_CIRCLE, type Peer, PeerId, type PeerStatus, type RegisterPeer } from "../protocol/Peer.js"
+import { Config } from "../services/Config.js"
+import { EventLog } from "../services/EventLog.js"
+import { Ids } from "../services/Ids.js"
+import { DASHBOARD_PEER_ID, type PeerFilter, PeerRegistry, type Viewer } from "../services/PeerRegistry.js"
+import { Transports } from "../services/Transports.js"
+import { digest, matchesDigest } from "./Digest.js"
+import { PeerRow, toPeer } from "./PeerRows.js"
+
+const isPeerId = Schema.is(PeerId)
+
+const nextFreeName = (base: string, taken: ReadonlySet<string>): string => {
+  if (!taken.has(base)) return base
+  for (let n = 2;; n++) {
+    if (!taken.has(`${base}-${n}`)) return `${base}-${n}`
+  }
+}
+
+export const PeerRegistryLive = Layer.effect(
+  PeerRegistry,
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const { values } = yield* Config
+    const events = yield* EventLog
+    const transports = yield* Transports
+    const ids = yield* Ids
+    const idleTimeout = durationMillis(values.daemon.peers.idle_timeout)
+    const forgetAfter = durationMillis(values.daemon.peers.forget_after)
+
+    const findById = SqlSchema.findOne({
+      Request: Schema.String,
+      Result: PeerRow,
+      execute: (id) => sql`SELECT * FROM peers WHERE peer_id = ${id}`
+    })
+    const findAll = SqlSchema.findAll({
+      Request: Schema.Void,
+      Result: PeerRow,
+      execute: () => sql`SELECT * FROM peers ORDER BY circle, display_name`
+    })
+    const findByName = SqlSchema.findAll({
+      Request: Schema.String,
+      Result: PeerRow,
+      execute: (name) => sql`SELECT * FROM peers WHERE display_name = ${name}`
+    })
+    const findByDigest = SqlSchema.findOne({
+      Request: Schema.String,
+      Result: PeerRow,
+      execute: (d) => sql`SELECT * FROM peers WHERE token_digest = ${d}`
+    })
+
+    /**
+     * What a peer's status really is now. A peer with a live transport is online (or busy);
+     * one without that has not been seen for `idle_timeout` is offline. Stale rows are
+     * repaired here, when a request looks at them, instead of by a background timer.
+     */
+    const effective = Effect.fnUntraced(function*(row: PeerRow, live: ReadonlySet<string>, now: number) {
+      if (row.peer_id === DASHBOARD_PEER_ID) return toPeer(row, "online")
+      if (live.has(row.peer_id)) return toPeer(row, row.status === "offline" ? "online" : row.status)
+      if (row.status !== "offline" && now - row.last_seen > idleTimeout) {
+        yield* sql`UPDATE peers SET status = 'offline' WHERE peer_id = ${row.peer_id}`.pipe(Effect.orDie)
+        yield* events.emit({
+          type: "peer_status",
+          circle: row.circle,
+          peer_id: row.peer_id,
+          display_name: row.display_name,
+          status: "offline"
+        })
+        return toPeer(row, "offline")
+      }
+      return toPeer(row, row.status)
+    })
+
+    const view = Effect.fnUntraced(function*(rows: ReadonlyArray<PeerRow>) {
+      const live = yield* transports.livePeers
+      const now = yield* Clock.currentTimeMillis
+      return yield* Effect.forEach(rows, (row) => effective(row, live, now))
+    })
+
+    const load = (peerId: string) =>
+      findById(peerId).pipe(
+        Effect.orDie,
+        Effect.flatMap(Option.match({
+          onNone: () => Effect.fail(new PeerNotFound({ message: `no peer with id ${peerId}` })),
+          onSome: (row) => Effect.map(view([row]), (peers) => [row, peers[0]!] as const)
+        }))
+      )
+
+    const get = (peerId: string) =>
+      findById(peerId).pipe(
+        Effect.orDie,
+        Effect.flatMap(Option.match({
+          onNone: () => Effect.succeed(Option.none<Peer>()),
+          onSome: (row) => Effect.map(view([row]), (peers) => Option.some(peers[0]!))
+        }))
+      )
+
+    const liveNamesInCircle = Effect.fnUntraced(function*(circle: string, except: string | undefined) {
+      const rows = yield* SqlSchema.findAll({
+        Request: Schema.String,
+        Result: PeerRow,
+        execute: (c) => sql`SELECT * FROM peers WHERE circle = ${c}`
+      })(circle).pipe(Effect.orDie)
+      const peers = yield* view(rows.filter((r) => r.peer_id !== except))
+      return new Set(peers.filter((p) => p.status !== "offline").map((p) => p.display_name))
+    })
+
+    const register = Effect.fn("PeerRegistry.register")(function*(input: RegisterPeer, token: string | undefined) {
+      const now = yield* Clock.currentTimeMillis
+      const circle = input.circle ?? DEFAULT_CIRCLE
+      if (input.peer_id !== undefined) {
+        if (token === undefined) {
+          return yield* new Unauthorized({ message: "resuming a peer needs its token in X-Repowire-Peer-Token" })
+        }
+        const [row] = yield* load(input.peer_id)
+        if (!matchesDigest(token, row.token_digest)) {
+          return yield* new Unauthorized({ message: `the token does not belong to ${input.peer_id}` })
+        }
+        const taken = yield* liveNamesInCircle(circle, row.peer_id)
+        const keep = row.base_name === input.name && row.circle === circle && !taken.has(row.display_name)
+        const displayName = keep ? row.display_name : nextFreeName(input.name, taken)
+        yield* sql`UPDATE peers SET ${
+          sql.update({
+            display_name: displayName,
+            base_name: input.name,
+            path: input.path ?? row.path,
+            machine: input.machine ?? row.machine,
+            backend: input.backend,
+            circle,
+            role: input.role ?? row.role,
+            status: "online",
+            description: input.description ?? row.description,
+            metadata: JSON.stringify(input.metadata ?? row.metadata),
+            last_seen: now
+          })
+        } WHERE peer_id = ${row.peer_id}`.pipe(Effect.orDie)
+        const [, peer] = yield* load(row.peer_id)
+        if (row.status === "offline") yield* events.emit({ type: "peer_joined", circle, peer })
+        return { peer_id: peer.peer_id, display_name: peer.display_name, circle, token }
+      }
+      const peerId = yield* ids.make("peer")
+      const secret = yield* ids.secret
+      const taken = yield* liveNamesInCircle(circle, undefined)
+      const displayName = nextFreeName(input.name, taken)
+      yield* sql`INSERT INTO peers ${
+        sql.insert({
+          peer_id: peerId,
+          display_name: displayName,
+          base_name: input.name,
+          path: input.path ?? null,
+          machine: input.machine ?? os.hostname(),
+          backend: input.backend,
+          circle,
+          role: input.role ?? (input.backend === "dashboard" || input.backend === "cli" ? "human" : "agent"),
+          status: "online",
+          description: input.description ?? "",
+          metadata: JSON.stringify(input.metadata ?? {}),
+          token_digest: digest(secret),
+          last_seen: now,
+          created_at: now
+        })
+      }`.pipe(Effect.orDie)
+      const [, peer] = yield* load(peerId)
+      yield* events.emit({ type: "peer_joined", circle, peer })
+      return { peer_id: peer.peer_id, display_name: displayName, circle, token: secret }
+    })
+
+    const touch = (peerId: string) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        sql`UPDATE peers SET last_seen = ${now}, status = CASE status WHEN 'offline' THEN 'online' ELSE status END
+            WHERE peer_id = ${peerId}`.pipe(Effect.orDie, Effect.asVoid))
+
+    const authenticate = Effect.fn("PeerRegistry.authenticate")(function*(peerId: string, token: string) {
+      const row = yield* findById(peerId).pipe(Effect.orDie)
+      if (Option.isNone(row) || !matchesDigest(token, row.value.token_digest)) {
+        return yield* new Unauthorized({ message: "unknown peer or wrong peer token" })
+      }
+      const wasOffline = row.value.status === "offline"
+      yield* touch(peerId)
+      const [, peer] = yield* Effect.orDie(load(peerId))
+      if (wasOffline) {
+        yield* events.emit({
+          type: "peer_status",
+          circle: peer.circle,
+          peer_id: peer.peer_id,
+          display_name: peer.display_name,
+          status: peer.status
+        })
+      }
+      return peer
+    })
+
+    const byToken = (token: string) =>
+      findByDigest(digest(token)).pipe(
+        Effect.orDie,
+        Effect.flatMap(Option.match({
+          onNone: () => Effect.succeed(Option.none<Peer>()),
+          onSome: (row) => Effect.map(authenticate(row.peer_id, token).pipe(Effect.orDie), Option.some)
+        }))
+      )
+
+    const resolve = Effect.fn("PeerRegistry.resolve")(function*(ref: string, viewer?: Viewer, circle?: string) {
+      const agentCircle = viewer !== undefined && viewer.role === "agent" ? viewer.circle : undefined
+      if (agentCircle !== undefined && circle !== undefined && circle !== agentCircle) {
+        return yield* new Forbidden({
+          message: `agents reach only their own circle (${agentCircle}), not circle ${circle}`
+        })
+      }
+      if (isPeerId(ref)) {
+        const [, peer] = yield* load(ref)
+        if (agentCircle !== undefined && peer.circle !== agentCircle) {
+          return yield* new Forbidden({
+            message: `peer ${ref} is in circle ${peer.circle}; agents reach only their own circle (${agentCircle})`
+          })
+        }
+        return peer
+      }
+      const scope = circle ?? agentCircle
+      const rows = (yield* findByName(ref).pipe(Effect.orDie)).filter((r) => scope === undefined || r.circle === scope)
+      const peers = yield* view(rows)
+      const live = peers.filter((p) => p.status !== "offline")
+      const pool = live.length > 0 ? live : peers
+      const circles = new Set(pool.map((p) => p.circle))
+      if (pool.length === 0) {
+        return yield* new PeerNotFound({
+          message: `no peer named \`${ref}\`${scope === undefined ? "" : ` in circle ${scope}`} (list_peers shows who is there)`
+        })
+      }
+      if (circles.size > 1 || (live.length > 1)) {
+        const options = pool.map((p) => `${p.display_name} (circle ${p.circle}, ${p.peer_id})`).join(", ")
+        return yield* new AmbiguousPeer({
+          message: `peer \`${ref}\` is ambiguous: use one of ${options}, or pass circle`
+        })
+      }
+      return pool.reduce((a, b) => (a.last_seen >= b.last_seen ? a : b))
+    })
+
+    const list = Effect.fn("PeerRegistry.list")(function*(filter: PeerFilter) {
+      const now = yield* Clock.currentTimeMillis
+      const rows = yield* findAll(undefined).pipe(Effect.orDie)
+      const peers = yield* view(rows)
+      return peers.filter((p) =>
+        (filter.circle === undefined || p.circle === filter.circle) &&
+        (filter.status === undefined || p.status === filter.status) &&
+        (filter.all === true || p.status !== "offline" || now - Date.parse(p.last_seen) < forgetAfter)
+      )
+    })
+
+    const update = (peerId: string, changes: Record<string, string>, announce: "peer_updated" | "peer_status") =>
+      Effect.gen(function*() {
+        const [before] = yield* load(peerId)
+        const now = yield* Clock.currentTimeMillis
+        yield* sql`UPDATE peers SET ${sql.update({ ...changes, last_seen: now })} WHERE peer_id = ${peerId}`.pipe(
+          Effect.orDie
+        )
+        const [, peer] = yield* load(peerId)
+        if (announce === "peer_updated") {
+          yield* events.emit({ type: "peer_updated", circle: peer.circle, peer })
+        } else if (before.status !== peer.status) {
+          yield* events.emit({
+            type: "peer_status",
+            circle: peer.circle,
+            peer_id: peer.peer_id,
+            display_name: peer.display_name,
+            status: peer.status
+          })
+        }
+        return peer
+      })
+
+    const setCircle = Effect.fn("PeerRegistry.setCircle")(function*(peerId: string, circle: string) {
+      const [row] = yield* load(peerId)
+      const taken = yield* liveNamesInCircle(circle, peerId)
+      const name = row.circle === circle && !taken.has(row.display_name)
+        ? row.display_name
+        : nextFreeName(row.base_name, taken)
+      return yield* update(peerId, { circle, display_name: name }, "peer_updated")
+    })
+
+    const remove = Effect.fn("PeerRegistry.remove")(function*(peerId: string) {
+      const [, peer] = yield* load(peerId)
+      yield* sql`DELETE FROM peers WHERE peer_id = ${peerId}`.pipe(Effect.orDie)
+      yield* events.emit({ type: "peer_left", circle: peer.circle, peer_id: peer.peer_id, display_name: peer.display_name })
+      return peer
+    })
+
+    const dashboard = Effect.gen(function*() {
+      const existing = yield* findById(DASHBOARD_PEER_ID).pipe(Effect.orDie)
+      if (Option.isNone(existing)) {
+        const now = yield* Clock.currentTimeMillis
+        yield* sql`INSERT OR IGNORE INTO peers ${
+          sql.insert({
+            peer_id: DASHBOARD_PEER_ID,
+            display_name: "dashboard",
+            base_name: "dashboard",
+            path: null,
+            machine: os.hostname(),
+            backend: "dashboard",
+            circle: DEFAULT_CIRCLE,
+            role: "human",
+            status: "online",
+            description: "the person at the dashboard",
+            metadata: "{}",
+            token_digest: digest(yield* ids.secret),
+            last_seen: now,
+            created_at: now
+          })
+        }`.pipe(Effect.orDie)
+      }
+      const [, peer] = yield* Effect.orDie(load(DASHBOARD_PEER_ID))
+      return peer
+    })
+
+    const counts = Effect.map(list({ all: true }), (peers) => ({
+      online: peers.filter((p) => p.status === "online").length,
+      busy: peers.filter((p) => p.status === "busy").length,
+      offline: peers.filter((p) => p.status === "offline").length
+    }))
+
+    return PeerRegistry.of({
+      register,
+      authenticate,
+      byToken,
+      resolve,
+      get,
+      list,
+      setDescription: (peerId, description) => update(peerId, { description }, "peer_updated"),
+      setCircle,
+      setStatus: (peerId, status: PeerStatus) => update(peerId, { status }, "peer_status"),
+      touch,
+      remove,
+      dashboard,
+      counts
+    })
+  })
+)

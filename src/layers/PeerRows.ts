@@ -1,0 +1,35 @@
+import { Schema } from "effect"
+import { Backend, type Peer, PeerStatus, Role } from "../protocol/Peer.js"
+
+/** A `peers` row as SQLite returns it, decoded before use. */
+export const PeerRow = Schema.Struct({
+  peer_id: Schema.String,
+  display_name: Schema.String,
+  base_name: Schema.String,
+  path: Schema.NullOr(Schema.String),
+  machine: Schema.String,
+  backend: Backend,
+  circle: Schema.String,
+  role: Role,
+  status: PeerStatus,
+  description: Schema.String,
+  metadata: Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+  token_digest: Schema.String,
+  last_seen: Schema.Number,
+  created_at: Schema.Number
+})
+export type PeerRow = typeof PeerRow.Type
+
+export const toPeer = (row: PeerRow, status: PeerStatus): Peer => ({
+  peer_id: row.peer_id as Peer["peer_id"],
+  display_name: row.display_name,
+  path: row.path,
+  machine: row.machine,
+  backend: row.backend,
+  circle: row.circle,
+  role: row.role,
+  status,
+  description: row.description,
+  last_seen: new Date(row.last_seen).toISOString(),
+  metadata: row.metadata
+})

@@ -1,0 +1,21 @@
+import { Command } from "@effect/cli"
+import { Effect, Layer } from "effect"
+import { Config } from "../../../services/Config.js"
+import { DaemonLive, logLevelOf } from "../../daemon/Server.js"
+import { fail, withConfig } from "../CliError.js"
+
+const runDaemon = (config: Config["Type"]) =>
+  Layer.launch(DaemonLive).pipe(
+    Effect.provideService(Config, config),
+    Effect.provide(logLevelOf(config.values.logging.level)),
+    Effect.catchAll((error) => {
+      const text = String((error as { cause?: unknown }).cause ?? error)
+      return /EADDRINUSE/.test(text)
+        ? fail(`port ${config.values.daemon.port} is in use: is a daemon already running? (repowire daemon status)`)
+        : fail(`the daemon could not start: ${text}`)
+    })
+  )
+
+export const serveCommand = Command.make("serve", {}, () => withConfig(Effect.flatMap(Config, runDaemon))).pipe(
+  Command.withDescription("Run the daemon in the foreground (HTTP API, /ws, dashboard on 127.0.0.1)")
+)

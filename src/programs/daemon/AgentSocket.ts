@@ -1,0 +1,127 @@
+import { HttpLayerRouter, HttpServerRequest, HttpServerResponse, Socket } from "@effect/platform"
+import { Duration, Effect, Fiber, Option, Redacted, Ref, Schema } from "effect"
+import { ClientFrameJson, CloseCode, type ServerFrame, ServerFrameJson } from "../../protocol/AgentFrame.js"
+import { describeParseError } from "../../protocol/Issues.js"
+import type { Peer } from "../../protocol/Peer.js"
+import { Config } from "../../services/Config.js"
+import { MessageRouter } from "../../services/MessageRouter.js"
+import { PeerRegistry } from "../../services/PeerRegistry.js"
+import { Transports } from "../../services/Transports.js"
+import { secretsEqual } from "../../layers/Digest.js"
+
+const decodeFrame = Schema.decodeUnknown(ClientFrameJson)
+const encodeFrame = Schema.encodeSync(ServerFrameJson)
+const textDecoder = new TextDecoder()
+
+const HANDSHAKE = Duration.seconds(5)
+const PING_EVERY = Duration.seconds(20)
+const MAX_FRAME = 1024 * 1024
+
+let nextTransportId = 0
+
+const bearerOf = (header: string | undefined) => /^Bearer\s+(.+)$/i.exec(header ?? "")?.[1]?.trim()
+
+/**
+ * One agent transport. The first frame must be `connect` (peer id + peer token, and the
+ * daemon's auth token when it has one); then the daemon pushes messages and pings, and the
+ * client confirms each message with `delivery_ack`. Bad frames close with a 4xxx code.
+ */
+const handle = Effect.gen(function*() {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const config = yield* Config
+  const registry = yield* PeerRegistry
+  const router = yield* MessageRouter
+  const transports = yield* Transports
+  const socket = yield* request.upgrade
+  const write = yield* socket.writer
+  const id = ++nextTransportId
+  const peerRef = yield* Ref.make(Option.none<Peer>())
+  const lastPong = yield* Ref.make(Date.now())
+  const lock = yield* Effect.makeSemaphore(1)
+  const headerToken = bearerOf(request.headers["authorization"])
+
+  const send = (frame: ServerFrame) => write(encodeFrame(frame)).pipe(Effect.as(true), Effect.orElseSucceed(() => false))
+  const close = (code: number, reason: string) =>
+    write(new Socket.CloseEvent(code, reason.slice(0, 120))).pipe(Effect.ignore)
+  const transport = { id, send, close }
+
+  const connect = Effect.fnUntraced(function*(frame: Extract<typeof ClientFrameJson.Type, { type: "connect" }>) {
+    if (config.authToken !== undefined) {
+      const presented = frame.auth_token ?? headerToken
+      if (presented === undefined || !secretsEqual(presented, Redacted.value(config.authToken))) {
+        return yield* close(CloseCode.Unauthorized, "this daemon requires its auth token")
+      }
+    }
+    const known = yield* registry.get(frame.peer_id)
+    if (Option.isNone(known)) return yield* close(CloseCode.UnknownPeer, `unknown peer ${frame.peer_id}`)
+    const authenticated = yield* Effect.either(registry.authenticate(frame.peer_id, frame.token))
+    if (authenticated._tag === "Left") return yield* close(CloseCode.Unauthorized, "wrong peer token")
+    const peer = authenticated.right
+    yield* Ref.set(peerRef, Option.some(peer))
+    yield* transports.attach(peer.peer_id, transport)
+    yield* send({ type: "connected", peer_id: peer.peer_id, display_name: peer.display_name, circle: peer.circle })
+    yield* router.flush(peer.peer_id)
+  })
+
+  const onFrame = (data: string | Uint8Array) =>
+    lock.withPermits(1)(Effect.gen(function*() {
+      const size = typeof data === "string" ? data.length : data.byteLength
+      if (size > MAX_FRAME) return yield* close(CloseCode.TooLarge, `frames are at most ${MAX_FRAME} bytes`)
+      const decoded = yield* Effect.either(decodeFrame(typeof data === "string" ? data : textDecoder.decode(data)))
+      if (decoded._tag === "Left") {
+        return yield* close(CloseCode.MalformedFrame, `malformed frame: ${describeParseError(decoded.left)}`)
+      }
+      const frame = decoded.right
+      const peer = yield* Ref.get(peerRef)
+      if (Option.isNone(peer)) {
+        if (frame.type !== "connect") return yield* close(CloseCode.ConnectExpected, "the first frame must be connect")
+        return yield* connect(frame)
+      }
+      yield* registry.touch(peer.value.peer_id)
+      switch (frame.type) {
+        case "connect":
+          return yield* close(CloseCode.ConnectExpected, "connect was already sent on this connection")
+        case "pong":
+          return yield* Ref.set(lastPong, Date.now())
+        case "delivery_ack":
+          return yield* router.confirm(peer.value.peer_id, frame.message_id, frame.outcome, frame.detail)
+        case "status":
+          if (frame.description !== undefined) {
+            yield* registry.setDescription(peer.value.peer_id, frame.description).pipe(Effect.ignore)
+          }
+          return yield* registry.setStatus(peer.value.peer_id, frame.status).pipe(Effect.ignore)
+      }
+    }))
+
+  const handshakeTimeout = yield* Effect.sleep(HANDSHAKE).pipe(
+    Effect.zipRight(Ref.get(peerRef)),
+    Effect.flatMap((peer) =>
+      Option.isNone(peer) ? close(CloseCode.HandshakeTimeout, "no connect frame within 5 seconds") : Effect.void
+    ),
+    Effect.fork
+  )
+  const keepalive = yield* Effect.gen(function*() {
+    for (let n = 0;; n++) {
+      yield* Effect.sleep(PING_EVERY)
+      if (Date.now() - (yield* Ref.get(lastPong)) > Duration.toMillis(PING_EVERY) * 2.5) {
+        return yield* close(CloseCode.Unresponsive, "no pong to the last pings")
+      }
+      if (Option.isSome(yield* Ref.get(peerRef))) yield* send({ type: "ping", nonce: String(n) })
+    }
+  }).pipe(Effect.fork)
+
+  yield* socket.runRaw(onFrame).pipe(
+    Effect.catchAll((error) => Effect.logDebug("agent socket closed", error)),
+    Effect.ensuring(Effect.gen(function*() {
+      yield* Fiber.interrupt(handshakeTimeout)
+      yield* Fiber.interrupt(keepalive)
+      const peer = yield* Ref.get(peerRef)
+      if (Option.isSome(peer) && (yield* transports.detach(peer.value.peer_id, transport))) {
+        yield* registry.setStatus(peer.value.peer_id, "offline").pipe(Effect.ignore)
+      }
+    }))
+  )
+  return HttpServerResponse.empty()
+})
+
+export const AgentSocketRoute = HttpLayerRouter.add("GET", "/ws", handle)

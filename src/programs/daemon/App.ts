@@ -1,0 +1,38 @@
+import { HttpLayerRouter, type HttpServerRequest } from "@effect/platform"
+import { Effect, Layer } from "effect"
+import { DaemonApi } from "../../protocol/DaemonApi.js"
+import { Config } from "../../services/Config.js"
+import type { EventLog } from "../../services/EventLog.js"
+import type { MessageRouter } from "../../services/MessageRouter.js"
+import type { PeerRegistry } from "../../services/PeerRegistry.js"
+import type { Transports } from "../../services/Transports.js"
+import type { DaemonHttpApp } from "../../services/LocalApp.js"
+import { AgentSocketRoute } from "./AgentSocket.js"
+import { DashboardPlaceholderRoute } from "./DashboardPlaceholder.js"
+import { EventStreamRoutes } from "./EventStream.js"
+import { guard } from "./Guard.js"
+import { DaemonHandlers } from "./Handlers.js"
+
+export const DaemonRoutes = Layer.mergeAll(
+  HttpLayerRouter.addHttpApi(DaemonApi).pipe(Layer.provide(DaemonHandlers)),
+  AgentSocketRoute,
+  EventStreamRoutes,
+  DashboardPlaceholderRoute
+)
+
+/**
+ * The daemon's HTTP app behind its guard, with its services bound in: the server serves it,
+ * and the relay tunnel runs it in-process.
+ */
+export const makeDaemonApp = (options: {
+  readonly port: () => number
+  readonly browserSession?: (request: HttpServerRequest.HttpServerRequest) => boolean
+}) =>
+  Effect.gen(function*() {
+    const config = yield* Config
+    const routes = yield* HttpLayerRouter.toHttpEffect(DaemonRoutes)
+    // Raw routes read their services per request; bind them here once.
+    const context = yield* Effect.context<Config | Transports | PeerRegistry | MessageRouter | EventLog>()
+    const guarded = guard({ config, ...options })(Effect.provide(routes, context))
+    return guarded as DaemonHttpApp
+  })

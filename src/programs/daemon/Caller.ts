@@ -1,0 +1,33 @@
+import { HttpServerRequest } from "@effect/platform"
+import { Effect, Option } from "effect"
+import { Forbidden, Unauthorized } from "../../protocol/Errors.js"
+import { type Peer, PEER_TOKEN_HEADER } from "../../protocol/Peer.js"
+import { PeerRegistry } from "../../services/PeerRegistry.js"
+import { Tunnelled } from "../../services/RequestContext.js"
+
+/**
+ * The peer a request acts as: the owner of its X-Repowire-Peer-Token, or — for the dashboard
+ * page (an allow-listed Origin, already checked by the guard) and the relay tunnel — the
+ * built-in human peer `dashboard`.
+ */
+export const currentSender = Effect.gen(function*() {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const registry = yield* PeerRegistry
+  const token = request.headers[PEER_TOKEN_HEADER]
+  if (token !== undefined && token !== "") {
+    const peer = yield* registry.byToken(token)
+    if (Option.isSome(peer)) return peer.value
+    return yield* new Unauthorized({ message: "unknown peer token: register again with POST /peers" })
+  }
+  if ((yield* Tunnelled) || request.headers["origin"] !== undefined) return yield* registry.dashboard
+  return yield* new Unauthorized({
+    message: "sending needs the peer's token in X-Repowire-Peer-Token (POST /peers returns it)"
+  })
+})
+
+/** The caller may change `target`: it is that peer, or a human. */
+export const authorizeFor = (target: Peer) =>
+  Effect.flatMap(currentSender, (sender) =>
+    sender.peer_id === target.peer_id || sender.role === "human"
+      ? Effect.succeed(sender)
+      : Effect.fail(new Forbidden({ message: `only ${target.display_name} itself (or a human) can change it` })))

@@ -1,0 +1,143 @@
+import { spawn } from "node:child_process"
+import { existsSync, openSync, readFileSync } from "node:fs"
+import * as fs from "node:fs/promises"
+import * as http from "node:http"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import type { ConfigFile } from "../../protocol/ConfigFile.js"
+import type { RepowirePaths } from "../../services/Config.js"
+import { runtimeFile } from "./RuntimeFile.js"
+
+/**
+ * Starting and stopping the detached daemon, in plain Node (no Effect runtime), so a hook can
+ * call it on the agent's hot path without paying for the CLI's start-up.
+ */
+
+export interface RuntimeInfo {
+  readonly pid: number
+  readonly port: number
+  readonly url: string
+}
+
+export const readRuntime = (paths: RepowirePaths): RuntimeInfo | undefined => {
+  try {
+    const info = JSON.parse(readFileSync(runtimeFile(paths), "utf8")) as RuntimeInfo
+    return typeof info.pid === "number" && typeof info.url === "string" ? info : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/** The daemon's base URL: the running one's, else the configured address. */
+export const daemonUrl = (paths: RepowirePaths, values: ConfigFile): string => {
+  const running = readRuntime(paths)
+  if (running !== undefined && isAlive(running.pid)) return running.url
+  return `http://127.0.0.1:${values.daemon.port}`
+}
+
+/** GET /health with a short timeout; undefined when nothing healthy answers. */
+export const daemonHealth = (baseUrl: string, timeoutMs = 1000): Promise<Record<string, unknown> | undefined> =>
+  new Promise((resolve) => {
+    const url = new URL("/health", baseUrl)
+    const req = http.get(url, { timeout: timeoutMs, headers: { host: url.host } }, (res) => {
+      let body = ""
+      res.setEncoding("utf8")
+      res.on("data", (chunk: string) => (body += chunk))
+      res.on("end", () => {
+        try {
+          resolve(res.statusCode === 200 ? JSON.parse(body) as Record<string, unknown> : undefined)
+        } catch {
+          resolve(undefined)
+        }
+      })
+    })
+    req.on("timeout", () => req.destroy())
+    req.on("error", () => resolve(undefined))
+  })
+
+/** dist/bin.mjs: this process's own entry when it is the bundle, else the repo's build. */
+export const binPath = (): string => {
+  const argv1 = process.argv[1]
+  if (argv1 !== undefined && /bin\.mjs$/.test(argv1)) return argv1
+  let dir = path.dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(path.join(dir, "package.json")) && path.dirname(dir) !== dir) dir = path.dirname(dir)
+  return path.join(dir, "dist", "bin.mjs")
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export class DaemonStartError extends Error {}
+
+/**
+ * Starts the daemon detached unless one answers already. Concurrent callers (several hooks at
+ * once) share one start through an exclusive lock file.
+ */
+export const ensureDaemon = async (
+  paths: RepowirePaths,
+  values: ConfigFile,
+  options: { readonly timeoutMs?: number; readonly env?: NodeJS.ProcessEnv } = {}
+): Promise<{ readonly started: boolean; readonly baseUrl: string }> => {
+  const timeoutMs = options.timeoutMs ?? 15_000
+  const current = daemonUrl(paths, values)
+  if (await daemonHealth(current)) return { started: false, baseUrl: current }
+  await fs.mkdir(paths.home, { recursive: true, mode: 0o700 })
+  const lock = path.join(paths.home, "daemon.lock")
+  let owner = false
+  try {
+    await fs.writeFile(lock, String(process.pid), { flag: "wx", mode: 0o600 })
+    owner = true
+  } catch {
+    const stat = await fs.stat(lock).catch(() => undefined)
+    if (stat !== undefined && Date.now() - stat.mtimeMs > timeoutMs) {
+      await fs.rm(lock, { force: true })
+      return ensureDaemon(paths, values, options)
+    }
+  }
+  try {
+    if (owner) {
+      const log = openSync(paths.logFile, "a", 0o600)
+      const child = spawn(process.execPath, [binPath(), "serve"], {
+        detached: true,
+        stdio: ["ignore", log, log],
+        env: { ...(options.env ?? process.env), REPOWIRE_HOME: paths.home }
+      })
+      child.unref()
+    }
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      await sleep(50)
+      const url = daemonUrl(paths, values)
+      if (readRuntime(paths) !== undefined && await daemonHealth(url, 500)) return { started: owner, baseUrl: url }
+    }
+    throw new DaemonStartError(`the daemon did not answer within ${timeoutMs / 1000}s; see ${paths.logFile}`)
+  } finally {
+    if (owner) await fs.rm(lock, { force: true })
+  }
+}
+
+/** Stops the running daemon (SIGTERM, then SIGKILL after the grace period). */
+export const stopDaemon = async (paths: RepowirePaths, graceMs = 5000): Promise<boolean> => {
+  const running = readRuntime(paths)
+  if (running === undefined || !isAlive(running.pid)) {
+    await fs.rm(runtimeFile(paths), { force: true })
+    return false
+  }
+  process.kill(running.pid, "SIGTERM")
+  const deadline = Date.now() + graceMs
+  while (Date.now() < deadline) {
+    if (!isAlive(running.pid)) return true
+    await sleep(50)
+  }
+  process.kill(running.pid, "SIGKILL")
+  await fs.rm(runtimeFile(paths), { force: true })
+  return true
+}

@@ -1,0 +1,62 @@
+import { HttpServer } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Effect, Layer, LogLevel, Logger } from "effect"
+import * as fs from "node:fs/promises"
+import { createServer } from "node:http"
+import { AttachmentNotFound } from "../../protocol/Errors.js"
+import { SqliteLive } from "../../layers/Sqlite.js"
+import { Attachments } from "../../services/Attachments.js"
+import { Config } from "../../services/Config.js"
+import { LocalApp } from "../../services/LocalApp.js"
+import { PeerRegistry } from "../../services/PeerRegistry.js"
+import { TunnelClient } from "../../services/TunnelClient.js"
+import { makeDaemonApp } from "./App.js"
+import { runtimeFile } from "./RuntimeFile.js"
+import { MeshServices } from "./Services.js"
+
+const HttpServerLive = Layer.unwrapEffect(
+  Effect.map(Config, ({ values }) =>
+    NodeHttpServer.layer(createServer, { host: values.daemon.host, port: values.daemon.port }))
+)
+
+/** Until uploads exist, no attachment id is valid. */
+const NoAttachments = Layer.succeed(Attachments, {
+  resolve: (ids) =>
+    ids.length === 0
+      ? Effect.succeed([])
+      : Effect.fail(new AttachmentNotFound({ message: `unknown attachment ${ids[0]}` }))
+})
+
+const Serve = Layer.scopedDiscard(
+  Effect.gen(function*() {
+    const server = yield* HttpServer.HttpServer
+    const { paths } = yield* Config
+    const port = server.address._tag === "TcpAddress" ? server.address.port : 0
+    const app = yield* makeDaemonApp({ port: () => port })
+    yield* (yield* LocalApp).set(app)
+    yield* (yield* PeerRegistry).dashboard
+    yield* server.serve(app)
+    const url = `http://127.0.0.1:${port}`
+    yield* Effect.acquireRelease(
+      Effect.promise(() =>
+        fs.writeFile(runtimeFile(paths), JSON.stringify({ pid: process.pid, port, url }), { mode: 0o600 })
+      ),
+      () => Effect.promise(() => fs.rm(runtimeFile(paths), { force: true }))
+    )
+    yield* Effect.logInfo(`repowire daemon listening on ${url} (dashboard: ${url}/dashboard)`)
+  })
+)
+
+/** The whole daemon: HTTP server, mesh services, SQLite under the repowire home. Needs Config. */
+export const DaemonLive = Serve.pipe(
+  Layer.provide(MeshServices),
+  Layer.provide(Layer.mergeAll(NoAttachments, TunnelClient.Disabled)),
+  Layer.provide(SqliteLive),
+  Layer.provide(HttpServerLive)
+)
+
+export const logLevelOf = (level: string) =>
+  Logger.minimumLogLevel(
+    LogLevel.allLevels.find((l) => l.label.toLowerCase() === level.toLowerCase().replace("warning", "warn")) ??
+      (level === "none" ? LogLevel.None : LogLevel.Info)
+  )

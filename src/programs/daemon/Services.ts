@@ -1,0 +1,16 @@
+import { Layer } from "effect"
+import { AsksLive } from "../../layers/AsksLive.js"
+import { DeliveriesLive } from "../../layers/DeliveriesLive.js"
+import { EventLogLive } from "../../layers/EventLogLive.js"
+import { MessageRouterLive } from "../../layers/MessageRouterLive.js"
+import { PeerRegistryLive } from "../../layers/PeerRegistryLive.js"
+import { TransportsLive } from "../../layers/TransportsLive.js"
+import { Ids } from "../../services/Ids.js"
+import { LocalApp } from "../../services/LocalApp.js"
+
+/** The mesh services on a SqlClient; needs Config, Attachments, TunnelClient and a SqlClient. */
+export const MeshServices = MessageRouterLive.pipe(
+  Layer.provideMerge(PeerRegistryLive),
+  Layer.provideMerge(Layer.mergeAll(DeliveriesLive, AsksLive, EventLogLive, TransportsLive)),
+  Layer.provideMerge(Layer.merge(Ids.Live, LocalApp.Live))
+)

@@ -1,0 +1,26 @@
+import { Context, type Effect } from "effect"
+import type { AlreadyAcked, AskNotFound } from "../protocol/Errors.js"
+import type { Ask } from "../protocol/Message.js"
+import type { AttachmentRef } from "../protocol/Attachment.js"
+
+export interface AskQuery {
+  readonly peer?: string | undefined
+  readonly direction?: "inbound" | "outbound" | undefined
+  readonly open?: boolean | undefined
+  readonly limit?: number | undefined
+}
+
+/** Tracked questions and their answers. */
+export class Asks extends Context.Tag("repowire/Asks")<Asks, {
+  readonly create: (ask: Omit<Ask, "state" | "reply" | "reply_attachments" | "acked_at"> & {
+    readonly message_id: string
+  }) => Effect.Effect<void>
+  readonly get: (correlationId: string) => Effect.Effect<Ask, AskNotFound>
+  readonly markDelivered: (messageId: string) => Effect.Effect<void>
+  readonly ack: (
+    correlationId: string,
+    reply: string | null,
+    attachments: ReadonlyArray<AttachmentRef>
+  ) => Effect.Effect<Ask, AskNotFound | AlreadyAcked>
+  readonly list: (query: AskQuery) => Effect.Effect<ReadonlyArray<Ask>>
+}>() {}

@@ -1,0 +1,15 @@
+import { Context, type Effect } from "effect"
+import type { QueueFull } from "../protocol/Errors.js"
+import type { Message } from "../protocol/Message.js"
+
+/** The durable queue of messages, one row per recipient. */
+export class Deliveries extends Context.Tag("repowire/Deliveries")<Deliveries, {
+  /** Writes the messages; fails (changing nothing) when a recipient's queue is full. */
+  readonly enqueue: (messages: ReadonlyArray<Omit<Message, "state">>) => Effect.Effect<void, QueueFull>
+  /** Messages not yet confirmed, oldest first (expired ones are dropped on the way). */
+  readonly pending: (peerId: string) => Effect.Effect<ReadonlyArray<Message>>
+  readonly markDelivered: (messageId: string, peerId: string) => Effect.Effect<Message | undefined>
+  /** Pending messages, marked delivered: for peers without a live transport. */
+  readonly drain: (peerId: string) => Effect.Effect<ReadonlyArray<Message>>
+  readonly get: (messageId: string) => Effect.Effect<Message | undefined>
+}>() {}

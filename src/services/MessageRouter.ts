@@ -1,0 +1,52 @@
+import { Context, type Effect } from "effect"
+import type {
+  AlreadyAcked,
+  AmbiguousPeer,
+  AskNotFound,
+  AttachmentNotFound,
+  Forbidden,
+  PeerNotFound,
+  QueueFull
+} from "../protocol/Errors.js"
+import type {
+  AckAccepted,
+  AckRequest,
+  Ask,
+  AskAccepted,
+  AskRequest,
+  BroadcastAccepted,
+  BroadcastRequest,
+  NotifyAccepted,
+  NotifyRequest
+} from "../protocol/Message.js"
+import type { Peer } from "../protocol/Peer.js"
+
+type SendError = PeerNotFound | AmbiguousPeer | Forbidden | QueueFull | AttachmentNotFound
+
+/**
+ * Routes messages between peers. `sender` is the authenticated caller; a request naming a
+ * different `from_peer` is refused. Every message is durable before the call returns.
+ */
+export class MessageRouter extends Context.Tag("repowire/MessageRouter")<MessageRouter, {
+  readonly ask: (sender: Peer, request: AskRequest) => Effect.Effect<AskAccepted, SendError | AskNotFound>
+  readonly ack: (
+    sender: Peer,
+    request: AckRequest
+  ) => Effect.Effect<AckAccepted, AskNotFound | AlreadyAcked | Forbidden | QueueFull | AttachmentNotFound>
+  readonly notify: (sender: Peer, request: NotifyRequest) => Effect.Effect<NotifyAccepted, SendError>
+  readonly broadcast: (
+    sender: Peer,
+    request: BroadcastRequest
+  ) => Effect.Effect<BroadcastAccepted, PeerNotFound | AmbiguousPeer | Forbidden | AttachmentNotFound>
+  /** Pushes a peer's pending messages to its (new) live transport. */
+  readonly flush: (peerId: string) => Effect.Effect<void>
+  /** A transport confirmed a message. */
+  readonly confirm: (
+    peerId: string,
+    messageId: string,
+    outcome: "injected" | "received" | "failed",
+    detail: string | undefined
+  ) => Effect.Effect<void>
+  /** Waits until the ask is acked or the timeout passes; returns it either way. */
+  readonly waitForAck: (correlationId: string, timeoutMs: number) => Effect.Effect<Ask, AskNotFound>
+}>() {}

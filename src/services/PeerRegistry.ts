@@ -1,0 +1,45 @@
+import { Context, type Effect, type Option } from "effect"
+import type { AmbiguousPeer, Forbidden, PeerNotFound, Unauthorized } from "../protocol/Errors.js"
+import type { Peer, PeerStatus, Registered, RegisterPeer } from "../protocol/Peer.js"
+
+export interface PeerFilter {
+  readonly circle?: string | undefined
+  readonly status?: PeerStatus | undefined
+  /** Include peers that have been offline longer than `daemon.peers.forget_after`. */
+  readonly all?: boolean | undefined
+}
+
+/** Who a lookup is made for: agents see their own circle; humans and services see all. */
+export interface Viewer {
+  readonly role: Peer["role"]
+  readonly circle: string
+}
+
+export const DASHBOARD_PEER_ID = "peer-dashboard"
+
+export class PeerRegistry extends Context.Tag("repowire/PeerRegistry")<PeerRegistry, {
+  /** Registers a new peer, or resumes `input.peer_id` when `token` is that peer's. */
+  readonly register: (
+    input: RegisterPeer,
+    token: string | undefined
+  ) => Effect.Effect<Registered, Unauthorized | PeerNotFound>
+  /** The peer a token belongs to; marks it seen. */
+  readonly authenticate: (peerId: string, token: string) => Effect.Effect<Peer, Unauthorized>
+  readonly byToken: (token: string) => Effect.Effect<Option.Option<Peer>>
+  /** A peer by id or display name as `viewer` sees it (`circle` narrows names). */
+  readonly resolve: (
+    ref: string,
+    viewer?: Viewer,
+    circle?: string
+  ) => Effect.Effect<Peer, PeerNotFound | AmbiguousPeer | Forbidden>
+  readonly get: (peerId: string) => Effect.Effect<Option.Option<Peer>>
+  readonly list: (filter: PeerFilter) => Effect.Effect<ReadonlyArray<Peer>>
+  readonly setDescription: (peerId: string, description: string) => Effect.Effect<Peer, PeerNotFound>
+  readonly setCircle: (peerId: string, circle: string) => Effect.Effect<Peer, PeerNotFound>
+  readonly setStatus: (peerId: string, status: PeerStatus) => Effect.Effect<Peer, PeerNotFound>
+  readonly touch: (peerId: string) => Effect.Effect<void>
+  readonly remove: (peerId: string) => Effect.Effect<Peer, PeerNotFound>
+  /** The dashboard's human peer, created on first use. */
+  readonly dashboard: Effect.Effect<Peer>
+  readonly counts: Effect.Effect<{ readonly online: number; readonly busy: number; readonly offline: number }>
+}>() {}

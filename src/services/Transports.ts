@@ -1,0 +1,20 @@
+import { Context, type Effect } from "effect"
+import type { DeliveryFrame, ServerFrame } from "../protocol/AgentFrame.js"
+
+export interface Transport {
+  readonly id: number
+  readonly send: (frame: ServerFrame) => Effect.Effect<boolean>
+  readonly close: (code: number, reason: string) => Effect.Effect<void>
+}
+
+/** Live agent connections (/ws), at most one per peer: a newer one replaces the older. */
+export class Transports extends Context.Tag("repowire/Transports")<Transports, {
+  readonly attach: (peerId: string, transport: Transport) => Effect.Effect<void>
+  /** Detaches only if `transport` is still the peer's current one; true when it was. */
+  readonly detach: (peerId: string, transport: Transport) => Effect.Effect<boolean>
+  readonly isLive: (peerId: string) => Effect.Effect<boolean>
+  /** Hands a frame to the peer's live transport; false when there is none. */
+  readonly deliver: (peerId: string, frame: DeliveryFrame) => Effect.Effect<boolean>
+  readonly close: (peerId: string, code: number, reason: string) => Effect.Effect<void>
+  readonly livePeers: Effect.Effect<ReadonlySet<string>>
+}>() {}
