@@ -19,7 +19,8 @@ export interface AppState {
 
 const BACKLOG = 5000
 const HEALTH_EVERY_MS = 15_000
-const EVENT_TYPES: ReadonlyArray<MeshEventType> = [
+const EVENT_TYPES: ReadonlyArray<MeshEventType | "mesh"> = [
+  "mesh",
   "peer_joined", "peer_left", "peer_status", "peer_updated", "ask", "ack", "notify", "broadcast", "delivery", "chat", "tool_call"
 ]
 

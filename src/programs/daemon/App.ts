@@ -2,13 +2,16 @@ import { HttpLayerRouter, type HttpServerRequest } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import { DaemonApi } from "../../protocol/DaemonApi.js"
 import { Config } from "../../services/Config.js"
+import type { Attachments } from "../../services/Attachments.js"
 import type { EventLog } from "../../services/EventLog.js"
 import type { MessageRouter } from "../../services/MessageRouter.js"
 import type { PeerRegistry } from "../../services/PeerRegistry.js"
 import type { Transports } from "../../services/Transports.js"
 import type { DaemonHttpApp } from "../../services/LocalApp.js"
 import { AgentSocketRoute } from "./AgentSocket.js"
-import { DashboardPlaceholderRoute } from "./DashboardPlaceholder.js"
+import { AttachmentRoutes } from "./AttachmentRoutes.js"
+import { DashboardRoutes } from "./DashboardRoutes.js"
+import { dashboardSessionValid } from "./DashboardSession.js"
 import { EventStreamRoutes } from "./EventStream.js"
 import { guard } from "./Guard.js"
 import { DaemonHandlers } from "./Handlers.js"
@@ -17,7 +20,8 @@ export const DaemonRoutes = Layer.mergeAll(
   HttpLayerRouter.addHttpApi(DaemonApi).pipe(Layer.provide(DaemonHandlers)),
   AgentSocketRoute,
   EventStreamRoutes,
-  DashboardPlaceholderRoute
+  AttachmentRoutes,
+  DashboardRoutes
 )
 
 /**
@@ -32,7 +36,10 @@ export const makeDaemonApp = (options: {
     const config = yield* Config
     const routes = yield* HttpLayerRouter.toHttpEffect(DaemonRoutes)
     // Raw routes read their services per request; bind them here once.
-    const context = yield* Effect.context<Config | Transports | PeerRegistry | MessageRouter | EventLog>()
-    const guarded = guard({ config, ...options })(Effect.provide(routes, context))
+    const context = yield* Effect.context<Config | Transports | PeerRegistry | MessageRouter | EventLog | Attachments>()
+    // The dashboard's HttpOnly session cookie stands in for the Bearer token in a browser.
+    const browserSession = options.browserSession ?? ((request: HttpServerRequest.HttpServerRequest) =>
+      dashboardSessionValid(request, config))
+    const guarded = guard({ config, ...options, browserSession })(Effect.provide(routes, context))
     return guarded as DaemonHttpApp
   })
