@@ -1,6 +1,6 @@
 import { ApiError, getAsks, getEvents, getHealth, getPeers } from "./api.js"
 import { type AskIndex, applyAskEvents, mergeAsks } from "./state/asks.js"
-import { backlogUrl, type EventLog, emptyLog, mergeEvents, parseEventData, streamUrl } from "./state/eventLog.js"
+import { backlogUrl, type EventLog, emptyLog, locateTail, mergeEvents, parseEventData, streamUrl } from "./state/eventLog.js"
 import { applyPeerEvents, type PeerMap, peerMap } from "./state/peers.js"
 import type { Health, MeshEvent, MeshEventType } from "./state/types.js"
 import { backoffMs } from "./state/windowing.js"
@@ -60,7 +60,14 @@ export class Store {
   async start() {
     await Promise.all([this.refreshHealth(), this.refreshPeers(), this.refreshAsks()])
     try {
-      this.ingest(await getEvents(backlogUrl(0, BACKLOG)))
+      const first = await getEvents(backlogUrl(0, BACKLOG))
+      if (first.length < BACKLOG) {
+        this.ingest(first)
+      } else {
+        // A long log: show its newest events, not its oldest.
+        const tail = await locateTail(first[first.length - 1]!.id, async (id) => (await getEvents(backlogUrl(id, 1))).length > 0)
+        this.ingest(await getEvents(backlogUrl(Math.max(0, tail - BACKLOG), BACKLOG)))
+      }
     } catch (e) {
       this.fail(e)
     }

@@ -1,6 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { appendEvents, backlogUrl, emptyLog, parseEventData, streamUrl } from "../../dashboard/src/state/eventLog.js"
+import { appendEvents, backlogUrl, emptyLog, locateTail, parseEventData, streamUrl } from "../../dashboard/src/state/eventLog.js"
 import type { MeshEvent } from "../../dashboard/src/state/types.js"
 import { chat, peer } from "./fixtures.js"
 
@@ -58,5 +58,19 @@ describe("event log", () => {
     expect(parseEventData("not json")).toBeUndefined()
     expect(parseEventData("{\"type\":\"chat\"}")).toBeUndefined()
     expect(parseEventData("null")).toBeUndefined()
+  })
+})
+
+describe("locating the newest event of a long log", () => {
+  it("finds the last id with few probes", async () => {
+    for (const last of [0, 1, 4999, 5000, 5001, 12_345, 100_000, 1_234_567]) {
+      let probes = 0
+      const hasAfter = async (id: number) => {
+        probes++
+        return id < last
+      }
+      expect(await locateTail(Math.min(last, 5000), hasAfter)).toBe(last)
+      expect(probes).toBeLessThan(50)
+    }
   })
 })

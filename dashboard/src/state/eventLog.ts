@@ -69,3 +69,26 @@ export const parseEventData = (data: string): MeshEvent | undefined => {
     return undefined
   }
 }
+
+/**
+ * The newest event id, found with `hasAfter(x)` ("is there an event with id > x?") probes:
+ * doubling steps from a known id, then bisection. A page can then load the newest events of a
+ * long log instead of replaying it from the start; about 2·log2(n / step) probes.
+ */
+export const locateTail = async (known: number, hasAfter: (id: number) => Promise<boolean>, step = 5000): Promise<number> => {
+  let lo = known
+  if (!(await hasAfter(lo))) return lo
+  let hi = lo + step
+  while (await hasAfter(hi)) {
+    lo = hi
+    step *= 2
+    hi = lo + step
+  }
+  // hasAfter(lo) is true and hasAfter(hi) is false: the newest id is in (lo, hi].
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2)
+    if (await hasAfter(mid)) lo = mid
+    else hi = mid
+  }
+  return hi
+}
