@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { strict } from "./Strict.js"
 import { AttachmentRef } from "./Attachment.js"
 import { Peer, PeerStatus } from "./Peer.js"
 
@@ -137,5 +138,5 @@ export const ChatReportRequest = Schema.Struct({
   report: ChatReport,
   /** Busy/idle follows the turn: a user prompt makes the peer busy, an assistant turn idle. */
   status: Schema.optional(PeerStatus)
-})
+}).pipe(strict)
 export type ChatReportRequest = typeof ChatReportRequest.Type

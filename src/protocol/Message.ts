@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { strict } from "./Strict.js"
 import { AttachmentIds, AttachmentRef } from "./Attachment.js"
 import { Circle } from "./Peer.js"
 
@@ -36,7 +37,7 @@ export const AskRequest = Schema.Struct({
   reply_to: Schema.optional(CorrelationId),
   circle: Schema.optional(Circle),
   attachments: Schema.optional(AttachmentIds)
-})
+}).pipe(strict)
 export type AskRequest = typeof AskRequest.Type
 
 export const AskAccepted = Schema.Struct({ correlation_id: Schema.String, delivery: Delivery })
@@ -46,7 +47,7 @@ export const AckRequest = Schema.Struct({
   correlation_id: CorrelationId,
   message: Schema.optional(MessageText),
   attachments: Schema.optional(AttachmentIds)
-})
+}).pipe(strict)
 export type AckRequest = typeof AckRequest.Type
 
 export const AckAccepted = Schema.Struct({
@@ -63,7 +64,7 @@ export const NotifyRequest = Schema.Struct({
   text: MessageText,
   circle: Schema.optional(Circle),
   attachments: Schema.optional(AttachmentIds)
-})
+}).pipe(strict)
 export type NotifyRequest = typeof NotifyRequest.Type
 
 export const NotifyAccepted = Schema.Struct({ id: Schema.String, delivery: Delivery })
@@ -74,7 +75,7 @@ export const BroadcastRequest = Schema.Struct({
   text: MessageText,
   circle: Schema.optional(Circle),
   attachments: Schema.optional(AttachmentIds)
-})
+}).pipe(strict)
 export type BroadcastRequest = typeof BroadcastRequest.Type
 
 export const BroadcastAccepted = Schema.Struct({

@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { strict } from "./Strict.js"
 
 export const PeerId = Schema.String.pipe(
   Schema.pattern(/^peer-[a-z0-9]{8,40}$/),
@@ -70,7 +71,7 @@ export const RegisterPeer = Schema.Struct({
   metadata: Schema.optional(Metadata),
   /** Resume an existing peer: requires that peer's token in X-Repowire-Peer-Token. */
   peer_id: Schema.optional(PeerId)
-})
+}).pipe(strict)
 export type RegisterPeer = typeof RegisterPeer.Type
 
 export const Registered = Schema.Struct({
@@ -81,9 +82,9 @@ export const Registered = Schema.Struct({
 })
 export type Registered = typeof Registered.Type
 
-export const SetDescription = Schema.Struct({ description: Description })
-export const SetCircle = Schema.Struct({ circle: Circle })
-export const SetStatus = Schema.Struct({ status: PeerStatus })
+export const SetDescription = Schema.Struct({ description: Description }).pipe(strict)
+export const SetCircle = Schema.Struct({ circle: Circle }).pipe(strict)
+export const SetStatus = Schema.Struct({ status: PeerStatus }).pipe(strict)
 
 export const PeerList = Schema.Struct({ peers: Schema.Array(Peer) })
 

@@ -6,6 +6,7 @@ import type { Config } from "../../services/Config.js"
 import { Tunnelled } from "../../services/RequestContext.js"
 import { secretsEqual } from "../../layers/Digest.js"
 import { allowedHosts, allowedOrigins } from "./Origins.js"
+import { readBoundedBody } from "./BoundedBody.js"
 import { isTunnelAllowed } from "./TunnelAllowList.js"
 
 export type HttpApp = Effect.Effect<
@@ -123,12 +124,21 @@ export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp =>
     }
 
     const limit = config.values.daemon.max_body_bytes
-    const length = Number(request.headers["content-length"] ?? "0")
-    if (!path.startsWith("/attachments") && Number.isFinite(length) && length > limit) {
-      return cors(json(413, "payload_too_large", `request body is larger than ${limit} bytes`))
+    const tooLarge = () =>
+      cors(json(413, "payload_too_large", `request body is larger than ${limit} bytes`)).pipe(
+        HttpServerResponse.setHeader("connection", "close")
+      )
+    const bounded = !path.startsWith("/attachments")
+    const declared = request.headers["content-length"]
+    if (bounded && declared !== undefined && Number(declared) > limit) return tooLarge()
+    let served = app
+    if (bounded && declared === undefined && request.headers["transfer-encoding"] !== undefined) {
+      const rebuilt = yield* readBoundedBody(request, limit, request.headers["host"] ?? "localhost")
+      if (rebuilt === undefined) return tooLarge()
+      served = Effect.provideService(app, HttpServerRequest.HttpServerRequest, rebuilt)
     }
 
-    const response = yield* app.pipe(
+    const response = yield* served.pipe(
       path.startsWith("/attachments") ? identity : HttpIncomingMessage.withMaxBodySize(Option.some(limit)),
       Effect.catchAllCause((cause) => {
         const classified = classifyDefect(cause)

@@ -1,0 +1,60 @@
+import * as http from "node:http"
+
+export interface Reply {
+  readonly status: number
+  readonly headers: http.IncomingHttpHeaders
+  readonly body: any
+  readonly text: string
+}
+
+/**
+ * A request through node:http, so tests control every header (fetch drops a custom Host).
+ */
+export const request = (
+  base: string,
+  method: string,
+  route: string,
+  options: { readonly body?: unknown; readonly raw?: string | Buffer; readonly headers?: Record<string, string> } = {}
+): Promise<Reply> =>
+  new Promise((resolve, reject) => {
+    const url = new URL(route, base)
+    const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body))
+    const req = http.request(url, {
+      method,
+      headers: {
+        ...(payload === undefined ? {} : { "content-type": "application/json" }),
+        ...options.headers
+      }
+    }, (res) => {
+      const chunks: Array<Buffer> = []
+      res.on("data", (c: Buffer) => chunks.push(c))
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8")
+        let body: unknown = undefined
+        try {
+          body = text === "" ? undefined : JSON.parse(text)
+        } catch {
+          body = undefined
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text })
+      })
+    })
+    req.on("error", reject)
+    if (payload !== undefined) req.write(payload)
+    req.end()
+  })
+
+export interface Registered {
+  readonly peer_id: string
+  readonly display_name: string
+  readonly circle: string
+  readonly token: string
+}
+
+export const register = async (base: string, body: Record<string, unknown>): Promise<Registered> => {
+  const reply = await request(base, "POST", "/peers", { body })
+  if (reply.status !== 201) throw new Error(`register failed: ${reply.status} ${reply.text}`)
+  return reply.body as Registered
+}
+
+export const as = (peer: Registered) => ({ "x-repowire-peer-token": peer.token })
