@@ -75,16 +75,32 @@ export class Daemon {
     await exited
   }
 
-  async api<A>(method: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: A }> {
-    const init: RequestInit = { method, headers: { ...headers } }
-    if (body !== undefined) {
-      init.body = JSON.stringify(body)
-      ;(init.headers as Record<string, string>)["content-type"] = "application/json"
-    }
-    const response = await fetch(`${this.url}${route}`, init)
-    const text = await response.text()
-    return { status: response.status, body: (text === "" ? undefined : JSON.parse(text)) as A }
+  api<A>(method: string, route: string, body?: unknown, headers: Record<string, string> = {}) {
+    return callApi<A>(this.url, method, route, body, headers)
   }
+}
+
+/** A daemon's local address: the real process, or one started in-process by another harness. */
+export interface Endpoint {
+  readonly url: string
+  readonly port: number
+}
+
+export const callApi = async <A>(
+  base: string,
+  method: string,
+  route: string,
+  body?: unknown,
+  headers: Record<string, string> = {}
+): Promise<{ status: number; body: A }> => {
+  const init: RequestInit = { method, headers: { ...headers } }
+  if (body !== undefined) {
+    init.body = JSON.stringify(body)
+    ;(init.headers as Record<string, string>)["content-type"] = "application/json"
+  }
+  const response = await fetch(`${base}${route}`, init)
+  const text = await response.text()
+  return { status: response.status, body: (text === "" ? undefined : JSON.parse(text)) as A }
 }
 
 export interface Frame {
@@ -96,10 +112,10 @@ export interface Frame {
 export class FakeAgent {
   readonly frames: Array<Frame> = []
   private socket: WebSocket | undefined
-  constructor(readonly daemon: Daemon, readonly peerId: string, readonly name: string, readonly token: string) {}
+  constructor(readonly daemon: Endpoint, readonly peerId: string, readonly name: string, readonly token: string) {}
 
-  static async register(daemon: Daemon, name: string, circle: string, description = `working on ${name}`) {
-    const { body, status } = await daemon.api<{ peer_id: string; display_name: string; token: string }>("POST", "/peers", {
+  static async register(daemon: Endpoint, name: string, circle: string, description = `working on ${name}`) {
+    const { body, status } = await callApi<{ peer_id: string; display_name: string; token: string }>(daemon.url, "POST", "/peers", {
       name,
       backend: "claude-code",
       circle,
@@ -112,7 +128,7 @@ export class FakeAgent {
     return agent
   }
 
-  async connect(daemon: Daemon = this.daemon): Promise<void> {
+  async connect(daemon: Endpoint = this.daemon): Promise<void> {
     const before = this.frames.length
     const socket = new WebSocket(`ws://127.0.0.1:${daemon.port}/ws`)
     this.socket = socket
@@ -143,6 +159,6 @@ export class FakeAgent {
   }
 
   post<A>(route: string, body: unknown) {
-    return this.daemon.api<A>("POST", route, body, { "x-repowire-peer-token": this.token })
+    return callApi<A>(this.daemon.url, "POST", route, body, { "x-repowire-peer-token": this.token })
   }
 }

@@ -30,7 +30,9 @@ const pageHeaders = {
   "content-security-policy": DASHBOARD_CSP,
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
-  "referrer-policy": "no-referrer",
+  // same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on form posts,
+  // which the guard (rightly) refuses.
+  "referrer-policy": "same-origin",
   "cache-control": "no-cache"
 }
 
