@@ -38,7 +38,7 @@ beforeAll(async () => {
     if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text())
   })
   page.on("pageerror", (e) => pageErrors.push(e.message))
-}, 120_000)
+}, 600_000)
 
 afterAll(async () => {
   api?.close()
@@ -100,6 +100,24 @@ describe("dashboard end to end (Chromium + real daemon)", () => {
     assert.match(download.disposition ?? "", /^attachment;/)
     assert.strictEqual(download.nosniff, "nosniff")
     assert.strictEqual(download.body, "CREATE TABLE users (id int);")
+  })
+
+  it("sends a notify and a broadcast from the composer", async () => {
+    await page.goto(`${daemon.url}/dashboard#/compose/${web.peerId}`)
+    await page.locator(".composer select[name=kind]").selectOption("notify")
+    await page.locator(".composer select[name=to]").selectOption(web.peerId)
+    await page.locator(".composer textarea").fill("heads up: the users API changed")
+    await page.locator(".composer button[type=submit]").click()
+    assert.match(await page.locator(".composer .result.ok").textContent({ timeout: 10_000 }) ?? "", /^msg-[a-z0-9]+ (queued|delivered)$/)
+    await web.frame((f) => f.type === "notify" && f.text === "heads up: the users API changed", "the notify on web's socket")
+
+    await page.locator(".composer select[name=kind]").selectOption("broadcast")
+    await page.locator(".composer select[name=circle]").selectOption("shop")
+    await page.locator(".composer textarea").fill("standup in five minutes")
+    await page.locator(".composer button[type=submit]").click()
+    assert.match(await page.locator(".composer .result.ok").textContent({ timeout: 10_000 }) ?? "", /^broadcast: \d+ delivered, \d+ queued$/)
+    await api.frame((f) => f.type === "broadcast" && f.text === "standup in five minutes", "the broadcast on api's socket")
+    await web.frame((f) => f.type === "broadcast" && f.text === "standup in five minutes", "the broadcast on web's socket")
   })
 
   it("shows a peer's conversation with collapsed tool calls and its open asks", async () => {

@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { existsSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -21,7 +22,15 @@ export const CHROMIUM_ARGS = [
   "--disable-sync"
 ]
 
-export const launchChromium = (): Promise<Browser> => chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+/** Debian's chromium, installed by scripts/ensure-chromium.sh when it is missing (CI runs as root). */
+export const ensureChromium = () => {
+  if (!existsSync(CHROMIUM)) execFileSync("bash", [path.join(root, "scripts/ensure-chromium.sh")], { stdio: "inherit" })
+}
+
+export const launchChromium = (): Promise<Browser> => {
+  ensureChromium()
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+}
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

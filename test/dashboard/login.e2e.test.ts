@@ -19,7 +19,7 @@ beforeAll(async () => {
   home = await tempHome()
   daemon = await Daemon.start(home, 0, { REPOWIRE_DAEMON__AUTH_TOKEN: TOKEN })
   browser = await launchChromium()
-}, 120_000)
+}, 600_000)
 
 afterAll(async () => {
   await browser?.close()
