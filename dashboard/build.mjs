@@ -1,7 +1,7 @@
 // Builds the dashboard into dist/dashboard: hashed, minified assets plus index.html. Every
 // URL in the page is relative, so the daemon (/dashboard) and the relay serve the same files.
 import { build } from "esbuild"
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises"
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises"
 import { basename, dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { gzipSync } from "node:zlib"
@@ -9,8 +9,10 @@ import { gzipSync } from "node:zlib"
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, "..")
 
-export async function buildDashboard({ outDir = join(root, "dist/dashboard"), quiet = false } = {}) {
-  await rm(outDir, { recursive: true, force: true })
+export async function buildDashboard({ outDir: finalDir = join(root, "dist/dashboard"), quiet = false } = {}) {
+  // Build beside the target and swap it in, so a daemon starting meanwhile never sees half a build.
+  const suffix = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`
+  const outDir = `${finalDir}.tmp-${suffix}`
   const assetsDir = join(outDir, "assets")
   await mkdir(assetsDir, { recursive: true })
   const result = await build({
@@ -47,6 +49,10 @@ export async function buildDashboard({ outDir = join(root, "dist/dashboard"), qu
     cssGzipBytes: gzipSync(cssBytes, { level: 9 }).length
   }
   await writeFile(join(outDir, "manifest.json"), JSON.stringify(manifest, null, 2))
+  const old = `${finalDir}.old-${suffix}`
+  await rename(finalDir, old).catch(() => undefined)
+  await rename(outDir, finalDir)
+  await rm(old, { recursive: true, force: true })
   if (!quiet && process.env.CI !== undefined) {
     console.error(`dashboard: ${js} ${manifest.jsGzipBytes} B gzipped, ${css} ${manifest.cssGzipBytes} B gzipped`)
   }
