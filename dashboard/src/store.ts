@@ -41,6 +41,7 @@ export class Store {
   private source: EventSource | undefined
   private attempt = 0
   private retryTimer: ReturnType<typeof setTimeout> | undefined
+  private healthTimer: ReturnType<typeof setInterval> | undefined
 
   subscribe(listener: () => void): () => void {
     this.listeners.add(listener)
@@ -72,7 +73,13 @@ export class Store {
       this.fail(e)
     }
     this.connect()
-    setInterval(() => void this.refreshHealth(), HEALTH_EVERY_MS)
+    this.healthTimer = setInterval(() => void this.refreshHealth(), HEALTH_EVERY_MS)
+  }
+
+  stop() {
+    clearInterval(this.healthTimer)
+    clearTimeout(this.retryTimer)
+    this.source?.close()
   }
 
   async refreshHealth() {
