@@ -58,7 +58,10 @@ export class Daemon {
     const runtime = path.join(home, "daemon.json")
     await fs.rm(runtime, { force: true })
     const log: Array<string> = []
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/bin.ts"), "serve"], {
+    // The built CLI when there is one (npm test builds first), else the sources through tsx.
+    const bin = path.join(root, "dist/bin.mjs")
+    const args = existsSync(bin) ? [bin, "serve"] : ["--import", "tsx", path.join(root, "src/bin.ts"), "serve"]
+    const child = spawn(process.execPath, args, {
       cwd: root,
       env: { ...process.env, REPOWIRE_HOME: home, REPOWIRE_DAEMON__PORT: String(port), ...env },
       stdio: ["ignore", "pipe", "pipe"]
