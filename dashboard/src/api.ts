@@ -87,3 +87,10 @@ export const uploadFiles = async (files: ReadonlyArray<File>): Promise<ReadonlyA
 }
 
 export const attachmentUrl = (id: string) => `attachments/${encodeURIComponent(id)}`
+
+/** Answers an ask made of the dashboard: with a reply, or bare ("seen"). */
+export const ack = async (correlationId: string, message: string): Promise<string> => {
+  const body = message.trim() === "" ? { correlation_id: correlationId } : { correlation_id: correlationId, message }
+  const r = await post<{ correlation_id: string; reply: { id: string; delivery: string } | null }>("ack", body)
+  return r.reply === null ? "acked" : `replied (${r.reply.delivery})`
+}

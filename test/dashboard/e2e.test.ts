@@ -120,6 +120,21 @@ describe("dashboard end to end (Chromium + real daemon)", () => {
     await web.frame((f) => f.type === "broadcast" && f.text === "standup in five minutes", "the broadcast on web's socket")
   })
 
+  it("lets the person answer an ask an agent made of the dashboard", async () => {
+    // The dashboard peer lives in circle `default`; agents reach only their own circle.
+    const ops = await FakeAgent.register(daemon, "ops", "default")
+    const asked = await ops.post<{ correlation_id: string }>("/ask", { from_peer: ops.peerId, to_peer: "dashboard", text: "May I drop the legacy table?" })
+    assert.strictEqual(asked.status, 200, JSON.stringify(asked.body))
+    await page.goto(`${daemon.url}/dashboard#/asks`)
+    const card = page.locator(`.ask[data-ask="${asked.body.correlation_id}"]`)
+    await card.locator("textarea[name=reply]").fill("Yes, after the migration ships.")
+    await card.locator("button[type=submit]").click()
+    await card.locator(".badge.b-acked").waitFor()
+    const reply = await ops.frame((f) => f.type === "notify" && f.in_reply_to === asked.body.correlation_id, "the reply on ops's socket")
+    assert.strictEqual(reply.text, "Yes, after the migration ships.")
+    ops.close()
+  })
+
   it("shows a peer's conversation with collapsed tool calls and its open asks", async () => {
     await api.post("/events/chat", { peer: api.peerId, report: { kind: "chat", role: "user", text: "add a users endpoint" } })
     await api.post("/events/chat", { peer: api.peerId, report: { kind: "tool_call", tool: "Read", summary: "src/users.ts" } })

@@ -1,6 +1,7 @@
 import { useMemo, useState } from "preact/hooks"
 import { type AskIndex, type AskItem, buildThreads } from "../state/asks.js"
 import { timeOf } from "../state/format.js"
+import { AnswerForm } from "./AnswerForm.js"
 import { Chips } from "./Chips.js"
 
 export const AskCard = ({ item }: { item: AskItem }) => (
@@ -14,6 +15,7 @@ export const AskCard = ({ item }: { item: AskItem }) => (
     <p class="ask-text">{item.text}</p>
     <Chips attachments={item.attachments} />
     {item.delivery_detail === null ? null : <p class="warn">{item.delivery_detail}</p>}
+    {item.state !== "acked" && item.to_name === "dashboard" ? <AnswerForm correlationId={item.correlation_id} /> : null}
     {item.state === "acked" ? (
       <div class="reply">
         <span class="who">{item.to_name}</span>
