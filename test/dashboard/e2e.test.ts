@@ -100,6 +100,17 @@ describe("dashboard end to end (Chromium + real daemon)", () => {
     assert.match(download.disposition ?? "", /^attachment;/)
     assert.strictEqual(download.nosniff, "nosniff")
     assert.strictEqual(download.body, "CREATE TABLE users (id int);")
+
+    // A follow-up joins the same thread (reply_to).
+    await page.locator(".thread", { has: card }).locator("a.follow").click()
+    await page.locator(".composer .hint").waitFor()
+    await page.locator(".composer textarea").fill("And is there pagination?")
+    await page.locator(".composer button[type=submit]").click()
+    await page.locator(".composer .result.ok").waitFor()
+    const follow = await api.frame((f) => f.type === "ask" && f.text === "And is there pagination?", "the follow-up on api's socket")
+    assert.strictEqual(follow.reply_to, frame.correlation_id)
+    await page.goto(`${daemon.url}/dashboard#/asks`)
+    await page.locator(".thread", { has: card }).locator(`.ask[data-ask="${String(follow.correlation_id)}"]`).waitFor()
   })
 
   it("sends a notify and a broadcast from the composer", async () => {

@@ -26,7 +26,7 @@ export const App = ({ store }: { store: Store }) => {
       </header>
       {state.authRequired ? (
         <p class="banner">
-          This dashboard needs a session. <a href="dashboard/login">Log in</a>
+          Your session has ended. <a href="dashboard">Log in again</a>
         </p>
       ) : null}
       {state.error === null ? null : <p class="banner err">{state.error}</p>}
@@ -51,7 +51,12 @@ export const App = ({ store }: { store: Store }) => {
           {route.view === "peer"
             ? <PeerView peerRef={route.arg} peers={state.peers} events={state.log.events} asks={state.asks} />
             : null}
-          {route.view === "compose" ? <Composer key={route.arg} peers={state.peers} initialTo={route.arg} /> : null}
+          {route.view === "compose" ? <Composer
+                key={`${route.arg}?${route.query}`}
+                peers={state.peers}
+                initialTo={route.arg}
+                replyTo={new URLSearchParams(route.query).get("reply_to") ?? ""}
+              /> : null}
         </main>
       </div>
     </div>

@@ -30,6 +30,14 @@ export const AskCard = ({ item }: { item: AskItem }) => (
   </div>
 )
 
+/** The dashboard can follow up on its own asks: a new ask with reply_to the last one. */
+const FollowUp = ({ last }: { last: AskItem }) =>
+  last.from_name !== "dashboard" ? null : (
+    <a class="follow" href={`#/compose/${encodeURIComponent(last.to_peer)}?reply_to=${encodeURIComponent(last.correlation_id)}`}>
+      Follow up
+    </a>
+  )
+
 export const AsksView = ({ asks }: { asks: AskIndex }) => {
   const [showClosed, setShowClosed] = useState(true)
   const threads = useMemo(() => buildThreads(asks), [asks])
@@ -43,6 +51,7 @@ export const AsksView = ({ asks }: { asks: AskIndex }) => {
       {shown.slice(0, 300).map((t) => (
         <article key={t.root} class={t.open ? "thread open" : "thread closed"}>
           {t.items.map((item) => <AskCard key={item.correlation_id} item={item} />)}
+          <FollowUp last={t.items[t.items.length - 1]!} />
         </article>
       ))}
       {threads.length === 0 ? <p class="empty">No asks yet.</p> : null}

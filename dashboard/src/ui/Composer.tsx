@@ -5,7 +5,7 @@ import type { PeerMap } from "../state/peers.js"
 
 type Kind = "ask" | "notify" | "broadcast"
 
-export const Composer = ({ initialTo, peers }: { peers: PeerMap; initialTo: string }) => {
+export const Composer = ({ initialTo, peers, replyTo }: { peers: PeerMap; initialTo: string; replyTo: string }) => {
   const [kind, setKind] = useState<Kind>("ask")
   const [to, setTo] = useState(initialTo)
   const [circle, setCircle] = useState("")
@@ -24,6 +24,8 @@ export const Composer = ({ initialTo, peers }: { peers: PeerMap; initialTo: stri
       const attachments = (await uploadFiles(files)).map((a) => a.id)
       const outcome = kind === "broadcast"
         ? await send({ kind, circle, text, attachments })
+        : kind === "ask" && replyTo !== ""
+        ? await send({ kind, to_peer: to, text, attachments, reply_to: replyTo })
         : await send({ kind, to_peer: to, text, attachments })
       setResult({ ok: true, text: outcome })
       setText("")
@@ -38,6 +40,7 @@ export const Composer = ({ initialTo, peers }: { peers: PeerMap; initialTo: stri
   return (
     <section class="composer">
       <form onSubmit={submit}>
+        {replyTo === "" || kind !== "ask" ? null : <p class="hint">Follow-up to <code>{replyTo}</code></p>}
         <div class="row">
           <select aria-label="kind" name="kind" value={kind} onChange={(e) => setKind(e.currentTarget.value as Kind)}>
             <option value="ask">ask</option>
