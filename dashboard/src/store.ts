@@ -59,21 +59,30 @@ export class Store {
   }
 
   async start() {
-    await Promise.all([this.refreshHealth(), this.refreshPeers(), this.refreshAsks()])
-    try {
-      const first = await getEvents(backlogUrl(0, BACKLOG))
-      if (first.length < BACKLOG) {
-        this.ingest(first)
-      } else {
-        // A long log: show its newest events, not its oldest.
-        const tail = await locateTail(first[first.length - 1]!.id, async (id) => (await getEvents(backlogUrl(id, 1))).length > 0)
-        this.ingest(await getEvents(backlogUrl(Math.max(0, tail - BACKLOG), BACKLOG)))
-      }
-    } catch (e) {
-      this.fail(e)
-    }
+    // Everything the first paint needs, at once; the stream opens after the backlog so it
+    // resumes exactly where the backlog ends.
+    const [, backlog] = await Promise.all([
+      Promise.all([this.refreshHealth(), this.refreshPeers(), this.refreshAsks()]),
+      this.fetchBacklog()
+    ])
+    // Replayed over the snapshots, the backlog leaves them as of its newest event; the stream
+    // then carries on from there.
+    this.ingest(backlog)
     this.connect()
     this.healthTimer = setInterval(() => void this.refreshHealth(), HEALTH_EVERY_MS)
+  }
+
+  private async fetchBacklog(): Promise<ReadonlyArray<MeshEvent>> {
+    try {
+      const first = await getEvents(backlogUrl(0, BACKLOG))
+      if (first.length < BACKLOG) return first
+      // A long log: show its newest events, not its oldest.
+      const tail = await locateTail(first[first.length - 1]!.id, async (id) => (await getEvents(backlogUrl(id, 1))).length > 0)
+      return await getEvents(backlogUrl(Math.max(0, tail - BACKLOG), BACKLOG))
+    } catch (e) {
+      this.fail(e)
+      return []
+    }
   }
 
   stop() {

@@ -13,6 +13,7 @@ export const HealthBar = ({ health, stream }: { health: Health | null; stream: S
         <span title="peers">{health.peers.online} online · {health.peers.busy} busy · {health.peers.offline} offline</span>
         <span class={`relay r-${health.relay.status}`} title={health.relay.last_error ?? health.relay.url ?? "relay"}>
           relay {health.relay.status}
+          {health.relay.status === "down" && health.relay.last_error !== null ? `: ${health.relay.last_error}` : ""}
         </span>
       </>
     )}
