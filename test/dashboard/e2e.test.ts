@@ -200,9 +200,15 @@ describe("dashboard end to end (Chromium + real daemon)", () => {
     await shot("phone-peers")
     await page.goto(`${daemon.url}/dashboard#/log`)
     await page.locator(".event").first().waitFor()
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
-    assert.isAtMost(overflow, 0, "no horizontal scrolling")
     await shot("phone-log")
+    for (const view of ["log", "asks", "compose", `peer/${api.peerId}`]) {
+      await page.goto(`${daemon.url}/dashboard#/${view}`)
+      await page.locator(".main > section").first().waitFor()
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
+      assert.isAtMost(overflow, 0, `no horizontal scrolling in ${view}`)
+    }
+    await page.goto(`${daemon.url}/dashboard#/asks`)
+    await shot("phone-asks")
   })
 
   it("ran without page errors or CSP violations", () => {
