@@ -145,6 +145,13 @@ export const AttachmentsLive = Layer.effect(
       return { ref: ref!, content }
     })
 
-    return Attachments.of({ resolve, upload, open, sweep, usage })
+    const remove = (ids: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        if (ids.length === 0) return
+        yield* Effect.forEach(ids, removeDir, { discard: true })
+        yield* sql`DELETE FROM attachments WHERE ${sql.in("id", ids)}`
+      }).pipe(Effect.orDie, Effect.withSpan("Attachments.remove"))
+
+    return Attachments.of({ resolve, upload, open, remove, sweep, usage })
   })
 )

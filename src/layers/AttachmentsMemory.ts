@@ -78,6 +78,9 @@ export const AttachmentsMemory = Layer.effect(
       return { ref: ref!, content: Stream.succeed(entry.bytes) }
     })
 
-    return Attachments.of({ resolve, upload, open, sweep, usage })
+    const remove = (ids: ReadonlyArray<string>) =>
+      Ref.update(store, (m) => new Map([...m].filter(([id]) => !ids.includes(id))))
+
+    return Attachments.of({ resolve, upload, open, remove, sweep, usage })
   })
 )

@@ -25,6 +25,8 @@ export class Attachments extends Context.Tag("repowire/Attachments")<Attachments
   /** Stores one file: larger than the per-file limit → PayloadTooLarge, past the quota → QuotaExceeded. */
   readonly upload: <E>(file: UploadFile<E>) => Effect.Effect<AttachmentRef, PayloadTooLarge | QuotaExceeded | E>
   readonly open: (id: string) => Effect.Effect<OpenedAttachment, AttachmentNotFound>
+  /** Removes files now (an upload that failed part-way drops what it had stored). */
+  readonly remove: (ids: ReadonlyArray<string>) => Effect.Effect<void>
   /** Removes expired files now; returns how many. */
   readonly sweep: Effect.Effect<number>
   /** Bytes and files currently stored. */

@@ -111,6 +111,25 @@ describe("attachments over HTTP (SQLite + files)", () => {
       }).pipe(Effect.provide(attachmentServer(home, { ttl: "1s" })))
     }).pipe(Effect.scoped))
 
+  it.live("stores all files of an upload or none", () =>
+    Effect.gen(function*() {
+      const home = yield* tempHome()
+      yield* Effect.gen(function*() {
+        const url = yield* baseUrl
+        const many = Array.from({ length: 17 }, (_, i) => ({ name: `f${i}.txt`, type: "text/plain", body: "x" }))
+        const tooMany = yield* post(url, uploadForm(many))
+        assert.strictEqual(tooMany.status, 400)
+        assert.include((yield* json(tooMany)).error.message, "at most 16 files")
+        const partly = yield* post(url, uploadForm([
+          { name: "ok.bin", type: "application/octet-stream", body: new Uint8Array(100) },
+          { name: "big.bin", type: "application/octet-stream", body: new Uint8Array(5000) }
+        ]))
+        assert.strictEqual(partly.status, 413)
+        assert.deepStrictEqual(yield* Effect.flatMap(Attachments, (a) => a.usage), { files: 0, bytes: 0 })
+        assert.deepStrictEqual(yield* Effect.promise(() => fs.readdir(`${home}/attachments`)), [])
+      }).pipe(Effect.provide(attachmentServer(home, { max_bytes: 4096 })))
+    }).pipe(Effect.scoped))
+
   it.live("rejects what is not a multipart upload and unknown ids", () =>
     Effect.gen(function*() {
       const home = yield* tempHome()

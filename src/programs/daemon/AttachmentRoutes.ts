@@ -1,11 +1,15 @@
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse, Multipart } from "@effect/platform"
-import { Effect, Layer, Option, Stream } from "effect"
+import { Data, Effect, Either, Layer, Option, Stream } from "effect"
+import type { AttachmentRef } from "../../protocol/Attachment.js"
+import type { PayloadTooLarge, QuotaExceeded } from "../../protocol/Errors.js"
 import { errorBody } from "../../protocol/Errors.js"
 import { limitsOf } from "../../layers/AttachmentLimits.js"
 import { Attachments } from "../../services/Attachments.js"
 import { Config } from "../../services/Config.js"
 
 const MAX_FILES = 16
+
+class TooManyFiles extends Data.TaggedError("TooManyFiles") {}
 
 const fail = (status: number, code: string, message: string) =>
   HttpServerResponse.unsafeJson(errorBody(code, message), { status })
@@ -41,22 +45,36 @@ const upload = Effect.gen(function*() {
   if (!type.toLowerCase().startsWith("multipart/form-data")) {
     return fail(400, "invalid_request", "upload files as multipart/form-data")
   }
-  const refs = yield* request.multipartStream.pipe(
+  const stored: Array<AttachmentRef> = []
+  const outcome = yield* request.multipartStream.pipe(
     Stream.filter(Multipart.isFile),
-    Stream.take(MAX_FILES + 1),
-    Stream.mapEffect((file) => attachments.upload({ name: file.name, contentType: file.contentType, content: file.content })),
-    Stream.runCollect,
+    Stream.zipWithIndex,
+    Stream.runForEach(([file, index]): Effect.Effect<void, TooManyFiles | PayloadTooLarge | QuotaExceeded | Multipart.MultipartError> =>
+      index >= MAX_FILES
+        ? Effect.fail(new TooManyFiles())
+        : Effect.map(
+          attachments.upload({ name: file.name, contentType: file.contentType, content: file.content }),
+          (ref) => void stored.push(ref)
+        )
+    ),
     Multipart.withLimits({
       maxParts: Option.some(MAX_FILES * 4),
       maxFileSize: Option.none(),
       maxTotalSize: Option.some(limits.maxBytes * MAX_FILES + 1024 * 1024)
-    })
+    }),
+    Effect.either
   )
+  if (Either.isLeft(outcome)) {
+    // All or nothing: drop the files this request had already stored.
+    yield* attachments.remove(stored.map((r) => r.id))
+    return yield* Effect.fail(outcome.left)
+  }
+  const refs = stored
   if (refs.length === 0) return fail(400, "invalid_request", "the upload has no file part")
-  if (refs.length > MAX_FILES) return fail(400, "invalid_request", `at most ${MAX_FILES} files per upload`)
   return HttpServerResponse.unsafeJson({ attachments: [...refs] }, { status: 201 })
 }).pipe(
   Effect.catchTags({
+    TooManyFiles: () => Effect.succeed(fail(400, "invalid_request", `at most ${MAX_FILES} files per upload`)),
     PayloadTooLarge: (e) => Effect.succeed(fail(413, "payload_too_large", e.message)),
     QuotaExceeded: (e) => Effect.succeed(fail(507, "quota_exceeded", e.message)),
     MultipartError: (e) =>
