@@ -219,31 +219,29 @@ export const MessageRouterLive = Layer.scoped(
         p.peer_id !== sender.peer_id && !readsEventLog(p)
       )
       const broadcastId = yield* ids.make("msg")
-      const accepted: Array<readonly [Message, Peer]> = []
-      const skipped: Array<string> = []
-      for (const recipient of recipients) {
-        const message = yield* draft("broadcast", sender, recipient, request.text, refs)
-        const stored = yield* commit(
-          Effect.map(deliveries.enqueue([message]), () => [true, []] as const)
-        ).pipe(Effect.catchTag("QueueFull", () => Effect.succeed(false)))
-        if (stored) accepted.push([{ ...message, state: "queued" }, recipient])
-        else skipped.push(recipient.display_name)
-      }
-      yield* events.emit({
-        type: "broadcast",
-        circle,
-        message_id: broadcastId,
-        from_peer: sender.peer_id,
-        from_name: sender.display_name,
-        text: request.text,
-        recipients: accepted.map(([m]) => m.to_name),
-        attachments: refs
-      })
+      const drafts = yield* Effect.forEach(recipients, (recipient) =>
+        draft("broadcast", sender, recipient, request.text, refs))
+      const byPeer = new Map(recipients.map((p) => [p.peer_id, p]))
+      const [skipped, accepted] = yield* commit(Effect.gen(function*() {
+        const full = new Set((yield* deliveries.enqueueWhereRoom(drafts)).map((m) => m.id))
+        const stored = drafts.filter((m) => !full.has(m.id))
+        const event = yield* events.append({
+          type: "broadcast",
+          circle,
+          message_id: broadcastId,
+          from_peer: sender.peer_id,
+          from_name: sender.display_name,
+          text: request.text,
+          recipients: stored.map((m) => m.to_name),
+          attachments: refs
+        })
+        return [[drafts.filter((m) => full.has(m.id)).map((m) => m.to_name), stored] as const, [event]] as const
+      }))
       const delivered: Array<string> = []
       const queued: Array<string> = []
-      for (const [message, recipient] of accepted) {
-        const state = yield* push(message, recipient)
-        ;(state === "delivered" ? delivered : queued).push(recipient.display_name)
+      for (const message of accepted) {
+        const state = yield* push({ ...message, state: "queued" }, byPeer.get(message.to_peer)!)
+        ;(state === "delivered" ? delivered : queued).push(message.to_name)
       }
       return { id: broadcastId, delivered, queued, skipped }
     })
@@ -266,6 +264,8 @@ export const MessageRouterLive = Layer.scoped(
         : yield* deliveries.markDelivered(messageId, peerId)
       if (message === undefined || message.to_peer !== peerId) return
       if (outcome !== "failed" && message.kind === "ask") yield* asks.markDelivered(messageId)
+      // A broadcast's per-recipient receipts would flood the log; its event lists the recipients.
+      if (message.kind === "broadcast" && outcome !== "failed") return
       yield* events.emit({
         type: "delivery",
         circle: message.circle,

@@ -23,6 +23,7 @@ export const migrations = Migrator.fromRecord({
     )`
     yield* sql`CREATE INDEX peers_by_name ON peers (display_name)`
     yield* sql`CREATE INDEX peers_by_circle ON peers (circle)`
+    yield* sql`CREATE UNIQUE INDEX peers_by_token ON peers (token_digest)`
     yield* sql`CREATE TABLE messages (
       id TEXT PRIMARY KEY,
       kind TEXT NOT NULL,

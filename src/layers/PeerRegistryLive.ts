@@ -14,6 +14,8 @@ import { PeerRow, toPeer } from "./PeerRows.js"
 
 const isPeerId = Schema.is(PeerId)
 
+const TOUCH_EVERY_MS = 5000
+
 const nextFreeName = (base: string, taken: ReadonlySet<string>): string => {
   if (!taken.has(base)) return base
   for (let n = 2;; n++) {
@@ -169,37 +171,52 @@ export const PeerRegistryLive = Layer.effect(
       return { peer_id: peer.peer_id, display_name: displayName, circle, token: secret }
     })
 
+    /**
+     * Marks an authenticated peer as seen. last_seen is written at most every few seconds: a
+     * peer sending a burst costs one write, not one per request.
+     */
+    const markSeen = Effect.fnUntraced(function*(row: PeerRow) {
+      const now = yield* Clock.currentTimeMillis
+      const wasOffline = row.status === "offline"
+      if (wasOffline || now - row.last_seen > TOUCH_EVERY_MS) {
+        yield* sql`UPDATE peers SET last_seen = ${now},
+          status = CASE status WHEN 'offline' THEN 'online' ELSE status END
+          WHERE peer_id = ${row.peer_id}`.pipe(Effect.orDie)
+      }
+      const [peer] = yield* view([{ ...row, last_seen: now, status: wasOffline ? "online" : row.status }])
+      if (wasOffline) {
+        yield* events.emit({
+          type: "peer_status",
+          circle: peer!.circle,
+          peer_id: peer!.peer_id,
+          display_name: peer!.display_name,
+          status: peer!.status
+        })
+      }
+      return peer!
+    })
+
     const touch = (peerId: string) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        sql`UPDATE peers SET last_seen = ${now}, status = CASE status WHEN 'offline' THEN 'online' ELSE status END
-            WHERE peer_id = ${peerId}`.pipe(Effect.orDie, Effect.asVoid))
+      findById(peerId).pipe(
+        Effect.orDie,
+        Effect.flatMap(Option.match({ onNone: () => Effect.void, onSome: (row) => Effect.asVoid(markSeen(row)) }))
+      )
 
     const authenticate = Effect.fn("PeerRegistry.authenticate")(function*(peerId: string, token: string) {
       const row = yield* findById(peerId).pipe(Effect.orDie)
       if (Option.isNone(row) || !matchesDigest(token, row.value.token_digest)) {
         return yield* new Unauthorized({ message: "unknown peer or wrong peer token" })
       }
-      const wasOffline = row.value.status === "offline"
-      yield* touch(peerId)
-      const [, peer] = yield* Effect.orDie(load(peerId))
-      if (wasOffline) {
-        yield* events.emit({
-          type: "peer_status",
-          circle: peer.circle,
-          peer_id: peer.peer_id,
-          display_name: peer.display_name,
-          status: peer.status
-        })
-      }
-      return peer
+      return yield* markSeen(row.value)
     })
 
+    /** The digest lookup is itself the check: tokens are 256 random bits. */
     const byToken = (token: string) =>
       findByDigest(digest(token)).pipe(
         Effect.orDie,
         Effect.flatMap(Option.match({
           onNone: () => Effect.succeed(Option.none<Peer>()),
-          onSome: (row) => Effect.map(authenticate(row.peer_id, token).pipe(Effect.orDie), Option.some)
+          onSome: (row) => Effect.map(markSeen(row), Option.some)
         }))
       )
 

@@ -6,6 +6,10 @@ import type { Message } from "../protocol/Message.js"
 export class Deliveries extends Context.Tag("repowire/Deliveries")<Deliveries, {
   /** Writes the messages; fails (changing nothing) when a recipient's queue is full. */
   readonly enqueue: (messages: ReadonlyArray<Omit<Message, "state">>) => Effect.Effect<void, QueueFull>
+  /** Writes the messages whose recipient has room; returns those it had to skip. */
+  readonly enqueueWhereRoom: (
+    messages: ReadonlyArray<Omit<Message, "state">>
+  ) => Effect.Effect<ReadonlyArray<Omit<Message, "state">>>
   /** Messages not yet confirmed, oldest first (expired ones are dropped on the way). */
   readonly pending: (peerId: string) => Effect.Effect<ReadonlyArray<Message>>
   readonly markDelivered: (messageId: string, peerId: string) => Effect.Effect<Message | undefined>

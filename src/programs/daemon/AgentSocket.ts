@@ -77,7 +77,6 @@ const handle = Effect.gen(function*() {
         if (frame.type !== "connect") return yield* close(CloseCode.ConnectExpected, "the first frame must be connect")
         return yield* connect(frame)
       }
-      yield* registry.touch(peer.value.peer_id)
       switch (frame.type) {
         case "connect":
           return yield* close(CloseCode.ConnectExpected, "connect was already sent on this connection")

@@ -29,9 +29,12 @@ const Serve = Layer.scopedDiscard(
     yield* server.serve(app)
     const url = `http://127.0.0.1:${port}`
     yield* Effect.acquireRelease(
-      Effect.promise(() =>
-        fs.writeFile(runtimeFile(paths), JSON.stringify({ pid: process.pid, port, url }), { mode: 0o600 })
-      ),
+      Effect.promise(async () => {
+        // Written whole, then renamed: readers never see a half-written file.
+        const tmp = `${runtimeFile(paths)}.${process.pid}.tmp`
+        await fs.writeFile(tmp, JSON.stringify({ pid: process.pid, port, url }), { mode: 0o600 })
+        await fs.rename(tmp, runtimeFile(paths))
+      }),
       () => Effect.promise(() => fs.rm(runtimeFile(paths), { force: true }))
     )
     yield* Effect.logInfo(`repowire daemon listening on ${url} (dashboard: ${url}/dashboard)`)

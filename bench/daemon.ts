@@ -1,0 +1,193 @@
+import * as http from "node:http"
+import WebSocket from "ws"
+import { cpuSeconds, startBaseline, startDaemonProcess } from "./support/Processes.js"
+import { median, ms, percentile, ratio, report, sleep } from "./support/Stats.js"
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 })
+
+const post = (base: string, route: string, body: unknown, headers: Record<string, string> = {}) =>
+  new Promise<any>((resolve, reject) => {
+    const payload = JSON.stringify(body)
+    const req = http.request(new URL(route, base), {
+      method: "POST",
+      agent,
+      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload), ...headers }
+    }, (res) => {
+      let text = ""
+      res.on("data", (c) => (text += c))
+      res.on("end", () => (res.statusCode! < 300 ? resolve(JSON.parse(text)) : reject(new Error(`${res.statusCode} ${text}`))))
+    })
+    req.on("error", reject)
+    req.end(payload)
+  })
+
+interface Peer {
+  readonly peer_id: string
+  readonly token: string
+  readonly display_name: string
+}
+
+/** Registers a peer and opens its /ws transport, answering pings and confirming frames. */
+const connectPeer = async (base: string, name: string, circle: string, onFrame: (frame: any) => void = () => {}) => {
+  const peer = await post(base, "/peers", { name, backend: "codex", circle }) as Peer
+  const socket = new WebSocket(base.replace("http", "ws") + "/ws")
+  await new Promise((r) => socket.on("open", r))
+  const connected = new Promise((r) =>
+    socket.on("message", (data) => {
+      const frame = JSON.parse(String(data))
+      if (frame.type === "connected") r(undefined)
+      else if (frame.type === "ping") socket.send(JSON.stringify({ type: "pong", nonce: frame.nonce }))
+      else {
+        onFrame(frame)
+        socket.send(JSON.stringify({ type: "delivery_ack", message_id: frame.message_id, outcome: "received" }))
+      }
+    })
+  )
+  socket.send(JSON.stringify({ type: "connect", peer_id: peer.peer_id, token: peer.token }))
+  await connected
+  return { peer, socket }
+}
+
+const bareRoundTrips = async (url: string, count: number, perSecond: number) => {
+  const socket = new WebSocket(url)
+  await new Promise((r) => socket.on("open", r))
+  const samples: Array<number> = []
+  for (let i = 0; i < count; i++) {
+    const started = performance.now()
+    await new Promise<void>((resolve) => {
+      socket.once("message", () => resolve())
+      socket.send(`echo:${i}`)
+    })
+    samples.push(performance.now() - started)
+    await sleep(1000 / perSecond)
+  }
+  socket.close()
+  return samples
+}
+
+const askLatency = async (base: string, count: number, perSecond: number) => {
+  const waiting = new Map<string, (at: number) => void>()
+  const targets = await Promise.all(Array.from({ length: 30 }, (_, i) =>
+    connectPeer(base, `target${i}`, "bench", (frame) => {
+      if (frame.type === "ask") waiting.get(frame.text)?.(performance.now())
+    })
+  ))
+  const sender = await post(base, "/peers", { name: "asker", backend: "codex", circle: "bench" }) as Peer
+  const samples: Array<number> = []
+  const pending: Array<Promise<void>> = []
+  for (let i = 0; i < count; i++) {
+    const text = `question ${i}`
+    const target = targets[i % targets.length]!.peer
+    const started = performance.now()
+    pending.push(new Promise<void>((resolve) => {
+      waiting.set(text, (at) => {
+        samples.push(at - started)
+        waiting.delete(text)
+        resolve()
+      })
+      void post(base, "/ask", { from_peer: sender.peer_id, to_peer: target.peer_id, text }, {
+        "x-repowire-peer-token": sender.token
+      })
+    }))
+    await sleep(1000 / perSecond)
+  }
+  await Promise.all(pending)
+  targets.forEach((t) => t.socket.close())
+  return samples
+}
+
+const broadcastFanout = async (base: string, recipients: number, rounds: number) => {
+  let received = 0
+  let lastAt = 0
+  const peers = []
+  for (let i = 0; i < recipients; i++) {
+    peers.push(await connectPeer(base, `member${i}`, "fanout", (frame) => {
+      if (frame.type === "broadcast") {
+        received++
+        lastAt = performance.now()
+      }
+    }))
+  }
+  const sender = await post(base, "/peers", { name: "announcer", backend: "codex", circle: "fanout" }) as Peer
+  const samples: Array<number> = []
+  for (let round = 0; round < rounds; round++) {
+    received = 0
+    const started = performance.now()
+    await post(base, "/broadcast", { from_peer: sender.peer_id, text: `round ${round}` }, {
+      "x-repowire-peer-token": sender.token
+    })
+    while (received < recipients) await sleep(1)
+    samples.push(lastAt - started)
+  }
+  peers.forEach((p) => p.socket.close())
+  return samples
+}
+
+const bareFanout = async (url: string, recipients: number, rounds: number) => {
+  let received = 0
+  let lastAt = 0
+  const sockets = await Promise.all(Array.from({ length: recipients }, async () => {
+    const socket = new WebSocket(url)
+    await new Promise((r) => socket.on("open", r))
+    socket.on("message", () => {
+      received++
+      lastAt = performance.now()
+    })
+    return socket
+  }))
+  const trigger = new WebSocket(url)
+  await new Promise((r) => trigger.on("open", r))
+  const samples: Array<number> = []
+  for (let round = 0; round < rounds; round++) {
+    received = 0
+    const started = performance.now()
+    trigger.send(`fanout:${round}`)
+    while (received < recipients) await sleep(1)
+    samples.push(lastAt - started)
+  }
+  ;[...sockets, trigger].forEach((s) => s.close())
+  return samples
+}
+
+const idleCpu = async (pid: number, base: string, peers: number, seconds: number) => {
+  const connected = await Promise.all(Array.from({ length: peers }, (_, i) => connectPeer(base, `idle${i}`, "idle")))
+  await sleep(1000)
+  const before = cpuSeconds(pid)
+  await sleep(seconds * 1000)
+  const used = cpuSeconds(pid) - before
+  connected.forEach((c) => c.socket.close())
+  return used
+}
+
+export const run = async (options: { readonly idleSeconds?: number } = {}) => {
+  const idleSeconds = options.idleSeconds ?? 60
+  const baseline = await startBaseline()
+  const daemon = await startDaemonProcess()
+  try {
+    const bare = await bareRoundTrips(baseline.url, 500, 50)
+    const asks = await askLatency(daemon.url, 500, 50)
+    report("ask → delivered on the target's socket (30 peers, 50 asks/s, 500 asks)", [
+      ["bare ws round trip p50 / p99", `${ms(median(bare))} / ${ms(percentile(bare, 99))}`],
+      ["ask → delivered p50 / p99", `${ms(median(asks))} / ${ms(percentile(asks, 99))}`],
+      ["p99 ratio (goal ≤ 3×)", ratio(percentile(asks, 99), percentile(bare, 99))]
+    ])
+
+    const bareFan = await bareFanout(baseline.url, 200, 10)
+    const fan = await broadcastFanout(daemon.url, 200, 10)
+    report("broadcast to 200 peers of a circle (median of 10)", [
+      ["200 bare ws sends, last arrival", ms(median(bareFan))],
+      ["broadcast, last delivery", ms(median(fan))],
+      ["ratio (goal ≤ 3×)", ratio(median(fan), median(bareFan))]
+    ])
+
+    const cpu = await idleCpu(daemon.child.pid!, daemon.url, 20, idleSeconds)
+    report(`idle daemon, 20 connected peers, ${idleSeconds} s`, [
+      ["CPU used", `${cpu.toFixed(3)} s`],
+      ["goal", `≤ ${(0.05 * idleSeconds / 60).toFixed(3)} s (0.05 s per 60 s)`]
+    ])
+  } finally {
+    daemon.child.kill("SIGKILL")
+    baseline.child.kill("SIGKILL")
+    agent.destroy()
+  }
+}

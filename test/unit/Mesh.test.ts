@@ -1,0 +1,137 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Effect, Fiber, Option, Stream, TestClock } from "effect"
+import type { Registered } from "../../src/protocol/Peer.js"
+import { Deliveries } from "../../src/services/Deliveries.js"
+import { EventLog } from "../../src/services/EventLog.js"
+import { MessageRouter } from "../../src/services/MessageRouter.js"
+import { PeerRegistry } from "../../src/services/PeerRegistry.js"
+import { meshLayer } from "./MeshLayer.js"
+
+const register = (name: string, circle = "c", backend: "codex" | "cli" = "codex") =>
+  Effect.flatMap(PeerRegistry, (r) => r.register({ name, backend, circle }, undefined))
+
+const peerOf = (registered: Registered) =>
+  Effect.flatMap(PeerRegistry, (r) => Effect.map(r.get(registered.peer_id), Option.getOrThrow))
+
+describe("PeerRegistry", () => {
+  it.effect("suffixes display names among live peers of a circle and frees them when peers leave", () =>
+    Effect.gen(function*() {
+      const registry = yield* PeerRegistry
+      const a = yield* register("api")
+      const b = yield* register("api")
+      const other = yield* register("api", "elsewhere")
+      assert.deepStrictEqual([a.display_name, b.display_name, other.display_name], ["api", "api-2", "api"])
+      yield* registry.remove(a.peer_id)
+      const c = yield* register("api")
+      assert.strictEqual(c.display_name, "api")
+    }).pipe(Effect.provide(meshLayer())))
+
+  it.effect("marks a silent peer offline when a request looks, not by a timer", () =>
+    Effect.gen(function*() {
+      const registry = yield* PeerRegistry
+      const events = yield* EventLog
+      const quiet = yield* register("quiet")
+      assert.strictEqual((yield* peerOf(quiet)).status, "online")
+      yield* TestClock.adjust("11 minutes")
+      const before = yield* events.list({ since: 0, limit: 1000 })
+      assert.isFalse(before.some((e) => e.type === "peer_status"), "nothing happened while nobody looked")
+      const listed = yield* registry.list({})
+      assert.strictEqual(listed.find((p) => p.peer_id === quiet.peer_id)?.status, "offline")
+      const after = yield* events.list({ since: 0, limit: 1000 })
+      const change = after.find((e) => e.type === "peer_status")
+      assert.strictEqual(change?.type === "peer_status" ? change.status : undefined, "offline")
+      yield* TestClock.adjust("25 hours")
+      assert.isUndefined((yield* registry.list({})).find((p) => p.peer_id === quiet.peer_id), "forgotten by default")
+      assert.isDefined((yield* registry.list({ all: true })).find((p) => p.peer_id === quiet.peer_id))
+    }).pipe(Effect.provide(meshLayer())))
+
+  it.effect("resolves by id or name; agents see only their circle; humans see all, ambiguously", () =>
+    Effect.gen(function*() {
+      const registry = yield* PeerRegistry
+      const x = yield* register("x", "one")
+      const y = yield* register("y", "two")
+      yield* register("y", "one")
+      const viewer = yield* peerOf(x)
+      assert.strictEqual((yield* registry.resolve("y", viewer)).circle, "one")
+      const crossing = yield* Effect.flip(registry.resolve(y.peer_id, viewer))
+      assert.strictEqual(crossing._tag, "Forbidden")
+      const human = { role: "human" as const, circle: "default" }
+      const ambiguous = yield* Effect.flip(registry.resolve("y", human))
+      assert.strictEqual(ambiguous._tag, "AmbiguousPeer")
+      assert.strictEqual((yield* registry.resolve("y", human, "two")).peer_id, y.peer_id)
+      const missing = yield* Effect.flip(registry.resolve("zed", viewer))
+      assert.strictEqual(missing._tag, "PeerNotFound")
+    }).pipe(Effect.provide(meshLayer())))
+})
+
+describe("MessageRouter", () => {
+  it.effect("refuses a message past the per-peer queue bound and changes nothing", () =>
+    Effect.gen(function*() {
+      const router = yield* MessageRouter
+      const events = yield* EventLog
+      const sender = yield* peerOf(yield* register("sender"))
+      yield* register("inbox")
+      for (const n of [1, 2, 3]) {
+        const sent = yield* router.notify(sender, { from_peer: "sender", to_peer: "inbox", text: `m${n}` })
+        assert.strictEqual(sent.delivery, "queued")
+      }
+      const before = (yield* events.list({ since: 0, limit: 1000 })).length
+      const full = yield* Effect.flip(router.notify(sender, { from_peer: "sender", to_peer: "inbox", text: "m4" }))
+      assert.strictEqual(full._tag, "QueueFull")
+      assert.strictEqual((yield* events.list({ since: 0, limit: 1000 })).length, before)
+    }).pipe(Effect.provide(meshLayer({ daemon: { delivery_queue: { max_per_peer: 3 } } }))))
+
+  it.effect("queued messages expire after their TTL", () =>
+    Effect.gen(function*() {
+      const router = yield* MessageRouter
+      const deliveries = yield* Deliveries
+      const sender = yield* peerOf(yield* register("sender"))
+      const inbox = yield* register("inbox")
+      yield* router.notify(sender, { from_peer: "sender", to_peer: "inbox", text: "soon stale" })
+      assert.strictEqual((yield* deliveries.pending(inbox.peer_id)).length, 1)
+      yield* TestClock.adjust("2 hours")
+      assert.strictEqual((yield* deliveries.pending(inbox.peer_id)).length, 0)
+    }).pipe(Effect.provide(meshLayer({ daemon: { delivery_queue: { ttl: "1h" } } }))))
+
+  it.effect("messages to CLI peers count as delivered at once: they read the event log", () =>
+    Effect.gen(function*() {
+      const router = yield* MessageRouter
+      const sender = yield* peerOf(yield* register("agent"))
+      yield* register("me", "c", "cli")
+      const sent = yield* router.notify(sender, { from_peer: "agent", to_peer: "me", text: "done" })
+      assert.strictEqual(sent.delivery, "delivered")
+    }).pipe(Effect.provide(meshLayer())))
+
+  it.effect("waitForAck returns the open ask when the timeout passes", () =>
+    Effect.gen(function*() {
+      const router = yield* MessageRouter
+      const asker = yield* peerOf(yield* register("asker"))
+      yield* register("busy")
+      const { correlation_id } = yield* router.ask(asker, { from_peer: "asker", to_peer: "busy", text: "?" })
+      const waiting = yield* Effect.fork(router.waitForAck(correlation_id, 30_000))
+      yield* TestClock.adjust("31 seconds")
+      const ask = yield* Fiber.join(waiting)
+      assert.strictEqual(ask.state, "queued")
+    }).pipe(Effect.provide(meshLayer())))
+})
+
+describe("EventLog.follow", () => {
+  it.scoped("replays the backlog, then live events, once each and in order", () =>
+    Effect.gen(function*() {
+      const log = yield* EventLog
+      const router = yield* MessageRouter
+      const sender = yield* peerOf(yield* register("s"))
+      yield* register("r")
+      yield* router.notify(sender, { from_peer: "s", to_peer: "r", text: "before" })
+      const stream = yield* log.follow(0)
+      const collecting = yield* Effect.fork(Stream.runCollect(Stream.take(stream, 5)))
+      yield* router.notify(sender, { from_peer: "s", to_peer: "r", text: "after 1" })
+      yield* router.notify(sender, { from_peer: "s", to_peer: "r", text: "after 2" })
+      const events = Chunk.toReadonlyArray(yield* Fiber.join(collecting))
+      assert.deepStrictEqual(events.map((e) => e.id), [1, 2, 3, 4, 5])
+      assert.deepStrictEqual(
+        events.flatMap((e) => (e.type === "notify" ? [e.text] : [])),
+        ["before", "after 1", "after 2"]
+      )
+    }).pipe(Effect.provide(meshLayer())))
+})
