@@ -1,7 +1,8 @@
 // `npm run bench`: every benchmark, each printing its figures beside a baseline measured in
 // the same run. Pass names to run a subset: `npm run bench -- daemon`.
 const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
-  daemon: () => import("./daemon.js")
+  daemon: () => import("./daemon.js"),
+  dashboard: () => import("./dashboard.js")
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
