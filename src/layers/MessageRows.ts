@@ -1,7 +1,8 @@
 import { Schema } from "effect"
 import { AttachmentRef } from "../protocol/Attachment.js"
-import { AskState, type Message, MessageKind, MessageState } from "../protocol/Message.js"
+import { Ask, Message } from "../protocol/Message.js"
 
+/** Columns that SQLite stores differently from the wire: JSON text and epoch milliseconds. */
 const Attachments = Schema.parseJson(Schema.Array(AttachmentRef))
 const Time = Schema.Number.pipe(
   Schema.transform(Schema.String, {
@@ -12,21 +13,7 @@ const Time = Schema.Number.pipe(
 )
 
 /** A `messages` row decoded into a Message. */
-export const MessageRow = Schema.Struct({
-  id: Schema.String,
-  kind: MessageKind,
-  from_peer: Schema.String,
-  from_name: Schema.String,
-  to_peer: Schema.String,
-  to_name: Schema.String,
-  circle: Schema.String,
-  text: Schema.String,
-  correlation_id: Schema.NullOr(Schema.String),
-  reply_to: Schema.NullOr(Schema.String),
-  attachments: Attachments,
-  state: MessageState,
-  created_at: Time
-})
+export const MessageRow = Schema.Struct({ ...Message.fields, attachments: Attachments, created_at: Time })
 
 export const messageColumns = (m: Omit<Message, "state">) => ({
   ...m,
@@ -36,17 +23,8 @@ export const messageColumns = (m: Omit<Message, "state">) => ({
 
 /** An `asks` row decoded into an Ask. */
 export const AskRow = Schema.Struct({
-  correlation_id: Schema.String,
-  from_peer: Schema.String,
-  from_name: Schema.String,
-  to_peer: Schema.String,
-  to_name: Schema.String,
-  circle: Schema.String,
-  text: Schema.String,
-  reply_to: Schema.NullOr(Schema.String),
+  ...Ask.fields,
   attachments: Attachments,
-  state: AskState,
-  reply: Schema.NullOr(Schema.String),
   reply_attachments: Attachments,
   created_at: Time,
   acked_at: Schema.NullOr(Time)

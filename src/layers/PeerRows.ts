@@ -1,18 +1,11 @@
-import { Schema } from "effect"
-import { Backend, type Peer, PeerStatus, Role } from "../protocol/Peer.js"
+import { Schema, Struct } from "effect"
+import { Peer, type PeerStatus } from "../protocol/Peer.js"
 
 /** A `peers` row as SQLite returns it, decoded before use. */
 export const PeerRow = Schema.Struct({
+  ...Struct.omit(Peer.fields, "peer_id", "last_seen", "metadata"),
   peer_id: Schema.String,
-  display_name: Schema.String,
   base_name: Schema.String,
-  path: Schema.NullOr(Schema.String),
-  machine: Schema.String,
-  backend: Backend,
-  circle: Schema.String,
-  role: Role,
-  status: PeerStatus,
-  description: Schema.String,
   metadata: Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
   token_digest: Schema.String,
   last_seen: Schema.Number,

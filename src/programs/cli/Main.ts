@@ -1,24 +1,46 @@
 import { Command, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Cause, Console, Effect, Layer, Logger, Option } from "effect"
+import { Cause, Console, Effect, Layer, Option } from "effect"
+import { StderrLogger } from "../../layers/StderrLogger.js"
 import { VERSION } from "../../Version.js"
+import { ackCommand } from "./commands/Ack.js"
+import { askCommand } from "./commands/Ask.js"
+import { asksCommand } from "./commands/Asks.js"
+import { broadcastCommand } from "./commands/Broadcast.js"
 import { configCommand } from "./commands/ConfigCommand.js"
 import { daemonCommand } from "./commands/Daemon.js"
+import { doctorCommand } from "./commands/Doctor.js"
+import { hookCommand } from "./commands/Hook.js"
+import { mcpCommand } from "./commands/Mcp.js"
+import { notifyCommand } from "./commands/Notify.js"
+import { peersCommand } from "./commands/Peers.js"
 import { serveCommand } from "./commands/Serve.js"
+import { setupCommand } from "./commands/Setup.js"
+import { statusCommand } from "./commands/Status.js"
+import { uninstallCommand } from "./commands/Uninstall.js"
 
 const root = Command.make("repowire").pipe(
   Command.withDescription("A mesh network for AI coding agents: ask, notify and broadcast between sessions"),
-  Command.withSubcommands([serveCommand, daemonCommand, configCommand])
+  Command.withSubcommands([
+    serveCommand,
+    daemonCommand,
+    configCommand,
+    setupCommand,
+    uninstallCommand,
+    statusCommand,
+    doctorCommand,
+    peersCommand,
+    askCommand,
+    notifyCommand,
+    broadcastCommand,
+    ackCommand,
+    asksCommand,
+    mcpCommand,
+    hookCommand
+  ])
 )
 
 const cli = Command.run(root, { name: "repowire", version: VERSION })
-
-/** Logs go to stderr: stdout carries command output (and MCP protocol). */
-const StderrLogging = Layer.mergeAll(
-  Logger.remove(Logger.defaultLogger),
-  Logger.remove(Logger.prettyLoggerDefault),
-  Logger.add(Logger.prettyLogger({ stderr: true, colors: false }))
-)
 
 const oneLine = (cause: Cause.Cause<unknown>) => {
   const failure = Cause.failureOption(cause)
@@ -37,6 +59,6 @@ export const runCli = (argv: ReadonlyArray<string>) =>
       if (Option.exists(Cause.failureOption(cause), ValidationError.isValidationError)) return Effect.void
       return Console.error(`repowire: ${oneLine(cause)}`)
     }),
-    Effect.provide(Layer.merge(NodeContext.layer, StderrLogging)),
+    Effect.provide(Layer.merge(NodeContext.layer, StderrLogger)),
     NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
   )

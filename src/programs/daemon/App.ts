@@ -14,6 +14,7 @@ import { DashboardRoutes } from "./DashboardRoutes.js"
 import { dashboardSessionValid } from "./DashboardSession.js"
 import { EventStreamRoutes } from "./EventStream.js"
 import { guard } from "./Guard.js"
+import { McpRoute } from "./McpRoute.js"
 import { DaemonHandlers } from "./Handlers.js"
 
 export const DaemonRoutes = Layer.mergeAll(
@@ -21,7 +22,8 @@ export const DaemonRoutes = Layer.mergeAll(
   AgentSocketRoute,
   EventStreamRoutes,
   AttachmentRoutes,
-  DashboardRoutes
+  DashboardRoutes,
+  McpRoute
 )
 
 /**

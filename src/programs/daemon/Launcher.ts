@@ -28,7 +28,7 @@ export const readRuntime = (paths: RepowirePaths): RuntimeInfo | undefined => {
   }
 }
 
-const isAlive = (pid: number) => {
+export const isAlive = (pid: number) => {
   try {
     process.kill(pid, 0)
     return true

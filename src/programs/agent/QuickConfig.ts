@@ -1,0 +1,58 @@
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { isAlive } from "../daemon/Launcher.js"
+import type { DaemonTarget } from "./DaemonHttp.js"
+
+export const repowireHome = (env: NodeJS.ProcessEnv = process.env): string =>
+  path.resolve(env.REPOWIRE_HOME && env.REPOWIRE_HOME !== "" ? env.REPOWIRE_HOME : path.join(os.homedir(), ".repowire"))
+
+export const sessionsDir = (env: NodeJS.ProcessEnv = process.env) => path.join(repowireHome(env), "sessions")
+
+/** The running daemon's URL from its runtime file (daemon.json), as the Launcher reads it. */
+export const runningDaemonUrl = (env: NodeJS.ProcessEnv = process.env): string | undefined => {
+  try {
+    const info = JSON.parse(fs.readFileSync(path.join(repowireHome(env), "daemon.json"), "utf8")) as { pid?: unknown; url?: unknown }
+    return typeof info.pid === "number" && typeof info.url === "string" && isAlive(info.pid) ? info.url : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const hostForUrl = (host: string) => (host.includes(":") ? `[${host}]` : host)
+
+/**
+ * The daemon address and auth token without decoding the whole config: hooks need only these
+ * and must start fast. The daemon and the CLI decode (and reject) an invalid file; here a value
+ * of the wrong type falls back to its default. `yaml` loads only when config.yaml exists.
+ */
+export const quickDaemonTarget = async (env: NodeJS.ProcessEnv = process.env): Promise<DaemonTarget> => {
+  let daemon: Record<string, unknown> = {}
+  const file = path.join(repowireHome(env), "config.yaml")
+  let text: string | undefined
+  try {
+    text = fs.readFileSync(file, "utf8")
+  } catch {
+    text = undefined
+  }
+  if (text !== undefined && text.trim() !== "") {
+    // The bundle may hand the CommonJS build over as `default`.
+    const mod = await import("yaml") as typeof import("yaml") & { default?: typeof import("yaml") }
+    const parse = typeof mod.parse === "function" ? mod.parse : mod.default!.parse
+    let doc: { daemon?: unknown } | null = null
+    try {
+      doc = parse(text) as { daemon?: unknown } | null
+    } catch {
+      doc = null
+    }
+    if (doc && typeof doc.daemon === "object" && doc.daemon !== null) daemon = doc.daemon as Record<string, unknown>
+  }
+  const host = env.REPOWIRE_DAEMON__HOST || (typeof daemon.host === "string" ? daemon.host : "127.0.0.1")
+  const portRaw = env.REPOWIRE_DAEMON__PORT ?? daemon.port
+  const port = Number.isInteger(Number(portRaw)) && portRaw !== undefined && portRaw !== "" ? Number(portRaw) : 8377
+  const tokenRaw = env.REPOWIRE_DAEMON__AUTH_TOKEN !== undefined ? env.REPOWIRE_DAEMON__AUTH_TOKEN : daemon.auth_token
+  return {
+    baseUrl: runningDaemonUrl(env) ?? `http://${hostForUrl(host)}:${port}`,
+    authToken: typeof tokenRaw === "string" && tokenRaw !== "" ? tokenRaw : null
+  }
+}

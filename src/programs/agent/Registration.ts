@@ -1,0 +1,128 @@
+import * as fs from "node:fs"
+import { dirname } from "node:path"
+import { type DaemonTarget, errorMessage, requestJson } from "./DaemonHttp.js"
+import { type AgentIdentity, tmuxSessionName } from "./Identity.js"
+import { readSession, type SessionRecord, sessionFile, writeSession } from "./Sessions.js"
+
+interface RegisteredBody {
+  readonly peer_id: string
+  readonly display_name: string
+  readonly circle: string
+  readonly token: string
+}
+
+const isRegistered = (u: unknown): u is RegisteredBody =>
+  typeof u === "object" && u !== null &&
+  ["peer_id", "display_name", "circle", "token"].every((k) => typeof (u as Record<string, unknown>)[k] === "string")
+
+export class RegistrationError extends Error {}
+
+/**
+ * Registers the session's peer, resuming the one it had (same peer id, its own token) when the
+ * daemon still knows it, and stores peer id + token in the session file. A daemon that forgot
+ * the peer (new state file) gets a fresh registration.
+ */
+export const registerSession = async (
+  identity: AgentIdentity,
+  target: DaemonTarget,
+  env: NodeJS.ProcessEnv = process.env,
+  extra: { readonly description?: string; readonly circle?: string; readonly role?: "agent" | "human" } = {}
+): Promise<SessionRecord> => {
+  const previous = readSession(identity.key, env)
+  const circle = extra.circle ?? previous?.circle ?? tmuxSessionName(identity) ?? undefined
+  const body = {
+    name: identity.name,
+    backend: identity.backend,
+    path: identity.path,
+    ...(circle ? { circle } : {}),
+    ...(extra.description ? { description: extra.description } : {}),
+    ...(extra.role ? { role: extra.role } : {}),
+    metadata: identity.pane ? { tmux_pane: identity.pane } : {}
+  }
+  let res = previous
+    ? await requestJson(target, "POST", "/peers", { body: { ...body, peer_id: previous.peer_id }, peerToken: previous.token })
+    : undefined
+  if (res === undefined || res.status === 401 || res.status === 403 || res.status === 404) {
+    res = await requestJson(target, "POST", "/peers", { body })
+  }
+  if (res.status !== 201 && res.status !== 200) throw new RegistrationError(`cannot register: ${errorMessage(res)}`)
+  if (!isRegistered(res.body)) throw new RegistrationError("cannot register: unexpected answer from the daemon")
+  const record: SessionRecord = {
+    key: identity.key,
+    peer_id: res.body.peer_id,
+    token: res.body.token,
+    display_name: res.body.display_name,
+    circle: res.body.circle,
+    backend: identity.backend,
+    path: identity.path,
+    pane: identity.pane,
+    tmux_socket: identity.tmuxSocket,
+    base_url: target.baseUrl,
+    auth_token: target.authToken,
+    reminded: previous?.peer_id === res.body.peer_id ? previous.reminded ?? [] : [],
+    ...(previous?.delivery_pid !== undefined ? { delivery_pid: previous.delivery_pid } : {})
+  }
+  writeSession(record, env)
+  return record
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * Runs `f` holding the session's lock file, so the hooks and the MCP server of one session
+ * (which start together) register it once, not twice. A lock older than 10 s is stale.
+ */
+export const withSessionLock = async <A>(key: string, env: NodeJS.ProcessEnv, f: () => Promise<A>): Promise<A> => {
+  const lock = `${sessionFile(key, env)}.lock`
+  fs.mkdirSync(dirname(lock), { recursive: true, mode: 0o700 })
+  const deadline = Date.now() + 5000
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: "wx", mode: 0o600 })
+      break
+    } catch {
+      const age = Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now())
+      if (age > 10_000 || Date.now() > deadline) fs.rmSync(lock, { force: true })
+      else await sleep(25)
+    }
+  }
+  try {
+    return await f()
+  } finally {
+    fs.rmSync(lock, { force: true })
+  }
+}
+
+/** The stored session when it points at this daemon, else a registration (once per session). */
+export const ensureSession = async (
+  identity: AgentIdentity,
+  target: DaemonTarget,
+  env: NodeJS.ProcessEnv = process.env,
+  extra: Parameters<typeof registerSession>[3] = {}
+): Promise<SessionRecord> => {
+  const usable = (s: SessionRecord | null): s is SessionRecord => s !== null && s.base_url === target.baseUrl
+  const current = readSession(identity.key, env)
+  if (usable(current)) return current
+  return withSessionLock(identity.key, env, async () => {
+    const now = readSession(identity.key, env)
+    return usable(now) ? now : registerSession(identity, target, env, extra)
+  })
+}
+
+/**
+ * Registers again after the daemon refused `stalePeerId`, unless another process of the same
+ * session (a parallel hook, the MCP server) already did: then its registration is used.
+ */
+export const renewSession = (
+  identity: AgentIdentity,
+  target: DaemonTarget,
+  env: NodeJS.ProcessEnv,
+  stalePeerId: string | undefined,
+  extra: Parameters<typeof registerSession>[3] = {}
+): Promise<SessionRecord> =>
+  withSessionLock(identity.key, env, async () => {
+    const now = readSession(identity.key, env)
+    return now !== null && now.peer_id !== stalePeerId && now.base_url === target.baseUrl
+      ? now
+      : registerSession(identity, target, env, extra)
+  })

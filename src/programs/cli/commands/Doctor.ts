@@ -1,0 +1,72 @@
+import { Command } from "@effect/cli"
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import { Console, Effect, Layer } from "effect"
+import { loadConfig } from "../../../layers/ConfigLive.js"
+import { DaemonClientLive } from "../../../layers/DaemonClientLive.js"
+import { Config } from "../../../services/Config.js"
+import { DaemonClient } from "../../../services/DaemonClient.js"
+import { runCommand } from "../Client.js"
+import { collectStatus } from "./Status.js"
+
+type Check = { readonly level: "ok" | "warn" | "fail"; readonly what: string }
+
+const tmuxVersion = () => {
+  try {
+    return execFileSync("tmux", ["-V"], { encoding: "utf8", timeout: 2000 }).trim()
+  } catch {
+    return null
+  }
+}
+
+export const doctorCommand = Command.make("doctor", {}, () =>
+  runCommand(Effect.gen(function*() {
+    const checks: Array<Check> = []
+    const loaded = yield* Effect.either(loadConfig())
+    if (loaded._tag === "Left") {
+      checks.push({ level: "fail", what: `config: ${loaded.left.message}` })
+    } else {
+      const config = loaded.right
+      const layer = DaemonClientLive.pipe(Layer.provideMerge(Layer.succeed(Config, config)))
+      const status = yield* collectStatus.pipe(Effect.provide(layer))
+      checks.push({ level: "ok", what: `config: ${config.paths.configFile}` })
+      const mode = fs.statSync(config.paths.home).mode & 0o777
+      checks.push(
+        mode & 0o077
+          ? { level: "fail", what: `${config.paths.home} is mode ${mode.toString(8)}; want 700` }
+          : { level: "ok", what: `${config.paths.home} is private (700)` }
+      )
+      if (status.daemon.running) {
+        checks.push({ level: "ok", what: `daemon answers at ${status.daemon.url}` })
+        const refused = yield* Effect.flatMap(DaemonClient, (c) => c.call((api) => api.peers.list({ urlParams: {} }))).pipe(
+          Effect.provide(layer),
+          Effect.as(null),
+          Effect.catchAll((e) => Effect.succeed(e.message))
+        )
+        checks.push(
+          refused === null
+            ? { level: "ok", what: "daemon accepts this machine's auth token" }
+            : { level: "fail", what: `daemon refuses requests: ${refused}` }
+        )
+      } else {
+        checks.push({ level: "warn", what: `daemon not running (${status.daemon.error}); a SessionStart hook starts it` })
+      }
+      const tmux = tmuxVersion()
+      checks.push(tmux ? { level: "ok", what: `${tmux}: live delivery into panes works` } : { level: "warn", what: "tmux not found: messages wait for the next hook instead of live delivery" })
+      for (const a of status.agents) {
+        if (!a.detected) continue
+        for (const f of a.files) {
+          checks.push(
+            f.state === "installed"
+              ? { level: "ok", what: `${a.label}: ${f.path}` }
+              : f.state === "unreadable"
+              ? { level: "fail", what: `${a.label}: ${f.detail}` }
+              : { level: "warn", what: `${a.label}: ${f.path} lacks repowire's entries (run \`repowire setup\`)` }
+          )
+        }
+      }
+    }
+    for (const c of checks) yield* Console.log(`${c.level === "ok" ? "ok  " : c.level === "warn" ? "warn" : "FAIL"}  ${c.what}`)
+    const failed = checks.filter((c) => c.level === "fail").length
+    if (failed > 0) return yield* Effect.fail(new Error(`${failed} check(s) failed`))
+  }))).pipe(Command.withDescription("Check that repowire is installed and working"))

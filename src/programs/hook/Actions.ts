@@ -1,0 +1,151 @@
+import { formatIncoming, incomingFromMessage } from "../agent/DeliveryText.js"
+import type { AgentIdentity } from "../agent/Identity.js"
+import { registerSession, withSessionLock } from "../agent/Registration.js"
+import { readSession, type SessionRecord, writeSession } from "../agent/Sessions.js"
+import { startDelivery, stopDelivery } from "./DeliveryProcess.js"
+import { addContext, blockStop } from "./Output.js"
+import type { HookEvent } from "../../protocol/HookPayload.js"
+import { callAsPeer } from "./PeerLink.js"
+import { lastAssistantText } from "./Transcript.js"
+
+type Out = Record<string, unknown>
+
+const report = (identity: AgentIdentity, report: unknown, status?: "online" | "busy") =>
+  callAsPeer(identity, (s) => ({
+    method: "POST",
+    path: "/events/chat",
+    body: { peer: s.peer_id, report, ...(status ? { status } : {}) }
+  }))
+
+const setStatus = (identity: AgentIdentity, status: "online" | "offline", env: NodeJS.ProcessEnv) =>
+  callAsPeer(identity, (s) => ({ method: "POST", path: `/peers/${encodeURIComponent(s.peer_id)}/status`, body: { status } }), env)
+
+interface QueuedMessage {
+  readonly kind: string
+  readonly from_name: string
+  readonly text: string
+  readonly correlation_id: string | null
+  readonly attachments?: ReadonlyArray<{ readonly name: string; readonly path: string }>
+}
+interface OpenAsk {
+  readonly correlation_id: string
+  readonly from_name: string
+  readonly text: string
+}
+
+const asArray = <A>(body: unknown, key: string): ReadonlyArray<A> => {
+  const v = typeof body === "object" && body !== null ? (body as Record<string, unknown>)[key] : undefined
+  return Array.isArray(v) ? v as ReadonlyArray<A> : []
+}
+
+const drain = async (identity: AgentIdentity) => {
+  const { response, session } = await callAsPeer(identity, (s) => ({
+    method: "GET",
+    path: `/deliveries?peer=${encodeURIComponent(s.peer_id)}`
+  }))
+  return { session, messages: asArray<QueuedMessage>(response.body, "messages") }
+}
+
+const openInboundAsks = async (identity: AgentIdentity) => {
+  const { response } = await callAsPeer(identity, (s) => ({
+    method: "GET",
+    path: `/asks?peer=${encodeURIComponent(s.peer_id)}&direction=inbound&open=true`
+  }))
+  return asArray<OpenAsk>(response.body, "asks")
+}
+
+const sessionIntro = (s: SessionRecord) =>
+  `You are on the repowire mesh as "${s.display_name}" (circle ${s.circle}). Other agents can ask you ` +
+  `questions; answer an ask with the repowire ack tool (correlation id + message). Use list_peers to see ` +
+  `who is there, and ask / notify_peer / broadcast to reach them.`
+
+const sessionStart = async (identity: AgentIdentity, env: NodeJS.ProcessEnv): Promise<Out> => {
+  const [{ loadConfig }, { ensureDaemon }, { Effect }] = await Promise.all([
+    import("../../layers/ConfigLive.js"),
+    import("../daemon/Launcher.js"),
+    import("effect")
+  ])
+  const config = await Effect.runPromise(loadConfig(env))
+  const { baseUrl } = await ensureDaemon(config.paths, config.values)
+  const target = { baseUrl, authToken: config.values.daemon.auth_token }
+  const session = await withSessionLock(identity.key, env, () => registerSession(identity, target, env))
+  startDelivery(session, env)
+  return addContext(identity.backend, "SessionStart", sessionIntro(session))
+}
+
+const queuedText = (messages: ReadonlyArray<QueuedMessage>) =>
+  messages.map((m) => formatIncoming(incomingFromMessage(m))).join("\n\n")
+
+/** Remembers asks the agent has been shown, so a Stop hook does not hand them over again. */
+const markShown = (identity: AgentIdentity, session: SessionRecord, ids: ReadonlyArray<string>, env: NodeJS.ProcessEnv) => {
+  if (ids.length === 0) return
+  const current = readSession(identity.key, env) ?? session
+  writeSession({ ...current, reminded: [...new Set([...(current.reminded ?? []), ...ids])].slice(-200) }, env)
+}
+
+const askIds = (messages: ReadonlyArray<QueuedMessage>) =>
+  messages.flatMap((m) => (m.kind === "ask" && m.correlation_id ? [m.correlation_id] : []))
+
+const userPrompt = async (identity: AgentIdentity, prompt: string, env: NodeJS.ProcessEnv): Promise<Out> => {
+  await report(identity, { kind: "chat", role: "user", text: prompt.slice(0, 65_536) }, "busy")
+  const { messages, session } = await drain(identity)
+  markShown(identity, session, askIds(messages), env)
+  return messages.length > 0 ? addContext(identity.backend, "UserPromptSubmit", queuedText(messages)) : {}
+}
+
+/**
+ * Idle again: report the assistant's turn, then hand waiting messages and open asks to the agent
+ * by blocking the stop. Messages are drained (each shown once) and each open ask is reminded
+ * once, so the agent cannot be held in a loop.
+ */
+const stop = async (
+  identity: AgentIdentity,
+  event: Extract<HookEvent, { kind: "stop" }>,
+  env: NodeJS.ProcessEnv
+): Promise<Out> => {
+  const text = event.assistantText ?? (event.transcriptPath ? lastAssistantText(event.transcriptPath) : undefined)
+  if (text !== undefined && text.trim() !== "") {
+    await report(identity, { kind: "chat", role: "assistant", text: text.slice(0, 65_536) }, "online")
+  } else {
+    await setStatus(identity, "online", env)
+  }
+  const { messages, session } = await drain(identity)
+  const asks = await openInboundAsks(identity)
+  const seen = new Set([...(readSession(identity.key, env) ?? session).reminded ?? [], ...askIds(messages)])
+  const fresh = asks.filter((a) => !seen.has(a.correlation_id))
+  if (messages.length === 0 && fresh.length === 0) return {}
+  markShown(identity, session, [...askIds(messages), ...fresh.map((a) => a.correlation_id)], env)
+  const parts = [
+    ...(messages.length > 0 ? [`Messages arrived on the repowire mesh:\n\n${queuedText(messages)}`] : []),
+    ...(fresh.length > 0
+      ? [
+        `Open asks wait for your answer (reply with the repowire ack tool):\n` +
+        fresh.map((a) => `- ${a.correlation_id} from ${a.from_name}: ${a.text.slice(0, 500)}`).join("\n")
+      ]
+      : [])
+  ]
+  return blockStop(identity.backend, parts.join("\n\n"))
+}
+
+const sessionEnd = async (identity: AgentIdentity, env: NodeJS.ProcessEnv): Promise<Out> => {
+  const session = readSession(identity.key, env)
+  if (session !== null) stopDelivery(session)
+  await setStatus(identity, "offline", env)
+  return {}
+}
+
+export const runEvent = async (identity: AgentIdentity, event: HookEvent, env: NodeJS.ProcessEnv): Promise<Out> => {
+  switch (event.kind) {
+    case "session-start":
+      return sessionStart(identity, env)
+    case "user-prompt-submit":
+      return userPrompt(identity, event.prompt, env)
+    case "post-tool-use":
+      await report(identity, { kind: "tool_call", tool: event.tool.slice(0, 256), summary: event.summary })
+      return {}
+    case "stop":
+      return stop(identity, event, env)
+    case "session-end":
+      return sessionEnd(identity, env)
+  }
+}

@@ -1,0 +1,35 @@
+import type { Ask } from "../../protocol/Message.js"
+import type { Peer } from "../../protocol/Peer.js"
+
+/** Token-cheap text: one header line, then tab-separated rows. */
+const oneLine = (s: string, max: number) => {
+  const flat = s.replace(/\s+/g, " ").trim()
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat
+}
+
+export const peersText = (peers: ReadonlyArray<Peer>, me: string | undefined) =>
+  peers.length === 0
+    ? "no peers"
+    : [
+      `${peers.length} peer(s): name\tstatus\tbackend\tcircle\tdescription`,
+      ...peers.map((p) =>
+        [`${p.display_name}${p.peer_id === me ? " (you)" : ""}`, p.status, p.backend, p.circle, oneLine(p.description, 120)]
+          .join("\t")
+      )
+    ].join("\n")
+
+export const asksText = (asks: ReadonlyArray<Ask>) =>
+  asks.length === 0
+    ? "no asks"
+    : [
+      `${asks.length} ask(s): id\tfrom\tto\tstate\ttext\treply`,
+      ...asks.map((a) =>
+        [a.correlation_id, a.from_name, a.to_name, a.state, oneLine(a.text, 120), a.reply === null ? "-" : oneLine(a.reply, 200)]
+          .join("\t")
+      )
+    ].join("\n")
+
+export const askResultText = (a: Ask, waitedS: number) =>
+  a.state === "acked"
+    ? `${a.correlation_id} acked by ${a.to_name}${a.reply === null ? " (no reply text)" : `. Reply:\n${a.reply}`}`
+    : `${a.correlation_id} still open (${a.state}) after ${waitedS}s; wait again or carry on, the reply arrives as a message`

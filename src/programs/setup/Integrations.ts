@@ -1,0 +1,202 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
+import type { AgentBackend } from "../agent/Identity.js"
+import {
+  addHooks,
+  getEntry,
+  hasHooks,
+  type HookCommand,
+  type Json,
+  parseJsonConfig,
+  removeEntry,
+  removeHooks,
+  serializeJson,
+  setEntry
+} from "./JsonEdit.js"
+import { openCodePlugin } from "./OpenCodePlugin.js"
+import { addBlock, checkToml, hasBlock, removeBlock } from "./TomlBlock.js"
+
+/** One file setup manages: how to add its entries, remove them, and tell whether they are there. */
+export interface ManagedFile {
+  readonly path: string
+  readonly add: (text: string) => string
+  readonly remove: (text: string) => string
+  readonly installed: (text: string) => boolean
+  /** Checks the file can be edited; throws ConfigParseError / TomlParseError. */
+  readonly check: (text: string) => void
+  /** The whole file is setup's: created by add, deleted by remove. */
+  readonly owned?: boolean
+}
+
+export interface Integration {
+  readonly backend: AgentBackend
+  readonly label: string
+  readonly binary: string
+  readonly configDir: string
+  readonly files: ReadonlyArray<ManagedFile>
+  /** What works for this runtime, for status and the README. */
+  readonly support: string
+}
+
+const shellQuote = (s: string) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`)
+
+const hookCommands = (
+  command: ReadonlyArray<string>,
+  backend: AgentBackend,
+  events: ReadonlyArray<{ event: string; arg: string; timeout?: number; matcher?: string }>,
+  extra: { readonly name?: string } = {}
+): ReadonlyArray<HookCommand> =>
+  events.map((e) => ({
+    event: e.event,
+    command: [...command, "hook", e.arg, "--backend", backend].map(shellQuote).join(" "),
+    ...(e.timeout !== undefined ? { timeout: e.timeout } : {}),
+    ...(e.matcher !== undefined ? { matcher: e.matcher } : {}),
+    ...extra
+  }))
+
+const jsonFile = (
+  file: string,
+  edits: {
+    readonly hooks?: ReadonlyArray<HookCommand>
+    readonly entry?: { readonly section: string; readonly name: string; readonly value: Json }
+  }
+): ManagedFile => ({
+  path: file,
+  check: (text) => void parseJsonConfig(file, text),
+  add: (text) => {
+    let doc = parseJsonConfig(file, text)
+    if (edits.hooks) doc = addHooks(doc, edits.hooks)
+    if (edits.entry) doc = setEntry(doc, edits.entry.section, edits.entry.name, edits.entry.value)
+    return serializeJson(doc, text)
+  },
+  remove: (text) => {
+    let doc = parseJsonConfig(file, text)
+    if (edits.hooks) doc = removeHooks(doc, edits.hooks)
+    if (edits.entry) doc = removeEntry(doc, edits.entry.section, edits.entry.name)
+    return serializeJson(doc, text)
+  },
+  installed: (text) => {
+    try {
+      const doc = parseJsonConfig(file, text)
+      return (!edits.hooks || hasHooks(doc, edits.hooks)) &&
+        (!edits.entry || getEntry(doc, edits.entry.section, edits.entry.name) !== undefined)
+    } catch {
+      return false
+    }
+  }
+})
+
+const tomlFile = (file: string, body: string, featureLine: string): ManagedFile => ({
+  path: file,
+  check: (text) => checkToml(file, text),
+  add: (text) => (checkToml(file, text), addBlock(text, body, featureLine)),
+  remove: (text) => removeBlock(text),
+  installed: hasBlock
+})
+
+const ownedFile = (file: string, content: string): ManagedFile => ({
+  path: file,
+  owned: true,
+  check: () => undefined,
+  add: () => content,
+  remove: () => "",
+  installed: (text) => text === content
+})
+
+const tomlString = (s: string) => JSON.stringify(s)
+
+export const integrations = (home: string, command: ReadonlyArray<string>): ReadonlyArray<Integration> => {
+  const [bin, ...binArgs] = command
+  const mcpArgs = (backend: AgentBackend) => [...binArgs, "mcp", "--backend", backend]
+  const claudeDir = path.join(home, ".claude")
+  const codexDir = path.join(home, ".codex")
+  const geminiDir = path.join(home, ".gemini")
+  const openCodeDir = path.join(home, ".config", "opencode")
+  return [
+    {
+      backend: "claude-code",
+      label: "Claude Code",
+      binary: "claude",
+      configDir: claudeDir,
+      support: "MCP tools; hooks SessionStart, UserPromptSubmit, PostToolUse, Stop (blocks with waiting messages), SessionEnd; tmux live delivery",
+      files: [
+        jsonFile(path.join(claudeDir, "settings.json"), {
+          hooks: hookCommands(command, "claude-code", [
+            { event: "SessionStart", arg: "session-start", timeout: 15 },
+            { event: "UserPromptSubmit", arg: "user-prompt-submit", timeout: 5 },
+            { event: "PostToolUse", arg: "post-tool-use", timeout: 5, matcher: "*" },
+            { event: "Stop", arg: "stop", timeout: 5 },
+            { event: "SessionEnd", arg: "session-end", timeout: 5 }
+          ])
+        }),
+        jsonFile(path.join(home, ".claude.json"), {
+          entry: { section: "mcpServers", name: "repowire", value: { type: "stdio", command: bin!, args: mcpArgs("claude-code") } }
+        })
+      ]
+    },
+    {
+      backend: "codex",
+      label: "Codex CLI",
+      binary: "codex",
+      configDir: codexDir,
+      support:
+        "MCP tools; hooks.json SessionStart, UserPromptSubmit, PostToolUse, Stop (blocks with waiting messages; needs [features] codex_hooks); no SessionEnd hook (peer goes offline by idle timeout); tmux live delivery",
+      files: [
+        jsonFile(path.join(codexDir, "hooks.json"), {
+          hooks: hookCommands(command, "codex", [
+            { event: "SessionStart", arg: "session-start", timeout: 15 },
+            { event: "UserPromptSubmit", arg: "user-prompt-submit", timeout: 5 },
+            { event: "PostToolUse", arg: "post-tool-use", timeout: 5 },
+            { event: "Stop", arg: "stop", timeout: 5 }
+          ])
+        }),
+        tomlFile(
+          path.join(codexDir, "config.toml"),
+          `[mcp_servers.repowire]\ncommand = ${tomlString(bin!)}\nargs = [${mcpArgs("codex").map(tomlString).join(", ")}]\n`,
+          "codex_hooks = true"
+        )
+      ]
+    },
+    {
+      backend: "gemini",
+      label: "Gemini CLI",
+      binary: "gemini",
+      configDir: geminiDir,
+      support:
+        "MCP tools; hooks SessionStart, BeforeAgent (prompt), AfterTool, AfterAgent (denies the turn end with waiting messages, so the agent acts on them), SessionEnd; tmux live delivery",
+      files: [
+        jsonFile(path.join(geminiDir, "settings.json"), {
+          hooks: hookCommands(command, "gemini", [
+            { event: "SessionStart", arg: "session-start", timeout: 15_000 },
+            { event: "BeforeAgent", arg: "user-prompt-submit", timeout: 5000 },
+            { event: "AfterTool", arg: "post-tool-use", timeout: 5000, matcher: ".*" },
+            { event: "AfterAgent", arg: "stop", timeout: 5000 },
+            { event: "SessionEnd", arg: "session-end", timeout: 5000 }
+          ], { name: "repowire" }),
+          entry: { section: "mcpServers", name: "repowire", value: { command: bin!, args: mcpArgs("gemini") } }
+        })
+      ]
+    },
+    {
+      backend: "opencode",
+      label: "OpenCode",
+      binary: "opencode",
+      configDir: openCodeDir,
+      support:
+        "MCP tools (opencode.json mcp); a plugin forwards session start, chat messages, tool calls, session.idle (prompts the session with waiting messages) and session.deleted; tmux live delivery",
+      files: [
+        jsonFile(path.join(openCodeDir, "opencode.json"), {
+          entry: { section: "mcp", name: "repowire", value: { type: "local", command: [bin!, ...mcpArgs("opencode")], enabled: true } }
+        }),
+        ownedFile(path.join(openCodeDir, "plugin", "repowire.js"), openCodePlugin(command))
+      ]
+    }
+  ]
+}
+
+const onPath = (binary: string, env: NodeJS.ProcessEnv) =>
+  (env.PATH ?? "").split(path.delimiter).some((dir) => dir !== "" && fs.existsSync(path.join(dir, binary)))
+
+/** Installed when its binary is on PATH or its config folder exists. */
+export const detect = (integration: Integration, env: NodeJS.ProcessEnv = process.env) =>
+  onPath(integration.binary, env) || fs.existsSync(integration.configDir)

@@ -1,0 +1,158 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { ConfigParseError, jsonEqual } from "./JsonEdit.js"
+import { detect, type Integration, type ManagedFile } from "./Integrations.js"
+import { TomlParseError } from "./TomlBlock.js"
+
+/** What setup/uninstall will do to one file. */
+export interface FileChange {
+  readonly integration: Integration
+  readonly file: ManagedFile
+  readonly before: string | null
+  /** null: the file is deleted. */
+  readonly after: string | null
+}
+
+export interface Planned {
+  readonly changes: ReadonlyArray<FileChange>
+  readonly unchanged: ReadonlyArray<{ readonly integration: Integration; readonly file: ManagedFile }>
+  readonly errors: ReadonlyArray<string>
+  readonly skipped: ReadonlyArray<Integration>
+}
+
+/** Per file, the bytes it had before the first setup, so uninstall can give them back exactly. */
+export interface SetupState {
+  readonly files: Record<string, { readonly original: string | null }>
+  /** config.yaml keys setup changed, with the value each had before. */
+  readonly config?: ReadonlyArray<{
+    readonly keyPath: ReadonlyArray<string>
+    /** null: the key was not in the file. */
+    readonly previous: { readonly value: unknown } | null
+  }>
+}
+
+export const stateFile = (home: string) => path.join(home, "setup-state.json")
+
+export const readState = (home: string): SetupState => {
+  try {
+    const parsed = JSON.parse(fs.readFileSync(stateFile(home), "utf8")) as SetupState
+    return typeof parsed.files === "object" && parsed.files !== null ? parsed : { files: {} }
+  } catch {
+    return { files: {} }
+  }
+}
+
+export const writeState = (home: string, state: SetupState) => {
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 })
+  if (Object.keys(state.files).length === 0 && (state.config ?? []).length === 0) fs.rmSync(stateFile(home), { force: true })
+  else fs.writeFileSync(stateFile(home), JSON.stringify(state, null, 2) + "\n", { mode: 0o600 })
+}
+
+const readText = (file: string): string | null => {
+  try {
+    return fs.readFileSync(file, "utf8")
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null
+    throw e
+  }
+}
+
+const describe = (e: unknown) =>
+  e instanceof ConfigParseError || e instanceof TomlParseError ? e.message : `${e instanceof Error ? e.message : String(e)}`
+
+const plan = (
+  list: ReadonlyArray<Integration>,
+  step: (file: ManagedFile, text: string | null) => string | null
+): Omit<Planned, "skipped"> => {
+  const changes: Array<FileChange> = []
+  const unchanged: Array<{ integration: Integration; file: ManagedFile }> = []
+  const errors: Array<string> = []
+  for (const integration of list) {
+    for (const file of integration.files) {
+      try {
+        const before = readText(file.path)
+        const after = step(file, before)
+        if (after === before) unchanged.push({ integration, file })
+        else changes.push({ integration, file, before, after })
+      } catch (e) {
+        errors.push(describe(e))
+      }
+    }
+  }
+  return { changes, unchanged, errors }
+}
+
+export const planSetup = (all: ReadonlyArray<Integration>, env: NodeJS.ProcessEnv = process.env): Planned => {
+  const found = all.filter((i) => detect(i, env))
+  return {
+    ...plan(found, (file, text) => {
+      if (text !== null) file.check(text)
+      return file.add(text ?? "")
+    }),
+    skipped: all.filter((i) => !found.includes(i))
+  }
+}
+
+const emptyish = (text: string) => text.trim() === "" || text.trim() === "{}"
+
+export const planUninstall = (all: ReadonlyArray<Integration>, home: string): Planned => {
+  const state = readState(home)
+  return {
+    ...plan(all, (file, text) => {
+      if (text === null) return null
+      if (file.owned) return file.installed(text) ? null : text
+      file.check(text)
+      const removed = file.remove(text)
+      if (removed === text) return text
+      if (!(file.path in state.files)) return removed
+      const original = state.files[file.path]!.original
+      // Unchanged since setup: give back the exact bytes it had (or no file at all).
+      const untouched = (() => {
+        try {
+          const setUp = file.add(original ?? "")
+          return setUp === text || jsonEqual(JSON.parse(setUp), JSON.parse(text))
+        } catch {
+          return false
+        }
+      })()
+      if (untouched) return original
+      return original === null && emptyish(removed) ? null : removed
+    }),
+    skipped: []
+  }
+}
+
+const writeFile = (file: string, text: string) => {
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  let mode = 0o600
+  try {
+    mode = fs.statSync(file).mode & 0o777
+  } catch {
+    // a new file
+  }
+  const tmp = `${file}.repowire-${process.pid}.tmp`
+  fs.writeFileSync(tmp, text, { mode })
+  fs.renameSync(tmp, file)
+}
+
+export const applySetup = (planned: Planned, home: string) => {
+  const state = readState(home)
+  const files = { ...state.files }
+  for (const c of planned.changes) {
+    if (!(c.file.path in files)) files[c.file.path] = { original: c.before }
+    writeFile(c.file.path, c.after ?? "")
+  }
+  writeState(home, { ...state, files })
+}
+
+export const applyUninstall = (planned: Planned, home: string) => {
+  const state = readState(home)
+  const files = { ...state.files }
+  for (const c of planned.changes) {
+    if (c.after === null) fs.rmSync(c.file.path, { force: true })
+    else writeFile(c.file.path, c.after)
+    delete files[c.file.path]
+  }
+  for (const u of planned.unchanged) delete files[u.file.path]
+  writeState(home, { ...state, files })
+}

@@ -1,0 +1,43 @@
+/**
+ * A few decoders for hook stdin. Hooks run on every tool call and importing `effect/Schema`
+ * costs ~0.5 s of start-up (measured), so hook payloads are decoded with these instead. Each
+ * failure names the field, like describeParseError does for Effect schemas.
+ */
+export type Decoded<A> = { readonly ok: true; readonly value: A } | { readonly ok: false; readonly error: string }
+
+export type Decoder<A> = (u: unknown, path: string) => Decoded<A>
+
+const ok = <A>(value: A): Decoded<A> => ({ ok: true, value })
+const fail = (path: string, expected: string, u: unknown): Decoded<never> => ({
+  ok: false,
+  error: `${path === "" ? "payload" : path}: expected ${expected}, got ${u === undefined ? "nothing" : JSON.stringify(u)?.slice(0, 40)}`
+})
+
+export const string: Decoder<string> = (u, path) => (typeof u === "string" ? ok(u) : fail(path, "a string", u))
+export const boolean: Decoder<boolean> = (u, path) => (typeof u === "boolean" ? ok(u) : fail(path, "a boolean", u))
+export const unknown: Decoder<unknown> = (u) => ok(u)
+
+export const optional = <A>(d: Decoder<A>): Decoder<A | undefined> => (u, path) =>
+  u === undefined || u === null ? ok(undefined) : d(u, path)
+
+export const literal = <const L extends string>(...values: ReadonlyArray<L>): Decoder<L> => (u, path) =>
+  typeof u === "string" && (values as ReadonlyArray<string>).includes(u)
+    ? ok(u as L)
+    : fail(path, values.map((v) => JSON.stringify(v)).join(" | "), u)
+
+type Shape = Record<string, Decoder<unknown>>
+type Out<S extends Shape> = { readonly [K in keyof S]: S[K] extends Decoder<infer A> ? A : never }
+
+/** An object with these fields; other fields are allowed (runtimes add fields over time). */
+export const struct = <S extends Shape>(shape: S): Decoder<Out<S>> => (u, path) => {
+  if (typeof u !== "object" || u === null || Array.isArray(u)) return fail(path, "an object", u)
+  const out: Record<string, unknown> = {}
+  for (const [key, decoder] of Object.entries(shape)) {
+    const r = decoder((u as Record<string, unknown>)[key], path === "" ? key : `${path}.${key}`)
+    if (!r.ok) return r
+    if (r.value !== undefined) out[key] = r.value
+  }
+  return ok(out as Out<S>)
+}
+
+export const decode = <A>(d: Decoder<A>, u: unknown): Decoded<A> => d(u, "")

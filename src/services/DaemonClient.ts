@@ -1,0 +1,36 @@
+import type { HttpApi, HttpApiClient, HttpApiGroup, HttpClientError } from "@effect/platform"
+import { Context, Data, type Effect, type ParseResult } from "effect"
+import type { DaemonApi } from "../protocol/DaemonApi.js"
+
+/** The daemon did not answer: not running, wrong port, or a network failure. */
+export class DaemonUnreachable extends Data.TaggedError("DaemonUnreachable")<{ readonly message: string }> {}
+
+/** The daemon answered something the contract does not describe. */
+export class DaemonFailure extends Data.TaggedError("DaemonFailure")<{ readonly message: string }> {}
+
+export type DaemonApiClient = typeof DaemonApi extends HttpApi.HttpApi<
+  infer _Id extends string,
+  infer Groups extends HttpApiGroup.HttpApiGroup.Any,
+  infer ApiError,
+  infer _R
+> ? HttpApiClient.Client<Groups, ApiError, never>
+  : never
+
+/** Transport errors are replaced by DaemonUnreachable / DaemonFailure; the contract's typed errors stay. */
+export type DaemonCallError<E> =
+  | Exclude<E, HttpClientError.HttpClientError | ParseResult.ParseError>
+  | DaemonUnreachable
+  | DaemonFailure
+
+/**
+ * The typed client of the daemon's HttpApi for first-party programs (CLI, MCP server). Sends
+ * `Authorization: Bearer <daemon.auth_token>` when set, and the calling peer's token as
+ * X-Repowire-Peer-Token when `peerToken` is given.
+ */
+export class DaemonClient extends Context.Tag("repowire/DaemonClient")<DaemonClient, {
+  readonly baseUrl: string
+  readonly call: <A, E>(
+    f: (api: DaemonApiClient) => Effect.Effect<A, E>,
+    options?: { readonly peerToken?: string | undefined }
+  ) => Effect.Effect<A, DaemonCallError<E>>
+}>() {}
