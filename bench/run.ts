@@ -4,7 +4,8 @@ const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   daemon: () => import("./daemon.js"),
   dashboard: () => import("./dashboard.js"),
   hook: () => import("./hook.js"),
-  inject: () => import("./inject.js")
+  inject: () => import("./inject.js"),
+  relay: () => import("./relay.js")
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))

@@ -24,7 +24,7 @@ await build({
   target: "node20",
   // Dependencies are bundled too: one parsed file starts far faster than hundreds of
   // resolved modules. Native and optional modules stay outside.
-  external: ["better-sqlite3", "bufferutil", "utf-8-validate", "playwright-core", "fast-check"],
+  external: ["better-sqlite3", "bufferutil", "utf-8-validate", "playwright-core"],
   // REPOWIRE_BUILD_DEBUG=1 keeps the output readable for profiling.
   minify: process.env.REPOWIRE_BUILD_DEBUG !== "1",
   keepNames: true,

@@ -7,8 +7,11 @@ import type { RelayStatus } from "../protocol/DaemonApi.js"
  */
 export class TunnelClient extends Context.Tag("repowire/TunnelClient")<TunnelClient, {
   readonly status: Effect.Effect<RelayStatus>
+  /** Re-reads the relay section of config.yaml and dials again (after a key rotation or setup). */
+  readonly reconnect: Effect.Effect<RelayStatus>
 }>() {
   static readonly Disabled = Layer.succeed(TunnelClient, {
-    status: Effect.succeed<RelayStatus>({ status: "disabled", url: null, last_error: null, last_connected_at: null })
+    status: Effect.succeed<RelayStatus>({ status: "disabled", url: null, last_error: null, last_connected_at: null }),
+    reconnect: Effect.succeed<RelayStatus>({ status: "disabled", url: null, last_error: null, last_connected_at: null })
   })
 }

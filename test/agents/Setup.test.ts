@@ -155,20 +155,19 @@ describe("setup / uninstall on fixture configs", () => {
 })
 
 describe("setup --relay", () => {
-  it("enables the relay client, and uninstall takes it back", () => {
+  it("a bad or unreachable relay stops setup before anything changes", () => {
     const { home, repowireHome } = freshHome()
     const env = { ...process.env, HOME: home, REPOWIRE_HOME: repowireHome, PATH: "", REPOWIRE_SETUP_COMMAND: "[\"repowire\"]" }
+    const before = snapshot(home)
     const bad = spawnSync(process.execPath, [bin, "setup", "--relay", "not a url"], { env, encoding: "utf8" })
     assert.strictEqual(bad.status, 1)
     assert.include(bad.stderr, "relay.url")
-    assert.isFalse(fs.existsSync(path.join(home, ".codex/hooks.json")), "nothing was installed")
-    const set = spawnSync(process.execPath, [bin, "setup", "--relay", "wss://relay.example.com"], { env, encoding: "utf8" })
-    assert.strictEqual(set.status, 0, set.stderr)
-    const config = fs.readFileSync(path.join(repowireHome, "config.yaml"), "utf8")
-    assert.match(config, /relay:\n\s+enabled: true\n\s+url: wss:\/\/relay.example.com/)
-    const un = spawnSync(process.execPath, [bin, "uninstall"], { env, encoding: "utf8" })
-    assert.strictEqual(un.status, 0, un.stderr)
-    assert.notInclude(fs.readFileSync(path.join(repowireHome, "config.yaml"), "utf8"), "relay")
+    const down = spawnSync(process.execPath, [bin, "setup", "--relay", "https://127.0.0.1:1"], { env, encoding: "utf8" })
+    assert.strictEqual(down.status, 1)
+    assert.include(down.stderr, "cannot reach the relay")
+    assert.deepStrictEqual(snapshot(home), before, "nothing was installed")
+    const config = path.join(repowireHome, "config.yaml")
+    assert.isTrue(!fs.existsSync(config) || !fs.readFileSync(config, "utf8").includes("relay"))
   }, 60_000)
 })
 

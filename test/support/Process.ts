@@ -23,6 +23,14 @@ export const cli = (home: string, args: ReadonlyArray<string>, env: Record<strin
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr } satisfies CliResult
 }
 
+const readRuntime = (file: string) => {
+  try {
+    return existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) as { pid: number; url: string; port: number } : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** `repowire serve` in the foreground as a child process; resolves once it is listening. */
 export const spawnDaemon = async (home: string, env: Record<string, string> = {}) => {
   const child: ChildProcess = spawn(process.execPath, [BIN, "serve"], {
@@ -35,10 +43,8 @@ export const spawnDaemon = async (home: string, env: Record<string, string> = {}
   const runtime = path.join(home, "daemon.json")
   const deadline = Date.now() + 15_000
   while (Date.now() < deadline) {
-    if (existsSync(runtime)) {
-      const info = JSON.parse(readFileSync(runtime, "utf8")) as { pid: number; url: string; port: number }
-      if (info.pid === child.pid) return { child, url: info.url, port: info.port, output: () => output }
-    }
+    const info = readRuntime(runtime)
+    if (info !== undefined && info.pid === child.pid) return { child, url: info.url, port: info.port, output: () => output }
     if (child.exitCode !== null) throw new Error(`daemon exited: ${output}`)
     await new Promise((r) => setTimeout(r, 50))
   }

@@ -7,6 +7,7 @@ import type { EventLog } from "../../services/EventLog.js"
 import type { MessageRouter } from "../../services/MessageRouter.js"
 import type { PeerRegistry } from "../../services/PeerRegistry.js"
 import type { Transports } from "../../services/Transports.js"
+import type { TunnelClient } from "../../services/TunnelClient.js"
 import type { DaemonHttpApp } from "../../services/LocalApp.js"
 import { AgentSocketRoute } from "./AgentSocket.js"
 import { AttachmentRoutes } from "./AttachmentRoutes.js"
@@ -16,6 +17,7 @@ import { EventStreamRoutes } from "./EventStream.js"
 import { guard } from "./Guard.js"
 import { McpRoute } from "./McpRoute.js"
 import { DaemonHandlers } from "./Handlers.js"
+import { RelayRoutes } from "./RelayRoutes.js"
 
 export const DaemonRoutes = Layer.mergeAll(
   HttpLayerRouter.addHttpApi(DaemonApi).pipe(Layer.provide(DaemonHandlers)),
@@ -23,7 +25,8 @@ export const DaemonRoutes = Layer.mergeAll(
   EventStreamRoutes,
   AttachmentRoutes,
   DashboardRoutes,
-  McpRoute
+  McpRoute,
+  RelayRoutes
 )
 
 /**
@@ -38,7 +41,9 @@ export const makeDaemonApp = (options: {
     const config = yield* Config
     const routes = yield* HttpLayerRouter.toHttpEffect(DaemonRoutes)
     // Raw routes read their services per request; bind them here once.
-    const context = yield* Effect.context<Config | Transports | PeerRegistry | MessageRouter | EventLog | Attachments>()
+    const context = yield* Effect.context<
+      Config | Transports | PeerRegistry | MessageRouter | EventLog | Attachments | TunnelClient
+    >()
     // The dashboard's HttpOnly session cookie stands in for the Bearer token in a browser.
     const browserSession = options.browserSession ?? ((request: HttpServerRequest.HttpServerRequest) =>
       dashboardSessionValid(request, config))

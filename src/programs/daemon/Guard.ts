@@ -7,7 +7,7 @@ import { Tunnelled } from "../../services/RequestContext.js"
 import { secretsEqual } from "../../layers/Digest.js"
 import { allowedHosts, allowedOrigins } from "./Origins.js"
 import { readBoundedBody } from "./BoundedBody.js"
-import { isTunnelAllowed } from "./TunnelAllowList.js"
+import { isTunnelAllowed } from "../../protocol/TunnelRoutes.js"
 
 export type HttpApp = Effect.Effect<
   HttpServerResponse.HttpServerResponse,
@@ -86,7 +86,7 @@ export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp =>
     const path = url.pathname
 
     if (tunnelled) {
-      if (!isTunnelAllowed(request.method, path)) return json(404, "not_found", "not reachable through the relay")
+      if (!isTunnelAllowed(request.method, request.url)) return json(404, "not_found", "not reachable through the relay")
     } else {
       const host = request.headers["host"]
       if (host === undefined || !allowedHosts(port).has(host.toLowerCase())) {

@@ -5,10 +5,10 @@ import * as fs from "node:fs/promises"
 import { createServer } from "node:http"
 import { AttachmentsLive } from "../../layers/AttachmentsLive.js"
 import { SqliteLive } from "../../layers/Sqlite.js"
+import { TunnelClientLocal } from "../../layers/TunnelClientLive.js"
 import { Config } from "../../services/Config.js"
 import { LocalApp } from "../../services/LocalApp.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
-import { TunnelClient } from "../../services/TunnelClient.js"
 import { makeDaemonApp } from "./App.js"
 import { runtimeFile } from "./RuntimeFile.js"
 import { MeshServices } from "./Services.js"
@@ -44,7 +44,9 @@ const Serve = Layer.scopedDiscard(
 /** The whole daemon: HTTP server, mesh services, SQLite under the repowire home. Needs Config. */
 export const DaemonLive = Serve.pipe(
   Layer.provide(MeshServices),
-  Layer.provide(Layer.mergeAll(AttachmentsLive, TunnelClient.Disabled)),
+  Layer.provide(Layer.mergeAll(AttachmentsLive, TunnelClientLocal())),
+  // One LocalApp for both: Serve sets the app, the relay link serves tunnelled requests from it.
+  Layer.provide(LocalApp.Live),
   Layer.provide(SqliteLive),
   Layer.provide(HttpServerLive)
 )

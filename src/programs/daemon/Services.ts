@@ -6,11 +6,10 @@ import { MessageRouterLive } from "../../layers/MessageRouterLive.js"
 import { PeerRegistryLive } from "../../layers/PeerRegistryLive.js"
 import { TransportsLive } from "../../layers/TransportsLive.js"
 import { Ids } from "../../services/Ids.js"
-import { LocalApp } from "../../services/LocalApp.js"
 
-/** The mesh services on a SqlClient; needs Config, Attachments, TunnelClient and a SqlClient. */
+/** The mesh services on a SqlClient; needs Config, Attachments, TunnelClient and a SqlClient. LocalApp comes from below (Server.ts), shared with the relay link. */
 export const MeshServices = MessageRouterLive.pipe(
   Layer.provideMerge(PeerRegistryLive),
   Layer.provideMerge(Layer.mergeAll(DeliveriesLive, AsksLive, EventLogLive, TransportsLive)),
-  Layer.provideMerge(Layer.merge(Ids.Live, LocalApp.Live))
+  Layer.provideMerge(Ids.Live)
 )

@@ -2,7 +2,9 @@ import { Command, Options } from "@effect/cli"
 import { randomBytes } from "node:crypto"
 import * as os from "node:os"
 import { Console, Effect, Option } from "effect"
-import { loadConfig, readConfigDocument, updateConfigFile } from "../../../layers/ConfigLive.js"
+import * as fs from "node:fs"
+import { decodeConfigValues, loadConfig, readConfigDocument, updateConfigFile } from "../../../layers/ConfigLive.js"
+import { enableRelay } from "../../relay/Enable.js"
 import { setupCommandParts } from "../../setup/Command.js"
 import { diffText } from "../../setup/Diff.js"
 import { integrations } from "../../setup/Integrations.js"
@@ -17,7 +19,16 @@ export const yesOption = Options.boolean("yes").pipe(
 const httpMcp = Options.boolean("http-mcp").pipe(
   Options.withDescription("enable /mcp on the daemon and generate daemon.auth_token if there is none")
 )
-const relay = Options.text("relay").pipe(Options.withDescription("enable the relay client with this URL"), Options.optional)
+const relay = Options.text("relay").pipe(
+  Options.withDescription("register at this relay (a fresh key) and enable the relay client"),
+  Options.optional
+)
+const relayCa = Options.file("relay-ca", { exists: "yes" }).pipe(
+  Options.withDescription("extra CA certificate to trust for the relay (a self-signed relay)"),
+  Options.optional
+)
+
+const RELAY_KEYS = ["enabled", "url", "api_key", "daemon_id"].map((key) => ["relay", key])
 
 export const printPlan = (planned: Planned, dryRun: boolean) =>
   Effect.gen(function*() {
@@ -28,37 +39,53 @@ export const printPlan = (planned: Planned, dryRun: boolean) =>
     for (const s of planned.skipped) yield* Console.log(`${s.label}: not found (no \`${s.binary}\` on PATH, no ${s.configDir})`)
   })
 
-/** Config keys setup sets, remembered with their previous values so uninstall restores them. */
-const configChanges = (httpMcp: boolean, relay: Option.Option<string>, currentToken: string | null) => [
+/** Config keys setup sets itself (the relay keys are written by the registration). */
+const configChanges = (httpMcp: boolean, currentToken: string | null) => [
   ...(httpMcp ? [{ keyPath: ["daemon", "mcp_http", "enabled"], value: true as unknown }] : []),
-  ...(httpMcp && currentToken === null ? [{ keyPath: ["daemon", "auth_token"], value: randomBytes(32).toString("base64url") }] : []),
-  ...(Option.isSome(relay)
-    ? [{ keyPath: ["relay", "enabled"], value: true as unknown }, { keyPath: ["relay", "url"], value: relay.value as unknown }]
-    : [])
+  ...(httpMcp && currentToken === null ? [{ keyPath: ["daemon", "auth_token"], value: randomBytes(32).toString("base64url") }] : [])
 ]
 
 export const setupCommand = Command.make(
   "setup",
-  { dryRun: dryRunOption, httpMcp, relay, yes: yesOption },
-  ({ dryRun, httpMcp, relay }) =>
+  { dryRun: dryRunOption, httpMcp, relay, relayCa, yes: yesOption },
+  ({ dryRun, httpMcp, relay, relayCa }) =>
     runCommand(Effect.gen(function*() {
       const config = yield* loadConfig()
+      // A bad --relay URL stops setup before it changes anything.
+      if (Option.isSome(relay)) yield* decodeConfigValues(config.paths, { relay: { url: relay.value } }, {})
       const planned = planSetup(integrations(os.homedir(), setupCommandParts()))
       yield* printPlan(planned, dryRun)
-      const changes = configChanges(httpMcp, relay, config.values.daemon.auth_token)
+      const changes = configChanges(httpMcp, config.values.daemon.auth_token)
+      if (Option.isSome(relay)) {
+        yield* Console.log(
+          `${config.paths.configFile}: relay.* = a fresh key from ${relay.value}${dryRun ? " (dry run)" : ""}`
+        )
+      }
       for (const c of changes) {
         const shown = c.keyPath.join(".") === "daemon.auth_token" ? "<generated secret>" : JSON.stringify(c.value)
         yield* Console.log(`${config.paths.configFile}: ${c.keyPath.join(".")} = ${shown}${dryRun ? " (dry run)" : ""}`)
       }
       if (!dryRun) {
-        // config.yaml first: updateConfigFile validates, so a bad --relay URL changes nothing at all.
-        if (changes.length > 0) {
+        // config.yaml first: remember what each key held, so uninstall restores it.
+        const touched = [...changes.map((c) => c.keyPath), ...(Option.isSome(relay) ? RELAY_KEYS : [])]
+        if (touched.length > 0) {
           const doc = yield* readConfigDocument(config.paths)
-          const previous = changes.map((c) => ({
-            keyPath: c.keyPath,
-            previous: doc.hasIn(c.keyPath) ? { value: doc.getIn(c.keyPath) as unknown } : null
+          const previous = touched.map((keyPath) => ({
+            keyPath,
+            previous: doc.hasIn(keyPath) ? { value: doc.getIn(keyPath) as unknown } : null
           }))
-          yield* updateConfigFile(config.paths, changes)
+          // The network step first: if the relay cannot be reached, nothing else has changed.
+          if (Option.isSome(relay)) {
+            const registered = yield* enableRelay({
+              url: relay.value,
+              ca: Option.getOrUndefined(Option.map(relayCa, (file) => fs.readFileSync(file)))
+            })
+            yield* Console.log(
+              `relay: registered at ${relay.value} as ${registered.user_id}; ` +
+                (registered.daemon_notified ? "the daemon is connecting" : "the daemon connects when it starts")
+            )
+          }
+          if (changes.length > 0) yield* updateConfigFile(config.paths, changes)
           const state = readState(config.paths.home)
           const recorded = state.config ?? []
           const fresh = previous.filter((p) => !recorded.some((r) => r.keyPath.join(".") === p.keyPath.join(".")))

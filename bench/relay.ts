@@ -1,0 +1,280 @@
+/**
+ * Relay benchmarks, each a ratio against direct requests to the daemon measured in the same run:
+ * small GETs at 32 concurrent, a 100 MiB download (with the relay's RSS growth), and the
+ * relay's RSS per idle daemon tunnel. The relay runs in a child process; the daemon here.
+ */
+import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Chunk, Effect, Layer, ManagedRuntime, Option, Redacted, Stream } from "effect"
+import { execFileSync, spawn } from "node:child_process"
+import * as crypto from "node:crypto"
+import * as fs from "node:fs"
+import * as http from "node:http"
+import * as https from "node:https"
+import * as os from "node:os"
+import * as path from "node:path"
+import { createInterface } from "node:readline"
+import WebSocket from "ws"
+import { ConfigMemory } from "../src/layers/ConfigLive.js"
+import { RelayLive } from "../src/layers/RelayLive.js"
+import { TunnelClientLive } from "../src/layers/TunnelClientLive.js"
+import { DaemonLive } from "../src/programs/daemon/Server.js"
+import { ApiKeys } from "../src/services/ApiKeys.js"
+import { TunnelClient } from "../src/services/TunnelClient.js"
+
+const MiB = 1024 * 1024
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rw-bench-relay-"))
+
+const makeCert = () => {
+  const key = path.join(tmp, "key.pem")
+  const cert = path.join(tmp, "cert.pem")
+  execFileSync("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+    "-out", cert, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"
+  ], { stdio: "ignore" })
+  return { key, cert, ca: fs.readFileSync(cert) }
+}
+
+const rssOf = (pid: number) => {
+  const line = fs.readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))
+  return Number(line?.replace(/\D+/g, "") ?? 0) * 1024
+}
+
+const cpuOf = (pid: number) => {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+const startRelayProcess = async (cert: { key: string; cert: string }, db: string) => {
+  const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []), "--expose-gc", "--import", "tsx", path.join(import.meta.dirname, "relayServer.ts")], {
+    env: { ...process.env, RELAY_CERT: cert.cert, RELAY_KEY: cert.key, RELAY_DB: db },
+    stdio: ["ignore", "pipe", "inherit"]
+  })
+  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve))
+  return { child, port: (JSON.parse(line) as { port: number }).port }
+}
+
+const mint = (db: string, users: ReadonlyArray<string>) =>
+  Effect.forEach(users, (u) => Effect.flatMap(ApiKeys, (k) => k.create(u)).pipe(Effect.map((m) => Redacted.value(m.key)))).pipe(
+    Effect.provide(RelayLive(db)),
+    Effect.scoped,
+    Effect.runPromise
+  )
+
+const big = (size: number) =>
+  Stream.unfoldChunk(0, (sent) => {
+    if (sent >= size) return Option.none()
+    const n = Math.min(64 * 1024, size - sent)
+    return Option.some([Chunk.of(new Uint8Array(n).fill(97)), sent + n])
+  })
+
+/** A download-only app: the daemon has no 100 MiB route, so it stands in for one, served both ways. */
+const downloadApp = HttpRouter.empty.pipe(
+  HttpRouter.get("/attachments/:size", Effect.map(HttpRouter.params, (p) => HttpServerResponse.stream(big(Number(p.size))))),
+  Effect.catchAll(() => HttpServerResponse.json({ error: "not found" }, { status: 404 })),
+  Effect.orDie
+)
+
+interface Target {
+  readonly url: string
+  readonly headers: Record<string, string>
+  readonly agent: http.Agent
+}
+
+const get = (t: Target, route: string, onData?: (n: number) => void) =>
+  new Promise<number>((resolve, reject) => {
+    const lib = t.url.startsWith("https") ? https : http
+    const req = lib.get(`${t.url}${route}`, { headers: t.headers, agent: t.agent }, (res) => {
+      let bytes = 0
+      res.on("data", (c: Buffer) => {
+        bytes += c.length
+        onData?.(bytes)
+      })
+      res.on("end", () => (res.statusCode === 200 ? resolve(bytes) : reject(new Error(`${route}: ${res.statusCode}`))))
+    })
+    req.on("error", reject)
+  })
+
+const smallGets = async (t: Target, total: number, concurrency: number) => {
+  const latencies: Array<number> = []
+  let next = 0
+  const started = performance.now()
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next++ < total) {
+      const t0 = performance.now()
+      await get(t, "/health")
+      latencies.push(performance.now() - t0)
+    }
+  }))
+  const elapsed = (performance.now() - started) / 1000
+  latencies.sort((a, b) => a - b)
+  return { p50: latencies[Math.floor(latencies.length / 2)]!, rps: latencies.length / elapsed }
+}
+
+const login = (base: string, ca: Buffer, key: string) =>
+  new Promise<string>((resolve, reject) => {
+    const req = https.request(`${base}/auth`, {
+      method: "POST",
+      ca,
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: base }
+    }, (res) => {
+      res.resume()
+      const cookie = String(res.headers["set-cookie"]?.[0] ?? "").split(";")[0]!
+      res.statusCode === 303 ? resolve(cookie) : reject(new Error(`login: ${res.statusCode}`))
+    })
+    req.on("error", reject)
+    req.end(`key=${encodeURIComponent(key)}`)
+  })
+
+const waitFor = async (check: () => Promise<boolean>, what: string, timeoutMs = 10_000) => {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+const healthStatus = (port: number) =>
+  new Promise<string>((resolve, reject) => {
+    http.get({ host: "127.0.0.1", port, path: "/health", headers: { host: `127.0.0.1:${port}` } }, (res) => {
+      const chunks: Array<Buffer> = []
+      res.on("data", (c: Buffer) => chunks.push(c))
+      res.on("end", () => resolve((JSON.parse(Buffer.concat(chunks).toString()) as { relay: { status: string } }).relay.status))
+    }).on("error", reject)
+  })
+
+const relayHealth = (port: number, ca: Buffer) =>
+  new Promise<number>((resolve, reject) => {
+    https.get({ host: "127.0.0.1", port, path: "/_relay/health", ca }, (res) => {
+      const chunks: Array<Buffer> = []
+      res.on("data", (c: Buffer) => chunks.push(c))
+      res.on("end", () => resolve((JSON.parse(Buffer.concat(chunks).toString()) as { tunnels: number }).tunnels))
+    }).on("error", reject)
+  })
+
+/** AES-128-GCM speed here: the relayed path pays it four times per byte, the direct path never. */
+const aesMiBps = () => {
+  const buf = Buffer.alloc(32 * MiB)
+  const t0 = performance.now()
+  const cipher = crypto.createCipheriv("aes-128-gcm", crypto.randomBytes(16), crypto.randomBytes(12))
+  cipher.update(buf)
+  cipher.final()
+  return 32 / ((performance.now() - t0) / 1000)
+}
+
+const mb = (n: number) => `${(n / MiB).toFixed(1)} MiB`
+
+export async function run(): Promise<void> {
+  const cert = makeCert()
+  const db = path.join(tmp, "relay.db")
+  const [daemonKey, downloadKey, ...tunnelKeys] = await mint(db, ["bench-daemon", "bench-download", "idle"])
+  const relay = await startRelayProcess(cert, db)
+  const base = `https://127.0.0.1:${relay.port}`
+  process.env.REPOWIRE_RELAY_CA_FILE = cert.cert
+  const home = fs.mkdtempSync(path.join(tmp, "home-"))
+  const daemon = ManagedRuntime.make(DaemonLive.pipe(Layer.provide(ConfigMemory(home, {
+    daemon: { port: 0 },
+    logging: { level: "error" },
+    relay: { enabled: true, url: base, api_key: daemonKey, daemon_id: "bench" }
+  }))))
+  const download = ManagedRuntime.make(Layer.mergeAll(
+    TunnelClientLive(downloadApp, { ca: cert.ca }),
+    HttpServer.serve(downloadApp).pipe(Layer.provideMerge(NodeHttpServer.layer(http.createServer, { port: 0, host: "127.0.0.1" })))
+  ).pipe(Layer.provide(ConfigMemory(fs.mkdtempSync(path.join(tmp, "dl-")), {
+    relay: { enabled: true, url: base, api_key: downloadKey, daemon_id: "download" }
+  }))))
+  const agents: Array<http.Agent> = []
+  const keep = <A extends http.Agent>(a: A) => (agents.push(a), a)
+  try {
+    await daemon.runPromise(Effect.void)
+    const info = JSON.parse(fs.readFileSync(path.join(home, "daemon.json"), "utf8")) as { port: number }
+    await waitFor(() => healthStatus(info.port).then((s) => s === "connected", () => false), "daemon tunnel")
+    const cookie = await login(base, cert.ca, daemonKey!)
+
+    // 1. small GETs, 32 concurrent, keep-alive on both paths. (BENCH_ONLY=small|download|idle runs one part.)
+    const only = process.env.BENCH_ONLY
+    const direct: Target = { url: `http://127.0.0.1:${info.port}`, headers: { host: `127.0.0.1:${info.port}` }, agent: keep(new http.Agent({ keepAlive: true, maxSockets: 32 })) }
+    const relayed: Target = { url: base, headers: { cookie }, agent: keep(new https.Agent({ keepAlive: true, maxSockets: 32, ca: cert.ca })) }
+    if (only === undefined || only === "small") {
+    await smallGets(direct, 500, 32)
+    await smallGets(relayed, 500, 32)
+    // Three alternating rounds, median of each side: the box is small and noisy.
+    const rounds: Array<{ d: Awaited<ReturnType<typeof smallGets>>; r: Awaited<ReturnType<typeof smallGets>> }> = []
+    for (let i = 0; i < 3; i++) rounds.push({ d: await smallGets(direct, 2000, 32), r: await smallGets(relayed, 2000, 32) })
+    const median = <A>(xs: Array<A>, key: (a: A) => number) => xs.map(key).sort((a, b) => a - b)[1]!
+    const d = { p50: median(rounds, (x) => x.d.p50), rps: median(rounds, (x) => x.d.rps) }
+    const r = { p50: median(rounds, (x) => x.r.p50), rps: median(rounds, (x) => x.r.rps) }
+    console.log(`relay small GET x32 (median of 3 rounds of 2,000): direct p50 ${d.p50.toFixed(2)} ms ${d.rps.toFixed(0)} req/s | relay p50 ${r.p50.toFixed(2)} ms ${r.rps.toFixed(0)} req/s | p50 ratio ${(r.p50 / d.p50).toFixed(2)}x (goal <= 2x), throughput ${(100 * r.rps / d.rps).toFixed(0)}% (goal >= 50%)`)
+
+    }
+    // 2. 100 MiB download, with the relay's RSS sampled along the way.
+    if (only === undefined || only === "download") {
+    const server = await download.runPromise(HttpServer.HttpServer)
+    const dlPort = server.address._tag === "TcpAddress" ? server.address.port : 0
+    await waitFor(() => download.runPromise(Effect.map(Effect.flatMap(TunnelClient, (c) => c.status), (s) => s.status === "connected")), "download daemon")
+    const dlCookie = await login(base, cert.ca, downloadKey!)
+    const size = 100 * MiB
+    const directAgent = keep(new http.Agent())
+    const relayAgent = keep(new https.Agent({ ca: cert.ca }))
+    const rssBefore = rssOf(relay.child.pid!)
+    let rssPeak = rssBefore
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssOf(relay.child.pid!))), 20)
+    const times: Array<{ direct: number; relay: number }> = []
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now()
+      await get({ url: `http://127.0.0.1:${dlPort}`, headers: {}, agent: directAgent }, `/attachments/${size}`)
+      const t1 = performance.now()
+      const cpu0 = process.cpuUsage()
+      const relayCpu0 = cpuOf(relay.child.pid!)
+      await get({ url: base, headers: { cookie: dlCookie }, agent: relayAgent }, `/attachments/${size}`)
+      if (process.env.RW_DEBUG) {
+        const cpu = process.cpuUsage(cpu0)
+        console.error(`cpu: bench ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, relay ${cpuOf(relay.child.pid!) - relayCpu0} ms, wall ${(performance.now() - t1).toFixed(0)} ms`)
+      }
+      times.push({ direct: t1 - t0, relay: performance.now() - t1 })
+    }
+    clearInterval(sampler)
+    rssPeak = Math.max(rssPeak, rssOf(relay.child.pid!))
+    const directMs = times.map((t) => t.direct).sort((a, b) => a - b)[1]!
+    const relayMs = times.map((t) => t.relay).sort((a, b) => a - b)[1]!
+    const aes = aesMiBps()
+    console.log(`  (AES-128-GCM here: ${aes.toFixed(0)} MiB/s; the relayed download encrypts and decrypts each byte twice in this process and twice in the relay: >= ${(2 * 100 / aes * 1000).toFixed(0)} ms of crypto per process, which the plain-HTTP direct path skips)`)
+    console.log(`relay 100 MiB download (median of 3): direct ${directMs.toFixed(0)} ms | relay ${relayMs.toFixed(0)} ms | ratio ${(relayMs / directMs).toFixed(2)}x (goal <= 3x) | relay RSS growth ${mb(rssPeak - rssBefore)} (goal <= 64 MiB)`)
+
+    }
+
+    // 3. 2,000 idle daemon tunnels held by the relay.
+    if (only !== undefined && only !== "idle") return
+    const settle = async () => {
+      relay.child.kill("SIGUSR2")
+      await new Promise((r) => setTimeout(r, 500))
+      return rssOf(relay.child.pid!)
+    }
+    const idleBefore = await settle()
+    const sockets: Array<WebSocket> = []
+    for (let i = 0; i < 2000; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, (_, j) => new Promise<void>((resolve, reject) => {
+        const ws = new WebSocket(`wss://127.0.0.1:${relay.port}/tunnel`, {
+          headers: { authorization: `Bearer ${tunnelKeys[0]}`, "x-repowire-daemon-id": `idle-${i + j}` },
+          ca: cert.ca,
+          perMessageDeflate: false
+        })
+        ws.on("open", () => resolve())
+        ws.on("error", reject)
+        sockets.push(ws)
+      })))
+    }
+    await new Promise((r) => setTimeout(r, 1000))
+    const idleAfter = await settle()
+    const tunnels = await relayHealth(relay.port, cert.ca)
+    console.log(`relay 2,000 idle tunnels (${tunnels} held): RSS ${mb(idleBefore)} -> ${mb(idleAfter)}, ${((idleAfter - idleBefore) / 2000 / 1024).toFixed(1)} KiB per tunnel (goal <= 50 KiB)`)
+    sockets.forEach((s) => s.terminate())
+  } finally {
+    agents.forEach((a) => a.destroy())
+    await download.dispose().catch(() => undefined)
+    await daemon.dispose().catch(() => undefined)
+    relay.child.kill("SIGTERM")
+  }
+}
+
+if (process.argv[1]?.endsWith("relay.ts")) void run().then(() => process.exit(0), (e) => (console.error(e), process.exit(1)))

@@ -1,0 +1,22 @@
+/** A relay in its own process, so the bench can read its RSS alone. Prints {"port":N} when listening. */
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import { RelayLive } from "../src/layers/RelayLive.js"
+import { defaultRelayOptions } from "../src/programs/relay/RelayContext.js"
+import { makeRelayServer } from "../src/programs/relay/RelayServer.js"
+
+const env = process.env
+process.on("SIGTERM", () => process.exit(0))
+// The bench asks for a collection before it reads RSS, so garbage does not count as tunnels.
+process.on("SIGUSR2", () => (globalThis as { gc?: () => void }).gc?.())
+Effect.gen(function*() {
+  const server = yield* makeRelayServer({
+    ...defaultRelayOptions,
+    host: "127.0.0.1",
+    port: 0,
+    drainMs: 0,
+    tls: { cert: fs.readFileSync(env.RELAY_CERT!), key: fs.readFileSync(env.RELAY_KEY!) }
+  })
+  process.stdout.write(`${JSON.stringify({ port: server.port })}\n`)
+  return yield* Effect.never
+}).pipe(Effect.scoped, Effect.provide(RelayLive(env.RELAY_DB!)), Effect.runPromise)

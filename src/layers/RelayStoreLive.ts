@@ -1,0 +1,43 @@
+import { NodeContext } from "@effect/platform-node"
+import { Migrator, SqlClient } from "@effect/sql"
+import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
+import { Effect, Layer } from "effect"
+
+const migrations = Migrator.fromRecord({
+  "0001_relay": Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.all([
+      sql`CREATE TABLE users (user_id TEXT PRIMARY KEY, created_at TEXT NOT NULL)`,
+      sql`CREATE TABLE api_keys (
+        key_id TEXT PRIMARY KEY,
+        digest TEXT NOT NULL UNIQUE,
+        user_id TEXT NOT NULL REFERENCES users(user_id),
+        label TEXT,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+      )`,
+      sql`CREATE TABLE sessions (
+        digest TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        daemon_id TEXT,
+        expires_at INTEGER NOT NULL
+      )`,
+      sql`CREATE INDEX sessions_key ON sessions(key_id)`,
+      sql`CREATE TABLE daemons (
+        user_id TEXT NOT NULL,
+        daemon_id TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        PRIMARY KEY (user_id, daemon_id)
+      )`
+    ], { discard: true }))
+})
+
+/** The relay's SQLite file (users, key digests, sessions, daemons seen), migrated on open. */
+export const RelayStoreLive = (filename: string) =>
+  SqliteMigrator.layer({ loader: migrations }).pipe(
+    Layer.provideMerge(SqliteClient.layer({ filename })),
+    Layer.provide(NodeContext.layer)
+  )
+
+/** The same store in memory, for tests. */
+export const RelayStoreMemory = RelayStoreLive(":memory:")

@@ -1,0 +1,19 @@
+import { HttpLayerRouter, HttpServerResponse } from "@effect/platform"
+import { Effect } from "effect"
+import { Tunnelled } from "../../services/RequestContext.js"
+import { TunnelClient } from "../../services/TunnelClient.js"
+
+/**
+ * `POST /relay/reconnect`: local-only. Re-reads the relay section of config.yaml and redials
+ * (after `repowire relay rotate-key` or `setup --relay`). Never reachable through the tunnel:
+ * it is off the allow-list, and refused here too when the request is tunnelled.
+ */
+export const relayReconnectHandler = Effect.gen(function*() {
+  if (yield* Tunnelled) {
+    return yield* HttpServerResponse.json({ error: { code: "not_found", message: "not found" } }, { status: 404 })
+  }
+  const status = yield* Effect.flatMap(TunnelClient, (c) => c.reconnect)
+  return yield* HttpServerResponse.json({ relay: status })
+}).pipe(Effect.orDie)
+
+export const RelayRoutes = HttpLayerRouter.add("POST", "/relay/reconnect", relayReconnectHandler)

@@ -1,0 +1,78 @@
+import type { ServerResponse } from "node:http"
+import type { DaemonSeen } from "../../services/RelayRouter.js"
+
+const escape = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" })[c]!)
+
+export const securityHeaders = (tls: boolean): Record<string, string> => ({
+  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+  "cache-control": "no-store",
+  ...(tls ? { "strict-transport-security": "max-age=31536000" } : {})
+})
+
+const layout = (title: string, body: string) => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escape(title)}</title>
+<style>
+body{font:16px system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem;color:#1d1d1f}
+h1{font-size:1.4rem}input,button{font:inherit;padding:.5rem;margin:.25rem 0}input{width:100%;box-sizing:border-box}
+.error{color:#b00020;background:#fdecee;padding:.5rem;border-radius:4px}.muted{color:#666;font-size:.9rem}
+li{margin:.4rem 0}
+</style></head><body>${body}</body></html>`
+
+export const landingPage = (error?: string) =>
+  layout("repowire relay", `<h1>repowire relay</h1>
+<p>Sign in with your relay key to reach your dashboard.</p>
+${error === undefined ? "" : `<p class="error" role="alert">${escape(error)}</p>`}
+<form method="post" action="/auth">
+<label for="key">Relay key</label>
+<input id="key" name="key" type="password" autocomplete="off" placeholder="rw_…" required>
+<button type="submit">Open dashboard</button>
+</form>
+<p class="muted">Your key is in <code>~/.repowire/config.yaml</code> (relay.api_key) on the machine running the daemon.</p>`)
+
+export const pickerPage = (daemons: ReadonlyArray<DaemonSeen>, error?: string) =>
+  layout("Choose a daemon", `<h1>Choose a daemon</h1>
+${error === undefined ? "" : `<p class="error" role="alert">${escape(error)}</p>`}
+<ul>${
+    daemons.map((d) =>
+      `<li><form method="post" action="/select"><input type="hidden" name="daemon_id" value="${escape(d.daemon_id)}">
+<button type="submit"${d.connected ? "" : " disabled"}>${escape(d.daemon_id)}</button>
+<span class="muted">${d.connected ? "connected" : `offline, last seen ${escape(d.last_seen)}`}</span></form></li>`
+    ).join("")
+  }</ul>
+<form method="post" action="/logout"><button type="submit">Sign out</button></form>`)
+
+export const htmlResponse = (res: ServerResponse, status: number, html: string, tls: boolean, extra: Record<string, string | Array<string>> = {}) => {
+  res.writeHead(status, { ...securityHeaders(tls), "content-type": "text/html; charset=utf-8", ...extra })
+  res.end(html)
+}
+
+export const jsonResponse = (res: ServerResponse, status: number, value: unknown, extra: Record<string, string> = {}) => {
+  const body = JSON.stringify(value)
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    ...extra
+  })
+  res.end(body)
+}
+
+const codes: Record<number, string> = {
+  400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "payload_too_large",
+  429: "rate_limited", 502: "bad_gateway", 503: "unavailable"
+}
+
+/** The error envelope every repowire server uses. */
+export const errorPage = (res: ServerResponse, status: number, message: string, extra: Record<string, string> = {}) => {
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  jsonResponse(res, status, { error: { code: codes[status] ?? "error", message } }, extra)
+}

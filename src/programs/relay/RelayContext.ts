@@ -1,0 +1,141 @@
+import { Effect, Option, Runtime } from "effect"
+import { VERSION } from "../../Version.js"
+import type { IncomingMessage } from "node:http"
+import type { ApiKeys } from "../../services/ApiKeys.js"
+import type { RelayRouter } from "../../services/RelayRouter.js"
+import { type RelaySession, RelaySessions } from "../../services/RelaySessions.js"
+import { RateLimiter } from "./RateLimiter.js"
+
+export interface RelayOptions {
+  readonly host: string
+  readonly port: number
+  /** PEM contents; when absent the relay speaks plain HTTP (behind a TLS proxy, or tests). */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer } | undefined
+  /** Addresses of the TLS proxy whose X-Forwarded-* headers are trusted; empty = trust none. */
+  readonly trustedProxies: ReadonlyArray<string>
+  readonly sessionTtlMs: number
+  readonly registration: boolean
+  /** How long in-flight streams may finish after GOAWAY before they are cut (502). */
+  readonly drainMs: number
+  readonly authRate: { readonly max: number; readonly windowMs: number }
+  readonly version: string
+}
+
+export const defaultRelayOptions: RelayOptions = {
+  host: "0.0.0.0",
+  port: 8443,
+  trustedProxies: [],
+  sessionTtlMs: 12 * 3600_000,
+  registration: true,
+  drainMs: 5_000,
+  authRate: { max: 10, windowMs: 60_000 },
+  version: VERSION
+}
+
+export type RelayServices = ApiKeys | RelaySessions | RelayRouter
+
+export const COOKIE = "__Host-rw_session"
+
+/** What every relay handler shares: options, the Effect runtime of the relay's services, limiters. */
+export class RelayContext {
+  readonly authLimiter: RateLimiter
+  readonly registerLimiter: RateLimiter
+  readonly startedAt = Date.now()
+  draining = false
+
+  constructor(readonly options: RelayOptions, readonly runtime: Runtime.Runtime<RelayServices>) {
+    this.authLimiter = new RateLimiter(options.authRate.max, options.authRate.windowMs)
+    this.registerLimiter = new RateLimiter(options.authRate.max, options.authRate.windowMs)
+  }
+
+  run<A>(effect: Effect.Effect<A, never, RelayServices>): Promise<A> {
+    return Runtime.runPromise(this.runtime)(effect)
+  }
+
+  private fromProxy(req: IncomingMessage): boolean {
+    const remote = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "")
+    return this.options.trustedProxies.some((p) => addressMatches(p, remote))
+  }
+
+  /** The client address: the proxy's view only when the request came from the trusted proxy. */
+  clientIp(req: IncomingMessage): string {
+    const remote = req.socket.remoteAddress ?? "unknown"
+    if (!this.fromProxy(req)) return remote
+    const forwarded = String(req.headers["x-forwarded-for"] ?? "").split(",").map((s) => s.trim()).filter(Boolean)
+    return forwarded[forwarded.length - 1] ?? remote
+  }
+
+  /** The origin browsers see for this relay. */
+  origin(req: IncomingMessage): string {
+    const proxied = this.fromProxy(req)
+    const proto = proxied ? String(req.headers["x-forwarded-proto"] ?? "https").split(",")[0]!.trim() : this.options.tls ? "https" : "http"
+    const host = proxied ? String(req.headers["x-forwarded-host"] ?? req.headers.host ?? "") : String(req.headers.host ?? "")
+    return `${proto}://${host.split(",")[0]!.trim()}`
+  }
+
+  /** No Origin (same-origin navigation in older browsers) or exactly ours. */
+  sameOrigin(req: IncomingMessage): boolean {
+    const origin = req.headers.origin
+    return origin === undefined || origin === this.origin(req)
+  }
+
+  sessionId(req: IncomingMessage): string | undefined {
+    const header = req.headers.cookie ?? ""
+    for (const part of header.split(";")) {
+      const [name, ...rest] = part.trim().split("=")
+      if (name === COOKIE) return rest.join("=")
+    }
+    return undefined
+  }
+
+  session(req: IncomingMessage): Promise<{ readonly id: string; readonly session: RelaySession } | undefined> {
+    const id = this.sessionId(req)
+    if (id === undefined) return Promise.resolve(undefined)
+    return this.run(Effect.flatMap(RelaySessions, (s) => s.get(id))).then((o) =>
+      Option.match(o, { onNone: () => undefined, onSome: (session) => ({ id, session }) })
+    )
+  }
+
+  cookie(id: string): string {
+    return `${COOKIE}=${id}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=${Math.floor(this.options.sessionTtlMs / 1000)}`
+  }
+
+  clearCookie(): string {
+    return `${COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0`
+  }
+}
+
+/** Reads a small request body, refusing more than `limit` bytes. */
+export const readBody = (req: IncomingMessage, limit: number): Promise<string | undefined> =>
+  new Promise((resolve) => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    req.on("data", (c: Buffer) => {
+      size += c.length
+      if (size > limit) {
+        resolve(undefined)
+        req.destroy()
+      } else chunks.push(c)
+    })
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
+    req.on("error", () => resolve(undefined))
+  })
+
+const ipv4 = (s: string): number | undefined => {
+  const parts = s.split(".").map(Number)
+  return parts.length === 4 && parts.every((n) => Number.isInteger(n) && n >= 0 && n <= 255)
+    ? parts.reduce((acc, n) => acc * 256 + n, 0)
+    : undefined
+}
+
+/** An exact address, or an IPv4 CIDR such as 172.16.0.0/12 (a container network). */
+export const addressMatches = (rule: string, remote: string): boolean => {
+  const [base, bits] = rule.split("/")
+  if (bits === undefined) return rule.replace(/^::ffff:/, "") === remote
+  const a = ipv4(base!)
+  const b = ipv4(remote)
+  const n = Number(bits)
+  if (a === undefined || b === undefined || !(n >= 0 && n <= 32)) return false
+  const size = 2 ** (32 - n)
+  return Math.floor(a / size) === Math.floor(b / size)
+}

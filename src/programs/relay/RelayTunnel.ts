@@ -1,0 +1,361 @@
+import { Either } from "effect"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { STATUS_CODES } from "node:http"
+import type { Duplex } from "node:stream"
+import { WebSocket, type WebSocketServer } from "ws"
+import {
+  DATA_CHUNK,
+  decodeFrame,
+  encodeFrame,
+  Frames,
+  INITIAL_WINDOW,
+  type ResetCode,
+  type ResponseHead,
+  type TunnelFrame
+} from "../../protocol/TunnelFrame.js"
+import { tunnelHeaders } from "../../protocol/TunnelRoutes.js"
+import { SendCredit, sendWithCredit } from "../../layers/tunnel/Credit.js"
+import type { TunnelInfo, TunnelLink } from "../../services/RelayRouter.js"
+import { errorPage } from "./Pages.js"
+import {
+  droppedResponseHeaders,
+  type HttpStream,
+  rawResponse,
+  type Stream,
+  type UpgradeStream,
+  validCloseCode
+} from "./TunnelStreams.js"
+
+const MAX_STREAM_WINDOW = 4 * 1024 * 1024
+const TUNNEL_GROWTH_BUDGET = 32 * 1024 * 1024
+/** Concurrent browser requests one daemon's tunnel carries; beyond it the browser gets 503. */
+const MAX_STREAMS = 512
+
+/**
+ * The relay's end of one daemon's tunnel: multiplexes browser requests and WebSockets onto
+ * the daemon's WebSocket as streams, with per-stream credit in both directions.
+ */
+export class RelayTunnel implements TunnelLink {
+  private readonly streams = new Map<number, Stream>()
+  private nextId = 1
+  private draining = false
+  /** Window granted beyond INITIAL_WINDOW, summed over live streams. */
+  private grown = 0
+  private closed = false
+  lastSeen = Date.now()
+  readonly connectedAt = new Date().toISOString()
+
+  constructor(
+    readonly info: TunnelInfo,
+    private readonly ws: WebSocket,
+    private readonly wss: WebSocketServer,
+    private readonly onClosed: (tunnel: RelayTunnel) => void
+  ) {
+    ws.on("message", (data: Buffer, isBinary) => {
+      this.lastSeen = Date.now()
+      if (isBinary) this.receive(data)
+    })
+    ws.on("pong", () => (this.lastSeen = Date.now()))
+    ws.on("ping", () => (this.lastSeen = Date.now()))
+    ws.on("close", () => this.teardown("the daemon disconnected"))
+    ws.on("error", () => this.teardown("the tunnel failed"))
+  }
+
+  get activeStreams(): number {
+    return this.streams.size
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && !this.draining && this.ws.readyState === WebSocket.OPEN
+  }
+
+  /** Called by the router's sweep: ping, or drop a link that stopped answering. */
+  keepalive(now: number, deadAfterMs: number): void {
+    if (this.closed) return
+    if (now - this.lastSeen > deadAfterMs) {
+      this.ws.terminate()
+      this.teardown("the daemon stopped answering pings")
+    } else if (this.ws.readyState === WebSocket.OPEN) {
+      this.ws.ping()
+    }
+  }
+
+  goAway(reason: string): void {
+    if (this.closed || this.draining) return
+    this.draining = true
+    this.send(Frames.goAway(reason))
+    if (this.streams.size === 0) this.close(1001, reason)
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.close(code, reason.slice(0, 120))
+    this.teardown(reason)
+  }
+
+  proxyHttp(req: IncomingMessage, res: ServerResponse, path: string): void {
+    if (!this.isOpen) {
+      errorPage(res, 502, "The daemon is not connected.")
+      return
+    }
+    if (this.streams.size >= MAX_STREAMS) {
+      errorPage(res, 503, "Too many requests in flight to this daemon.", { "retry-after": "1" })
+      return
+    }
+    const stream: HttpStream = {
+      kind: "http", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, window: INITIAL_WINDOW,
+      responded: false, done: false, req, res
+    }
+    this.streams.set(stream.id, stream)
+    this.send(Frames.open(stream.id, {
+      method: req.method ?? "GET",
+      path,
+      headers: tunnelHeaders(req.rawHeaders),
+      upgrade: false
+    }))
+    res.on("close", () => {
+      if (!stream.done) this.cancel(stream, "cancelled", "the browser went away")
+    })
+    if (req.method === "GET" || req.method === "HEAD") {
+      req.resume()
+      this.send(Frames.data(stream.id, new Uint8Array(0), true))
+    } else {
+      void this.pumpUpload(stream)
+    }
+  }
+
+  proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void {
+    if (!this.isOpen) {
+      rawResponse(socket, 502, "The daemon is not connected.")
+      return
+    }
+    if (this.streams.size >= MAX_STREAMS) {
+      rawResponse(socket, 503, "Too many requests in flight to this daemon.")
+      return
+    }
+    const stream: UpgradeStream = {
+      kind: "ws", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, window: INITIAL_WINDOW,
+      responded: false, done: false, req, socket, head, browser: undefined, pending: [], backlog: 0, sending: Promise.resolve()
+    }
+    this.streams.set(stream.id, stream)
+    socket.on("close", () => {
+      if (!stream.done) this.cancel(stream, "cancelled", "the browser went away")
+    })
+    this.send(Frames.open(stream.id, { method: "GET", path, headers: tunnelHeaders(req.rawHeaders), upgrade: true }))
+    this.send(Frames.data(stream.id, new Uint8Array(0), true))
+  }
+
+  private allocate(): number {
+    const id = this.nextId
+    this.nextId = this.nextId >= 0xfffffffe ? 1 : this.nextId + 1
+    return id
+  }
+
+  private send(frame: TunnelFrame): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(encodeFrame(frame))
+  }
+
+  private async pumpUpload(stream: HttpStream): Promise<void> {
+    try {
+      for await (const chunk of stream.req as AsyncIterable<Buffer>) {
+        const ok = await sendWithCredit(stream.up, chunk, DATA_CHUNK, (piece) => this.send(Frames.data(stream.id, piece)))
+        if (!ok) return
+      }
+      if (!stream.done) this.send(Frames.data(stream.id, new Uint8Array(0), true))
+    } catch {
+      if (!stream.done) this.cancel(stream, "cancelled", "the upload was aborted")
+    }
+  }
+
+  private receive(data: Buffer): void {
+    const decoded = decodeFrame(data)
+    if (Either.isLeft(decoded)) {
+      const error = decoded.left
+      if (error.stream !== null) this.resetFromRelay(error.stream, "protocol_error", `${error.code}: ${error.message}`)
+      return
+    }
+    const frame = decoded.right
+    if (frame._tag === "GoAway") {
+      this.close(1000, "the daemon is going away")
+      return
+    }
+    const stream = this.streams.get(frame.stream)
+    if (stream === undefined) {
+      if (frame._tag === "Response" || frame._tag === "Data" || frame._tag === "WsMessage" || frame._tag === "Open") {
+        this.send(Frames.reset(frame.stream, frame._tag === "Open" ? "refused" : "protocol_error", "unknown stream"))
+      }
+      return
+    }
+    switch (frame._tag) {
+      case "Open":
+        return this.resetFromRelay(stream.id, "protocol_error", "a daemon cannot open streams")
+      case "Response":
+        return this.onResponse(stream, frame.head)
+      case "Data":
+        return this.onData(stream, frame.body, frame.end)
+      case "Window":
+        return stream.up.add(frame.increment)
+      case "Reset":
+        return this.finish(stream, 502, `The daemon reset the request (${frame.code}).`)
+      case "WsMessage":
+        return this.onWsMessage(stream, frame)
+      case "WsClose":
+        return this.onWsClose(stream, frame.code, frame.reason)
+    }
+  }
+
+  private onResponse(stream: Stream, head: ResponseHead): void {
+    if (stream.responded) return this.resetFromRelay(stream.id, "protocol_error", "a second response head")
+    stream.responded = true
+    const headers = head.headers.filter(([k]) => !droppedResponseHeaders.has(k.toLowerCase())).flat()
+    if (stream.kind === "http") {
+      if (head.status === 101) return this.resetFromRelay(stream.id, "protocol_error", "101 on a plain request")
+      stream.res.writeHead(head.status, headers)
+      stream.res.flushHeaders()
+      return
+    }
+    if (head.status !== 101) {
+      stream.socket.write(
+        `HTTP/1.1 ${head.status} ${STATUS_CODES[head.status] ?? ""}\r\n` +
+          head.headers.filter(([k]) => !droppedResponseHeaders.has(k.toLowerCase())).map(([k, v]) => `${k}: ${v}\r\n`)
+            .join("") + "connection: close\r\n\r\n"
+      )
+      return
+    }
+    this.wss.handleUpgrade(stream.req, stream.socket, stream.head, (browser) => {
+      stream.browser = browser
+      browser.on("message", (data: Buffer, isBinary) => this.forwardBrowserMessage(stream, browser, data, !isBinary))
+      browser.on("close", (code, reason) => {
+        if (stream.done) return
+        this.send(Frames.wsClose(stream.id, validCloseCode(code) ? code : 1000, reason.toString("utf8").slice(0, 120)))
+        this.forget(stream)
+      })
+      browser.on("error", () => undefined)
+      const pending = stream.pending
+      stream.pending = []
+      pending.forEach((f) => f._tag === "WsMessage" ? this.onWsMessage(stream, f) : this.receiveFrameAgain(stream, f))
+    })
+  }
+
+  /**
+   * Browser -> daemon messages spend the stream's credit like bodies do; while they wait, the
+   * browser's socket is paused past a small backlog, so a flooding page cannot grow the relay.
+   */
+  private forwardBrowserMessage(stream: UpgradeStream, browser: WebSocket, data: Buffer, text: boolean) {
+    if (stream.done) return
+    stream.backlog += data.length
+    if (stream.backlog > INITIAL_WINDOW) browser.pause()
+    stream.sending = stream.sending.then(async () => {
+      let need = Math.max(1, data.length)
+      while (need > 0) {
+        const granted = await stream.up.take(need)
+        if (granted === 0) return
+        need -= granted
+      }
+      stream.backlog -= data.length
+      if (stream.backlog <= INITIAL_WINDOW) browser.resume()
+      if (!stream.done) this.send(Frames.wsMessage(stream.id, data, text))
+    })
+  }
+
+  private receiveFrameAgain(stream: UpgradeStream, frame: TunnelFrame) {
+    if (frame._tag === "WsClose") this.onWsClose(stream, frame.code, frame.reason)
+  }
+
+  private onData(stream: Stream, body: Uint8Array, end: boolean): void {
+    if (!stream.responded) return this.resetFromRelay(stream.id, "protocol_error", "body before the response head")
+    stream.inFlight += body.length
+    if (stream.inFlight > stream.window) return this.resetFromRelay(stream.id, "flow_control", "window exceeded")
+    const sink = stream.kind === "http" ? stream.res : stream.socket
+    const ack = () => {
+      stream.inFlight -= body.length
+      if (stream.done || body.length === 0) return
+      this.send(Frames.window(stream.id, body.length + this.grow(stream, sink.writableLength)))
+    }
+    if (body.length > 0) sink.write(body, ack)
+    if (end) {
+      this.forget(stream)
+      sink.end()
+    }
+  }
+
+  /**
+   * A stream whose browser keeps up gets a bigger window (doubling, up to MAX_STREAM_WINDOW)
+   * so one download can fill the link; a stalled one never grows. Growth across a tunnel is
+   * capped, which bounds what stalled readers can make the relay hold.
+   */
+  private grow(stream: Stream, backlog: number): number {
+    if (backlog >= DATA_CHUNK || stream.window >= MAX_STREAM_WINDOW) return 0
+    const bump = Math.min(stream.window, MAX_STREAM_WINDOW - stream.window, TUNNEL_GROWTH_BUDGET - this.grown)
+    if (bump <= 0) return 0
+    stream.window += bump
+    this.grown += bump
+    return bump
+  }
+
+  private onWsMessage(stream: Stream, frame: Extract<TunnelFrame, { _tag: "WsMessage" }>): void {
+    if (stream.kind !== "ws") return this.resetFromRelay(stream.id, "protocol_error", "a WebSocket message on HTTP")
+    if (stream.browser === undefined) {
+      stream.pending.push(frame)
+      return
+    }
+    const size = frame.body.length
+    stream.inFlight += size
+    if (stream.inFlight > stream.window) return this.resetFromRelay(stream.id, "flow_control", "window exceeded")
+    stream.browser.send(frame.body, { binary: !frame.text }, () => {
+      stream.inFlight -= size
+      if (!stream.done && size > 0) this.send(Frames.window(stream.id, size))
+    })
+  }
+
+  private onWsClose(stream: Stream, code: number, reason: string): void {
+    if (stream.kind !== "ws") return this.resetFromRelay(stream.id, "protocol_error", "a WebSocket close on HTTP")
+    if (stream.browser === undefined) {
+      stream.pending.push(Frames.wsClose(stream.id, code, reason))
+      return
+    }
+    this.forget(stream)
+    stream.browser.close(validCloseCode(code) ? code : 1000, reason)
+  }
+
+  /** The relay found the daemon's frames wrong: tell the daemon and fail the browser's side. */
+  private resetFromRelay(id: number, code: ResetCode, message: string): void {
+    this.send(Frames.reset(id, code, message))
+    const stream = this.streams.get(id)
+    if (stream !== undefined) this.finish(stream, 502, `The tunnel stream failed (${code}).`)
+  }
+
+  private cancel(stream: Stream, code: ResetCode, message: string): void {
+    this.send(Frames.reset(stream.id, code, message))
+    this.forget(stream)
+  }
+
+  private finish(stream: Stream, status: number, message: string): void {
+    this.forget(stream)
+    if (stream.kind === "http") {
+      if (!stream.responded && !stream.res.headersSent) errorPage(stream.res, status, message)
+      else stream.res.destroy()
+    } else if (stream.browser !== undefined) {
+      stream.browser.close(1011, "tunnel stream failed")
+    } else if (!stream.responded) {
+      rawResponse(stream.socket, status, message)
+    } else {
+      stream.socket.destroy()
+    }
+  }
+
+  private forget(stream: Stream): void {
+    if (!stream.done) this.grown -= stream.window - INITIAL_WINDOW
+    stream.done = true
+    stream.up.close()
+    this.streams.delete(stream.id)
+    if (this.draining && this.streams.size === 0) this.close(1001, "drained")
+  }
+
+  private teardown(reason: string): void {
+    if (this.closed) return
+    this.closed = true
+    for (const stream of [...this.streams.values()]) this.finish(stream, 502, `The daemon is unreachable: ${reason}.`)
+    this.onClosed(this)
+  }
+}

@@ -1,0 +1,48 @@
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { STATUS_CODES } from "node:http"
+import type { Duplex } from "node:stream"
+import type { WebSocket } from "ws"
+import type { SendCredit } from "../../layers/tunnel/Credit.js"
+import type { TunnelFrame } from "../../protocol/TunnelFrame.js"
+
+/** The relay's view of one tunnel stream: a browser request, or a browser WebSocket. */
+export interface BaseStream {
+  readonly id: number
+  readonly up: SendCredit
+  /** Bytes the daemon sent that the browser has not yet taken (its window in use). */
+  inFlight: number
+  /** The daemon may have this many bytes in flight on the stream (grows for fast readers). */
+  window: number
+  responded: boolean
+  done: boolean
+}
+export interface HttpStream extends BaseStream {
+  readonly kind: "http"
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+}
+export interface UpgradeStream extends BaseStream {
+  readonly kind: "ws"
+  readonly req: IncomingMessage
+  readonly socket: Duplex
+  readonly head: Buffer
+  browser: WebSocket | undefined
+  pending: Array<TunnelFrame>
+  backlog: number
+  sending: Promise<void>
+}
+export type Stream = HttpStream | UpgradeStream
+
+export const droppedResponseHeaders = new Set(["connection", "keep-alive", "transfer-encoding", "set-cookie", "upgrade"])
+
+export const validCloseCode = (code: number) =>
+  (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999)
+
+/** An HTTP answer written straight on a socket (refused upgrades). */
+export const rawResponse = (socket: Duplex, status: number, message: string): void => {
+  const body = JSON.stringify({ error: { code: status === 502 ? "bad_gateway" : "refused", message } })
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+  )
+}

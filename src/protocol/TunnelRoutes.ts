@@ -1,0 +1,56 @@
+/**
+ * What may travel through the relay tunnel. The relay refuses everything else before it
+ * opens a stream, and the daemon's guard applies the same list to requests marked Tunnelled.
+ */
+
+const rules: ReadonlyArray<readonly [method: string, pattern: RegExp]> = [
+  ["GET", /^\/$/],
+  ["GET", /^\/dashboard(\/.*)?$/],
+  ["POST", /^\/dashboard\/session$/],
+  ["GET", /^\/health$/],
+  ["GET", /^\/peers(\/[^/]+)?$/],
+  ["GET", /^\/asks(\/[^/]+)?$/],
+  ["POST", /^\/asks\/[^/]+\/wait$/],
+  ["GET", /^\/events$/],
+  ["GET", /^\/events\/stream$/],
+  ["GET", /^\/events\/ws$/],
+  ["POST", /^\/(ask|ack|notify|broadcast)$/],
+  ["POST", /^\/attachments$/],
+  ["GET", /^\/attachments\/[^/]+$/]
+]
+
+/** Paths with dot segments, doubled or encoded separators are refused rather than normalised. */
+const suspicious = /(^|\/)\.\.?(\/|$)|\/\/|\\|%2e|%2f|%5c|%00/i
+
+export const tunnelPathname = (url: string): string | undefined => {
+  const path = url.split("?")[0] ?? ""
+  return path.startsWith("/") && !suspicious.test(path) ? path : undefined
+}
+
+export const isTunnelAllowed = (method: string, url: string): boolean => {
+  const path = tunnelPathname(url)
+  return path !== undefined && rules.some(([m, pattern]) => m === method && pattern.test(path))
+}
+
+/** Hop-by-hop headers and everything that could carry a credential or a spoofed client address. */
+const dropped = new Set([
+  "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "host",
+  "cookie", "authorization", "proxy-authorization", "origin", "referer",
+  "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-real-ip",
+  "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-accept"
+])
+
+export const isDroppedHeader = (name: string): boolean => {
+  const lower = name.toLowerCase()
+  return dropped.has(lower) || lower.startsWith("x-repowire-") || lower.startsWith("cf-")
+}
+
+/** Node's rawHeaders ([k, v, k, v, ...]) filtered to the pairs a tunnelled request may carry. */
+export const tunnelHeaders = (raw: ReadonlyArray<string>): Array<[string, string]> => {
+  const out: Array<[string, string]> = []
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!
+    if (!isDroppedHeader(name)) out.push([name.toLowerCase(), raw[i + 1]!])
+  }
+  return out
+}

@@ -1,0 +1,46 @@
+import { Context, type Effect, type Option } from "effect"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import type { Duplex } from "node:stream"
+
+/** Who a tunnel belongs to: fixed when the daemon connects with its key. */
+export interface TunnelInfo {
+  readonly userId: string
+  readonly keyId: string
+  readonly daemonId: string
+}
+
+/** One connected daemon, as the relay's HTTP side uses it. */
+export interface TunnelLink {
+  readonly info: TunnelInfo
+  readonly connectedAt: string
+  readonly isOpen: boolean
+  readonly activeStreams: number
+  proxyHttp(req: IncomingMessage, res: ServerResponse, path: string): void
+  proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void
+  keepalive(now: number, deadAfterMs: number): void
+  goAway(reason: string): void
+  close(code: number, reason: string): void
+}
+
+export interface DaemonSeen {
+  readonly daemon_id: string
+  readonly connected: boolean
+  readonly last_seen: string
+}
+
+/** The relay's table of live tunnels, keyed by user and daemon id. Users never see each other's. */
+export class RelayRouter extends Context.Tag("repowire/RelayRouter")<RelayRouter, {
+  /** Adds a tunnel; an older tunnel of the same user and daemon id is closed. */
+  readonly attach: (link: TunnelLink) => Effect.Effect<void>
+  readonly detach: (link: TunnelLink) => Effect.Effect<void>
+  readonly find: (userId: string, daemonId: string) => Effect.Effect<Option.Option<TunnelLink>>
+  /** The user's daemons: connected ones first, then those seen before. */
+  readonly daemons: (userId: string) => Effect.Effect<ReadonlyArray<DaemonSeen>>
+  /** Ends every tunnel that authenticated with this key. */
+  readonly closeKey: (keyId: string, reason: string) => Effect.Effect<number>
+  /** Sends GOAWAY to every tunnel (relay shutdown). */
+  readonly drainAll: (reason: string) => Effect.Effect<void>
+  /** Closes every tunnel now; their unanswered browser requests get 502. */
+  readonly closeAll: (reason: string) => Effect.Effect<void>
+  readonly counts: Effect.Effect<{ readonly tunnels: number; readonly streams: number }>
+}>() {}
