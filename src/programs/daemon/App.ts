@@ -2,6 +2,7 @@ import { HttpLayerRouter, type HttpServerRequest } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import { DaemonApi } from "../../protocol/DaemonApi.js"
 import { Config } from "../../services/Config.js"
+import type { Attachments } from "../../services/Attachments.js"
 import type { EventLog } from "../../services/EventLog.js"
 import type { MessageRouter } from "../../services/MessageRouter.js"
 import type { PeerRegistry } from "../../services/PeerRegistry.js"
@@ -9,7 +10,9 @@ import type { Transports } from "../../services/Transports.js"
 import type { TunnelClient } from "../../services/TunnelClient.js"
 import type { DaemonHttpApp } from "../../services/LocalApp.js"
 import { AgentSocketRoute } from "./AgentSocket.js"
-import { DashboardPlaceholderRoute } from "./DashboardPlaceholder.js"
+import { AttachmentRoutes } from "./AttachmentRoutes.js"
+import { DashboardRoutes } from "./DashboardRoutes.js"
+import { dashboardSessionValid } from "./DashboardSession.js"
 import { EventStreamRoutes } from "./EventStream.js"
 import { guard } from "./Guard.js"
 import { McpRoute } from "./McpRoute.js"
@@ -20,7 +23,8 @@ export const DaemonRoutes = Layer.mergeAll(
   HttpLayerRouter.addHttpApi(DaemonApi).pipe(Layer.provide(DaemonHandlers)),
   AgentSocketRoute,
   EventStreamRoutes,
-  DashboardPlaceholderRoute,
+  AttachmentRoutes,
+  DashboardRoutes,
   McpRoute,
   RelayRoutes
 )
@@ -37,7 +41,12 @@ export const makeDaemonApp = (options: {
     const config = yield* Config
     const routes = yield* HttpLayerRouter.toHttpEffect(DaemonRoutes)
     // Raw routes read their services per request; bind them here once.
-    const context = yield* Effect.context<Config | Transports | PeerRegistry | MessageRouter | EventLog | TunnelClient>()
-    const guarded = guard({ config, ...options })(Effect.provide(routes, context))
+    const context = yield* Effect.context<
+      Config | Transports | PeerRegistry | MessageRouter | EventLog | Attachments | TunnelClient
+    >()
+    // The dashboard's HttpOnly session cookie stands in for the Bearer token in a browser.
+    const browserSession = options.browserSession ?? ((request: HttpServerRequest.HttpServerRequest) =>
+      dashboardSessionValid(request, config))
+    const guarded = guard({ config, ...options, browserSession })(Effect.provide(routes, context))
     return guarded as DaemonHttpApp
   })

@@ -3,10 +3,9 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, LogLevel, Logger } from "effect"
 import * as fs from "node:fs/promises"
 import { createServer } from "node:http"
-import { AttachmentNotFound } from "../../protocol/Errors.js"
+import { AttachmentsLive } from "../../layers/AttachmentsLive.js"
 import { SqliteLive } from "../../layers/Sqlite.js"
 import { TunnelClientLocal } from "../../layers/TunnelClientLive.js"
-import { Attachments } from "../../services/Attachments.js"
 import { Config } from "../../services/Config.js"
 import { LocalApp } from "../../services/LocalApp.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
@@ -18,14 +17,6 @@ const HttpServerLive = Layer.unwrapEffect(
   Effect.map(Config, ({ values }) =>
     NodeHttpServer.layer(createServer, { host: values.daemon.host, port: values.daemon.port }))
 )
-
-/** Until uploads exist, no attachment id is valid. */
-const NoAttachments = Layer.succeed(Attachments, {
-  resolve: (ids) =>
-    ids.length === 0
-      ? Effect.succeed([])
-      : Effect.fail(new AttachmentNotFound({ message: `unknown attachment ${ids[0]}` }))
-})
 
 const Serve = Layer.scopedDiscard(
   Effect.gen(function*() {
@@ -53,7 +44,7 @@ const Serve = Layer.scopedDiscard(
 /** The whole daemon: HTTP server, mesh services, SQLite under the repowire home. Needs Config. */
 export const DaemonLive = Serve.pipe(
   Layer.provide(MeshServices),
-  Layer.provide(Layer.mergeAll(NoAttachments, TunnelClientLocal())),
+  Layer.provide(Layer.mergeAll(AttachmentsLive, TunnelClientLocal())),
   // One LocalApp for both: Serve sets the app, the relay link serves tunnelled requests from it.
   Layer.provide(LocalApp.Live),
   Layer.provide(SqliteLive),

@@ -7,7 +7,9 @@ const escape = (s: string) =>
 export const securityHeaders = (tls: boolean): Record<string, string> => ({
   "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
   "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
+  // same-origin: with no-referrer Chromium sends `Origin: null` on the key form's POST, which the
+  // sameOrigin check refuses, so a real browser could never log in.
+  "referrer-policy": "same-origin",
   "x-frame-options": "DENY",
   "cache-control": "no-store",
   ...(tls ? { "strict-transport-security": "max-age=31536000" } : {})

@@ -1,0 +1,21 @@
+import type { StreamState } from "../store.js"
+import type { Health } from "../state/types.js"
+
+const uptime = (s: number) => (s < 120 ? `${Math.round(s)}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`)
+
+export const HealthBar = ({ health, stream }: { health: Health | null; stream: StreamState }) => (
+  <div class="health" data-stream={stream}>
+    <span class={`dot live-${stream}`} title={`event stream ${stream}`} />
+    <span class="stream">{stream}</span>
+    {health === null ? null : (
+      <>
+        <span title="daemon">v{health.version} · up {uptime(health.uptime_s)}</span>
+        <span title="peers">{health.peers.online} online · {health.peers.busy} busy · {health.peers.offline} offline</span>
+        <span class={`relay r-${health.relay.status}`} title={health.relay.last_error ?? health.relay.url ?? "relay"}>
+          relay {health.relay.status}
+          {health.relay.status === "down" && health.relay.last_error !== null ? `: ${health.relay.last_error}` : ""}
+        </span>
+      </>
+    )}
+  </div>
+)

@@ -1,0 +1,157 @@
+import { NodeStream } from "@effect/platform-node"
+import { SqlClient, SqlSchema } from "@effect/sql"
+import { Clock, Effect, Layer, Ref, Schema, Stream } from "effect"
+import * as fs from "node:fs"
+import * as fsp from "node:fs/promises"
+import * as path from "node:path"
+import type { AttachmentRef } from "../protocol/Attachment.js"
+import { AttachmentNotFound } from "../protocol/Errors.js"
+import { Attachments, type UploadFile } from "../services/Attachments.js"
+import { Config } from "../services/Config.js"
+import { limitsOf, limitStream, newAttachmentId, safeFileName } from "./AttachmentLimits.js"
+
+/** Creates the attachments table; idempotent, so it also works as a migrator entry. */
+export const createAttachmentsTable = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE IF NOT EXISTS attachments (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    path         TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL
+  )`
+  yield* sql`CREATE INDEX IF NOT EXISTS attachments_expires ON attachments (expires_at)`
+})
+
+const Row = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String,
+  size: Schema.Number,
+  content_type: Schema.String,
+  path: Schema.String,
+  created_at: Schema.Number,
+  expires_at: Schema.Number
+})
+type Row = typeof Row.Type
+
+const toRef = (row: Row): AttachmentRef => ({
+  id: row.id,
+  name: row.name,
+  size: row.size,
+  content_type: row.content_type,
+  path: row.path
+})
+
+/** Sweeps run at most this often, piggybacking on requests (no background timer). */
+const SWEEP_EVERY_MS = 60_000
+
+/** Files under `paths.attachmentsDir/<id>/<name>`, metadata in the daemon's SQLite. */
+export const AttachmentsLive = Layer.effect(
+  Attachments,
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const config = yield* Config
+    const limits = limitsOf(config)
+    const dir = config.paths.attachmentsDir
+    yield* createAttachmentsTable.pipe(Effect.orDie)
+    yield* Effect.promise(() => fsp.mkdir(dir, { recursive: true, mode: 0o700 }))
+
+    const inFlight = yield* Ref.make(0)
+    const lastSweep = yield* Ref.make(0)
+
+    const findLive = SqlSchema.findAll({
+      Request: Schema.Struct({ ids: Schema.Array(Schema.String), now: Schema.Number }),
+      Result: Row,
+      execute: ({ ids, now }) => sql`SELECT * FROM attachments WHERE ${sql.in("id", ids)} AND expires_at > ${now}`
+    })
+    const findExpired = SqlSchema.findAll({
+      Request: Schema.Number,
+      Result: Row,
+      execute: (now) => sql`SELECT * FROM attachments WHERE expires_at <= ${now}`
+    })
+
+    const removeDir = (id: string) =>
+      Effect.promise(() => fsp.rm(path.join(dir, id), { recursive: true, force: true }))
+
+    const usage = sql<{ files: number; bytes: number }>`SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM attachments`
+      .pipe(Effect.map((rows) => ({ files: Number(rows[0]?.files ?? 0), bytes: Number(rows[0]?.bytes ?? 0) })), Effect.orDie)
+
+    const sweep = Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      yield* Ref.set(lastSweep, now)
+      const expired = yield* findExpired(now)
+      if (expired.length === 0) return 0
+      yield* Effect.forEach(expired, (row) => removeDir(row.id), { concurrency: 4, discard: true })
+      yield* sql`DELETE FROM attachments WHERE ${sql.in("id", expired.map((r) => r.id))}`
+      yield* Effect.logDebug(`removed ${expired.length} expired attachments`)
+      return expired.length
+    }).pipe(Effect.orDie, Effect.withSpan("Attachments.sweep"))
+
+    const maybeSweep = Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      if (now - (yield* Ref.get(lastSweep)) >= SWEEP_EVERY_MS) yield* sweep
+    })
+
+    const resolve = Effect.fn("Attachments.resolve")(function*(ids: ReadonlyArray<string>) {
+      if (ids.length === 0) return []
+      const now = yield* Clock.currentTimeMillis
+      const rows = yield* findLive({ ids, now }).pipe(Effect.orDie)
+      const byId = new Map(rows.map((r) => [r.id, r]))
+      const missing = ids.find((id) => !byId.has(id))
+      if (missing !== undefined) {
+        return yield* new AttachmentNotFound({ message: `attachment ${missing} does not exist or has expired` })
+      }
+      return ids.map((id) => toRef(byId.get(id)!))
+    })
+
+    const upload = <E>(file: UploadFile<E>) =>
+      Effect.gen(function*() {
+        yield* maybeSweep
+        const id = newAttachmentId()
+        const name = safeFileName(file.name)
+        const target = path.join(dir, id, name)
+        yield* Effect.promise(() => fsp.mkdir(path.join(dir, id), { mode: 0o700 }))
+        const limited = limitStream(file.content, limits, Effect.map(usage, (u) => u.bytes), inFlight)
+        const size = yield* Effect.acquireUseRelease(
+          Effect.promise(() => fsp.open(target, "wx", 0o600)),
+          (handle) =>
+            Stream.runFoldEffect(limited, 0, (n, chunk) =>
+              Effect.promise(() => handle.write(chunk)).pipe(Effect.as(n + chunk.length))),
+          (handle) => Effect.promise(() => handle.close())
+        ).pipe(Effect.onError(() => removeDir(id)))
+        const now = yield* Clock.currentTimeMillis
+        const row: Row = {
+          id,
+          name,
+          size,
+          content_type: file.contentType === "" ? "application/octet-stream" : file.contentType.slice(0, 255),
+          path: target,
+          created_at: now,
+          expires_at: now + limits.ttlMillis
+        }
+        yield* sql`INSERT INTO attachments ${sql.insert(row)}`.pipe(Effect.orDie)
+        return toRef(row)
+      }).pipe(Effect.withSpan("Attachments.upload"))
+
+    const open = Effect.fn("Attachments.open")(function*(id: string) {
+      yield* maybeSweep
+      const [ref] = yield* resolve([id])
+      const exists = yield* Effect.promise(() => fsp.access(ref!.path).then(() => true, () => false))
+      if (!exists) return yield* new AttachmentNotFound({ message: `attachment ${id} is gone` })
+      const content = NodeStream.fromReadable<Error, Uint8Array>(() => fs.createReadStream(ref!.path), (e) => e as Error)
+        .pipe(Stream.orDie)
+      return { ref: ref!, content }
+    })
+
+    const remove = (ids: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        if (ids.length === 0) return
+        yield* Effect.forEach(ids, removeDir, { discard: true })
+        yield* sql`DELETE FROM attachments WHERE ${sql.in("id", ids)}`
+      }).pipe(Effect.orDie, Effect.withSpan("Attachments.remove"))
+
+    return Attachments.of({ resolve, upload, open, remove, sweep, usage })
+  })
+)
