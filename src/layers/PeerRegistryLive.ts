@@ -229,7 +229,7 @@ export const PeerRegistryLive = Layer.effect(
       }
       if (isPeerId(ref)) {
         const [, peer] = yield* load(ref)
-        if (agentCircle !== undefined && peer.circle !== agentCircle) {
+        if (agentCircle !== undefined && peer.circle !== agentCircle && peer.role === "agent") {
           return yield* new Forbidden({
             message: `peer ${ref} is in circle ${peer.circle}; agents reach only their own circle (${agentCircle})`
           })
@@ -237,7 +237,10 @@ export const PeerRegistryLive = Layer.effect(
         return peer
       }
       const scope = circle ?? agentCircle
-      const rows = (yield* findByName(ref).pipe(Effect.orDie)).filter((r) => scope === undefined || r.circle === scope)
+      // Humans and services belong to every circle: an agent can always reach the person.
+      const rows = (yield* findByName(ref).pipe(Effect.orDie)).filter((r) =>
+        scope === undefined || r.circle === scope || (circle === undefined && r.role !== "agent")
+      )
       const peers = yield* view(rows)
       const live = peers.filter((p) => p.status !== "offline")
       const pool = live.length > 0 ? live : peers

@@ -6,7 +6,6 @@
 const rules: ReadonlyArray<readonly [method: string, pattern: RegExp]> = [
   ["GET", /^\/$/],
   ["GET", /^\/dashboard(\/.*)?$/],
-  ["POST", /^\/dashboard\/session$/],
   ["GET", /^\/health$/],
   ["GET", /^\/peers(\/[^/]+)?$/],
   ["GET", /^\/asks(\/[^/]+)?$/],

@@ -168,6 +168,12 @@ describe("asks, acks, notifies and broadcasts between live peers", () => {
       headers: { origin: daemon.url }
     })
     assert.strictEqual(fromDashboard.status, 200)
+    const toTheHuman = await request(daemon.url, "POST", "/ask", {
+      body: { from_peer: "x", to_peer: "dashboard", text: "may I drop the users table?" },
+      headers: as(x)
+    })
+    assert.strictEqual(toTheHuman.status, 200, "humans belong to every circle")
+    assert.strictEqual(toTheHuman.body.delivery, "delivered")
   })
 
   it("display names are unique among live peers of a circle, and a name shared across circles is ambiguous", async () => {
