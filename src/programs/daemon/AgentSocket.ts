@@ -15,7 +15,8 @@ const encodeFrame = (frame: ServerFrame): string => JSON.stringify(frame)
 const textDecoder = new TextDecoder()
 
 const HANDSHAKE = Duration.seconds(5)
-const PING_EVERY = Duration.seconds(20)
+// Each ping is work on an idle daemon: often enough to find a dead link within ~75 s, no more.
+const PING_EVERY = Duration.seconds(30)
 const MAX_FRAME = 1024 * 1024
 
 let nextTransportId = 0
