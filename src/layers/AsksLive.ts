@@ -53,9 +53,10 @@ export const AsksLive = Layer.effect(
         return yield* new AlreadyAcked({ message: `${correlationId} was already acked at ${ask.acked_at}` })
       }
       const now = yield* Clock.currentTimeMillis
-      yield* sql`UPDATE asks SET state = 'acked', reply = ${reply}, reply_attachments = ${JSON.stringify(attachments)},
-        acked_at = ${now} WHERE correlation_id = ${correlationId}`.pipe(Effect.orDie)
-      return yield* Effect.orDie(get(correlationId))
+      const [row] = yield* sql<{ message_id: string }>`UPDATE asks SET state = 'acked', reply = ${reply},
+        reply_attachments = ${JSON.stringify(attachments)}, acked_at = ${now}
+        WHERE correlation_id = ${correlationId} RETURNING message_id`.pipe(Effect.orDie)
+      return { ask: yield* Effect.orDie(get(correlationId)), messageId: row!.message_id }
     })
 
     return Asks.of({

@@ -157,12 +157,9 @@ export const MessageRouterLive = Layer.scoped(
           circle: question.circle
         } as Peer, replyText ?? "(attachments)", refs, { correlation_id: question.correlation_id })
       yield* commit(Effect.gen(function*() {
-        yield* asks.ack(question.correlation_id, replyText, refs)
-        yield* deliveries.markDelivered(
-          (yield* sql<{ message_id: string }>`SELECT message_id FROM asks WHERE correlation_id = ${question.correlation_id}`
-            .pipe(Effect.orDie))[0]?.message_id ?? "",
-          sender.peer_id
-        )
+        const { messageId } = yield* asks.ack(question.correlation_id, replyText, refs)
+        // Acking an ask proves it arrived, even if its receipt never did.
+        yield* deliveries.markDelivered(messageId, sender.peer_id)
         if (reply !== undefined) yield* deliveries.enqueue([reply])
         const event = yield* events.append({
           type: "ack",

@@ -17,10 +17,11 @@ export class Asks extends Context.Tag("repowire/Asks")<Asks, {
   }) => Effect.Effect<void>
   readonly get: (correlationId: string) => Effect.Effect<Ask, AskNotFound>
   readonly markDelivered: (messageId: string) => Effect.Effect<void>
+  /** Closes the ask; returns it with the id of the message that carried it. */
   readonly ack: (
     correlationId: string,
     reply: string | null,
     attachments: ReadonlyArray<AttachmentRef>
-  ) => Effect.Effect<Ask, AskNotFound | AlreadyAcked>
+  ) => Effect.Effect<{ readonly ask: Ask; readonly messageId: string }, AskNotFound | AlreadyAcked>
   readonly list: (query: AskQuery) => Effect.Effect<ReadonlyArray<Ask>>
 }>() {}
