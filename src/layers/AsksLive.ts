@@ -1,49 +1,36 @@
-import { SqlClient, SqlSchema } from "@effect/sql"
 import { Clock, Effect, Layer, Option, Schema } from "effect"
 import type { AttachmentRef } from "../protocol/Attachment.js"
 import { AlreadyAcked, AskNotFound } from "../protocol/Errors.js"
 import { Asks, type AskQuery } from "../services/Asks.js"
+import { Database, type SqlValue } from "../services/Database.js"
 import { AskRow } from "./MessageRows.js"
+
+const MessageId = Schema.Struct({ message_id: Schema.String })
+
+/** `?peer=` with its direction, as a WHERE fragment and its parameters. */
+const peerFilter = (peer: string | undefined, direction: AskQuery["direction"]): [string, Array<SqlValue>] =>
+  peer === undefined
+    ? ["", []]
+    : direction === "inbound"
+    ? ["AND to_peer = ?", [peer]]
+    : direction === "outbound"
+    ? ["AND from_peer = ?", [peer]]
+    : ["AND (to_peer = ? OR from_peer = ?)", [peer, peer]]
 
 export const AsksLive = Layer.effect(
   Asks,
   Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-
-    const byId = SqlSchema.findOne({
-      Request: Schema.String,
-      Result: AskRow,
-      execute: (id) => sql`SELECT * FROM asks WHERE correlation_id = ${id}`
-    })
-    const rows = SqlSchema.findAll({
-      Request: Schema.Struct({
-        peer: Schema.NullOr(Schema.String),
-        direction: Schema.NullOr(Schema.String),
-        open: Schema.Boolean,
-        limit: Schema.Number
-      }),
-      Result: AskRow,
-      execute: ({ direction, limit, open, peer }) =>
-        sql`SELECT * FROM asks WHERE 1 = 1
-          ${peer === null ? sql`` : direction === "inbound"
-          ? sql`AND to_peer = ${peer}`
-          : direction === "outbound"
-          ? sql`AND from_peer = ${peer}`
-          : sql`AND (to_peer = ${peer} OR from_peer = ${peer})`}
-          ${open ? sql`AND state != 'acked'` : sql``}
-          ORDER BY created_at DESC, rowid DESC LIMIT ${limit}`
-    })
+    const db = yield* Database
 
     const get = (correlationId: string) =>
-      byId(correlationId).pipe(
-        Effect.orDie,
+      db.one(AskRow, "SELECT * FROM asks WHERE correlation_id = ?", [correlationId]).pipe(
         Effect.flatMap(Option.match({
           onNone: () => Effect.fail(new AskNotFound({ message: `no ask ${correlationId}` })),
           onSome: Effect.succeed
         }))
       )
 
-    const ack = Effect.fn("Asks.ack")(function*(
+    const ack = Effect.fnUntraced(function*(
       correlationId: string,
       reply: string | null,
       attachments: ReadonlyArray<AttachmentRef>
@@ -53,39 +40,53 @@ export const AsksLive = Layer.effect(
         return yield* new AlreadyAcked({ message: `${correlationId} was already acked at ${ask.acked_at}` })
       }
       const now = yield* Clock.currentTimeMillis
-      const [row] = yield* sql<{ message_id: string }>`UPDATE asks SET state = 'acked', reply = ${reply},
-        reply_attachments = ${JSON.stringify(attachments)}, acked_at = ${now}
-        WHERE correlation_id = ${correlationId} RETURNING message_id`.pipe(Effect.orDie)
-      return { ask: yield* Effect.orDie(get(correlationId)), messageId: row!.message_id }
+      const row = yield* db.one(
+        MessageId,
+        `UPDATE asks SET state = 'acked', reply = ?, reply_attachments = ?, acked_at = ?
+         WHERE correlation_id = ? RETURNING message_id`,
+        [reply, JSON.stringify(attachments), now, correlationId]
+      )
+      const messageId = Option.getOrThrow(row).message_id
+      return { ask: yield* Effect.orDie(get(correlationId)), messageId }
     })
+
+    const list = (query: AskQuery) => {
+      const [byPeer, params] = peerFilter(query.peer, query.direction)
+      return db.all(
+        AskRow,
+        `SELECT * FROM asks WHERE 1 = 1 ${byPeer} ${query.open === true ? "AND state != 'acked'" : ""}
+         ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+        [...params, query.limit ?? 200]
+      )
+    }
 
     return Asks.of({
       create: (ask) =>
-        sql`INSERT INTO asks ${
-          sql.insert({
-            ...ask,
-            attachments: JSON.stringify(ask.attachments),
-            created_at: Date.parse(ask.created_at),
-            state: "queued",
-            reply: null,
-            reply_attachments: "[]",
-            acked_at: null
-          })
-        }`.pipe(Effect.orDie, Effect.asVoid),
+        db.run(
+          `INSERT INTO asks (correlation_id, message_id, from_peer, from_name, to_peer, to_name, circle, text,
+             reply_to, attachments, state, reply, reply_attachments, created_at, acked_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', NULL, '[]', ?, NULL)`,
+          [
+            ask.correlation_id,
+            ask.message_id,
+            ask.from_peer,
+            ask.from_name,
+            ask.to_peer,
+            ask.to_name,
+            ask.circle,
+            ask.text,
+            ask.reply_to,
+            JSON.stringify(ask.attachments),
+            Date.parse(ask.created_at)
+          ]
+        ).pipe(Effect.asVoid),
       get,
       markDelivered: (messageId) =>
-        sql`UPDATE asks SET state = 'delivered' WHERE message_id = ${messageId} AND state = 'queued'`.pipe(
-          Effect.orDie,
+        db.run("UPDATE asks SET state = 'delivered' WHERE message_id = ? AND state = 'queued'", [messageId]).pipe(
           Effect.asVoid
         ),
       ack,
-      list: (query: AskQuery) =>
-        rows({
-          peer: query.peer ?? null,
-          direction: query.direction ?? null,
-          open: query.open ?? false,
-          limit: query.limit ?? 200
-        }).pipe(Effect.orDie)
+      list
     })
   })
 )

@@ -1,6 +1,5 @@
 import { NodeStream } from "@effect/platform-node"
-import { SqlClient, SqlSchema } from "@effect/sql"
-import { Clock, Effect, Layer, Ref, Schema, Stream } from "effect"
+import { Clock, Effect, Layer, Option, Ref, Schema, Stream } from "effect"
 import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
@@ -8,22 +7,8 @@ import type { AttachmentRef } from "../protocol/Attachment.js"
 import { AttachmentNotFound } from "../protocol/Errors.js"
 import { Attachments, type UploadFile } from "../services/Attachments.js"
 import { Config } from "../services/Config.js"
+import { Database } from "../services/Database.js"
 import { limitsOf, limitStream, newAttachmentId, safeFileName } from "./AttachmentLimits.js"
-
-/** Creates the attachments table; idempotent, so it also works as a migrator entry. */
-export const createAttachmentsTable = Effect.gen(function*() {
-  const sql = yield* SqlClient.SqlClient
-  yield* sql`CREATE TABLE IF NOT EXISTS attachments (
-    id           TEXT PRIMARY KEY,
-    name         TEXT NOT NULL,
-    size         INTEGER NOT NULL,
-    content_type TEXT NOT NULL,
-    path         TEXT NOT NULL,
-    created_at   INTEGER NOT NULL,
-    expires_at   INTEGER NOT NULL
-  )`
-  yield* sql`CREATE INDEX IF NOT EXISTS attachments_expires ON attachments (expires_at)`
-})
 
 const Row = Schema.Struct({
   id: Schema.String,
@@ -35,6 +20,8 @@ const Row = Schema.Struct({
   expires_at: Schema.Number
 })
 type Row = typeof Row.Type
+
+const Usage = Schema.Struct({ files: Schema.Number, bytes: Schema.Number })
 
 const toRef = (row: Row): AttachmentRef => ({
   id: row.id,
@@ -51,32 +38,30 @@ const SWEEP_EVERY_MS = 60_000
 export const AttachmentsLive = Layer.effect(
   Attachments,
   Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
+    const db = yield* Database
     const config = yield* Config
     const limits = limitsOf(config)
     const dir = config.paths.attachmentsDir
-    yield* createAttachmentsTable.pipe(Effect.orDie)
     yield* Effect.promise(() => fsp.mkdir(dir, { recursive: true, mode: 0o700 }))
 
     const inFlight = yield* Ref.make(0)
     const lastSweep = yield* Ref.make(0)
 
-    const findLive = SqlSchema.findAll({
-      Request: Schema.Struct({ ids: Schema.Array(Schema.String), now: Schema.Number }),
-      Result: Row,
-      execute: ({ ids, now }) => sql`SELECT * FROM attachments WHERE ${sql.in("id", ids)} AND expires_at > ${now}`
-    })
-    const findExpired = SqlSchema.findAll({
-      Request: Schema.Number,
-      Result: Row,
-      execute: (now) => sql`SELECT * FROM attachments WHERE expires_at <= ${now}`
-    })
+    const findLive = (ids: ReadonlyArray<string>, now: number) =>
+      db.all(Row, "SELECT * FROM attachments WHERE id IN (SELECT value FROM json_each(?)) AND expires_at > ?", [
+        JSON.stringify(ids),
+        now
+      ])
+    const findExpired = (now: number) => db.all(Row, "SELECT * FROM attachments WHERE expires_at <= ?", [now])
+    const deleteRows = (ids: ReadonlyArray<string>) =>
+      db.run("DELETE FROM attachments WHERE id IN (SELECT value FROM json_each(?))", [JSON.stringify(ids)])
 
     const removeDir = (id: string) =>
       Effect.promise(() => fsp.rm(path.join(dir, id), { recursive: true, force: true }))
 
-    const usage = sql<{ files: number; bytes: number }>`SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM attachments`
-      .pipe(Effect.map((rows) => ({ files: Number(rows[0]?.files ?? 0), bytes: Number(rows[0]?.bytes ?? 0) })), Effect.orDie)
+    const usage = db.one(Usage, "SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM attachments").pipe(
+      Effect.map(Option.getOrElse(() => ({ files: 0, bytes: 0 })))
+    )
 
     const sweep = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
@@ -84,10 +69,10 @@ export const AttachmentsLive = Layer.effect(
       const expired = yield* findExpired(now)
       if (expired.length === 0) return 0
       yield* Effect.forEach(expired, (row) => removeDir(row.id), { concurrency: 4, discard: true })
-      yield* sql`DELETE FROM attachments WHERE ${sql.in("id", expired.map((r) => r.id))}`
+      yield* deleteRows(expired.map((r) => r.id))
       yield* Effect.logDebug(`removed ${expired.length} expired attachments`)
       return expired.length
-    }).pipe(Effect.orDie, Effect.withSpan("Attachments.sweep"))
+    }).pipe(Effect.withSpan("Attachments.sweep"))
 
     const maybeSweep = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
@@ -97,7 +82,7 @@ export const AttachmentsLive = Layer.effect(
     const resolve = Effect.fn("Attachments.resolve")(function*(ids: ReadonlyArray<string>) {
       if (ids.length === 0) return []
       const now = yield* Clock.currentTimeMillis
-      const rows = yield* findLive({ ids, now }).pipe(Effect.orDie)
+      const rows = yield* findLive(ids, now)
       const byId = new Map(rows.map((r) => [r.id, r]))
       const missing = ids.find((id) => !byId.has(id))
       if (missing !== undefined) {
@@ -131,7 +116,10 @@ export const AttachmentsLive = Layer.effect(
           created_at: now,
           expires_at: now + limits.ttlMillis
         }
-        yield* sql`INSERT INTO attachments ${sql.insert(row)}`.pipe(Effect.orDie)
+        yield* db.run(
+          "INSERT INTO attachments (id, name, size, content_type, path, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          [row.id, row.name, row.size, row.content_type, row.path, row.created_at, row.expires_at]
+        )
         return toRef(row)
       }).pipe(Effect.withSpan("Attachments.upload"))
 
@@ -149,8 +137,8 @@ export const AttachmentsLive = Layer.effect(
       Effect.gen(function*() {
         if (ids.length === 0) return
         yield* Effect.forEach(ids, removeDir, { discard: true })
-        yield* sql`DELETE FROM attachments WHERE ${sql.in("id", ids)}`
-      }).pipe(Effect.orDie, Effect.withSpan("Attachments.remove"))
+        yield* deleteRows(ids)
+      }).pipe(Effect.withSpan("Attachments.remove"))
 
     return Attachments.of({ resolve, upload, open, remove, sweep, usage })
   })

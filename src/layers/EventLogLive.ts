@@ -1,7 +1,7 @@
-import { SqlClient } from "@effect/sql"
 import { Chunk, Clock, Effect, Layer, Option, PubSub, Queue, Ref, Schema, Stream } from "effect"
 import { MeshEvent, type NewMeshEvent } from "../protocol/MeshEvent.js"
 import { Config } from "../services/Config.js"
+import { Database, type SqlValue } from "../services/Database.js"
 import { EventLog, type EventQuery } from "../services/EventLog.js"
 
 const EventRow = Schema.Struct({
@@ -9,6 +9,8 @@ const EventRow = Schema.Struct({
   at: Schema.Number,
   body: Schema.String
 })
+
+const EventId = Schema.Struct({ id: Schema.Number })
 
 const decodeEvent = Schema.decodeUnknown(MeshEvent)
 
@@ -39,7 +41,7 @@ const PAGE = 500
 export const EventLogLive = Layer.scoped(
   EventLog,
   Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
+    const db = yield* Database
     const { values } = yield* Config
     const retain = values.daemon.events.retain
     const hub = yield* Effect.acquireRelease(PubSub.unbounded<MeshEvent>(), PubSub.shutdown)
@@ -48,14 +50,16 @@ export const EventLogLive = Layer.scoped(
       Effect.flatMap(Effect.try(() => JSON.parse(row.body) as Record<string, unknown>), (body) =>
         decodeEvent({ ...body, id: row.id, at: new Date(row.at).toISOString() })).pipe(Effect.orDie)
 
-    const append = Effect.fn("EventLog.append")(function*(event: NewMeshEvent) {
+    const append = Effect.fnUntraced(function*(event: NewMeshEvent) {
       const at = yield* Clock.currentTimeMillis
       const [a, b] = partiesOf(event)
-      const rows = yield* sql<{ id: number }>`INSERT INTO events ${
-        sql.insert({ type: event.type, circle: event.circle, peer_a: a, peer_b: b, at, body: JSON.stringify(event) })
-      } RETURNING id`.pipe(Effect.orDie)
-      const id = rows[0]!.id
-      if (id % 1000 === 0) yield* sql`DELETE FROM events WHERE id <= ${id - retain}`.pipe(Effect.orDie)
+      const row = yield* db.one(
+        EventId,
+        "INSERT INTO events (type, circle, peer_a, peer_b, at, body) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        [event.type, event.circle, a, b, at, JSON.stringify(event)]
+      )
+      const id = Option.getOrThrow(row).id
+      if (id % 1000 === 0) yield* db.run("DELETE FROM events WHERE id <= ?", [id - retain])
       return { ...event, id, at: new Date(at).toISOString() } as MeshEvent
     })
 
@@ -65,12 +69,18 @@ export const EventLogLive = Layer.scoped(
       Effect.gen(function*() {
         const peer = query.peer
         const circle = query.circle
-        const rows = yield* sql`SELECT id, at, body FROM events WHERE id > ${since}
-          ${peer === undefined ? sql`` : sql`AND (peer_a = ${peer} OR peer_b = ${peer})`}
-          ${circle === undefined ? sql`` : sql`AND circle = ${circle}`}
-          ORDER BY id LIMIT ${limit}`.pipe(Effect.orDie)
-        const decoded = yield* Schema.decodeUnknown(Schema.Array(EventRow))(rows).pipe(Effect.orDie)
-        return yield* Effect.forEach(decoded, rowToEvent)
+        const params: Array<SqlValue> = [since]
+        if (peer !== undefined) params.push(peer, peer)
+        if (circle !== undefined) params.push(circle)
+        const rows = yield* db.all(
+          EventRow,
+          `SELECT id, at, body FROM events WHERE id > ?
+           ${peer === undefined ? "" : "AND (peer_a = ? OR peer_b = ?)"}
+           ${circle === undefined ? "" : "AND circle = ?"}
+           ORDER BY id LIMIT ?`,
+          [...params, limit]
+        )
+        return yield* Effect.forEach(rows, rowToEvent)
       })
 
     const list = (query: EventQuery) => page(query.since ?? 0, query.limit ?? 200, query)

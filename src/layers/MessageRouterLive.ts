@@ -1,4 +1,3 @@
-import { SqlClient } from "@effect/sql"
 import { Clock, Duration, Effect, Layer, PubSub, Queue, Stream } from "effect"
 import type { AttachmentRef } from "../protocol/Attachment.js"
 import { Forbidden } from "../protocol/Errors.js"
@@ -14,6 +13,7 @@ import type {
 import type { Peer } from "../protocol/Peer.js"
 import { Asks } from "../services/Asks.js"
 import { Attachments } from "../services/Attachments.js"
+import { Database } from "../services/Database.js"
 import { Deliveries } from "../services/Deliveries.js"
 import { EventLog } from "../services/EventLog.js"
 import { Ids } from "../services/Ids.js"
@@ -28,7 +28,7 @@ const readsEventLog = (peer: Peer) => peer.backend === "dashboard" || peer.backe
 export const MessageRouterLive = Layer.scoped(
   MessageRouter,
   Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
+    const db = yield* Database
     const registry = yield* PeerRegistry
     const deliveries = yield* Deliveries
     const asks = yield* Asks
@@ -51,8 +51,7 @@ export const MessageRouterLive = Layer.scoped(
 
     /** Writes, appends events, commits — then makes the events live. */
     const commit = <A, E>(work: Effect.Effect<readonly [A, ReadonlyArray<MeshEvent>], E>) =>
-      sql.withTransaction(work).pipe(
-        Effect.catchTag("SqlError", Effect.die),
+      db.transaction(work).pipe(
         Effect.tap(([, appended]) => events.publish(appended)),
         Effect.map(([result]) => result)
       )
@@ -96,7 +95,7 @@ export const MessageRouterLive = Layer.scoped(
       } satisfies Omit<Message, "state">
     })
 
-    const ask = Effect.fn("MessageRouter.ask")(function*(sender: Peer, request: AskRequest) {
+    const ask = Effect.fnUntraced(function*(sender: Peer, request: AskRequest) {
       yield* checkSender(sender, request.from_peer)
       const target = yield* registry.resolve(request.to_peer, sender, request.circle)
       if (request.reply_to !== undefined) yield* asks.get(request.reply_to)
@@ -139,7 +138,7 @@ export const MessageRouterLive = Layer.scoped(
       return { correlation_id: correlationId, delivery }
     })
 
-    const ack = Effect.fn("MessageRouter.ack")(function*(sender: Peer, request: AckRequest) {
+    const ack = Effect.fnUntraced(function*(sender: Peer, request: AckRequest) {
       const question = yield* asks.get(request.correlation_id)
       if (question.to_peer !== sender.peer_id) {
         return yield* new Forbidden({
@@ -182,7 +181,7 @@ export const MessageRouterLive = Layer.scoped(
       return { correlation_id: question.correlation_id, state: "acked" as const, reply: { id: reply.id, delivery } }
     })
 
-    const notify = Effect.fn("MessageRouter.notify")(function*(sender: Peer, request: NotifyRequest) {
+    const notify = Effect.fnUntraced(function*(sender: Peer, request: NotifyRequest) {
       yield* checkSender(sender, request.from_peer)
       const target = yield* registry.resolve(request.to_peer, sender, request.circle)
       const refs = yield* attachments.resolve(request.attachments ?? [])
@@ -205,7 +204,7 @@ export const MessageRouterLive = Layer.scoped(
       return { id: message.id, delivery: yield* push({ ...message, state: "queued" }, target) }
     })
 
-    const broadcast = Effect.fn("MessageRouter.broadcast")(function*(sender: Peer, request: BroadcastRequest) {
+    const broadcast = Effect.fnUntraced(function*(sender: Peer, request: BroadcastRequest) {
       yield* checkSender(sender, request.from_peer)
       if (sender.role === "agent" && request.circle !== undefined && request.circle !== sender.circle) {
         return yield* new Forbidden({ message: `agents broadcast only to their own circle (${sender.circle})` })
@@ -243,14 +242,14 @@ export const MessageRouterLive = Layer.scoped(
       return { id: broadcastId, delivered, queued, skipped }
     })
 
-    const flush = Effect.fn("MessageRouter.flush")(function*(peerId: string) {
+    const flush = Effect.fnUntraced(function*(peerId: string) {
       const pending = yield* deliveries.pending(peerId)
       for (const message of pending) {
         if (!(yield* transports.deliver(peerId, frameOf(message)))) return
       }
     })
 
-    const confirm = Effect.fn("MessageRouter.confirm")(function*(
+    const confirm = Effect.fnUntraced(function*(
       peerId: string,
       messageId: string,
       outcome: "injected" | "received" | "failed",

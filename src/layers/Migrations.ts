@@ -71,5 +71,19 @@ export const migrations = Migrator.fromRecord({
     )`
     yield* sql`CREATE INDEX events_by_peer_a ON events (peer_a, id)`
     yield* sql`CREATE INDEX events_by_peer_b ON events (peer_b, id)`
-    })
+  }),
+  // IF NOT EXISTS: databases from before this migration made the table on open.
+  "0002_attachments": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE IF NOT EXISTS attachments (
+      id           TEXT PRIMARY KEY,
+      name         TEXT NOT NULL,
+      size         INTEGER NOT NULL,
+      content_type TEXT NOT NULL,
+      path         TEXT NOT NULL,
+      created_at   INTEGER NOT NULL,
+      expires_at   INTEGER NOT NULL
+    )`
+    yield* sql`CREATE INDEX IF NOT EXISTS attachments_expires ON attachments (expires_at)`
+  })
 })

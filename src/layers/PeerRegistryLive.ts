@@ -1,10 +1,10 @@
-import { SqlClient, SqlSchema } from "@effect/sql"
 import { Clock, Effect, Layer, Option, Schema } from "effect"
 import * as os from "node:os"
 import { durationMillis } from "../protocol/ConfigFile.js"
 import { AmbiguousPeer, Forbidden, PeerNotFound, Unauthorized } from "../protocol/Errors.js"
 import { DEFAULT_CIRCLE, type Peer, PeerId, type PeerStatus, type RegisterPeer } from "../protocol/Peer.js"
 import { Config } from "../services/Config.js"
+import { Database, type SqlValue } from "../services/Database.js"
 import { EventLog } from "../services/EventLog.js"
 import { Ids } from "../services/Ids.js"
 import { DASHBOARD_PEER_ID, type PeerFilter, PeerRegistry, type Viewer } from "../services/PeerRegistry.js"
@@ -16,6 +16,9 @@ const isPeerId = Schema.is(PeerId)
 
 const TOUCH_EVERY_MS = 5000
 
+const INSERT_PEER = `INSERT OR IGNORE INTO peers (peer_id, display_name, base_name, path, machine, backend, circle, role, status, description, metadata, token_digest, last_seen, created_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
 const nextFreeName = (base: string, taken: ReadonlySet<string>): string => {
   if (!taken.has(base)) return base
   for (let n = 2;; n++) {
@@ -26,7 +29,7 @@ const nextFreeName = (base: string, taken: ReadonlySet<string>): string => {
 export const PeerRegistryLive = Layer.effect(
   PeerRegistry,
   Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
+    const db = yield* Database
     const { values } = yield* Config
     const events = yield* EventLog
     const transports = yield* Transports
@@ -34,26 +37,33 @@ export const PeerRegistryLive = Layer.effect(
     const idleTimeout = durationMillis(values.daemon.peers.idle_timeout)
     const forgetAfter = durationMillis(values.daemon.peers.forget_after)
 
-    const findById = SqlSchema.findOne({
-      Request: Schema.String,
-      Result: PeerRow,
-      execute: (id) => sql`SELECT * FROM peers WHERE peer_id = ${id}`
-    })
-    const findAll = SqlSchema.findAll({
-      Request: Schema.Void,
-      Result: PeerRow,
-      execute: () => sql`SELECT * FROM peers ORDER BY circle, display_name`
-    })
-    const findByName = SqlSchema.findAll({
-      Request: Schema.String,
-      Result: PeerRow,
-      execute: (name) => sql`SELECT * FROM peers WHERE display_name = ${name}`
-    })
-    const findByDigest = SqlSchema.findOne({
-      Request: Schema.String,
-      Result: PeerRow,
-      execute: (d) => sql`SELECT * FROM peers WHERE token_digest = ${d}`
-    })
+    const findById = (id: string) => db.one(PeerRow, "SELECT * FROM peers WHERE peer_id = ?", [id])
+    const findAll = db.all(PeerRow, "SELECT * FROM peers ORDER BY circle, display_name")
+    const findByName = (name: string) => db.all(PeerRow, "SELECT * FROM peers WHERE display_name = ?", [name])
+    const findByDigest = (d: string) => db.one(PeerRow, "SELECT * FROM peers WHERE token_digest = ?", [d])
+    const insertPeer = (row: Omit<PeerRow, "metadata"> & { readonly metadata: string }) =>
+      db.run(INSERT_PEER, [
+        row.peer_id,
+        row.display_name,
+        row.base_name,
+        row.path,
+        row.machine,
+        row.backend,
+        row.circle,
+        row.role,
+        row.status,
+        row.description,
+        row.metadata,
+        row.token_digest,
+        row.last_seen,
+        row.created_at
+      ])
+    /** Sets columns of a peer; the column names come from this file, never from a request. */
+    const setColumns = (peerId: string, columns: Record<string, SqlValue>) =>
+      db.run(
+        `UPDATE peers SET ${Object.keys(columns).map((c) => `${c} = ?`).join(", ")} WHERE peer_id = ?`,
+        [...Object.values(columns), peerId]
+      )
 
     /**
      * What a peer's status really is now. A peer with a live transport is online (or busy);
@@ -64,7 +74,7 @@ export const PeerRegistryLive = Layer.effect(
       if (row.peer_id === DASHBOARD_PEER_ID) return toPeer(row, "online")
       if (live.has(row.peer_id)) return toPeer(row, row.status === "offline" ? "online" : row.status)
       if (row.status !== "offline" && now - row.last_seen > idleTimeout) {
-        yield* sql`UPDATE peers SET status = 'offline' WHERE peer_id = ${row.peer_id}`.pipe(Effect.orDie)
+        yield* db.run("UPDATE peers SET status = 'offline' WHERE peer_id = ?", [row.peer_id])
         yield* events.emit({
           type: "peer_status",
           circle: row.circle,
@@ -85,7 +95,6 @@ export const PeerRegistryLive = Layer.effect(
 
     const load = (peerId: string) =>
       findById(peerId).pipe(
-        Effect.orDie,
         Effect.flatMap(Option.match({
           onNone: () => Effect.fail(new PeerNotFound({ message: `no peer with id ${peerId}` })),
           onSome: (row) => Effect.map(view([row]), (peers) => [row, peers[0]!] as const)
@@ -94,7 +103,6 @@ export const PeerRegistryLive = Layer.effect(
 
     const get = (peerId: string) =>
       findById(peerId).pipe(
-        Effect.orDie,
         Effect.flatMap(Option.match({
           onNone: () => Effect.succeed(Option.none<Peer>()),
           onSome: (row) => Effect.map(view([row]), (peers) => Option.some(peers[0]!))
@@ -102,11 +110,7 @@ export const PeerRegistryLive = Layer.effect(
       )
 
     const liveNamesInCircle = Effect.fnUntraced(function*(circle: string, except: string | undefined) {
-      const rows = yield* SqlSchema.findAll({
-        Request: Schema.String,
-        Result: PeerRow,
-        execute: (c) => sql`SELECT * FROM peers WHERE circle = ${c}`
-      })(circle).pipe(Effect.orDie)
+      const rows = yield* db.all(PeerRow, "SELECT * FROM peers WHERE circle = ?", [circle])
       const peers = yield* view(rows.filter((r) => r.peer_id !== except))
       return new Set(peers.filter((p) => p.status !== "offline").map((p) => p.display_name))
     })
@@ -125,21 +129,19 @@ export const PeerRegistryLive = Layer.effect(
         const taken = yield* liveNamesInCircle(circle, row.peer_id)
         const keep = row.base_name === input.name && row.circle === circle && !taken.has(row.display_name)
         const displayName = keep ? row.display_name : nextFreeName(input.name, taken)
-        yield* sql`UPDATE peers SET ${
-          sql.update({
-            display_name: displayName,
-            base_name: input.name,
-            path: input.path ?? row.path,
-            machine: input.machine ?? row.machine,
-            backend: input.backend,
-            circle,
-            role: input.role ?? row.role,
-            status: "online",
-            description: input.description ?? row.description,
-            metadata: JSON.stringify(input.metadata ?? row.metadata),
-            last_seen: now
-          })
-        } WHERE peer_id = ${row.peer_id}`.pipe(Effect.orDie)
+        yield* setColumns(row.peer_id, {
+          display_name: displayName,
+          base_name: input.name,
+          path: input.path ?? row.path,
+          machine: input.machine ?? row.machine,
+          backend: input.backend,
+          circle,
+          role: input.role ?? row.role,
+          status: "online",
+          description: input.description ?? row.description,
+          metadata: JSON.stringify(input.metadata ?? row.metadata),
+          last_seen: now
+        })
         const [, peer] = yield* load(row.peer_id)
         if (row.status === "offline") yield* events.emit({ type: "peer_joined", circle, peer })
         return { peer_id: peer.peer_id, display_name: peer.display_name, circle, token }
@@ -148,24 +150,22 @@ export const PeerRegistryLive = Layer.effect(
       const secret = yield* ids.secret
       const taken = yield* liveNamesInCircle(circle, undefined)
       const displayName = nextFreeName(input.name, taken)
-      yield* sql`INSERT INTO peers ${
-        sql.insert({
-          peer_id: peerId,
-          display_name: displayName,
-          base_name: input.name,
-          path: input.path ?? null,
-          machine: input.machine ?? os.hostname(),
-          backend: input.backend,
-          circle,
-          role: input.role ?? (input.backend === "dashboard" || input.backend === "cli" ? "human" : "agent"),
-          status: "online",
-          description: input.description ?? "",
-          metadata: JSON.stringify(input.metadata ?? {}),
-          token_digest: digest(secret),
-          last_seen: now,
-          created_at: now
-        })
-      }`.pipe(Effect.orDie)
+      yield* insertPeer({
+        peer_id: peerId,
+        display_name: displayName,
+        base_name: input.name,
+        path: input.path ?? null,
+        machine: input.machine ?? os.hostname(),
+        backend: input.backend,
+        circle,
+        role: input.role ?? (input.backend === "dashboard" || input.backend === "cli" ? "human" : "agent"),
+        status: "online",
+        description: input.description ?? "",
+        metadata: JSON.stringify(input.metadata ?? {}),
+        token_digest: digest(secret),
+        last_seen: now,
+        created_at: now
+      })
       const [, peer] = yield* load(peerId)
       yield* events.emit({ type: "peer_joined", circle, peer })
       return { peer_id: peer.peer_id, display_name: displayName, circle, token: secret }
@@ -179,9 +179,11 @@ export const PeerRegistryLive = Layer.effect(
       const now = yield* Clock.currentTimeMillis
       const wasOffline = row.status === "offline"
       if (wasOffline || now - row.last_seen > TOUCH_EVERY_MS) {
-        yield* sql`UPDATE peers SET last_seen = ${now},
-          status = CASE status WHEN 'offline' THEN 'online' ELSE status END
-          WHERE peer_id = ${row.peer_id}`.pipe(Effect.orDie)
+        yield* db.run(
+          `UPDATE peers SET last_seen = ?, status = CASE status WHEN 'offline' THEN 'online' ELSE status END
+           WHERE peer_id = ?`,
+          [now, row.peer_id]
+        )
       }
       const [peer] = yield* view([{ ...row, last_seen: now, status: wasOffline ? "online" : row.status }])
       if (wasOffline) {
@@ -198,12 +200,11 @@ export const PeerRegistryLive = Layer.effect(
 
     const touch = (peerId: string) =>
       findById(peerId).pipe(
-        Effect.orDie,
         Effect.flatMap(Option.match({ onNone: () => Effect.void, onSome: (row) => Effect.asVoid(markSeen(row)) }))
       )
 
-    const authenticate = Effect.fn("PeerRegistry.authenticate")(function*(peerId: string, token: string) {
-      const row = yield* findById(peerId).pipe(Effect.orDie)
+    const authenticate = Effect.fnUntraced(function*(peerId: string, token: string) {
+      const row = yield* findById(peerId)
       if (Option.isNone(row) || !matchesDigest(token, row.value.token_digest)) {
         return yield* new Unauthorized({ message: "unknown peer or wrong peer token" })
       }
@@ -213,14 +214,13 @@ export const PeerRegistryLive = Layer.effect(
     /** The digest lookup is itself the check: tokens are 256 random bits. */
     const byToken = (token: string) =>
       findByDigest(digest(token)).pipe(
-        Effect.orDie,
         Effect.flatMap(Option.match({
           onNone: () => Effect.succeed(Option.none<Peer>()),
           onSome: (row) => Effect.map(markSeen(row), Option.some)
         }))
       )
 
-    const resolve = Effect.fn("PeerRegistry.resolve")(function*(ref: string, viewer?: Viewer, circle?: string) {
+    const resolve = Effect.fnUntraced(function*(ref: string, viewer?: Viewer, circle?: string) {
       const agentCircle = viewer !== undefined && viewer.role === "agent" ? viewer.circle : undefined
       if (agentCircle !== undefined && circle !== undefined && circle !== agentCircle) {
         return yield* new Forbidden({
@@ -238,7 +238,7 @@ export const PeerRegistryLive = Layer.effect(
       }
       const scope = circle ?? agentCircle
       // Humans and services belong to every circle: an agent can always reach the person.
-      const rows = (yield* findByName(ref).pipe(Effect.orDie)).filter((r) =>
+      const rows = (yield* findByName(ref)).filter((r) =>
         scope === undefined || r.circle === scope || (circle === undefined && r.role !== "agent")
       )
       const peers = yield* view(rows)
@@ -259,9 +259,9 @@ export const PeerRegistryLive = Layer.effect(
       return pool.reduce((a, b) => (a.last_seen >= b.last_seen ? a : b))
     })
 
-    const list = Effect.fn("PeerRegistry.list")(function*(filter: PeerFilter) {
+    const list = Effect.fnUntraced(function*(filter: PeerFilter) {
       const now = yield* Clock.currentTimeMillis
-      const rows = yield* findAll(undefined).pipe(Effect.orDie)
+      const rows = yield* findAll
       const peers = yield* view(rows)
       return peers.filter((p) =>
         (filter.circle === undefined || p.circle === filter.circle) &&
@@ -274,9 +274,7 @@ export const PeerRegistryLive = Layer.effect(
       Effect.gen(function*() {
         const [before] = yield* load(peerId)
         const now = yield* Clock.currentTimeMillis
-        yield* sql`UPDATE peers SET ${sql.update({ ...changes, last_seen: now })} WHERE peer_id = ${peerId}`.pipe(
-          Effect.orDie
-        )
+        yield* setColumns(peerId, { ...changes, last_seen: now })
         const [, peer] = yield* load(peerId)
         if (announce === "peer_updated") {
           yield* events.emit({ type: "peer_updated", circle: peer.circle, peer })
@@ -303,33 +301,31 @@ export const PeerRegistryLive = Layer.effect(
 
     const remove = Effect.fn("PeerRegistry.remove")(function*(peerId: string) {
       const [, peer] = yield* load(peerId)
-      yield* sql`DELETE FROM peers WHERE peer_id = ${peerId}`.pipe(Effect.orDie)
+      yield* db.run("DELETE FROM peers WHERE peer_id = ?", [peerId])
       yield* events.emit({ type: "peer_left", circle: peer.circle, peer_id: peer.peer_id, display_name: peer.display_name })
       return peer
     })
 
     const dashboard = Effect.gen(function*() {
-      const existing = yield* findById(DASHBOARD_PEER_ID).pipe(Effect.orDie)
+      const existing = yield* findById(DASHBOARD_PEER_ID)
       if (Option.isNone(existing)) {
         const now = yield* Clock.currentTimeMillis
-        yield* sql`INSERT OR IGNORE INTO peers ${
-          sql.insert({
-            peer_id: DASHBOARD_PEER_ID,
-            display_name: "dashboard",
-            base_name: "dashboard",
-            path: null,
-            machine: os.hostname(),
-            backend: "dashboard",
-            circle: DEFAULT_CIRCLE,
-            role: "human",
-            status: "online",
-            description: "the person at the dashboard",
-            metadata: "{}",
-            token_digest: digest(yield* ids.secret),
-            last_seen: now,
-            created_at: now
-          })
-        }`.pipe(Effect.orDie)
+        yield* insertPeer({
+          peer_id: DASHBOARD_PEER_ID,
+          display_name: "dashboard",
+          base_name: "dashboard",
+          path: null,
+          machine: os.hostname(),
+          backend: "dashboard",
+          circle: DEFAULT_CIRCLE,
+          role: "human",
+          status: "online",
+          description: "the person at the dashboard",
+          metadata: "{}",
+          token_digest: digest(yield* ids.secret),
+          last_seen: now,
+          created_at: now
+        })
       }
       const [, peer] = yield* Effect.orDie(load(DASHBOARD_PEER_ID))
       return peer

@@ -1,32 +1,100 @@
 import { NodeContext } from "@effect/platform-node"
-import { SqlClient } from "@effect/sql"
 import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
-import { Effect, Layer } from "effect"
+import BetterSqlite from "better-sqlite3"
+import { Context, Effect, Exit, Layer, Option, Runtime, Schema } from "effect"
 import { Config } from "../services/Config.js"
+import { Database, type SqlValue } from "../services/Database.js"
 import { migrations } from "./Migrations.js"
 
-const pragmas = Layer.effectDiscard(
-  Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    yield* sql`PRAGMA journal_mode = WAL`
-    // NORMAL in WAL mode: a committed transaction survives the process being killed.
-    yield* sql`PRAGMA synchronous = NORMAL`
-    yield* sql`PRAGMA busy_timeout = 5000`
-  }).pipe(Effect.orDie)
-)
+/**
+ * Applies the migrations with @effect/sql's SQLite migrator on its own short-lived connection.
+ * An in-memory database lives only as long as its connection, so it is handed over as bytes.
+ */
+const migrate = (filename: string) =>
+  Effect.scoped(Effect.gen(function*() {
+    const context = yield* Layer.build(
+      SqliteMigrator.layer({ loader: migrations, table: "repowire_migrations" }).pipe(
+        Layer.provideMerge(SqliteClient.layer({ filename })),
+        Layer.provide(NodeContext.layer)
+      )
+    )
+    return filename === ":memory:"
+      ? Option.some(yield* Context.get(context, SqliteClient.SqliteClient).export)
+      : Option.none()
+  })).pipe(Effect.orDie)
 
-const prepared = (client: Layer.Layer<SqliteClient.SqliteClient | SqlClient.SqlClient, unknown>) =>
-  SqliteMigrator.layer({ loader: migrations, table: "repowire_migrations" }).pipe(
-    Layer.provideMerge(pragmas),
-    Layer.provideMerge(client),
-    Layer.provide(NodeContext.layer),
-    Layer.orDie
-  )
+/** Statements are keyed by their text; the daemon's texts are fixed, so this stays small. */
+const MAX_STATEMENTS = 500
+
+const RollBack = Symbol("RollBack")
+
+const open = (filename: string) =>
+  Effect.gen(function*() {
+    const image = yield* migrate(filename)
+    const db = yield* Effect.acquireRelease(
+      Effect.sync(() => Option.isSome(image) ? new BetterSqlite(Buffer.from(image.value)) : new BetterSqlite(filename)),
+      (db) => Effect.sync(() => db.close())
+    )
+    if (Option.isNone(image)) db.pragma("journal_mode = WAL")
+    // NORMAL in WAL mode: a committed transaction survives the process being killed.
+    db.pragma("synchronous = NORMAL")
+    db.pragma("busy_timeout = 5000")
+
+    const statements = new Map<string, BetterSqlite.Statement>()
+    const prepare = (sql: string) => {
+      let statement = statements.get(sql)
+      if (statement === undefined) {
+        if (statements.size >= MAX_STATEMENTS) statements.clear()
+        statement = db.prepare(sql)
+        statements.set(sql, statement)
+      }
+      return statement
+    }
+
+    const decoders = new WeakMap<object, (row: unknown) => unknown>()
+    const decoderOf = <A, I>(schema: Schema.Schema<A, I>) => {
+      let decode = decoders.get(schema)
+      if (decode === undefined) {
+        decode = Schema.decodeUnknownSync(schema)
+        decoders.set(schema, decode)
+      }
+      return decode as (row: unknown) => A
+    }
+
+    const all = <A, I>(row: Schema.Schema<A, I>, sql: string, params: ReadonlyArray<SqlValue> = []) =>
+      Effect.sync(() => prepare(sql).all(...params).map(decoderOf(row)))
+
+    const one = <A, I>(row: Schema.Schema<A, I>, sql: string, params: ReadonlyArray<SqlValue> = []) =>
+      Effect.sync(() => {
+        const found = prepare(sql).get(...params)
+        return found === undefined ? Option.none<A>() : Option.some(decoderOf(row)(found))
+      })
+
+    const run = (sql: string, params: ReadonlyArray<SqlValue> = []) => Effect.sync(() => prepare(sql).run(...params))
+
+    const transaction = <A, E, R>(work: Effect.Effect<A, E, R>) =>
+      Effect.flatMap(Effect.runtime<R>(), (runtime) =>
+        Effect.suspend(() => {
+          let exit: Exit.Exit<A, E> | undefined
+          try {
+            db.transaction(() => {
+              exit = Runtime.runSyncExit(runtime)(work)
+              if (Exit.isFailure(exit)) throw RollBack
+            })()
+          } catch (error) {
+            if (error !== RollBack) throw error
+          }
+          return exit!
+        }))
+
+    return Database.of({ all, one, run, transaction })
+  })
 
 /** The daemon's state: $REPOWIRE_HOME/state.db, WAL, migrated on open. */
-export const SqliteLive = Layer.unwrapEffect(
-  Effect.map(Config, ({ paths }) => prepared(SqliteClient.layer({ filename: paths.stateDb })))
+export const SqliteLive = Layer.scoped(
+  Database,
+  Effect.flatMap(Config, ({ paths }) => open(paths.stateDb))
 )
 
 /** The same store in memory, for unit tests. */
-export const SqliteMemory = prepared(SqliteClient.layer({ filename: ":memory:" }))
+export const SqliteMemory = Layer.scoped(Database, open(":memory:"))

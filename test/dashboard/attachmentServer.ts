@@ -1,6 +1,5 @@
 import { HttpLayerRouter, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs/promises"
 import { createServer } from "node:http"
@@ -8,6 +7,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { AttachmentsLive } from "../../src/layers/AttachmentsLive.js"
 import { ConfigMemory } from "../../src/layers/ConfigLive.js"
+import { SqliteLive } from "../../src/layers/Sqlite.js"
 import { AttachmentRoutes } from "../../src/programs/daemon/AttachmentRoutes.js"
 import { Attachments } from "../../src/services/Attachments.js"
 
@@ -20,7 +20,7 @@ export const tempHome = () => Effect.acquireRelease(
 export const attachmentServer = (home: string, attachments: Record<string, unknown> = {}) => {
   const config = ConfigMemory(home, { daemon: { attachments } })
   const services = AttachmentsLive.pipe(
-    Layer.provide(SqliteClient.layer({ filename: path.join(home, "state.db") })),
+    Layer.provide(SqliteLive),
     Layer.provideMerge(config)
   )
   return HttpLayerRouter.serve(AttachmentRoutes, { disableLogger: true, disableListenLog: true }).pipe(

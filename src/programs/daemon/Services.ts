@@ -7,7 +7,7 @@ import { PeerRegistryLive } from "../../layers/PeerRegistryLive.js"
 import { TransportsLive } from "../../layers/TransportsLive.js"
 import { Ids } from "../../services/Ids.js"
 
-/** The mesh services on a SqlClient; needs Config, Attachments, TunnelClient and a SqlClient. LocalApp comes from below (Server.ts), shared with the relay link. */
+/** The mesh services on the Database; needs Config, Attachments, TunnelClient and a Database. LocalApp comes from below (Server.ts), shared with the relay link. */
 export const MeshServices = MessageRouterLive.pipe(
   Layer.provideMerge(PeerRegistryLive),
   Layer.provideMerge(Layer.mergeAll(DeliveriesLive, AsksLive, EventLogLive, TransportsLive)),
