@@ -55,7 +55,7 @@ const proxy = async (ctx: RelayContext, req: http.IncomingMessage, res: http.Ser
   const { daemon_id, user_id } = current.session
   const link = daemon_id === null
     ? Option.none()
-    : await ctx.run(Effect.flatMap(RelayRouter, (r) => r.find(user_id, daemon_id)))
+    : await ctx.runQuick(Effect.flatMap(RelayRouter, (r) => r.find(user_id, daemon_id)))
   if (Option.isNone(link)) return errorPage(res, 502, "Your daemon is not connected to the relay right now.")
   link.value.proxyHttp(req, res, url)
 }
@@ -113,7 +113,7 @@ const acceptBrowserSocket = async (ctx: RelayContext, req: http.IncomingMessage,
   const { daemon_id, user_id } = current.session
   const link = daemon_id === null
     ? Option.none()
-    : await ctx.run(Effect.flatMap(RelayRouter, (r) => r.find(user_id, daemon_id)))
+    : await ctx.runQuick(Effect.flatMap(RelayRouter, (r) => r.find(user_id, daemon_id)))
   if (Option.isNone(link)) return rawResponse(socket, 502, "Your daemon is not connected to the relay right now.")
   link.value.proxyUpgrade(req, socket, head, url)
 }
@@ -124,7 +124,8 @@ const acceptBrowserSocket = async (ctx: RelayContext, req: http.IncomingMessage,
  */
 export const makeRelayServer = (options: RelayOptions) =>
   Effect.gen(function*() {
-    const runtime = yield* Effect.runtime<RelayServices>()
+    // Nothing exports the relay's spans; making one per query and request only costs time.
+    const runtime = yield* Effect.runtime<RelayServices>().pipe(Effect.withTracerEnabled(false))
     const ctx = new RelayContext(options, runtime)
     const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_PAYLOAD + HEADER_BYTES })
     const browserWss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_PAYLOAD })
