@@ -167,7 +167,7 @@ export class DaemonStreams<E, R> {
       this.send(Frames.response(stream.id, { status: 101, headers: [] }))
       return Socket.fromWebSocket(Effect.succeed(socket as unknown as globalThis.WebSocket))
     })
-    return tunnelRequest(head, stream.body.stream, head.upgrade ? upgrade : undefined)
+    return tunnelRequest(head, () => stream.body.stream, head.upgrade ? upgrade : undefined)
   }
 
   private serve(stream: DaemonStream, head: RequestHead): Effect.Effect<void, never, AppContext<R>> {
@@ -203,7 +203,7 @@ export class DaemonStreams<E, R> {
           headers.push(["content-type", plain.contentType])
         }
         headers.push(["content-length", String(plain._tag === "Uint8Array" ? plain.body.length : 0)])
-        return yield* Effect.promise(() => self.sendBytes_(stream, exit.value.status, headers, bytes)).pipe(
+        return yield* self.sendBytes_(stream, exit.value.status, headers, bytes).pipe(
           Effect.ensuring(Scope.close(scope, Exit.void))
         )
       }
@@ -225,19 +225,47 @@ export class DaemonStreams<E, R> {
     ) as Effect.Effect<void, never, AppContext<R>>
   }
 
-  private async sendBytes_(
+  /**
+   * Sends `bytes` as Data frames under the stream's credit: synchronously while credit lasts,
+   * waiting only when it runs out. The last piece carries `end`. False once the stream closed.
+   */
+  private pump(stream: DaemonStream, bytes: Uint8Array, end: boolean): Effect.Effect<boolean> {
+    return Effect.suspend(() => {
+      let offset = 0
+      while (offset < bytes.length) {
+        const granted = stream.done ? 0 : stream.down.takeNow(Math.min(DATA_CHUNK, bytes.length - offset))
+        if (granted === 0) break
+        offset += granted
+        this.send(Frames.data(stream.id, bytes.subarray(offset - granted, offset), end && offset === bytes.length))
+      }
+      if (stream.done) return Effect.succeed(false)
+      if (offset === bytes.length) {
+        if (end && bytes.length === 0) this.send(Frames.data(stream.id, bytes, true))
+        return Effect.succeed(true)
+      }
+      const rest = bytes.subarray(offset)
+      let sent = 0
+      return Effect.promise(() =>
+        sendWithCredit(stream.down, rest, DATA_CHUNK, (piece) => {
+          sent += piece.length
+          this.send(Frames.data(stream.id, piece, end && sent === rest.length))
+        })
+      )
+    })
+  }
+
+  private sendBytes_(
     stream: DaemonStream,
     status: number,
     headers: Array<[string, string]>,
     body: Uint8Array
-  ): Promise<void> {
+  ): Effect.Effect<void> {
     stream.responded = true
     this.send(Frames.response(stream.id, { status, headers }))
-    const ok = await sendWithCredit(stream.down, body, DATA_CHUNK, (piece) => this.send(Frames.data(stream.id, piece)))
-    if (ok && !stream.done) {
-      this.send(Frames.data(stream.id, new Uint8Array(0), true))
-      this.finish(stream)
-    }
+    // The end flag rides on the last piece: a small answer is two frames, not three.
+    return Effect.map(this.pump(stream, body, true), (ok) => {
+      if (ok && !stream.done) this.finish(stream)
+    })
   }
 
   private async stream(stream: DaemonStream, response: Response): Promise<void> {

@@ -3,6 +3,7 @@ import WebSocket from "ws"
 import type { RelayStatus } from "../../protocol/DaemonApi.js"
 import { DAEMON_ID_HEADER } from "../../protocol/RelayApi.js"
 import { HEADER_BYTES, MAX_FRAME_PAYLOAD } from "../../protocol/TunnelFrame.js"
+import { writeBatcher } from "./WriteBatch.js"
 
 export interface RelaySettings {
   readonly url: string
@@ -109,6 +110,8 @@ export class Dialer {
     })
     this.ws = ws
     let error: string | undefined
+    let batch = () => {}
+    ws.on("upgrade", (res) => (batch = writeBatcher(res.socket)))
     ws.on("unexpected-response", (_req, res) => {
       error = res.statusCode === 401
         ? "the relay refused the key (401): run `repowire setup --relay URL` or `repowire relay rotate-key`"
@@ -122,7 +125,13 @@ export class Dialer {
       this.attempt = 0
       this.lastSeen = Date.now()
       this.status = { ...this.status, status: "connected", last_error: null, last_connected_at: new Date().toISOString() }
-      this.handlers = this.onOpen({ send: (bytes) => ws.readyState === WebSocket.OPEN && ws.send(bytes) })
+      this.handlers = this.onOpen({
+        send: (bytes) => {
+          if (ws.readyState !== WebSocket.OPEN) return
+          batch()
+          ws.send(bytes)
+        }
+      })
       this.pinger = setInterval(() => {
         if (Date.now() - this.lastSeen > this.options.deadAfterMs) {
           error = `no answer from the relay for ${Math.round(this.options.deadAfterMs / 1000)} s`

@@ -96,7 +96,7 @@ const acceptTunnel = async (
   if (Option.isNone(record)) return rawResponse(socket, 401, "The relay key is not valid.")
   wss.handleUpgrade(req, socket, head, (ws) => {
     const info = { userId: record.value.user_id, keyId: record.value.key_id, daemonId }
-    const tunnel = new RelayTunnel(info, ws, browserWss, (t) => void ctx.run(Effect.flatMap(RelayRouter, (r) => r.detach(t))))
+    const tunnel = new RelayTunnel(info, ws, socket, browserWss, (t) => void ctx.run(Effect.flatMap(RelayRouter, (r) => r.detach(t))))
     void ctx.run(Effect.flatMap(RelayRouter, (r) => r.attach(tunnel)))
   })
 }

@@ -15,6 +15,7 @@ import {
 } from "../../protocol/TunnelFrame.js"
 import { tunnelHeaders } from "../../protocol/TunnelRoutes.js"
 import { SendCredit, sendWithCredit } from "../../layers/tunnel/Credit.js"
+import { writeBatcher } from "../../layers/tunnel/WriteBatch.js"
 import type { TunnelInfo, TunnelLink } from "../../services/RelayRouter.js"
 import { errorPage } from "./Pages.js"
 import {
@@ -44,13 +45,16 @@ export class RelayTunnel implements TunnelLink {
   private closed = false
   lastSeen = Date.now()
   readonly connectedAt = new Date().toISOString()
+  private readonly batch: () => void
 
   constructor(
     readonly info: TunnelInfo,
     private readonly ws: WebSocket,
+    socket: Duplex,
     private readonly wss: WebSocketServer,
     private readonly onClosed: (tunnel: RelayTunnel) => void
   ) {
+    this.batch = writeBatcher(socket)
     ws.on("message", (data: Buffer, isBinary) => {
       this.lastSeen = Date.now()
       if (isBinary) this.receive(data)
@@ -152,7 +156,9 @@ export class RelayTunnel implements TunnelLink {
   }
 
   private send(frame: TunnelFrame): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(encodeFrame(frame))
+    if (this.ws.readyState !== WebSocket.OPEN) return
+    this.batch()
+    this.ws.send(encodeFrame(frame))
   }
 
   private async pumpUpload(stream: HttpStream): Promise<void> {
@@ -211,7 +217,11 @@ export class RelayTunnel implements TunnelLink {
     if (stream.kind === "http") {
       if (head.status === 101) return this.resetFromRelay(stream.id, "protocol_error", "101 on a plain request")
       stream.res.writeHead(head.status, headers)
-      stream.res.flushHeaders()
+      // The head leaves with the first body bytes when they came in the same read (most
+      // answers); otherwise (SSE, a slow body) on its own right after, so nothing waits on it.
+      setImmediate(() => {
+        if (!stream.res.headersSent && !stream.res.destroyed) stream.res.flushHeaders()
+      })
       return
     }
     if (head.status !== 101) {
