@@ -107,7 +107,7 @@ export class RelayTunnel implements TunnelLink {
       return
     }
     const stream: HttpStream = {
-      kind: "http", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, window: INITIAL_WINDOW,
+      kind: "http", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, window: INITIAL_WINDOW, unacked: 0,
       responded: false, done: false, req, res
     }
     this.streams.set(stream.id, stream)
@@ -138,7 +138,7 @@ export class RelayTunnel implements TunnelLink {
       return
     }
     const stream: UpgradeStream = {
-      kind: "ws", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, window: INITIAL_WINDOW,
+      kind: "ws", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, window: INITIAL_WINDOW, unacked: 0,
       responded: false, done: false, req, socket, head, browser: undefined, pending: [], backlog: 0, sending: Promise.resolve()
     }
     this.streams.set(stream.id, stream)
@@ -275,12 +275,21 @@ export class RelayTunnel implements TunnelLink {
   private onData(stream: Stream, body: Uint8Array, end: boolean): void {
     if (!stream.responded) return this.resetFromRelay(stream.id, "protocol_error", "body before the response head")
     stream.inFlight += body.length
-    if (stream.inFlight > stream.window) return this.resetFromRelay(stream.id, "flow_control", "window exceeded")
+    if (stream.inFlight + stream.unacked > stream.window) {
+      return this.resetFromRelay(stream.id, "flow_control", "window exceeded")
+    }
     const sink = stream.kind === "http" ? stream.res : stream.socket
     const ack = () => {
       stream.inFlight -= body.length
       if (stream.done || body.length === 0) return
-      this.send(Frames.window(stream.id, body.length + this.grow(stream, sink.writableLength)))
+      // Credit goes back a quarter window at a time, not per frame: a download then costs
+      // a few Window frames per MiB instead of one per chunk, and the daemon still always
+      // has at least three quarters of its window to send into.
+      stream.unacked += body.length
+      if (stream.unacked < stream.window / 4) return
+      const increment = stream.unacked + this.grow(stream, sink.writableLength)
+      stream.unacked = 0
+      this.send(Frames.window(stream.id, increment))
     }
     if (body.length > 0) sink.write(body, ack)
     if (end) {
