@@ -110,7 +110,7 @@ export class Dialer {
     })
     this.ws = ws
     let error: string | undefined
-    let batch = () => {}
+    let batch = (_size: number) => {}
     ws.on("upgrade", (res) => (batch = writeBatcher(res.socket)))
     ws.on("unexpected-response", (_req, res) => {
       error = res.statusCode === 401
@@ -128,7 +128,7 @@ export class Dialer {
       this.handlers = this.onOpen({
         send: (bytes) => {
           if (ws.readyState !== WebSocket.OPEN) return
-          batch()
+          batch(bytes.length)
           ws.send(bytes)
         }
       })

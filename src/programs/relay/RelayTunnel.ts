@@ -45,7 +45,7 @@ export class RelayTunnel implements TunnelLink {
   private closed = false
   lastSeen = Date.now()
   readonly connectedAt = new Date().toISOString()
-  private readonly batch: () => void
+  private readonly batch: (size: number) => void
 
   constructor(
     readonly info: TunnelInfo,
@@ -157,8 +157,9 @@ export class RelayTunnel implements TunnelLink {
 
   private send(frame: TunnelFrame): void {
     if (this.ws.readyState !== WebSocket.OPEN) return
-    this.batch()
-    this.ws.send(encodeFrame(frame))
+    const bytes = encodeFrame(frame)
+    this.batch(bytes.length)
+    this.ws.send(bytes)
   }
 
   private async pumpUpload(stream: HttpStream): Promise<void> {
