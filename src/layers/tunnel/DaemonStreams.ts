@@ -2,6 +2,7 @@ import { HttpServerRequest, HttpServerResponse, Socket } from "@effect/platform"
 import { Cause, Effect, Either, Exit, Fiber, Runtime, Scope } from "effect"
 import {
   DATA_CHUNK,
+  dataFrameHead,
   decodeFrame,
   encodeFrame,
   Frames,
@@ -13,7 +14,9 @@ import {
 import { isTunnelAllowed } from "../../protocol/TunnelRoutes.js"
 import { Tunnelled } from "../../services/RequestContext.js"
 import { SendCredit, sendWithCredit } from "./Credit.js"
+import type { Link } from "./Dialer.js"
 import { IncomingBody } from "./IncomingBody.js"
+import { SPLIT_MIN } from "./SplitSend.js"
 import { tunnelRequest } from "./TunnelRequest.js"
 import { TunnelWebSocket } from "./TunnelWebSocket.js"
 
@@ -49,7 +52,7 @@ export class DaemonStreams<E, R> {
   constructor(
     private readonly app: TunnelApp<E, R>,
     private readonly runtime: Runtime.Runtime<AppContext<R>>,
-    private readonly sendBytes: (bytes: Uint8Array) => void
+    private readonly link: Link
   ) {}
 
   get size(): number {
@@ -57,7 +60,12 @@ export class DaemonStreams<E, R> {
   }
 
   private send(frame: TunnelFrame) {
-    this.sendBytes(encodeFrame(frame))
+    // Body pieces go out without being copied behind their frame header.
+    if (frame._tag === "Data" && frame.body.length >= SPLIT_MIN) {
+      this.link.sendParts(dataFrameHead(frame.stream, frame.body.length, frame.end), frame.body)
+    } else {
+      this.link.send(encodeFrame(frame))
+    }
   }
 
   receive(data: Uint8Array): void {
