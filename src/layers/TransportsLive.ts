@@ -34,11 +34,9 @@ export const TransportsLive = Layer.effect(
       attach,
       detach,
       isLive: (peerId) => Effect.map(Ref.get(current), (map) => map.has(peerId)),
-      deliver: (peerId, frame) =>
-        Effect.flatMap(Ref.get(current), (map) => {
-          const transport = map.get(peerId)
-          return transport === undefined ? Effect.succeed(false) : transport.send(frame)
-        }),
+      deliver: (peerId, frame) => Effect.map(Ref.get(current), (map) => map.get(peerId)?.send(frame) ?? false),
+      deliverAll: (frames) =>
+        Effect.map(Ref.get(current), (map) => frames.map(([peerId, frame]) => map.get(peerId)?.send(frame) ?? false)),
       close: (peerId, code, reason) =>
         Effect.flatMap(Ref.get(current), (map) => map.get(peerId)?.close(code, reason) ?? Effect.void),
       livePeers: Effect.map(Ref.get(current), (map) => new Set(map.keys()))

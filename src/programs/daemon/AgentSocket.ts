@@ -6,12 +6,19 @@ import type { Peer } from "../../protocol/Peer.js"
 import { Config } from "../../services/Config.js"
 import { MessageRouter } from "../../services/MessageRouter.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
-import { Transports } from "../../services/Transports.js"
+import { type Transport, Transports } from "../../services/Transports.js"
 import { secretsEqual } from "../../layers/Digest.js"
 
 const decodeFrame = Schema.decodeUnknown(ClientFrameJson)
 // Server frames are built typed, and their encoded form is their type: no Schema pass per send.
 const encodeFrame = (frame: ServerFrame): string => JSON.stringify(frame)
+
+const OPEN = 1
+const sendNow = (ws: globalThis.WebSocket, frame: ServerFrame) => {
+  if (ws.readyState !== OPEN) return false
+  ws.send(encodeFrame(frame))
+  return true
+}
 const textDecoder = new TextDecoder()
 
 const HANDSHAKE = Duration.seconds(5)
@@ -42,10 +49,11 @@ const handle = Effect.gen(function*() {
   const lock = yield* Effect.makeSemaphore(1)
   const headerToken = bearerOf(request.headers["authorization"])
 
-  const send = (frame: ServerFrame) => write(encodeFrame(frame)).pipe(Effect.as(true), Effect.orElseSucceed(() => false))
   const close = (code: number, reason: string) =>
     write(new Socket.CloseEvent(code, reason.slice(0, 120))).pipe(Effect.ignore)
-  const transport = { id, send, close }
+  // Set on connect. Sends write straight to the socket: a broadcast hands out its frames in
+  // one synchronous pass instead of one effect per recipient.
+  let transport: Transport | undefined
 
   const connect = Effect.fnUntraced(function*(frame: Extract<typeof ClientFrameJson.Type, { type: "connect" }>) {
     if (config.authToken !== undefined) {
@@ -59,9 +67,14 @@ const handle = Effect.gen(function*() {
     const authenticated = yield* Effect.either(registry.authenticate(frame.peer_id, frame.token))
     if (authenticated._tag === "Left") return yield* close(CloseCode.Unauthorized, "wrong peer token")
     const peer = authenticated.right
+    // The socket's own handler context carries the underlying WebSocket.
+    const ws = yield* Effect.serviceOption(Socket.WebSocket)
+    if (Option.isNone(ws)) return yield* close(CloseCode.InternalError, "the connection has no socket")
+    const current: Transport = { id, send: (frame) => sendNow(ws.value, frame), close }
+    transport = current
     yield* Ref.set(peerRef, Option.some(peer))
-    yield* transports.attach(peer.peer_id, transport)
-    yield* send({ type: "connected", peer_id: peer.peer_id, display_name: peer.display_name, circle: peer.circle })
+    yield* transports.attach(peer.peer_id, current)
+    current.send({ type: "connected", peer_id: peer.peer_id, display_name: peer.display_name, circle: peer.circle })
     yield* router.flush(peer.peer_id)
   })
 
@@ -107,7 +120,7 @@ const handle = Effect.gen(function*() {
       if (Date.now() - (yield* Ref.get(lastPong)) > Duration.toMillis(PING_EVERY) * 2.5) {
         return yield* close(CloseCode.Unresponsive, "no pong to the last pings")
       }
-      if (Option.isSome(yield* Ref.get(peerRef))) yield* send({ type: "ping", nonce: String(n) })
+      if (transport !== undefined) transport.send({ type: "ping", nonce: String(n) })
     }
   }).pipe(Effect.fork)
 
@@ -117,7 +130,7 @@ const handle = Effect.gen(function*() {
       yield* Fiber.interrupt(handshakeTimeout)
       yield* Fiber.interrupt(keepalive)
       const peer = yield* Ref.get(peerRef)
-      if (Option.isSome(peer) && (yield* transports.detach(peer.value.peer_id, transport))) {
+      if (Option.isSome(peer) && transport !== undefined && (yield* transports.detach(peer.value.peer_id, transport))) {
         yield* registry.setStatus(peer.value.peer_id, "offline").pipe(Effect.ignore)
       }
     }))
