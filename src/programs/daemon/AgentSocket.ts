@@ -9,7 +9,7 @@ import { PeerRegistry } from "../../services/PeerRegistry.js"
 import { type Transport, Transports } from "../../services/Transports.js"
 import { secretsEqual } from "../../layers/Digest.js"
 
-const decodeFrame = Schema.decodeUnknown(ClientFrameJson)
+const decodeFrame = Schema.decodeUnknownEither(ClientFrameJson)
 // Server frames are built typed, and their encoded form is their type: no Schema pass per send.
 const encodeFrame = (frame: ServerFrame): string => JSON.stringify(frame)
 
@@ -45,7 +45,7 @@ const handle = Effect.gen(function*() {
   const write = yield* socket.writer
   const id = ++nextTransportId
   const peerRef = yield* Ref.make(Option.none<Peer>())
-  const lastPong = yield* Ref.make(Date.now())
+  let lastPong = Date.now()
   const lock = yield* Effect.makeSemaphore(1)
   const headerToken = bearerOf(request.headers["authorization"])
 
@@ -78,15 +78,23 @@ const handle = Effect.gen(function*() {
     yield* router.flush(peer.peer_id)
   })
 
-  const onFrame = (data: string | Uint8Array) =>
+  /** Frames are decoded as they arrive; a pong needs no effect at all (the idle daemon's only traffic). */
+  const onFrame = (data: string | Uint8Array) => {
+    const size = typeof data === "string" ? data.length : data.byteLength
+    if (size > MAX_FRAME) return close(CloseCode.TooLarge, `frames are at most ${MAX_FRAME} bytes`)
+    const decoded = decodeFrame(typeof data === "string" ? data : textDecoder.decode(data))
+    if (decoded._tag === "Left") {
+      return close(CloseCode.MalformedFrame, `malformed frame: ${describeParseError(decoded.left)}`)
+    }
+    if (decoded.right.type === "pong" && transport !== undefined) {
+      lastPong = Date.now()
+      return
+    }
+    return onDecoded(decoded.right)
+  }
+
+  const onDecoded = (frame: typeof ClientFrameJson.Type) =>
     lock.withPermits(1)(Effect.gen(function*() {
-      const size = typeof data === "string" ? data.length : data.byteLength
-      if (size > MAX_FRAME) return yield* close(CloseCode.TooLarge, `frames are at most ${MAX_FRAME} bytes`)
-      const decoded = yield* Effect.either(decodeFrame(typeof data === "string" ? data : textDecoder.decode(data)))
-      if (decoded._tag === "Left") {
-        return yield* close(CloseCode.MalformedFrame, `malformed frame: ${describeParseError(decoded.left)}`)
-      }
-      const frame = decoded.right
       const peer = yield* Ref.get(peerRef)
       if (Option.isNone(peer)) {
         if (frame.type !== "connect") return yield* close(CloseCode.ConnectExpected, "the first frame must be connect")
@@ -96,7 +104,8 @@ const handle = Effect.gen(function*() {
         case "connect":
           return yield* close(CloseCode.ConnectExpected, "connect was already sent on this connection")
         case "pong":
-          return yield* Ref.set(lastPong, Date.now())
+          lastPong = Date.now()
+          return
         case "delivery_ack":
           return yield* router.confirm(peer.value.peer_id, frame.message_id, frame.outcome, frame.detail)
         case "status":
@@ -117,7 +126,7 @@ const handle = Effect.gen(function*() {
   const keepalive = yield* Effect.gen(function*() {
     for (let n = 0;; n++) {
       yield* Effect.sleep(PING_EVERY)
-      if (Date.now() - (yield* Ref.get(lastPong)) > Duration.toMillis(PING_EVERY) * 2.5) {
+      if (Date.now() - lastPong > Duration.toMillis(PING_EVERY) * 2.5) {
         return yield* close(CloseCode.Unresponsive, "no pong to the last pings")
       }
       if (transport !== undefined) transport.send({ type: "ping", nonce: String(n) })
