@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs"
 import { mkdtemp } from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
+import { DAEMON_NODE_FLAGS } from "../../src/programs/daemon/Launcher.js"
 
 const root = path.resolve(import.meta.dirname, "../..")
 export const BIN = path.join(root, "dist/bin.mjs")
@@ -21,7 +22,8 @@ export const rssBytes = (pid: number) => {
 /** `repowire serve` on port 0 in a temp home. */
 export const startDaemonProcess = async (env: Record<string, string> = {}) => {
   const home = await mkdtemp(path.join(os.tmpdir(), "repowire-bench-"))
-  const child = spawn(process.execPath, [BIN, "serve"], {
+  // Started as users start it (`npm start`, `repowire daemon start`): with the daemon's Node flags.
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, BIN, "serve"], {
     env: { ...process.env, REPOWIRE_HOME: home, REPOWIRE_DAEMON__PORT: "0", REPOWIRE_LOGGING__LEVEL: "warning", ...env },
     stdio: ["ignore", "ignore", "inherit"]
   })

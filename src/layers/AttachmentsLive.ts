@@ -79,7 +79,7 @@ export const AttachmentsLive = Layer.effect(
       if (now - (yield* Ref.get(lastSweep)) >= SWEEP_EVERY_MS) yield* sweep
     })
 
-    const resolve = Effect.fn("Attachments.resolve")(function*(ids: ReadonlyArray<string>) {
+    const resolve = Effect.fnUntraced(function*(ids: ReadonlyArray<string>) {
       if (ids.length === 0) return []
       const now = yield* Clock.currentTimeMillis
       const rows = yield* findLive(ids, now)

@@ -1,4 +1,4 @@
-import { Clock, Duration, Effect, Layer, PubSub, Queue, Stream } from "effect"
+import { Clock, Deferred, Duration, Effect, Layer, PubSub, Queue, Stream } from "effect"
 import type { AttachmentRef } from "../protocol/Attachment.js"
 import { Forbidden } from "../protocol/Errors.js"
 import type { MeshEvent } from "../protocol/MeshEvent.js"
@@ -21,6 +21,22 @@ import { MessageRouter } from "../services/MessageRouter.js"
 import { PeerRegistry } from "../services/PeerRegistry.js"
 import { Transports } from "../services/Transports.js"
 import { frameOf } from "./Frames.js"
+
+interface Receipt {
+  readonly peerId: string
+  readonly messageId: string
+  readonly outcome: "injected" | "received" | "failed"
+  readonly detail: string | undefined
+  readonly done: Deferred.Deferred<void>
+}
+
+const MAX_RECEIPTS_PER_BATCH = 1000
+
+/** Resumes once the event loop has run the I/O callbacks already due: a burst of frames lands in one batch. */
+const afterPendingIo = Effect.async<void>((resume) => {
+  const timer = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(timer))
+})
 
 /** Peers whose inbox is the event log itself (the dashboard page, the CLI): delivered at once. */
 const readsEventLog = (peer: Peer) => peer.backend === "dashboard" || peer.backend === "cli"
@@ -217,7 +233,6 @@ export const MessageRouterLive = Layer.scoped(
       const broadcastId = yield* ids.make("msg")
       const drafts = yield* Effect.forEach(recipients, (recipient) =>
         draft("broadcast", sender, recipient, request.text, refs))
-      const byPeer = new Map(recipients.map((p) => [p.peer_id, p]))
       const [skipped, accepted] = yield* commit(Effect.gen(function*() {
         const full = new Set((yield* deliveries.enqueueWhereRoom(drafts)).map((m) => m.id))
         const stored = drafts.filter((m) => !full.has(m.id))
@@ -233,12 +248,12 @@ export const MessageRouterLive = Layer.scoped(
         })
         return [[drafts.filter((m) => full.has(m.id)).map((m) => m.to_name), stored] as const, [event]] as const
       }))
-      const delivered: Array<string> = []
-      const queued: Array<string> = []
-      for (const message of accepted) {
-        const state = yield* push({ ...message, state: "queued" }, byPeer.get(message.to_peer)!)
-        ;(state === "delivered" ? delivered : queued).push(message.to_name)
-      }
+      // One synchronous pass: every frame is out before any recipient's receipt is read.
+      const handed = yield* transports.deliverAll(
+        accepted.map((message) => [message.to_peer, frameOf({ ...message, state: "queued" })] as const)
+      )
+      const delivered = accepted.filter((_, i) => handed[i]).map((m) => m.to_name)
+      const queued = accepted.filter((_, i) => !handed[i]).map((m) => m.to_name)
       return { id: broadcastId, delivered, queued, skipped }
     })
 
@@ -249,30 +264,55 @@ export const MessageRouterLive = Layer.scoped(
       }
     })
 
-    const confirm = Effect.fnUntraced(function*(
+    /** Records one receipt inside the batch's transaction; returns the event it makes, if any. */
+    const record = Effect.fnUntraced(function*(receipt: Receipt) {
+      const { detail, messageId, outcome, peerId } = receipt
+      const message = outcome === "failed"
+        ? yield* deliveries.get(messageId)
+        : yield* deliveries.markDelivered(messageId, peerId)
+      if (message === undefined || message.to_peer !== peerId) return []
+      if (outcome !== "failed" && message.kind === "ask") yield* asks.markDelivered(messageId)
+      // A broadcast's per-recipient receipts would flood the log; its event lists the recipients.
+      if (message.kind === "broadcast" && outcome !== "failed") return []
+      return [
+        yield* events.append({
+          type: "delivery",
+          circle: message.circle,
+          message_id: message.id,
+          correlation_id: message.correlation_id,
+          to_peer: message.to_peer,
+          to_name: message.to_name,
+          state: outcome === "failed" ? "failed" : "delivered",
+          detail: detail ?? (outcome === "injected" ? "typed into the session" : null)
+        })
+      ]
+    })
+
+    /**
+     * Receipts arrive in bursts (a broadcast's recipients all confirm at once): they are
+     * written in one transaction per burst, and each confirm returns once its batch commits.
+     */
+    const receipts = yield* Effect.acquireRelease(Queue.unbounded<Receipt>(), Queue.shutdown)
+    yield* Effect.gen(function*() {
+      const first = yield* Queue.take(receipts)
+      yield* afterPendingIo
+      const batch = [first, ...yield* Queue.takeUpTo(receipts, MAX_RECEIPTS_PER_BATCH - 1)]
+      const exit = yield* Effect.exit(commit(
+        Effect.map(Effect.forEach(batch, record), (made) => [undefined, made.flat()] as const)
+      ))
+      yield* Effect.forEach(batch, (receipt) => Deferred.done(receipt.done, exit), { discard: true })
+    }).pipe(Effect.forever, Effect.forkScoped)
+
+    const confirm = (
       peerId: string,
       messageId: string,
       outcome: "injected" | "received" | "failed",
       detail: string | undefined
-    ) {
-      const message = outcome === "failed"
-        ? yield* deliveries.get(messageId)
-        : yield* deliveries.markDelivered(messageId, peerId)
-      if (message === undefined || message.to_peer !== peerId) return
-      if (outcome !== "failed" && message.kind === "ask") yield* asks.markDelivered(messageId)
-      // A broadcast's per-recipient receipts would flood the log; its event lists the recipients.
-      if (message.kind === "broadcast" && outcome !== "failed") return
-      yield* events.emit({
-        type: "delivery",
-        circle: message.circle,
-        message_id: message.id,
-        correlation_id: message.correlation_id,
-        to_peer: message.to_peer,
-        to_name: message.to_name,
-        state: outcome === "failed" ? "failed" : "delivered",
-        detail: detail ?? (outcome === "injected" ? "typed into the session" : null)
-      })
-    })
+    ) =>
+      Effect.flatMap(Deferred.make<void>(), (done) =>
+        Queue.offer(receipts, { peerId, messageId, outcome, detail, done }).pipe(
+          Effect.zipRight(Deferred.await(done))
+        ))
 
     const waitForAck = Effect.fn("MessageRouter.waitForAck")(function*(correlationId: string, timeoutMs: number) {
       return yield* Effect.scoped(Effect.gen(function*() {

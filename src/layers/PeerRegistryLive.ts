@@ -37,10 +37,39 @@ export const PeerRegistryLive = Layer.effect(
     const idleTimeout = durationMillis(values.daemon.peers.idle_timeout)
     const forgetAfter = durationMillis(values.daemon.peers.forget_after)
 
-    const findById = (id: string) => db.one(PeerRow, "SELECT * FROM peers WHERE peer_id = ?", [id])
-    const findAll = db.all(PeerRow, "SELECT * FROM peers ORDER BY circle, display_name")
-    const findByName = (name: string) => db.all(PeerRow, "SELECT * FROM peers WHERE display_name = ?", [name])
-    const findByDigest = (d: string) => db.one(PeerRow, "SELECT * FROM peers WHERE token_digest = ?", [d])
+    /**
+     * The peers table, mirrored in memory: every request reads peers, and the daemon is the
+     * table's only writer. Each write below re-reads the row it changed, so the mirror holds
+     * exactly what is committed (peer writes are never part of a larger transaction).
+     */
+    const rows = new Map<string, PeerRow>()
+    const idByDigest = new Map<string, string>()
+    const forget = (peerId: string) => {
+      const row = rows.get(peerId)
+      if (row !== undefined) idByDigest.delete(row.token_digest)
+      rows.delete(peerId)
+    }
+    const remember = (row: PeerRow) => {
+      forget(row.peer_id)
+      rows.set(row.peer_id, row)
+      idByDigest.set(row.token_digest, row.peer_id)
+    }
+    const reread = (peerId: string) =>
+      db.one(PeerRow, "SELECT * FROM peers WHERE peer_id = ?", [peerId]).pipe(
+        Effect.map(Option.match({ onNone: () => forget(peerId), onSome: remember }))
+      )
+    for (const row of yield* db.all(PeerRow, "SELECT * FROM peers")) remember(row)
+
+    const matching = (keep: (row: PeerRow) => boolean) => Effect.sync(() => [...rows.values()].filter(keep))
+    const findById = (id: string) => Effect.sync(() => Option.fromNullable(rows.get(id)))
+    const findAll = Effect.sync(() =>
+      [...rows.values()].sort((a, b) =>
+        a.circle < b.circle ? -1 : a.circle > b.circle ? 1 : a.display_name < b.display_name ? -1 : 1
+      )
+    )
+    const findByName = (name: string) => matching((row) => row.display_name === name)
+    const findByDigest = (d: string) =>
+      Effect.sync(() => Option.fromNullable(rows.get(idByDigest.get(d) ?? "")))
     const insertPeer = (row: Omit<PeerRow, "metadata"> & { readonly metadata: string }) =>
       db.run(INSERT_PEER, [
         row.peer_id,
@@ -57,13 +86,13 @@ export const PeerRegistryLive = Layer.effect(
         row.token_digest,
         row.last_seen,
         row.created_at
-      ])
+      ]).pipe(Effect.zipRight(reread(row.peer_id)))
     /** Sets columns of a peer; the column names come from this file, never from a request. */
     const setColumns = (peerId: string, columns: Record<string, SqlValue>) =>
       db.run(
         `UPDATE peers SET ${Object.keys(columns).map((c) => `${c} = ?`).join(", ")} WHERE peer_id = ?`,
         [...Object.values(columns), peerId]
-      )
+      ).pipe(Effect.zipRight(reread(peerId)))
 
     /**
      * What a peer's status really is now. A peer with a live transport is online (or busy);
@@ -74,7 +103,7 @@ export const PeerRegistryLive = Layer.effect(
       if (row.peer_id === DASHBOARD_PEER_ID) return toPeer(row, "online")
       if (live.has(row.peer_id)) return toPeer(row, row.status === "offline" ? "online" : row.status)
       if (row.status !== "offline" && now - row.last_seen > idleTimeout) {
-        yield* db.run("UPDATE peers SET status = 'offline' WHERE peer_id = ?", [row.peer_id])
+        yield* setColumns(row.peer_id, { status: "offline" })
         yield* events.emit({
           type: "peer_status",
           circle: row.circle,
@@ -110,8 +139,7 @@ export const PeerRegistryLive = Layer.effect(
       )
 
     const liveNamesInCircle = Effect.fnUntraced(function*(circle: string, except: string | undefined) {
-      const rows = yield* db.all(PeerRow, "SELECT * FROM peers WHERE circle = ?", [circle])
-      const peers = yield* view(rows.filter((r) => r.peer_id !== except))
+      const peers = yield* view(yield* matching((r) => r.circle === circle && r.peer_id !== except))
       return new Set(peers.filter((p) => p.status !== "offline").map((p) => p.display_name))
     })
 
@@ -183,7 +211,7 @@ export const PeerRegistryLive = Layer.effect(
           `UPDATE peers SET last_seen = ?, status = CASE status WHEN 'offline' THEN 'online' ELSE status END
            WHERE peer_id = ?`,
           [now, row.peer_id]
-        )
+        ).pipe(Effect.zipRight(reread(row.peer_id)))
       }
       const [peer] = yield* view([{ ...row, last_seen: now, status: wasOffline ? "online" : row.status }])
       if (wasOffline) {
@@ -301,7 +329,7 @@ export const PeerRegistryLive = Layer.effect(
 
     const remove = Effect.fn("PeerRegistry.remove")(function*(peerId: string) {
       const [, peer] = yield* load(peerId)
-      yield* db.run("DELETE FROM peers WHERE peer_id = ?", [peerId])
+      yield* db.run("DELETE FROM peers WHERE peer_id = ?", [peerId]).pipe(Effect.zipRight(reread(peerId)))
       yield* events.emit({ type: "peer_left", circle: peer.circle, peer_id: peer.peer_id, display_name: peer.display_name })
       return peer
     })

@@ -35,7 +35,12 @@ const open = (filename: string) =>
       Effect.sync(() => Option.isSome(image) ? new BetterSqlite(Buffer.from(image.value)) : new BetterSqlite(filename)),
       (db) => Effect.sync(() => db.close())
     )
-    if (Option.isNone(image)) db.pragma("journal_mode = WAL")
+    if (Option.isNone(image)) {
+      // The daemon is the file's only user: holding its lock for the daemon's lifetime saves
+      // the lock calls of every transaction (WAL index in memory), and keeps a second daemon out.
+      db.pragma("locking_mode = EXCLUSIVE")
+      db.pragma("journal_mode = WAL")
+    }
     // NORMAL in WAL mode: a committed transaction survives the process being killed.
     db.pragma("synchronous = NORMAL")
     db.pragma("busy_timeout = 5000")

@@ -7,12 +7,18 @@ export const TransportsLive = Layer.effect(
   Transports,
   Effect.gen(function*() {
     const current = yield* Ref.make(new Map<string, Transport>())
+    // Read on every request that looks at a peer; rebuilt only when a transport comes or goes.
+    let live: ReadonlySet<string> = new Set()
+    const remember = (map: ReadonlyMap<string, Transport>) => {
+      live = new Set(map.keys())
+    }
 
     const attach = (peerId: string, transport: Transport) =>
       Ref.modify(current, (map) => {
         const previous = map.get(peerId)
         const next = new Map(map)
         next.set(peerId, transport)
+        remember(next)
         return [previous, next] as const
       }).pipe(
         Effect.flatMap((previous) =>
@@ -27,6 +33,7 @@ export const TransportsLive = Layer.effect(
         if (map.get(peerId)?.id !== transport.id) return [false, map] as const
         const next = new Map(map)
         next.delete(peerId)
+        remember(next)
         return [true, next] as const
       })
 
@@ -34,14 +41,12 @@ export const TransportsLive = Layer.effect(
       attach,
       detach,
       isLive: (peerId) => Effect.map(Ref.get(current), (map) => map.has(peerId)),
-      deliver: (peerId, frame) =>
-        Effect.flatMap(Ref.get(current), (map) => {
-          const transport = map.get(peerId)
-          return transport === undefined ? Effect.succeed(false) : transport.send(frame)
-        }),
+      deliver: (peerId, frame) => Effect.map(Ref.get(current), (map) => map.get(peerId)?.send(frame) ?? false),
+      deliverAll: (frames) =>
+        Effect.map(Ref.get(current), (map) => frames.map(([peerId, frame]) => map.get(peerId)?.send(frame) ?? false)),
       close: (peerId, code, reason) =>
         Effect.flatMap(Ref.get(current), (map) => map.get(peerId)?.close(code, reason) ?? Effect.void),
-      livePeers: Effect.map(Ref.get(current), (map) => new Set(map.keys()))
+      livePeers: Effect.sync(() => live)
     })
   })
 )

@@ -94,5 +94,7 @@ export const CloseCode = {
   /** Missed pings: the link is considered dead. */
   Unresponsive: 4011,
   /** A frame larger than the limit. */
-  TooLarge: 4013
+  TooLarge: 4013,
+  /** The daemon failed (WebSocket's standard code): a bug, never the client's doing. */
+  InternalError: 1011
 } as const

@@ -1,13 +1,34 @@
 import { Context, Effect, Layer } from "effect"
 import { randomBytes } from "node:crypto"
 
+const ID_BYTES = 10
+const POOL_BYTES = ID_BYTES * 512
+
+/** Random bytes for ids, drawn from the CSPRNG in blocks: one call per 512 ids, not per id. */
+const pooledHex = () => {
+  let pool = randomBytes(POOL_BYTES)
+  let offset = 0
+  return () => {
+    if (offset === POOL_BYTES) {
+      pool = randomBytes(POOL_BYTES)
+      offset = 0
+    }
+    offset += ID_BYTES
+    return pool.toString("hex", offset - ID_BYTES, offset)
+  }
+}
+
 /** Identifiers and secrets. Ids are lowercase base36 so they fit the protocol's patterns. */
 export class Ids extends Context.Tag("repowire/Ids")<Ids, {
   readonly make: (prefix: "peer" | "msg" | "ask" | "att") => Effect.Effect<string>
   readonly secret: Effect.Effect<string>
 }>() {
-  static readonly Live = Layer.succeed(Ids, {
-    make: (prefix) => Effect.sync(() => `${prefix}-${randomBytes(10).toString("hex")}`),
-    secret: Effect.sync(() => randomBytes(32).toString("base64url"))
+  static readonly Live = Layer.sync(Ids, () => {
+    const next = pooledHex()
+    return {
+      make: (prefix) => Effect.sync(() => `${prefix}-${next()}`),
+      // Secrets come straight from the CSPRNG, never from a buffer that outlives them.
+      secret: Effect.sync(() => randomBytes(32).toString("base64url"))
+    }
   })
 }

@@ -3,7 +3,8 @@ import type { DeliveryFrame, ServerFrame } from "../protocol/AgentFrame.js"
 
 export interface Transport {
   readonly id: number
-  readonly send: (frame: ServerFrame) => Effect.Effect<boolean>
+  /** Writes the frame to the socket now; false when the socket is no longer open. */
+  readonly send: (frame: ServerFrame) => boolean
   readonly close: (code: number, reason: string) => Effect.Effect<void>
 }
 
@@ -15,6 +16,10 @@ export class Transports extends Context.Tag("repowire/Transports")<Transports, {
   readonly isLive: (peerId: string) => Effect.Effect<boolean>
   /** Hands a frame to the peer's live transport; false when there is none. */
   readonly deliver: (peerId: string, frame: DeliveryFrame) => Effect.Effect<boolean>
+  /** Hands each frame to its peer's live transport in one pass; true where one took it. */
+  readonly deliverAll: (
+    frames: ReadonlyArray<readonly [peerId: string, frame: DeliveryFrame]>
+  ) => Effect.Effect<ReadonlyArray<boolean>>
   readonly close: (peerId: string, code: number, reason: string) => Effect.Effect<void>
   readonly livePeers: Effect.Effect<ReadonlySet<string>>
 }>() {}

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Option, Stream, TestClock } from "effect"
 import type { Registered } from "../../src/protocol/Peer.js"
+import { Asks } from "../../src/services/Asks.js"
 import { Deliveries } from "../../src/services/Deliveries.js"
 import { EventLog } from "../../src/services/EventLog.js"
 import { MessageRouter } from "../../src/services/MessageRouter.js"
@@ -100,6 +101,33 @@ describe("MessageRouter", () => {
       yield* register("me", "c", "cli")
       const sent = yield* router.notify(sender, { from_peer: "agent", to_peer: "me", text: "done" })
       assert.strictEqual(sent.delivery, "delivered")
+    }).pipe(Effect.provide(meshLayer())))
+
+  it.effect("receipts that arrive together are all recorded, each by its own recipient only", () =>
+    Effect.gen(function*() {
+      const router = yield* MessageRouter
+      const deliveries = yield* Deliveries
+      const events = yield* EventLog
+      const asks = yield* Asks
+      const sender = yield* peerOf(yield* register("announcer", "crowd"))
+      const members = yield* Effect.forEach(Array.from({ length: 30 }, (_, i) => `m${i}`), (n) => register(n, "crowd"))
+      const sent = yield* router.broadcast(sender, { from_peer: "announcer", text: "all hands" })
+      assert.strictEqual(sent.queued.length, 30)
+      const { correlation_id } = yield* router.ask(sender, { from_peer: "announcer", to_peer: "m0", text: "you?" })
+      const pending = yield* Effect.forEach(members, (m) => Effect.map(deliveries.pending(m.peer_id), (ms) => [m, ms] as const))
+      const eventsBefore = (yield* events.list({ since: 0, limit: 1000 })).length
+      // A peer's receipt for someone else's message changes nothing.
+      const [first, firstMessages] = pending[0]!
+      yield* router.confirm(members[1]!.peer_id, firstMessages[0]!.id, "received", undefined)
+      assert.strictEqual((yield* deliveries.pending(first.peer_id)).length, 2)
+      yield* Effect.all(
+        pending.flatMap(([m, ms]) => ms.map((message) => router.confirm(m.peer_id, message.id, "received", undefined))),
+        { concurrency: "unbounded", discard: true }
+      )
+      for (const m of members) assert.strictEqual((yield* deliveries.pending(m.peer_id)).length, 0)
+      assert.strictEqual((yield* asks.get(correlation_id)).state, "delivered")
+      const added = (yield* events.list({ since: 0, limit: 1000 })).slice(eventsBefore)
+      assert.deepStrictEqual(added.map((e) => e.type), ["delivery"])
     }).pipe(Effect.provide(meshLayer())))
 
   it.effect("waitForAck returns the open ask when the timeout passes", () =>

@@ -6,12 +6,19 @@ import type { Peer } from "../../protocol/Peer.js"
 import { Config } from "../../services/Config.js"
 import { MessageRouter } from "../../services/MessageRouter.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
-import { Transports } from "../../services/Transports.js"
+import { type Transport, Transports } from "../../services/Transports.js"
 import { secretsEqual } from "../../layers/Digest.js"
 
-const decodeFrame = Schema.decodeUnknown(ClientFrameJson)
+const decodeFrame = Schema.decodeUnknownEither(ClientFrameJson)
 // Server frames are built typed, and their encoded form is their type: no Schema pass per send.
 const encodeFrame = (frame: ServerFrame): string => JSON.stringify(frame)
+
+const OPEN = 1
+const sendNow = (ws: globalThis.WebSocket, frame: ServerFrame) => {
+  if (ws.readyState !== OPEN) return false
+  ws.send(encodeFrame(frame))
+  return true
+}
 const textDecoder = new TextDecoder()
 
 const HANDSHAKE = Duration.seconds(5)
@@ -38,14 +45,15 @@ const handle = Effect.gen(function*() {
   const write = yield* socket.writer
   const id = ++nextTransportId
   const peerRef = yield* Ref.make(Option.none<Peer>())
-  const lastPong = yield* Ref.make(Date.now())
+  let lastPong = Date.now()
   const lock = yield* Effect.makeSemaphore(1)
   const headerToken = bearerOf(request.headers["authorization"])
 
-  const send = (frame: ServerFrame) => write(encodeFrame(frame)).pipe(Effect.as(true), Effect.orElseSucceed(() => false))
   const close = (code: number, reason: string) =>
     write(new Socket.CloseEvent(code, reason.slice(0, 120))).pipe(Effect.ignore)
-  const transport = { id, send, close }
+  // Set on connect. Sends write straight to the socket: a broadcast hands out its frames in
+  // one synchronous pass instead of one effect per recipient.
+  let transport: Transport | undefined
 
   const connect = Effect.fnUntraced(function*(frame: Extract<typeof ClientFrameJson.Type, { type: "connect" }>) {
     if (config.authToken !== undefined) {
@@ -59,21 +67,34 @@ const handle = Effect.gen(function*() {
     const authenticated = yield* Effect.either(registry.authenticate(frame.peer_id, frame.token))
     if (authenticated._tag === "Left") return yield* close(CloseCode.Unauthorized, "wrong peer token")
     const peer = authenticated.right
+    // The socket's own handler context carries the underlying WebSocket.
+    const ws = yield* Effect.serviceOption(Socket.WebSocket)
+    if (Option.isNone(ws)) return yield* close(CloseCode.InternalError, "the connection has no socket")
+    const current: Transport = { id, send: (frame) => sendNow(ws.value, frame), close }
+    transport = current
     yield* Ref.set(peerRef, Option.some(peer))
-    yield* transports.attach(peer.peer_id, transport)
-    yield* send({ type: "connected", peer_id: peer.peer_id, display_name: peer.display_name, circle: peer.circle })
+    yield* transports.attach(peer.peer_id, current)
+    current.send({ type: "connected", peer_id: peer.peer_id, display_name: peer.display_name, circle: peer.circle })
     yield* router.flush(peer.peer_id)
   })
 
-  const onFrame = (data: string | Uint8Array) =>
+  /** Frames are decoded as they arrive; a pong needs no effect at all (the idle daemon's only traffic). */
+  const onFrame = (data: string | Uint8Array) => {
+    const size = typeof data === "string" ? data.length : data.byteLength
+    if (size > MAX_FRAME) return close(CloseCode.TooLarge, `frames are at most ${MAX_FRAME} bytes`)
+    const decoded = decodeFrame(typeof data === "string" ? data : textDecoder.decode(data))
+    if (decoded._tag === "Left") {
+      return close(CloseCode.MalformedFrame, `malformed frame: ${describeParseError(decoded.left)}`)
+    }
+    if (decoded.right.type === "pong" && transport !== undefined) {
+      lastPong = Date.now()
+      return
+    }
+    return onDecoded(decoded.right)
+  }
+
+  const onDecoded = (frame: typeof ClientFrameJson.Type) =>
     lock.withPermits(1)(Effect.gen(function*() {
-      const size = typeof data === "string" ? data.length : data.byteLength
-      if (size > MAX_FRAME) return yield* close(CloseCode.TooLarge, `frames are at most ${MAX_FRAME} bytes`)
-      const decoded = yield* Effect.either(decodeFrame(typeof data === "string" ? data : textDecoder.decode(data)))
-      if (decoded._tag === "Left") {
-        return yield* close(CloseCode.MalformedFrame, `malformed frame: ${describeParseError(decoded.left)}`)
-      }
-      const frame = decoded.right
       const peer = yield* Ref.get(peerRef)
       if (Option.isNone(peer)) {
         if (frame.type !== "connect") return yield* close(CloseCode.ConnectExpected, "the first frame must be connect")
@@ -83,7 +104,8 @@ const handle = Effect.gen(function*() {
         case "connect":
           return yield* close(CloseCode.ConnectExpected, "connect was already sent on this connection")
         case "pong":
-          return yield* Ref.set(lastPong, Date.now())
+          lastPong = Date.now()
+          return
         case "delivery_ack":
           return yield* router.confirm(peer.value.peer_id, frame.message_id, frame.outcome, frame.detail)
         case "status":
@@ -104,10 +126,10 @@ const handle = Effect.gen(function*() {
   const keepalive = yield* Effect.gen(function*() {
     for (let n = 0;; n++) {
       yield* Effect.sleep(PING_EVERY)
-      if (Date.now() - (yield* Ref.get(lastPong)) > Duration.toMillis(PING_EVERY) * 2.5) {
+      if (Date.now() - lastPong > Duration.toMillis(PING_EVERY) * 2.5) {
         return yield* close(CloseCode.Unresponsive, "no pong to the last pings")
       }
-      if (Option.isSome(yield* Ref.get(peerRef))) yield* send({ type: "ping", nonce: String(n) })
+      if (transport !== undefined) transport.send({ type: "ping", nonce: String(n) })
     }
   }).pipe(Effect.fork)
 
@@ -117,7 +139,7 @@ const handle = Effect.gen(function*() {
       yield* Fiber.interrupt(handshakeTimeout)
       yield* Fiber.interrupt(keepalive)
       const peer = yield* Ref.get(peerRef)
-      if (Option.isSome(peer) && (yield* transports.detach(peer.value.peer_id, transport))) {
+      if (Option.isSome(peer) && transport !== undefined && (yield* transports.detach(peer.value.peer_id, transport))) {
         yield* registry.setStatus(peer.value.peer_id, "offline").pipe(Effect.ignore)
       }
     }))

@@ -76,12 +76,21 @@ export interface GuardOptions {
  * CORS for exact allow-listed origins, body limits, and one error envelope for all failures.
  * A bug becomes a logged 500 "internal"; bad input never does.
  */
-export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp =>
-  Effect.gen(function*() {
+export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp => {
+  // The port is known once the server listens; the allowed sets follow it.
+  let allowed: { readonly port: number; readonly hosts: ReadonlySet<string>; readonly origins: ReadonlySet<string> } | undefined
+  const allowedFor = (port: number) => {
+    if (allowed?.port !== port) {
+      allowed = { port, hosts: allowedHosts(port), origins: allowedOrigins(port, options.config.values) }
+    }
+    return allowed
+  }
+  return Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const tunnelled = yield* Tunnelled
     const { config } = options
     const port = options.port()
+    const { hosts, origins } = allowedFor(port)
     const url = new URL(request.url, "http://localhost")
     const path = url.pathname
 
@@ -89,13 +98,12 @@ export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp =>
       if (!isTunnelAllowed(request.method, request.url)) return json(404, "not_found", "not reachable through the relay")
     } else {
       const host = request.headers["host"]
-      if (host === undefined || !allowedHosts(port).has(host.toLowerCase())) {
+      if (host === undefined || !hosts.has(host.toLowerCase())) {
         return json(403, "forbidden", "Host header is not a loopback address of this daemon")
       }
     }
 
     const origin = request.headers["origin"]
-    const origins = allowedOrigins(port, config.values)
     if (origin !== undefined && !origins.has(origin)) {
       return json(403, "forbidden", `Origin ${origin} is not allowed`)
     }
@@ -143,6 +151,8 @@ export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp =>
       Effect.catchAllCause((cause) => {
         const classified = classifyDefect(cause)
         if (classified !== undefined) return Effect.succeed(classified)
+        // The client went away (a closed stream, a dropped request): nothing failed.
+        if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
         return Effect.as(
           Effect.logError("request failed", cause),
           json(500, "internal", "internal error; see the daemon log")
@@ -151,3 +161,4 @@ export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp =>
     )
     return cors(rewriteDecodeError(response))
   })
+}

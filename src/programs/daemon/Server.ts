@@ -1,4 +1,4 @@
-import { HttpServer } from "@effect/platform"
+import { HttpMiddleware, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, LogLevel, Logger } from "effect"
 import * as fs from "node:fs/promises"
@@ -26,7 +26,9 @@ const Serve = Layer.scopedDiscard(
     const app = yield* makeDaemonApp({ port: () => port })
     yield* (yield* LocalApp).set(app)
     yield* (yield* PeerRegistry).dashboard
-    yield* server.serve(app)
+    // Tracing is off in the daemon: skip the per-request span the server would still build
+    // (URL parse, every header redacted and copied into attributes).
+    yield* HttpMiddleware.withTracerDisabledWhenEffect(server.serve(app), () => true)
     const url = `http://127.0.0.1:${port}`
     yield* Effect.acquireRelease(
       Effect.promise(async () => {
