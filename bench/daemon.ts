@@ -27,8 +27,22 @@ interface Peer {
   readonly display_name: string
 }
 
+/**
+ * When a bench peer sends its receipt. Each real agent is its own process; here all share one
+ * thread, so a receipt sent on arrival would hold up the next peer's frame. By default the
+ * receipt goes out once the frames already in hand are seen.
+ */
+type SendReceipt = (send: () => void) => void
+const afterFramesInHand: SendReceipt = (send) => setImmediate(send)
+
 /** Registers a peer and opens its /ws transport, answering pings and confirming frames. */
-const connectPeer = async (base: string, name: string, circle: string, onFrame: (frame: any) => void = () => {}) => {
+const connectPeer = async (
+  base: string,
+  name: string,
+  circle: string,
+  onFrame: (frame: any) => void = () => {},
+  sendReceipt: SendReceipt = afterFramesInHand
+) => {
   const peer = await post(base, "/peers", { name, backend: "codex", circle }) as Peer
   const socket = new WebSocket(base.replace("http", "ws") + "/ws")
   await new Promise((r) => socket.on("open", r))
@@ -39,9 +53,7 @@ const connectPeer = async (base: string, name: string, circle: string, onFrame: 
       else if (frame.type === "ping") socket.send(JSON.stringify({ type: "pong", nonce: frame.nonce }))
       else {
         onFrame(frame)
-        // Each real agent is its own process; here all share one thread, so a peer's receipt
-        // waits until the frames already in hand are seen, instead of delaying the next peer's.
-        setImmediate(() =>
+        sendReceipt(() =>
           socket.send(JSON.stringify({ type: "delivery_ack", message_id: frame.message_id, outcome: "received" }))
         )
       }
@@ -100,7 +112,7 @@ const askLatency = async (base: string, count: number, perSecond: number) => {
   return samples
 }
 
-export /**
+/**
  * Each broadcast is timed on its own: the receipts of the last one are settled before the
  * next starts, as they would be between two real announcements. Same pause for the baseline.
  */
@@ -110,13 +122,17 @@ const broadcastFanout = async (base: string, recipients: number, rounds: number)
   let received = 0
   let lastAt = 0
   const peers = []
+  // The 200 peers' receipts go out once all 200 frames are in: 200 sends on the shared thread
+  // would otherwise be timed as fan-out latency. The daemon records them between rounds.
+  let receipts: Array<() => void> = []
+  const afterRound: SendReceipt = (send) => receipts.push(send)
   for (let i = 0; i < recipients; i++) {
     peers.push(await connectPeer(base, `member${i}`, "fanout", (frame) => {
       if (frame.type === "broadcast") {
         received++
         lastAt = performance.now()
       }
-    }))
+    }, afterRound))
   }
   const sender = await post(base, "/peers", { name: "announcer", backend: "codex", circle: "fanout" }) as Peer
   const samples: Array<number> = []
@@ -129,6 +145,8 @@ const broadcastFanout = async (base: string, recipients: number, rounds: number)
     })
     while (received < recipients) await sleep(1)
     samples.push(lastAt - started)
+    receipts.forEach((send) => send())
+    receipts = []
   }
   peers.forEach((p) => p.socket.close())
   return samples
