@@ -1,7 +1,7 @@
 import { NodeContext } from "@effect/platform-node"
 import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
 import BetterSqlite from "better-sqlite3"
-import { Context, Effect, Exit, Layer, Option, Runtime, Schema } from "effect"
+import { Cause, Context, Data, Effect, Exit, Layer, Option, Runtime, Schema } from "effect"
 import { Config } from "../services/Config.js"
 import { Database, type SqlValue } from "../services/Database.js"
 import { migrations } from "./Migrations.js"
@@ -10,6 +10,13 @@ import { migrations } from "./Migrations.js"
  * Applies the migrations with @effect/sql's SQLite migrator on its own short-lived connection.
  * An in-memory database lives only as long as its connection, so it is handed over as bytes.
  */
+/** The state file is held by another daemon (it keeps an exclusive lock while it runs). */
+export class DatabaseInUse extends Data.TaggedError("DatabaseInUse")<{ readonly message: string }> {}
+
+const isLocked = (error: unknown): boolean =>
+  /database is locked|SQLITE_BUSY/i.test(String(error)) ||
+  (typeof error === "object" && error !== null && "cause" in error && isLocked(error.cause))
+
 const migrate = (filename: string) =>
   Effect.scoped(Effect.gen(function*() {
     const context = yield* Layer.build(
@@ -21,7 +28,18 @@ const migrate = (filename: string) =>
     return filename === ":memory:"
       ? Option.some(yield* Context.get(context, SqliteClient.SqliteClient).export)
       : Option.none()
-  })).pipe(Effect.orDie)
+  })).pipe(
+    // The lock shows up as a failure or as a throw inside the client, depending on the step.
+    Effect.catchAllCause((cause) =>
+      isLocked(Cause.squash(cause))
+        ? Effect.fail(
+          new DatabaseInUse({
+            message: `${filename} is in use by another repowire daemon; stop it first (repowire daemon stop)`
+          })
+        )
+        : Effect.die(Cause.squash(cause))
+    )
+  )
 
 /** Statements are keyed by their text; the daemon's texts are fixed, so this stays small. */
 const MAX_STATEMENTS = 500

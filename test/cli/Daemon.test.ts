@@ -34,6 +34,21 @@ describe("repowire daemon start|status|stop", () => {
     assert.match(cli(home, ["daemon", "stop"], env).stdout, /not running/)
   }, 60_000)
 
+  it("a second daemon on the same home says the state is in use, exits 1, and the first keeps serving", async () => {
+    const home = await tempHome()
+    const env = { REPOWIRE_DAEMON__PORT: "0" }
+    assert.strictEqual(cli(home, ["daemon", "start"], env).code, 0)
+    try {
+      const info = JSON.parse(readFileSync(path.join(home, "daemon.json"), "utf8"))
+      const second = cli(home, ["serve"], env)
+      assert.strictEqual(second.code, 1)
+      assert.match(second.stderr, /^repowire: .*state\.db is in use by another repowire daemon/m)
+      assert.strictEqual((await request(info.url, "GET", "/health")).status, 200)
+    } finally {
+      cli(home, ["daemon", "stop"], env)
+    }
+  }, 60_000)
+
   it("never writes the auth token to its log", async () => {
     const home = await tempHome()
     const token = "token-that-must-not-be-logged-42"

@@ -1,5 +1,6 @@
 import { Command } from "@effect/cli"
 import { Effect, Layer } from "effect"
+import { DatabaseInUse } from "../../../layers/Sqlite.js"
 import { Config } from "../../../services/Config.js"
 import { DaemonLive, logLevelOf } from "../../daemon/Server.js"
 import { fail, withConfig } from "../CliError.js"
@@ -12,6 +13,7 @@ const runDaemon = (config: Config["Type"]) =>
     Effect.provideService(Config, config),
     Effect.provide(logLevelOf(config.values.logging.level)),
     Effect.catchAll((error) => {
+      if (error instanceof DatabaseInUse) return fail(error.message)
       const text = String((error as { cause?: unknown }).cause ?? error)
       return /EADDRINUSE/.test(text)
         ? fail(`port ${config.values.daemon.port} is in use: is a daemon already running? (repowire daemon status)`)
