@@ -40,7 +40,8 @@ describe("sending a Data frame's body without copying it", () => {
         assert.strictEqual(decoded.right.body.length, size)
         assert.isTrue(decoded.right.body.every((b, j) => b === ((j * 7 + i) & 0xff)))
         // The message ws sent right after it is intact: the two writes did not disturb its framing.
-        assert.deepStrictEqual([...received[2 * i + 1]!], [...encodeFrame(Frames.wsMessage(i + 1, new Uint8Array([i]), false))])
+        const after = encodeFrame(Frames.wsMessage(i + 1, new Uint8Array([i]), false))
+        assert.deepStrictEqual([...received[2 * i + 1]!], [...after])
       })
     }).pipe(Effect.scoped))
 })

@@ -1,7 +1,6 @@
 import { HttpServerRequest, HttpServerResponse, Socket } from "@effect/platform"
-import { Cause, type Chunk, Effect, Either, Exit, Fiber, Option, Runtime, Scope, Stream } from "effect"
+import { Cause, Effect, Either, Exit, Fiber, Runtime, Scope, Stream } from "effect"
 import {
-  DATA_CHUNK,
   dataFrameHead,
   decodeFrame,
   encodeFrame,
@@ -13,9 +12,10 @@ import {
 } from "../../protocol/TunnelFrame.js"
 import { isTunnelAllowed } from "../../protocol/TunnelRoutes.js"
 import { Tunnelled } from "../../services/RequestContext.js"
-import { SendCredit, sendWithCredit } from "./Credit.js"
+import { SendCredit } from "./Credit.js"
 import type { Link } from "./Dialer.js"
 import { IncomingBody } from "./IncomingBody.js"
+import { type BodyOut, type BodyStream, pullBody, sendBytes, sendWebBody } from "./ResponseBody.js"
 import { SPLIT_MIN } from "./SplitSend.js"
 import { tunnelRequest } from "./TunnelRequest.js"
 import { TunnelWebSocket } from "./TunnelWebSocket.js"
@@ -30,17 +30,10 @@ export type TunnelApp<E, R> = Effect.Effect<
 /** What the app needs beyond the request and its scope, which the tunnel provides. */
 export type AppContext<R> = Exclude<R, HttpServerRequest.HttpServerRequest | Scope.Scope>
 
-interface DaemonStream {
-  readonly id: number
-  readonly down: SendCredit
+interface DaemonStream extends BodyStream {
   readonly body: IncomingBody
   fiber: Fiber.RuntimeFiber<void> | undefined
-  reader: ReadableStreamDefaultReader<Uint8Array> | undefined
-  /** The pull of a streamed body that is waiting for its next chunk. */
-  pulling: Fiber.RuntimeFiber<Chunk.Chunk<Uint8Array>, Option.Option<unknown>> | undefined
   socket: TunnelWebSocket | undefined
-  responded: boolean
-  done: boolean
 }
 
 /**
@@ -59,6 +52,14 @@ export class DaemonStreams<E, R> {
 
   get size(): number {
     return this.streams.size
+  }
+
+  private out(stream: DaemonStream): BodyOut {
+    return {
+      send: (frame) => this.send(frame),
+      finish: () => this.finish(stream),
+      reset: (code, message) => this.reset(stream.id, code, message)
+    }
   }
 
   private send(frame: TunnelFrame) {
@@ -215,22 +216,21 @@ export class DaemonStreams<E, R> {
           headers.push(["content-type", plain.contentType])
         }
         headers.push(["content-length", String(plain._tag === "Uint8Array" ? plain.body.length : 0)])
-        return yield* self.sendBytes_(stream, exit.value.status, headers, bytes).pipe(
+        return yield* sendBytes(self.out(stream), stream, exit.value.status, headers, bytes).pipe(
           Effect.ensuring(Scope.close(scope, Exit.void))
         )
       }
       const runtime = yield* Effect.runtime<never>()
       if (plain._tag === "Stream" && head.method !== "HEAD") {
-        // Pulled chunk by chunk from the Effect stream: a web ReadableStream in between cost
-        // about as much CPU as the rest of a download's way through the daemon.
         const headers = Object.entries(exit.value.headers).filter(([name]) => name !== "set-cookie")
         const pull = yield* Scope.extend(Stream.toPull(plain.stream), scope)
-        return yield* Effect.promise(() => self.pullBody(stream, exit.value.status, headers, pull, runtime)).pipe(
+        const out = self.out(stream)
+        return yield* Effect.promise(() => pullBody(out, stream, exit.value.status, headers, pull, runtime)).pipe(
           Effect.ensuring(Scope.close(scope, Exit.void))
         )
       }
       const response = HttpServerResponse.toWeb(exit.value, { withoutBody: head.method === "HEAD", runtime })
-      yield* Effect.promise(() => self.stream(stream, response)).pipe(
+      yield* Effect.promise(() => sendWebBody(self.out(stream), stream, response)).pipe(
         Effect.ensuring(Scope.close(scope, Exit.void))
       )
     }).pipe(
@@ -244,114 +244,5 @@ export class DaemonStreams<E, R> {
           )
       )
     ) as Effect.Effect<void, never, AppContext<R>>
-  }
-
-  /**
-   * Sends `bytes` as Data frames under the stream's credit: synchronously while credit lasts,
-   * waiting only when it runs out. The last piece carries `end`. False once the stream closed.
-   */
-  private pump(stream: DaemonStream, bytes: Uint8Array, end: boolean): Effect.Effect<boolean> {
-    return Effect.suspend(() => {
-      let offset = 0
-      while (offset < bytes.length) {
-        const granted = stream.done ? 0 : stream.down.takeNow(Math.min(DATA_CHUNK, bytes.length - offset))
-        if (granted === 0) break
-        offset += granted
-        this.send(Frames.data(stream.id, bytes.subarray(offset - granted, offset), end && offset === bytes.length))
-      }
-      if (stream.done) return Effect.succeed(false)
-      if (offset === bytes.length) {
-        if (end && bytes.length === 0) this.send(Frames.data(stream.id, bytes, true))
-        return Effect.succeed(true)
-      }
-      const rest = bytes.subarray(offset)
-      let sent = 0
-      return Effect.promise(() =>
-        sendWithCredit(stream.down, rest, DATA_CHUNK, (piece) => {
-          sent += piece.length
-          this.send(Frames.data(stream.id, piece, end && sent === rest.length))
-        })
-      )
-    })
-  }
-
-  private sendBytes_(
-    stream: DaemonStream,
-    status: number,
-    headers: Array<[string, string]>,
-    body: Uint8Array
-  ): Effect.Effect<void> {
-    stream.responded = true
-    this.send(Frames.response(stream.id, { status, headers }))
-    // The end flag rides on the last piece: a small answer is two frames, not three.
-    return Effect.map(this.pump(stream, body, true), (ok) => {
-      if (ok && !stream.done) this.finish(stream)
-    })
-  }
-
-  private async pullBody(
-    stream: DaemonStream,
-    status: number,
-    headers: Array<[string, string]>,
-    pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<unknown>>,
-    runtime: Runtime.Runtime<never>
-  ): Promise<void> {
-    stream.responded = true
-    this.send(Frames.response(stream.id, { status, headers }))
-    const next = () =>
-      new Promise<Exit.Exit<Chunk.Chunk<Uint8Array>, Option.Option<unknown>>>((resolve) => {
-        const fiber = Runtime.runFork(runtime)(pull)
-        stream.pulling = fiber
-        fiber.addObserver((exit) => {
-          stream.pulling = undefined
-          resolve(exit)
-        })
-      })
-    while (!stream.done) {
-      const exit = await next()
-      if (Exit.isFailure(exit)) {
-        const failure = Cause.failureOption(exit.cause)
-        if (Option.isSome(failure) && Option.isNone(failure.value)) break
-        if (!stream.done) this.reset(stream.id, "internal", "the response body failed")
-        return
-      }
-      for (const value of exit.value) {
-        const ok = await sendWithCredit(stream.down, value, DATA_CHUNK, (piece) => this.send(Frames.data(stream.id, piece)))
-        if (!ok) return
-      }
-    }
-    if (!stream.done) {
-      this.send(Frames.data(stream.id, new Uint8Array(0), true))
-      this.finish(stream)
-    }
-  }
-
-  private async stream(stream: DaemonStream, response: Response): Promise<void> {
-    const headers: Array<[string, string]> = []
-    response.headers.forEach((value, name) => {
-      if (name !== "set-cookie") headers.push([name, value])
-    })
-    stream.responded = true
-    this.send(Frames.response(stream.id, { status: response.status, headers }))
-    if (response.body === null) {
-      this.send(Frames.data(stream.id, new Uint8Array(0), true))
-      return this.finish(stream)
-    }
-    const reader = response.body.getReader()
-    stream.reader = reader
-    try {
-      while (!stream.done) {
-        const { done, value } = await reader.read()
-        if (done) break
-        const ok = await sendWithCredit(stream.down, value, DATA_CHUNK, (piece) => this.send(Frames.data(stream.id, piece)))
-        if (!ok) return
-      }
-      if (!stream.done) {
-        this.send(Frames.data(stream.id, new Uint8Array(0), true))
-        this.finish(stream)
-      }
-    } catch {
-      if (!stream.done) this.reset(stream.id, "internal", "the response body failed")
-    }
   }
 }
