@@ -1,14 +1,43 @@
 import { SqlClient } from "@effect/sql"
+import BetterSqlite from "better-sqlite3"
 import { Duration, Effect, Layer, Option, Redacted } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 import { type RelaySession, RelaySessions } from "../services/RelaySessions.js"
 
 const digestOf = (id: string) => createHash("sha256").update(id).digest("hex")
 
-export const RelaySessionsLive = Layer.effect(
+const SELECT_SESSION = "SELECT user_id, key_id, daemon_id, expires_at FROM sessions WHERE digest = ?"
+
+/**
+ * Every proxied browser request looks its session up. Through @effect/sql that costs ~100 µs
+ * (statement compile, cache, semaphore); a prepared statement on a read-only connection to the
+ * same file costs a few, and still sees every committed write, this process's or the CLI's.
+ * An in-memory database has no second connection, so it stays on the SQL client.
+ */
+const sessionReader = (sql: SqlClient.SqlClient) =>
+  Effect.gen(function*() {
+    const rows = yield* sql<{ file: string }>`SELECT file FROM pragma_database_list WHERE name = 'main'`
+    const file = rows[0]?.file ?? ""
+    if (file === "") return undefined
+    const db = yield* Effect.acquireRelease(
+      Effect.sync(() => new BetterSqlite(file, { readonly: true, fileMustExist: true })),
+      (db) => Effect.sync(() => db.close())
+    )
+    db.pragma("busy_timeout = 5000")
+    const statement = db.prepare<[string], RelaySession>(SELECT_SESSION)
+    return (digest: string): RelaySession | undefined => statement.get(digest)
+  }).pipe(Effect.orDie)
+
+export const RelaySessionsLive = Layer.scoped(
   RelaySessions,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const reader = yield* sessionReader(sql)
+    const lookup = (digest: string) =>
+      reader === undefined
+        ? Effect.map(sql<RelaySession>`
+            SELECT user_id, key_id, daemon_id, expires_at FROM sessions WHERE digest = ${digest}`, (rows) => rows[0])
+        : Effect.sync(() => reader(digest))
 
     const create = Effect.fn("RelaySessions.create")(function*(userId: string, keyId: string, ttl: Duration.Duration) {
       const id = randomBytes(32).toString("base64url")
@@ -20,18 +49,16 @@ export const RelaySessionsLive = Layer.effect(
       return { id: Redacted.make(id), expiresAt }
     }, Effect.orDie)
 
-    const get = Effect.fn("RelaySessions.get")(function*(id: string) {
-      if (!/^[A-Za-z0-9_-]{43}$/.test(id)) return Option.none<RelaySession>()
-      const rows = yield* sql<RelaySession>`
-        SELECT user_id, key_id, daemon_id, expires_at FROM sessions WHERE digest = ${digestOf(id)}`
-      const row = rows[0]
-      if (row === undefined) return Option.none<RelaySession>()
-      if (row.expires_at <= Date.now()) {
-        yield* sql`DELETE FROM sessions WHERE digest = ${digestOf(id)}`
-        return Option.none<RelaySession>()
-      }
-      return Option.some(row)
-    }, Effect.orDie)
+    const get = (id: string) =>
+      Effect.suspend(() => {
+        if (!/^[A-Za-z0-9_-]{43}$/.test(id)) return Effect.succeed(Option.none<RelaySession>())
+        const digest = digestOf(id)
+        return Effect.flatMap(lookup(digest), (row) => {
+          if (row === undefined) return Effect.succeed(Option.none<RelaySession>())
+          if (row.expires_at > Date.now()) return Effect.succeed(Option.some(row))
+          return Effect.as(sql`DELETE FROM sessions WHERE digest = ${digest}`, Option.none<RelaySession>())
+        })
+      }).pipe(Effect.orDie)
 
     const choose = Effect.fn("RelaySessions.choose")(function*(id: string, daemonId: string) {
       yield* sql`UPDATE sessions SET daemon_id = ${daemonId} WHERE digest = ${digestOf(id)}`

@@ -32,7 +32,7 @@ export const TunnelClientLive = <E, R>(app: TunnelApp<E, R>, options: Partial<Di
       const config = yield* Config
       const runtime = yield* Effect.runtime<AppContext<R>>()
       const dialer = new Dialer({ ...defaultDialerOptions, ...options }, (link) => {
-        const streams = new DaemonStreams(app, runtime, link.send)
+        const streams = new DaemonStreams(app, runtime, link)
         return { onFrame: (data) => streams.receive(data), onClose: () => streams.closeAll() }
       })
       yield* Effect.acquireRelease(

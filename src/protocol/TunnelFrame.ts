@@ -190,6 +190,13 @@ const withPayload = (type: number, flags: number, stream: number, payload: Uint8
 const jsonFrame = (type: number, stream: number, value: unknown) =>
   withPayload(type, 0, stream, textEncoder.encode(JSON.stringify(value)))
 
+/** The 10 bytes that precede a Data frame's body, for senders that write the body separately. */
+export const dataFrameHead = (stream: number, length: number, end: boolean): Uint8Array => {
+  const out = header(FrameType.Data, end ? Flags.End : 0, stream, 0)
+  new DataView(out.buffer).setUint32(6, length)
+  return out
+}
+
 export const encodeFrame = (frame: TunnelFrame): Uint8Array => {
   switch (frame._tag) {
     case "Open":

@@ -7,6 +7,7 @@ import { resolvePaths, updateConfigFile } from "../../src/layers/ConfigLive.js"
 import { rotateKey } from "../../src/programs/relay/Enable.js"
 import { postForKey } from "../../src/programs/relay/RelayClient.js"
 import { ApiKeys } from "../../src/services/ApiKeys.js"
+import { RelaySessions } from "../../src/services/RelaySessions.js"
 import { TunnelClient } from "../../src/services/TunnelClient.js"
 import { fakeApp, login, makeCert, mintKey, RelayServicesLayer, request, startRelay, tempDir, tunnelClient, waitConnected } from "./harness.js"
 
@@ -168,6 +169,25 @@ describe("relay isolation, keys and rotation", () => {
       yield* Effect.sleep("1600 millis")
       assert.strictEqual((yield* request(`${relay.url}/peers`, cert.cert, { headers: { cookie } })).status, 401)
     }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))))
+
+  it.live("sessions ended by another process (relay keys revoke) are refused on the very next request", () =>
+    Effect.gen(function*() {
+      const db = path.join(tempDir("rw-relay-db-"), "relay.db")
+      const services = yield* Layer.build(RelayServicesLayer(db))
+      const relay = yield* startRelay(cert).pipe(Effect.provide(services))
+      const key = yield* mintKey("hal").pipe(Effect.provide(services))
+      yield* daemon("H", relay.url, key, "laptop")
+      const { cookie } = yield* login(relay.url, cert.cert, key)
+      assert.strictEqual((yield* request(`${relay.url}/peers`, cert.cert, { headers: { cookie } })).status, 200)
+      // What `relay keys revoke` does from its own process, on its own connection to the file.
+      const keys = yield* Effect.flatMap(ApiKeys, (k) => k.list).pipe(Effect.provide(RelayServicesLayer(db)))
+      const record = keys.find((k) => k.user_id === "hal")!
+      const ended = yield* Effect.flatMap(RelaySessions, (s) => s.removeByKey(record.key_id)).pipe(
+        Effect.provide(RelayServicesLayer(db))
+      )
+      assert.strictEqual(ended, 1)
+      assert.strictEqual((yield* request(`${relay.url}/peers`, cert.cert, { headers: { cookie } })).status, 401)
+    }).pipe(Effect.scoped))
 
   it.live("a key revoked by another process (relay keys revoke) ends its tunnel within seconds", () =>
     Effect.gen(function*() {

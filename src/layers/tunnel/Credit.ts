@@ -22,6 +22,14 @@ export class SendCredit {
     return this.closed
   }
 
+  /** Up to `want` bytes of the credit available right now; 0 when there is none (or closed). */
+  takeNow(want: number): number {
+    if (this.closed || this.available <= 0) return 0
+    const granted = Math.min(want, this.available)
+    this.available -= granted
+    return granted
+  }
+
   /** Resolves with up to `want` bytes of credit (at least 1), or 0 once the stream is closed. */
   async take(want: number): Promise<number> {
     while (this.available <= 0 && !this.closed) {

@@ -1,7 +1,7 @@
 import { HttpServerRequest, HttpServerResponse, Socket } from "@effect/platform"
-import { Cause, Effect, Either, Exit, Fiber, Runtime, Scope } from "effect"
+import { Cause, Effect, Either, Exit, Fiber, Runtime, Scope, Stream } from "effect"
 import {
-  DATA_CHUNK,
+  dataFrameHead,
   decodeFrame,
   encodeFrame,
   Frames,
@@ -12,8 +12,11 @@ import {
 } from "../../protocol/TunnelFrame.js"
 import { isTunnelAllowed } from "../../protocol/TunnelRoutes.js"
 import { Tunnelled } from "../../services/RequestContext.js"
-import { SendCredit, sendWithCredit } from "./Credit.js"
+import { SendCredit } from "./Credit.js"
+import type { Link } from "./Dialer.js"
 import { IncomingBody } from "./IncomingBody.js"
+import { type BodyOut, type BodyStream, pullBody, sendBytes, sendWebBody } from "./ResponseBody.js"
+import { SPLIT_MIN } from "./SplitSend.js"
 import { tunnelRequest } from "./TunnelRequest.js"
 import { TunnelWebSocket } from "./TunnelWebSocket.js"
 
@@ -27,15 +30,10 @@ export type TunnelApp<E, R> = Effect.Effect<
 /** What the app needs beyond the request and its scope, which the tunnel provides. */
 export type AppContext<R> = Exclude<R, HttpServerRequest.HttpServerRequest | Scope.Scope>
 
-interface DaemonStream {
-  readonly id: number
-  readonly down: SendCredit
+interface DaemonStream extends BodyStream {
   readonly body: IncomingBody
   fiber: Fiber.RuntimeFiber<void> | undefined
-  reader: ReadableStreamDefaultReader<Uint8Array> | undefined
   socket: TunnelWebSocket | undefined
-  responded: boolean
-  done: boolean
 }
 
 /**
@@ -49,15 +47,28 @@ export class DaemonStreams<E, R> {
   constructor(
     private readonly app: TunnelApp<E, R>,
     private readonly runtime: Runtime.Runtime<AppContext<R>>,
-    private readonly sendBytes: (bytes: Uint8Array) => void
+    private readonly link: Link
   ) {}
 
   get size(): number {
     return this.streams.size
   }
 
+  private out(stream: DaemonStream): BodyOut {
+    return {
+      send: (frame) => this.send(frame),
+      finish: () => this.finish(stream),
+      reset: (code, message) => this.reset(stream.id, code, message)
+    }
+  }
+
   private send(frame: TunnelFrame) {
-    this.sendBytes(encodeFrame(frame))
+    // Body pieces go out without being copied behind their frame header.
+    if (frame._tag === "Data" && frame.body.length >= SPLIT_MIN) {
+      this.link.sendParts(dataFrameHead(frame.stream, frame.body.length, frame.end), frame.body)
+    } else {
+      this.link.send(encodeFrame(frame))
+    }
   }
 
   receive(data: Uint8Array): void {
@@ -118,6 +129,7 @@ export class DaemonStreams<E, R> {
     stream.body.fail(new Error("the tunnel stream was reset"))
     stream.socket?.remoteClose(1006, "tunnel stream reset")
     void stream.reader?.cancel().catch(() => undefined)
+    if (stream.pulling !== undefined) Runtime.runFork(this.runtime)(Fiber.interrupt(stream.pulling))
     if (stream.fiber !== undefined) Runtime.runFork(this.runtime)(Fiber.interrupt(stream.fiber))
   }
 
@@ -134,6 +146,7 @@ export class DaemonStreams<E, R> {
       body: new IncomingBody((n) => !stream.done && this.send(Frames.window(id, n))),
       fiber: undefined,
       reader: undefined,
+      pulling: undefined,
       socket: undefined,
       responded: false,
       done: false
@@ -167,7 +180,7 @@ export class DaemonStreams<E, R> {
       this.send(Frames.response(stream.id, { status: 101, headers: [] }))
       return Socket.fromWebSocket(Effect.succeed(socket as unknown as globalThis.WebSocket))
     })
-    return tunnelRequest(head, stream.body.stream, head.upgrade ? upgrade : undefined)
+    return tunnelRequest(head, () => stream.body.stream, head.upgrade ? upgrade : undefined)
   }
 
   private serve(stream: DaemonStream, head: RequestHead): Effect.Effect<void, never, AppContext<R>> {
@@ -203,13 +216,21 @@ export class DaemonStreams<E, R> {
           headers.push(["content-type", plain.contentType])
         }
         headers.push(["content-length", String(plain._tag === "Uint8Array" ? plain.body.length : 0)])
-        return yield* Effect.promise(() => self.sendBytes_(stream, exit.value.status, headers, bytes)).pipe(
+        return yield* sendBytes(self.out(stream), stream, exit.value.status, headers, bytes).pipe(
           Effect.ensuring(Scope.close(scope, Exit.void))
         )
       }
       const runtime = yield* Effect.runtime<never>()
+      if (plain._tag === "Stream" && head.method !== "HEAD") {
+        const headers = Object.entries(exit.value.headers).filter(([name]) => name !== "set-cookie")
+        const pull = yield* Scope.extend(Stream.toPull(plain.stream), scope)
+        const out = self.out(stream)
+        return yield* Effect.promise(() => pullBody(out, stream, exit.value.status, headers, pull, runtime)).pipe(
+          Effect.ensuring(Scope.close(scope, Exit.void))
+        )
+      }
       const response = HttpServerResponse.toWeb(exit.value, { withoutBody: head.method === "HEAD", runtime })
-      yield* Effect.promise(() => self.stream(stream, response)).pipe(
+      yield* Effect.promise(() => sendWebBody(self.out(stream), stream, response)).pipe(
         Effect.ensuring(Scope.close(scope, Exit.void))
       )
     }).pipe(
@@ -223,49 +244,5 @@ export class DaemonStreams<E, R> {
           )
       )
     ) as Effect.Effect<void, never, AppContext<R>>
-  }
-
-  private async sendBytes_(
-    stream: DaemonStream,
-    status: number,
-    headers: Array<[string, string]>,
-    body: Uint8Array
-  ): Promise<void> {
-    stream.responded = true
-    this.send(Frames.response(stream.id, { status, headers }))
-    const ok = await sendWithCredit(stream.down, body, DATA_CHUNK, (piece) => this.send(Frames.data(stream.id, piece)))
-    if (ok && !stream.done) {
-      this.send(Frames.data(stream.id, new Uint8Array(0), true))
-      this.finish(stream)
-    }
-  }
-
-  private async stream(stream: DaemonStream, response: Response): Promise<void> {
-    const headers: Array<[string, string]> = []
-    response.headers.forEach((value, name) => {
-      if (name !== "set-cookie") headers.push([name, value])
-    })
-    stream.responded = true
-    this.send(Frames.response(stream.id, { status: response.status, headers }))
-    if (response.body === null) {
-      this.send(Frames.data(stream.id, new Uint8Array(0), true))
-      return this.finish(stream)
-    }
-    const reader = response.body.getReader()
-    stream.reader = reader
-    try {
-      while (!stream.done) {
-        const { done, value } = await reader.read()
-        if (done) break
-        const ok = await sendWithCredit(stream.down, value, DATA_CHUNK, (piece) => this.send(Frames.data(stream.id, piece)))
-        if (!ok) return
-      }
-      if (!stream.done) {
-        this.send(Frames.data(stream.id, new Uint8Array(0), true))
-        this.finish(stream)
-      }
-    } catch {
-      if (!stream.done) this.reset(stream.id, "internal", "the response body failed")
-    }
   }
 }

@@ -1,8 +1,11 @@
 import { Redacted } from "effect"
+import type { Duplex } from "node:stream"
 import WebSocket from "ws"
 import type { RelayStatus } from "../../protocol/DaemonApi.js"
 import { DAEMON_ID_HEADER } from "../../protocol/RelayApi.js"
 import { HEADER_BYTES, MAX_FRAME_PAYLOAD } from "../../protocol/TunnelFrame.js"
+import { sendSplit, SPLIT_MIN } from "./SplitSend.js"
+import { writeBatcher } from "./WriteBatch.js"
 
 export interface RelaySettings {
   readonly url: string
@@ -39,6 +42,8 @@ export const tunnelUrl = (url: string): string => {
 
 export interface Link {
   readonly send: (bytes: Uint8Array) => void
+  /** Sends `head` and `body` as one frame, without copying `body` where the link allows it. */
+  readonly sendParts: (head: Uint8Array, body: Uint8Array) => void
 }
 
 /**
@@ -109,6 +114,13 @@ export class Dialer {
     })
     this.ws = ws
     let error: string | undefined
+    let batch = (_size: number) => {}
+    let socket: Duplex | undefined
+    ws.on("upgrade", (res) => {
+      socket = res.socket
+      batch = writeBatcher(res.socket)
+    })
+    const secure = url.startsWith("wss:")
     ws.on("unexpected-response", (_req, res) => {
       error = res.statusCode === 401
         ? "the relay refused the key (401): run `repowire setup --relay URL` or `repowire relay rotate-key`"
@@ -122,7 +134,22 @@ export class Dialer {
       this.attempt = 0
       this.lastSeen = Date.now()
       this.status = { ...this.status, status: "connected", last_error: null, last_connected_at: new Date().toISOString() }
-      this.handlers = this.onOpen({ send: (bytes) => ws.readyState === WebSocket.OPEN && ws.send(bytes) })
+      const send = (bytes: Uint8Array) => {
+        if (ws.readyState !== WebSocket.OPEN) return
+        batch(bytes.length)
+        ws.send(bytes)
+      }
+      const sendParts = (head: Uint8Array, body: Uint8Array) => {
+        if (secure && socket !== undefined && body.length >= SPLIT_MIN) {
+          if (ws.readyState === WebSocket.OPEN) sendSplit(socket, head, body)
+          return
+        }
+        const joined = new Uint8Array(head.length + body.length)
+        joined.set(head)
+        joined.set(body, head.length)
+        send(joined)
+      }
+      this.handlers = this.onOpen({ send, sendParts })
       this.pinger = setInterval(() => {
         if (Date.now() - this.lastSeen > this.options.deadAfterMs) {
           error = `no answer from the relay for ${Math.round(this.options.deadAfterMs / 1000)} s`

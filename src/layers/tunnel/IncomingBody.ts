@@ -26,7 +26,15 @@ export class IncomingBody {
     this.wake?.()
   }
 
-  readonly stream = new ReadableStream<Uint8Array>({
+  private web: ReadableStream<Uint8Array> | undefined
+
+  /** Made on first use: GETs, most of the traffic, never read a body. */
+  get stream(): ReadableStream<Uint8Array> {
+    return this.web ??= this.makeStream()
+  }
+
+  private makeStream(): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>({
     pull: async (controller) => {
       while (this.chunks.length === 0 && !this.ended && this.failed === undefined) {
         await new Promise<void>((resolve) => (this.wake = resolve))
@@ -42,5 +50,6 @@ export class IncomingBody {
         controller.close()
       }
     }
-  }, { highWaterMark: 0 })
+    }, { highWaterMark: 0 })
+  }
 }

@@ -19,7 +19,7 @@ const withUpgrade = (
  */
 export const tunnelRequest = (
   head: RequestHead,
-  body: ReadableStream<Uint8Array>,
+  body: () => ReadableStream<Uint8Array>,
   upgrade: Effect.Effect<Socket.Socket, HttpServerError.RequestError> | undefined
 ): HttpServerRequest.HttpServerRequest => {
   const headers = head.headers.filter(([name]) => !isDroppedHeader(name)).map(([k, v]): [string, string] => [k, v])
@@ -27,7 +27,7 @@ export const tunnelRequest = (
   const web = new Request(`http://127.0.0.1${head.path}`, {
     method: head.method,
     headers,
-    body: hasBody ? body : null,
+    body: hasBody ? body() : null,
     duplex: "half"
   } as RequestInit)
   const base = HttpServerRequest.fromWeb(web).modify({

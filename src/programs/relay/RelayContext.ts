@@ -1,4 +1,4 @@
-import { Effect, Option, Runtime } from "effect"
+import { Cause, Effect, Exit, Fiber, Option, Runtime } from "effect"
 import { VERSION } from "../../Version.js"
 import type { IncomingMessage } from "node:http"
 import type { ApiKeys } from "../../services/ApiKeys.js"
@@ -52,6 +52,20 @@ export class RelayContext {
     return Runtime.runPromise(this.runtime)(effect)
   }
 
+  /**
+   * `run` for the per-request lookups, which are synchronous underneath: run to completion on
+   * the spot (no fiber scheduling), and only when the effect had to wait, await its fiber.
+   */
+  runQuick<A>(effect: Effect.Effect<A, never, RelayServices>): Promise<A> {
+    const exit = Runtime.runSyncExit(this.runtime)(effect)
+    if (Exit.isSuccess(exit)) return Promise.resolve(exit.value)
+    const defect = Cause.dieOption(exit.cause)
+    if (Option.isSome(defect) && Runtime.isAsyncFiberException(defect.value)) {
+      return Runtime.runPromise(this.runtime)(Fiber.join(defect.value.fiber as unknown as Fiber.Fiber<A>))
+    }
+    return Promise.reject(Cause.squash(exit.cause))
+  }
+
   private fromProxy(req: IncomingMessage): boolean {
     const remote = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "")
     return this.options.trustedProxies.some((p) => addressMatches(p, remote))
@@ -91,7 +105,7 @@ export class RelayContext {
   session(req: IncomingMessage): Promise<{ readonly id: string; readonly session: RelaySession } | undefined> {
     const id = this.sessionId(req)
     if (id === undefined) return Promise.resolve(undefined)
-    return this.run(Effect.flatMap(RelaySessions, (s) => s.get(id))).then((o) =>
+    return this.runQuick(Effect.flatMap(RelaySessions, (s) => s.get(id))).then((o) =>
       Option.match(o, { onNone: () => undefined, onSome: (session) => ({ id, session }) })
     )
   }

@@ -55,7 +55,7 @@ const proxy = async (ctx: RelayContext, req: http.IncomingMessage, res: http.Ser
   const { daemon_id, user_id } = current.session
   const link = daemon_id === null
     ? Option.none()
-    : await ctx.run(Effect.flatMap(RelayRouter, (r) => r.find(user_id, daemon_id)))
+    : await ctx.runQuick(Effect.flatMap(RelayRouter, (r) => r.find(user_id, daemon_id)))
   if (Option.isNone(link)) return errorPage(res, 502, "Your daemon is not connected to the relay right now.")
   link.value.proxyHttp(req, res, url)
 }
@@ -96,7 +96,7 @@ const acceptTunnel = async (
   if (Option.isNone(record)) return rawResponse(socket, 401, "The relay key is not valid.")
   wss.handleUpgrade(req, socket, head, (ws) => {
     const info = { userId: record.value.user_id, keyId: record.value.key_id, daemonId }
-    const tunnel = new RelayTunnel(info, ws, browserWss, (t) => void ctx.run(Effect.flatMap(RelayRouter, (r) => r.detach(t))))
+    const tunnel = new RelayTunnel(info, ws, socket, browserWss, (t) => void ctx.run(Effect.flatMap(RelayRouter, (r) => r.detach(t))))
     void ctx.run(Effect.flatMap(RelayRouter, (r) => r.attach(tunnel)))
   })
 }
@@ -113,7 +113,7 @@ const acceptBrowserSocket = async (ctx: RelayContext, req: http.IncomingMessage,
   const { daemon_id, user_id } = current.session
   const link = daemon_id === null
     ? Option.none()
-    : await ctx.run(Effect.flatMap(RelayRouter, (r) => r.find(user_id, daemon_id)))
+    : await ctx.runQuick(Effect.flatMap(RelayRouter, (r) => r.find(user_id, daemon_id)))
   if (Option.isNone(link)) return rawResponse(socket, 502, "Your daemon is not connected to the relay right now.")
   link.value.proxyUpgrade(req, socket, head, url)
 }
@@ -124,7 +124,8 @@ const acceptBrowserSocket = async (ctx: RelayContext, req: http.IncomingMessage,
  */
 export const makeRelayServer = (options: RelayOptions) =>
   Effect.gen(function*() {
-    const runtime = yield* Effect.runtime<RelayServices>()
+    // Nothing exports the relay's spans; making one per query and request only costs time.
+    const runtime = yield* Effect.runtime<RelayServices>().pipe(Effect.withTracerEnabled(false))
     const ctx = new RelayContext(options, runtime)
     const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_PAYLOAD + HEADER_BYTES })
     const browserWss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_PAYLOAD })

@@ -15,6 +15,7 @@ import {
 } from "../../protocol/TunnelFrame.js"
 import { tunnelHeaders } from "../../protocol/TunnelRoutes.js"
 import { SendCredit, sendWithCredit } from "../../layers/tunnel/Credit.js"
+import { writeBatcher } from "../../layers/tunnel/WriteBatch.js"
 import type { TunnelInfo, TunnelLink } from "../../services/RelayRouter.js"
 import { errorPage } from "./Pages.js"
 import {
@@ -44,13 +45,16 @@ export class RelayTunnel implements TunnelLink {
   private closed = false
   lastSeen = Date.now()
   readonly connectedAt = new Date().toISOString()
+  private readonly batch: (size: number) => void
 
   constructor(
     readonly info: TunnelInfo,
     private readonly ws: WebSocket,
+    socket: Duplex,
     private readonly wss: WebSocketServer,
     private readonly onClosed: (tunnel: RelayTunnel) => void
   ) {
+    this.batch = writeBatcher(socket)
     ws.on("message", (data: Buffer, isBinary) => {
       this.lastSeen = Date.now()
       if (isBinary) this.receive(data)
@@ -103,7 +107,7 @@ export class RelayTunnel implements TunnelLink {
       return
     }
     const stream: HttpStream = {
-      kind: "http", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, window: INITIAL_WINDOW,
+      kind: "http", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, window: INITIAL_WINDOW, unacked: 0,
       responded: false, done: false, req, res
     }
     this.streams.set(stream.id, stream)
@@ -134,7 +138,7 @@ export class RelayTunnel implements TunnelLink {
       return
     }
     const stream: UpgradeStream = {
-      kind: "ws", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, window: INITIAL_WINDOW,
+      kind: "ws", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, window: INITIAL_WINDOW, unacked: 0,
       responded: false, done: false, req, socket, head, browser: undefined, pending: [], backlog: 0, sending: Promise.resolve()
     }
     this.streams.set(stream.id, stream)
@@ -152,7 +156,10 @@ export class RelayTunnel implements TunnelLink {
   }
 
   private send(frame: TunnelFrame): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(encodeFrame(frame))
+    if (this.ws.readyState !== WebSocket.OPEN) return
+    const bytes = encodeFrame(frame)
+    this.batch(bytes.length)
+    this.ws.send(bytes)
   }
 
   private async pumpUpload(stream: HttpStream): Promise<void> {
@@ -211,7 +218,11 @@ export class RelayTunnel implements TunnelLink {
     if (stream.kind === "http") {
       if (head.status === 101) return this.resetFromRelay(stream.id, "protocol_error", "101 on a plain request")
       stream.res.writeHead(head.status, headers)
-      stream.res.flushHeaders()
+      // The head leaves with the first body bytes when they came in the same read (most
+      // answers); otherwise (SSE, a slow body) on its own right after, so nothing waits on it.
+      setImmediate(() => {
+        if (!stream.res.headersSent && !stream.res.destroyed) stream.res.flushHeaders()
+      })
       return
     }
     if (head.status !== 101) {
@@ -265,12 +276,21 @@ export class RelayTunnel implements TunnelLink {
   private onData(stream: Stream, body: Uint8Array, end: boolean): void {
     if (!stream.responded) return this.resetFromRelay(stream.id, "protocol_error", "body before the response head")
     stream.inFlight += body.length
-    if (stream.inFlight > stream.window) return this.resetFromRelay(stream.id, "flow_control", "window exceeded")
+    if (stream.inFlight + stream.unacked > stream.window) {
+      return this.resetFromRelay(stream.id, "flow_control", "window exceeded")
+    }
     const sink = stream.kind === "http" ? stream.res : stream.socket
     const ack = () => {
       stream.inFlight -= body.length
       if (stream.done || body.length === 0) return
-      this.send(Frames.window(stream.id, body.length + this.grow(stream, sink.writableLength)))
+      // Credit goes back a quarter window at a time, not per frame: a download then costs
+      // a few Window frames per MiB instead of one per chunk, and the daemon still always
+      // has at least three quarters of its window to send into.
+      stream.unacked += body.length
+      if (stream.unacked < stream.window / 4) return
+      const increment = stream.unacked + this.grow(stream, sink.writableLength)
+      stream.unacked = 0
+      this.send(Frames.window(stream.id, increment))
     }
     if (body.length > 0) sink.write(body, ack)
     if (end) {

@@ -13,6 +13,8 @@ export interface BaseStream {
   inFlight: number
   /** The daemon may have this many bytes in flight on the stream (grows for fast readers). */
   window: number
+  /** Bytes the browser took that the daemon has not been credited for yet (sent in batches). */
+  unacked: number
   responded: boolean
   done: boolean
 }
