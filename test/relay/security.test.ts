@@ -33,6 +33,16 @@ const firstWsMessage = (url: string, cookie: string, origin: string) =>
     ws.on("error", (e) => resume(Effect.fail(e)))
   })
 
+/** A relay on a state file that another process (the CLI) can open too, with a key for `user`. */
+const relayOnFile = (user: string) =>
+  Effect.gen(function*() {
+    const db = path.join(tempDir("rw-relay-db-"), "relay.db")
+    const services = yield* Layer.build(RelayServicesLayer(db))
+    const relay = yield* startRelay(cert).pipe(Effect.provide(services))
+    const key = yield* mintKey(user).pipe(Effect.provide(services))
+    return { db, key, relay }
+  })
+
 describe("relay isolation, keys and rotation", () => {
   it.live("users reach only their own daemons, even with the same daemon id", () =>
     Effect.gen(function*() {
@@ -172,10 +182,7 @@ describe("relay isolation, keys and rotation", () => {
 
   it.live("sessions ended by another process (relay keys revoke) are refused on the very next request", () =>
     Effect.gen(function*() {
-      const db = path.join(tempDir("rw-relay-db-"), "relay.db")
-      const services = yield* Layer.build(RelayServicesLayer(db))
-      const relay = yield* startRelay(cert).pipe(Effect.provide(services))
-      const key = yield* mintKey("hal").pipe(Effect.provide(services))
+      const { db, key, relay } = yield* relayOnFile("hal")
       yield* daemon("H", relay.url, key, "laptop")
       const { cookie } = yield* login(relay.url, cert.cert, key)
       assert.strictEqual((yield* request(`${relay.url}/peers`, cert.cert, { headers: { cookie } })).status, 200)
@@ -191,10 +198,7 @@ describe("relay isolation, keys and rotation", () => {
 
   it.live("a key revoked by another process (relay keys revoke) ends its tunnel within seconds", () =>
     Effect.gen(function*() {
-      const db = path.join(tempDir("rw-relay-db-"), "relay.db")
-      const services = yield* Layer.build(RelayServicesLayer(db))
-      const relay = yield* startRelay(cert).pipe(Effect.provide(services))
-      const key = yield* mintKey("gus").pipe(Effect.provide(services))
+      const { db, key, relay } = yield* relayOnFile("gus")
       const ctx = yield* daemon("G", relay.url, key, "laptop")
       const revoked = yield* Effect.flatMap(ApiKeys, (k) => k.revoke("gus")).pipe(Effect.provide(RelayServicesLayer(db)))
       assert.strictEqual(revoked.length, 1)
