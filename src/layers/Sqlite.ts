@@ -6,10 +6,6 @@ import { Config } from "../services/Config.js"
 import { Database, type SqlValue } from "../services/Database.js"
 import { migrations } from "./Migrations.js"
 
-/**
- * Applies the migrations with @effect/sql's SQLite migrator on its own short-lived connection.
- * An in-memory database lives only as long as its connection, so it is handed over as bytes.
- */
 /** The state file is held by another daemon (it keeps an exclusive lock while it runs). */
 export class DatabaseInUse extends Data.TaggedError("DatabaseInUse")<{ readonly message: string }> {}
 
@@ -17,6 +13,10 @@ const isLocked = (error: unknown): boolean =>
   /database is locked|SQLITE_BUSY/i.test(String(error)) ||
   (typeof error === "object" && error !== null && "cause" in error && isLocked(error.cause))
 
+/**
+ * Applies the migrations with @effect/sql's SQLite migrator on its own short-lived connection.
+ * An in-memory database lives only as long as its connection, so it is handed over as bytes.
+ */
 const migrate = (filename: string) =>
   Effect.scoped(Effect.gen(function*() {
     const context = yield* Layer.build(
@@ -46,6 +46,39 @@ const MAX_STATEMENTS = 500
 
 const RollBack = Symbol("RollBack")
 
+/** Write commits between two checkpoints: about as many WAL pages as SQLite's own default. */
+export const COMMITS_PER_CHECKPOINT = 100
+/** SQLite's own checkpoint stays as a backstop, for a few very large transactions. */
+const BACKSTOP_PAGES = 10_000
+
+/**
+ * Checkpoints on their own turn of the event loop, after the commit that called for one has
+ * answered. SQLite's automatic checkpoint runs inside a commit, where its two fsyncs (several
+ * ms here) would be added to that request's latency.
+ */
+const checkpointAfterCommits = (db: BetterSqlite.Database, onError: (error: unknown) => void) => {
+  db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`)
+  let commits = 0
+  let scheduled: NodeJS.Immediate | undefined
+  const checkpoint = () => {
+    scheduled = undefined
+    commits = 0
+    try {
+      db.pragma("wal_checkpoint(PASSIVE)")
+    } catch (error) {
+      onError(error)
+    }
+  }
+  return {
+    committed: () => {
+      if (++commits >= COMMITS_PER_CHECKPOINT && scheduled === undefined) scheduled = setImmediate(checkpoint)
+    },
+    cancel: () => {
+      if (scheduled !== undefined) clearImmediate(scheduled)
+    }
+  }
+}
+
 const open = (filename: string) =>
   Effect.gen(function*() {
     const image = yield* migrate(filename)
@@ -62,6 +95,19 @@ const open = (filename: string) =>
     // NORMAL in WAL mode: a committed transaction survives the process being killed.
     db.pragma("synchronous = NORMAL")
     db.pragma("busy_timeout = 5000")
+    const runtime = yield* Effect.runtime<never>()
+    const checkpoints = Option.isNone(image)
+      ? yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          checkpointAfterCommits(db, (error) =>
+            Runtime.runFork(runtime)(Effect.logWarning("SQLite checkpoint failed; the next one retries", error)))
+        ),
+        (checkpoints) => Effect.sync(checkpoints.cancel)
+      )
+      : undefined
+    const committed = () => {
+      if (checkpoints !== undefined && !db.inTransaction) checkpoints.committed()
+    }
 
     const statements = new Map<string, BetterSqlite.Statement>()
     const prepare = (sql: string) => {
@@ -93,7 +139,12 @@ const open = (filename: string) =>
         return found === undefined ? Option.none<A>() : Option.some(decoderOf(row)(found))
       })
 
-    const run = (sql: string, params: ReadonlyArray<SqlValue> = []) => Effect.sync(() => prepare(sql).run(...params))
+    const run = (sql: string, params: ReadonlyArray<SqlValue> = []) =>
+      Effect.sync(() => {
+        const result = prepare(sql).run(...params)
+        committed()
+        return result
+      })
 
     const transaction = <A, E, R>(work: Effect.Effect<A, E, R>) =>
       Effect.flatMap(Effect.runtime<R>(), (runtime) =>
@@ -107,6 +158,7 @@ const open = (filename: string) =>
           } catch (error) {
             if (error !== RollBack) throw error
           }
+          if (Exit.isSuccess(exit!)) committed()
           return exit!
         }))
 

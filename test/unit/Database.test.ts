@@ -1,10 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Data, Effect, Exit, Layer, Option, Schema } from "effect"
+import { statSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { ConfigMemory } from "../../src/layers/ConfigLive.js"
-import { SqliteLive, SqliteMemory } from "../../src/layers/Sqlite.js"
+import { COMMITS_PER_CHECKPOINT, SqliteLive, SqliteMemory } from "../../src/layers/Sqlite.js"
 import { Database } from "../../src/services/Database.js"
 
 class Refused extends Data.TaggedError("Refused")<{}> {}
@@ -15,13 +16,26 @@ const Id = Schema.Struct({ id: Schema.String })
 const countMessages = Effect.flatMap(Database, (db) =>
   Effect.map(db.one(Count, "SELECT COUNT(*) AS n FROM messages"), (row) => Option.getOrThrow(row).n))
 
-const insertMessage = (id: string) =>
+const insertMessage = (id: string, text = "hi") =>
   Effect.flatMap(Database, (db) =>
     db.run(
       `INSERT INTO messages (id, kind, from_peer, from_name, to_peer, to_name, circle, text, state, created_at, expires_at)
-       VALUES (?, 'notify', 'a', 'a', 'b', 'b', 'c', 'hi', 'queued', 0, 0)`,
-      [id]
+       VALUES (?, 'notify', 'a', 'a', 'b', 'b', 'c', ?, 'queued', 0, 0)`,
+      [id, text]
     ))
+
+/** A temp home with state.db in it, removed with the scope. */
+const tempHome = Effect.acquireRelease(
+  Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "repowire-db-"))),
+  (dir) => Effect.promise(() => fs.rm(dir, { recursive: true, force: true }))
+)
+
+const inHome = (home: string) => <A, E>(effect: Effect.Effect<A, E, Database>) =>
+  Effect.scoped(Effect.provide(effect, SqliteLive.pipe(Layer.provide(ConfigMemory(home, {})))))
+
+const nextTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+const fileSize = (file: string) => statSync(file, { throwIfNoEntry: false })?.size ?? 0
+const bigText = "x".repeat(2000)
 
 describe("Database", () => {
   it.effect("commits a transaction that succeeds", () =>
@@ -78,13 +92,39 @@ describe("Database", () => {
 
   it.live("keeps committed rows in the file across reopening, migrated once", () =>
     Effect.gen(function*() {
-      const home = yield* Effect.acquireRelease(
-        Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "repowire-db-"))),
-        (dir) => Effect.promise(() => fs.rm(dir, { recursive: true, force: true }))
-      )
-      const inHome = <A, E>(effect: Effect.Effect<A, E, Database>) =>
-        Effect.scoped(Effect.provide(effect, SqliteLive.pipe(Layer.provide(ConfigMemory(home, {})))))
-      yield* inHome(insertMessage("kept"))
-      assert.strictEqual(yield* inHome(countMessages), 1)
+      const home = yield* tempHome
+      yield* inHome(home)(insertMessage("kept"))
+      assert.strictEqual(yield* inHome(home)(countMessages), 1)
+    }).pipe(Effect.scoped))
+
+  it.live("checkpoints after a commit has returned, on the event loop's next turn, not inside it", () =>
+    Effect.gen(function*() {
+      const home = yield* tempHome
+      const stateDb = path.join(home, "state.db")
+      yield* inHome(home)(Effect.gen(function*() {
+        const db = yield* Database
+        const before = fileSize(stateDb)
+        for (let i = 0; i < COMMITS_PER_CHECKPOINT; i++) yield* db.transaction(insertMessage(`m${i}`, bigText))
+        // The commits are in the WAL; the database file has not been written yet.
+        assert.strictEqual(fileSize(stateDb), before)
+        yield* nextTurn
+        assert.isAbove(fileSize(stateDb), before + COMMITS_PER_CHECKPOINT * bigText.length)
+        assert.strictEqual(yield* countMessages, COMMITS_PER_CHECKPOINT)
+      }).pipe(Effect.withMaxOpsBeforeYield(Number.MAX_SAFE_INTEGER))) // the test decides when the loop turns
+    }).pipe(Effect.scoped))
+
+  it.live("keeps the WAL small under a steady stream of commits", () =>
+    Effect.gen(function*() {
+      const home = yield* tempHome
+      yield* inHome(home)(Effect.gen(function*() {
+        const db = yield* Database
+        for (let i = 0; i < 10 * COMMITS_PER_CHECKPOINT; i++) {
+          yield* db.transaction(insertMessage(`m${i}`, bigText))
+          if (i % 10 === 9) yield* nextTurn
+        }
+        // Without its checkpoints the WAL would hold all ~20 MB of these commits.
+        assert.isBelow(fileSize(path.join(home, "state.db-wal")), 2 * COMMITS_PER_CHECKPOINT * 4 * 4096)
+        assert.strictEqual(yield* countMessages, 10 * COMMITS_PER_CHECKPOINT)
+      }))
     }).pipe(Effect.scoped))
 })
