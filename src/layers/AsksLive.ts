@@ -81,8 +81,8 @@ export const AsksLive = Layer.effect(
           ]
         ).pipe(Effect.asVoid),
       get,
-      markDelivered: (messageId) =>
-        db.run("UPDATE asks SET state = 'delivered' WHERE message_id = ? AND state = 'queued'", [messageId]).pipe(
+      markDelivered: (correlationId) =>
+        db.run("UPDATE asks SET state = 'delivered' WHERE correlation_id = ? AND state = 'queued'", [correlationId]).pipe(
           Effect.asVoid
         ),
       ack,

@@ -74,7 +74,7 @@ export const MessageRouterLive = Layer.scoped(
 
     const confirmAtOnce = Effect.fnUntraced(function*(message: Message) {
       yield* deliveries.markDelivered(message.id, message.to_peer)
-      if (message.kind === "ask") yield* asks.markDelivered(message.id)
+      if (message.correlation_id !== null && message.kind === "ask") yield* asks.markDelivered(message.correlation_id)
     })
 
     /** Hands a stored message to its recipient's live transport, if there is one. */
@@ -271,7 +271,9 @@ export const MessageRouterLive = Layer.scoped(
         ? yield* deliveries.get(messageId)
         : yield* deliveries.markDelivered(messageId, peerId)
       if (message === undefined || message.to_peer !== peerId) return []
-      if (outcome !== "failed" && message.kind === "ask") yield* asks.markDelivered(messageId)
+      if (outcome !== "failed" && message.kind === "ask" && message.correlation_id !== null) {
+        yield* asks.markDelivered(message.correlation_id)
+      }
       // A broadcast's per-recipient receipts would flood the log; its event lists the recipients.
       if (message.kind === "broadcast" && outcome !== "failed") return []
       return [

@@ -16,7 +16,8 @@ export class Asks extends Context.Tag("repowire/Asks")<Asks, {
     readonly message_id: string
   }) => Effect.Effect<void>
   readonly get: (correlationId: string) => Effect.Effect<Ask, AskNotFound>
-  readonly markDelivered: (messageId: string) => Effect.Effect<void>
+  /** The ask's message reached its target (looked up by the ask's own key). */
+  readonly markDelivered: (correlationId: string) => Effect.Effect<void>
   /** Closes the ask; returns it with the id of the message that carried it. */
   readonly ack: (
     correlationId: string,
