@@ -29,11 +29,16 @@ export const DeliveriesLive = Layer.effect(
         [peer, now]
       )
 
-    /** Expired rows are marked when someone writes, at most once a minute: no timer. */
+    /**
+     * Expired rows are marked when someone writes, at most once a minute: no timer. Searched
+     * peer by peer through the pending index: the table keeps every message ever sent, and a
+     * scan of it would stall the request that happens to run this.
+     */
     let lastExpiry = Number.NEGATIVE_INFINITY
     const expire = (now: number) =>
       now - lastExpiry < 60_000 ? Effect.void : db.run(
-        "UPDATE messages SET state = 'expired' WHERE state = 'queued' AND expires_at <= ?",
+        `UPDATE messages SET state = 'expired'
+         WHERE to_peer IN (SELECT peer_id FROM peers) AND state = 'queued' AND expires_at <= ?`,
         [now]
       ).pipe(Effect.tap(() => Effect.sync(() => (lastExpiry = now))))
 

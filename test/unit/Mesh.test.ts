@@ -88,10 +88,15 @@ describe("MessageRouter", () => {
       const deliveries = yield* Deliveries
       const sender = yield* peerOf(yield* register("sender"))
       const inbox = yield* register("inbox")
-      yield* router.notify(sender, { from_peer: "sender", to_peer: "inbox", text: "soon stale" })
+      const stale = yield* router.notify(sender, { from_peer: "sender", to_peer: "inbox", text: "soon stale" })
       assert.strictEqual((yield* deliveries.pending(inbox.peer_id)).length, 1)
       yield* TestClock.adjust("2 hours")
       assert.strictEqual((yield* deliveries.pending(inbox.peer_id)).length, 0)
+      // The next write marks it expired; the new message waits in its place.
+      const fresh = yield* router.notify(sender, { from_peer: "sender", to_peer: "inbox", text: "fresh" })
+      assert.strictEqual((yield* deliveries.get(stale.id))?.state, "expired")
+      assert.strictEqual((yield* deliveries.get(fresh.id))?.state, "queued")
+      assert.deepStrictEqual((yield* deliveries.pending(inbox.peer_id)).map((m) => m.text), ["fresh"])
     }).pipe(Effect.provide(meshLayer({ daemon: { delivery_queue: { ttl: "1h" } } }))))
 
   it.effect("messages to CLI peers count as delivered at once: they read the event log", () =>
