@@ -21,8 +21,16 @@ import { runtimeFile } from "./RuntimeFile.js"
  * - `--max-semi-space-size=32`: a young generation twice the default halves the number of
  *   scavenges under load, and with them the pauses that made the slowest 1% of asks slow.
  *   It costs ~30 MB more resident memory after a burst of traffic.
+ * - `--v8-pool-size=1`: one V8 helper thread instead of four. Concurrent marking ran on several
+ *   helpers at once, and on a 2-core machine the event loop then waited for a CPU in the middle
+ *   of an ask (4-10 ms, measured from the thread's run-queue wait). Background GC work takes
+ *   longer in wall time; nothing waits on it.
  */
-export const DAEMON_NODE_FLAGS: ReadonlyArray<string> = ["--no-memory-reducer", "--max-semi-space-size=32"]
+export const DAEMON_NODE_FLAGS: ReadonlyArray<string> = [
+  "--no-memory-reducer",
+  "--max-semi-space-size=32",
+  "--v8-pool-size=1"
+]
 
 export interface RuntimeInfo {
   readonly pid: number
