@@ -70,24 +70,24 @@ const connectPeer = async (
  */
 const WARM_UP = 100
 
-const bareRoundTrips = async (url: string, count: number, perSecond: number) => {
+/** A bare `ws` echo: the physical floor of one round trip on loopback. */
+const openEcho = async (url: string) => {
   const socket = new WebSocket(url)
   await new Promise((r) => socket.on("open", r))
-  const samples: Array<number> = []
-  for (let i = -WARM_UP; i < count; i++) {
-    const started = performance.now()
-    await new Promise<void>((resolve) => {
-      socket.once("message", () => resolve())
+  const roundTrip = (i: number) =>
+    new Promise<number>((resolve) => {
+      const started = performance.now()
+      socket.once("message", () => resolve(performance.now() - started))
       socket.send(`echo:${i}`)
     })
-    if (i >= 0) samples.push(performance.now() - started)
-    await sleep(1000 / perSecond)
-  }
-  socket.close()
-  return samples
+  return { roundTrip, close: () => socket.close() }
 }
 
-const askLatency = async (base: string, count: number, perSecond: number) => {
+/**
+ * Asks and bare round trips take turns, half an interval apart: both are measured over the
+ * same seconds, so a noisy moment on the machine weighs on both sides alike.
+ */
+const askLatency = async (base: string, bareUrl: string, count: number, perSecond: number) => {
   const waiting = new Map<string, (at: number) => void>()
   const targets = await Promise.all(Array.from({ length: 30 }, (_, i) =>
     connectPeer(base, `target${i}`, "bench", (frame) => {
@@ -95,7 +95,9 @@ const askLatency = async (base: string, count: number, perSecond: number) => {
     })
   ))
   const sender = await post(base, "/peers", { name: "asker", backend: "codex", circle: "bench" }) as Peer
-  const samples: Array<number> = []
+  const echo = await openEcho(bareUrl)
+  const asks: Array<number> = []
+  const bare: Array<number> = []
   const pending: Array<Promise<void>> = []
   for (let i = -WARM_UP; i < count; i++) {
     const text = `question ${i}`
@@ -103,7 +105,7 @@ const askLatency = async (base: string, count: number, perSecond: number) => {
     const started = performance.now()
     pending.push(new Promise<void>((resolve) => {
       waiting.set(text, (at) => {
-        if (i >= 0) samples.push(at - started)
+        if (i >= 0) asks.push(at - started)
         waiting.delete(text)
         resolve()
       })
@@ -111,11 +113,15 @@ const askLatency = async (base: string, count: number, perSecond: number) => {
         "x-repowire-peer-token": sender.token
       })
     }))
-    await sleep(1000 / perSecond)
+    await sleep(500 / perSecond)
+    const roundTrip = await echo.roundTrip(i)
+    if (i >= 0) bare.push(roundTrip)
+    await sleep(500 / perSecond)
   }
   await Promise.all(pending)
+  echo.close()
   targets.forEach((t) => t.socket.close())
-  return samples
+  return { asks, bare }
 }
 
 /**
@@ -205,9 +211,8 @@ export const run = async (options: { readonly idleSeconds?: number } = {}) => {
   const daemon = await startDaemonProcess()
   try {
     if (wanted("ask")) {
-      const bare = await bareRoundTrips(baseline.url, 500, 50)
-      const asks = await askLatency(daemon.url, 500, 50)
-      report("ask → delivered on the target's socket (30 peers, 50 asks/s, 500 asks after 100 to warm up)", [
+      const { asks, bare } = await askLatency(daemon.url, baseline.url, 500, 50)
+      report("ask → delivered on the target's socket (30 peers, 50 asks/s, 500 asks after 100 to warm up, bare round trips in between)", [
         ["bare ws round trip p50 / p99", `${ms(median(bare))} / ${ms(percentile(bare, 99))}`],
         ["ask → delivered p50 / p99", `${ms(median(asks))} / ${ms(percentile(asks, 99))}`],
         ["p99 ratio (goal ≤ 3×)", ratio(percentile(asks, 99), percentile(bare, 99))]
