@@ -2,6 +2,7 @@
 // the same run. Pass names to run a subset: `npm run bench -- daemon`.
 const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   daemon: () => import("./daemon.js"),
+  daemonApp: () => import("./daemonApp.js"),
   dashboard: () => import("./dashboard.js"),
   hook: () => import("./hook.js"),
   inject: () => import("./inject.js"),
