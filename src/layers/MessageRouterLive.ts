@@ -72,9 +72,15 @@ export const MessageRouterLive = Layer.scoped(
         Effect.map(([result]) => result)
       )
 
+    /** An ask's message reached its target: its ask (found by its key) is delivered too. */
+    const askDelivered = (message: Message) =>
+      message.kind === "ask" && message.correlation_id !== null
+        ? asks.markDelivered(message.correlation_id)
+        : Effect.void
+
     const confirmAtOnce = Effect.fnUntraced(function*(message: Message) {
       yield* deliveries.markDelivered(message.id, message.to_peer)
-      if (message.correlation_id !== null && message.kind === "ask") yield* asks.markDelivered(message.correlation_id)
+      yield* askDelivered(message)
     })
 
     /** Hands a stored message to its recipient's live transport, if there is one. */
@@ -271,9 +277,7 @@ export const MessageRouterLive = Layer.scoped(
         ? yield* deliveries.get(messageId)
         : yield* deliveries.markDelivered(messageId, peerId)
       if (message === undefined || message.to_peer !== peerId) return []
-      if (outcome !== "failed" && message.kind === "ask" && message.correlation_id !== null) {
-        yield* asks.markDelivered(message.correlation_id)
-      }
+      if (outcome !== "failed") yield* askDelivered(message)
       // A broadcast's per-recipient receipts would flood the log; its event lists the recipients.
       if (message.kind === "broadcast" && outcome !== "failed") return []
       return [
