@@ -19,11 +19,10 @@ export const rssBytes = (pid: number) => {
   return Number(line?.split(/\s+/)[1] ?? 0) * 1024
 }
 
-/** `repowire serve` on port 0 in a temp home. */
-export const startDaemonProcess = async (env: Record<string, string> = {}) => {
+/** A server that writes `daemon.json` in its temp home once it listens, as the daemon does. */
+const startInHome = async (name: string, args: ReadonlyArray<string>, env: Record<string, string>) => {
   const home = await mkdtemp(path.join(os.tmpdir(), "repowire-bench-"))
-  // Started as users start it (`npm start`, `repowire daemon start`): with the daemon's Node flags.
-  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, BIN, "serve"], {
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, REPOWIRE_HOME: home, REPOWIRE_DAEMON__PORT: "0", REPOWIRE_LOGGING__LEVEL: "warning", ...env },
     stdio: ["ignore", "ignore", "inherit"]
   })
@@ -36,8 +35,17 @@ export const startDaemonProcess = async (env: Record<string, string> = {}) => {
     await new Promise((r) => setTimeout(r, 50))
   }
   child.kill("SIGKILL")
-  throw new Error("daemon did not start")
+  throw new Error(`${name} did not start`)
 }
+
+/** `repowire serve` on port 0 in a temp home. */
+export const startDaemonProcess = (env: Record<string, string> = {}) =>
+  // Started as users start it (`npm start`, `repowire daemon start`): with the daemon's Node flags.
+  startInHome("the daemon", [...DAEMON_NODE_FLAGS, BIN, "serve"], env)
+
+/** The ask floor (AskFloor.mjs), with the daemon's Node flags. */
+export const startAskFloor = () =>
+  startInHome("the ask floor", [...DAEMON_NODE_FLAGS, path.join(import.meta.dirname, "AskFloor.mjs")], {})
 
 export const startBaseline = () =>
   new Promise<{ child: ChildProcess; url: string }>((resolve, reject) => {
