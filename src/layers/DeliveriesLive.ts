@@ -8,6 +8,7 @@ import { Deliveries } from "../services/Deliveries.js"
 import { messageColumns, MessageRow } from "./MessageRows.js"
 
 const QueuedCount = Schema.Struct({ to_peer: Schema.String, n: Schema.Number })
+const Count = Schema.Struct({ n: Schema.Number })
 
 const INSERT = `INSERT INTO messages (id, kind, from_peer, from_name, to_peer, to_name, circle, text,
   correlation_id, reply_to, attachments, state, created_at, expires_at)
@@ -35,26 +36,38 @@ export const DeliveriesLive = Layer.effect(
      * scan of it would stall the request that happens to run this.
      */
     let lastExpiry = Number.NEGATIVE_INFINITY
-    const expire = (now: number) =>
-      now - lastExpiry < 60_000 ? Effect.void : db.run(
+    const expire = (now: number) => {
+      if (now - lastExpiry < 60_000) return
+      db.now.run(
         `UPDATE messages SET state = 'expired'
          WHERE to_peer IN (SELECT peer_id FROM peers) AND state = 'queued' AND expires_at <= ?`,
         [now]
-      ).pipe(Effect.tap(() => Effect.sync(() => (lastExpiry = now))))
+      )
+      lastExpiry = now
+    }
 
-    const queuedCounts = (peers: ReadonlyArray<string>) =>
-      db.all(
+    const queuedCounts = (peers: ReadonlyArray<string>): Map<string, number> => {
+      if (peers.length === 1) {
+        const { n } = Option.getOrThrow(db.now.one(
+          Count,
+          "SELECT COUNT(*) AS n FROM messages WHERE to_peer = ? AND state = 'queued'",
+          [peers[0]!]
+        ))
+        return new Map([[peers[0]!, n]])
+      }
+      const rows = db.now.all(
         QueuedCount,
         `SELECT to_peer, COUNT(*) AS n FROM messages
          WHERE state = 'queued' AND to_peer IN (SELECT value FROM json_each(?)) GROUP BY to_peer`,
         [JSON.stringify(peers)]
-      ).pipe(Effect.map((rows) => new Map(rows.map((r) => [r.to_peer, r.n]))))
+      )
+      return new Map(rows.map((r) => [r.to_peer, r.n]))
+    }
 
     /** Splits messages into those whose recipient has room and those that would overflow. */
-    const partition = Effect.fnUntraced(function*(messages: ReadonlyArray<Omit<Message, "state">>) {
-      const now = yield* Clock.currentTimeMillis
-      yield* expire(now)
-      const counts = yield* queuedCounts([...new Set(messages.map((m) => m.to_peer))])
+    const partition = (messages: ReadonlyArray<Omit<Message, "state">>, now: number) => {
+      expire(now)
+      const counts = queuedCounts([...new Set(messages.map((m) => m.to_peer))])
       const room: Array<Omit<Message, "state">> = []
       const full: Array<Omit<Message, "state">> = []
       for (const m of messages) {
@@ -65,13 +78,13 @@ export const DeliveriesLive = Layer.effect(
           room.push(m)
         }
       }
-      return { now, room, full }
-    })
+      return { room, full }
+    }
 
-    const insert = (messages: ReadonlyArray<Omit<Message, "state">>, now: number) =>
-      Effect.forEach(messages, (message) => {
+    const insert = (messages: ReadonlyArray<Omit<Message, "state">>, now: number) => {
+      for (const message of messages) {
         const m = messageColumns(message)
-        return db.run(INSERT, [
+        db.now.run(INSERT, [
           m.id,
           m.kind,
           m.from_peer,
@@ -86,24 +99,28 @@ export const DeliveriesLive = Layer.effect(
           m.created_at,
           now + ttl
         ])
-      }, { discard: true })
-
-    const enqueue = Effect.fnUntraced(function*(messages: ReadonlyArray<Omit<Message, "state">>) {
-      const { full, now } = yield* partition(messages)
-      if (full.length > 0) {
-        return yield* new QueueFull({
-          message: `${full[0]!.to_name} already has ${maxPerPeer} undelivered messages (the limit); ` +
-            "try again once it catches up"
-        })
       }
-      yield* insert(messages, now)
-    })
+    }
 
-    const enqueueWhereRoom = Effect.fnUntraced(function*(messages: ReadonlyArray<Omit<Message, "state">>) {
-      const { full, now, room } = yield* partition(messages)
-      yield* insert(room, now)
-      return full
-    })
+    const enqueue = (messages: ReadonlyArray<Omit<Message, "state">>) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const { full } = partition(messages, now)
+        if (full.length > 0) {
+          return new QueueFull({
+            message: `${full[0]!.to_name} already has ${maxPerPeer} undelivered messages (the limit); ` +
+              "try again once it catches up"
+          })
+        }
+        insert(messages, now)
+        return Effect.void
+      })
+
+    const enqueueWhereRoom = (messages: ReadonlyArray<Omit<Message, "state">>) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const { full, room } = partition(messages, now)
+        insert(room, now)
+        return full
+      })
 
     const pending = (peerId: string) => Effect.flatMap(Clock.currentTimeMillis, (now) => pendingRows(peerId, now))
 

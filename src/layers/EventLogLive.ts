@@ -50,18 +50,17 @@ export const EventLogLive = Layer.scoped(
       Effect.flatMap(Effect.try(() => JSON.parse(row.body) as Record<string, unknown>), (body) =>
         decodeEvent({ ...body, id: row.id, at: new Date(row.at).toISOString() })).pipe(Effect.orDie)
 
-    const append = Effect.fnUntraced(function*(event: NewMeshEvent) {
-      const at = yield* Clock.currentTimeMillis
+    const appendAt = (event: NewMeshEvent, at: number): MeshEvent => {
       const [a, b] = partiesOf(event)
-      const row = yield* db.one(
+      const { id } = Option.getOrThrow(db.now.one(
         EventId,
         "INSERT INTO events (type, circle, peer_a, peer_b, at, body) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         [event.type, event.circle, a, b, at, JSON.stringify(event)]
-      )
-      const id = Option.getOrThrow(row).id
-      if (id % 1000 === 0) yield* db.run("DELETE FROM events WHERE id <= ?", [id - retain])
+      ))
+      if (id % 1000 === 0) db.now.run("DELETE FROM events WHERE id <= ?", [id - retain])
       return { ...event, id, at: new Date(at).toISOString() } as MeshEvent
-    })
+    }
+    const append = (event: NewMeshEvent) => Effect.map(Clock.currentTimeMillis, (at) => appendAt(event, at))
 
     const publish = (events: ReadonlyArray<MeshEvent>) => PubSub.publishAll(hub, events).pipe(Effect.asVoid)
 

@@ -130,21 +130,25 @@ const open = (filename: string) =>
       return decode as (row: unknown) => A
     }
 
-    const all = <A, I>(row: Schema.Schema<A, I>, sql: string, params: ReadonlyArray<SqlValue> = []) =>
-      Effect.sync(() => prepare(sql).all(...params).map(decoderOf(row)))
-
-    const one = <A, I>(row: Schema.Schema<A, I>, sql: string, params: ReadonlyArray<SqlValue> = []) =>
-      Effect.sync(() => {
+    const now = {
+      all: <A, I>(row: Schema.Schema<A, I>, sql: string, params: ReadonlyArray<SqlValue> = []) =>
+        prepare(sql).all(...params).map(decoderOf(row)),
+      one: <A, I>(row: Schema.Schema<A, I>, sql: string, params: ReadonlyArray<SqlValue> = []) => {
         const found = prepare(sql).get(...params)
         return found === undefined ? Option.none<A>() : Option.some(decoderOf(row)(found))
-      })
-
-    const run = (sql: string, params: ReadonlyArray<SqlValue> = []) =>
-      Effect.sync(() => {
+      },
+      run: (sql: string, params: ReadonlyArray<SqlValue> = []) => {
         const result = prepare(sql).run(...params)
         committed()
         return result
-      })
+      }
+    }
+
+    const all = <A, I>(row: Schema.Schema<A, I>, sql: string, params?: ReadonlyArray<SqlValue>) =>
+      Effect.sync(() => now.all(row, sql, params))
+    const one = <A, I>(row: Schema.Schema<A, I>, sql: string, params?: ReadonlyArray<SqlValue>) =>
+      Effect.sync(() => now.one(row, sql, params))
+    const run = (sql: string, params?: ReadonlyArray<SqlValue>) => Effect.sync(() => now.run(sql, params))
 
     const transaction = <A, E, R>(work: Effect.Effect<A, E, R>) =>
       Effect.flatMap(Effect.runtime<R>(), (runtime) =>
@@ -162,7 +166,7 @@ const open = (filename: string) =>
           return exit!
         }))
 
-    return Database.of({ all, one, run, transaction })
+    return Database.of({ all, one, run, transaction, now })
   })
 
 /** The daemon's state: $REPOWIRE_HOME/state.db, WAL, migrated on open. */
