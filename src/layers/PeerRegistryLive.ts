@@ -1,4 +1,4 @@
-import { Clock, Effect, Layer, Option, Schema } from "effect"
+import { Clock, Effect, Either, Layer, Option, Schema } from "effect"
 import * as os from "node:os"
 import { durationMillis } from "../protocol/ConfigFile.js"
 import { AmbiguousPeer, Forbidden, PeerNotFound, Unauthorized } from "../protocol/Errors.js"
@@ -67,9 +67,6 @@ export const PeerRegistryLive = Layer.effect(
         a.circle < b.circle ? -1 : a.circle > b.circle ? 1 : a.display_name < b.display_name ? -1 : 1
       )
     )
-    const findByName = (name: string) => matching((row) => row.display_name === name)
-    const findByDigest = (d: string) =>
-      Effect.sync(() => Option.fromNullable(rows.get(idByDigest.get(d) ?? "")))
     const insertPeer = (row: Omit<PeerRow, "metadata"> & { readonly metadata: string }) =>
       db.run(INSERT_PEER, [
         row.peer_id,
@@ -94,33 +91,43 @@ export const PeerRegistryLive = Layer.effect(
         [...Object.values(columns), peerId]
       ).pipe(Effect.zipRight(reread(peerId)))
 
-    /**
-     * What a peer's status really is now. A peer with a live transport is online (or busy);
-     * one without that has not been seen for `idle_timeout` is offline. Stale rows are
-     * repaired here, when a request looks at them, instead of by a background timer.
-     */
-    const effective = Effect.fnUntraced(function*(row: PeerRow, live: ReadonlySet<string>, now: number) {
-      if (row.peer_id === DASHBOARD_PEER_ID) return toPeer(row, "online")
-      if (live.has(row.peer_id)) return toPeer(row, row.status === "offline" ? "online" : row.status)
-      if (row.status !== "offline" && now - row.last_seen > idleTimeout) {
-        yield* setColumns(row.peer_id, { status: "offline" })
-        yield* events.emit({
+    /** A row no transport holds that has not been seen for `idle_timeout`, still marked present. */
+    const isStale = (row: PeerRow, live: ReadonlySet<string>, now: number) =>
+      row.peer_id !== DASHBOARD_PEER_ID && !live.has(row.peer_id) && row.status !== "offline" &&
+      now - row.last_seen > idleTimeout
+
+    /** What a peer's status really is: one with a live transport is online (or busy). */
+    const peerOf = (row: PeerRow, live: ReadonlySet<string>, now: number) =>
+      row.peer_id === DASHBOARD_PEER_ID
+        ? toPeer(row, "online")
+        : live.has(row.peer_id)
+        ? toPeer(row, row.status === "offline" ? "online" : row.status)
+        : isStale(row, live, now)
+        ? toPeer(row, "offline")
+        : toPeer(row, row.status)
+
+    const markOffline = (row: PeerRow) =>
+      setColumns(row.peer_id, { status: "offline" }).pipe(
+        Effect.zipRight(events.emit({
           type: "peer_status",
           circle: row.circle,
           peer_id: row.peer_id,
           display_name: row.display_name,
           status: "offline"
-        })
-        return toPeer(row, "offline")
-      }
-      return toPeer(row, row.status)
-    })
+        }))
+      )
 
-    const view = Effect.fnUntraced(function*(rows: ReadonlyArray<PeerRow>) {
-      const live = yield* transports.livePeers
-      const now = yield* Clock.currentTimeMillis
-      return yield* Effect.forEach(rows, (row) => effective(row, live, now))
-    })
+    /**
+     * The rows as peers, with their status as it really is now. Stale rows are repaired here,
+     * when a request looks at them, instead of by a background timer.
+     */
+    const view = (rows: ReadonlyArray<PeerRow>) =>
+      Effect.flatMap(transports.livePeers, (live) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const peers = rows.map((row) => peerOf(row, live, now))
+          const stale = rows.filter((row) => isStale(row, live, now))
+          return stale.length === 0 ? Effect.succeed(peers) : Effect.as(Effect.forEach(stale, markOffline), peers)
+        }))
 
     const load = (peerId: string) =>
       findById(peerId).pipe(
@@ -203,28 +210,31 @@ export const PeerRegistryLive = Layer.effect(
      * Marks an authenticated peer as seen. last_seen is written at most every few seconds: a
      * peer sending a burst costs one write, not one per request.
      */
-    const markSeen = Effect.fnUntraced(function*(row: PeerRow) {
-      const now = yield* Clock.currentTimeMillis
-      const wasOffline = row.status === "offline"
-      if (wasOffline || now - row.last_seen > TOUCH_EVERY_MS) {
-        yield* db.run(
-          `UPDATE peers SET last_seen = ?, status = CASE status WHEN 'offline' THEN 'online' ELSE status END
-           WHERE peer_id = ?`,
-          [now, row.peer_id]
-        ).pipe(Effect.zipRight(reread(row.peer_id)))
-      }
-      const [peer] = yield* view([{ ...row, last_seen: now, status: wasOffline ? "online" : row.status }])
-      if (wasOffline) {
-        yield* events.emit({
-          type: "peer_status",
-          circle: peer!.circle,
-          peer_id: peer!.peer_id,
-          display_name: peer!.display_name,
-          status: peer!.status
+    const markSeen = (row: PeerRow) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const wasOffline = row.status === "offline"
+        if (!wasOffline && now - row.last_seen <= TOUCH_EVERY_MS) {
+          return Effect.map(view([{ ...row, last_seen: now }]), (peers) => peers[0]!)
+        }
+        return Effect.gen(function*() {
+          yield* db.run(
+            `UPDATE peers SET last_seen = ?, status = CASE status WHEN 'offline' THEN 'online' ELSE status END
+             WHERE peer_id = ?`,
+            [now, row.peer_id]
+          ).pipe(Effect.zipRight(reread(row.peer_id)))
+          const [peer] = yield* view([{ ...row, last_seen: now, status: wasOffline ? "online" : row.status }])
+          if (wasOffline) {
+            yield* events.emit({
+              type: "peer_status",
+              circle: peer!.circle,
+              peer_id: peer!.peer_id,
+              display_name: peer!.display_name,
+              status: peer!.status
+            })
+          }
+          return peer!
         })
-      }
-      return peer!
-    })
+      })
 
     const touch = (peerId: string) =>
       findById(peerId).pipe(
@@ -241,51 +251,63 @@ export const PeerRegistryLive = Layer.effect(
 
     /** The digest lookup is itself the check: tokens are 256 random bits. */
     const byToken = (token: string) =>
-      findByDigest(digest(token)).pipe(
-        Effect.flatMap(Option.match({
-          onNone: () => Effect.succeed(Option.none<Peer>()),
-          onSome: (row) => Effect.map(markSeen(row), Option.some)
-        }))
-      )
+      Effect.suspend(() => {
+        const row = rows.get(idByDigest.get(digest(token)) ?? "")
+        return row === undefined ? Effect.succeedNone : Effect.map(markSeen(row), Option.some)
+      })
 
-    const resolve = Effect.fnUntraced(function*(ref: string, viewer?: Viewer, circle?: string) {
-      const agentCircle = viewer !== undefined && viewer.role === "agent" ? viewer.circle : undefined
-      if (agentCircle !== undefined && circle !== undefined && circle !== agentCircle) {
-        return yield* new Forbidden({
-          message: `agents reach only their own circle (${agentCircle}), not circle ${circle}`
-        })
-      }
-      if (isPeerId(ref)) {
-        const [, peer] = yield* load(ref)
-        if (agentCircle !== undefined && peer.circle !== agentCircle && peer.role === "agent") {
-          return yield* new Forbidden({
-            message: `peer ${ref} is in circle ${peer.circle}; agents reach only their own circle (${agentCircle})`
-          })
-        }
-        return peer
-      }
-      const scope = circle ?? agentCircle
-      // Humans and services belong to every circle: an agent can always reach the person.
-      const rows = (yield* findByName(ref)).filter((r) =>
-        scope === undefined || r.circle === scope || (circle === undefined && r.role !== "agent")
-      )
-      const peers = yield* view(rows)
+    /** The one peer among `peers` that `ref` names, or why there is none. */
+    const pick = (
+      ref: string,
+      scope: string | undefined,
+      peers: ReadonlyArray<Peer>
+    ): Either.Either<Peer, PeerNotFound | AmbiguousPeer> => {
       const live = peers.filter((p) => p.status !== "offline")
       const pool = live.length > 0 ? live : peers
-      const circles = new Set(pool.map((p) => p.circle))
       if (pool.length === 0) {
-        return yield* new PeerNotFound({
-          message: `no peer named \`${ref}\`${scope === undefined ? "" : ` in circle ${scope}`} (list_peers shows who is there)`
-        })
+        return Either.left(
+          new PeerNotFound({
+            message: `no peer named \`${ref}\`${
+              scope === undefined ? "" : ` in circle ${scope}`
+            } (list_peers shows who is there)`
+          })
+        )
       }
-      if (circles.size > 1 || (live.length > 1)) {
+      if (new Set(pool.map((p) => p.circle)).size > 1 || live.length > 1) {
         const options = pool.map((p) => `${p.display_name} (circle ${p.circle}, ${p.peer_id})`).join(", ")
-        return yield* new AmbiguousPeer({
-          message: `peer \`${ref}\` is ambiguous: use one of ${options}, or pass circle`
-        })
+        return Either.left(
+          new AmbiguousPeer({ message: `peer \`${ref}\` is ambiguous: use one of ${options}, or pass circle` })
+        )
       }
-      return pool.reduce((a, b) => (a.last_seen >= b.last_seen ? a : b))
-    })
+      return Either.right(pool.reduce((a, b) => (a.last_seen >= b.last_seen ? a : b)))
+    }
+
+    const resolve = (ref: string, viewer?: Viewer, circle?: string) =>
+      Effect.suspend((): Effect.Effect<Peer, PeerNotFound | AmbiguousPeer | Forbidden> => {
+        const agentCircle = viewer !== undefined && viewer.role === "agent" ? viewer.circle : undefined
+        if (agentCircle !== undefined && circle !== undefined && circle !== agentCircle) {
+          return new Forbidden({
+            message: `agents reach only their own circle (${agentCircle}), not circle ${circle}`
+          })
+        }
+        if (isPeerId(ref)) {
+          const row = rows.get(ref)
+          if (row === undefined) return new PeerNotFound({ message: `no peer with id ${ref}` })
+          return Effect.flatMap(view([row]), ([peer]) =>
+            agentCircle !== undefined && peer!.circle !== agentCircle && peer!.role === "agent"
+              ? new Forbidden({
+                message: `peer ${ref} is in circle ${peer!.circle}; agents reach only their own circle (${agentCircle})`
+              })
+              : Effect.succeed(peer!))
+        }
+        const scope = circle ?? agentCircle
+        // Humans and services belong to every circle: an agent can always reach the person.
+        const named = [...rows.values()].filter((r) =>
+          r.display_name === ref &&
+          (scope === undefined || r.circle === scope || (circle === undefined && r.role !== "agent"))
+        )
+        return Effect.flatMap(view(named), (peers) => pick(ref, scope, peers))
+      })
 
     const list = Effect.fnUntraced(function*(filter: PeerFilter) {
       const now = yield* Clock.currentTimeMillis
