@@ -93,69 +93,78 @@ export const MessageRouterLive = Layer.scoped(
       return (handed ? "delivered" : "queued") as Delivery
     })
 
-    const draft = Effect.fnUntraced(function*(
+    const draft = (
       kind: Message["kind"],
       sender: Peer,
       recipient: Peer,
       text: string,
       refs: ReadonlyArray<AttachmentRef>,
       extra: { readonly correlation_id?: string | null; readonly reply_to?: string | null } = {}
-    ) {
-      return {
-        id: yield* ids.make("msg"),
-        kind,
-        from_peer: sender.peer_id,
-        from_name: sender.display_name,
-        to_peer: recipient.peer_id,
-        to_name: recipient.display_name,
-        circle: recipient.circle,
-        text,
-        correlation_id: extra.correlation_id ?? null,
-        reply_to: extra.reply_to ?? null,
-        attachments: refs,
-        created_at: yield* now
-      } satisfies Omit<Message, "state">
-    })
+    ) =>
+      Effect.flatMap(ids.make("msg"), (id) =>
+        Effect.map(now, (createdAt) => ({
+          id,
+          kind,
+          from_peer: sender.peer_id,
+          from_name: sender.display_name,
+          to_peer: recipient.peer_id,
+          to_name: recipient.display_name,
+          circle: recipient.circle,
+          text,
+          correlation_id: extra.correlation_id ?? null,
+          reply_to: extra.reply_to ?? null,
+          attachments: refs,
+          created_at: createdAt
+        } satisfies Omit<Message, "state">)))
+
+    const noRefs: ReadonlyArray<AttachmentRef> = []
+    const resolveRefs = (attachmentIds: ReadonlyArray<string> | undefined) =>
+      attachmentIds === undefined || attachmentIds.length === 0 ? Effect.succeed(noRefs) : attachments.resolve(attachmentIds)
+
+    /** The ask's message, its tracking row and its event, in one transaction. */
+    const storeAsk = (message: Omit<Message, "state">, correlationId: string) =>
+      commit(
+        deliveries.enqueue([message]).pipe(
+          Effect.zipRight(asks.create({
+            correlation_id: correlationId,
+            message_id: message.id,
+            from_peer: message.from_peer,
+            from_name: message.from_name,
+            to_peer: message.to_peer,
+            to_name: message.to_name,
+            circle: message.circle,
+            text: message.text,
+            reply_to: message.reply_to,
+            attachments: message.attachments,
+            created_at: message.created_at
+          })),
+          Effect.zipRight(events.append({
+            type: "ask",
+            circle: message.circle,
+            correlation_id: correlationId,
+            from_peer: message.from_peer,
+            from_name: message.from_name,
+            to_peer: message.to_peer,
+            to_name: message.to_name,
+            text: message.text,
+            reply_to: message.reply_to,
+            attachments: message.attachments
+          })),
+          Effect.map((event) => [undefined, [event]] as const)
+        )
+      )
 
     const ask = Effect.fnUntraced(function*(sender: Peer, request: AskRequest) {
       yield* checkSender(sender, request.from_peer)
       const target = yield* registry.resolve(request.to_peer, sender, request.circle)
       if (request.reply_to !== undefined) yield* asks.get(request.reply_to)
-      const refs = yield* attachments.resolve(request.attachments ?? [])
+      const refs = yield* resolveRefs(request.attachments)
       const correlationId = yield* ids.make("ask")
       const message = yield* draft("ask", sender, target, request.text, refs, {
         correlation_id: correlationId,
         reply_to: request.reply_to ?? null
       })
-      yield* commit(Effect.gen(function*() {
-        yield* deliveries.enqueue([message])
-        yield* asks.create({
-          correlation_id: correlationId,
-          message_id: message.id,
-          from_peer: message.from_peer,
-          from_name: message.from_name,
-          to_peer: message.to_peer,
-          to_name: message.to_name,
-          circle: message.circle,
-          text: message.text,
-          reply_to: message.reply_to,
-          attachments: refs,
-          created_at: message.created_at
-        })
-        const event = yield* events.append({
-          type: "ask",
-          circle: message.circle,
-          correlation_id: correlationId,
-          from_peer: message.from_peer,
-          from_name: message.from_name,
-          to_peer: message.to_peer,
-          to_name: message.to_name,
-          text: message.text,
-          reply_to: message.reply_to,
-          attachments: refs
-        })
-        return [undefined, [event]] as const
-      }))
+      yield* storeAsk(message, correlationId)
       const delivery = yield* push({ ...message, state: "queued" }, target)
       return { correlation_id: correlationId, delivery }
     })
@@ -167,7 +176,7 @@ export const MessageRouterLive = Layer.scoped(
           message: `${request.correlation_id} was asked of ${question.to_name}; only that peer can ack it`
         })
       }
-      const refs = yield* attachments.resolve(request.attachments ?? [])
+      const refs = yield* resolveRefs(request.attachments)
       const asker = yield* registry.get(question.from_peer)
       const replyText = request.message ?? null
       const reply = replyText === null && refs.length === 0
@@ -206,7 +215,7 @@ export const MessageRouterLive = Layer.scoped(
     const notify = Effect.fnUntraced(function*(sender: Peer, request: NotifyRequest) {
       yield* checkSender(sender, request.from_peer)
       const target = yield* registry.resolve(request.to_peer, sender, request.circle)
-      const refs = yield* attachments.resolve(request.attachments ?? [])
+      const refs = yield* resolveRefs(request.attachments)
       const message = yield* draft("notify", sender, target, request.text, refs)
       yield* commit(Effect.gen(function*() {
         yield* deliveries.enqueue([message])
@@ -232,7 +241,7 @@ export const MessageRouterLive = Layer.scoped(
         return yield* new Forbidden({ message: `agents broadcast only to their own circle (${sender.circle})` })
       }
       const circle = request.circle ?? sender.circle
-      const refs = yield* attachments.resolve(request.attachments ?? [])
+      const refs = yield* resolveRefs(request.attachments)
       const recipients = (yield* registry.list({ circle })).filter((p) =>
         p.peer_id !== sender.peer_id && !readsEventLog(p)
       )
