@@ -24,11 +24,26 @@ const isPublic = (path: string) =>
   // Agent transports present the token in their connect frame (or as a Bearer header).
   path === "/ws"
 
-const bearerOf = (request: HttpServerRequest.HttpServerRequest): string | undefined => {
-  const header = request.headers["authorization"]
+const bearerOf = (header: string | undefined): string | undefined => {
   if (header === undefined) return undefined
   const match = /^Bearer\s+(.+)$/i.exec(header)
   return match?.[1]?.trim()
+}
+
+/** A decode failure in one line: its deepest issue, with the path to it. */
+export const decodeErrorMessage = (
+  issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>,
+  whole: string
+) => {
+  const deepest = issues.reduce<(typeof issues)[number] | undefined>(
+    (acc, issue) => (acc === undefined || issue.path.length > acc.path.length ? issue : acc),
+    undefined
+  )
+  return deepest === undefined
+    ? whole
+    : deepest.path.length === 0
+    ? deepest.message
+    : `${deepest.path.map(String).join(".")}: ${deepest.message}`
 }
 
 /** Rewrites the HttpApi's own decode-error body into the `{error: {code, message}}` envelope. */
@@ -37,17 +52,7 @@ const rewriteDecodeError = (response: HttpServerResponse.HttpServerResponse) => 
   if (response.status !== 400 || response.body._tag !== "Uint8Array") return response
   const decoded = decodeErrorBody(new TextDecoder().decode(response.body.body))
   if (Option.isNone(decoded)) return response
-  const issues = decoded.value.issues
-  const deepest = issues.reduce<(typeof issues)[number] | undefined>(
-    (acc, issue) => (acc === undefined || issue.path.length > acc.path.length ? issue : acc),
-    undefined
-  )
-  const message = deepest === undefined
-    ? decoded.value.message
-    : deepest.path.length === 0
-    ? deepest.message
-    : `${deepest.path.join(".")}: ${deepest.message}`
-  return json(400, "invalid_request", message)
+  return json(400, "invalid_request", decodeErrorMessage(decoded.value.issues, decoded.value.message))
 }
 
 /** Failures that come from what the client sent, and the status they deserve. */
@@ -71,12 +76,49 @@ export interface GuardOptions {
   readonly browserSession?: (request: HttpServerRequest.HttpServerRequest) => boolean
 }
 
+/** What the guard looks at before a request's body is read. */
+export interface RequestHead {
+  readonly method: string
+  readonly url: string
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly tunnelled: boolean
+}
+
+/** The guard's decision on a request's head. */
+export type Verdict =
+  | {
+    readonly _tag: "Refuse"
+    readonly status: number
+    readonly code: string
+    readonly message: string
+    /** The refusal carries CORS headers (the Origin itself was acceptable). */
+    readonly cors: boolean
+    /** The connection closes after the refusal (its body was never read). */
+    readonly close: boolean
+  }
+  | { readonly _tag: "Preflight" }
+  | {
+    readonly _tag: "Admit"
+    /** The body counts against `daemon.max_body_bytes` (all but attachment uploads). */
+    readonly bounded: boolean
+    /** A bounded body without a declared length, to be read with the limit enforced. */
+    readonly chunked: boolean
+  }
+
+const refuse = (status: number, code: string, message: string, cors = false, close = false): Verdict => ({
+  _tag: "Refuse",
+  status,
+  code,
+  message,
+  cors,
+  close
+})
+
 /**
- * Every request passes here first: DNS-rebinding (Host), cross-site (Origin) and token checks,
- * CORS for exact allow-listed origins, body limits, and one error envelope for all failures.
- * A bug becomes a logged 500 "internal"; bad input never does.
+ * The guard's checks on a request's head: DNS rebinding (Host), cross-site (Origin), the
+ * daemon's auth token, and the declared body size. One function, for every way in.
  */
-export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp => {
+export const makeAdmission = (options: Pick<GuardOptions, "config" | "port">) => {
   // The port is known once the server listens; the allowed sets follow it.
   let allowed: { readonly port: number; readonly hosts: ReadonlySet<string>; readonly origins: ReadonlySet<string> } | undefined
   const allowedFor = (port: number) => {
@@ -85,28 +127,63 @@ export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp => {
     }
     return allowed
   }
-  return Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const tunnelled = yield* Tunnelled
-    const { config } = options
-    const port = options.port()
-    const { hosts, origins } = allowedFor(port)
-    const url = new URL(request.url, "http://localhost")
-    const path = url.pathname
+  const { config } = options
+  const limit = config.values.daemon.max_body_bytes
+  return (head: RequestHead, browserSession: () => boolean): Verdict => {
+    const { hosts, origins } = allowedFor(options.port())
+    const { headers, tunnelled } = head
+    const path = new URL(head.url, "http://localhost").pathname
 
     if (tunnelled) {
-      if (!isTunnelAllowed(request.method, request.url)) return json(404, "not_found", "not reachable through the relay")
+      if (!isTunnelAllowed(head.method, head.url)) return refuse(404, "not_found", "not reachable through the relay")
     } else {
-      const host = request.headers["host"]
+      const host = headers["host"]
       if (host === undefined || !hosts.has(host.toLowerCase())) {
-        return json(403, "forbidden", "Host header is not a loopback address of this daemon")
+        return refuse(403, "forbidden", "Host header is not a loopback address of this daemon")
       }
     }
 
-    const origin = request.headers["origin"]
-    if (origin !== undefined && !origins.has(origin)) {
-      return json(403, "forbidden", `Origin ${origin} is not allowed`)
+    const origin = headers["origin"]
+    if (origin !== undefined && !origins.has(origin)) return refuse(403, "forbidden", `Origin ${origin} is not allowed`)
+    if (head.method === "OPTIONS") return { _tag: "Preflight" }
+
+    if (config.authToken !== undefined && !tunnelled && !isPublic(path)) {
+      const bearer = bearerOf(headers["authorization"])
+      const viaBearer = bearer !== undefined && secretsEqual(bearer, Redacted.value(config.authToken))
+      if (!viaBearer && !browserSession()) {
+        return refuse(401, "unauthorized", "this daemon requires its auth token (Authorization: Bearer …)", true)
+      }
     }
+
+    const bounded = !path.startsWith("/attachments")
+    const declared = headers["content-length"]
+    if (bounded && declared !== undefined && Number(declared) > limit) {
+      return refuse(413, "payload_too_large", `request body is larger than ${limit} bytes`, true, true)
+    }
+    return {
+      _tag: "Admit",
+      bounded,
+      chunked: bounded && declared === undefined && headers["transfer-encoding"] !== undefined
+    }
+  }
+}
+
+/**
+ * Every request passes here first: the admission checks above, CORS for exact allow-listed
+ * origins, body limits, and one error envelope for all failures. A bug becomes a logged 500
+ * "internal"; bad input never does.
+ */
+export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp => {
+  const admit = makeAdmission(options)
+  const limit = options.config.values.daemon.max_body_bytes
+  return Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const tunnelled = yield* Tunnelled
+    const verdict = admit(
+      { method: request.method, url: request.url, headers: request.headers, tunnelled },
+      () => options.browserSession?.(request) ?? false
+    )
+    const origin = request.headers["origin"]
     const cors = (response: HttpServerResponse.HttpServerResponse) =>
       origin === undefined ? response : HttpServerResponse.setHeaders(response, {
         "access-control-allow-origin": origin,
@@ -114,7 +191,12 @@ export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp => {
         vary: "Origin"
       })
 
-    if (request.method === "OPTIONS") {
+    if (verdict._tag === "Refuse") {
+      const refusal = json(verdict.status, verdict.code, verdict.message)
+      const withCors = verdict.cors ? cors(refusal) : refusal
+      return verdict.close ? HttpServerResponse.setHeader(withCors, "connection", "close") : withCors
+    }
+    if (verdict._tag === "Preflight") {
       return cors(HttpServerResponse.empty({ status: 204 })).pipe(HttpServerResponse.setHeaders({
         "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
         "access-control-allow-headers": "content-type, authorization, x-repowire-peer-token, last-event-id",
@@ -122,32 +204,19 @@ export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp => {
       }))
     }
 
-    if (config.authToken !== undefined && !tunnelled && !isPublic(path)) {
-      const bearer = bearerOf(request)
-      const viaBearer = bearer !== undefined && secretsEqual(bearer, Redacted.value(config.authToken))
-      const viaBrowser = options.browserSession?.(request) ?? false
-      if (!viaBearer && !viaBrowser) {
-        return cors(json(401, "unauthorized", "this daemon requires its auth token (Authorization: Bearer …)"))
-      }
-    }
-
-    const limit = config.values.daemon.max_body_bytes
-    const tooLarge = () =>
-      cors(json(413, "payload_too_large", `request body is larger than ${limit} bytes`)).pipe(
-        HttpServerResponse.setHeader("connection", "close")
-      )
-    const bounded = !path.startsWith("/attachments")
-    const declared = request.headers["content-length"]
-    if (bounded && declared !== undefined && Number(declared) > limit) return tooLarge()
     let served = app
-    if (bounded && declared === undefined && request.headers["transfer-encoding"] !== undefined) {
+    if (verdict.chunked) {
       const rebuilt = yield* readBoundedBody(request, limit, request.headers["host"] ?? "localhost")
-      if (rebuilt === undefined) return tooLarge()
+      if (rebuilt === undefined) {
+        return cors(json(413, "payload_too_large", `request body is larger than ${limit} bytes`)).pipe(
+          HttpServerResponse.setHeader("connection", "close")
+        )
+      }
       served = Effect.provideService(app, HttpServerRequest.HttpServerRequest, rebuilt)
     }
 
     const response = yield* served.pipe(
-      path.startsWith("/attachments") ? identity : HttpIncomingMessage.withMaxBodySize(Option.some(limit)),
+      verdict.bounded ? HttpIncomingMessage.withMaxBodySize(Option.some(limit)) : identity,
       Effect.catchAllCause((cause) => {
         const classified = classifyDefect(cause)
         if (classified !== undefined) return Effect.succeed(classified)
