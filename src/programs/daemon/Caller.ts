@@ -5,6 +5,13 @@ import { type Peer, PEER_TOKEN_HEADER } from "../../protocol/Peer.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
 import { Tunnelled } from "../../services/RequestContext.js"
 
+/** The peer that owns a peer token (marked seen); a token nobody owns is refused. */
+export const senderByToken = (registry: PeerRegistry["Type"], token: string) =>
+  Effect.flatMap(registry.byToken(token), (peer) =>
+    Option.isSome(peer)
+      ? Effect.succeed(peer.value)
+      : Effect.fail(new Unauthorized({ message: "unknown peer token: register again with POST /peers" })))
+
 /**
  * The peer a request acts as: the owner of its X-Repowire-Peer-Token, or — for the dashboard
  * page (an allow-listed Origin, already checked by the guard) and the relay tunnel — the
@@ -14,11 +21,7 @@ export const currentSender = Effect.gen(function*() {
   const request = yield* HttpServerRequest.HttpServerRequest
   const registry = yield* PeerRegistry
   const token = request.headers[PEER_TOKEN_HEADER]
-  if (token !== undefined && token !== "") {
-    const peer = yield* registry.byToken(token)
-    if (Option.isSome(peer)) return peer.value
-    return yield* new Unauthorized({ message: "unknown peer token: register again with POST /peers" })
-  }
+  if (token !== undefined && token !== "") return yield* senderByToken(registry, token)
   if ((yield* Tunnelled) || request.headers["origin"] !== undefined) return yield* registry.dashboard
   return yield* new Unauthorized({
     message: "sending needs the peer's token in X-Repowire-Peer-Token (POST /peers returns it)"
