@@ -4,7 +4,7 @@ import { mkdtemp } from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { ConfigMemory } from "../../src/layers/ConfigLive.js"
-import { DaemonLive } from "../../src/programs/daemon/Server.js"
+import { makeDaemonLive } from "../../src/programs/daemon/Server.js"
 
 export interface TestDaemon {
   readonly home: string
@@ -26,14 +26,19 @@ const merge = (a: Record<string, unknown>, b: Record<string, unknown>): Record<s
   return out
 }
 
-/** The real daemon in this process: port 0, SQLite in a temp REPOWIRE_HOME. */
+/**
+ * The real daemon in this process: port 0, SQLite in a temp REPOWIRE_HOME. `directRoutes:
+ * false` serves the agents' message calls through the HTTP app too, as tunnelled ones are.
+ */
 export const startDaemon = async (
   config: Record<string, unknown> = {},
-  home?: string
+  home?: string,
+  options: { readonly directRoutes?: boolean } = {}
 ): Promise<TestDaemon> => {
   const dir = home ?? await tempHome()
   const raw = merge({ daemon: { port: 0 }, logging: { level: "error" } }, config)
-  const runtime = ManagedRuntime.make(DaemonLive.pipe(Layer.provide(ConfigMemory(dir, raw))))
+  const daemon = makeDaemonLive({ directRoutes: options.directRoutes ?? true })
+  const runtime = ManagedRuntime.make(daemon.pipe(Layer.provide(ConfigMemory(dir, raw))))
   await runtime.runPromise(Effect.void)
   const info = JSON.parse(readFileSync(path.join(dir, "daemon.json"), "utf8")) as { url: string; port: number }
   return { home: dir, url: info.url, port: info.port, close: () => runtime.dispose() }

@@ -9,12 +9,18 @@ export interface Reply {
 
 /**
  * A request through node:http, so tests control every header (fetch drops a custom Host).
+ * The body goes with a Content-Length, as clients send it, or `chunked` without one.
  */
 export const request = (
   base: string,
   method: string,
   route: string,
-  options: { readonly body?: unknown; readonly raw?: string | Buffer; readonly headers?: Record<string, string> } = {}
+  options: {
+    readonly body?: unknown
+    readonly raw?: string | Buffer
+    readonly headers?: Record<string, string>
+    readonly chunked?: boolean
+  } = {}
 ): Promise<Reply> =>
   new Promise((resolve, reject) => {
     const url = new URL(route, base)
@@ -40,8 +46,8 @@ export const request = (
       })
     })
     req.on("error", reject)
-    if (payload !== undefined) req.write(payload)
-    req.end()
+    if (payload !== undefined && options.chunked === true) req.write(payload)
+    req.end(options.chunked === true ? undefined : payload)
   })
 
 export interface Registered {

@@ -1,0 +1,133 @@
+import { Cause, Effect, Either, Exit, ParseResult, Runtime, Schema } from "effect"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { errorBody } from "../../protocol/Errors.js"
+import {
+  AckAccepted,
+  AckRequest,
+  AskAccepted,
+  AskRequest,
+  BroadcastAccepted,
+  BroadcastRequest,
+  NotifyAccepted,
+  NotifyRequest
+} from "../../protocol/Message.js"
+import { type Peer, PEER_TOKEN_HEADER } from "../../protocol/Peer.js"
+import type { Config } from "../../services/Config.js"
+import { MessageRouter } from "../../services/MessageRouter.js"
+import { PeerRegistry } from "../../services/PeerRegistry.js"
+import { senderByToken } from "./Caller.js"
+import { decodeErrorMessage, makeAdmission } from "./Guard.js"
+
+/** A node:http request listener that serves some requests itself; false hands one on. */
+export type DirectRoutes = (request: IncomingMessage, response: ServerResponse) => boolean
+
+interface Route {
+  readonly serve: (sender: Peer, body: unknown) => Effect.Effect<unknown, unknown>
+  readonly decode: (body: unknown) => Either.Either<unknown, ParseResult.ParseError>
+}
+
+const route = <P, PI, A, AI, E>(
+  payload: Schema.Schema<P, PI>,
+  success: Schema.Schema<A, AI>,
+  call: (sender: Peer, payload: P) => Effect.Effect<A, E>
+): Route => {
+  const encode = Schema.encodeSync(success)
+  return {
+    decode: Schema.decodeUnknownEither(payload),
+    serve: (sender, body) => Effect.map(call(sender, body as P), encode)
+  }
+}
+
+/** A typed error of the wire protocol: its class carries the HTTP status and the code. */
+const wireError = (error: unknown) => {
+  const wire = typeof error === "object" && error !== null
+    ? error.constructor as { readonly status?: unknown; readonly code?: unknown }
+    : undefined
+  return wire !== undefined && typeof wire.status === "number" && typeof wire.code === "string"
+    ? { status: wire.status, body: errorBody(wire.code, (error as { readonly message: string }).message) }
+    : undefined
+}
+
+const isJson = (contentType: string | undefined) =>
+  contentType === undefined || contentType.toLowerCase().includes("application/json")
+
+const send = (response: ServerResponse, status: number, body: unknown) => {
+  const text = JSON.stringify(body)
+  response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) })
+  response.end(text)
+}
+
+/**
+ * The agents' message calls (POST /ask, /notify, /ack, /broadcast) served straight from the
+ * node:http request, without the HTTP framework's layers: they are the daemon's hot path, and
+ * at 50 asks/s every step there runs with cold caches. They answer exactly as the HttpApi
+ * routes do (a test holds the two to it): the same guard admission, the contract's Schemas,
+ * the same services, the same error envelope. Anything unusual is handed on unread to the
+ * full app (a browser's Origin, a chunked body, a missing peer token, a refused admission),
+ * which then answers with its own checks.
+ */
+export const makeDirectRoutes = (options: { readonly config: Config["Type"]; readonly port: () => number }) =>
+  Effect.gen(function*() {
+    const registry = yield* PeerRegistry
+    const router = yield* MessageRouter
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
+    const admit = makeAdmission(options)
+    const refusedBrowser = () => false
+    const routes = new Map<string, Route>([
+      ["/ask", route(AskRequest, AskAccepted, router.ask)],
+      ["/notify", route(NotifyRequest, NotifyAccepted, router.notify)],
+      ["/ack", route(AckRequest, AckAccepted, router.ack)],
+      ["/broadcast", route(BroadcastRequest, BroadcastAccepted, router.broadcast)]
+    ])
+
+    const answer = (response: ServerResponse, exit: Exit.Exit<unknown, unknown>) => {
+      if (Exit.isSuccess(exit)) return send(response, 200, exit.value)
+      const failure = Cause.failureOption(exit.cause)
+      const wire = failure._tag === "Some" ? wireError(failure.value) : undefined
+      if (wire !== undefined) return send(response, wire.status, wire.body)
+      runFork(Effect.logError("request failed", exit.cause))
+      send(response, 500, errorBody("internal", "internal error; see the daemon log"))
+    }
+
+    const serve = (chosen: Route, token: string, text: string, response: ServerResponse) => {
+      let body: unknown
+      try {
+        // As the platform reads a JSON body: an empty one is null.
+        body = text === "" ? null : JSON.parse(text)
+      } catch {
+        return send(response, 400, errorBody("invalid_request", "the request body is not valid JSON"))
+      }
+      const payload = chosen.decode(body)
+      if (Either.isLeft(payload)) {
+        const message = decodeErrorMessage(
+          ParseResult.ArrayFormatter.formatErrorSync(payload.left),
+          ParseResult.TreeFormatter.formatErrorSync(payload.left)
+        )
+        return send(response, 400, errorBody("invalid_request", message))
+      }
+      const fiber = runFork(
+        Effect.flatMap(senderByToken(registry, token), (sender) => chosen.serve(sender, payload.right))
+      )
+      fiber.addObserver((exit) => answer(response, exit))
+    }
+
+    const directRoutes: DirectRoutes = (request, response) => {
+      const chosen = request.method === "POST" ? routes.get(request.url ?? "") : undefined
+      if (chosen === undefined) return false
+      const headers = request.headers as Record<string, string | undefined>
+      const token = headers[PEER_TOKEN_HEADER]
+      if (
+        token === undefined || token === "" || headers["origin"] !== undefined ||
+        headers["content-length"] === undefined || !isJson(headers["content-type"])
+      ) return false
+      const verdict = admit({ method: "POST", url: request.url!, headers, tunnelled: false }, refusedBrowser)
+      if (verdict._tag !== "Admit" || verdict.chunked) return false
+      const chunks: Array<Buffer> = []
+      request.on("data", (chunk: Buffer) => chunks.push(chunk))
+      // A client that goes away mid-body: nothing was done, nothing to answer.
+      request.on("error", () => response.destroy())
+      request.on("end", () => serve(chosen, token, Buffer.concat(chunks).toString("utf8"), response))
+      return true
+    }
+    return directRoutes
+  })
