@@ -10,8 +10,6 @@ const EventRow = Schema.Struct({
   body: Schema.String
 })
 
-const EventId = Schema.Struct({ id: Schema.Number })
-
 const decodeEvent = Schema.decodeUnknown(MeshEvent)
 
 /** The peers an event concerns, indexed for `?peer=` queries. */
@@ -52,11 +50,13 @@ export const EventLogLive = Layer.scoped(
 
     const appendAt = (event: NewMeshEvent, at: number): MeshEvent => {
       const [a, b] = partiesOf(event)
-      const { id } = Option.getOrThrow(db.now.one(
-        EventId,
-        "INSERT INTO events (type, circle, peer_a, peer_b, at, body) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        [event.type, event.circle, a, b, at, JSON.stringify(event)]
-      ))
+      // The id is the row's rowid (INTEGER PRIMARY KEY), which SQLite hands back without a read.
+      const id = Number(
+        db.now.run(
+          "INSERT INTO events (type, circle, peer_a, peer_b, at, body) VALUES (?, ?, ?, ?, ?, ?)",
+          [event.type, event.circle, a, b, at, JSON.stringify(event)]
+        ).lastInsertRowid
+      )
       if (id % 1000 === 0) db.now.run("DELETE FROM events WHERE id <= ?", [id - retain])
       return { ...event, id, at: new Date(at).toISOString() } as MeshEvent
     }
