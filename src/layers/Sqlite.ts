@@ -150,15 +150,17 @@ const open = (filename: string) =>
       Effect.sync(() => now.one(row, sql, params))
     const run = (sql: string, params?: ReadonlyArray<SqlValue>) => Effect.sync(() => now.run(sql, params))
 
+    // One transaction function for all: better-sqlite3 nests a call inside another as a savepoint.
+    const atomically = db.transaction((body: () => void) => body())
     const transaction = <A, E, R>(work: Effect.Effect<A, E, R>) =>
       Effect.flatMap(Effect.runtime<R>(), (runtime) =>
         Effect.suspend(() => {
           let exit: Exit.Exit<A, E> | undefined
           try {
-            db.transaction(() => {
+            atomically(() => {
               exit = Runtime.runSyncExit(runtime)(work)
               if (Exit.isFailure(exit)) throw RollBack
-            })()
+            })
           } catch (error) {
             if (error !== RollBack) throw error
           }
