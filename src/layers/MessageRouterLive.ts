@@ -84,14 +84,10 @@ export const MessageRouterLive = Layer.scoped(
     })
 
     /** Hands a stored message to its recipient's live transport, if there is one. */
-    const push = Effect.fnUntraced(function*(message: Message, recipient: Peer) {
-      if (readsEventLog(recipient)) {
-        yield* confirmAtOnce(message)
-        return "delivered" as Delivery
-      }
-      const handed = yield* transports.deliver(message.to_peer, frameOf(message))
-      return (handed ? "delivered" : "queued") as Delivery
-    })
+    const push = (message: Message, recipient: Peer): Effect.Effect<Delivery> =>
+      readsEventLog(recipient)
+        ? Effect.as(confirmAtOnce(message), "delivered")
+        : Effect.map(transports.deliver(message.to_peer, frameOf(message)), (handed) => handed ? "delivered" : "queued")
 
     const draft = (
       kind: Message["kind"],
