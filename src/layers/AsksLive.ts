@@ -60,26 +60,30 @@ export const AsksLive = Layer.effect(
       )
     }
 
+    const createNow: Asks["Type"]["createNow"] = (ask) => {
+      db.now.run(
+        `INSERT INTO asks (correlation_id, message_id, from_peer, from_name, to_peer, to_name, circle, text,
+           reply_to, attachments, state, reply, reply_attachments, created_at, acked_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', NULL, '[]', ?, NULL)`,
+        [
+          ask.correlation_id,
+          ask.message_id,
+          ask.from_peer,
+          ask.from_name,
+          ask.to_peer,
+          ask.to_name,
+          ask.circle,
+          ask.text,
+          ask.reply_to,
+          JSON.stringify(ask.attachments),
+          Date.parse(ask.created_at)
+        ]
+      )
+    }
+
     return Asks.of({
-      create: (ask) =>
-        db.run(
-          `INSERT INTO asks (correlation_id, message_id, from_peer, from_name, to_peer, to_name, circle, text,
-             reply_to, attachments, state, reply, reply_attachments, created_at, acked_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', NULL, '[]', ?, NULL)`,
-          [
-            ask.correlation_id,
-            ask.message_id,
-            ask.from_peer,
-            ask.from_name,
-            ask.to_peer,
-            ask.to_name,
-            ask.circle,
-            ask.text,
-            ask.reply_to,
-            JSON.stringify(ask.attachments),
-            Date.parse(ask.created_at)
-          ]
-        ).pipe(Effect.asVoid),
+      create: (ask) => Effect.sync(() => createNow(ask)),
+      createNow,
       get,
       markDelivered: (correlationId) =>
         db.run("UPDATE asks SET state = 'delivered' WHERE correlation_id = ? AND state = 'queued'", [correlationId]).pipe(

@@ -102,18 +102,20 @@ export const DeliveriesLive = Layer.effect(
       }
     }
 
+    /** Writes nothing when a recipient's queue is full. */
+    const enqueueNow = (messages: ReadonlyArray<Omit<Message, "state">>, now: number) => {
+      const { full } = partition(messages, now)
+      if (full.length > 0) {
+        return new QueueFull({
+          message: `${full[0]!.to_name} already has ${maxPerPeer} undelivered messages (the limit); ` +
+            "try again once it catches up"
+        })
+      }
+      insert(messages, now)
+      return undefined
+    }
     const enqueue = (messages: ReadonlyArray<Omit<Message, "state">>) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const { full } = partition(messages, now)
-        if (full.length > 0) {
-          return new QueueFull({
-            message: `${full[0]!.to_name} already has ${maxPerPeer} undelivered messages (the limit); ` +
-              "try again once it catches up"
-          })
-        }
-        insert(messages, now)
-        return Effect.void
-      })
+      Effect.flatMap(Clock.currentTimeMillis, (now) => enqueueNow(messages, now) ?? Effect.void)
 
     const enqueueWhereRoom = (messages: ReadonlyArray<Omit<Message, "state">>) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
@@ -146,6 +148,6 @@ export const DeliveriesLive = Layer.effect(
         return messages.map((m): Message => ({ ...m, state: "delivered" }))
       }))
 
-    return Deliveries.of({ enqueue, enqueueWhereRoom, pending, markDelivered, drain, get })
+    return Deliveries.of({ enqueue, enqueueNow, enqueueWhereRoom, pending, markDelivered, drain, get })
   })
 )

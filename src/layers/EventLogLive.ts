@@ -48,7 +48,7 @@ export const EventLogLive = Layer.scoped(
       Effect.flatMap(Effect.try(() => JSON.parse(row.body) as Record<string, unknown>), (body) =>
         decodeEvent({ ...body, id: row.id, at: new Date(row.at).toISOString() })).pipe(Effect.orDie)
 
-    const appendAt = (event: NewMeshEvent, at: number): MeshEvent => {
+    const appendNow = (event: NewMeshEvent, at: number): MeshEvent => {
       const [a, b] = partiesOf(event)
       // The id is the row's rowid (INTEGER PRIMARY KEY), which SQLite hands back without a read.
       const id = Number(
@@ -60,7 +60,7 @@ export const EventLogLive = Layer.scoped(
       if (id % 1000 === 0) db.now.run("DELETE FROM events WHERE id <= ?", [id - retain])
       return { ...event, id, at: new Date(at).toISOString() } as MeshEvent
     }
-    const append = (event: NewMeshEvent) => Effect.map(Clock.currentTimeMillis, (at) => appendAt(event, at))
+    const append = (event: NewMeshEvent) => Effect.map(Clock.currentTimeMillis, (at) => appendNow(event, at))
 
     const publish = (events: ReadonlyArray<MeshEvent>) => PubSub.publishAll(hub, events).pipe(Effect.asVoid)
 
@@ -116,6 +116,7 @@ export const EventLogLive = Layer.scoped(
 
     return EventLog.of({
       append,
+      appendNow,
       publish,
       emit: (event) => Effect.tap(append(event), (e) => publish([e])),
       list,

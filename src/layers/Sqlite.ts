@@ -130,7 +130,14 @@ const open = (filename: string) =>
       return decode as (row: unknown) => A
     }
 
+    // One transaction function for all: better-sqlite3 nests a call inside another as a savepoint.
+    const atomically = db.transaction(<A>(body: () => A): A => body())
     const now = {
+      transaction: <A>(body: () => A): A => {
+        const result = atomically(body) as A
+        committed()
+        return result
+      },
       all: <A, I>(row: Schema.Schema<A, I>, sql: string, params: ReadonlyArray<SqlValue> = []) =>
         prepare(sql).all(...params).map(decoderOf(row)),
       one: <A, I>(row: Schema.Schema<A, I>, sql: string, params: ReadonlyArray<SqlValue> = []) => {
@@ -150,8 +157,6 @@ const open = (filename: string) =>
       Effect.sync(() => now.one(row, sql, params))
     const run = (sql: string, params?: ReadonlyArray<SqlValue>) => Effect.sync(() => now.run(sql, params))
 
-    // One transaction function for all: better-sqlite3 nests a call inside another as a savepoint.
-    const atomically = db.transaction((body: () => void) => body())
     const transaction = <A, E, R>(work: Effect.Effect<A, E, R>) =>
       Effect.flatMap(Effect.runtime<R>(), (runtime) =>
         Effect.suspend(() => {

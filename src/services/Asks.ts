@@ -15,6 +15,10 @@ export class Asks extends Context.Tag("repowire/Asks")<Asks, {
   readonly create: (ask: Omit<Ask, "state" | "reply" | "reply_attachments" | "acked_at"> & {
     readonly message_id: string
   }) => Effect.Effect<void>
+  /** `create` as a synchronous step of a `Database.now` transaction. */
+  readonly createNow: (ask: Omit<Ask, "state" | "reply" | "reply_attachments" | "acked_at"> & {
+    readonly message_id: string
+  }) => void
   readonly get: (correlationId: string) => Effect.Effect<Ask, AskNotFound>
   /** The ask's message reached its target (looked up by the ask's own key). */
   readonly markDelivered: (correlationId: string) => Effect.Effect<void>

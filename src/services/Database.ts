@@ -12,6 +12,8 @@ export interface SyncStatements {
   readonly all: <A, I>(row: Schema.Schema<A, I>, sql: string, params?: ReadonlyArray<SqlValue>) => ReadonlyArray<A>
   readonly one: <A, I>(row: Schema.Schema<A, I>, sql: string, params?: ReadonlyArray<SqlValue>) => Option.Option<A>
   readonly run: (sql: string, params?: ReadonlyArray<SqlValue>) => RunResult
+  /** Runs `body` atomically: committed if it returns, rolled back if it throws. Nests. */
+  readonly transaction: <A>(body: () => A) => A
 }
 
 /**

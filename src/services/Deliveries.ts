@@ -6,6 +6,8 @@ import type { Message } from "../protocol/Message.js"
 export class Deliveries extends Context.Tag("repowire/Deliveries")<Deliveries, {
   /** Writes the messages; fails (changing nothing) when a recipient's queue is full. */
   readonly enqueue: (messages: ReadonlyArray<Omit<Message, "state">>) => Effect.Effect<void, QueueFull>
+  /** `enqueue` as a synchronous step of a `Database.now` transaction, at time `now`. */
+  readonly enqueueNow: (messages: ReadonlyArray<Omit<Message, "state">>, now: number) => QueueFull | undefined
   /** Writes the messages whose recipient has room; returns those it had to skip. */
   readonly enqueueWhereRoom: (
     messages: ReadonlyArray<Omit<Message, "state">>

@@ -12,6 +12,8 @@ export interface EventQuery {
 export class EventLog extends Context.Tag("repowire/EventLog")<EventLog, {
   /** Writes the event (inside the caller's transaction, if any); `publish` makes it live. */
   readonly append: (event: NewMeshEvent) => Effect.Effect<MeshEvent>
+  /** `append` as a synchronous step of a `Database.now` transaction, at time `at`. */
+  readonly appendNow: (event: NewMeshEvent, at: number) => MeshEvent
   readonly publish: (events: ReadonlyArray<MeshEvent>) => Effect.Effect<void>
   /** append + publish, for events outside a transaction. */
   readonly emit: (event: NewMeshEvent) => Effect.Effect<MeshEvent>
