@@ -1,7 +1,7 @@
 import { Clock, Deferred, Duration, Effect, Layer, PubSub, Queue, Stream } from "effect"
 import type { AttachmentRef } from "../protocol/Attachment.js"
-import { Forbidden } from "../protocol/Errors.js"
-import type { MeshEvent } from "../protocol/MeshEvent.js"
+import { Forbidden, QueueFull } from "../protocol/Errors.js"
+import type { MeshEvent, NewMeshEvent } from "../protocol/MeshEvent.js"
 import type {
   AckRequest,
   AskRequest,
@@ -117,38 +117,52 @@ export const MessageRouterLive = Layer.scoped(
     const resolveRefs = (attachmentIds: ReadonlyArray<string> | undefined) =>
       attachmentIds === undefined || attachmentIds.length === 0 ? Effect.succeed(noRefs) : attachments.resolve(attachmentIds)
 
-    /** The ask's message, its tracking row and its event, in one transaction. */
+    /**
+     * One message, what else it needs written, and its event, in one synchronous transaction
+     * (no effect runs inside it), then published. Nothing is written when the queue is full.
+     */
+    const store = (
+      message: Omit<Message, "state">,
+      alsoWrite: () => void,
+      event: NewMeshEvent
+    ) =>
+      Effect.flatMap(Clock.currentTimeMillis, (at) => {
+        const outcome = db.now.transaction((): QueueFull | MeshEvent => {
+          const full = deliveries.enqueueNow([message], at)
+          if (full !== undefined) return full
+          alsoWrite()
+          return events.appendNow(event, at)
+        })
+        return outcome instanceof QueueFull ? Effect.fail(outcome) : events.publish([outcome])
+      })
+
+    /** The ask's message, its tracking row and its event. */
     const storeAsk = (message: Omit<Message, "state">, correlationId: string) =>
-      commit(
-        deliveries.enqueue([message]).pipe(
-          Effect.zipRight(asks.create({
-            correlation_id: correlationId,
-            message_id: message.id,
-            from_peer: message.from_peer,
-            from_name: message.from_name,
-            to_peer: message.to_peer,
-            to_name: message.to_name,
-            circle: message.circle,
-            text: message.text,
-            reply_to: message.reply_to,
-            attachments: message.attachments,
-            created_at: message.created_at
-          })),
-          Effect.zipRight(events.append({
-            type: "ask",
-            circle: message.circle,
-            correlation_id: correlationId,
-            from_peer: message.from_peer,
-            from_name: message.from_name,
-            to_peer: message.to_peer,
-            to_name: message.to_name,
-            text: message.text,
-            reply_to: message.reply_to,
-            attachments: message.attachments
-          })),
-          Effect.map((event) => [undefined, [event]] as const)
-        )
-      )
+      store(message, () =>
+        asks.createNow({
+          correlation_id: correlationId,
+          message_id: message.id,
+          from_peer: message.from_peer,
+          from_name: message.from_name,
+          to_peer: message.to_peer,
+          to_name: message.to_name,
+          circle: message.circle,
+          text: message.text,
+          reply_to: message.reply_to,
+          attachments: message.attachments,
+          created_at: message.created_at
+        }), {
+        type: "ask",
+        circle: message.circle,
+        correlation_id: correlationId,
+        from_peer: message.from_peer,
+        from_name: message.from_name,
+        to_peer: message.to_peer,
+        to_name: message.to_name,
+        text: message.text,
+        reply_to: message.reply_to,
+        attachments: message.attachments
+      })
 
     const ask = Effect.fnUntraced(function*(sender: Peer, request: AskRequest) {
       yield* checkSender(sender, request.from_peer)
@@ -213,21 +227,17 @@ export const MessageRouterLive = Layer.scoped(
       const target = yield* registry.resolve(request.to_peer, sender, request.circle)
       const refs = yield* resolveRefs(request.attachments)
       const message = yield* draft("notify", sender, target, request.text, refs)
-      yield* commit(Effect.gen(function*() {
-        yield* deliveries.enqueue([message])
-        const event = yield* events.append({
-          type: "notify",
-          circle: message.circle,
-          message_id: message.id,
-          from_peer: message.from_peer,
-          from_name: message.from_name,
-          to_peer: message.to_peer,
-          to_name: message.to_name,
-          text: message.text,
-          attachments: refs
-        })
-        return [undefined, [event]] as const
-      }))
+      yield* store(message, () => {}, {
+        type: "notify",
+        circle: message.circle,
+        message_id: message.id,
+        from_peer: message.from_peer,
+        from_name: message.from_name,
+        to_peer: message.to_peer,
+        to_name: message.to_name,
+        text: message.text,
+        attachments: refs
+      })
       return { id: message.id, delivery: yield* push({ ...message, state: "queued" }, target) }
     })
 
