@@ -1,7 +1,7 @@
-import { Clock, Effect, Either, Layer, Option, Schema } from "effect"
+import { Clock, Effect, Layer, Option, Schema } from "effect"
 import * as os from "node:os"
 import { durationMillis } from "../protocol/ConfigFile.js"
-import { AmbiguousPeer, Forbidden, PeerNotFound, Unauthorized } from "../protocol/Errors.js"
+import { type AmbiguousPeer, Forbidden, PeerNotFound, Unauthorized } from "../protocol/Errors.js"
 import { DEFAULT_CIRCLE, type Peer, PeerId, type PeerStatus, type RegisterPeer } from "../protocol/Peer.js"
 import { Config } from "../services/Config.js"
 import { Database, type SqlValue } from "../services/Database.js"
@@ -10,6 +10,7 @@ import { Ids } from "../services/Ids.js"
 import { DASHBOARD_PEER_ID, type PeerFilter, PeerRegistry, type Viewer } from "../services/PeerRegistry.js"
 import { Transports } from "../services/Transports.js"
 import { digest, matchesDigest } from "./Digest.js"
+import { nextFreeName, pick } from "./PeerNames.js"
 import { PeerRow, toPeer } from "./PeerRows.js"
 
 const isPeerId = Schema.is(PeerId)
@@ -19,12 +20,6 @@ const TOUCH_EVERY_MS = 5000
 const INSERT_PEER = `INSERT OR IGNORE INTO peers (peer_id, display_name, base_name, path, machine, backend, circle, role, status, description, metadata, token_digest, last_seen, created_at)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-const nextFreeName = (base: string, taken: ReadonlySet<string>): string => {
-  if (!taken.has(base)) return base
-  for (let n = 2;; n++) {
-    if (!taken.has(`${base}-${n}`)) return `${base}-${n}`
-  }
-}
 
 export const PeerRegistryLive = Layer.effect(
   PeerRegistry,
@@ -255,32 +250,6 @@ export const PeerRegistryLive = Layer.effect(
         const row = rows.get(idByDigest.get(digest(token)) ?? "")
         return row === undefined ? Effect.succeedNone : Effect.map(markSeen(row), Option.some)
       })
-
-    /** The one peer among `peers` that `ref` names, or why there is none. */
-    const pick = (
-      ref: string,
-      scope: string | undefined,
-      peers: ReadonlyArray<Peer>
-    ): Either.Either<Peer, PeerNotFound | AmbiguousPeer> => {
-      const live = peers.filter((p) => p.status !== "offline")
-      const pool = live.length > 0 ? live : peers
-      if (pool.length === 0) {
-        return Either.left(
-          new PeerNotFound({
-            message: `no peer named \`${ref}\`${
-              scope === undefined ? "" : ` in circle ${scope}`
-            } (list_peers shows who is there)`
-          })
-        )
-      }
-      if (new Set(pool.map((p) => p.circle)).size > 1 || live.length > 1) {
-        const options = pool.map((p) => `${p.display_name} (circle ${p.circle}, ${p.peer_id})`).join(", ")
-        return Either.left(
-          new AmbiguousPeer({ message: `peer \`${ref}\` is ambiguous: use one of ${options}, or pass circle` })
-        )
-      }
-      return Either.right(pool.reduce((a, b) => (a.last_seen >= b.last_seen ? a : b)))
-    }
 
     const resolve = (ref: string, viewer?: Viewer, circle?: string) =>
       Effect.suspend((): Effect.Effect<Peer, PeerNotFound | AmbiguousPeer | Forbidden> => {
