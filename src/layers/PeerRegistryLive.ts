@@ -20,7 +20,6 @@ const TOUCH_EVERY_MS = 5000
 const INSERT_PEER = `INSERT OR IGNORE INTO peers (peer_id, display_name, base_name, path, machine, backend, circle, role, status, description, metadata, token_digest, last_seen, created_at)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-
 export const PeerRegistryLive = Layer.effect(
   PeerRegistry,
   Effect.gen(function*() {
