@@ -82,7 +82,6 @@ export const AsksLive = Layer.effect(
     }
 
     return Asks.of({
-      create: (ask) => Effect.sync(() => createNow(ask)),
       createNow,
       get,
       markDelivered: (correlationId) =>

@@ -12,10 +12,7 @@ export interface AskQuery {
 
 /** Tracked questions and their answers. */
 export class Asks extends Context.Tag("repowire/Asks")<Asks, {
-  readonly create: (ask: Omit<Ask, "state" | "reply" | "reply_attachments" | "acked_at"> & {
-    readonly message_id: string
-  }) => Effect.Effect<void>
-  /** `create` as a synchronous step of a `Database.now` transaction. */
+  /** Tracks a new ask: a synchronous step of the `Database.now` transaction that stores its message. */
   readonly createNow: (ask: Omit<Ask, "state" | "reply" | "reply_attachments" | "acked_at"> & {
     readonly message_id: string
   }) => void
