@@ -8,7 +8,6 @@ import { Deliveries } from "../services/Deliveries.js"
 import { messageColumns, MessageRow } from "./MessageRows.js"
 
 const QueuedCount = Schema.Struct({ to_peer: Schema.String, n: Schema.Number })
-const Count = Schema.Struct({ n: Schema.Number })
 
 const INSERT = `INSERT INTO messages (id, kind, from_peer, from_name, to_peer, to_name, circle, text,
   correlation_id, reply_to, attachments, state, created_at, expires_at)
@@ -47,14 +46,6 @@ export const DeliveriesLive = Layer.effect(
     }
 
     const queuedCounts = (peers: ReadonlyArray<string>): Map<string, number> => {
-      if (peers.length === 1) {
-        const { n } = Option.getOrThrow(db.now.one(
-          Count,
-          "SELECT COUNT(*) AS n FROM messages WHERE to_peer = ? AND state = 'queued'",
-          [peers[0]!]
-        ))
-        return new Map([[peers[0]!, n]])
-      }
       const rows = db.now.all(
         QueuedCount,
         `SELECT to_peer, COUNT(*) AS n FROM messages
