@@ -91,14 +91,12 @@ export const PeerRegistryLive = Layer.effect(
       now - row.last_seen > idleTimeout
 
     /** What a peer's status really is: one with a live transport is online (or busy). */
-    const peerOf = (row: PeerRow, live: ReadonlySet<string>, now: number) =>
+    const peerOf = (row: PeerRow, live: ReadonlySet<string>, stale: boolean) =>
       row.peer_id === DASHBOARD_PEER_ID
         ? toPeer(row, "online")
         : live.has(row.peer_id)
         ? toPeer(row, row.status === "offline" ? "online" : row.status)
-        : isStale(row, live, now)
-        ? toPeer(row, "offline")
-        : toPeer(row, row.status)
+        : toPeer(row, stale ? "offline" : row.status)
 
     const markOffline = (row: PeerRow) =>
       setColumns(row.peer_id, { status: "offline" }).pipe(
@@ -118,8 +116,8 @@ export const PeerRegistryLive = Layer.effect(
     const view = (rows: ReadonlyArray<PeerRow>) =>
       Effect.flatMap(transports.livePeers, (live) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const peers = rows.map((row) => peerOf(row, live, now))
           const stale = rows.filter((row) => isStale(row, live, now))
+          const peers = rows.map((row) => peerOf(row, live, stale.includes(row)))
           return stale.length === 0 ? Effect.succeed(peers) : Effect.as(Effect.forEach(stale, markOffline), peers)
         }))
 
