@@ -1,4 +1,4 @@
-import { Clock, Effect, Layer, Option, Schema } from "effect"
+import { Clock, Effect, Either, Layer, Option, Schema } from "effect"
 import type { AttachmentRef } from "../protocol/Attachment.js"
 import { AlreadyAcked, AskNotFound } from "../protocol/Errors.js"
 import { Asks, type AskQuery } from "../services/Asks.js"
@@ -22,13 +22,16 @@ export const AsksLive = Layer.effect(
   Effect.gen(function*() {
     const db = yield* Database
 
-    const get = (correlationId: string) =>
-      db.one(AskRow, "SELECT * FROM asks WHERE correlation_id = ?", [correlationId]).pipe(
-        Effect.flatMap(Option.match({
-          onNone: () => Effect.fail(new AskNotFound({ message: `no ask ${correlationId}` })),
-          onSome: Effect.succeed
-        }))
+    const getNow = (correlationId: string) =>
+      Either.fromOption(
+        db.now.one(AskRow, "SELECT * FROM asks WHERE correlation_id = ?", [correlationId]),
+        () => new AskNotFound({ message: `no ask ${correlationId}` })
       )
+    const get = (correlationId: string) => Effect.suspend(() => getNow(correlationId))
+
+    const markDeliveredNow = (correlationId: string) => {
+      db.now.run("UPDATE asks SET state = 'delivered' WHERE correlation_id = ? AND state = 'queued'", [correlationId])
+    }
 
     const ack = Effect.fnUntraced(function*(
       correlationId: string,
@@ -84,10 +87,9 @@ export const AsksLive = Layer.effect(
     return Asks.of({
       createNow,
       get,
-      markDelivered: (correlationId) =>
-        db.run("UPDATE asks SET state = 'delivered' WHERE correlation_id = ? AND state = 'queued'", [correlationId]).pipe(
-          Effect.asVoid
-        ),
+      getNow,
+      markDelivered: (correlationId) => Effect.sync(() => markDeliveredNow(correlationId)),
+      markDeliveredNow,
       ack,
       list
     })

@@ -1,5 +1,5 @@
 import { NodeStream } from "@effect/platform-node"
-import { Clock, Effect, Layer, Option, Ref, Schema, Stream } from "effect"
+import { Clock, Effect, Either, Layer, Option, Ref, Schema, Stream } from "effect"
 import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
@@ -47,8 +47,8 @@ export const AttachmentsLive = Layer.effect(
     const inFlight = yield* Ref.make(0)
     const lastSweep = yield* Ref.make(0)
 
-    const findLive = (ids: ReadonlyArray<string>, now: number) =>
-      db.all(Row, "SELECT * FROM attachments WHERE id IN (SELECT value FROM json_each(?)) AND expires_at > ?", [
+    const findLiveNow = (ids: ReadonlyArray<string>, now: number) =>
+      db.now.all(Row, "SELECT * FROM attachments WHERE id IN (SELECT value FROM json_each(?)) AND expires_at > ?", [
         JSON.stringify(ids),
         now
       ])
@@ -79,17 +79,16 @@ export const AttachmentsLive = Layer.effect(
       if (now - (yield* Ref.get(lastSweep)) >= SWEEP_EVERY_MS) yield* sweep
     })
 
-    const resolve = Effect.fnUntraced(function*(ids: ReadonlyArray<string>) {
-      if (ids.length === 0) return []
-      const now = yield* Clock.currentTimeMillis
-      const rows = yield* findLive(ids, now)
-      const byId = new Map(rows.map((r) => [r.id, r]))
+    const resolveNow = (ids: ReadonlyArray<string>, now: number) => {
+      if (ids.length === 0) return Either.right([])
+      const byId = new Map(findLiveNow(ids, now).map((r) => [r.id, r]))
       const missing = ids.find((id) => !byId.has(id))
-      if (missing !== undefined) {
-        return yield* new AttachmentNotFound({ message: `attachment ${missing} does not exist or has expired` })
-      }
-      return ids.map((id) => toRef(byId.get(id)!))
-    })
+      return missing === undefined
+        ? Either.right(ids.map((id) => toRef(byId.get(id)!)))
+        : Either.left(new AttachmentNotFound({ message: `attachment ${missing} does not exist or has expired` }))
+    }
+    const resolve = (ids: ReadonlyArray<string>) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => resolveNow(ids, now))
 
     const upload = <E>(file: UploadFile<E>) =>
       Effect.gen(function*() {
@@ -140,6 +139,6 @@ export const AttachmentsLive = Layer.effect(
         yield* deleteRows(ids)
       }).pipe(Effect.withSpan("Attachments.remove"))
 
-    return Attachments.of({ resolve, upload, open, remove, sweep, usage })
+    return Attachments.of({ resolve, resolveNow, upload, open, remove, sweep, usage })
   })
 )

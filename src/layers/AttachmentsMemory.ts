@@ -1,4 +1,4 @@
-import { Chunk, Clock, Effect, Layer, Ref, Stream } from "effect"
+import { Chunk, Clock, Effect, Either, Layer, Ref, Stream } from "effect"
 import type { AttachmentRef } from "../protocol/Attachment.js"
 import { AttachmentNotFound } from "../protocol/Errors.js"
 import { Attachments, type UploadFile } from "../services/Attachments.js"
@@ -17,35 +17,37 @@ export const AttachmentsMemory = Layer.effect(
   Effect.gen(function*() {
     const config = yield* Config
     const limits = limitsOf(config)
-    const store = yield* Ref.make(new Map<string, Entry>())
+    // Replaced, never mutated, as a Ref's value would be; plain so that resolveNow can read it.
+    let store: ReadonlyMap<string, Entry> = new Map()
     const inFlight = yield* Ref.make(0)
 
-    const sweep = Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
-      return yield* Ref.modify(store, (m) => {
-        const kept = new Map([...m].filter(([, e]) => e.expiresAt > now))
-        return [m.size - kept.size, kept] as const
-      })
-    })
+    const sweepNow = (now: number) => {
+      const kept = new Map([...store].filter(([, e]) => e.expiresAt > now))
+      const removed = store.size - kept.size
+      store = kept
+      return removed
+    }
+    const sweep = Effect.map(Clock.currentTimeMillis, sweepNow)
 
-    const usage = Ref.get(store).pipe(Effect.map((m) => ({
-      files: m.size,
-      bytes: [...m.values()].reduce((n, e) => n + e.bytes.length, 0)
-    })))
+    const usage = Effect.sync(() => ({
+      files: store.size,
+      bytes: [...store.values()].reduce((n, e) => n + e.bytes.length, 0)
+    }))
 
-    const resolve = Effect.fn("Attachments.resolve")(function*(ids: ReadonlyArray<string>) {
-      yield* sweep
-      const m = yield* Ref.get(store)
+    const resolveNow = (ids: ReadonlyArray<string>, now: number) => {
+      sweepNow(now)
       const refs: Array<AttachmentRef> = []
       for (const id of ids) {
-        const entry = m.get(id)
+        const entry = store.get(id)
         if (entry === undefined) {
-          return yield* new AttachmentNotFound({ message: `attachment ${id} does not exist or has expired` })
+          return Either.left(new AttachmentNotFound({ message: `attachment ${id} does not exist or has expired` }))
         }
         refs.push(entry.ref)
       }
-      return refs
-    })
+      return Either.right(refs)
+    }
+    const resolve = (ids: ReadonlyArray<string>) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => resolveNow(ids, now))
 
     const upload = <E>(file: UploadFile<E>) =>
       Effect.gen(function*() {
@@ -68,19 +70,21 @@ export const AttachmentsMemory = Layer.effect(
           path: storedPath(config.paths.attachmentsDir, id, name)
         }
         const now = yield* Clock.currentTimeMillis
-        yield* Ref.update(store, (m) => new Map(m).set(id, { ref, bytes, expiresAt: now + limits.ttlMillis }))
+        store = new Map(store).set(id, { ref, bytes, expiresAt: now + limits.ttlMillis })
         return ref
       }).pipe(Effect.withSpan("Attachments.upload"))
 
     const open = Effect.fn("Attachments.open")(function*(id: string) {
       const [ref] = yield* resolve([id])
-      const entry = (yield* Ref.get(store)).get(id)!
+      const entry = store.get(id)!
       return { ref: ref!, content: Stream.succeed(entry.bytes) }
     })
 
     const remove = (ids: ReadonlyArray<string>) =>
-      Ref.update(store, (m) => new Map([...m].filter(([id]) => !ids.includes(id))))
+      Effect.sync(() => {
+        store = new Map([...store].filter(([id]) => !ids.includes(id)))
+      })
 
-    return Attachments.of({ resolve, upload, open, remove, sweep, usage })
+    return Attachments.of({ resolve, resolveNow, upload, open, remove, sweep, usage })
   })
 )

@@ -62,7 +62,16 @@ export const EventLogLive = Layer.scoped(
     }
     const append = (event: NewMeshEvent) => Effect.map(Clock.currentTimeMillis, (at) => appendNow(event, at))
 
-    const publish = (events: ReadonlyArray<MeshEvent>) => PubSub.publishAll(hub, events).pipe(Effect.asVoid)
+    // The hub is unbounded: an offer always succeeds at once, and wakes the followers.
+    const publishNow = (events: ReadonlyArray<MeshEvent>) => {
+      for (const event of events) hub.unsafeOffer(event)
+    }
+    const publish = (events: ReadonlyArray<MeshEvent>) => Effect.sync(() => publishNow(events))
+    const emitNow = (event: NewMeshEvent, at: number) => {
+      const appended = appendNow(event, at)
+      publishNow([appended])
+      return appended
+    }
 
     const page = (since: number, limit: number, query: EventQuery = {}) =>
       Effect.gen(function*() {
@@ -118,7 +127,9 @@ export const EventLogLive = Layer.scoped(
       append,
       appendNow,
       publish,
-      emit: (event) => Effect.tap(append(event), (e) => publish([e])),
+      publishNow,
+      emit: (event) => Effect.map(Clock.currentTimeMillis, (at) => emitNow(event, at)),
+      emitNow,
       list,
       follow
     })

@@ -1,4 +1,4 @@
-import { Context, type Effect } from "effect"
+import { Context, type Effect, type Either } from "effect"
 import type { AlreadyAcked, AskNotFound } from "../protocol/Errors.js"
 import type { Ask } from "../protocol/Message.js"
 import type { AttachmentRef } from "../protocol/Attachment.js"
@@ -17,8 +17,12 @@ export class Asks extends Context.Tag("repowire/Asks")<Asks, {
     readonly message_id: string
   }) => void
   readonly get: (correlationId: string) => Effect.Effect<Ask, AskNotFound>
+  /** `get` as a synchronous step. */
+  readonly getNow: (correlationId: string) => Either.Either<Ask, AskNotFound>
   /** The ask's message reached its target (looked up by the ask's own key). */
   readonly markDelivered: (correlationId: string) => Effect.Effect<void>
+  /** `markDelivered` as a synchronous step. */
+  readonly markDeliveredNow: (correlationId: string) => void
   /** Closes the ask; returns it with the id of the message that carried it. */
   readonly ack: (
     correlationId: string,

@@ -1,4 +1,4 @@
-import { Context, type Effect, type Stream } from "effect"
+import { Context, type Effect, type Either, type Stream } from "effect"
 import type { AttachmentRef } from "../protocol/Attachment.js"
 import type { AttachmentNotFound, PayloadTooLarge, QuotaExceeded } from "../protocol/Errors.js"
 
@@ -22,6 +22,11 @@ export interface OpenedAttachment {
 export class Attachments extends Context.Tag("repowire/Attachments")<Attachments, {
   /** Turns the ids a message names into references; an unknown or expired id fails. */
   readonly resolve: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<AttachmentRef>, AttachmentNotFound>
+  /** `resolve` as a synchronous step, at time `now`. */
+  readonly resolveNow: (
+    ids: ReadonlyArray<string>,
+    now: number
+  ) => Either.Either<ReadonlyArray<AttachmentRef>, AttachmentNotFound>
   /** Stores one file: larger than the per-file limit → PayloadTooLarge, past the quota → QuotaExceeded. */
   readonly upload: <E>(file: UploadFile<E>) => Effect.Effect<AttachmentRef, PayloadTooLarge | QuotaExceeded | E>
   readonly open: (id: string) => Effect.Effect<OpenedAttachment, AttachmentNotFound>

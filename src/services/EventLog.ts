@@ -15,8 +15,12 @@ export class EventLog extends Context.Tag("repowire/EventLog")<EventLog, {
   /** `append` as a synchronous step of a `Database.now` transaction, at time `at`. */
   readonly appendNow: (event: NewMeshEvent, at: number) => MeshEvent
   readonly publish: (events: ReadonlyArray<MeshEvent>) => Effect.Effect<void>
+  /** `publish` as a synchronous step, once the events' transaction has committed. */
+  readonly publishNow: (events: ReadonlyArray<MeshEvent>) => void
   /** append + publish, for events outside a transaction. */
   readonly emit: (event: NewMeshEvent) => Effect.Effect<MeshEvent>
+  /** `emit` as a synchronous step, at time `at`. */
+  readonly emitNow: (event: NewMeshEvent, at: number) => MeshEvent
   readonly list: (query: EventQuery) => Effect.Effect<ReadonlyArray<MeshEvent>>
   /** Events after `since`: the backlog, then live ones, without gaps or duplicates. */
   readonly follow: (since: number) => Effect.Effect<Stream.Stream<MeshEvent>, never, Scope.Scope>

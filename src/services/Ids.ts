@@ -18,15 +18,21 @@ const pooledHex = () => {
   }
 }
 
+export type IdPrefix = "peer" | "msg" | "ask" | "att"
+
 /** Identifiers and secrets. Ids are lowercase base36 so they fit the protocol's patterns. */
 export class Ids extends Context.Tag("repowire/Ids")<Ids, {
-  readonly make: (prefix: "peer" | "msg" | "ask" | "att") => Effect.Effect<string>
+  readonly make: (prefix: IdPrefix) => Effect.Effect<string>
+  /** `make` as a synchronous step. */
+  readonly next: (prefix: IdPrefix) => string
   readonly secret: Effect.Effect<string>
 }>() {
   static readonly Live = Layer.sync(Ids, () => {
-    const next = pooledHex()
+    const hex = pooledHex()
+    const next = (prefix: IdPrefix) => `${prefix}-${hex()}`
     return {
-      make: (prefix) => Effect.sync(() => `${prefix}-${next()}`),
+      make: (prefix) => Effect.sync(() => next(prefix)),
+      next,
       // Secrets come straight from the CSPRNG, never from a buffer that outlives them.
       secret: Effect.sync(() => randomBytes(32).toString("base64url"))
     }

@@ -16,10 +16,14 @@ export class Transports extends Context.Tag("repowire/Transports")<Transports, {
   readonly isLive: (peerId: string) => Effect.Effect<boolean>
   /** Hands a frame to the peer's live transport; false when there is none. */
   readonly deliver: (peerId: string, frame: DeliveryFrame) => Effect.Effect<boolean>
+  /** `deliver` as a synchronous step. */
+  readonly deliverNow: (peerId: string, frame: DeliveryFrame) => boolean
   /** Hands each frame to its peer's live transport in one pass; true where one took it. */
   readonly deliverAll: (
     frames: ReadonlyArray<readonly [peerId: string, frame: DeliveryFrame]>
   ) => Effect.Effect<ReadonlyArray<boolean>>
   readonly close: (peerId: string, code: number, reason: string) => Effect.Effect<void>
   readonly livePeers: Effect.Effect<ReadonlySet<string>>
+  /** `livePeers` as a synchronous step. */
+  readonly livePeersNow: () => ReadonlySet<string>
 }>() {}
