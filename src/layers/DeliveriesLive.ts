@@ -9,9 +9,12 @@ import { messageColumns, MessageRow } from "./MessageRows.js"
 
 const QueuedCount = Schema.Struct({ to_peer: Schema.String, n: Schema.Number })
 
-const INSERT = `INSERT INTO messages (id, kind, from_peer, from_name, to_peer, to_name, circle, text,
-  correlation_id, reply_to, attachments, state, created_at, expires_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`
+const COLUMNS = `INSERT INTO messages (id, kind, from_peer, from_name, to_peer, to_name, circle, text,
+  correlation_id, reply_to, attachments, state, created_at, expires_at)`
+const INSERT = `${COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`
+/** The check and the write in one statement: nothing is inserted when the recipient's queue is full. */
+const INSERT_WHERE_ROOM = `${COLUMNS} SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?
+  WHERE (SELECT COUNT(*) FROM messages WHERE to_peer = ? AND state = 'queued') < ?`
 
 export const DeliveriesLive = Layer.effect(
   Deliveries,
@@ -72,41 +75,39 @@ export const DeliveriesLive = Layer.effect(
       return { room, full }
     }
 
-    const insert = (messages: ReadonlyArray<Omit<Message, "state">>, now: number) => {
-      for (const message of messages) {
-        const m = messageColumns(message)
-        db.now.run(INSERT, [
-          m.id,
-          m.kind,
-          m.from_peer,
-          m.from_name,
-          m.to_peer,
-          m.to_name,
-          m.circle,
-          m.text,
-          m.correlation_id,
-          m.reply_to,
-          m.attachments,
-          m.created_at,
-          now + ttl
-        ])
-      }
+    const columnValues = (message: Omit<Message, "state">, now: number) => {
+      const m = messageColumns(message)
+      return [
+        m.id,
+        m.kind,
+        m.from_peer,
+        m.from_name,
+        m.to_peer,
+        m.to_name,
+        m.circle,
+        m.text,
+        m.correlation_id,
+        m.reply_to,
+        m.attachments,
+        m.created_at,
+        now + ttl
+      ]
     }
 
-    /** Writes nothing when a recipient's queue is full. */
-    const enqueueNow = (messages: ReadonlyArray<Omit<Message, "state">>, now: number) => {
-      const { full } = partition(messages, now)
-      if (full.length > 0) {
-        return new QueueFull({
-          message: `${full[0]!.to_name} already has ${maxPerPeer} undelivered messages (the limit); ` +
-            "try again once it catches up"
-        })
-      }
-      insert(messages, now)
-      return undefined
+    const insert = (messages: ReadonlyArray<Omit<Message, "state">>, now: number) => {
+      for (const message of messages) db.now.run(INSERT, columnValues(message, now))
     }
-    const enqueue = (messages: ReadonlyArray<Omit<Message, "state">>) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => enqueueNow(messages, now) ?? Effect.void)
+
+    const enqueueNow = (message: Omit<Message, "state">, now: number) => {
+      expire(now)
+      const { changes } = db.now.run(INSERT_WHERE_ROOM, [...columnValues(message, now), message.to_peer, maxPerPeer])
+      return changes === 1 ? undefined : new QueueFull({
+        message: `${message.to_name} already has ${maxPerPeer} undelivered messages (the limit); ` +
+          "try again once it catches up"
+      })
+    }
+    const enqueue = (message: Omit<Message, "state">) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => enqueueNow(message, now) ?? Effect.void)
 
     const enqueueWhereRoom = (messages: ReadonlyArray<Omit<Message, "state">>) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
@@ -120,13 +121,14 @@ export const DeliveriesLive = Layer.effect(
     const get = (messageId: string) =>
       db.one(MessageRow, "SELECT * FROM messages WHERE id = ?", [messageId]).pipe(Effect.map(Option.getOrUndefined))
 
-    const markDelivered = (messageId: string, peerId: string) =>
-      db.one(
+    const markDeliveredNow = (messageId: string, peerId: string) =>
+      Option.getOrUndefined(db.now.one(
         MessageRow,
         `UPDATE messages SET state = 'delivered'
          WHERE id = ? AND to_peer = ? AND state = 'queued' RETURNING *`,
         [messageId, peerId]
-      ).pipe(Effect.map(Option.getOrUndefined))
+      ))
+    const markDelivered = (messageId: string, peerId: string) => Effect.sync(() => markDeliveredNow(messageId, peerId))
 
     const drain = (peerId: string) =>
       db.transaction(Effect.gen(function*() {
@@ -139,6 +141,6 @@ export const DeliveriesLive = Layer.effect(
         return messages.map((m): Message => ({ ...m, state: "delivered" }))
       }))
 
-    return Deliveries.of({ enqueue, enqueueNow, enqueueWhereRoom, pending, markDelivered, drain, get })
+    return Deliveries.of({ enqueue, enqueueNow, enqueueWhereRoom, pending, markDelivered, markDeliveredNow, drain, get })
   })
 )

@@ -1,4 +1,4 @@
-import { Clock, Deferred, Duration, Effect, Layer, PubSub, Queue, Stream } from "effect"
+import { Clock, Deferred, Duration, Effect, Either, Layer, PubSub, Queue, Stream } from "effect"
 import type { AttachmentRef } from "../protocol/Attachment.js"
 import { Forbidden, QueueFull } from "../protocol/Errors.js"
 import type { MeshEvent, NewMeshEvent } from "../protocol/MeshEvent.js"
@@ -54,12 +54,10 @@ export const MessageRouterLive = Layer.scoped(
     const ids = yield* Ids
     const acked = yield* Effect.acquireRelease(PubSub.unbounded<string>(), PubSub.shutdown)
 
-    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
-
-    const checkSender = (sender: Peer, fromPeer: string) =>
+    const checkSender = (sender: Peer, fromPeer: string): Either.Either<void, Forbidden> =>
       fromPeer === sender.peer_id || fromPeer === sender.display_name
-        ? Effect.void
-        : Effect.fail(
+        ? Either.void
+        : Either.left(
           new Forbidden({
             message: `from_peer \`${fromPeer}\` is not the caller (${sender.display_name}): a peer sends only as itself`
           })
@@ -73,71 +71,70 @@ export const MessageRouterLive = Layer.scoped(
       )
 
     /** An ask's message reached its target: its ask (found by its key) is delivered too. */
-    const askDelivered = (message: Message) =>
-      message.kind === "ask" && message.correlation_id !== null
-        ? asks.markDelivered(message.correlation_id)
-        : Effect.void
-
-    const confirmAtOnce = Effect.fnUntraced(function*(message: Message) {
-      yield* deliveries.markDelivered(message.id, message.to_peer)
-      yield* askDelivered(message)
-    })
+    const askDeliveredNow = (message: Message) => {
+      if (message.kind === "ask" && message.correlation_id !== null) asks.markDeliveredNow(message.correlation_id)
+    }
 
     /** Hands a stored message to its recipient's live transport, if there is one. */
-    const push = (message: Message, recipient: Peer): Effect.Effect<Delivery> =>
-      readsEventLog(recipient)
-        ? Effect.as(confirmAtOnce(message), "delivered")
-        : Effect.map(transports.deliver(message.to_peer, frameOf(message)), (handed) => handed ? "delivered" : "queued")
+    const pushNow = (message: Message, recipient: Peer): Delivery => {
+      if (readsEventLog(recipient)) {
+        deliveries.markDeliveredNow(message.id, message.to_peer)
+        askDeliveredNow(message)
+        return "delivered"
+      }
+      return transports.deliverNow(message.to_peer, frameOf(message)) ? "delivered" : "queued"
+    }
 
     const draft = (
       kind: Message["kind"],
       sender: Peer,
-      recipient: Peer,
+      recipient: { readonly peer_id: string; readonly display_name: string; readonly circle: string },
       text: string,
       refs: ReadonlyArray<AttachmentRef>,
+      at: number,
       extra: { readonly correlation_id?: string | null; readonly reply_to?: string | null } = {}
-    ) =>
-      Effect.flatMap(ids.make("msg"), (id) =>
-        Effect.map(now, (createdAt) => ({
-          id,
-          kind,
-          from_peer: sender.peer_id,
-          from_name: sender.display_name,
-          to_peer: recipient.peer_id,
-          to_name: recipient.display_name,
-          circle: recipient.circle,
-          text,
-          correlation_id: extra.correlation_id ?? null,
-          reply_to: extra.reply_to ?? null,
-          attachments: refs,
-          created_at: createdAt
-        } satisfies Omit<Message, "state">)))
+    ): Omit<Message, "state"> => ({
+      id: ids.next("msg"),
+      kind,
+      from_peer: sender.peer_id,
+      from_name: sender.display_name,
+      to_peer: recipient.peer_id,
+      to_name: recipient.display_name,
+      circle: recipient.circle,
+      text,
+      correlation_id: extra.correlation_id ?? null,
+      reply_to: extra.reply_to ?? null,
+      attachments: refs,
+      created_at: new Date(at).toISOString()
+    })
 
-    const noRefs: ReadonlyArray<AttachmentRef> = []
-    const resolveRefs = (attachmentIds: ReadonlyArray<string> | undefined) =>
-      attachmentIds === undefined || attachmentIds.length === 0 ? Effect.succeed(noRefs) : attachments.resolve(attachmentIds)
+    const noRefs = Either.right<ReadonlyArray<AttachmentRef>>([])
+    const resolveRefs = (attachmentIds: ReadonlyArray<string> | undefined, at: number) =>
+      attachmentIds === undefined || attachmentIds.length === 0 ? noRefs : attachments.resolveNow(attachmentIds, at)
 
     /**
-     * One message, what else it needs written, and its event, in one synchronous transaction
-     * (no effect runs inside it), then published. Nothing is written when the queue is full.
+     * One message, what else it needs written, and its event, in one synchronous transaction,
+     * then published. Nothing is written when the queue is full.
      */
     const store = (
       message: Omit<Message, "state">,
       alsoWrite: () => void,
-      event: NewMeshEvent
-    ) =>
-      Effect.flatMap(Clock.currentTimeMillis, (at) => {
-        const outcome = db.now.transaction((): QueueFull | MeshEvent => {
-          const full = deliveries.enqueueNow([message], at)
-          if (full !== undefined) return full
-          alsoWrite()
-          return events.appendNow(event, at)
-        })
-        return outcome instanceof QueueFull ? Effect.fail(outcome) : events.publish([outcome])
+      event: NewMeshEvent,
+      at: number
+    ): Either.Either<void, QueueFull> => {
+      const outcome = db.now.transaction((): QueueFull | MeshEvent => {
+        const full = deliveries.enqueueNow(message, at)
+        if (full !== undefined) return full
+        alsoWrite()
+        return events.appendNow(event, at)
       })
+      if (outcome instanceof QueueFull) return Either.left(outcome)
+      events.publishNow([outcome])
+      return Either.void
+    }
 
     /** The ask's message, its tracking row and its event. */
-    const storeAsk = (message: Omit<Message, "state">, correlationId: string) =>
+    const storeAsk = (message: Omit<Message, "state">, correlationId: string, at: number) =>
       store(message, () =>
         asks.createNow({
           correlation_id: correlationId,
@@ -162,22 +159,24 @@ export const MessageRouterLive = Layer.scoped(
         text: message.text,
         reply_to: message.reply_to,
         attachments: message.attachments
-      })
+      }, at)
 
-    const ask = Effect.fnUntraced(function*(sender: Peer, request: AskRequest) {
-      yield* checkSender(sender, request.from_peer)
-      const target = yield* registry.resolve(request.to_peer, sender, request.circle)
-      if (request.reply_to !== undefined) yield* asks.get(request.reply_to)
-      const refs = yield* resolveRefs(request.attachments)
-      const correlationId = yield* ids.make("ask")
-      const message = yield* draft("ask", sender, target, request.text, refs, {
-        correlation_id: correlationId,
-        reply_to: request.reply_to ?? null
+    /** A plain sequence of synchronous steps: the hot path runs it with no fiber of its own. */
+    const askNow = (sender: Peer, request: AskRequest, at: number) =>
+      Either.gen(function*() {
+        yield* checkSender(sender, request.from_peer)
+        const target = yield* registry.resolveNow(request.to_peer, sender, request.circle, at)
+        if (request.reply_to !== undefined) yield* asks.getNow(request.reply_to)
+        const refs = yield* resolveRefs(request.attachments, at)
+        const correlationId = ids.next("ask")
+        const message = draft("ask", sender, target, request.text, refs, at, {
+          correlation_id: correlationId,
+          reply_to: request.reply_to ?? null
+        })
+        yield* storeAsk(message, correlationId, at)
+        const delivery = pushNow({ ...message, state: "queued" }, target)
+        return { correlation_id: correlationId, delivery }
       })
-      yield* storeAsk(message, correlationId)
-      const delivery = yield* push({ ...message, state: "queued" }, target)
-      return { correlation_id: correlationId, delivery }
-    })
 
     const ack = Effect.fnUntraced(function*(sender: Peer, request: AckRequest) {
       const question = yield* asks.get(request.correlation_id)
@@ -186,21 +185,22 @@ export const MessageRouterLive = Layer.scoped(
           message: `${request.correlation_id} was asked of ${question.to_name}; only that peer can ack it`
         })
       }
-      const refs = yield* resolveRefs(request.attachments)
+      const at = yield* Clock.currentTimeMillis
+      const refs = yield* resolveRefs(request.attachments, at)
       const asker = yield* registry.get(question.from_peer)
       const replyText = request.message ?? null
       const reply = replyText === null && refs.length === 0
         ? undefined
-        : yield* draft("reply", sender, {
+        : draft("reply", sender, {
           peer_id: question.from_peer,
           display_name: question.from_name,
           circle: question.circle
-        } as Peer, replyText ?? "(attachments)", refs, { correlation_id: question.correlation_id })
+        }, replyText ?? "(attachments)", refs, at, { correlation_id: question.correlation_id })
       yield* commit(Effect.gen(function*() {
         const { messageId } = yield* asks.ack(question.correlation_id, replyText, refs)
         // Acking an ask proves it arrived, even if its receipt never did.
         yield* deliveries.markDelivered(messageId, sender.peer_id)
-        if (reply !== undefined) yield* deliveries.enqueue([reply])
+        if (reply !== undefined) yield* deliveries.enqueue(reply)
         const event = yield* events.append({
           type: "ack",
           circle: question.circle,
@@ -216,30 +216,29 @@ export const MessageRouterLive = Layer.scoped(
       }))
       yield* PubSub.publish(acked, question.correlation_id)
       if (reply === undefined) return { correlation_id: question.correlation_id, state: "acked" as const, reply: null }
-      const delivery = asker._tag === "Some"
-        ? yield* push({ ...reply, state: "queued" }, asker.value)
-        : "queued" as const
+      const delivery = asker._tag === "Some" ? pushNow({ ...reply, state: "queued" }, asker.value) : "queued" as const
       return { correlation_id: question.correlation_id, state: "acked" as const, reply: { id: reply.id, delivery } }
     })
 
-    const notify = Effect.fnUntraced(function*(sender: Peer, request: NotifyRequest) {
-      yield* checkSender(sender, request.from_peer)
-      const target = yield* registry.resolve(request.to_peer, sender, request.circle)
-      const refs = yield* resolveRefs(request.attachments)
-      const message = yield* draft("notify", sender, target, request.text, refs)
-      yield* store(message, () => {}, {
-        type: "notify",
-        circle: message.circle,
-        message_id: message.id,
-        from_peer: message.from_peer,
-        from_name: message.from_name,
-        to_peer: message.to_peer,
-        to_name: message.to_name,
-        text: message.text,
-        attachments: refs
+    const notifyNow = (sender: Peer, request: NotifyRequest, at: number) =>
+      Either.gen(function*() {
+        yield* checkSender(sender, request.from_peer)
+        const target = yield* registry.resolveNow(request.to_peer, sender, request.circle, at)
+        const refs = yield* resolveRefs(request.attachments, at)
+        const message = draft("notify", sender, target, request.text, refs, at)
+        yield* store(message, () => {}, {
+          type: "notify",
+          circle: message.circle,
+          message_id: message.id,
+          from_peer: message.from_peer,
+          from_name: message.from_name,
+          to_peer: message.to_peer,
+          to_name: message.to_name,
+          text: message.text,
+          attachments: refs
+        }, at)
+        return { id: message.id, delivery: pushNow({ ...message, state: "queued" }, target) }
       })
-      return { id: message.id, delivery: yield* push({ ...message, state: "queued" }, target) }
-    })
 
     const broadcast = Effect.fnUntraced(function*(sender: Peer, request: BroadcastRequest) {
       yield* checkSender(sender, request.from_peer)
@@ -247,13 +246,13 @@ export const MessageRouterLive = Layer.scoped(
         return yield* new Forbidden({ message: `agents broadcast only to their own circle (${sender.circle})` })
       }
       const circle = request.circle ?? sender.circle
-      const refs = yield* resolveRefs(request.attachments)
+      const at = yield* Clock.currentTimeMillis
+      const refs = yield* resolveRefs(request.attachments, at)
       const recipients = (yield* registry.list({ circle })).filter((p) =>
         p.peer_id !== sender.peer_id && !readsEventLog(p)
       )
-      const broadcastId = yield* ids.make("msg")
-      const drafts = yield* Effect.forEach(recipients, (recipient) =>
-        draft("broadcast", sender, recipient, request.text, refs))
+      const broadcastId = ids.next("msg")
+      const drafts = recipients.map((recipient) => draft("broadcast", sender, recipient, request.text, refs, at))
       const [skipped, accepted] = yield* commit(Effect.gen(function*() {
         const full = new Set((yield* deliveries.enqueueWhereRoom(drafts)).map((m) => m.id))
         const stored = drafts.filter((m) => !full.has(m.id))
@@ -292,7 +291,7 @@ export const MessageRouterLive = Layer.scoped(
         ? yield* deliveries.get(messageId)
         : yield* deliveries.markDelivered(messageId, peerId)
       if (message === undefined || message.to_peer !== peerId) return []
-      if (outcome !== "failed") yield* askDelivered(message)
+      if (outcome !== "failed") askDeliveredNow(message)
       // A broadcast's per-recipient receipts would flood the log; its event lists the recipients.
       if (message.kind === "broadcast" && outcome !== "failed") return []
       return [
@@ -352,6 +351,16 @@ export const MessageRouterLive = Layer.scoped(
       }))
     })
 
-    return MessageRouter.of({ ask, ack, notify, broadcast, flush, confirm, waitForAck })
+    return MessageRouter.of({
+      ask: (sender, request) => Effect.flatMap(Clock.currentTimeMillis, (at) => askNow(sender, request, at)),
+      askNow,
+      ack,
+      notify: (sender, request) => Effect.flatMap(Clock.currentTimeMillis, (at) => notifyNow(sender, request, at)),
+      notifyNow,
+      broadcast,
+      flush,
+      confirm,
+      waitForAck
+    })
   })
 )

@@ -1,8 +1,8 @@
-import { Clock, Effect, Layer, Option, Schema } from "effect"
+import { Clock, Effect, Either, Layer, Option } from "effect"
 import * as os from "node:os"
 import { durationMillis } from "../protocol/ConfigFile.js"
 import { type AmbiguousPeer, Forbidden, PeerNotFound, Unauthorized } from "../protocol/Errors.js"
-import { DEFAULT_CIRCLE, type Peer, PeerId, type PeerStatus, type RegisterPeer } from "../protocol/Peer.js"
+import { DEFAULT_CIRCLE, type Peer, PEER_ID_PATTERN, type PeerStatus, type RegisterPeer } from "../protocol/Peer.js"
 import { Config } from "../services/Config.js"
 import { Database, type SqlValue } from "../services/Database.js"
 import { EventLog } from "../services/EventLog.js"
@@ -13,7 +13,8 @@ import { digest, matchesDigest } from "./Digest.js"
 import { nextFreeName, pick } from "./PeerNames.js"
 import { PeerRow, toPeer } from "./PeerRows.js"
 
-const isPeerId = Schema.is(PeerId)
+/** The PeerId schema's own pattern, tested directly: a Schema check costs more than the lookup it guards. */
+const isPeerId = (ref: string) => PEER_ID_PATTERN.test(ref)
 
 const TOUCH_EVERY_MS = 5000
 
@@ -48,10 +49,12 @@ export const PeerRegistryLive = Layer.effect(
       rows.set(row.peer_id, row)
       idByDigest.set(row.token_digest, row.peer_id)
     }
-    const reread = (peerId: string) =>
-      db.one(PeerRow, "SELECT * FROM peers WHERE peer_id = ?", [peerId]).pipe(
-        Effect.map(Option.match({ onNone: () => forget(peerId), onSome: remember }))
-      )
+    const rereadNow = (peerId: string) =>
+      Option.match(db.now.one(PeerRow, "SELECT * FROM peers WHERE peer_id = ?", [peerId]), {
+        onNone: () => forget(peerId),
+        onSome: remember
+      })
+    const reread = (peerId: string) => Effect.sync(() => rereadNow(peerId))
     for (const row of yield* db.all(PeerRow, "SELECT * FROM peers")) remember(row)
 
     const matching = (keep: (row: PeerRow) => boolean) => Effect.sync(() => [...rows.values()].filter(keep))
@@ -79,11 +82,15 @@ export const PeerRegistryLive = Layer.effect(
         row.created_at
       ]).pipe(Effect.zipRight(reread(row.peer_id)))
     /** Sets columns of a peer; the column names come from this file, never from a request. */
-    const setColumns = (peerId: string, columns: Record<string, SqlValue>) =>
-      db.run(
+    const setColumnsNow = (peerId: string, columns: Record<string, SqlValue>) => {
+      db.now.run(
         `UPDATE peers SET ${Object.keys(columns).map((c) => `${c} = ?`).join(", ")} WHERE peer_id = ?`,
         [...Object.values(columns), peerId]
-      ).pipe(Effect.zipRight(reread(peerId)))
+      )
+      rereadNow(peerId)
+    }
+    const setColumns = (peerId: string, columns: Record<string, SqlValue>) =>
+      Effect.sync(() => setColumnsNow(peerId, columns))
 
     /** A row no transport holds that has not been seen for `idle_timeout`, still marked present. */
     const isStale = (row: PeerRow, live: ReadonlySet<string>, now: number) =>
@@ -98,28 +105,30 @@ export const PeerRegistryLive = Layer.effect(
         ? toPeer(row, row.status === "offline" ? "online" : row.status)
         : toPeer(row, stale ? "offline" : row.status)
 
-    const markOffline = (row: PeerRow) =>
-      setColumns(row.peer_id, { status: "offline" }).pipe(
-        Effect.zipRight(events.emit({
-          type: "peer_status",
-          circle: row.circle,
-          peer_id: row.peer_id,
-          display_name: row.display_name,
-          status: "offline"
-        }))
-      )
+    const markOfflineNow = (row: PeerRow, now: number) => {
+      setColumnsNow(row.peer_id, { status: "offline" })
+      events.emitNow({
+        type: "peer_status",
+        circle: row.circle,
+        peer_id: row.peer_id,
+        display_name: row.display_name,
+        status: "offline"
+      }, now)
+    }
 
     /**
-     * The rows as peers, with their status as it really is now. Stale rows are repaired here,
-     * when a request looks at them, instead of by a background timer.
+     * The rows as peers, with their status as it really is at `now`. Stale rows are repaired
+     * here, when a request looks at them, instead of by a background timer.
      */
-    const view = (rows: ReadonlyArray<PeerRow>) =>
-      Effect.flatMap(transports.livePeers, (live) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const stale = rows.filter((row) => isStale(row, live, now))
-          const peers = rows.map((row) => peerOf(row, live, stale.includes(row)))
-          return stale.length === 0 ? Effect.succeed(peers) : Effect.as(Effect.forEach(stale, markOffline), peers)
-        }))
+    const viewNow = (rows: ReadonlyArray<PeerRow>, now: number) => {
+      const live = transports.livePeersNow()
+      return rows.map((row) => {
+        const stale = isStale(row, live, now)
+        if (stale) markOfflineNow(row, now)
+        return peerOf(row, live, stale)
+      })
+    }
+    const view = (rows: ReadonlyArray<PeerRow>) => Effect.map(Clock.currentTimeMillis, (now) => viewNow(rows, now))
 
     const load = (peerId: string) =>
       findById(peerId).pipe(
@@ -199,34 +208,31 @@ export const PeerRegistryLive = Layer.effect(
     })
 
     /**
-     * Marks an authenticated peer as seen. last_seen is written at most every few seconds: a
-     * peer sending a burst costs one write, not one per request.
+     * Marks an authenticated peer as seen at `now`. last_seen is written at most every few
+     * seconds: a peer sending a burst costs one write, not one per request.
      */
-    const markSeen = (row: PeerRow) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const wasOffline = row.status === "offline"
-        if (!wasOffline && now - row.last_seen <= TOUCH_EVERY_MS) {
-          return Effect.map(view([{ ...row, last_seen: now }]), (peers) => peers[0]!)
-        }
-        return Effect.gen(function*() {
-          yield* db.run(
-            `UPDATE peers SET last_seen = ?, status = CASE status WHEN 'offline' THEN 'online' ELSE status END
-             WHERE peer_id = ?`,
-            [now, row.peer_id]
-          ).pipe(Effect.zipRight(reread(row.peer_id)))
-          const [peer] = yield* view([{ ...row, last_seen: now, status: wasOffline ? "online" : row.status }])
-          if (wasOffline) {
-            yield* events.emit({
-              type: "peer_status",
-              circle: peer!.circle,
-              peer_id: peer!.peer_id,
-              display_name: peer!.display_name,
-              status: peer!.status
-            })
-          }
-          return peer!
-        })
-      })
+    const markSeenNow = (row: PeerRow, now: number): Peer => {
+      const wasOffline = row.status === "offline"
+      if (!wasOffline && now - row.last_seen <= TOUCH_EVERY_MS) return viewNow([{ ...row, last_seen: now }], now)[0]!
+      db.now.run(
+        `UPDATE peers SET last_seen = ?, status = CASE status WHEN 'offline' THEN 'online' ELSE status END
+         WHERE peer_id = ?`,
+        [now, row.peer_id]
+      )
+      rereadNow(row.peer_id)
+      const peer = viewNow([{ ...row, last_seen: now, status: wasOffline ? "online" : row.status }], now)[0]!
+      if (wasOffline) {
+        events.emitNow({
+          type: "peer_status",
+          circle: peer.circle,
+          peer_id: peer.peer_id,
+          display_name: peer.display_name,
+          status: peer.status
+        }, now)
+      }
+      return peer
+    }
+    const markSeen = (row: PeerRow) => Effect.map(Clock.currentTimeMillis, (now) => markSeenNow(row, now))
 
     const touch = (peerId: string) =>
       findById(peerId).pipe(
@@ -242,38 +248,45 @@ export const PeerRegistryLive = Layer.effect(
     })
 
     /** The digest lookup is itself the check: tokens are 256 random bits. */
-    const byToken = (token: string) =>
-      Effect.suspend(() => {
-        const row = rows.get(idByDigest.get(digest(token)) ?? "")
-        return row === undefined ? Effect.succeedNone : Effect.map(markSeen(row), Option.some)
-      })
+    const byTokenNow = (token: string, now: number) => {
+      const row = rows.get(idByDigest.get(digest(token)) ?? "")
+      return row === undefined ? undefined : markSeenNow(row, now)
+    }
 
-    const resolve = (ref: string, viewer?: Viewer, circle?: string) =>
-      Effect.suspend((): Effect.Effect<Peer, PeerNotFound | AmbiguousPeer | Forbidden> => {
-        const agentCircle = viewer !== undefined && viewer.role === "agent" ? viewer.circle : undefined
-        if (agentCircle !== undefined && circle !== undefined && circle !== agentCircle) {
-          return new Forbidden({
-            message: `agents reach only their own circle (${agentCircle}), not circle ${circle}`
-          })
-        }
-        if (isPeerId(ref)) {
-          const row = rows.get(ref)
-          if (row === undefined) return new PeerNotFound({ message: `no peer with id ${ref}` })
-          return Effect.flatMap(view([row]), ([peer]) =>
-            agentCircle !== undefined && peer!.circle !== agentCircle && peer!.role === "agent"
-              ? new Forbidden({
-                message: `peer ${ref} is in circle ${peer!.circle}; agents reach only their own circle (${agentCircle})`
-              })
-              : Effect.succeed(peer!))
-        }
-        const scope = circle ?? agentCircle
-        // Humans and services belong to every circle: an agent can always reach the person.
-        const named = [...rows.values()].filter((r) =>
-          r.display_name === ref &&
-          (scope === undefined || r.circle === scope || (circle === undefined && r.role !== "agent"))
+    const resolveNow = (
+      ref: string,
+      viewer: Viewer | undefined,
+      circle: string | undefined,
+      now: number
+    ): Either.Either<Peer, PeerNotFound | AmbiguousPeer | Forbidden> => {
+      const agentCircle = viewer !== undefined && viewer.role === "agent" ? viewer.circle : undefined
+      if (agentCircle !== undefined && circle !== undefined && circle !== agentCircle) {
+        return Either.left(
+          new Forbidden({ message: `agents reach only their own circle (${agentCircle}), not circle ${circle}` })
         )
-        return Effect.flatMap(view(named), (peers) => pick(ref, scope, peers))
-      })
+      }
+      if (isPeerId(ref)) {
+        const row = rows.get(ref)
+        if (row === undefined) return Either.left(new PeerNotFound({ message: `no peer with id ${ref}` }))
+        const peer = viewNow([row], now)[0]!
+        return agentCircle !== undefined && peer.circle !== agentCircle && peer.role === "agent"
+          ? Either.left(
+            new Forbidden({
+              message: `peer ${ref} is in circle ${peer.circle}; agents reach only their own circle (${agentCircle})`
+            })
+          )
+          : Either.right(peer)
+      }
+      const scope = circle ?? agentCircle
+      // Humans and services belong to every circle: an agent can always reach the person.
+      const named = [...rows.values()].filter((r) =>
+        r.display_name === ref &&
+        (scope === undefined || r.circle === scope || (circle === undefined && r.role !== "agent"))
+      )
+      return pick(ref, scope, viewNow(named, now))
+    }
+    const resolve = (ref: string, viewer?: Viewer, circle?: string) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => resolveNow(ref, viewer, circle, now))
 
     const list = Effect.fnUntraced(function*(filter: PeerFilter) {
       const now = yield* Clock.currentTimeMillis
@@ -356,8 +369,9 @@ export const PeerRegistryLive = Layer.effect(
     return PeerRegistry.of({
       register,
       authenticate,
-      byToken,
+      byTokenNow,
       resolve,
+      resolveNow,
       get,
       list,
       setDescription: (peerId, description) => update(peerId, { description }, "peer_updated"),

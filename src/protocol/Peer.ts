@@ -1,8 +1,10 @@
 import { Schema } from "effect"
 import { strict } from "./Strict.js"
 
+export const PEER_ID_PATTERN = /^peer-[a-z0-9]{8,40}$/
+
 export const PeerId = Schema.String.pipe(
-  Schema.pattern(/^peer-[a-z0-9]{8,40}$/),
+  Schema.pattern(PEER_ID_PATTERN),
   Schema.brand("PeerId"),
   Schema.annotations({ identifier: "PeerId", description: "immutable routing key, peer-…" })
 )

@@ -4,10 +4,10 @@ import type { Message } from "../protocol/Message.js"
 
 /** The durable queue of messages, one row per recipient. */
 export class Deliveries extends Context.Tag("repowire/Deliveries")<Deliveries, {
-  /** Writes the messages; fails (changing nothing) when a recipient's queue is full. */
-  readonly enqueue: (messages: ReadonlyArray<Omit<Message, "state">>) => Effect.Effect<void, QueueFull>
+  /** Writes the message; fails (changing nothing) when its recipient's queue is full. */
+  readonly enqueue: (message: Omit<Message, "state">) => Effect.Effect<void, QueueFull>
   /** `enqueue` as a synchronous step of a `Database.now` transaction, at time `now`. */
-  readonly enqueueNow: (messages: ReadonlyArray<Omit<Message, "state">>, now: number) => QueueFull | undefined
+  readonly enqueueNow: (message: Omit<Message, "state">, now: number) => QueueFull | undefined
   /** Writes the messages whose recipient has room; returns those it had to skip. */
   readonly enqueueWhereRoom: (
     messages: ReadonlyArray<Omit<Message, "state">>
@@ -15,6 +15,8 @@ export class Deliveries extends Context.Tag("repowire/Deliveries")<Deliveries, {
   /** Messages not yet confirmed, oldest first (expired ones are dropped on the way). */
   readonly pending: (peerId: string) => Effect.Effect<ReadonlyArray<Message>>
   readonly markDelivered: (messageId: string, peerId: string) => Effect.Effect<Message | undefined>
+  /** `markDelivered` as a synchronous step. */
+  readonly markDeliveredNow: (messageId: string, peerId: string) => Message | undefined
   /** Pending messages, marked delivered: for peers without a live transport. */
   readonly drain: (peerId: string) => Effect.Effect<ReadonlyArray<Message>>
   readonly get: (messageId: string) => Effect.Effect<Message | undefined>

@@ -1,4 +1,4 @@
-import { Context, type Effect } from "effect"
+import { Context, type Effect, type Either } from "effect"
 import type {
   AlreadyAcked,
   AmbiguousPeer,
@@ -29,11 +29,15 @@ type SendError = PeerNotFound | AmbiguousPeer | Forbidden | QueueFull | Attachme
  */
 export class MessageRouter extends Context.Tag("repowire/MessageRouter")<MessageRouter, {
   readonly ask: (sender: Peer, request: AskRequest) => Effect.Effect<AskAccepted, SendError | AskNotFound>
+  /** `ask` as a synchronous step, at time `at`: the daemon's hot path runs it without a fiber. */
+  readonly askNow: (sender: Peer, request: AskRequest, at: number) => Either.Either<AskAccepted, SendError | AskNotFound>
   readonly ack: (
     sender: Peer,
     request: AckRequest
   ) => Effect.Effect<AckAccepted, AskNotFound | AlreadyAcked | Forbidden | QueueFull | AttachmentNotFound>
   readonly notify: (sender: Peer, request: NotifyRequest) => Effect.Effect<NotifyAccepted, SendError>
+  /** `notify` as a synchronous step, at time `at`. */
+  readonly notifyNow: (sender: Peer, request: NotifyRequest, at: number) => Either.Either<NotifyAccepted, SendError>
   readonly broadcast: (
     sender: Peer,
     request: BroadcastRequest

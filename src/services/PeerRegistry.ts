@@ -1,4 +1,4 @@
-import { Context, type Effect, type Option } from "effect"
+import { Context, type Effect, type Either, type Option } from "effect"
 import type { AmbiguousPeer, Forbidden, PeerNotFound, Unauthorized } from "../protocol/Errors.js"
 import type { Peer, PeerStatus, Registered, RegisterPeer } from "../protocol/Peer.js"
 
@@ -25,13 +25,21 @@ export class PeerRegistry extends Context.Tag("repowire/PeerRegistry")<PeerRegis
   ) => Effect.Effect<Registered, Unauthorized | PeerNotFound>
   /** The peer a token belongs to; marks it seen. */
   readonly authenticate: (peerId: string, token: string) => Effect.Effect<Peer, Unauthorized>
-  readonly byToken: (token: string) => Effect.Effect<Option.Option<Peer>>
+  /** The peer a token belongs to, marked seen at `now`: a synchronous step, as every request makes it. */
+  readonly byTokenNow: (token: string, now: number) => Peer | undefined
   /** A peer by id or display name as `viewer` sees it (`circle` narrows names). */
   readonly resolve: (
     ref: string,
     viewer?: Viewer,
     circle?: string
   ) => Effect.Effect<Peer, PeerNotFound | AmbiguousPeer | Forbidden>
+  /** `resolve` as a synchronous step, at time `now`. */
+  readonly resolveNow: (
+    ref: string,
+    viewer: Viewer | undefined,
+    circle: string | undefined,
+    now: number
+  ) => Either.Either<Peer, PeerNotFound | AmbiguousPeer | Forbidden>
   readonly get: (peerId: string) => Effect.Effect<Option.Option<Peer>>
   readonly list: (filter: PeerFilter) => Effect.Effect<ReadonlyArray<Peer>>
   readonly setDescription: (peerId: string, description: string) => Effect.Effect<Peer, PeerNotFound>

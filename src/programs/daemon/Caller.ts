@@ -1,16 +1,24 @@
 import { HttpServerRequest } from "@effect/platform"
-import { Effect, Option } from "effect"
+import { Clock, Effect, Either } from "effect"
 import { Forbidden, Unauthorized } from "../../protocol/Errors.js"
 import { type Peer, PEER_TOKEN_HEADER } from "../../protocol/Peer.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
 import { Tunnelled } from "../../services/RequestContext.js"
 
-/** The peer that owns a peer token (marked seen); a token nobody owns is refused. */
+/** The peer that owns a peer token (marked seen at `at`); a token nobody owns is refused. */
+export const senderByTokenNow = (
+  registry: PeerRegistry["Type"],
+  token: string,
+  at: number
+): Either.Either<Peer, Unauthorized> => {
+  const peer = registry.byTokenNow(token, at)
+  return peer === undefined
+    ? Either.left(new Unauthorized({ message: "unknown peer token: register again with POST /peers" }))
+    : Either.right(peer)
+}
+
 export const senderByToken = (registry: PeerRegistry["Type"], token: string) =>
-  Effect.flatMap(registry.byToken(token), (peer) =>
-    Option.isSome(peer)
-      ? Effect.succeed(peer.value)
-      : Effect.fail(new Unauthorized({ message: "unknown peer token: register again with POST /peers" })))
+  Effect.flatMap(Clock.currentTimeMillis, (at) => senderByTokenNow(registry, token, at))
 
 /**
  * The peer a request acts as: the owner of its X-Repowire-Peer-Token, or — for the dashboard
