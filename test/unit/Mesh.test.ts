@@ -70,16 +70,28 @@ describe("MessageRouter", () => {
     Effect.gen(function*() {
       const router = yield* MessageRouter
       const events = yield* EventLog
+      const deliveries = yield* Deliveries
+      const asks = yield* Asks
       const sender = yield* peerOf(yield* register("sender"))
-      yield* register("inbox")
+      const inbox = yield* register("inbox")
+      const sent = []
       for (const n of [1, 2, 3]) {
-        const sent = yield* router.notify(sender, { from_peer: "sender", to_peer: "inbox", text: `m${n}` })
-        assert.strictEqual(sent.delivery, "queued")
+        sent.push(yield* router.notify(sender, { from_peer: "sender", to_peer: "inbox", text: `m${n}` }))
       }
+      assert.deepStrictEqual(sent.map((m) => m.delivery), ["queued", "queued", "queued"])
+      const first = sent[0]!
       const before = (yield* events.list({ since: 0, limit: 1000 })).length
       const full = yield* Effect.flip(router.notify(sender, { from_peer: "sender", to_peer: "inbox", text: "m4" }))
       assert.strictEqual(full._tag, "QueueFull")
+      const fullAsk = yield* Effect.flip(router.ask(sender, { from_peer: "sender", to_peer: "inbox", text: "q?" }))
+      assert.strictEqual(fullAsk._tag, "QueueFull")
       assert.strictEqual((yield* events.list({ since: 0, limit: 1000 })).length, before)
+      assert.deepStrictEqual((yield* deliveries.pending(inbox.peer_id)).map((m) => m.text), ["m1", "m2", "m3"])
+      assert.deepStrictEqual(yield* asks.list({}), [], "the refused ask is not tracked")
+      // Room counts queued messages only: one delivered frees a place.
+      yield* deliveries.markDelivered(first.id, inbox.peer_id)
+      const next = yield* router.notify(sender, { from_peer: "sender", to_peer: "inbox", text: "m5" })
+      assert.strictEqual(next.delivery, "queued")
     }).pipe(Effect.provide(meshLayer({ daemon: { delivery_queue: { max_per_peer: 3 } } }))))
 
   it.effect("queued messages expire after their TTL", () =>
