@@ -94,6 +94,21 @@ describe("MessageRouter", () => {
       assert.strictEqual(next.delivery, "queued")
     }).pipe(Effect.provide(meshLayer({ daemon: { delivery_queue: { max_per_peer: 3 } } }))))
 
+  it.effect("a broadcast skips a recipient whose queue is full and reaches the others", () =>
+    Effect.gen(function*() {
+      const router = yield* MessageRouter
+      const deliveries = yield* Deliveries
+      const sender = yield* peerOf(yield* register("sender"))
+      const full = yield* register("full")
+      const roomy = yield* register("roomy")
+      for (const n of [1, 2]) yield* router.notify(sender, { from_peer: "sender", to_peer: "full", text: `m${n}` })
+      const sent = yield* router.broadcast(sender, { from_peer: "sender", text: "all hands" })
+      assert.deepStrictEqual(sent.skipped, ["full"])
+      assert.deepStrictEqual(sent.queued, ["roomy"])
+      assert.deepStrictEqual((yield* deliveries.pending(full.peer_id)).map((m) => m.text), ["m1", "m2"])
+      assert.deepStrictEqual((yield* deliveries.pending(roomy.peer_id)).map((m) => m.text), ["all hands"])
+    }).pipe(Effect.provide(meshLayer({ daemon: { delivery_queue: { max_per_peer: 2 } } }))))
+
   it.effect("queued messages expire after their TTL", () =>
     Effect.gen(function*() {
       const router = yield* MessageRouter
