@@ -1,4 +1,4 @@
-import { Clock, Effect, Layer, Option, Schema } from "effect"
+import { Clock, Effect, Layer, Option } from "effect"
 import { durationMillis } from "../protocol/ConfigFile.js"
 import { QueueFull } from "../protocol/Errors.js"
 import type { Message } from "../protocol/Message.js"
@@ -7,13 +7,10 @@ import { Database } from "../services/Database.js"
 import { Deliveries } from "../services/Deliveries.js"
 import { messageColumns, MessageRow } from "./MessageRows.js"
 
-const QueuedCount = Schema.Struct({ to_peer: Schema.String, n: Schema.Number })
-
-const COLUMNS = `INSERT INTO messages (id, kind, from_peer, from_name, to_peer, to_name, circle, text,
-  correlation_id, reply_to, attachments, state, created_at, expires_at)`
-const INSERT = `${COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`
-/** The check and the write in one statement: nothing is inserted when the recipient's queue is full. */
-const INSERT_WHERE_ROOM = `${COLUMNS} SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?
+/** Nothing is inserted when the recipient already has its limit of queued messages. */
+const INSERT_WHERE_ROOM = `INSERT INTO messages (id, kind, from_peer, from_name, to_peer, to_name, circle, text,
+  correlation_id, reply_to, attachments, state, created_at, expires_at)
+  SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?
   WHERE (SELECT COUNT(*) FROM messages WHERE to_peer = ? AND state = 'queued') < ?`
 
 export const DeliveriesLive = Layer.effect(
@@ -48,36 +45,10 @@ export const DeliveriesLive = Layer.effect(
       lastExpiry = now
     }
 
-    const queuedCounts = (peers: ReadonlyArray<string>): Map<string, number> => {
-      const rows = db.now.all(
-        QueuedCount,
-        `SELECT to_peer, COUNT(*) AS n FROM messages
-         WHERE state = 'queued' AND to_peer IN (SELECT value FROM json_each(?)) GROUP BY to_peer`,
-        [JSON.stringify(peers)]
-      )
-      return new Map(rows.map((r) => [r.to_peer, r.n]))
-    }
-
-    /** Splits messages into those whose recipient has room and those that would overflow. */
-    const partition = (messages: ReadonlyArray<Omit<Message, "state">>, now: number) => {
-      expire(now)
-      const counts = queuedCounts([...new Set(messages.map((m) => m.to_peer))])
-      const room: Array<Omit<Message, "state">> = []
-      const full: Array<Omit<Message, "state">> = []
-      for (const m of messages) {
-        const n = counts.get(m.to_peer) ?? 0
-        if (n >= maxPerPeer) full.push(m)
-        else {
-          counts.set(m.to_peer, n + 1)
-          room.push(m)
-        }
-      }
-      return { room, full }
-    }
-
-    const columnValues = (message: Omit<Message, "state">, now: number) => {
+    /** Inserts the message if its recipient has room: the check and the write are one statement. */
+    const insertWhereRoom = (message: Omit<Message, "state">, now: number) => {
       const m = messageColumns(message)
-      return [
+      const { changes } = db.now.run(INSERT_WHERE_ROOM, [
         m.id,
         m.kind,
         m.from_peer,
@@ -90,18 +61,16 @@ export const DeliveriesLive = Layer.effect(
         m.reply_to,
         m.attachments,
         m.created_at,
-        now + ttl
-      ]
-    }
-
-    const insert = (messages: ReadonlyArray<Omit<Message, "state">>, now: number) => {
-      for (const message of messages) db.now.run(INSERT, columnValues(message, now))
+        now + ttl,
+        m.to_peer,
+        maxPerPeer
+      ])
+      return changes === 1
     }
 
     const enqueueNow = (message: Omit<Message, "state">, now: number) => {
       expire(now)
-      const { changes } = db.now.run(INSERT_WHERE_ROOM, [...columnValues(message, now), message.to_peer, maxPerPeer])
-      return changes === 1 ? undefined : new QueueFull({
+      return insertWhereRoom(message, now) ? undefined : new QueueFull({
         message: `${message.to_name} already has ${maxPerPeer} undelivered messages (the limit); ` +
           "try again once it catches up"
       })
@@ -111,9 +80,8 @@ export const DeliveriesLive = Layer.effect(
 
     const enqueueWhereRoom = (messages: ReadonlyArray<Omit<Message, "state">>) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
-        const { full, room } = partition(messages, now)
-        insert(room, now)
-        return full
+        expire(now)
+        return messages.filter((message) => !insertWhereRoom(message, now))
       })
 
     const pending = (peerId: string) => Effect.flatMap(Clock.currentTimeMillis, (now) => pendingRows(peerId, now))
