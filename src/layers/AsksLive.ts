@@ -88,7 +88,6 @@ export const AsksLive = Layer.effect(
       createNow,
       get,
       getNow,
-      markDelivered: (correlationId) => Effect.sync(() => markDeliveredNow(correlationId)),
       markDeliveredNow,
       ack,
       list

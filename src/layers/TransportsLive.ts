@@ -36,12 +36,10 @@ export const TransportsLive = Layer.sync(Transports, () => {
   return Transports.of({
     attach,
     detach,
-    isLive: (peerId) => Effect.sync(() => current.has(peerId)),
     deliver: (peerId, frame) => Effect.sync(() => deliverNow(peerId, frame)),
     deliverNow,
     deliverAll: (frames) => Effect.sync(() => frames.map(([peerId, frame]) => deliverNow(peerId, frame))),
     close: (peerId, code, reason) => Effect.suspend(() => current.get(peerId)?.close(code, reason) ?? Effect.void),
-    livePeers: Effect.sync(() => live),
     livePeersNow: () => live
   })
 })

@@ -19,9 +19,7 @@ export class Asks extends Context.Tag("repowire/Asks")<Asks, {
   readonly get: (correlationId: string) => Effect.Effect<Ask, AskNotFound>
   /** `get` as a synchronous step. */
   readonly getNow: (correlationId: string) => Either.Either<Ask, AskNotFound>
-  /** The ask's message reached its target (looked up by the ask's own key). */
-  readonly markDelivered: (correlationId: string) => Effect.Effect<void>
-  /** `markDelivered` as a synchronous step. */
+  /** The ask's message reached its target (looked up by the ask's own key): a synchronous step. */
   readonly markDeliveredNow: (correlationId: string) => void
   /** Closes the ask; returns it with the id of the message that carried it. */
   readonly ack: (

@@ -13,7 +13,6 @@ export class Transports extends Context.Tag("repowire/Transports")<Transports, {
   readonly attach: (peerId: string, transport: Transport) => Effect.Effect<void>
   /** Detaches only if `transport` is still the peer's current one; true when it was. */
   readonly detach: (peerId: string, transport: Transport) => Effect.Effect<boolean>
-  readonly isLive: (peerId: string) => Effect.Effect<boolean>
   /** Hands a frame to the peer's live transport; false when there is none. */
   readonly deliver: (peerId: string, frame: DeliveryFrame) => Effect.Effect<boolean>
   /** `deliver` as a synchronous step. */
@@ -23,7 +22,6 @@ export class Transports extends Context.Tag("repowire/Transports")<Transports, {
     frames: ReadonlyArray<readonly [peerId: string, frame: DeliveryFrame]>
   ) => Effect.Effect<ReadonlyArray<boolean>>
   readonly close: (peerId: string, code: number, reason: string) => Effect.Effect<void>
-  readonly livePeers: Effect.Effect<ReadonlySet<string>>
-  /** `livePeers` as a synchronous step. */
+  /** The peers with a live transport at this moment: read on every request that looks at a peer. */
   readonly livePeersNow: () => ReadonlySet<string>
 }>() {}
