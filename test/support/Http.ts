@@ -57,8 +57,12 @@ export interface Registered {
   readonly token: string
 }
 
-export const register = async (base: string, body: Record<string, unknown>): Promise<Registered> => {
-  const reply = await request(base, "POST", "/peers", { body })
+export const register = async (
+  base: string,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {}
+): Promise<Registered> => {
+  const reply = await request(base, "POST", "/peers", { body, headers })
   if (reply.status !== 201) throw new Error(`register failed: ${reply.status} ${reply.text}`)
   return reply.body as Registered
 }

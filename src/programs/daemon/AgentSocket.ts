@@ -1,5 +1,5 @@
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse, Socket } from "@effect/platform"
-import { Duration, Effect, Fiber, Option, Redacted, Ref, Schema } from "effect"
+import { Cause, Duration, Effect, Fiber, Option, Redacted, Ref, Schema } from "effect"
 import { ClientFrameJson, CloseCode, type ServerFrame } from "../../protocol/AgentFrame.js"
 import { describeParseError } from "../../protocol/Issues.js"
 import type { Peer } from "../../protocol/Peer.js"
@@ -80,6 +80,18 @@ const handle = Effect.gen(function*() {
 
   /** Frames are decoded as they arrive; a pong needs no effect at all (the idle daemon's only traffic). */
   const onFrame = (data: string | Uint8Array) => {
+    try {
+      return onRawFrame(data)
+    } catch (defect) {
+      return failed(Cause.die(defect))
+    }
+  }
+
+  /** A bug, never the client's doing: logged, and this connection closed with 1011. */
+  const failed = (cause: Cause.Cause<unknown>) =>
+    Effect.zipRight(Effect.logError("agent socket failed", cause), close(CloseCode.InternalError, "internal error"))
+
+  const onRawFrame = (data: string | Uint8Array) => {
     const size = typeof data === "string" ? data.length : data.byteLength
     if (size > MAX_FRAME) return close(CloseCode.TooLarge, `frames are at most ${MAX_FRAME} bytes`)
     const decoded = decodeFrame(typeof data === "string" ? data : textDecoder.decode(data))
@@ -114,7 +126,7 @@ const handle = Effect.gen(function*() {
           }
           return yield* registry.setStatus(peer.value.peer_id, frame.status).pipe(Effect.ignore)
       }
-    }))
+    })).pipe(Effect.catchAllCause((cause) => Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : failed(cause)))
 
   const handshakeTimeout = yield* Effect.sleep(HANDSHAKE).pipe(
     Effect.zipRight(Ref.get(peerRef)),

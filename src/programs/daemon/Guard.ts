@@ -2,6 +2,8 @@ import { HttpIncomingMessage, HttpServerError, HttpServerRequest, HttpServerResp
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { Cause, Effect, identity, Option, Redacted, Schema } from "effect"
 import { errorBody } from "../../protocol/Errors.js"
+import { decodeErrorMessage } from "../../protocol/Issues.js"
+import { jsonDepthWithin, tooDeep } from "../../protocol/JsonDepth.js"
 import type { Config } from "../../services/Config.js"
 import { Tunnelled } from "../../services/RequestContext.js"
 import { secretsEqual } from "../../layers/Digest.js"
@@ -30,29 +32,22 @@ const bearerOf = (header: string | undefined): string | undefined => {
   return match?.[1]?.trim()
 }
 
-/** A decode failure in one line: its deepest issue, with the path to it. */
-export const decodeErrorMessage = (
-  issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>,
-  whole: string
-) => {
-  const deepest = issues.reduce<(typeof issues)[number] | undefined>(
-    (acc, issue) => (acc === undefined || issue.path.length > acc.path.length ? issue : acc),
-    undefined
-  )
-  return deepest === undefined
-    ? whole
-    : deepest.path.length === 0
-    ? deepest.message
-    : `${deepest.path.map(String).join(".")}: ${deepest.message}`
-}
-
 /** Rewrites the HttpApi's own decode-error body into the `{error: {code, message}}` envelope. */
 const decodeErrorBody = Schema.decodeUnknownOption(Schema.parseJson(HttpApiDecodeError))
 const rewriteDecodeError = (response: HttpServerResponse.HttpServerResponse) => {
   if (response.status !== 400 || response.body._tag !== "Uint8Array") return response
   const decoded = decodeErrorBody(new TextDecoder().decode(response.body.body))
   if (Option.isNone(decoded)) return response
-  return json(400, "invalid_request", decodeErrorMessage(decoded.value.issues, decoded.value.message))
+  return json(400, "invalid_request", decodeErrorMessage(decoded.value.issues, () => decoded.value.message))
+}
+
+const BODYLESS = new Set(["GET", "HEAD", "OPTIONS"])
+
+/** A request whose body the HttpApi will parse as JSON (`/mcp` reads its own, see McpRoute). */
+const carriesJson = (request: HttpServerRequest.HttpServerRequest) => {
+  if (BODYLESS.has(request.method) || request.url.startsWith("/mcp")) return false
+  const type = request.headers["content-type"]
+  return type === undefined || type.toLowerCase().includes("json")
 }
 
 /** Failures that come from what the client sent, and the status they deserve. */
@@ -205,6 +200,7 @@ export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp => {
     }
 
     let served = app
+    let body = request
     if (verdict.chunked) {
       const rebuilt = yield* readBoundedBody(request, limit, request.headers["host"] ?? "localhost")
       if (rebuilt === undefined) {
@@ -213,6 +209,15 @@ export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp => {
         )
       }
       served = Effect.provideService(app, HttpServerRequest.HttpServerRequest, rebuilt)
+      body = rebuilt
+    }
+    if (verdict.bounded && carriesJson(body)) {
+      // Read once here (the request caches its text for the handler) to refuse deep nesting
+      // before any decoder or error formatter walks it.
+      const text = yield* Effect.either(HttpIncomingMessage.withMaxBodySize(body.text, Option.some(limit)))
+      if (text._tag === "Right" && !jsonDepthWithin(text.right)) {
+        return cors(json(400, "invalid_request", `the request body is ${tooDeep()}`))
+      }
     }
 
     const response = yield* served.pipe(

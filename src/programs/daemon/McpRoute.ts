@@ -6,6 +6,7 @@ import { secretsEqual } from "../../layers/Digest.js"
 import { DaemonClientLive } from "../../layers/DaemonClientLive.js"
 import { McpCallerHeaders } from "../../layers/McpCallerHeaders.js"
 import { errorBody } from "../../protocol/Errors.js"
+import { jsonDepthWithin, tooDeep } from "../../protocol/JsonDepth.js"
 import { Config } from "../../services/Config.js"
 import { DaemonClient } from "../../services/DaemonClient.js"
 import { Tunnelled } from "../../services/RequestContext.js"
@@ -23,6 +24,16 @@ const localPort = (request: HttpServerRequest.HttpServerRequest) =>
   (request.source as IncomingMessage | undefined)?.socket?.localPort
 
 const bearerOf = (header: string | undefined) => /^Bearer\s+(.+)$/i.exec(header ?? "")?.[1]?.trim()
+
+/** The request for the MCP SDK, its JSON body checked for nesting first (the SDK parses it unbounded). */
+const mcpWebRequest = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.gen(function*() {
+    if (request.method !== "POST") return yield* HttpServerRequest.toWeb(request)
+    const text = yield* request.text
+    if (!jsonDepthWithin(text)) return undefined
+    const url = new URL(request.url, `http://${request.headers["host"] ?? "localhost"}`)
+    return new Request(url, { method: "POST", headers: new Headers(request.headers), body: text })
+  })
 
 /**
  * `/mcp`: the MCP tools over Streamable HTTP (stateless, JSON responses), only when
@@ -61,7 +72,8 @@ const handle = (client: Context.Context<DaemonClient>) =>
     const server = makeMcpServer({ runPromiseExit: (effect) => Effect.runPromiseExit(Effect.provide(effect, tools)) }, VERSION)
     const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true })
     yield* Effect.acquireRelease(Effect.promise(() => server.connect(transport)), () => Effect.promise(() => server.close()))
-    const webRequest = yield* HttpServerRequest.toWeb(request)
+    const webRequest = yield* mcpWebRequest(request)
+    if (webRequest === undefined) return deny(400, "invalid_request", `the request body is ${tooDeep()}`)
     const response = yield* Effect.promise(() => transport.handleRequest(webRequest))
     return HttpServerResponse.fromWeb(response)
   })

@@ -18,7 +18,18 @@ import { MeshServices } from "./Services.js"
 class DaemonNodeServer extends Http.Server {
   direct: DirectRoutes | undefined
   override emit(event: string | symbol, ...args: Array<any>): boolean {
-    if (event === "request" && this.direct?.(args[0], args[1]) === true) return true
+    if (event === "request" && this.direct !== undefined) {
+      try {
+        if (this.direct(args[0], args[1])) return true
+      } catch (defect) {
+        // A bug in the fast path costs its request, never the process.
+        const response = args[1] as Http.ServerResponse
+        process.stderr.write(`repowire: direct route failed: ${String(defect)}\n`)
+        if (!response.headersSent) response.writeHead(500, { "content-type": "application/json" })
+        response.end(JSON.stringify({ error: { code: "internal", message: "internal error; see the daemon log" } }))
+        return true
+      }
+    }
     return super.emit(event as string, ...args)
   }
 }
