@@ -1,4 +1,4 @@
-import { ParseResult, Schema } from "effect"
+// No imports: the hook, which starts on every tool call, uses this without loading effect.
 
 /**
  * How deeply JSON may nest at any way in. Schema error messages, `JSON.stringify` and most
@@ -49,26 +49,6 @@ export const parseJsonBounded = (text: string, maxDepth: number = MAX_JSON_DEPTH
     return { ok: false, reason: "not valid JSON" }
   }
 }
-
-/** `Schema.parseJson(schema)` with the nesting bound: the codec for JSON text at a boundary. */
-export const parseJsonWithin = <A, I, R>(schema: Schema.Schema<A, I, R>, maxDepth: number = MAX_JSON_DEPTH) =>
-  Schema.compose(
-    Schema.transformOrFail(Schema.String, Schema.Unknown, {
-      strict: true,
-      decode: (text, _, ast) => {
-        const parsed = parseJsonBounded(text, maxDepth)
-        return parsed.ok
-          ? ParseResult.succeed(parsed.value)
-          : ParseResult.fail(new ParseResult.Type(ast, text.slice(0, 40), parsed.reason))
-      },
-      encode: (value, _, ast) =>
-        ParseResult.try({
-          try: () => JSON.stringify(value),
-          catch: () => new ParseResult.Type(ast, undefined, "not serialisable as JSON")
-        })
-    }),
-    schema
-  )
 
 const MAX_MESSAGE = 300
 
