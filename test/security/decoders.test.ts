@@ -88,7 +88,7 @@ describe("every decoder at a boundary answers any value with a typed error, neve
   })
 
   it("tunnel frames with deep heads are a bad_head for their stream", () => {
-    const frame = encodeFrame({ _tag: "Reset", stream: 7, code: "cancel", message: "x" })
+    const frame = encodeFrame({ _tag: "Reset", stream: 7, code: "cancelled", message: "x" })
     const head = new TextEncoder().encode(`{"code":${deepText(3000)}}`)
     const bytes = new Uint8Array(10 + head.length)
     bytes.set(frame.subarray(0, 10))

@@ -15,6 +15,7 @@ import {
 } from "../../protocol/Message.js"
 import { type Peer, PEER_TOKEN_HEADER } from "../../protocol/Peer.js"
 import type { Config } from "../../services/Config.js"
+import { AuthToken } from "../../services/AuthToken.js"
 import { MessageRouter } from "../../services/MessageRouter.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
 import { senderByTokenNow } from "./Caller.js"
@@ -76,7 +77,7 @@ export const makeDirectRoutes = (options: { readonly config: Config["Type"]; rea
     const router = yield* MessageRouter
     const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const clock = yield* Effect.clock
-    const admit = makeAdmission(options)
+    const admit = makeAdmission({ ...options, auth: yield* AuthToken })
     const refusedBrowser = () => false
     // An ask or a notify runs as plain synchronous steps, with no fiber: at 50 asks/s a fiber's
     // creation, with cold caches, costs about a third as much as storing the ask.
@@ -137,7 +138,10 @@ export const makeDirectRoutes = (options: { readonly config: Config["Type"]; rea
         token === undefined || token === "" || headers["origin"] !== undefined ||
         headers["content-length"] === undefined || !isJson(headers["content-type"])
       ) return false
-      const verdict = admit({ method: "POST", url: request.url!, headers, tunnelled: false }, refusedBrowser)
+      const verdict = admit(
+        { method: "POST", url: request.url!, headers, tunnelled: false, client: request.socket.remoteAddress ?? "local" },
+        refusedBrowser
+      )
       if (verdict._tag !== "Admit" || verdict.chunked) return false
       const chunks: Array<Buffer> = []
       request.on("data", (chunk: Buffer) => chunks.push(chunk))

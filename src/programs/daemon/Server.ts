@@ -4,6 +4,7 @@ import { Effect, ExecutionStrategy, Layer, LogLevel, Logger, Scope } from "effec
 import * as fs from "node:fs/promises"
 import * as Http from "node:http"
 import { AttachmentsLive } from "../../layers/AttachmentsLive.js"
+import { AuthTokenLive } from "../../layers/AuthTokenLive.js"
 import { SqliteLive } from "../../layers/Sqlite.js"
 import { TunnelClientLocal } from "../../layers/TunnelClientLive.js"
 import { Config } from "../../services/Config.js"
@@ -75,7 +76,7 @@ const Serve = (options: { readonly directRoutes: boolean }) =>
 export const makeDaemonLive = (options: { readonly directRoutes: boolean }) =>
   Serve(options).pipe(
     Layer.provide(MeshServices),
-    Layer.provide(Layer.mergeAll(AttachmentsLive, TunnelClientLocal())),
+    Layer.provide(Layer.mergeAll(AttachmentsLive, TunnelClientLocal(), AuthTokenLive)),
     // One LocalApp for both: Serve sets the app, the relay link serves tunnelled requests from it.
     Layer.provide(LocalApp.Live),
     Layer.provide(SqliteLive),
