@@ -69,7 +69,7 @@ export const runHook = async (args: ReadonlyArray<string>, env: NodeJS.ProcessEn
   const raw = await readStdin(Math.min(1000, deadline / 2))
   const parsed = raw.trim() === "" ? { ok: true as const, value: {} } : parseJsonBounded(raw)
   if (!parsed.ok) {
-    say(`hook ${event}: stdin is ${parsed.reason}; ignored`)
+    say(`hook ${event}: stdin is not JSON (${parsed.reason}); ignored`)
     return 0
   }
   const decoded = decodeHookPayload(event, parsed.value)
