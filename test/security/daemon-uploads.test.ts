@@ -1,0 +1,182 @@
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
+import * as net from "node:net"
+import * as path from "node:path"
+import { type TestDaemon, startDaemon } from "../support/Daemon.js"
+import { as, register, type Registered, request } from "../support/Http.js"
+
+/**
+ * Hardening of the daemon's uploads and body handling, through real sockets against the real
+ * daemon: every request is answered, bad input is never a 500, JSON routes take JSON only,
+ * file names outside Latin-1 survive, and the state files are private.
+ */
+
+interface RawClient {
+  /** Resolves with what the daemon sent once it closed the connection, or after `ms`. */
+  readonly reply: (ms: number) => Promise<{ readonly closed: boolean; readonly text: string; readonly afterMs: number }>
+  readonly destroy: () => void
+}
+
+/** A request written byte for byte on a TCP socket, which may never finish its body. */
+const rawRequest = (port: number, head: string, body: string | Buffer = ""): RawClient => {
+  const started = Date.now()
+  const socket = net.connect(port, "127.0.0.1")
+  socket.write(head)
+  if (body.length > 0) socket.write(body)
+  let text = ""
+  let closedAt: number | undefined
+  socket.on("data", (chunk) => (text += chunk.toString("utf8")))
+  socket.on("error", () => {})
+  const closed = new Promise<void>((resolve) => socket.on("close", () => {
+    closedAt = Date.now()
+    resolve()
+  }))
+  return {
+    reply: async (ms) => {
+      await Promise.race([closed, new Promise((r) => setTimeout(r, ms))])
+      return { closed: closedAt !== undefined, text, afterMs: (closedAt ?? Date.now()) - started }
+    },
+    destroy: () => socket.destroy()
+  }
+}
+
+const multipartHead = (port: number, route: string, length: number | "chunked", extra = "") =>
+  `POST ${route} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: multipart/form-data; boundary=x\r\n` +
+  (length === "chunked" ? "Transfer-Encoding: chunked\r\n" : `Content-Length: ${length}\r\n`) + extra + "\r\n"
+
+const statusOf = (text: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)
+
+const filePart = (name: string, content: string) =>
+  `--x\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: text/plain\r\n\r\n${content}`
+
+const storedAttachments = (home: string) => {
+  const dir = path.join(home, "attachments")
+  return existsSync(dir) ? readdirSync(dir) : []
+}
+
+let daemon: TestDaemon
+let alice: Registered
+beforeAll(async () => {
+  daemon = await startDaemon({ daemon: { request_timeout: "1s" } })
+  alice = await register(daemon.url, { name: "alice", backend: "codex", circle: "uploads" })
+  await register(daemon.url, { name: "bob", backend: "codex", circle: "uploads" })
+})
+afterAll(() => daemon.close())
+
+const snapshot = async () => ({
+  peers: (await request(daemon.url, "GET", "/peers?all=true")).body.peers.length,
+  events: (await request(daemon.url, "GET", "/events?since=0&limit=5000")).body.events.length,
+  attachments: storedAttachments(daemon.home).length
+})
+
+const stillServes = async () => {
+  const health = await request(daemon.url, "GET", "/health")
+  assert.strictEqual(health.status, 200)
+  const sent = await request(daemon.url, "POST", "/notify", {
+    body: { from_peer: "alice", to_peer: "bob", text: "still here" },
+    headers: as(alice)
+  })
+  assert.strictEqual(sent.status, 200, sent.text)
+}
+
+describe("every upload is answered", () => {
+  it("an empty multipart body is a 400 at once", async () => {
+    const before = await snapshot()
+    const client = rawRequest(daemon.port, multipartHead(daemon.port, "/attachments", 0, "Connection: close\r\n"))
+    const reply = await client.reply(3000)
+    client.destroy()
+    assert.isTrue(reply.closed, `no answer within 3 s: ${JSON.stringify(reply.text)}`)
+    assert.strictEqual(statusOf(reply.text), 400)
+    assert.include(reply.text, "invalid_request")
+    await stillServes()
+    assert.strictEqual((await snapshot()).attachments, before.attachments)
+  })
+
+  it("a body that ends without the closing boundary is a 400, and nothing is kept", async () => {
+    for (const body of [filePart("a.txt", "hello"), "--x\r\nContent-Disposition: form-da", "no boundary at all"]) {
+      const before = await snapshot()
+      const client = rawRequest(daemon.port, multipartHead(daemon.port, "/attachments", body.length), body)
+      const reply = await client.reply(3000)
+      client.destroy()
+      assert.strictEqual(statusOf(reply.text), 400, `${JSON.stringify(body)}: ${JSON.stringify(reply.text)}`)
+      assert.include(reply.text, "invalid_request")
+      assert.strictEqual((await snapshot()).attachments, before.attachments)
+    }
+    await stillServes()
+  })
+
+  it("an empty chunked body is a 400 at once", async () => {
+    const client = rawRequest(daemon.port, multipartHead(daemon.port, "/attachments", "chunked"), "0\r\n\r\n")
+    const reply = await client.reply(3000)
+    client.destroy()
+    assert.strictEqual(statusOf(reply.text), 400, JSON.stringify(reply.text))
+  })
+
+  it("a body that stalls is answered 408 within daemon.request_timeout, and the connection closes", async () => {
+    const before = await snapshot()
+    const body = filePart("stall.txt", "first bytes, then nothing")
+    for (const length of [body.length + 1000, "chunked"] as const) {
+      const client = rawRequest(
+        daemon.port,
+        multipartHead(daemon.port, "/attachments", length),
+        length === "chunked" ? `${body.length.toString(16)}\r\n${body}\r\n` : body
+      )
+      const reply = await client.reply(6000)
+      client.destroy()
+      assert.isTrue(reply.closed, `still open after 6 s: ${JSON.stringify(reply.text)}`)
+      assert.strictEqual(statusOf(reply.text), 408, JSON.stringify(reply.text))
+    }
+    await stillServes()
+    assert.strictEqual((await snapshot()).attachments, before.attachments)
+  }, 30_000)
+})
+
+describe("attachment names outside Latin-1", () => {
+  const upload = async (disposition: string, content: string) => {
+    const body = Buffer.concat([
+      Buffer.from(`--x\r\nContent-Disposition: form-data; name="file"; ${disposition}\r\nContent-Type: text/plain\r\n\r\n`),
+      Buffer.from(content),
+      Buffer.from("\r\n--x--\r\n")
+    ])
+    return request(daemon.url, "POST", "/attachments", {
+      raw: body,
+      headers: { "content-type": "multipart/form-data; boundary=x" }
+    })
+  }
+
+  for (
+    const [form, disposition] of [
+      ["a raw UTF-8 filename", "filename=\"日本.txt\""],
+      ["an RFC 5987 filename*", "filename*=UTF-8''%E6%97%A5%E6%9C%AC.txt"],
+      ["filename* beside an ASCII fallback", "filename=\"__.txt\"; filename*=utf-8''%E6%97%A5%E6%9C%AC.txt"]
+    ] as const
+  ) {
+    it(`${form} is stored and downloaded by its name`, async () => {
+      const uploaded = await upload(disposition, "konnichiwa")
+      assert.strictEqual(uploaded.status, 201, uploaded.text)
+      const [ref] = uploaded.body.attachments
+      assert.strictEqual(ref.name, "日本.txt")
+      assert.strictEqual(path.basename(ref.path), "日本.txt")
+      assert.strictEqual(readFileSync(ref.path, "utf8"), "konnichiwa")
+      const got = await request(daemon.url, "GET", `/attachments/${ref.id}`)
+      assert.strictEqual(got.status, 200)
+      assert.strictEqual(got.text, "konnichiwa")
+      assert.strictEqual(
+        got.headers["content-disposition"],
+        "attachment; filename=\"__.txt\"; filename*=UTF-8''%E6%97%A5%E6%9C%AC.txt"
+      )
+    })
+  }
+
+  it("a filename* that does not decode is a 400, and a very long name is cut to fit the file system", async () => {
+    const bad = await upload("filename*=UTF-8''%E6%97", "x")
+    assert.strictEqual(bad.status, 400, bad.text)
+    assert.strictEqual(bad.body.error.code, "invalid_request")
+    const long = await upload(`filename="${"日".repeat(200)}.txt"`, "long")
+    assert.strictEqual(long.status, 201, long.text)
+    const [ref] = long.body.attachments
+    assert.isAtMost(Buffer.byteLength(path.basename(ref.path)), 255)
+    assert.strictEqual(readFileSync(ref.path, "utf8"), "long")
+    await stillServes()
+  })
+})
