@@ -2,8 +2,9 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
-import { type TestDaemon, startDaemon } from "../support/Daemon.js"
+import { type TestDaemon, startDaemon, tempHome } from "../support/Daemon.js"
 import { as, register, type Registered, request } from "../support/Http.js"
+import { cli, spawnDaemon } from "../support/Process.js"
 
 /**
  * Hardening of the daemon's uploads and body handling, through real sockets against the real
@@ -126,9 +127,74 @@ describe("every upload is answered", () => {
       assert.isTrue(reply.closed, `still open after 6 s: ${JSON.stringify(reply.text)}`)
       assert.strictEqual(statusOf(reply.text), 408, JSON.stringify(reply.text))
     }
+    const headersOnly = rawRequest(daemon.port, `POST /peers HTTP/1.1\r\nHost: 127.0.0.1:${daemon.port}\r\n`)
+    const reply = await headersOnly.reply(6000)
+    headersOnly.destroy()
+    assert.isTrue(reply.closed, "a request whose headers never end is still open after 6 s")
     await stillServes()
     assert.strictEqual((await snapshot()).attachments, before.attachments)
   }, 30_000)
+})
+
+describe("shutdown with a stuck client", () => {
+  it("SIGTERM to `repowire serve` ends it within 5 s while an upload hangs, and the state survives a restart", async () => {
+    const home = await tempHome()
+    const first = await spawnDaemon(home)
+    const peer = await register(first.url, { name: "keeper", backend: "codex", circle: "stop" })
+    await register(first.url, { name: "other", backend: "codex", circle: "stop" })
+    const sent = await request(first.url, "POST", "/notify", {
+      body: { from_peer: "keeper", to_peer: "other", text: "kept across restarts" },
+      headers: as(peer)
+    })
+    assert.strictEqual(sent.status, 200)
+    const body = filePart("stuck.txt", "and then nothing")
+    const stuck = rawRequest(first.port, multipartHead(first.port, "/attachments", body.length + 1000), body)
+    const empty = rawRequest(first.port, multipartHead(first.port, "/attachments", 0))
+    await new Promise((r) => setTimeout(r, 300))
+    const started = Date.now()
+    first.child.kill("SIGTERM")
+    const exited = await Promise.race([
+      new Promise<string>((r) => first.child.once("exit", () => r("exited"))),
+      new Promise<string>((r) => setTimeout(() => r("still running"), 5000))
+    ])
+    const tookMs = Date.now() - started
+    if (exited !== "exited") first.child.kill("SIGKILL")
+    stuck.destroy()
+    empty.destroy()
+    assert.strictEqual(exited, "exited", `the daemon ignored SIGTERM for 5 s: ${first.output()}`)
+    assert.isBelow(tookMs, 5000)
+    assert.isFalse(existsSync(path.join(home, "daemon.json")), "the runtime file is left behind")
+
+    const second = await spawnDaemon(home)
+    try {
+      const peers = (await request(second.url, "GET", "/peers?all=true")).body.peers as Array<{ display_name: string }>
+      assert.includeMembers(peers.map((p) => p.display_name), ["keeper", "other"])
+      const events = (await request(second.url, "GET", "/events?since=0&limit=100")).body.events as Array<any>
+      assert.isTrue(events.some((e) => e.type === "notify" && e.text === "kept across restarts"), JSON.stringify(events))
+      assert.deepStrictEqual(storedAttachments(home), [])
+    } finally {
+      second.child.kill("SIGTERM")
+      await new Promise((r) => second.child.once("exit", r))
+    }
+  }, 40_000)
+
+  it("`repowire daemon stop` ends the daemon by SIGTERM, not the SIGKILL 5 s later, while an upload hangs", async () => {
+    const home = await tempHome()
+    const env = { REPOWIRE_DAEMON__PORT: "0" }
+    assert.strictEqual(cli(home, ["daemon", "start"], env).code, 0)
+    const info = JSON.parse(readFileSync(path.join(home, "daemon.json"), "utf8")) as { port: number }
+    const body = filePart("stuck.txt", "and then nothing")
+    const stuck = rawRequest(info.port, multipartHead(info.port, "/attachments", body.length + 1000), body)
+    await new Promise((r) => setTimeout(r, 300))
+    const stopped = cli(home, ["daemon", "stop"], env)
+    stuck.destroy()
+    assert.strictEqual(stopped.code, 0, stopped.stderr)
+    // `stop` sends SIGKILL 5 s after SIGTERM; a killed daemon never writes its last line.
+    const log = readFileSync(path.join(home, "daemon.log"), "utf8")
+    assert.match(log, /repowire daemon stopped/, "the daemon did not stop by itself within 5 s of SIGTERM")
+    assert.notMatch(log, /ERROR/)
+    assert.deepStrictEqual(storedAttachments(home), [], "the cut upload left its folder")
+  }, 40_000)
 })
 
 describe("attachment names outside Latin-1", () => {
