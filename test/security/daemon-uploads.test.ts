@@ -197,6 +197,90 @@ describe("shutdown with a stuck client", () => {
   }, 40_000)
 })
 
+describe("JSON routes take JSON only", () => {
+  it("a broken multipart body on POST /peers is 415, never a 500", async () => {
+    const before = await snapshot()
+    const garbage = "garbage--x\r\nzzz"
+    const client = rawRequest(daemon.port, multipartHead(daemon.port, "/peers", garbage.length, "Connection: close\r\n"), garbage)
+    const reply = await client.reply(3000)
+    client.destroy()
+    assert.strictEqual(statusOf(reply.text), 415, reply.text)
+    assert.notInclude(reply.text, "internal")
+    assert.include(reply.text, "unsupported_media_type")
+    assert.deepStrictEqual(await snapshot(), before)
+    await stillServes()
+  })
+
+  it("a valid peer sent urlencoded, as multipart or as text is refused with 415 and registers nothing", async () => {
+    const before = await snapshot()
+    const form = new FormData()
+    form.set("name", "sneaky")
+    form.set("backend", "codex")
+    const multipart = new Request("http://x/", { method: "POST", body: form })
+    const bodies: ReadonlyArray<{ readonly type: string; readonly raw: string | Buffer }> = [
+      { type: "application/x-www-form-urlencoded", raw: "name=sneaky&backend=codex" },
+      { type: multipart.headers.get("content-type")!, raw: Buffer.from(await multipart.arrayBuffer()) },
+      { type: "text/plain", raw: JSON.stringify({ name: "sneaky", backend: "codex" }) },
+      { type: "application/jsonx", raw: JSON.stringify({ name: "sneaky", backend: "codex" }) }
+    ]
+    for (const { raw, type } of bodies) {
+      const reply = await request(daemon.url, "POST", "/peers", { raw, headers: { "content-type": type } })
+      assert.strictEqual(reply.status, 415, `${type}: ${reply.text}`)
+      assert.strictEqual(reply.body.error.code, "unsupported_media_type")
+      assert.include(reply.body.error.message, "application/json")
+    }
+    assert.deepStrictEqual(await snapshot(), before)
+  })
+
+  it("a message call with a body that is not declared JSON is 415, on the direct path and the app's", async () => {
+    const before = await snapshot()
+    const text = JSON.stringify({ from_peer: "alice", to_peer: "bob", text: "as text" })
+    for (const route of ["/notify", "/ask"]) {
+      const reply = await request(daemon.url, "POST", route, {
+        raw: text,
+        headers: { "content-type": "text/plain", ...as(alice) }
+      })
+      assert.strictEqual(reply.status, 415, `${route} as text/plain: ${reply.text}`)
+      assert.strictEqual(reply.body.error.code, "unsupported_media_type")
+      // No Content-Type at all, with a body.
+      const client = rawRequest(
+        daemon.port,
+        `POST ${route} HTTP/1.1\r\nHost: 127.0.0.1:${daemon.port}\r\nX-Repowire-Peer-Token: ${alice.token}\r\n` +
+          `Content-Length: ${text.length}\r\nConnection: close\r\n\r\n`,
+        text
+      )
+      const raw = await client.reply(3000)
+      client.destroy()
+      assert.strictEqual(statusOf(raw.text), 415, `${route} without a content type: ${raw.text}`)
+      assert.include(raw.text, "unsupported_media_type")
+    }
+    assert.deepStrictEqual(await snapshot(), before)
+  })
+
+  it("JSON with a charset, and bodiless POSTs without a content type, still work", async () => {
+    const sent = await request(daemon.url, "POST", "/notify", {
+      raw: JSON.stringify({ from_peer: "alice", to_peer: "bob", text: "with charset" }),
+      headers: { "content-type": "application/json; charset=utf-8", ...as(alice) }
+    })
+    assert.strictEqual(sent.status, 200, sent.text)
+    const asked = await request(daemon.url, "POST", "/ask", {
+      body: { from_peer: "alice", to_peer: "bob", text: "wait for it" },
+      headers: as(alice)
+    })
+    const waited = await request(daemon.url, "POST", `/asks/${asked.body.correlation_id}/wait?timeout=0`, { headers: as(alice) })
+    assert.strictEqual(waited.status, 200, waited.text)
+  })
+
+  it("an upload is multipart only", async () => {
+    const reply = await request(daemon.url, "POST", "/attachments", {
+      raw: "name=x",
+      headers: { "content-type": "application/x-www-form-urlencoded" }
+    })
+    assert.strictEqual(reply.status, 415, reply.text)
+    assert.strictEqual(reply.body.error.code, "unsupported_media_type")
+  })
+})
+
 describe("attachment names outside Latin-1", () => {
   const upload = async (disposition: string, content: string) => {
     const body = Buffer.concat([

@@ -67,10 +67,6 @@ const upload = Effect.gen(function*() {
   const attachments = yield* Attachments
   const config = yield* Config
   const limits = limitsOf(config)
-  const type = request.headers["content-type"] ?? ""
-  if (!type.toLowerCase().startsWith("multipart/form-data")) {
-    return refuse(400, "invalid_request", "upload files as multipart/form-data")
-  }
   const stored: Array<AttachmentRef> = []
   const outcome = yield* readFileParts(bodyOf(request), request.headers, {
     maxParts: MAX_FILES * 4,

@@ -1,12 +1,13 @@
 import { HttpIncomingMessage, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { Cause, Effect, identity, Option, Redacted, Schema } from "effect"
-import { errorBody } from "../../protocol/Errors.js"
+import { errorBody, UnsupportedMediaType } from "../../protocol/Errors.js"
 import type { Config } from "../../services/Config.js"
 import { Tunnelled } from "../../services/RequestContext.js"
 import { secretsEqual } from "../../layers/Digest.js"
 import { allowedHosts, allowedOrigins } from "./Origins.js"
 import { readBoundedBody } from "./BoundedBody.js"
+import { unsupportedMediaType } from "./ContentType.js"
 import { isTunnelAllowed } from "../../protocol/TunnelRoutes.js"
 
 export type HttpApp = Effect.Effect<
@@ -154,6 +155,9 @@ export const makeAdmission = (options: Pick<GuardOptions, "config" | "port">) =>
         return refuse(401, "unauthorized", "this daemon requires its auth token (Authorization: Bearer …)", true)
       }
     }
+
+    const mediaType = unsupportedMediaType(head.method, path, headers)
+    if (mediaType !== undefined) return refuse(UnsupportedMediaType.status, UnsupportedMediaType.code, mediaType, true, true)
 
     const bounded = !path.startsWith("/attachments")
     const declared = headers["content-length"]
