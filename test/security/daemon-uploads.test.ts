@@ -1,5 +1,5 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
 import { type TestDaemon, startDaemon, tempHome } from "../support/Daemon.js"
@@ -49,6 +49,20 @@ const statusOf = (text: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] 
 
 const filePart = (name: string, content: string) =>
   `--x\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: text/plain\r\n\r\n${content}`
+
+/** Files and folders under a directory, relative path → permission bits. */
+const modesUnder = (dir: string): Map<string, { readonly mode: number; readonly dir: boolean }> => {
+  const out = new Map<string, { readonly mode: number; readonly dir: boolean }>()
+  const walk = (at: string) => {
+    for (const entry of readdirSync(at, { withFileTypes: true })) {
+      const full = path.join(at, entry.name)
+      out.set(path.relative(dir, full), { mode: statSync(full).mode & 0o777, dir: entry.isDirectory() })
+      if (entry.isDirectory()) walk(full)
+    }
+  }
+  walk(dir)
+  return out
+}
 
 const storedAttachments = (home: string) => {
   const dir = path.join(home, "attachments")
@@ -329,4 +343,38 @@ describe("attachment names outside Latin-1", () => {
     assert.strictEqual(readFileSync(ref.path, "utf8"), "long")
     await stillServes()
   })
+})
+
+describe("state files are private", () => {
+  it("after a daemon ran, wrote messages and an attachment, every file under the home is 0600 and every folder 0700, older files included", async () => {
+    const home = await tempHome()
+    const env = { REPOWIRE_DAEMON__PORT: "0" }
+    // Left 0644 by an older daemon: fixed, not kept.
+    writeFileSync(path.join(home, "daemon.log"), "", { mode: 0o644 })
+    writeFileSync(path.join(home, "state.db"), "", { mode: 0o644 })
+    chmodSync(path.join(home, "daemon.log"), 0o644)
+    chmodSync(path.join(home, "state.db"), 0o644)
+    assert.strictEqual(cli(home, ["daemon", "start"], env).code, 0)
+    try {
+      const info = JSON.parse(readFileSync(path.join(home, "daemon.json"), "utf8")) as { url: string }
+      const a = await register(info.url, { name: "a", backend: "codex", circle: "modes" })
+      await register(info.url, { name: "b", backend: "codex", circle: "modes" })
+      const sent = await request(info.url, "POST", "/notify", { body: { from_peer: "a", to_peer: "b", text: "hi" }, headers: as(a) })
+      assert.strictEqual(sent.status, 200)
+      const form = new FormData()
+      form.set("file", new Blob(["data"], { type: "text/plain" }), "notes.txt")
+      const uploaded = await fetch(`${info.url}/attachments`, { method: "POST", body: form })
+      assert.strictEqual(uploaded.status, 201)
+
+      const modes = modesUnder(home)
+      for (const name of ["state.db", "daemon.json", "daemon.log", "attachments"]) assert.isTrue(modes.has(name), name)
+      assert.isTrue([...modes.keys()].some((name) => name.startsWith("state.db-")), [...modes.keys()].join(", "))
+      const wrong = [...modes].filter(([, m]) => m.mode !== (m.dir ? 0o700 : 0o600))
+        .map(([name, m]) => `${name} ${m.mode.toString(8)}`)
+      assert.deepStrictEqual(wrong, [])
+      assert.strictEqual(statSync(home).mode & 0o777, 0o700)
+    } finally {
+      cli(home, ["daemon", "stop"], env)
+    }
+  }, 40_000)
 })
