@@ -1,5 +1,5 @@
 import { HttpLayerRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { NodeStream } from "@effect/platform-node"
+import { NodeHttpServerRequest, NodeStream } from "@effect/platform-node"
 import { Data, Duration, Effect, Either, Layer } from "effect"
 import { IncomingMessage } from "node:http"
 import type { AttachmentRef } from "../../protocol/Attachment.js"
@@ -52,7 +52,8 @@ const refuse = (status: number, code: string, message: string) =>
  * platform's own stream destroys the request, and the socket with it, before the refusal is sent).
  */
 const bodyOf = (request: HttpServerRequest.HttpServerRequest) => {
-  const source = (request as { readonly source?: unknown }).source
+  // A tunnelled request is a web Request: its stream is cancelled, and nothing else closes.
+  const source: unknown = NodeHttpServerRequest.toIncomingMessage(request)
   return source instanceof IncomingMessage
     ? NodeStream.fromReadable<HttpServerError.RequestError, Uint8Array>(
       () => source,
