@@ -44,8 +44,10 @@ export const AttachmentsLive = Layer.scoped(
     const dir = config.paths.attachmentsDir
     yield* Effect.promise(() => fsp.mkdir(dir, { recursive: true, mode: 0o700 }))
     // An upload cut short by the daemon's end (a stop, a crash) left a folder and no row.
-    const known = new Set((yield* db.all(Schema.Struct({ id: Schema.String }), "SELECT id FROM attachments")).map((r) => r.id))
-    const orphans = (yield* Effect.promise(() => fsp.readdir(dir))).filter((id) => /^att-[a-z0-9]+$/.test(id) && !known.has(id))
+    const rows = yield* db.all(Schema.Struct({ id: Schema.String }), "SELECT id FROM attachments")
+    const known = new Set(rows.map((r) => r.id))
+    const folders = yield* Effect.promise(() => fsp.readdir(dir))
+    const orphans = folders.filter((id) => /^att-[a-z0-9]+$/.test(id) && !known.has(id))
     yield* Effect.forEach(orphans, (id) => Effect.promise(() => fsp.rm(path.join(dir, id), { recursive: true, force: true })), {
       discard: true
     })

@@ -1,5 +1,5 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
 import { type TestDaemon, startDaemon, tempHome } from "../support/Daemon.js"
@@ -209,6 +209,24 @@ describe("shutdown with a stuck client", () => {
     assert.notMatch(log, /ERROR/)
     assert.deepStrictEqual(storedAttachments(home), [], "the cut upload left its folder")
   }, 40_000)
+  it("an upload folder a killed daemon left behind is removed when the daemon starts; stored files stay", async () => {
+    const home = await tempHome()
+    const first = await startDaemon({}, home)
+    const form = new FormData()
+    form.set("file", new Blob(["kept"], { type: "text/plain" }), "kept.txt")
+    const uploaded = await fetch(`${first.url}/attachments`, { method: "POST", body: form })
+    const [kept] = (await uploaded.json() as { attachments: Array<{ id: string; path: string }> }).attachments
+    await first.close()
+    mkdirSync(path.join(home, "attachments", "att-orphan0123456789"), { mode: 0o700 })
+    writeFileSync(path.join(home, "attachments", "att-orphan0123456789", "half.bin"), "half", { mode: 0o600 })
+    const second = await startDaemon({}, home)
+    try {
+      assert.deepStrictEqual(storedAttachments(home), [kept!.id])
+      assert.strictEqual(readFileSync(kept!.path, "utf8"), "kept")
+    } finally {
+      await second.close()
+    }
+  })
 })
 
 describe("JSON routes take JSON only", () => {

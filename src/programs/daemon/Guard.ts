@@ -157,7 +157,7 @@ export const makeAdmission = (options: Pick<GuardOptions, "config" | "port">) =>
     }
 
     const mediaType = unsupportedMediaType(head.method, path, headers)
-    if (mediaType !== undefined) return refuse(UnsupportedMediaType.status, UnsupportedMediaType.code, mediaType, true, true)
+    if (mediaType !== undefined) return refuse(415, UnsupportedMediaType.code, mediaType, true, true)
 
     const bounded = !path.startsWith("/attachments")
     const declared = headers["content-length"]
