@@ -70,6 +70,12 @@ export class PayloadTooLarge
   static readonly code = "payload_too_large"
   static readonly status = 413
 }
+export class UnsupportedMediaType
+  extends Schema.TaggedError<UnsupportedMediaType>()("UnsupportedMediaType", { message: Schema.String })
+{
+  static readonly code = "unsupported_media_type"
+  static readonly status = 415
+}
 export class QueueFull extends Schema.TaggedError<QueueFull>()("QueueFull", { message: Schema.String }) {
   static readonly code = "queue_full"
   static readonly status = 507
@@ -88,6 +94,7 @@ export const AttachmentNotFoundBody = envelope(AttachmentNotFound)
 export const AmbiguousPeerBody = envelope(AmbiguousPeer)
 export const AlreadyAckedBody = envelope(AlreadyAcked)
 export const PayloadTooLargeBody = envelope(PayloadTooLarge)
+export const UnsupportedMediaTypeBody = envelope(UnsupportedMediaType)
 export const QueueFullBody = envelope(QueueFull)
 export const QuotaExceededBody = envelope(QuotaExceeded)
 

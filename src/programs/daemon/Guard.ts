@@ -1,7 +1,7 @@
 import { HttpIncomingMessage, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { Cause, Effect, identity, Option, Schema } from "effect"
-import { errorBody } from "../../protocol/Errors.js"
+import { errorBody, UnsupportedMediaType } from "../../protocol/Errors.js"
 import { decodeErrorMessage } from "../../protocol/Issues.js"
 import { jsonDepthWithin, tooDeep } from "../../protocol/JsonDepth.js"
 import type { Config } from "../../services/Config.js"
@@ -10,6 +10,7 @@ import { type AuthToken, bearerOf } from "../../services/AuthToken.js"
 import { hasDashboardSession } from "./DashboardSession.js"
 import { allowedHosts, allowedOrigins } from "./Origins.js"
 import { readBoundedBody } from "./BoundedBody.js"
+import { unsupportedMediaType } from "./ContentType.js"
 import { isTunnelAllowed } from "../../protocol/TunnelRoutes.js"
 
 export type HttpApp = Effect.Effect<
@@ -150,6 +151,9 @@ export const makeAdmission = (options: GuardOptions) => {
         return refuse(401, "unauthorized", "this daemon requires its auth token (Authorization: Bearer …)", true)
       }
     }
+
+    const mediaType = unsupportedMediaType(head.method, path, headers)
+    if (mediaType !== undefined) return refuse(415, UnsupportedMediaType.code, mediaType, true, true)
 
     const bounded = !path.startsWith("/attachments")
     const declared = headers["content-length"]
