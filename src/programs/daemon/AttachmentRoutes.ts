@@ -4,7 +4,7 @@ import { Data, Duration, Effect, Either, Layer } from "effect"
 import { IncomingMessage } from "node:http"
 import type { AttachmentRef } from "../../protocol/Attachment.js"
 import { durationMillis } from "../../protocol/ConfigFile.js"
-import { errorBody } from "../../protocol/Errors.js"
+import { BadRequest, errorResponse, PayloadTooLarge, RequestTimeout } from "../../protocol/Errors.js"
 import { limitsOf } from "../../layers/AttachmentLimits.js"
 import { Attachments } from "../../services/Attachments.js"
 import { Config } from "../../services/Config.js"
@@ -14,8 +14,6 @@ const MAX_FILES = 16
 
 class TooManyFiles extends Data.TaggedError("TooManyFiles") {}
 
-const fail = (status: number, code: string, message: string) =>
-  HttpServerResponse.unsafeJson(errorBody(code, message), { status })
 
 /** Types a browser can only display, never run; everything else is served as opaque bytes. */
 const INERT_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "application/pdf"])
@@ -44,8 +42,8 @@ export const contentDisposition = (name: string): string => {
  * An upload refused before its body was read to the end: the connection closes after the
  * answer, so the rest of the body is never waited for.
  */
-const refuse = (status: number, code: string, message: string) =>
-  HttpServerResponse.setHeader(fail(status, code, message), "connection", "close")
+const refuse = (error: Parameters<typeof errorResponse>[0]) =>
+  HttpServerResponse.setHeader(errorResponse(error), "connection", "close")
 
 /**
  * The request's body. Read from node:http, it stays open when the reading stops early (the
@@ -85,16 +83,16 @@ const upload = Effect.gen(function*() {
     yield* attachments.remove(stored.map((r) => r.id))
     return yield* Effect.fail(outcome.left)
   }
-  if (stored.length === 0) return fail(400, "invalid_request", "the upload has no file part")
+  if (stored.length === 0) return errorResponse(new BadRequest({ message: "the upload has no file part" }))
   return HttpServerResponse.unsafeJson({ attachments: [...stored] }, { status: 201 })
 }).pipe(
   Effect.catchTags({
-    TooManyFiles: () => Effect.succeed(refuse(400, "invalid_request", `at most ${MAX_FILES} files per upload`)),
-    PayloadTooLarge: (e) => Effect.succeed(refuse(413, "payload_too_large", e.message)),
-    QuotaExceeded: (e) => Effect.succeed(refuse(507, "quota_exceeded", e.message)),
-    MultipartTooLarge: (e) => Effect.succeed(refuse(413, "payload_too_large", e.message)),
-    MultipartInvalid: (e) => Effect.succeed(refuse(400, "invalid_request", e.message)),
-    MultipartStalled: (e) => Effect.succeed(refuse(408, "request_timeout", e.message))
+    TooManyFiles: () => Effect.succeed(refuse(new BadRequest({ message: `at most ${MAX_FILES} files per upload` }))),
+    PayloadTooLarge: (e) => Effect.succeed(refuse(e)),
+    QuotaExceeded: (e) => Effect.succeed(refuse(e)),
+    MultipartTooLarge: (e) => Effect.succeed(refuse(new PayloadTooLarge({ message: e.message }))),
+    MultipartInvalid: (e) => Effect.succeed(refuse(new BadRequest({ message: e.message }))),
+    MultipartStalled: (e) => Effect.succeed(refuse(new RequestTimeout({ message: e.message })))
   })
 )
 
@@ -113,7 +111,7 @@ const download = Effect.gen(function*() {
       "cache-control": "private, max-age=3600"
     }
   })
-}).pipe(Effect.catchTag("AttachmentNotFound", (e) => Effect.succeed(fail(404, "attachment_not_found", e.message))))
+}).pipe(Effect.catchTag("AttachmentNotFound", (e) => Effect.succeed(errorResponse(e))))
 
 /** POST /attachments (multipart upload) and GET /attachments/:id (download, never rendered). */
 export const AttachmentRoutes = Layer.mergeAll(

@@ -6,6 +6,7 @@ import * as Http from "node:http"
 import { AttachmentsLive } from "../../layers/AttachmentsLive.js"
 import { AuthTokenLive } from "../../layers/AuthTokenLive.js"
 import { durationMillis } from "../../protocol/ConfigFile.js"
+import { Internal, wireErrorOf } from "../../protocol/Errors.js"
 import { SqliteLive } from "../../layers/Sqlite.js"
 import { TunnelClientLocal } from "../../layers/TunnelClientLive.js"
 import { Config } from "../../services/Config.js"
@@ -45,8 +46,9 @@ class DaemonNodeServer extends Http.Server {
         // A bug in the fast path costs its request, never the process.
         const response = args[1] as Http.ServerResponse
         process.stderr.write(`repowire: direct route failed: ${String(defect)}\n`)
-        if (!response.headersSent) response.writeHead(500, { "content-type": "application/json" })
-        response.end(JSON.stringify({ error: { code: "internal", message: "internal error; see the daemon log" } }))
+        const wire = wireErrorOf(Internal.logged())!
+        if (!response.headersSent) response.writeHead(wire.status, { "content-type": "application/json" })
+        response.end(JSON.stringify(wire.body))
         return true
       }
     }
