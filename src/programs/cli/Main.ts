@@ -3,6 +3,8 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Layer, Option } from "effect"
 import { StderrLogger } from "../../layers/StderrLogger.js"
 import { VERSION } from "../../Version.js"
+import { repowireHome } from "../agent/QuickConfig.js"
+import { repairShim } from "../setup/Shim.js"
 import { ackCommand } from "./commands/Ack.js"
 import { askCommand } from "./commands/Ask.js"
 import { asksCommand } from "./commands/Asks.js"
@@ -54,8 +56,17 @@ const oneLine = (cause: Cause.Cause<unknown>) => {
   return Cause.pretty(cause).split("\n")[0] ?? "unexpected failure"
 }
 
+/** A shim left pointing at a moved or removed install is pointed at this one. */
+const healShim = Effect.sync(() => {
+  try {
+    repairShim(repowireHome())
+  } catch {
+    // best effort: `repowire doctor` reports a broken shim
+  }
+})
+
 export const runCli = (argv: ReadonlyArray<string>) =>
-  cli(argv).pipe(
+  Effect.zipRight(healShim, cli(argv)).pipe(
     Effect.tapErrorCause((cause) => {
       if (Cause.isInterruptedOnly(cause)) return Effect.void
       if (Option.exists(Cause.failureOption(cause), ValidationError.isValidationError)) return Effect.void

@@ -1,7 +1,13 @@
 import { DaemonUnreachableError } from "../agent/DaemonHttp.js"
 import { type AgentBackend, isAgentBackend, resolveIdentity } from "../agent/Identity.js"
 import { runEvent } from "./Actions.js"
-import { decodeHookPayload, HOOK_EVENTS, parseEventName } from "../../protocol/HookPayload.js"
+import {
+  decodeHookPayload,
+  HOOK_EVENTS,
+  parseEventName,
+  resolveUpstreamSession,
+  UPSTREAM_NOOP_EVENTS
+} from "../../protocol/HookPayload.js"
 
 /**
  * `repowire hook <event> [--backend B]`: loaded by bin.ts without the CLI tree, so a hook
@@ -12,7 +18,8 @@ const DEADLINE_MS: Record<string, number> = { "session-start": 12_000, stop: 400
 const DEFAULT_DEADLINE_MS = 2000
 
 const USAGE = `usage: repowire hook <event> [--backend claude-code|codex|gemini|opencode]
-events: ${HOOK_EVENTS.join(", ")} (also the runtimes' own names: SessionStart, BeforeAgent, AfterTool, AfterAgent, ...)
+events: ${HOOK_EVENTS.join(", ")} (also the runtimes' own names: SessionStart, BeforeAgent, AfterTool, AfterAgent, ...,
+and upstream repowire's: session, prompt, notification)
 reads the agent's hook JSON on stdin`
 
 const readStdin = (timeoutMs: number): Promise<string> =>
@@ -48,8 +55,9 @@ export const runHook = async (args: ReadonlyArray<string>, env: NodeJS.ProcessEn
     const { runDelivery } = await import("./Delivery.js")
     return runDelivery(flag(args, "--key") ?? "", env)
   }
-  const event = parseEventName(eventArg)
-  if (event === undefined) {
+  if (UPSTREAM_NOOP_EVENTS.includes(eventArg.toLowerCase())) return 0
+  const named = parseEventName(eventArg)
+  if (named === undefined) {
     say(`unknown hook event "${eventArg}"\n${USAGE}`)
     return 1
   }
@@ -59,6 +67,7 @@ export const runHook = async (args: ReadonlyArray<string>, env: NodeJS.ProcessEn
     return 1
   }
   const backend: AgentBackend = backendArg
+  let event = named
   const deadline = DEADLINE_MS[event] ?? DEFAULT_DEADLINE_MS
   const timer = setTimeout(() => {
     say(`hook ${event} gave up after ${deadline}ms; the agent carries on`)
@@ -73,6 +82,7 @@ export const runHook = async (args: ReadonlyArray<string>, env: NodeJS.ProcessEn
     say(`hook ${event}: stdin is not JSON; ignored`)
     return 0
   }
+  event = resolveUpstreamSession(eventArg, event, payload)
   const decoded = decodeHookPayload(event, payload)
   if (!decoded.ok) {
     say(`hook ${event}: ${decoded.error}; ignored`)
