@@ -4,6 +4,7 @@ import BetterSqlite from "better-sqlite3"
 import { Cause, Context, Data, Effect, Exit, Layer, Option, Runtime, Schema } from "effect"
 import { Config } from "../services/Config.js"
 import { Database, type SqlValue } from "../services/Database.js"
+import { moveAsideForeignState } from "./ForeignState.js"
 import { migrations } from "./Migrations.js"
 
 /** The state file is held by another daemon (it keeps an exclusive lock while it runs). */
@@ -81,6 +82,10 @@ const checkpointAfterCommits = (db: BetterSqlite.Database, onError: (error: unkn
 
 const open = (filename: string) =>
   Effect.gen(function*() {
+    const moved = filename === ":memory:" ? undefined : moveAsideForeignState(filename)
+    if (moved !== undefined) {
+      yield* Effect.logWarning(`${filename} is upstream repowire's (another schema): moved aside to ${moved}; starting fresh`)
+    }
     const image = yield* migrate(filename)
     const db = yield* Effect.acquireRelease(
       Effect.sync(() => Option.isSome(image) ? new BetterSqlite(Buffer.from(image.value)) : new BetterSqlite(filename)),
