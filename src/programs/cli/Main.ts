@@ -18,6 +18,7 @@ import { notifyCommand } from "./commands/Notify.js"
 import { peersCommand } from "./commands/Peers.js"
 import { relayCommand } from "./commands/Relay.js"
 import { serveCommand } from "./commands/Serve.js"
+import { serviceCommand } from "./commands/Service.js"
 import { setupCommand } from "./commands/Setup.js"
 import { statusCommand } from "./commands/Status.js"
 import { uninstallCommand } from "./commands/Uninstall.js"
@@ -27,6 +28,7 @@ const root = Command.make("repowire").pipe(
   Command.withSubcommands([
     serveCommand,
     daemonCommand,
+    serviceCommand,
     configCommand,
     setupCommand,
     uninstallCommand,
