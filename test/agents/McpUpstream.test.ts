@@ -55,6 +55,14 @@ describe("MCP tools with upstream repowire's argument names", () => {
     assert.match(text(notified), /^sent to cli \((queued|delivered)\)$/)
     const cast = await client.callTool({ name: "broadcast", arguments: { message: "hello all" } })
     assert.isFalse(isError(cast), text(cast))
+
+    // upstream's CLI group: repowire peer list|ask|ack|asks
+    const listed = await cli("peer", "list", "--json")
+    assert.include((JSON.parse(listed.stdout) as { peers: Array<{ display_name: string }> }).peers.map((p) => p.display_name), "webapp")
+    const peerAsk = await cli("peer", "ask", "webapp", "which branch?", "--json")
+    const askId = (JSON.parse(peerAsk.stdout) as { correlation_id: string }).correlation_id
+    const peerAsks = await cli("peer", "asks", "--open", "--json")
+    assert.include(peerAsks.stdout, askId)
     const missing = await client.callTool({ name: "notify_peer", arguments: { message: "to whom?" } })
     assert.isTrue(isError(missing))
     assert.include(text(missing), "to (or peer_name) is required")
