@@ -173,3 +173,43 @@ describe("the shim", () => {
     assert.strictEqual(fallback.stdout.trim(), "0.1.0", fallback.stderr)
   })
 })
+
+describe("doctor and setup from the CLI, over upstream's configs", () => {
+  it("doctor names what no longer runs and what was taken over; setup repairs a broken shim", () => {
+    const { home, repowireHome } = upstreamHome()
+    fs.rmSync(path.join(home, ".codex", "config.toml"))
+    const bin = path.join(dist, "bin.mjs")
+    const env = { ...process.env, HOME: home, REPOWIRE_HOME: repowireHome, PATH: "/usr/bin:/bin", REPOWIRE_DAEMON__PORT: "1", NO_COLOR: "1" }
+    delete (env as Record<string, string | undefined>).REPOWIRE_SETUP_COMMAND
+    const run = (...args: Array<string>) => spawnSync(process.execPath, [bin, ...args], { env, encoding: "utf8", timeout: 30_000 })
+
+    const before = run("doctor")
+    assert.notStrictEqual(before.status, 0)
+    assert.include(before.stdout, "runs repowire, which does not run")
+    assert.include(before.stdout, "another repowire's entries")
+
+    const setup = run("setup", "--yes")
+    assert.strictEqual(setup.status, 0, setup.stderr)
+    const shim = shimPath(repowireHome)
+    assert.strictEqual(shimState(repowireHome).state, "ok")
+    const after = run("doctor")
+    assert.notInclude(after.stdout, "FAIL", after.stdout)
+    assert.include(after.stdout, `taken over from upstream: ${path.join(home, ".claude", "settings.json")}`)
+
+    // The install the shim names goes away: doctor says so, setup points the shim here again.
+    writeShim(repowireHome, { node: process.execPath, bin: path.join(os.tmpdir(), "gone", "dist", "bin.mjs") })
+    const broken = run("doctor")
+    assert.notStrictEqual(broken.status, 0)
+    assert.include(broken.stdout, `runs ${shim}, which ${shim} runs ${path.join(os.tmpdir(), "gone", "dist", "bin.mjs")}, which is gone`)
+    assert.strictEqual(run("setup", "--yes").status, 0)
+    assert.strictEqual(shimState(repowireHome).state, "ok")
+
+    const hook = spawnSync(shim, ["hook", "notification"], { env, input: "{}", encoding: "utf8" })
+    assert.strictEqual(hook.status, 0, hook.stderr)
+
+    const un = run("uninstall")
+    assert.strictEqual(un.status, 0, un.stderr)
+    assert.isFalse(fs.existsSync(shim))
+    assert.strictEqual(fs.readFileSync(path.join(home, ".claude", "settings.json"), "utf8"), fs.readFileSync(path.join(fixture, ".claude", "settings.json"), "utf8"))
+  }, 120_000)
+})

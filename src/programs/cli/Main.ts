@@ -60,8 +60,9 @@ const oneLine = (cause: Cause.Cause<unknown>) => {
   return Cause.pretty(cause).split("\n")[0] ?? "unexpected failure"
 }
 
-/** A shim left pointing at a moved or removed install is pointed at this one. */
-const healShim = Effect.sync(() => {
+/** A shim left pointing at a moved or removed install is pointed at this one (doctor only reports it). */
+const healShim = (argv: ReadonlyArray<string>) => Effect.sync(() => {
+  if (argv[2] === "doctor") return
   try {
     repairShim(repowireHome())
   } catch {
@@ -70,7 +71,7 @@ const healShim = Effect.sync(() => {
 })
 
 export const runCli = (argv: ReadonlyArray<string>) =>
-  Effect.zipRight(healShim, cli(argv)).pipe(
+  Effect.zipRight(healShim(argv), cli(argv)).pipe(
     Effect.tapErrorCause((cause) => {
       if (Cause.isInterruptedOnly(cause)) return Effect.void
       if (Option.exists(Cause.failureOption(cause), ValidationError.isValidationError)) return Effect.void
