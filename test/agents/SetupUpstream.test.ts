@@ -194,7 +194,7 @@ describe("doctor and setup from the CLI, over upstream's configs", () => {
     assert.strictEqual(shimState(repowireHome).state, "ok")
     const after = run("doctor")
     assert.notInclude(after.stdout, "FAIL", after.stdout)
-    assert.include(after.stdout, `taken over from upstream: ${path.join(home, ".claude", "settings.json")}`)
+    assert.include(after.stdout, `taken over (upstream's, or an older setup's): ${path.join(home, ".claude", "settings.json")}`)
 
     // The install the shim names goes away: doctor says so, setup points the shim here again.
     writeShim(repowireHome, { node: process.execPath, bin: path.join(os.tmpdir(), "gone", "dist", "bin.mjs") })

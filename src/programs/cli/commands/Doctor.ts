@@ -56,7 +56,7 @@ const shimCheck = (home: string): ReadonlyArray<Check> => {
 const takenOver = (config: Config["Type"]): ReadonlyArray<Check> => [
   ...(readState(config.paths.home).takeover ?? []).map((t): Check => ({
     level: "ok",
-    what: `taken over from upstream: ${t.file} (${t.entries.join("; ")}); its copy: ${t.backup}`
+    what: `taken over (upstream's, or an older setup's): ${t.file} (${t.entries.join("; ")}); its copy: ${t.backup}`
   })),
   ...movedAsideStates(config.paths.stateDb).map((f): Check => ({ level: "ok", what: `upstream's state.db moved aside: ${f}` })),
   ...(config.upstream
