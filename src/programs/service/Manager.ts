@@ -36,7 +36,14 @@ const systemd = (env: NodeJS.ProcessEnv): ServiceManager => ({
     const user = run(["systemctl", "--user", "show-environment"])
     return user.ok ? undefined : `the systemd user manager does not answer (${user.out.split("\n")[0]}): nothing written`
   },
-  afterInstall: [["systemctl", "--user", "daemon-reload"], ["systemctl", "--user", "enable", "--now", SYSTEMD_UNIT]],
+  // restart, not enable --now: a unit already running (an older one, or upstream's Go build's
+  // repowire.service, which this file replaces) must pick up the new definition.
+  afterInstall: [["systemctl", "--user", "daemon-reload"], ["systemctl", "--user", "enable", SYSTEMD_UNIT], [
+    "systemctl",
+    "--user",
+    "restart",
+    SYSTEMD_UNIT
+  ]],
   beforeUninstall: [["systemctl", "--user", "disable", "--now", SYSTEMD_UNIT]],
   afterUninstall: [["systemctl", "--user", "daemon-reload"]],
   restart: ["systemctl", "--user", "restart", SYSTEMD_UNIT],

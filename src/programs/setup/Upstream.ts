@@ -19,6 +19,7 @@ export const UPSTREAM_MCP_NAMES: ReadonlyArray<string> = ["repowire-channel"]
 /** Upstream's OpenCode plugin: it would load beside ours and speak upstream's protocol. */
 export const upstreamPluginFiles = (home: string): ReadonlyArray<string> => [
   path.join(home, ".config", "opencode", "plugin", "repowire.ts"),
+  path.join(home, ".config", "opencode", "plugins", "repowire.ts"),
   path.join(home, ".opencode", "plugin", "repowire.ts")
 ]
 
