@@ -5,6 +5,7 @@ import { Cause, Context, Data, Effect, Exit, Layer, Option, Runtime, Schema } fr
 import * as fs from "node:fs"
 import { Config } from "../services/Config.js"
 import { Database, type SqlValue } from "../services/Database.js"
+import { moveAsideForeignState } from "./ForeignState.js"
 import { migrations } from "./Migrations.js"
 
 /** The state file is held by another daemon (it keeps an exclusive lock while it runs). */
@@ -99,6 +100,10 @@ const makePrivate = (filename: string) =>
 
 const open = (filename: string) =>
   Effect.gen(function*() {
+    const moved = filename === ":memory:" ? undefined : moveAsideForeignState(filename)
+    if (moved !== undefined) {
+      yield* Effect.logWarning(`${filename} is upstream repowire's (another schema): moved aside to ${moved}; starting fresh`)
+    }
     if (filename !== ":memory:") yield* makePrivate(filename)
     const image = yield* migrate(filename)
     const db = yield* Effect.acquireRelease(
