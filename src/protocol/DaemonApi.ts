@@ -9,6 +9,7 @@ import {
   ForbiddenBody,
   PeerNotFoundBody,
   QueueFullBody,
+  ScheduleNotFoundBody,
   UnauthorizedBody
 } from "./Errors.js"
 import {
@@ -26,6 +27,7 @@ import {
   NotifyRequest
 } from "./Message.js"
 import { ChatReportRequest, EventList } from "./MeshEvent.js"
+import { CreateSchedule, Schedule, ScheduleList } from "./Schedule.js"
 import { Peer, PeerList, PeerStatus, Registered, RegisterPeer, SetCircle, SetDescription, SetStatus } from "./Peer.js"
 
 export const RelayStatus = Schema.Struct({
@@ -161,6 +163,23 @@ export class EventsGroup extends HttpApiGroup.make("events")
   )
 {}
 
+/** Local-only writes; the dashboard lists and deletes through the relay too (TunnelRoutes). */
+export class SchedulesGroup extends HttpApiGroup.make("schedules")
+  .add(
+    HttpApiEndpoint.post("create", "/schedules").setPayload(CreateSchedule).addSuccess(Schedule, { status: 201 })
+      .addError(PeerNotFoundBody).addError(AmbiguousPeerBody).addError(ForbiddenBody)
+  )
+  .add(
+    HttpApiEndpoint.get("list", "/schedules")
+      .setUrlParams(Schema.Struct({ peer: Schema.optional(Schema.String) }))
+      .addSuccess(ScheduleList).addError(PeerNotFoundBody).addError(AmbiguousPeerBody).addError(ForbiddenBody)
+  )
+  .add(
+    HttpApiEndpoint.del("remove", "/schedules/:id").setPath(IdPath).addSuccess(Schedule)
+      .addError(ScheduleNotFoundBody).addError(ForbiddenBody)
+  )
+{}
+
 /** The daemon's JSON API. Raw routes beside it: /ws, /events/stream, /attachments, /dashboard, /mcp. */
 export class DaemonApi extends HttpApi.make("repowire")
   .add(HealthGroup)
@@ -169,6 +188,7 @@ export class DaemonApi extends HttpApi.make("repowire")
   .add(AsksGroup)
   .add(DeliveriesGroup)
   .add(EventsGroup)
+  .add(SchedulesGroup)
   .addError(BadRequestBody)
   .addError(UnauthorizedBody)
 {}

@@ -93,3 +93,11 @@ export const QuotaExceededBody = envelope(QuotaExceeded)
 
 /** Errors a peer lookup can end in. */
 export type PeerLookupError = PeerNotFound | AmbiguousPeer
+
+export class ScheduleNotFound
+  extends Schema.TaggedError<ScheduleNotFound>()("ScheduleNotFound", { message: Schema.String })
+{
+  static readonly code = "schedule_not_found"
+  static readonly status = 404
+}
+export const ScheduleNotFoundBody = envelope(ScheduleNotFound)

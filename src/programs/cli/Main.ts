@@ -15,6 +15,7 @@ import { mcpCommand } from "./commands/Mcp.js"
 import { notifyCommand } from "./commands/Notify.js"
 import { peersCommand } from "./commands/Peers.js"
 import { relayCommand } from "./commands/Relay.js"
+import { scheduleCommand } from "./commands/Schedule.js"
 import { serveCommand } from "./commands/Serve.js"
 import { setupCommand } from "./commands/Setup.js"
 import { statusCommand } from "./commands/Status.js"
@@ -36,6 +37,7 @@ const root = Command.make("repowire").pipe(
     broadcastCommand,
     ackCommand,
     asksCommand,
+    scheduleCommand,
     mcpCommand,
     hookCommand,
     relayCommand

@@ -8,6 +8,7 @@ import { Deliveries } from "../../services/Deliveries.js"
 import { EventLog } from "../../services/EventLog.js"
 import { MessageRouter } from "../../services/MessageRouter.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
+import { Schedules } from "../../services/Schedules.js"
 import { TunnelClient } from "../../services/TunnelClient.js"
 import { VERSION } from "../../Version.js"
 import { authorizeFor, currentSender } from "./Caller.js"
@@ -151,11 +152,26 @@ const EventsHandlers = HttpApiBuilder.group(DaemonApi, "events", (handlers) =>
         }).pipe(Effect.catchTag("PeerNotFound", "AmbiguousPeer", "Forbidden", () => Effect.succeed({ events: [] }))))
   }))
 
+const SchedulesHandlers = HttpApiBuilder.group(DaemonApi, "schedules", (handlers) =>
+  Effect.gen(function*() {
+    const schedules = yield* Schedules
+    const registry = yield* PeerRegistry
+    return handlers
+      .handle("create", ({ payload }) => Effect.flatMap(currentSender, (sender) => schedules.create(sender, payload)))
+      .handle("list", ({ urlParams }) =>
+        Effect.gen(function*() {
+          const owner = urlParams.peer === undefined ? undefined : (yield* registry.resolve(urlParams.peer)).peer_id
+          return { schedules: yield* schedules.list({ owner }) }
+        }))
+      .handle("remove", ({ path }) => Effect.flatMap(currentSender, (sender) => schedules.remove(sender, path.id)))
+  }))
+
 export const DaemonHandlers = Layer.mergeAll(
   HealthHandlers,
   PeersHandlers,
   MessagesHandlers,
   AsksHandlers,
   DeliveriesHandlers,
-  EventsHandlers
+  EventsHandlers,
+  SchedulesHandlers
 )

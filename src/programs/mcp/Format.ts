@@ -1,5 +1,6 @@
 import type { Ask } from "../../protocol/Message.js"
 import type { Peer } from "../../protocol/Peer.js"
+import type { Schedule } from "../../protocol/Schedule.js"
 
 /** Token-cheap text: one header line, then tab-separated rows. */
 const oneLine = (s: string, max: number) => {
@@ -33,3 +34,22 @@ export const askResultText = (a: Ask, waitedS: number) =>
   a.state === "acked"
     ? `${a.correlation_id} acked by ${a.to_name}${a.reply === null ? " (no reply text)" : `. Reply:\n${a.reply}`}`
     : `${a.correlation_id} still open (${a.state}) after ${waitedS}s; wait again or carry on, the reply arrives as a message`
+
+export const schedulesText = (schedules: ReadonlyArray<Schedule>) =>
+  schedules.length === 0
+    ? "no schedules"
+    : [
+      `${schedules.length} schedule(s): id\tkind\tfrom\tto\twhen\tnext (UTC)\ttext\tlast error`,
+      ...schedules.map((s) =>
+        [
+          s.id,
+          s.kind,
+          s.owner_name,
+          s.to_name,
+          s.cron ?? `at ${s.at}`,
+          s.next_fire_at,
+          oneLine(s.text, 120),
+          s.last_error === null ? "-" : oneLine(s.last_error, 120)
+        ].join("\t")
+      )
+    ].join("\n")

@@ -1,40 +1,11 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
-import { Cause, Effect, Exit, Option } from "effect"
+import { Effect } from "effect"
 import { z } from "zod"
-import { type CallerPeer, McpCaller } from "../../services/McpCaller.js"
-import { DaemonClient, type DaemonApiClient } from "../../services/DaemonClient.js"
-import { isStaleCaller, messageOf } from "../agent/Failures.js"
 import { askResultText, asksText, peersText } from "./Format.js"
+import { LIFECYCLE_TOOL_NAMES, registerLifecycleTools } from "./LifecycleTools.js"
+import { asPeer, call, type EffectRunner, toResult, type ToolContext } from "./ToolSupport.js"
 
-/** Anything that runs an Effect to an Exit: a ManagedRuntime or a Runtime fits. */
-export interface EffectRunner<R> {
-  readonly runPromiseExit: <A, E>(effect: Effect.Effect<A, E, R>) => Promise<Exit.Exit<A, unknown>>
-}
-
-type ToolContext = DaemonClient | McpCaller
-
-const toResult = (exit: Exit.Exit<string, unknown>): CallToolResult =>
-  Exit.match(exit, {
-    onSuccess: (text) => ({ content: [{ type: "text", text }] }),
-    onFailure: (cause) => {
-      const failure = Cause.failureOption(cause)
-      const text = Option.isSome(failure) ? messageOf(failure.value) : `internal error: ${Cause.pretty(cause).split("\n")[0]}`
-      return { isError: true, content: [{ type: "text", text }] }
-    }
-  })
-
-const asPeer = <A, E>(f: (me: CallerPeer) => Effect.Effect<A, E, DaemonClient>) =>
-  Effect.gen(function*() {
-    const caller = yield* McpCaller
-    const me = yield* caller.get
-    return yield* f(me).pipe(Effect.catchIf(isStaleCaller(me.peer_id), () => Effect.flatMap(caller.renew, f)))
-  })
-
-const call = <A, E>(
-  f: (api: DaemonApiClient) => Effect.Effect<A, E>,
-  peerToken?: string
-) => Effect.flatMap(DaemonClient, (c) => c.call(f, { peerToken }))
+export type { EffectRunner } from "./ToolSupport.js"
 
 export const TOOL_NAMES = [
   "list_peers",
@@ -45,7 +16,8 @@ export const TOOL_NAMES = [
   "notify_peer",
   "broadcast",
   "list_asks",
-  "wait_on_ack"
+  "wait_on_ack",
+  ...LIFECYCLE_TOOL_NAMES
 ] as const
 
 export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string): McpServer => {
@@ -149,5 +121,6 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
         .pipe(Effect.map((a) => askResultText(a, timeout_s ?? 60)))
     )))
 
+  registerLifecycleTools(server, run)
   return server
 }
