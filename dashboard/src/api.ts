@@ -1,4 +1,4 @@
-import type { AttachmentRef, Ask, Health, MeshEvent, Peer } from "./state/types.js"
+import type { AttachmentRef, Ask, Health, MeshEvent, Peer, Schedule } from "./state/types.js"
 
 // Every URL is relative to the page (served at …/dashboard), so the same build works on the
 // daemon and through the relay. Credentials are cookies the server set; page JS holds none.
@@ -94,3 +94,8 @@ export const ack = async (correlationId: string, message: string): Promise<strin
   const r = await post<{ correlation_id: string; reply: { id: string; delivery: string } | null }>("ack", body)
   return r.reply === null ? "acked" : `replied (${r.reply.delivery})`
 }
+
+export const getSchedules = () => request<{ schedules: ReadonlyArray<Schedule> }>("schedules").then((b) => b.schedules)
+
+/** Deletes a schedule; the dashboard is a human, so it may delete anyone's. */
+export const deleteSchedule = (id: string) => request<Schedule>(`schedules/${encodeURIComponent(id)}`, { method: "DELETE" })
