@@ -112,6 +112,8 @@ export const migrations = Migrator.fromRecord({
       session     TEXT NOT NULL,
       window_id   TEXT NOT NULL,
       pane_id     TEXT NOT NULL,
+      pane_pid    INTEGER NOT NULL,
+      spawned_by  TEXT NOT NULL,
       command     TEXT NOT NULL,
       path        TEXT NOT NULL,
       created_at  INTEGER NOT NULL

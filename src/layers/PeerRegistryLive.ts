@@ -12,6 +12,7 @@ import { Transports } from "../services/Transports.js"
 import { digest, matchesDigest } from "./Digest.js"
 import { nextFreeName, pick } from "./PeerNames.js"
 import { PeerRow, toPeer } from "./PeerRows.js"
+import { reachesEveryCircle } from "./Reach.js"
 
 /** The PeerId schema's own pattern, tested directly: a Schema check costs more than the lookup it guards. */
 const isPeerId = (ref: string) => PEER_ID_PATTERN.test(ref)
@@ -259,7 +260,7 @@ export const PeerRegistryLive = Layer.effect(
       circle: string | undefined,
       now: number
     ): Either.Either<Peer, PeerNotFound | AmbiguousPeer | Forbidden> => {
-      const agentCircle = viewer !== undefined && viewer.role === "agent" ? viewer.circle : undefined
+      const agentCircle = viewer === undefined || reachesEveryCircle(viewer) ? undefined : viewer.circle
       if (agentCircle !== undefined && circle !== undefined && circle !== agentCircle) {
         return Either.left(
           new Forbidden({ message: `agents reach only their own circle (${agentCircle}), not circle ${circle}` })
@@ -269,7 +270,7 @@ export const PeerRegistryLive = Layer.effect(
         const row = rows.get(ref)
         if (row === undefined) return Either.left(new PeerNotFound({ message: `no peer with id ${ref}` }))
         const peer = viewNow([row], now)[0]!
-        return agentCircle !== undefined && peer.circle !== agentCircle && peer.role === "agent"
+        return agentCircle !== undefined && peer.circle !== agentCircle && !reachesEveryCircle(peer)
           ? Either.left(
             new Forbidden({
               message: `peer ${ref} is in circle ${peer.circle}; agents reach only their own circle (${agentCircle})`
@@ -278,10 +279,10 @@ export const PeerRegistryLive = Layer.effect(
           : Either.right(peer)
       }
       const scope = circle ?? agentCircle
-      // Humans and services belong to every circle: an agent can always reach the person.
+      // Humans, services and orchestrators belong to every circle: an agent can always reach them.
       const named = [...rows.values()].filter((r) =>
         r.display_name === ref &&
-        (scope === undefined || r.circle === scope || (circle === undefined && r.role !== "agent"))
+        (scope === undefined || r.circle === scope || (circle === undefined && reachesEveryCircle(r)))
       )
       return pick(ref, scope, viewNow(named, now))
     }

@@ -10,6 +10,8 @@ import {
   PeerNotFoundBody,
   QueueFullBody,
   ScheduleNotFoundBody,
+  SpawnFailedBody,
+  SpawnRefusedBody,
   UnauthorizedBody
 } from "./Errors.js"
 import {
@@ -27,6 +29,7 @@ import {
   NotifyRequest
 } from "./Message.js"
 import { ChatReportRequest, EventList } from "./MeshEvent.js"
+import { Killed, Spawned, SpawnRequest } from "./Spawn.js"
 import { CreateSchedule, Schedule, ScheduleList } from "./Schedule.js"
 import { Peer, PeerList, PeerStatus, Registered, RegisterPeer, SetCircle, SetDescription, SetStatus } from "./Peer.js"
 
@@ -180,6 +183,19 @@ export class SchedulesGroup extends HttpApiGroup.make("schedules")
   )
 {}
 
+/** Local-only: never tunnelled, and refused again for tunnelled requests. */
+export class SpawnGroup extends HttpApiGroup.make("spawn")
+  .add(
+    HttpApiEndpoint.post("spawn", "/spawn").setPayload(SpawnRequest).addSuccess(Spawned, { status: 201 })
+      .addError(SpawnRefusedBody).addError(SpawnFailedBody).addError(ForbiddenBody).addError(PeerNotFoundBody)
+      .addError(AmbiguousPeerBody)
+  )
+  .add(
+    HttpApiEndpoint.post("kill", "/peers/:ref/kill").setPath(RefPath).addSuccess(Killed)
+      .addError(SpawnRefusedBody).addError(PeerNotFoundBody).addError(AmbiguousPeerBody).addError(ForbiddenBody)
+  )
+{}
+
 /** The daemon's JSON API. Raw routes beside it: /ws, /events/stream, /attachments, /dashboard, /mcp. */
 export class DaemonApi extends HttpApi.make("repowire")
   .add(HealthGroup)
@@ -189,6 +205,7 @@ export class DaemonApi extends HttpApi.make("repowire")
   .add(DeliveriesGroup)
   .add(EventsGroup)
   .add(SchedulesGroup)
+  .add(SpawnGroup)
   .addError(BadRequestBody)
   .addError(UnauthorizedBody)
 {}

@@ -101,3 +101,17 @@ export class ScheduleNotFound
   static readonly status = 404
 }
 export const ScheduleNotFoundBody = envelope(ScheduleNotFound)
+
+/** Spawning or killing an agent was refused: not configured, outside the allowed folders, or tunnelled. */
+export class SpawnRefused extends Schema.TaggedError<SpawnRefused>()("SpawnRefused", { message: Schema.String }) {
+  static readonly code = "spawn_refused"
+  static readonly status = 403
+}
+export const SpawnRefusedBody = envelope(SpawnRefused)
+
+/** tmux could not open the window (the request was fine; the machine's tmux failed). */
+export class SpawnFailed extends Schema.TaggedError<SpawnFailed>()("SpawnFailed", { message: Schema.String }) {
+  static readonly code = "spawn_failed"
+  static readonly status = 502
+}
+export const SpawnFailedBody = envelope(SpawnFailed)

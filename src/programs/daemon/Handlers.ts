@@ -1,7 +1,7 @@
 import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import { DaemonApi } from "../../protocol/DaemonApi.js"
-import { Forbidden } from "../../protocol/Errors.js"
+import { Forbidden, SpawnRefused } from "../../protocol/Errors.js"
 import { PEER_TOKEN_HEADER } from "../../protocol/Peer.js"
 import { Asks } from "../../services/Asks.js"
 import { Deliveries } from "../../services/Deliveries.js"
@@ -9,6 +9,8 @@ import { EventLog } from "../../services/EventLog.js"
 import { MessageRouter } from "../../services/MessageRouter.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
 import { Schedules } from "../../services/Schedules.js"
+import { Spawner } from "../../services/Spawner.js"
+import { Tunnelled } from "../../services/RequestContext.js"
 import { TunnelClient } from "../../services/TunnelClient.js"
 import { VERSION } from "../../Version.js"
 import { authorizeFor, currentSender } from "./Caller.js"
@@ -166,6 +168,22 @@ const SchedulesHandlers = HttpApiBuilder.group(DaemonApi, "schedules", (handlers
       .handle("remove", ({ path }) => Effect.flatMap(currentSender, (sender) => schedules.remove(sender, path.id)))
   }))
 
+/** Starting a process on this machine is never done for a request that came through the relay. */
+const localOnly = Effect.gen(function*() {
+  if (yield* Tunnelled) {
+    return yield* new SpawnRefused({ message: "spawning and killing agents is refused through the relay" })
+  }
+  return yield* currentSender
+})
+
+const SpawnHandlers = HttpApiBuilder.group(DaemonApi, "spawn", (handlers) =>
+  Effect.gen(function*() {
+    const spawner = yield* Spawner
+    return handlers
+      .handle("spawn", ({ payload }) => Effect.flatMap(localOnly, (sender) => spawner.spawn(sender, payload)))
+      .handle("kill", ({ path }) => Effect.flatMap(localOnly, (sender) => spawner.kill(sender, path.ref)))
+  }))
+
 export const DaemonHandlers = Layer.mergeAll(
   HealthHandlers,
   PeersHandlers,
@@ -173,5 +191,6 @@ export const DaemonHandlers = Layer.mergeAll(
   AsksHandlers,
   DeliveriesHandlers,
   EventsHandlers,
-  SchedulesHandlers
+  SchedulesHandlers,
+  SpawnHandlers
 )
