@@ -99,3 +99,22 @@ export const getSchedules = () => request<{ schedules: ReadonlyArray<Schedule> }
 
 /** Deletes a schedule; the dashboard is a human, so it may delete anyone's. */
 export const deleteSchedule = (id: string) => request<Schedule>(`schedules/${encodeURIComponent(id)}`, { method: "DELETE" })
+
+export interface SpawnForm {
+  readonly path: string
+  readonly backend: string
+  readonly circle: string
+  readonly message: string
+}
+
+/** Starts an agent in a tmux window (local daemon only: the relay never carries this). */
+export const spawnAgent = async (form: SpawnForm): Promise<string> => {
+  const body = {
+    path: form.path,
+    backend: form.backend,
+    ...(form.circle.trim() === "" ? {} : { circle: form.circle.trim() }),
+    ...(form.message.trim() === "" ? {} : { message: form.message })
+  }
+  const r = await post<{ display_name: string; circle: string; tmux_session: string; tmux_window: string }>("spawn", body)
+  return `started ${r.display_name} in circle ${r.circle} (tmux ${r.tmux_session}:${r.tmux_window})`
+}

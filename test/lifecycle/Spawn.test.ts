@@ -5,6 +5,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll } from "vitest"
 import { startDaemon, type TestDaemon } from "../support/Daemon.js"
+import { cleanEnv, runBin } from "../agents/Harness.js"
 import { as, register, type Registered, request } from "../support/Http.js"
 
 // A tmux server of its own (tmux -S in a temp folder): the user's tmux is never touched.
@@ -129,4 +130,22 @@ describe("spawning agents in tmux", () => {
     assert.strictEqual(reply.status, 403)
     assert.include(reply.body.error.message, "not spawned by this daemon")
   })
+
+  it("repowire peer new / peer kill", async () => {
+    const env = cleanEnv({ REPOWIRE_HOME: daemon.home, NO_COLOR: "1" })
+    fs.mkdirSync(path.join(allowed, "web"), { recursive: true })
+    const made = await runBin(["peer", "new", path.join(allowed, "web"), "--backend", "codex", "--circle", "front", "--json"], { env })
+    assert.strictEqual(made.code, 0, made.stderr)
+    const spawned = JSON.parse(made.stdout)
+    assert.strictEqual(spawned.display_name, "web")
+    assert.strictEqual(spawned.tmux_session, "front")
+    assert.isTrue(windows().some((w) => w.startsWith("front:web:")))
+    const killed = await runBin(["peer", "kill", "web"], { env })
+    assert.strictEqual(killed.code, 0, killed.stderr)
+    assert.include(killed.stdout, "web killed")
+    assert.isFalse(windows().some((w) => w.startsWith("front:web:")))
+    const refused = await runBin(["peer", "new", outside, "--backend", "codex"], { env })
+    assert.notStrictEqual(refused.code, 0)
+    assert.include(refused.stderr, "outside daemon.spawn.allowed_paths")
+  }, 60_000)
 })

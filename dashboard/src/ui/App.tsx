@@ -6,6 +6,7 @@ import { useRoute, useStore } from "./hooks.js"
 import { LogView } from "./LogView.js"
 import { PeerList } from "./PeerList.js"
 import { PeerView } from "./PeerView.js"
+import { NewAgent } from "./NewAgent.js"
 import { SchedulesView } from "./SchedulesView.js"
 
 const TABS = [
@@ -13,7 +14,8 @@ const TABS = [
   { view: "log", label: "Log", hash: "#/log" },
   { view: "asks", label: "Asks", hash: "#/asks" },
   { view: "compose", label: "Compose", hash: "#/compose" },
-  { view: "schedules", label: "Schedules", hash: "#/schedules" }
+  { view: "schedules", label: "Schedules", hash: "#/schedules" },
+  { view: "spawn", label: "New agent", hash: "#/spawn" }
 ] as const
 
 export const App = ({ store }: { store: Store }) => {
@@ -51,6 +53,7 @@ export const App = ({ store }: { store: Store }) => {
             : null}
           {route.view === "asks" ? <AsksView asks={state.asks} /> : null}
           {route.view === "schedules" ? <SchedulesView /> : null}
+          {route.view === "spawn" ? <NewAgent /> : null}
           {route.view === "peer"
             ? <PeerView peerRef={route.arg} peers={state.peers} events={state.log.events} asks={state.asks} />
             : null}

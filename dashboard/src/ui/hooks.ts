@@ -8,7 +8,7 @@ export const useStore = (store: Store): AppState => {
 }
 
 export interface Route {
-  readonly view: "log" | "asks" | "peers" | "peer" | "compose" | "schedules"
+  readonly view: "log" | "asks" | "peers" | "peer" | "compose" | "schedules" | "spawn"
   readonly arg: string
   readonly query: string
 }
@@ -22,6 +22,7 @@ export const parseRoute = (hash: string): Route => {
     case "peers":
     case "compose":
     case "schedules":
+    case "spawn":
       return { view, arg, query }
     case "peer":
       return { view: "peer", arg, query }

@@ -13,6 +13,7 @@ import { doctorCommand } from "./commands/Doctor.js"
 import { hookCommand } from "./commands/Hook.js"
 import { mcpCommand } from "./commands/Mcp.js"
 import { notifyCommand } from "./commands/Notify.js"
+import { peerCommand } from "./commands/Peer.js"
 import { peersCommand } from "./commands/Peers.js"
 import { relayCommand } from "./commands/Relay.js"
 import { scheduleCommand } from "./commands/Schedule.js"
@@ -32,6 +33,7 @@ const root = Command.make("repowire").pipe(
     statusCommand,
     doctorCommand,
     peersCommand,
+    peerCommand,
     askCommand,
     notifyCommand,
     broadcastCommand,

@@ -4,9 +4,15 @@ import { z } from "zod"
 import { schedulesText } from "./Format.js"
 import { asPeer, call, type ToolRun } from "./ToolSupport.js"
 
-export const LIFECYCLE_TOOL_NAMES = ["schedule_create", "schedule_list", "schedule_delete"] as const
+export const LIFECYCLE_TOOL_NAMES = [
+  "schedule_create",
+  "schedule_list",
+  "schedule_delete",
+  "spawn_peer",
+  "kill_peer"
+] as const
 
-/** Tools that act on time and on agents themselves: schedules. */
+/** Tools that act on time and on agents themselves: schedules, spawning and killing agents. */
 export const registerLifecycleTools = (server: McpServer, run: ToolRun) => {
   server.registerTool("schedule_create", {
     description:
@@ -54,5 +60,42 @@ export const registerLifecycleTools = (server: McpServer, run: ToolRun) => {
   }, ({ id }) =>
     run(asPeer((me) =>
       call((api) => api.schedules.remove({ path: { id } }), me.token).pipe(Effect.as(`${id} deleted`))
+    )))
+
+  server.registerTool("spawn_peer", {
+    description:
+      "Start a new agent in a tmux window in folder `path` (absolute, under daemon.spawn.allowed_paths). " +
+      "Returns its peer name at once; messages to it queue until it is up. `message` becomes its first prompt.",
+    inputSchema: {
+      path: z.string().min(1),
+      backend: z.enum(["claude-code", "codex", "gemini", "opencode"]),
+      circle: z.string().min(1).optional(),
+      message: z.string().min(1).optional()
+    }
+  }, ({ backend, circle, message, path }) =>
+    run(asPeer((me) =>
+      call((api) =>
+        api.spawn.spawn({
+          payload: {
+            path,
+            backend,
+            ...(circle !== undefined ? { circle } : {}),
+            ...(message !== undefined ? { message } : {})
+          }
+        }), me.token).pipe(
+          Effect.map((s) =>
+            `spawned ${s.display_name} (${s.peer_id}), circle ${s.circle}, tmux ${s.tmux_session}:${s.tmux_window}, in ${s.path}`
+          )
+        )
+    )))
+
+  server.registerTool("kill_peer", {
+    description: "Close the tmux window of an agent this daemon spawned, and mark it offline.",
+    inputSchema: { peer: z.string().min(1).describe("peer name or id") }
+  }, ({ peer }) =>
+    run(asPeer((me) =>
+      call((api) => api.spawn.kill({ path: { ref: peer } }), me.token).pipe(
+        Effect.map((k) => `${k.display_name} ${k.window_closed ? "killed" : "marked offline (its window had already gone)"}`)
+      )
     )))
 }
