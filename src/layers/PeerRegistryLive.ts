@@ -378,6 +378,7 @@ export const PeerRegistryLive = Layer.effect(
       setDescription: (peerId, description) => update(peerId, { description }, "peer_updated"),
       setCircle,
       setStatus: (peerId, status: PeerStatus) => update(peerId, { status }, "peer_status"),
+      setRole: (peerId, role) => update(peerId, { role }, "peer_updated"),
       touch,
       remove,
       dashboard,

@@ -9,6 +9,7 @@ import {
   ForbiddenBody,
   PeerNotFoundBody,
   QueueFullBody,
+  RoleTakenBody,
   ScheduleNotFoundBody,
   SpawnFailedBody,
   SpawnRefusedBody,
@@ -31,7 +32,7 @@ import {
 import { ChatReportRequest, EventList } from "./MeshEvent.js"
 import { Killed, Spawned, SpawnRequest } from "./Spawn.js"
 import { CreateSchedule, Schedule, ScheduleList } from "./Schedule.js"
-import { Peer, PeerList, PeerStatus, Registered, RegisterPeer, SetCircle, SetDescription, SetStatus } from "./Peer.js"
+import { ClaimRole, Peer, PeerList, PeerStatus, Registered, RegisterPeer, SetCircle, SetDescription, SetStatus } from "./Peer.js"
 
 export const RelayStatus = Schema.Struct({
   status: Schema.Literal("disabled", "connecting", "connected", "down"),
@@ -95,6 +96,11 @@ export class PeersGroup extends HttpApiGroup.make("peers")
   .add(
     HttpApiEndpoint.post("setStatus", "/peers/:ref/status").setPath(RefPath).setPayload(SetStatus)
       .addSuccess(Peer).addError(PeerNotFoundBody).addError(AmbiguousPeerBody).addError(ForbiddenBody)
+  )
+  .add(
+    HttpApiEndpoint.post("claimRole", "/peers/:ref/role").setPath(RefPath).setPayload(ClaimRole)
+      .addSuccess(Peer).addError(PeerNotFoundBody).addError(AmbiguousPeerBody).addError(ForbiddenBody)
+      .addError(RoleTakenBody)
   )
 {}
 

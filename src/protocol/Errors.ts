@@ -115,3 +115,10 @@ export class SpawnFailed extends Schema.TaggedError<SpawnFailed>()("SpawnFailed"
   static readonly status = 502
 }
 export const SpawnFailedBody = envelope(SpawnFailed)
+
+/** The circle already has a live holder of the role. */
+export class RoleTaken extends Schema.TaggedError<RoleTaken>()("RoleTaken", { message: Schema.String }) {
+  static readonly code = "role_taken"
+  static readonly status = 409
+}
+export const RoleTakenBody = envelope(RoleTaken)

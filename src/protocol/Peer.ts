@@ -31,8 +31,11 @@ export const DEFAULT_CIRCLE = "default"
 export const Backend = Schema.Literal("claude-code", "codex", "gemini", "opencode", "dashboard", "cli")
 export type Backend = typeof Backend.Type
 
-export const Role = Schema.Literal("agent", "human", "service")
+/** `orchestrator`: an agent that reaches every circle, one per circle, claimed (never registered). */
+export const Role = Schema.Literal("agent", "human", "service", "orchestrator")
 export type Role = typeof Role.Type
+
+export const RegisterRole = Schema.Literal("agent", "human", "service")
 
 export const PeerStatus = Schema.Literal("online", "busy", "offline")
 export type PeerStatus = typeof PeerStatus.Type
@@ -67,7 +70,7 @@ export const RegisterPeer = Schema.Struct({
   backend: Backend,
   path: Schema.optional(Schema.String.pipe(Schema.maxLength(4096))),
   circle: Schema.optional(Circle),
-  role: Schema.optional(Role),
+  role: Schema.optional(RegisterRole),
   description: Schema.optional(Description),
   machine: Schema.optional(Schema.String.pipe(Schema.maxLength(255))),
   metadata: Schema.optional(Metadata),
@@ -89,5 +92,14 @@ export const SetCircle = Schema.Struct({ circle: Circle }).pipe(strict)
 export const SetStatus = Schema.Struct({ status: PeerStatus }).pipe(strict)
 
 export const PeerList = Schema.Struct({ peers: Schema.Array(Peer) })
+
+/** Claims a role for a peer in `circle` (default: its own); `agent` gives the role back. */
+export const ClaimRole = Schema.Struct({
+  role: Schema.Literal("orchestrator", "agent"),
+  circle: Schema.optional(Circle),
+  /** Take the role from a live holder. A holder that is offline is replaced without it. */
+  force: Schema.optional(Schema.Boolean)
+}).pipe(strict)
+export type ClaimRole = typeof ClaimRole.Type
 
 export const PEER_TOKEN_HEADER = "x-repowire-peer-token"

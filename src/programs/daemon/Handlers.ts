@@ -8,6 +8,7 @@ import { Deliveries } from "../../services/Deliveries.js"
 import { EventLog } from "../../services/EventLog.js"
 import { MessageRouter } from "../../services/MessageRouter.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
+import { Roles } from "../../services/Roles.js"
 import { Schedules } from "../../services/Schedules.js"
 import { Spawner } from "../../services/Spawner.js"
 import { Tunnelled } from "../../services/RequestContext.js"
@@ -36,6 +37,7 @@ const HealthHandlers = HttpApiBuilder.group(DaemonApi, "health", (handlers) =>
 const PeersHandlers = HttpApiBuilder.group(DaemonApi, "peers", (handlers) =>
   Effect.gen(function*() {
     const registry = yield* PeerRegistry
+    const roles = yield* Roles
     const changeable = (ref: string) => Effect.tap(registry.resolve(ref), authorizeFor)
     return handlers
       .handle("list", ({ urlParams }) =>
@@ -57,6 +59,7 @@ const PeersHandlers = HttpApiBuilder.group(DaemonApi, "peers", (handlers) =>
         Effect.flatMap(changeable(path.ref), (peer) => registry.setCircle(peer.peer_id, payload.circle)))
       .handle("setStatus", ({ path, payload }) =>
         Effect.flatMap(changeable(path.ref), (peer) => registry.setStatus(peer.peer_id, payload.status)))
+      .handle("claimRole", ({ path, payload }) => Effect.flatMap(changeable(path.ref), (peer) => roles.claim(peer, payload)))
   }))
 
 const MessagesHandlers = HttpApiBuilder.group(DaemonApi, "messages", (handlers) =>

@@ -9,7 +9,8 @@ export const LIFECYCLE_TOOL_NAMES = [
   "schedule_list",
   "schedule_delete",
   "spawn_peer",
-  "kill_peer"
+  "kill_peer",
+  "claim_role"
 ] as const
 
 /** Tools that act on time and on agents themselves: schedules, spawning and killing agents. */
@@ -97,5 +98,27 @@ export const registerLifecycleTools = (server: McpServer, run: ToolRun) => {
       call((api) => api.spawn.kill({ path: { ref: peer } }), me.token).pipe(
         Effect.map((k) => `${k.display_name} ${k.window_closed ? "killed" : "marked offline (its window had already gone)"}`)
       )
+    )))
+
+  server.registerTool("claim_role", {
+    description:
+      "Become the orchestrator of a circle (default: yours): you then reach every circle. One per circle; a holder " +
+      "that is offline is replaced, a live one only with force=true. role=agent gives the role back.",
+    inputSchema: {
+      role: z.enum(["orchestrator", "agent"]).optional(),
+      circle: z.string().min(1).optional(),
+      force: z.boolean().optional()
+    }
+  }, ({ circle, force, role }) =>
+    run(asPeer((me) =>
+      call((api) =>
+        api.peers.claimRole({
+          path: { ref: me.peer_id },
+          payload: {
+            role: role ?? "orchestrator",
+            ...(circle !== undefined ? { circle } : {}),
+            ...(force !== undefined ? { force } : {})
+          }
+        }), me.token).pipe(Effect.map((p) => `you are ${p.display_name}, ${p.role} of circle ${p.circle}`))
     )))
 }

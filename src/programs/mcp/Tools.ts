@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import { z } from "zod"
 import { askResultText, asksText, peersText } from "./Format.js"
 import { LIFECYCLE_TOOL_NAMES, registerLifecycleTools } from "./LifecycleTools.js"
+import { reachableFrom } from "../../layers/Reach.js"
 import { asPeer, call, type EffectRunner, toResult, type ToolContext } from "./ToolSupport.js"
 
 export type { EffectRunner } from "./ToolSupport.js"
@@ -25,12 +26,20 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
   const run = async (effect: Effect.Effect<string, unknown, ToolContext>) => toResult(await runner.runPromiseExit(effect))
 
   server.registerTool("list_peers", {
-    description: "List the peers (other agent sessions) you can message. all=true includes offline ones.",
+    description:
+      "List the peers (other agent sessions) you can message: your circle by default, every circle for an orchestrator. " +
+      "all=true includes offline ones.",
     inputSchema: { all: z.boolean().optional(), circle: z.string().optional() }
   }, ({ all, circle }) =>
     run(asPeer((me) =>
-      call((api) => api.peers.list({ urlParams: { ...(all ? { all: true } : {}), ...(circle ? { circle } : {}) } }), me.token)
-        .pipe(Effect.map(({ peers }) => peersText(peers, me.peer_id)))
+      Effect.gen(function*() {
+        const self = yield* call((api) => api.peers.get({ path: { ref: me.peer_id } }), me.token)
+        const { peers } = yield* call((api) =>
+          api.peers.list({ urlParams: { ...(all ? { all: true } : {}), ...(circle ? { circle } : {}) } }), me.token)
+        // By default, the peers the caller reaches: its circle (and everyone in every circle), or all for an orchestrator.
+        const shown = circle === undefined ? reachableFrom(self, peers) : peers
+        return peersText(shown, me.peer_id)
+      })
     )))
 
   server.registerTool("whoami", { description: "Your own peer: name, id, circle, status." }, () =>

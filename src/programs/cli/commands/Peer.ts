@@ -1,6 +1,10 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import * as path from "node:path"
+import { DaemonClient } from "../../../services/DaemonClient.js"
+import { AGENT_BACKENDS, resolveIdentity } from "../../agent/Identity.js"
+import { readSession } from "../../agent/Sessions.js"
+import { CliError } from "../CliError.js"
 import { asCliPeer, ClientLayer, printJson, runCommand } from "../Client.js"
 import { fromOption, jsonOption } from "./Ask.js"
 
@@ -35,7 +39,44 @@ const kill = Command.make("kill", { peer: Args.text({ name: "name" }), from: fro
     )
   )).pipe(Command.withDescription("Close the tmux window of an agent this daemon spawned"))
 
+/** The agent session of this terminal (its tmux pane, else its folder), as its hooks registered it. */
+const thisSession = Effect.suspend(() => {
+  for (const backend of AGENT_BACKENDS) {
+    const session = readSession(resolveIdentity(backend).key)
+    if (session !== null) return Effect.succeed(session)
+  }
+  return Effect.fail(
+    new CliError({ message: "no agent session here: run this in an agent's terminal, or name the peer with --peer" })
+  )
+})
+
+const claimRole = Command.make("claim-role", {
+  role: Args.choice([["orchestrator", "orchestrator" as const], ["agent", "agent" as const]], { name: "role" }),
+  peer: Options.text("peer").pipe(Options.withDescription("the peer to give the role (default: this terminal's agent)"), Options.optional),
+  circle: Options.text("circle").pipe(Options.withDescription("the circle it orchestrates (default: its own)"), Options.optional),
+  force: Options.boolean("force").pipe(Options.withDescription("take the role from a live holder")),
+  from: fromOption,
+  json: jsonOption
+}, (o) => {
+  const payload = { role: o.role, ...optional("circle", o.circle), ...(o.force ? { force: true } : {}) }
+  const claimed = Option.match(o.peer, {
+    // As a human (the cli peer), who may change any peer.
+    onSome: (ref) => asCliPeer(o.from, (_, api) => api.peers.claimRole({ path: { ref }, payload })),
+    // As the agent itself, with its own token.
+    onNone: () =>
+      Effect.flatMap(thisSession, (me) =>
+        Effect.flatMap(DaemonClient, (client) =>
+          client.call((api) => api.peers.claimRole({ path: { ref: me.peer_id }, payload }), { peerToken: me.token })))
+  })
+  return runCommand(
+    claimed.pipe(
+      Effect.flatMap((p) => o.json ? printJson(p) : Console.log(`${p.display_name}\t${p.role}\t${p.circle}`)),
+      Effect.provide(ClientLayer)
+    )
+  )
+}).pipe(Command.withDescription("Make an agent the orchestrator of a circle (one per circle unless --force); `agent` gives it back"))
+
 export const peerCommand = Command.make("peer").pipe(
   Command.withDescription("Start, stop and give roles to agents"),
-  Command.withSubcommands([newPeer, kill])
+  Command.withSubcommands([newPeer, kill, claimRole])
 )
