@@ -42,7 +42,7 @@ beforeAll(async () => {
   daemon = await startDaemon({
     daemon: {
       spawn: {
-        commands: { codex: "echo \"$REPOWIRE_HOME\" > spawned.marker; sleep 600" },
+        commands: { codex: "echo \"$REPOWIRE_HOME\" > spawned.marker; sleep 600", opencode: "sleep 0.5" },
         allowed_paths: [allowed],
         tmux_socket: socket
       }
@@ -50,6 +50,8 @@ beforeAll(async () => {
   })
   off = await startDaemon()
   lead = await register(daemon.url, { name: "lead", backend: "codex", circle: "crew" })
+  // Like a user's tmux server, this one has other sessions: it outlives the panes under test.
+  tmux("new-session", "-d", "-s", "keeper", "sleep 600")
 })
 
 afterAll(async () => {
@@ -86,7 +88,7 @@ describe("spawning agents in tmux", () => {
     }
     const viaLink = await spawn(daemon.url, lead, { path: path.join(allowed, "sneaky"), backend: "codex" })
     assert.include(viaLink.body.error.message, "outside daemon.spawn.allowed_paths")
-    assert.deepStrictEqual(windows(), [], "no window was opened")
+    assert.deepStrictEqual(windows().filter((w) => !w.startsWith("keeper:")), [], "no window was opened")
   })
 
   it("opens a window running the command, registers the peer at once, queues its first message; kill closes it", async () => {
@@ -148,4 +150,37 @@ describe("spawning agents in tmux", () => {
     assert.notStrictEqual(refused.code, 0)
     assert.include(refused.stderr, "outside daemon.spawn.allowed_paths")
   }, 60_000)
+
+  const offlineWithinASecond = async (peerId: string) => {
+    const exited = Date.now()
+    const status = async () => (await request(daemon.url, "GET", `/peers/${peerId}`)).body.status
+    let now = await status()
+    while (now !== "offline" && Date.now() - exited < 1000) {
+      await new Promise((r) => setTimeout(r, 50))
+      now = await status()
+    }
+    return now
+  }
+
+  it("an agent whose command ends is offline within a second", async () => {
+    fs.mkdirSync(path.join(allowed, "brief"), { recursive: true })
+    const reply = await spawn(daemon.url, lead, { path: path.join(allowed, "brief"), backend: "opencode" })
+    assert.strictEqual(reply.status, 201, reply.text)
+    assert.strictEqual((await request(daemon.url, "GET", `/peers/${reply.body.peer_id}`)).body.status, "online")
+    await waitFor("the command to end", () => !windows().some((w) => w.endsWith(`:${reply.body.tmux_window}`)))
+    assert.strictEqual(await offlineWithinASecond(reply.body.peer_id), "offline")
+  })
+
+  it("a pane killed from outside marks its peer offline within a second (tmux pane-exited hook)", async () => {
+    fs.mkdirSync(path.join(allowed, "short"), { recursive: true })
+    const reply = await spawn(daemon.url, lead, { path: path.join(allowed, "short"), backend: "codex" })
+    assert.strictEqual(reply.status, 201, reply.text)
+    await waitFor("the command to run", () => fs.existsSync(path.join(allowed, "short", "spawned.marker")))
+    const status = async () => (await request(daemon.url, "GET", `/peers/${reply.body.peer_id}`)).body.status
+    assert.strictEqual(await status(), "online")
+    // The agent dies: its pane's process group (the shell and its command) ends.
+    const pid = Number(tmux("display-message", "-p", "-t", reply.body.tmux_pane, "#{pane_pid}"))
+    process.kill(-pid, "SIGTERM")
+    assert.strictEqual(await offlineWithinASecond(reply.body.peer_id), "offline")
+  })
 })

@@ -48,6 +48,10 @@ export const runHook = async (args: ReadonlyArray<string>, env: NodeJS.ProcessEn
     const { runDelivery } = await import("./Delivery.js")
     return runDelivery(flag(args, "--key") ?? "", env)
   }
+  if (eventArg === "pane-exited") {
+    const { runPaneExited } = await import("./PaneExited.js")
+    return runPaneExited(flag(args, "--pane"), flag(args, "--socket"), env)
+  }
   const event = parseEventName(eventArg)
   if (event === undefined) {
     say(`unknown hook event "${eventArg}"\n${USAGE}`)
