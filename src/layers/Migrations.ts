@@ -105,6 +105,7 @@ export const migrations = Migrator.fromRecord({
       created_at    INTEGER NOT NULL
     )`
     yield* sql`CREATE INDEX schedules_due ON schedules (next_fire_at)`
+    yield* sql`ALTER TABLE peers ADD COLUMN turn_state TEXT`
     // Windows this daemon opened: only these may be closed by kill_peer, across restarts.
     yield* sql`CREATE TABLE spawned (
       peer_id     TEXT PRIMARY KEY,

@@ -65,7 +65,7 @@ export const PeerRegistryLive = Layer.effect(
         a.circle < b.circle ? -1 : a.circle > b.circle ? 1 : a.display_name < b.display_name ? -1 : 1
       )
     )
-    const insertPeer = (row: Omit<PeerRow, "metadata"> & { readonly metadata: string }) =>
+    const insertPeer = (row: Omit<PeerRow, "metadata" | "turn_state"> & { readonly metadata: string }) =>
       db.run(INSERT_PEER, [
         row.peer_id,
         row.display_name,
@@ -175,6 +175,7 @@ export const PeerRegistryLive = Layer.effect(
           circle,
           role: input.role ?? row.role,
           status: "online",
+          turn_state: null,
           description: input.description ?? row.description,
           metadata: JSON.stringify(input.metadata ?? row.metadata),
           last_seen: now
@@ -379,6 +380,7 @@ export const PeerRegistryLive = Layer.effect(
       setCircle,
       setStatus: (peerId, status: PeerStatus) => update(peerId, { status }, "peer_status"),
       setRole: (peerId, role) => update(peerId, { role }, "peer_updated"),
+      setTurn: (peerId, turn_state) => update(peerId, { turn_state }, "peer_updated"),
       touch,
       remove,
       dashboard,

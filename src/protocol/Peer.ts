@@ -40,6 +40,10 @@ export const RegisterRole = Schema.Literal("agent", "human", "service")
 export const PeerStatus = Schema.Literal("online", "busy", "offline")
 export type PeerStatus = typeof PeerStatus.Type
 
+/** Where the agent's turn is, from its hooks: a prompt started it (working), or it stopped and waits. */
+export const TurnState = Schema.Literal("working", "awaiting_input")
+export type TurnState = typeof TurnState.Type
+
 export const Description = Schema.String.pipe(Schema.maxLength(2000))
 
 const METADATA_MAX_BYTES = 4096
@@ -61,7 +65,9 @@ export const Peer = Schema.Struct({
   status: PeerStatus,
   description: Schema.String,
   last_seen: Schema.String,
-  metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown })
+  metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  /** Null until the agent's first turn, and while it is offline. Absent in events from before it existed. */
+  turn_state: Schema.optionalWith(Schema.NullOr(TurnState), { default: () => null })
 })
 export type Peer = typeof Peer.Type
 

@@ -122,6 +122,7 @@ const EventsHandlers = HttpApiBuilder.group(DaemonApi, "events", (handlers) =>
             return yield* new Forbidden({ message: `a peer reports only its own turns, not ${peer.display_name}'s` })
           }
           if (payload.status !== undefined) yield* registry.setStatus(peer.peer_id, payload.status)
+          if (payload.turn_state !== undefined) yield* registry.setTurn(peer.peer_id, payload.turn_state)
           const { report } = payload
           const event = yield* events.emit(
             report.kind === "chat"

@@ -10,11 +10,14 @@ import { lastAssistantText } from "./Transcript.js"
 
 type Out = Record<string, unknown>
 
+/** A prompt makes the peer busy and its turn working; the assistant's turn ending, idle and awaiting input. */
+const turnOf = { busy: "working", online: "awaiting_input" } as const
+
 const report = (identity: AgentIdentity, report: unknown, status?: "online" | "busy") =>
   callAsPeer(identity, (s) => ({
     method: "POST",
     path: "/events/chat",
-    body: { peer: s.peer_id, report, ...(status ? { status } : {}) }
+    body: { peer: s.peer_id, report, ...(status ? { status, turn_state: turnOf[status] } : {}) }
   }))
 
 const setStatus = (identity: AgentIdentity, status: "online" | "offline", env: NodeJS.ProcessEnv) =>

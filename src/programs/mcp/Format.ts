@@ -14,7 +14,13 @@ export const peersText = (peers: ReadonlyArray<Peer>, me: string | undefined) =>
     : [
       `${peers.length} peer(s): name\tstatus\tbackend\tcircle\tdescription`,
       ...peers.map((p) =>
-        [`${p.display_name}${p.peer_id === me ? " (you)" : ""}`, p.status, p.backend, p.circle, oneLine(p.description, 120)]
+        [
+          `${p.display_name}${p.peer_id === me ? " (you)" : ""}`,
+          p.turn_state === null ? p.status : `${p.status} (${p.turn_state.replace("_", " ")})`,
+          p.backend,
+          p.circle,
+          oneLine(p.description, 120)
+        ]
           .join("\t")
       )
     ].join("\n")
