@@ -1,4 +1,4 @@
-import { Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Clock, Effect, Layer, Option, Redacted, Schema } from "effect"
 import * as path from "node:path"
 import { Forbidden, SpawnFailed, SpawnRefused } from "../protocol/Errors.js"
 import type { Peer } from "../protocol/Peer.js"
@@ -95,7 +95,7 @@ export const SpawnerLive = Layer.effect(
       yield* db.run(
         `INSERT INTO spawned (peer_id, tmux_socket, session, window_id, pane_id, pane_pid, spawned_by, command, path, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [peer.peer_id, window.socket, window.session, window.window, window.pane, window.panePid, caller.peer_id, command, folder, Date.now()]
+        [peer.peer_id, window.socket, window.session, window.window, window.pane, window.panePid, caller.peer_id, command, folder, yield* Clock.currentTimeMillis]
       )
       writeSession({
         key: sessionKeyFor(request.backend, { tmuxSocket: window.socket, pane: window.pane }),

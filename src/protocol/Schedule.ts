@@ -6,10 +6,6 @@ import { strict } from "./Strict.js"
 export const ScheduleKind = Schema.Literal("notify", "ask")
 export type ScheduleKind = typeof ScheduleKind.Type
 
-export const ScheduleId = Schema.String.pipe(
-  Schema.pattern(/^sch-[a-z0-9]{8,40}$/, { message: () => "a schedule id looks like sch-…" })
-)
-
 /**
  * A message sent later (`at`, once) or again and again (`cron`), as its owner. Times are UTC
  * ISO 8601. `next_fire_at` is null only for a one-shot schedule whose fire is over.
