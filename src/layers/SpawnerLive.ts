@@ -6,13 +6,14 @@ import type { SpawnRequest } from "../protocol/Spawn.js"
 import { sanitizeName, sessionKeyFor } from "../programs/agent/Identity.js"
 import { removeSession, writeSession } from "../programs/agent/Sessions.js"
 import { binPath, daemonUrl } from "../programs/daemon/Launcher.js"
+import { installPaneExitedHook, paneExitedShell } from "../programs/hook/PaneExitedHook.js"
 import { Config } from "../services/Config.js"
 import { Database } from "../services/Database.js"
 import { MessageRouter } from "../services/MessageRouter.js"
 import { PeerRegistry } from "../services/PeerRegistry.js"
 import { Spawner } from "../services/Spawner.js"
 import { allowedFolder } from "./spawn/AllowedPaths.js"
-import { makeTmux, TmuxFailed } from "./spawn/Tmux.js"
+import { makeTmux } from "./spawn/Tmux.js"
 import { reachesCircle } from "./Reach.js"
 
 const SpawnedRow = Schema.Struct({
@@ -24,19 +25,6 @@ const SpawnedRow = Schema.Struct({
   pane_pid: Schema.Number
 })
 
-/** repowire's place in tmux's pane-exited hook array (the daemon's default port). */
-export const PANE_EXITED_HOOK_INDEX = 8377
-
-/** A word for sh, double-quoted, to sit inside a tmux single-quoted string. */
-const shWord = (s: string) => `"${s.replace(/["\\$`]/g, "\\$&")}"`
-
-/** `repowire hook pane-exited` as sh words; `pane` and `socket` are sh expressions. None when a path holds a `'`. */
-const paneExitedShell = (home: string, pane: string, socket: string): string | undefined =>
-  [home, process.execPath, binPath()].some((p) => p.includes("'"))
-    ? undefined
-    : [`REPOWIRE_HOME=${shWord(home)}`, shWord(process.execPath), shWord(binPath()), `hook pane-exited --pane ${pane} --socket ${socket}`]
-      .join(" ")
-
 export const SpawnerLive = Layer.effect(
   Spawner,
   Effect.gen(function*() {
@@ -47,6 +35,7 @@ export const SpawnerLive = Layer.effect(
     const settings = config.values.daemon.spawn
     const tmux = makeTmux(settings.tmux_socket)
     const homeEnv = { REPOWIRE_HOME: config.paths.home }
+    const hookCommand = { home: config.paths.home, node: process.execPath, bin: binPath() }
 
     const commandFor = (request: SpawnRequest) => {
       const command = settings.commands[request.backend]
@@ -77,7 +66,7 @@ export const SpawnerLive = Layer.effect(
       // The window waits for this signal, sent once its session file is written: the agent's
       // hooks then resume the peer registered here instead of registering another one.
       const channel = `repowire-spawn-${peer.peer_id}`
-      const onExit = paneExitedShell(config.paths.home, `"$TMUX_PANE"`, `"\${TMUX%%,*}"`)
+      const onExit = paneExitedShell(hookCommand, `"$TMUX_PANE"`, `"\${TMUX%%,*}"`)
       const window = yield* tmux.open({
         session: circle,
         name: peer.display_name,
@@ -112,12 +101,8 @@ export const SpawnerLive = Layer.effect(
       }, homeEnv)
       // The agent's peer goes offline the moment its pane exits, not after idle_timeout.
       // A pane closed from outside (kill-pane, a signal) never reaches that line: tmux's hook does.
-      const hook = paneExitedShell(config.paths.home, `"#{hook_pane}"`, `"#{socket_path}"`)
-      yield* (hook === undefined
-        ? Effect.fail(new TmuxFailed({ message: "a path holds a single quote" }))
-        : tmux.setGlobalHook("pane-exited", PANE_EXITED_HOOK_INDEX, `run-shell -b '${hook}'`)).pipe(
-          Effect.catchAll((e) => Effect.logWarning(`no pane-exited hook on the tmux server: ${e.message}`))
-        )
+      const hookFailed = yield* Effect.promise(() => installPaneExitedHook(window.socket, hookCommand))
+      if (hookFailed !== undefined) yield* Effect.logWarning(`no pane-exited hook on the tmux server: ${hookFailed}`)
       yield* Effect.orDie(tmux.signal(channel))
       if (request.message !== undefined) {
         yield* router.notify(caller, { from_peer: caller.peer_id, to_peer: peer.peer_id, text: request.message }).pipe(

@@ -74,13 +74,7 @@ export const makeTmux = (socket: string | null) => {
     panePid,
     /** Wakes what waits on `channel` (tmux wait-for); a signal sent before the wait is kept. */
     signal: (channel: string) => Effect.asVoid(run(["wait-for", "-S", channel])),
-    killWindow: (window: string) => Effect.asVoid(run(["kill-window", "-t", window])),
-    /**
-     * Sets a server-wide hook at its own index of the hook's array, so a user's own hooks stay
-     * and setting it again changes nothing. (tmux 3.3 runs pane-exited only from global hooks.)
-     */
-    setGlobalHook: (hook: string, index: number, command: string) =>
-      Effect.asVoid(run(["set-hook", "-g", `${hook}[${index}]`, command]))
+    killWindow: (window: string) => Effect.asVoid(run(["kill-window", "-t", window]))
   }
 }
 

@@ -1,6 +1,7 @@
 import { formatIncoming, incomingFromMessage } from "../agent/DeliveryText.js"
 import type { AgentIdentity } from "../agent/Identity.js"
 import { registerSession, withSessionLock } from "../agent/Registration.js"
+import { repowireHome } from "../agent/QuickConfig.js"
 import { readSession, type SessionRecord, writeSession } from "../agent/Sessions.js"
 import { startDelivery, stopDelivery } from "./DeliveryProcess.js"
 import { addContext, blockStop } from "./Output.js"
@@ -73,6 +74,12 @@ const sessionStart = async (identity: AgentIdentity, env: NodeJS.ProcessEnv): Pr
   const target = { baseUrl, authToken: config.values.daemon.auth_token }
   const session = await withSessionLock(identity.key, env, () => registerSession(identity, target, env))
   startDelivery(session, env)
+  if (identity.pane !== null) {
+    // The peer goes offline the moment its pane exits, not after daemon.peers.idle_timeout.
+    const { installPaneExitedHook } = await import("./PaneExitedHook.js")
+    const failed = await installPaneExitedHook(identity.tmuxSocket, { home: repowireHome(env), node: process.execPath, bin: process.argv[1]! })
+    if (failed !== undefined) process.stderr.write(`repowire: no tmux pane-exited hook: ${failed}\n`)
+  }
   return addContext(identity.backend, "SessionStart", sessionIntro(session))
 }
 
