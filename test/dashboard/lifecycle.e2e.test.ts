@@ -89,3 +89,18 @@ describe("dashboard: new agent", () => {
     assert.deepStrictEqual(pageErrors, [])
   })
 })
+
+describe("dashboard: turn state", () => {
+  it("shows whether an agent is working or awaiting input", async () => {
+    const busy = await register(daemon.url, { name: "busy-bee", backend: "claude-code", circle: "ops" })
+    const report = await request(daemon.url, "POST", "/events/chat", {
+      body: { peer: busy.peer_id, report: { kind: "chat", role: "user", text: "go" }, status: "busy", turn_state: "working" },
+      headers: as(busy)
+    })
+    assert.strictEqual(report.status, 201, report.text)
+    await page.goto(`${daemon.url}/dashboard#/peers`)
+    const row = page.locator('[data-peer="busy-bee"] .turn')
+    await row.waitFor()
+    assert.include(await row.textContent(), "working")
+  })
+})

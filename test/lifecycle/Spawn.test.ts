@@ -30,6 +30,16 @@ const waitFor = async (what: string, check: () => boolean, ms = 5000) => {
   }
 }
 
+const spawnConfig = {
+  daemon: {
+    spawn: {
+      commands: { codex: "echo \"$REPOWIRE_HOME\" > spawned.marker; sleep 600", opencode: "sleep 0.5" },
+      allowed_paths: [allowed],
+      tmux_socket: socket
+    }
+  }
+}
+
 let daemon: TestDaemon
 let off: TestDaemon
 let lead: Registered
@@ -39,15 +49,7 @@ beforeAll(async () => {
   fs.mkdirSync(path.join(allowed, "api"), { recursive: true })
   fs.mkdirSync(outside, { recursive: true })
   fs.symlinkSync(outside, path.join(allowed, "sneaky"))
-  daemon = await startDaemon({
-    daemon: {
-      spawn: {
-        commands: { codex: "echo \"$REPOWIRE_HOME\" > spawned.marker; sleep 600", opencode: "sleep 0.5" },
-        allowed_paths: [allowed],
-        tmux_socket: socket
-      }
-    }
-  })
+  daemon = await startDaemon(spawnConfig)
   off = await startDaemon()
   lead = await register(daemon.url, { name: "lead", backend: "codex", circle: "crew" })
   // Like a user's tmux server, this one has other sessions: it outlives the panes under test.
@@ -124,6 +126,19 @@ describe("spawning agents in tmux", () => {
     assert.notInclude(windows(), `crew:api:${reply.body.tmux_window}`)
     assert.strictEqual((await request(daemon.url, "GET", `/peers/${reply.body.peer_id}`)).body.status, "offline")
     await request(daemon.url, "POST", `/peers/${second.body.peer_id}/kill`, { headers: as(lead) })
+  })
+
+  it("remembers what it spawned across a daemon restart, and kill still closes it", async () => {
+    fs.mkdirSync(path.join(allowed, "durable"), { recursive: true })
+    const reply = await spawn(daemon.url, lead, { path: path.join(allowed, "durable"), backend: "codex" })
+    assert.strictEqual(reply.status, 201, reply.text)
+    await daemon.close()
+    daemon = await startDaemon(spawnConfig, daemon.home)
+    assert.include(windows(), `crew:durable:${reply.body.tmux_window}`)
+    const killed = await request(daemon.url, "POST", `/peers/${reply.body.peer_id}/kill`, { headers: as(lead) })
+    assert.strictEqual(killed.status, 200, killed.text)
+    assert.isTrue(killed.body.window_closed)
+    assert.notInclude(windows(), `crew:durable:${reply.body.tmux_window}`)
   })
 
   it("kills only what it spawned", async () => {
