@@ -1,4 +1,4 @@
-import type { AttachmentRef, Ask, Health, MeshEvent, Peer } from "./state/types.js"
+import type { AttachmentRef, Ask, Health, MeshEvent, Peer, Schedule } from "./state/types.js"
 
 // Every URL is relative to the page (served at …/dashboard), so the same build works on the
 // daemon and through the relay. Credentials are cookies the server set; page JS holds none.
@@ -105,4 +105,28 @@ export const ack = async (correlationId: string, message: string): Promise<strin
   const body = message.trim() === "" ? { correlation_id: correlationId } : { correlation_id: correlationId, message }
   const r = await post<{ correlation_id: string; reply: { id: string; delivery: string } | null }>("ack", body)
   return r.reply === null ? "acked" : `replied (${r.reply.delivery})`
+}
+
+export const getSchedules = () => request<{ schedules: ReadonlyArray<Schedule> }>("schedules").then((b) => b.schedules)
+
+/** Deletes a schedule; the dashboard is a human, so it may delete anyone's. */
+export const deleteSchedule = (id: string) => request<Schedule>(`schedules/${encodeURIComponent(id)}`, { method: "DELETE" })
+
+export interface SpawnForm {
+  readonly path: string
+  readonly backend: string
+  readonly circle: string
+  readonly message: string
+}
+
+/** Starts an agent in a tmux window (local daemon only: the relay never carries this). */
+export const spawnAgent = async (form: SpawnForm): Promise<string> => {
+  const body = {
+    path: form.path,
+    backend: form.backend,
+    ...(form.circle.trim() === "" ? {} : { circle: form.circle.trim() }),
+    ...(form.message.trim() === "" ? {} : { message: form.message })
+  }
+  const r = await post<{ display_name: string; circle: string; tmux_session: string; tmux_window: string }>("spawn", body)
+  return `started ${r.display_name} in circle ${r.circle} (tmux ${r.tmux_session}:${r.tmux_window})`
 }

@@ -21,6 +21,7 @@ import { MessageRouter } from "../services/MessageRouter.js"
 import { PeerRegistry } from "../services/PeerRegistry.js"
 import { Transports } from "../services/Transports.js"
 import { frameOf } from "./Frames.js"
+import { reachesCircle } from "./Reach.js"
 
 interface Receipt {
   readonly peerId: string
@@ -242,7 +243,7 @@ export const MessageRouterLive = Layer.scoped(
 
     const broadcast = Effect.fnUntraced(function*(sender: Peer, request: BroadcastRequest) {
       yield* checkSender(sender, request.from_peer)
-      if (sender.role === "agent" && request.circle !== undefined && request.circle !== sender.circle) {
+      if (request.circle !== undefined && !reachesCircle(sender, request.circle)) {
         return yield* new Forbidden({ message: `agents broadcast only to their own circle (${sender.circle})` })
       }
       const circle = request.circle ?? sender.circle

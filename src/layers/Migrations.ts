@@ -85,5 +85,39 @@ export const migrations = Migrator.fromRecord({
       expires_at   INTEGER NOT NULL
     )`
     yield* sql`CREATE INDEX IF NOT EXISTS attachments_expires ON attachments (expires_at)`
+  }),
+  "0003_lifecycle": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE schedules (
+      id            TEXT PRIMARY KEY,
+      owner_peer    TEXT NOT NULL,
+      owner_name    TEXT NOT NULL,
+      to_peer       TEXT NOT NULL,
+      to_name       TEXT NOT NULL,
+      circle        TEXT,
+      kind          TEXT NOT NULL,
+      text          TEXT NOT NULL,
+      at            INTEGER,
+      cron          TEXT,
+      next_fire_at  INTEGER NOT NULL,
+      last_fired_at INTEGER,
+      last_error    TEXT,
+      created_at    INTEGER NOT NULL
+    )`
+    yield* sql`CREATE INDEX schedules_due ON schedules (next_fire_at)`
+    yield* sql`ALTER TABLE peers ADD COLUMN turn_state TEXT`
+    // Windows this daemon opened: only these may be closed by kill_peer, across restarts.
+    yield* sql`CREATE TABLE spawned (
+      peer_id     TEXT PRIMARY KEY,
+      tmux_socket TEXT,
+      session     TEXT NOT NULL,
+      window_id   TEXT NOT NULL,
+      pane_id     TEXT NOT NULL,
+      pane_pid    INTEGER NOT NULL,
+      spawned_by  TEXT NOT NULL,
+      command     TEXT NOT NULL,
+      path        TEXT NOT NULL,
+      created_at  INTEGER NOT NULL
+    )`
   })
 })

@@ -12,6 +12,7 @@ import { Transports } from "../services/Transports.js"
 import { digest, matchesDigest } from "./Digest.js"
 import { nextFreeName, pick } from "./PeerNames.js"
 import { PeerRow, toPeer } from "./PeerRows.js"
+import { reachesEveryCircle } from "./Reach.js"
 
 /** The PeerId schema's own pattern, tested directly: a Schema check costs more than the lookup it guards. */
 const isPeerId = (ref: string) => PEER_ID_PATTERN.test(ref)
@@ -64,7 +65,7 @@ export const PeerRegistryLive = Layer.effect(
         a.circle < b.circle ? -1 : a.circle > b.circle ? 1 : a.display_name < b.display_name ? -1 : 1
       )
     )
-    const insertPeer = (row: Omit<PeerRow, "metadata"> & { readonly metadata: string }) =>
+    const insertPeer = (row: Omit<PeerRow, "metadata" | "turn_state"> & { readonly metadata: string }) =>
       db.run(INSERT_PEER, [
         row.peer_id,
         row.display_name,
@@ -174,6 +175,7 @@ export const PeerRegistryLive = Layer.effect(
           circle,
           role: input.role ?? row.role,
           status: "online",
+          turn_state: null,
           description: input.description ?? row.description,
           metadata: JSON.stringify(input.metadata ?? row.metadata),
           last_seen: now
@@ -259,7 +261,7 @@ export const PeerRegistryLive = Layer.effect(
       circle: string | undefined,
       now: number
     ): Either.Either<Peer, PeerNotFound | AmbiguousPeer | Forbidden> => {
-      const agentCircle = viewer !== undefined && viewer.role === "agent" ? viewer.circle : undefined
+      const agentCircle = viewer === undefined || reachesEveryCircle(viewer) ? undefined : viewer.circle
       if (agentCircle !== undefined && circle !== undefined && circle !== agentCircle) {
         return Either.left(
           new Forbidden({ message: `agents reach only their own circle (${agentCircle}), not circle ${circle}` })
@@ -269,7 +271,7 @@ export const PeerRegistryLive = Layer.effect(
         const row = rows.get(ref)
         if (row === undefined) return Either.left(new PeerNotFound({ message: `no peer with id ${ref}` }))
         const peer = viewNow([row], now)[0]!
-        return agentCircle !== undefined && peer.circle !== agentCircle && peer.role === "agent"
+        return agentCircle !== undefined && peer.circle !== agentCircle && !reachesEveryCircle(peer)
           ? Either.left(
             new Forbidden({
               message: `peer ${ref} is in circle ${peer.circle}; agents reach only their own circle (${agentCircle})`
@@ -278,10 +280,10 @@ export const PeerRegistryLive = Layer.effect(
           : Either.right(peer)
       }
       const scope = circle ?? agentCircle
-      // Humans and services belong to every circle: an agent can always reach the person.
+      // Humans, services and orchestrators belong to every circle: an agent can always reach them.
       const named = [...rows.values()].filter((r) =>
         r.display_name === ref &&
-        (scope === undefined || r.circle === scope || (circle === undefined && r.role !== "agent"))
+        (scope === undefined || r.circle === scope || (circle === undefined && reachesEveryCircle(r)))
       )
       return pick(ref, scope, viewNow(named, now))
     }
@@ -377,6 +379,8 @@ export const PeerRegistryLive = Layer.effect(
       setDescription: (peerId, description) => update(peerId, { description }, "peer_updated"),
       setCircle,
       setStatus: (peerId, status: PeerStatus) => update(peerId, { status }, "peer_status"),
+      setRole: (peerId, role) => update(peerId, { role }, "peer_updated"),
+      setTurn: (peerId, turn_state) => update(peerId, { turn_state }, "peer_updated"),
       touch,
       remove,
       dashboard,

@@ -5,6 +5,7 @@ import { Peer, type PeerStatus } from "../protocol/Peer.js"
 export const PeerRow = Schema.Struct({
   ...Struct.omit(Peer.fields, "peer_id", "last_seen", "metadata"),
   peer_id: Schema.String,
+  turn_state: Schema.NullOr(Schema.Literal("working", "awaiting_input")),
   base_name: Schema.String,
   metadata: Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
   token_digest: Schema.String,
@@ -24,5 +25,6 @@ export const toPeer = (row: PeerRow, status: PeerStatus): Peer => ({
   status,
   description: row.description,
   last_seen: new Date(row.last_seen).toISOString(),
-  metadata: row.metadata
+  metadata: row.metadata,
+  turn_state: status === "offline" ? null : row.turn_state
 })

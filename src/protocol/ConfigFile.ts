@@ -38,6 +38,23 @@ const section = <F extends Schema.Struct.Fields>(fields: F, defaults: Schema.Str
 const field = <A, I>(schema: Schema.Schema<A, I>, value: NoInfer<A>) =>
   Schema.optionalWith(schema, { default: () => value })
 
+const SpawnCommand = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(4096))
+
+/** Spawning agents: off until a backend has a command and some folder is allowed. */
+export const SpawnSection = Schema.Struct({
+  /** The shell command a new tmux window runs, per backend (e.g. `claude`, `codex`). */
+  commands: field(Schema.Struct({
+    "claude-code": Schema.optional(SpawnCommand),
+    codex: Schema.optional(SpawnCommand),
+    gemini: Schema.optional(SpawnCommand),
+    opencode: Schema.optional(SpawnCommand)
+  }), {}),
+  /** Folders (and everything under them) an agent may be spawned in; `~` is the home folder. */
+  allowed_paths: field(Schema.Array(Schema.String.pipe(Schema.minLength(1))), []),
+  /** The tmux server's socket (`tmux -S`); null: the default server. */
+  tmux_socket: field(Schema.NullOr(Schema.String.pipe(Schema.minLength(1))), null)
+})
+
 export const DaemonSection = Schema.Struct({
   host: field(LoopbackHost, "127.0.0.1"),
   port: field(Port, 8377),
@@ -61,7 +78,8 @@ export const DaemonSection = Schema.Struct({
     /** Offline peers older than this leave the default listing. */
     forget_after: field(Duration, "24h")
   }, { idle_timeout: "10m", forget_after: "24h" }),
-  events: section({ retain: field(Schema.Int.pipe(Schema.between(100, 10_000_000)), 100_000) }, { retain: 100_000 })
+  events: section({ retain: field(Schema.Int.pipe(Schema.between(100, 10_000_000)), 100_000) }, { retain: 100_000 }),
+  spawn: Schema.optionalWith(SpawnSection, { default: () => SpawnSection.make({}) })
 })
 
 export const RelaySection = Schema.Struct({

@@ -9,6 +9,10 @@ import {
   ForbiddenBody,
   PeerNotFoundBody,
   QueueFullBody,
+  RoleTakenBody,
+  ScheduleNotFoundBody,
+  SpawnFailedBody,
+  SpawnRefusedBody,
   UnauthorizedBody
 } from "./Errors.js"
 import {
@@ -26,7 +30,9 @@ import {
   NotifyRequest
 } from "./Message.js"
 import { ChatReportRequest, EventList } from "./MeshEvent.js"
-import { Peer, PeerList, PeerStatus, Registered, RegisterPeer, SetCircle, SetDescription, SetStatus } from "./Peer.js"
+import { Killed, Spawned, SpawnRequest } from "./Spawn.js"
+import { CreateSchedule, Schedule, ScheduleList } from "./Schedule.js"
+import { ClaimRole, Peer, PeerList, PeerStatus, Registered, RegisterPeer, SetCircle, SetDescription, SetStatus } from "./Peer.js"
 
 export const RelayStatus = Schema.Struct({
   status: Schema.Literal("disabled", "connecting", "connected", "down"),
@@ -90,6 +96,11 @@ export class PeersGroup extends HttpApiGroup.make("peers")
   .add(
     HttpApiEndpoint.post("setStatus", "/peers/:ref/status").setPath(RefPath).setPayload(SetStatus)
       .addSuccess(Peer).addError(PeerNotFoundBody).addError(AmbiguousPeerBody).addError(ForbiddenBody)
+  )
+  .add(
+    HttpApiEndpoint.post("claimRole", "/peers/:ref/role").setPath(RefPath).setPayload(ClaimRole)
+      .addSuccess(Peer).addError(PeerNotFoundBody).addError(AmbiguousPeerBody).addError(ForbiddenBody)
+      .addError(RoleTakenBody)
   )
 {}
 
@@ -161,6 +172,36 @@ export class EventsGroup extends HttpApiGroup.make("events")
   )
 {}
 
+/** Local-only writes; the dashboard lists and deletes through the relay too (TunnelRoutes). */
+export class SchedulesGroup extends HttpApiGroup.make("schedules")
+  .add(
+    HttpApiEndpoint.post("create", "/schedules").setPayload(CreateSchedule).addSuccess(Schedule, { status: 201 })
+      .addError(PeerNotFoundBody).addError(AmbiguousPeerBody).addError(ForbiddenBody)
+  )
+  .add(
+    HttpApiEndpoint.get("list", "/schedules")
+      .setUrlParams(Schema.Struct({ peer: Schema.optional(Schema.String) }))
+      .addSuccess(ScheduleList).addError(PeerNotFoundBody).addError(AmbiguousPeerBody).addError(ForbiddenBody)
+  )
+  .add(
+    HttpApiEndpoint.del("remove", "/schedules/:id").setPath(IdPath).addSuccess(Schedule)
+      .addError(ScheduleNotFoundBody).addError(ForbiddenBody)
+  )
+{}
+
+/** Local-only: never tunnelled, and refused again for tunnelled requests. */
+export class SpawnGroup extends HttpApiGroup.make("spawn")
+  .add(
+    HttpApiEndpoint.post("spawn", "/spawn").setPayload(SpawnRequest).addSuccess(Spawned, { status: 201 })
+      .addError(SpawnRefusedBody).addError(SpawnFailedBody).addError(ForbiddenBody).addError(PeerNotFoundBody)
+      .addError(AmbiguousPeerBody)
+  )
+  .add(
+    HttpApiEndpoint.post("kill", "/peers/:ref/kill").setPath(RefPath).addSuccess(Killed)
+      .addError(SpawnRefusedBody).addError(PeerNotFoundBody).addError(AmbiguousPeerBody).addError(ForbiddenBody)
+  )
+{}
+
 /** The daemon's JSON API. Raw routes beside it: /ws, /events/stream, /attachments, /dashboard, /mcp. */
 export class DaemonApi extends HttpApi.make("repowire")
   .add(HealthGroup)
@@ -169,6 +210,8 @@ export class DaemonApi extends HttpApi.make("repowire")
   .add(AsksGroup)
   .add(DeliveriesGroup)
   .add(EventsGroup)
+  .add(SchedulesGroup)
+  .add(SpawnGroup)
   .addError(BadRequestBody)
   .addError(UnauthorizedBody)
 {}

@@ -161,3 +161,31 @@ export const errorResponse = (error: AnyWireError, headers: Readonly<Record<stri
   const wire = wireErrorOf(error)!
   return HttpServerResponse.unsafeJson(wire.body, { status: wire.status, headers })
 }
+export class ScheduleNotFound
+  extends Schema.TaggedError<ScheduleNotFound>()("ScheduleNotFound", { message: Schema.String })
+{
+  static readonly code = "schedule_not_found"
+  static readonly status = 404
+}
+export const ScheduleNotFoundBody = envelope(ScheduleNotFound)
+
+/** Spawning or killing an agent was refused: not configured, outside the allowed folders, or tunnelled. */
+export class SpawnRefused extends Schema.TaggedError<SpawnRefused>()("SpawnRefused", { message: Schema.String }) {
+  static readonly code = "spawn_refused"
+  static readonly status = 403
+}
+export const SpawnRefusedBody = envelope(SpawnRefused)
+
+/** tmux could not open the window (the request was fine; the machine's tmux failed). */
+export class SpawnFailed extends Schema.TaggedError<SpawnFailed>()("SpawnFailed", { message: Schema.String }) {
+  static readonly code = "spawn_failed"
+  static readonly status = 502
+}
+export const SpawnFailedBody = envelope(SpawnFailed)
+
+/** The circle already has a live holder of the role. */
+export class RoleTaken extends Schema.TaggedError<RoleTaken>()("RoleTaken", { message: Schema.String }) {
+  static readonly code = "role_taken"
+  static readonly status = 409
+}
+export const RoleTakenBody = envelope(RoleTaken)

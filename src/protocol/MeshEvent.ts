@@ -1,7 +1,7 @@
 import { Schema } from "effect"
 import { strict } from "./Strict.js"
 import { AttachmentRef } from "./Attachment.js"
-import { Peer, PeerStatus } from "./Peer.js"
+import { Peer, PeerStatus, TurnState } from "./Peer.js"
 
 const base = {
   id: Schema.Int,
@@ -137,6 +137,8 @@ export const ChatReportRequest = Schema.Struct({
   peer: Schema.String.pipe(Schema.minLength(1)),
   report: ChatReport,
   /** Busy/idle follows the turn: a user prompt makes the peer busy, an assistant turn idle. */
-  status: Schema.optional(PeerStatus)
+  status: Schema.optional(PeerStatus),
+  /** The agent's turn: UserPromptSubmit starts it (working), Stop ends it (awaiting_input). */
+  turn_state: Schema.optional(TurnState)
 }).pipe(strict)
 export type ChatReportRequest = typeof ChatReportRequest.Type

@@ -31,11 +31,18 @@ export const DEFAULT_CIRCLE = "default"
 export const Backend = Schema.Literal("claude-code", "codex", "gemini", "opencode", "dashboard", "cli")
 export type Backend = typeof Backend.Type
 
-export const Role = Schema.Literal("agent", "human", "service")
+/** `orchestrator`: an agent that reaches every circle, one per circle, claimed (never registered). */
+export const Role = Schema.Literal("agent", "human", "service", "orchestrator")
 export type Role = typeof Role.Type
+
+export const RegisterRole = Schema.Literal("agent", "human", "service")
 
 export const PeerStatus = Schema.Literal("online", "busy", "offline")
 export type PeerStatus = typeof PeerStatus.Type
+
+/** Where the agent's turn is, from its hooks: a prompt started it (working), or it stopped and waits. */
+export const TurnState = Schema.Literal("working", "awaiting_input")
+export type TurnState = typeof TurnState.Type
 
 export const Description = Schema.String.pipe(Schema.maxLength(2000))
 
@@ -58,7 +65,9 @@ export const Peer = Schema.Struct({
   status: PeerStatus,
   description: Schema.String,
   last_seen: Schema.String,
-  metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown })
+  metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  /** Null until the agent's first turn, and while it is offline. Absent in events from before it existed. */
+  turn_state: Schema.optionalWith(Schema.NullOr(TurnState), { default: () => null })
 })
 export type Peer = typeof Peer.Type
 
@@ -67,7 +76,7 @@ export const RegisterPeer = Schema.Struct({
   backend: Backend,
   path: Schema.optional(Schema.String.pipe(Schema.maxLength(4096))),
   circle: Schema.optional(Circle),
-  role: Schema.optional(Role),
+  role: Schema.optional(RegisterRole),
   description: Schema.optional(Description),
   machine: Schema.optional(Schema.String.pipe(Schema.maxLength(255))),
   metadata: Schema.optional(Metadata),
@@ -89,5 +98,14 @@ export const SetCircle = Schema.Struct({ circle: Circle }).pipe(strict)
 export const SetStatus = Schema.Struct({ status: PeerStatus }).pipe(strict)
 
 export const PeerList = Schema.Struct({ peers: Schema.Array(Peer) })
+
+/** Claims a role for a peer in `circle` (default: its own); `agent` gives the role back. */
+export const ClaimRole = Schema.Struct({
+  role: Schema.Literal("orchestrator", "agent"),
+  circle: Schema.optional(Circle),
+  /** Take the role from a live holder. A holder that is offline is replaced without it. */
+  force: Schema.optional(Schema.Boolean)
+}).pipe(strict)
+export type ClaimRole = typeof ClaimRole.Type
 
 export const PEER_TOKEN_HEADER = "x-repowire-peer-token"

@@ -15,7 +15,10 @@ const rules: ReadonlyArray<readonly [method: string, pattern: RegExp]> = [
   ["GET", /^\/events\/ws$/],
   ["POST", /^\/(ask|ack|notify|broadcast)$/],
   ["POST", /^\/attachments$/],
-  ["GET", /^\/attachments\/[^/]+$/]
+  ["GET", /^\/attachments\/[^/]+$/],
+  // The dashboard lists and deletes schedules; creating one stays local (CLI, MCP tools).
+  ["GET", /^\/schedules$/],
+  ["DELETE", /^\/schedules\/[^/]+$/]
 ]
 
 /** Paths with dot segments, doubled or encoded separators are refused rather than normalised. */

@@ -18,7 +18,7 @@ const pooledHex = () => {
   }
 }
 
-export type IdPrefix = "peer" | "msg" | "ask" | "att"
+export type IdPrefix = "peer" | "msg" | "ask" | "att" | "sch"
 
 /** Identifiers and secrets. Ids are lowercase base36 so they fit the protocol's patterns. */
 export class Ids extends Context.Tag("repowire/Ids")<Ids, {

@@ -1,6 +1,6 @@
 import { Context, type Effect, type Either, type Option } from "effect"
 import type { AmbiguousPeer, Forbidden, PeerNotFound, Unauthorized } from "../protocol/Errors.js"
-import type { Peer, PeerStatus, Registered, RegisterPeer } from "../protocol/Peer.js"
+import type { Peer, PeerStatus, Registered, RegisterPeer, Role, TurnState } from "../protocol/Peer.js"
 
 export interface PeerFilter {
   readonly circle?: string | undefined
@@ -45,6 +45,8 @@ export class PeerRegistry extends Context.Tag("repowire/PeerRegistry")<PeerRegis
   readonly setDescription: (peerId: string, description: string) => Effect.Effect<Peer, PeerNotFound>
   readonly setCircle: (peerId: string, circle: string) => Effect.Effect<Peer, PeerNotFound>
   readonly setStatus: (peerId: string, status: PeerStatus) => Effect.Effect<Peer, PeerNotFound>
+  readonly setRole: (peerId: string, role: Role) => Effect.Effect<Peer, PeerNotFound>
+  readonly setTurn: (peerId: string, turn: TurnState) => Effect.Effect<Peer, PeerNotFound>
   readonly touch: (peerId: string) => Effect.Effect<void>
   readonly remove: (peerId: string) => Effect.Effect<Peer, PeerNotFound>
   /** The dashboard's human peer, created on first use. */

@@ -30,7 +30,7 @@ const hook = (event: string, input: string, backend = "claude-code") =>
 const cli = (...args: Array<string>) => runBin(args, { env: daemon.env, cwd: project })
 const peerNamed = async (name: string, backend: string) => {
   const { body } = await httpJson(daemon.url, "GET", "/peers?all=true", { headers: auth })
-  return (body.peers as Array<{ display_name: string; backend: string; status: string; peer_id: string }>).find((p) =>
+  return (body.peers as Array<{ display_name: string; backend: string; status: string; peer_id: string; turn_state: string | null }>).find((p) =>
     p.display_name.startsWith(name) && p.backend === backend
   )
 }
@@ -61,6 +61,7 @@ describe("Claude Code hooks against a real daemon (with daemon.auth_token set)",
     assert.include(added.hookSpecificOutput.additionalContext, `ask ${correlation_id} from cli`)
     assert.include(added.hookSpecificOutput.additionalContext, "Which endpoints exist?")
     assert.strictEqual((await peerNamed("api", "claude-code"))!.status, "busy")
+    assert.strictEqual((await peerNamed("api", "claude-code"))!.turn_state, "working")
 
     const tool = await hook("post-tool-use", payload("claude-post-tool-use.json", project))
     assert.strictEqual(tool.code, 0, tool.stderr)
@@ -72,6 +73,7 @@ describe("Claude Code hooks against a real daemon (with daemon.auth_token set)",
     const blocked = JSON.parse(stop.stdout) as { decision?: string; reason?: string }
     assert.strictEqual(blocked.decision, undefined, "an ask already shown with the prompt is not repeated")
     assert.strictEqual((await peerNamed("api", "claude-code"))!.status, "online")
+    assert.strictEqual((await peerNamed("api", "claude-code"))!.turn_state, "awaiting_input")
 
     const notified = await cli("notify", "api", "the staging DB is down")
     assert.strictEqual(notified.code, 0, notified.stderr)
@@ -91,6 +93,7 @@ describe("Claude Code hooks against a real daemon (with daemon.auth_token set)",
     const end = await hook("session-end", payload("claude-session-end.json", project))
     assert.strictEqual(end.code, 0, end.stderr)
     assert.strictEqual((await peerNamed("api", "claude-code"))!.status, "offline")
+    assert.strictEqual((await peerNamed("api", "claude-code"))!.turn_state, null)
   }, 120_000)
 
   it("answers each runtime in its own format", async () => {

@@ -1,3 +1,4 @@
+import { TOOL_NAMES } from "../../src/programs/mcp/Tools.js"
 import { HttpLayerRouter, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
@@ -76,7 +77,7 @@ describe("/mcp over Streamable HTTP", () => {
       }
     }))
     const { tools } = await client.listTools()
-    assert.strictEqual(tools.length, 9)
+    assert.strictEqual(tools.length, TOOL_NAMES.length)
     const who = await client.callTool({ name: "whoami", arguments: {} })
     assert.match((who.content as Array<{ text: string }>)[0]!.text, /^you are remote \(peer-/)
     const asked = await client.callTool({ name: "ask", arguments: { to: "other", text: "over http" } })

@@ -143,4 +143,21 @@ describe("live delivery into tmux panes", () => {
       assert.match(all, new RegExp(`\\[repowire\\] message from sender:\\nburst line ${i}\\nsecond line of ${i}\\n\\(reply`))
     }
   }, 120_000)
+
+  it("an agent's pane that exits marks its peer offline within a second (the hook SessionStart installed)", async () => {
+    assert.include(tmux("show-hooks", "-g", "pane-exited"), "hook pane-exited --pane")
+    const peerOf = async () =>
+      ((await httpJson(daemon.url, "GET", "/peers?circle=mesh&all=true")).body.peers as Array<{ display_name: string; status: string }>)
+        .find((p) => p.display_name === "web")!
+    assert.notStrictEqual((await peerOf()).status, "offline")
+    const pid = Number(tmux("display-message", "-p", "-t", panes.web, "#{pane_pid}").trim())
+    const exited = Date.now()
+    process.kill(pid, "SIGTERM")
+    let status = (await peerOf()).status
+    while (status !== "offline" && Date.now() - exited < 1000) {
+      await new Promise((r) => setTimeout(r, 50))
+      status = (await peerOf()).status
+    }
+    assert.strictEqual(status, "offline")
+  }, 60_000)
 })

@@ -14,7 +14,8 @@ export const peer = (name: string, circle = "default", status: Peer["status"] = 
   status,
   description: `${name} work`,
   last_seen: at(),
-  metadata: {}
+  metadata: {},
+  turn_state: null
 })
 
 export const joined = (id: number, p: Peer): MeshEvent => ({ id, at: at(), circle: p.circle, type: "peer_joined", peer: p })

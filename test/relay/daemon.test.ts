@@ -118,7 +118,7 @@ describe("relay + the real daemon", () => {
       const d = yield* daemon(relay.url, key)
       yield* untilRelay(d, "connected")
       const { cookie } = yield* login(relay.url, cert.cert, key)
-      for (const [method, path] of [["POST", "/mcp"], ["GET", "/ws"], ["DELETE", "/peers/x"], ["POST", "/relay/reconnect"], ["POST", "/events/chat"], ["GET", "/deliveries?peer=x"]] as const) {
+      for (const [method, path] of [["POST", "/mcp"], ["GET", "/ws"], ["DELETE", "/peers/x"], ["POST", "/relay/reconnect"], ["POST", "/events/chat"], ["GET", "/deliveries?peer=x"], ["POST", "/spawn"], ["POST", "/peers/x/kill"], ["POST", "/schedules"]] as const) {
         const r = yield* request(`${relay.url}${path}`, cert.cert, { method, headers: { cookie, origin: relay.url } })
         assert.strictEqual(r.status, 404, `${method} ${path}`)
       }

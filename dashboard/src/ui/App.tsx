@@ -6,12 +6,16 @@ import { useRoute, useStore } from "./hooks.js"
 import { LogView } from "./LogView.js"
 import { PeerList } from "./PeerList.js"
 import { PeerView } from "./PeerView.js"
+import { NewAgent } from "./NewAgent.js"
+import { SchedulesView } from "./SchedulesView.js"
 
 const TABS = [
   { view: "peers", label: "Peers", hash: "#/peers" },
   { view: "log", label: "Log", hash: "#/log" },
   { view: "asks", label: "Asks", hash: "#/asks" },
-  { view: "compose", label: "Compose", hash: "#/compose" }
+  { view: "compose", label: "Compose", hash: "#/compose" },
+  { view: "schedules", label: "Schedules", hash: "#/schedules" },
+  { view: "spawn", label: "New agent", hash: "#/spawn" }
 ] as const
 
 export const App = ({ store }: { store: Store }) => {
@@ -48,6 +52,8 @@ export const App = ({ store }: { store: Store }) => {
             ? <LogView events={state.log.events} peers={state.peers} query={route.query} />
             : null}
           {route.view === "asks" ? <AsksView asks={state.asks} /> : null}
+          {route.view === "schedules" ? <SchedulesView /> : null}
+          {route.view === "spawn" ? <NewAgent /> : null}
           {route.view === "peer"
             ? <PeerView peerRef={route.arg} peers={state.peers} events={state.log.events} asks={state.asks} />
             : null}

@@ -8,7 +8,7 @@ export const useStore = (store: Store): AppState => {
 }
 
 export interface Route {
-  readonly view: "log" | "asks" | "peers" | "peer" | "compose"
+  readonly view: "log" | "asks" | "peers" | "peer" | "compose" | "schedules" | "spawn"
   readonly arg: string
   readonly query: string
 }
@@ -21,6 +21,8 @@ export const parseRoute = (hash: string): Route => {
     case "asks":
     case "peers":
     case "compose":
+    case "schedules":
+    case "spawn":
       return { view, arg, query }
     case "peer":
       return { view: "peer", arg, query }

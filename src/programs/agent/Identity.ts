@@ -34,6 +34,10 @@ const digest = (s: string) => createHash("sha256").update(s).digest("hex").slice
 export const peerNameFor = (cwd: string, env: NodeJS.ProcessEnv = process.env) =>
   sanitize(env.REPOWIRE_PEER_NAME || env.REPOWIRE_DISPLAY_NAME || path.basename(cwd) || os.hostname())
 
+/** The session key of an agent in tmux pane `pane` of the server at `tmuxSocket`, or in `cwd` outside tmux. */
+export const sessionKeyFor = (backend: AgentBackend, where: { readonly tmuxSocket: string | null; readonly pane: string } | { readonly cwd: string }) =>
+  `${backend}-${digest("pane" in where ? `tmux:${where.tmuxSocket}:${where.pane}` : `cwd:${where.cwd}`)}`
+
 export const resolveIdentity = (
   backend: AgentBackend,
   env: NodeJS.ProcessEnv = process.env,
@@ -42,8 +46,8 @@ export const resolveIdentity = (
   const pane = env.TMUX_PANE && env.TMUX ? env.TMUX_PANE : null
   const tmuxSocket = pane && env.TMUX ? env.TMUX.split(",")[0] ?? null : null
   const name = peerNameFor(cwd, env)
-  const where = pane ? `tmux:${tmuxSocket}:${pane}` : `cwd:${cwd}`
-  return { backend, path: cwd, name, pane, tmuxSocket, key: `${backend}-${digest(where)}` }
+  const key = sessionKeyFor(backend, pane ? { tmuxSocket, pane } : { cwd })
+  return { backend, path: cwd, name, pane, tmuxSocket, key }
 }
 
 /** The tmux session name of a pane: the peer's default circle. Null outside tmux. */

@@ -18,6 +18,7 @@ import { notifyCommand } from "./commands/Notify.js"
 import { peerCommand } from "./commands/Peer.js"
 import { peersCommand } from "./commands/Peers.js"
 import { relayCommand } from "./commands/Relay.js"
+import { scheduleCommand } from "./commands/Schedule.js"
 import { serveCommand } from "./commands/Serve.js"
 import { serviceCommand } from "./commands/Service.js"
 import { setupCommand } from "./commands/Setup.js"
@@ -42,6 +43,7 @@ const root = Command.make("repowire").pipe(
     broadcastCommand,
     ackCommand,
     asksCommand,
+    scheduleCommand,
     mcpCommand,
     hookCommand,
     relayCommand

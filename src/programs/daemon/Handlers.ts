@@ -1,13 +1,17 @@
 import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import { DaemonApi } from "../../protocol/DaemonApi.js"
-import { Forbidden } from "../../protocol/Errors.js"
+import { Forbidden, SpawnRefused } from "../../protocol/Errors.js"
 import { PEER_TOKEN_HEADER } from "../../protocol/Peer.js"
 import { Asks } from "../../services/Asks.js"
 import { Deliveries } from "../../services/Deliveries.js"
 import { EventLog } from "../../services/EventLog.js"
 import { MessageRouter } from "../../services/MessageRouter.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
+import { Roles } from "../../services/Roles.js"
+import { Schedules } from "../../services/Schedules.js"
+import { Spawner } from "../../services/Spawner.js"
+import { Tunnelled } from "../../services/RequestContext.js"
 import { TunnelClient } from "../../services/TunnelClient.js"
 import { VERSION } from "../../Version.js"
 import { authorizeFor, authorizeRegistration, currentSender } from "./Caller.js"
@@ -33,6 +37,7 @@ const HealthHandlers = HttpApiBuilder.group(DaemonApi, "health", (handlers) =>
 const PeersHandlers = HttpApiBuilder.group(DaemonApi, "peers", (handlers) =>
   Effect.gen(function*() {
     const registry = yield* PeerRegistry
+    const roles = yield* Roles
     const changeable = (ref: string) => Effect.tap(registry.resolve(ref), authorizeFor)
     return handlers
       .handle("list", ({ urlParams }) =>
@@ -57,6 +62,7 @@ const PeersHandlers = HttpApiBuilder.group(DaemonApi, "peers", (handlers) =>
         Effect.flatMap(changeable(path.ref), (peer) => registry.setCircle(peer.peer_id, payload.circle)))
       .handle("setStatus", ({ path, payload }) =>
         Effect.flatMap(changeable(path.ref), (peer) => registry.setStatus(peer.peer_id, payload.status)))
+      .handle("claimRole", ({ path, payload }) => Effect.flatMap(changeable(path.ref), (peer) => roles.claim(peer, payload)))
   }))
 
 const MessagesHandlers = HttpApiBuilder.group(DaemonApi, "messages", (handlers) =>
@@ -119,6 +125,7 @@ const EventsHandlers = HttpApiBuilder.group(DaemonApi, "events", (handlers) =>
             return yield* new Forbidden({ message: `a peer reports only its own turns, not ${peer.display_name}'s` })
           }
           if (payload.status !== undefined) yield* registry.setStatus(peer.peer_id, payload.status)
+          if (payload.turn_state !== undefined) yield* registry.setTurn(peer.peer_id, payload.turn_state)
           const { report } = payload
           const event = yield* events.emit(
             report.kind === "chat"
@@ -154,11 +161,43 @@ const EventsHandlers = HttpApiBuilder.group(DaemonApi, "events", (handlers) =>
         }).pipe(Effect.catchTag("PeerNotFound", "AmbiguousPeer", "Forbidden", () => Effect.succeed({ events: [] }))))
   }))
 
+const SchedulesHandlers = HttpApiBuilder.group(DaemonApi, "schedules", (handlers) =>
+  Effect.gen(function*() {
+    const schedules = yield* Schedules
+    const registry = yield* PeerRegistry
+    return handlers
+      .handle("create", ({ payload }) => Effect.flatMap(currentSender, (sender) => schedules.create(sender, payload)))
+      .handle("list", ({ urlParams }) =>
+        Effect.gen(function*() {
+          const owner = urlParams.peer === undefined ? undefined : (yield* registry.resolve(urlParams.peer)).peer_id
+          return { schedules: yield* schedules.list({ owner }) }
+        }))
+      .handle("remove", ({ path }) => Effect.flatMap(currentSender, (sender) => schedules.remove(sender, path.id)))
+  }))
+
+/** Starting a process on this machine is never done for a request that came through the relay. */
+const localOnly = Effect.gen(function*() {
+  if (yield* Tunnelled) {
+    return yield* new SpawnRefused({ message: "spawning and killing agents is refused through the relay" })
+  }
+  return yield* currentSender
+})
+
+const SpawnHandlers = HttpApiBuilder.group(DaemonApi, "spawn", (handlers) =>
+  Effect.gen(function*() {
+    const spawner = yield* Spawner
+    return handlers
+      .handle("spawn", ({ payload }) => Effect.flatMap(localOnly, (sender) => spawner.spawn(sender, payload)))
+      .handle("kill", ({ path }) => Effect.flatMap(localOnly, (sender) => spawner.kill(sender, path.ref)))
+  }))
+
 export const DaemonHandlers = Layer.mergeAll(
   HealthHandlers,
   PeersHandlers,
   MessagesHandlers,
   AsksHandlers,
   DeliveriesHandlers,
-  EventsHandlers
+  EventsHandlers,
+  SchedulesHandlers,
+  SpawnHandlers
 )

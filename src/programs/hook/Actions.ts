@@ -1,6 +1,7 @@
 import { formatIncoming, incomingFromMessage } from "../agent/DeliveryText.js"
 import type { AgentIdentity } from "../agent/Identity.js"
 import { registerSession, withSessionLock } from "../agent/Registration.js"
+import { repowireHome } from "../agent/QuickConfig.js"
 import { readSession, type SessionRecord, writeSession } from "../agent/Sessions.js"
 import { startDelivery, stopDelivery } from "./DeliveryProcess.js"
 import { addContext, blockStop } from "./Output.js"
@@ -10,11 +11,14 @@ import { lastAssistantText } from "./Transcript.js"
 
 type Out = Record<string, unknown>
 
+/** A prompt makes the peer busy and its turn working; the assistant's turn ending, idle and awaiting input. */
+const turnOf = { busy: "working", online: "awaiting_input" } as const
+
 const report = (identity: AgentIdentity, report: unknown, status?: "online" | "busy") =>
   callAsPeer(identity, (s) => ({
     method: "POST",
     path: "/events/chat",
-    body: { peer: s.peer_id, report, ...(status ? { status } : {}) }
+    body: { peer: s.peer_id, report, ...(status ? { status, turn_state: turnOf[status] } : {}) }
   }))
 
 const setStatus = (identity: AgentIdentity, status: "online" | "offline", env: NodeJS.ProcessEnv) =>
@@ -70,6 +74,12 @@ const sessionStart = async (identity: AgentIdentity, env: NodeJS.ProcessEnv): Pr
   const target = { baseUrl, authToken: config.values.daemon.auth_token }
   const session = await withSessionLock(identity.key, env, () => registerSession(identity, target, env))
   startDelivery(session, env)
+  if (identity.pane !== null) {
+    // The peer goes offline the moment its pane exits, not after daemon.peers.idle_timeout.
+    const { installPaneExitedHook } = await import("./PaneExitedHook.js")
+    const failed = await installPaneExitedHook(identity.tmuxSocket, { home: repowireHome(env), node: process.execPath, bin: process.argv[1]! })
+    if (failed !== undefined) process.stderr.write(`repowire: no tmux pane-exited hook: ${failed}\n`)
+  }
   return addContext(identity.backend, "SessionStart", sessionIntro(session))
 }
 

@@ -56,6 +56,10 @@ export const runHook = async (args: ReadonlyArray<string>, env: NodeJS.ProcessEn
     const { runDelivery } = await import("./Delivery.js")
     return runDelivery(flag(args, "--key") ?? "", env)
   }
+  if (eventArg === "pane-exited") {
+    const { runPaneExited } = await import("./PaneExited.js")
+    return runPaneExited(flag(args, "--pane"), flag(args, "--socket"), env)
+  }
   if (UPSTREAM_NOOP_EVENTS.includes(eventArg.toLowerCase())) return 0
   const named = parseEventName(eventArg)
   if (named === undefined) {

@@ -1,5 +1,6 @@
 import type { Ask } from "../../protocol/Message.js"
 import type { Peer } from "../../protocol/Peer.js"
+import type { Schedule } from "../../protocol/Schedule.js"
 
 /** Token-cheap text: one header line, then tab-separated rows. */
 const oneLine = (s: string, max: number) => {
@@ -13,7 +14,13 @@ export const peersText = (peers: ReadonlyArray<Peer>, me: string | undefined) =>
     : [
       `${peers.length} peer(s): name\tstatus\tbackend\tcircle\tdescription`,
       ...peers.map((p) =>
-        [`${p.display_name}${p.peer_id === me ? " (you)" : ""}`, p.status, p.backend, p.circle, oneLine(p.description, 120)]
+        [
+          `${p.display_name}${p.peer_id === me ? " (you)" : ""}`,
+          p.turn_state === null ? p.status : `${p.status} (${p.turn_state.replace("_", " ")})`,
+          p.backend,
+          p.circle,
+          oneLine(p.description, 120)
+        ]
           .join("\t")
       )
     ].join("\n")
@@ -33,3 +40,22 @@ export const askResultText = (a: Ask, waitedS: number) =>
   a.state === "acked"
     ? `${a.correlation_id} acked by ${a.to_name}${a.reply === null ? " (no reply text)" : `. Reply:\n${a.reply}`}`
     : `${a.correlation_id} still open (${a.state}) after ${waitedS}s; wait again or carry on, the reply arrives as a message`
+
+export const schedulesText = (schedules: ReadonlyArray<Schedule>) =>
+  schedules.length === 0
+    ? "no schedules"
+    : [
+      `${schedules.length} schedule(s): id\tkind\tfrom\tto\twhen\tnext (UTC)\ttext\tlast error`,
+      ...schedules.map((s) =>
+        [
+          s.id,
+          s.kind,
+          s.owner_name,
+          s.to_name,
+          s.cron ?? `at ${s.at}`,
+          s.next_fire_at,
+          oneLine(s.text, 120),
+          s.last_error === null ? "-" : oneLine(s.last_error, 120)
+        ].join("\t")
+      )
+    ].join("\n")

@@ -1,41 +1,13 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
-import { Cause, Effect, Exit, Option } from "effect"
+import { Effect } from "effect"
 import { z } from "zod"
-import { type CallerPeer, McpCaller } from "../../services/McpCaller.js"
-import { DaemonClient, type DaemonApiClient } from "../../services/DaemonClient.js"
-import { isStaleCaller, messageOf } from "../agent/Failures.js"
 import { askResultText, asksText, peersText } from "./Format.js"
 import { attachmentsSchema, either, resolveAttachments } from "./UpstreamArgs.js"
+import { LIFECYCLE_TOOL_NAMES, registerLifecycleTools } from "./LifecycleTools.js"
+import { reachableFrom } from "../../layers/Reach.js"
+import { asPeer, call, type EffectRunner, toResult, type ToolContext } from "./ToolSupport.js"
 
-/** Anything that runs an Effect to an Exit: a ManagedRuntime or a Runtime fits. */
-export interface EffectRunner<R> {
-  readonly runPromiseExit: <A, E>(effect: Effect.Effect<A, E, R>) => Promise<Exit.Exit<A, unknown>>
-}
-
-type ToolContext = DaemonClient | McpCaller
-
-const toResult = (exit: Exit.Exit<string, unknown>): CallToolResult =>
-  Exit.match(exit, {
-    onSuccess: (text) => ({ content: [{ type: "text", text }] }),
-    onFailure: (cause) => {
-      const failure = Cause.failureOption(cause)
-      const text = Option.isSome(failure) ? messageOf(failure.value) : `internal error: ${Cause.pretty(cause).split("\n")[0]}`
-      return { isError: true, content: [{ type: "text", text }] }
-    }
-  })
-
-const asPeer = <A, E>(f: (me: CallerPeer) => Effect.Effect<A, E, DaemonClient>) =>
-  Effect.gen(function*() {
-    const caller = yield* McpCaller
-    const me = yield* caller.get
-    return yield* f(me).pipe(Effect.catchIf(isStaleCaller(me.peer_id), () => Effect.flatMap(caller.renew, f)))
-  })
-
-const call = <A, E>(
-  f: (api: DaemonApiClient) => Effect.Effect<A, E>,
-  peerToken?: string
-) => Effect.flatMap(DaemonClient, (c) => c.call(f, { peerToken }))
+export type { EffectRunner } from "./ToolSupport.js"
 
 export const TOOL_NAMES = [
   "list_peers",
@@ -46,7 +18,8 @@ export const TOOL_NAMES = [
   "notify_peer",
   "broadcast",
   "list_asks",
-  "wait_on_ack"
+  "wait_on_ack",
+  ...LIFECYCLE_TOOL_NAMES
 ] as const
 
 export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string): McpServer => {
@@ -54,7 +27,9 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
   const run = async (effect: Effect.Effect<string, unknown, ToolContext>) => toResult(await runner.runPromiseExit(effect))
 
   server.registerTool("list_peers", {
-    description: "List the peers (other agent sessions) you can message. all=true includes offline ones.",
+    description:
+      "List the peers (other agent sessions) you can message: your circle by default, every circle for an orchestrator. " +
+      "all=true includes offline ones.",
     inputSchema: {
       all: z.boolean().optional(),
       show_offline: z.boolean().optional().describe("upstream's name for all"),
@@ -63,8 +38,14 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
   }, ({ circle, show_offline, ...rest }) => {
     const all = rest.all ?? show_offline
     return run(asPeer((me) =>
-      call((api) => api.peers.list({ urlParams: { ...(all ? { all: true } : {}), ...(circle ? { circle } : {}) } }), me.token)
-        .pipe(Effect.map(({ peers }) => peersText(peers, me.peer_id)))
+      Effect.gen(function*() {
+        const self = yield* call((api) => api.peers.get({ path: { ref: me.peer_id } }), me.token)
+        const { peers } = yield* call((api) =>
+          api.peers.list({ urlParams: { ...(all ? { all: true } : {}), ...(circle ? { circle } : {}) } }), me.token)
+        // By default, the peers the caller reaches: its circle (and everyone in every circle), or all for an orchestrator.
+        const shown = circle === undefined ? reachableFrom(self, peers) : peers
+        return peersText(shown, me.peer_id)
+      })
     ))
   })
 
@@ -202,5 +183,6 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
     ))
   })
 
+  registerLifecycleTools(server, run)
   return server
 }

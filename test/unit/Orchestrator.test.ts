@@ -1,0 +1,78 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Option, TestClock } from "effect"
+import { reachableFrom } from "../../src/layers/Reach.js"
+import type { Peer, Registered } from "../../src/protocol/Peer.js"
+import { MessageRouter } from "../../src/services/MessageRouter.js"
+import { PeerRegistry } from "../../src/services/PeerRegistry.js"
+import { Roles } from "../../src/services/Roles.js"
+import { meshLayer } from "./MeshLayer.js"
+
+const register = (name: string, circle: string, backend: "codex" | "cli" = "codex") =>
+  Effect.flatMap(PeerRegistry, (r) => r.register({ name, backend, circle }, undefined))
+const peerOf = (registered: Registered) =>
+  Effect.flatMap(PeerRegistry, (r) => Effect.map(r.get(registered.peer_id), Option.getOrThrow))
+const claim = (who: Registered, extra: { circle?: string; force?: boolean } = {}) =>
+  Effect.flatMap(Roles, (roles) => Effect.flatMap(peerOf(who), (p) => roles.claim(p, { role: "orchestrator", ...extra })))
+
+describe("the orchestrator role", () => {
+  it.effect("one live holder per circle; force takes it over; role agent gives it back", () =>
+    Effect.gen(function*() {
+      const a = yield* register("a", "x")
+      const b = yield* register("b", "x")
+      assert.strictEqual((yield* claim(a)).role, "orchestrator")
+      assert.strictEqual((yield* claim(a)).role, "orchestrator", "claiming again is harmless")
+      const taken = yield* Effect.flip(claim(b))
+      assert.strictEqual(taken._tag, "RoleTaken")
+      assert.include(taken.message, "circle x already has an orchestrator: a (online)")
+      assert.strictEqual((yield* claim(b, { force: true })).role, "orchestrator")
+      assert.strictEqual((yield* peerOf(a)).role, "agent", "the old holder is an agent again")
+      const back = yield* Effect.flatMap(Roles, (r) => Effect.flatMap(peerOf(b), (p) => r.claim(p, { role: "agent" })))
+      assert.strictEqual(back.role, "agent")
+      assert.strictEqual((yield* claim(a)).role, "orchestrator", "the circle is free again")
+    }).pipe(Effect.provide(meshLayer())))
+
+  it.effect("an offline holder is replaced without force, and a claim in another circle moves the claimer", () =>
+    Effect.gen(function*() {
+      const old = yield* register("old", "x")
+      yield* claim(old)
+      yield* TestClock.adjust("11 minutes")
+      const fresh = yield* register("fresh", "y")
+      const claimed = yield* claim(fresh, { circle: "x" })
+      assert.strictEqual(claimed.role, "orchestrator")
+      assert.strictEqual(claimed.circle, "x")
+      assert.strictEqual((yield* peerOf(old)).role, "agent")
+    }).pipe(Effect.provide(meshLayer())))
+
+  it.effect("only an agent takes the role", () =>
+    Effect.gen(function*() {
+      const person = yield* register("person", "x", "cli")
+      assert.strictEqual((yield* Effect.flip(claim(person)))._tag, "Forbidden")
+    }).pipe(Effect.provide(meshLayer())))
+
+  it.effect("an orchestrator reaches every circle, by name and by id; a plain agent does not", () =>
+    Effect.gen(function*() {
+      const router = yield* MessageRouter
+      const boss = yield* register("boss", "x")
+      const plain = yield* register("plain", "x")
+      const far = yield* register("far", "y")
+      const orchestrator = yield* claim(boss)
+      const byId = yield* router.ask(orchestrator, { from_peer: "boss", to_peer: far.peer_id, text: "status?" })
+      assert.strictEqual(byId.delivery, "queued")
+      yield* router.notify(orchestrator, { from_peer: "boss", to_peer: "far", text: "hi", circle: "y" })
+      yield* router.broadcast(orchestrator, { from_peer: "boss", text: "all of y", circle: "y" })
+      const refused = yield* Effect.flip(router.ask(yield* peerOf(plain), { from_peer: "plain", to_peer: far.peer_id, text: "?" }))
+      assert.strictEqual(refused._tag, "Forbidden")
+      // And agents of other circles can reach the orchestrator, as they reach a person.
+      const answer = yield* router.notify(yield* peerOf(far), { from_peer: "far", to_peer: "boss", text: "done" })
+      assert.strictEqual(answer.delivery, "queued")
+    }).pipe(Effect.provide(meshLayer())))
+})
+
+describe("reachableFrom (list_peers' default)", () => {
+  const peer = (display_name: string, circle: string, role: Peer["role"]) => ({ display_name, circle, role })
+  const peers = [peer("a", "x", "agent"), peer("b", "y", "agent"), peer("person", "default", "human"), peer("o", "z", "orchestrator")]
+  it("an agent sees its circle and everyone in every circle; an orchestrator sees all", () => {
+    assert.deepStrictEqual(reachableFrom({ role: "agent", circle: "x" }, peers).map((p) => p.display_name), ["a", "person", "o"])
+    assert.deepStrictEqual(reachableFrom({ role: "orchestrator", circle: "z" }, peers).map((p) => p.display_name), ["a", "b", "person", "o"])
+  })
+})
