@@ -5,6 +5,7 @@ import { Config } from "../../services/Config.js"
 import type { Attachments } from "../../services/Attachments.js"
 import type { EventLog } from "../../services/EventLog.js"
 import type { MessageRouter } from "../../services/MessageRouter.js"
+import { Policy } from "../../services/Policy.js"
 import type { PeerRegistry } from "../../services/PeerRegistry.js"
 import type { Transports } from "../../services/Transports.js"
 import type { TunnelClient } from "../../services/TunnelClient.js"
@@ -44,9 +45,12 @@ export const makeDaemonApp = (options: {
     const context = yield* Effect.context<
       Config | Transports | PeerRegistry | MessageRouter | EventLog | Attachments | TunnelClient
     >()
+    // A Reference: bound here too, or raw routes would read its default (no policy).
+    const policy = yield* Policy
     // The dashboard's HttpOnly session cookie stands in for the Bearer token in a browser.
     const browserSession = options.browserSession ?? ((request: HttpServerRequest.HttpServerRequest) =>
       dashboardSessionValid(request, config))
-    const guarded = guard({ config, ...options, browserSession })(Effect.provide(routes, context))
+    const bound = Effect.provide(routes, context).pipe(Effect.provideService(Policy, policy))
+    const guarded = guard({ config, ...options, browserSession })(bound)
     return guarded as DaemonHttpApp
   })

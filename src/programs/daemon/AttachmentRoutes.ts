@@ -5,6 +5,7 @@ import type { PayloadTooLarge, QuotaExceeded } from "../../protocol/Errors.js"
 import { errorBody } from "../../protocol/Errors.js"
 import { limitsOf } from "../../layers/AttachmentLimits.js"
 import { Attachments } from "../../services/Attachments.js"
+import { attachRefusal } from "./PolicyReads.js"
 import { Config } from "../../services/Config.js"
 
 const MAX_FILES = 16
@@ -41,6 +42,8 @@ const upload = Effect.gen(function*() {
   const request = yield* HttpServerRequest.HttpServerRequest
   const attachments = yield* Attachments
   const limits = limitsOf(yield* Config)
+  const refused = yield* attachRefusal
+  if (refused !== undefined) return fail(403, "policy_denied", refused.message)
   const type = request.headers["content-type"] ?? ""
   if (!type.toLowerCase().startsWith("multipart/form-data")) {
     return fail(400, "invalid_request", "upload files as multipart/form-data")

@@ -10,7 +10,10 @@ import { MessageRouter } from "../../services/MessageRouter.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
 import { TunnelClient } from "../../services/TunnelClient.js"
 import { VERSION } from "../../Version.js"
+import { Policy } from "../../services/Policy.js"
 import { authorizeFor, currentSender } from "./Caller.js"
+import { PolicyHandlers } from "./PolicyHandlers.js"
+import { readAsk, readFilter, readOne } from "./PolicyReads.js"
 
 const startedAt = Date.now()
 
@@ -18,6 +21,7 @@ const HealthHandlers = HttpApiBuilder.group(DaemonApi, "health", (handlers) =>
   Effect.gen(function*() {
     const registry = yield* PeerRegistry
     const tunnel = yield* TunnelClient
+    const policy = yield* Policy
     return handlers.handle("health", () =>
       Effect.all({ peers: registry.counts, relay: tunnel.status }).pipe(
         Effect.map(({ peers, relay }) => ({
@@ -25,7 +29,8 @@ const HealthHandlers = HttpApiBuilder.group(DaemonApi, "health", (handlers) =>
           version: VERSION,
           uptime_s: Math.round((Date.now() - startedAt) / 1000),
           peers,
-          relay
+          relay,
+          policy: policy.health()
         }))
       ))
   }))
@@ -36,10 +41,12 @@ const PeersHandlers = HttpApiBuilder.group(DaemonApi, "peers", (handlers) =>
     const changeable = (ref: string) => Effect.tap(registry.resolve(ref), authorizeFor)
     return handlers
       .handle("list", ({ urlParams }) =>
-        Effect.map(registry.list({ circle: urlParams.circle, status: urlParams.status, all: urlParams.all }), (peers) => ({
-          peers
-        })))
-      .handle("get", ({ path }) => registry.resolve(path.ref))
+        Effect.gen(function*() {
+          const peers = yield* registry.list({ circle: urlParams.circle, status: urlParams.status, all: urlParams.all })
+          const visible = yield* readFilter
+          return { peers: visible === undefined ? peers : peers.filter(visible.peer) }
+        }))
+      .handle("get", ({ path }) => Effect.flatMap(registry.resolve(path.ref), readOne))
       .handle("register", ({ payload }) =>
         Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
           registry.register(payload, request.headers[PEER_TOKEN_HEADER])))
@@ -82,9 +89,10 @@ const AsksHandlers = HttpApiBuilder.group(DaemonApi, "asks", (handlers) =>
             open: urlParams.open,
             limit: urlParams.limit
           })
-          return { asks: list }
+          const visible = yield* readFilter
+          return { asks: visible === undefined ? list : list.filter(visible.ask) }
         }))
-      .handle("get", ({ path }) => asks.get(path.id))
+      .handle("get", ({ path }) => Effect.flatMap(asks.get(path.id), readAsk))
       .handle("wait", ({ path, urlParams }) => router.waitForAck(path.id, (urlParams.timeout ?? 30) * 1000))
   }))
 
@@ -147,7 +155,8 @@ const EventsHandlers = HttpApiBuilder.group(DaemonApi, "events", (handlers) =>
             peer,
             circle: urlParams.circle
           })
-          return { events: list }
+          const visible = yield* readFilter
+          return { events: visible === undefined ? list : list.filter(visible.event) }
         }).pipe(Effect.catchTag("PeerNotFound", "AmbiguousPeer", "Forbidden", () => Effect.succeed({ events: [] }))))
   }))
 
@@ -157,5 +166,6 @@ export const DaemonHandlers = Layer.mergeAll(
   MessagesHandlers,
   AsksHandlers,
   DeliveriesHandlers,
-  EventsHandlers
+  EventsHandlers,
+  PolicyHandlers
 )

@@ -4,6 +4,7 @@ import { Effect, ExecutionStrategy, Layer, LogLevel, Logger, Scope } from "effec
 import * as fs from "node:fs/promises"
 import * as Http from "node:http"
 import { AttachmentsLive } from "../../layers/AttachmentsLive.js"
+import { PolicyLive } from "../../layers/PolicyLive.js"
 import { SqliteLive } from "../../layers/Sqlite.js"
 import { TunnelClientLocal } from "../../layers/TunnelClientLive.js"
 import { Config } from "../../services/Config.js"
@@ -64,7 +65,8 @@ const Serve = (options: { readonly directRoutes: boolean }) =>
 export const makeDaemonLive = (options: { readonly directRoutes: boolean }) =>
   Serve(options).pipe(
     Layer.provide(MeshServices),
-    Layer.provide(Layer.mergeAll(AttachmentsLive, TunnelClientLocal())),
+    // The access rules reach the mesh services and the app's handlers alike.
+    Layer.provide(Layer.mergeAll(AttachmentsLive, TunnelClientLocal(), PolicyLive)),
     // One LocalApp for both: Serve sets the app, the relay link serves tunnelled requests from it.
     Layer.provide(LocalApp.Live),
     Layer.provide(SqliteLive),
