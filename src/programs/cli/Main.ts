@@ -14,6 +14,7 @@ import { hookCommand } from "./commands/Hook.js"
 import { mcpCommand } from "./commands/Mcp.js"
 import { notifyCommand } from "./commands/Notify.js"
 import { peersCommand } from "./commands/Peers.js"
+import { policyCommand } from "./commands/PolicyCommand.js"
 import { relayCommand } from "./commands/Relay.js"
 import { serveCommand } from "./commands/Serve.js"
 import { setupCommand } from "./commands/Setup.js"
@@ -38,7 +39,8 @@ const root = Command.make("repowire").pipe(
     asksCommand,
     mcpCommand,
     hookCommand,
-    relayCommand
+    relayCommand,
+    policyCommand
   ])
 )
 
