@@ -17,7 +17,7 @@ rules:
 `
 
 let daemon: TestDaemon
-let codex: Registered, prod: Registered, secret: Registered, claude: Registered, quiet: Registered, boss: Registered
+let codex: Registered, secret: Registered, claude: Registered, quiet: Registered, boss: Registered
 
 const state = async () => {
   const asks = await json(daemon.url, "GET", "/asks", {})
@@ -31,7 +31,7 @@ beforeAll(async () => {
   daemon = await startDaemon({}, home)
   const peer = (name: string, backend: string) => register(daemon.url, { name, backend, circle: "web" })
   codex = await peer("codex-1", "codex")
-  prod = await peer("prod-db", "claude-code")
+  await peer("prod-db", "claude-code")
   secret = await peer("secret-store", "claude-code")
   claude = await peer("claude", "claude-code")
   quiet = await peer("quiet", "gemini")

@@ -116,7 +116,7 @@ describe("the policy file's Schema", () => {
     Effect.sync(() => {
       const action = errorOf("default: allow\nrules:\n  - effect: deny\n    from: \"*\"\n    actions: [ask, shout]\n")
       assert.strictEqual(action.line, 5)
-      assert.include(action.message, "rules.0.actions.1")
+      assert.include(action.message, "rules.0.actions.1: unknown value \"shout\" (one of ask, notify, broadcast, ack, read, attach, spawn)")
       const tool = errorOf("rules:\n  - effect: deny\n    from: \"*\"\n    tools:\n      - broadcast\n      - rm_rf\n")
       assert.strictEqual(tool.line, 6)
       const selector = errorOf("rules:\n  - {effect: deny, from: \"*\"}\n  - {effect: deny, from: \"team:red\"}\n")

@@ -31,13 +31,24 @@ const lineOf = (doc: YAML.Document, counter: YAML.LineCounter, path: ReadonlyArr
   return undefined
 }
 
-/** The deepest issue first: it names the field that is wrong, not the union around it. */
+/**
+ * The deepest issue: it names the field that is wrong, not the union around it. Several
+ * literals refused at one place (an unknown action or tool) read as one: "unknown value".
+ */
 const firstIssue = (error: ParseResult.ParseError) => {
   const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
-  return issues.reduce<(typeof issues)[number] | undefined>(
+  const deepest = issues.reduce<(typeof issues)[number] | undefined>(
     (best, issue) => (best === undefined || issue.path.length > best.path.length ? issue : best),
     undefined
   )
+  if (deepest === undefined) return undefined
+  const key = deepest.path.join("\u0000")
+  const literals = issues
+    .filter((i) => i.path.join("\u0000") === key)
+    .map((i) => /^Expected ("[^"]*"), actual (.*)$/.exec(i.message))
+  if (literals.length < 2 || literals.some((m) => m === null)) return deepest
+  const expected = literals.map((m) => JSON.parse(m![1]!) as string)
+  return { ...deepest, message: `unknown value ${literals[0]![2]} (one of ${expected.join(", ")})` }
 }
 
 /** policy.yaml's text decoded and compiled, or the line and reason it cannot be. */
