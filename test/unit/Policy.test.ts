@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
 import { parsePolicy } from "../../src/layers/policy/PolicyText.js"
-import { decide, globToRegExp } from "../../src/layers/policy/Rules.js"
+import { decide, globMatcher, globToRegExp } from "../../src/layers/policy/Rules.js"
 import { makePolicyHolder } from "../../src/layers/policy/Holder.js"
 import type { Caller, PolicyPeer, PolicyQuestion } from "../../src/services/Policy.js"
 
@@ -96,8 +96,13 @@ rules:
       assert.strictEqual(decide(orchestrated, { caller: local(codex), action: "ask", target: prod }).effect, "deny")
     }))
 
-  it.effect("globs escape every regular-expression character", () =>
+  it.effect("globs escape every regular-expression character, and the quick shapes agree with the full one", () =>
     Effect.sync(() => {
+      for (const glob of ["prod-db", "prod-*", "*-db", "p*d", "*", "?rod*", "a.b*", "*.b"]) {
+        for (const name of ["prod-db", "prod-", "prod", "x-db", "-db", "pd", "", "a.bc", "axbc", "c.b"]) {
+          assert.strictEqual(globMatcher(glob)(name), globToRegExp(glob).test(name), `${glob} ~ ${name}`)
+        }
+      }
       assert.isTrue(globToRegExp("a+b(c)[d]{e}|f^$\\g/h").test("a+b(c)[d]{e}|f^$\\g/h"))
       assert.isFalse(globToRegExp("a.b").test("axb"))
       assert.isTrue(globToRegExp("*").test(""))

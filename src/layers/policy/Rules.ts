@@ -29,6 +29,23 @@ export const globToRegExp = (glob: string): RegExp => {
   return new RegExp(`${pattern}$`, "u")
 }
 
+/** A glob as a test, with the common shapes (`x`, `x*`, `*x`) done without a regular expression. */
+export const globMatcher = (glob: string): ((s: string) => boolean) => {
+  const wild = /[*?]/g
+  const count = glob.match(wild)?.length ?? 0
+  if (count === 0) return (s) => s === glob
+  if (count === 1 && glob.endsWith("*")) {
+    const prefix = glob.slice(0, -1)
+    return (s) => s.startsWith(prefix)
+  }
+  if (count === 1 && glob.startsWith("*")) {
+    const suffix = glob.slice(1)
+    return (s) => s.endsWith(suffix)
+  }
+  const re = globToRegExp(glob)
+  return (s) => re.test(s)
+}
+
 const peerOf = (subject: Caller | PolicyPeer): PolicyPeer | undefined => "via" in subject ? subject.peer : subject
 
 /** A selector as a predicate; selectors were validated by the file's Schema. */
@@ -40,10 +57,10 @@ const compileSelector = (selector: string): Match => {
   switch (kind) {
     case "name": {
       if (value === "*") return (s) => peerOf(s) !== undefined
-      const re = globToRegExp(value)
+      const test = globMatcher(value)
       return (s) => {
         const peer = peerOf(s)
-        return peer !== undefined && (re.test(peer.display_name) || re.test(peer.peer_id))
+        return peer !== undefined && (test(peer.display_name) || test(peer.peer_id))
       }
     }
     case "circle":
