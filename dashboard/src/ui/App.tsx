@@ -6,12 +6,14 @@ import { useRoute, useStore } from "./hooks.js"
 import { LogView } from "./LogView.js"
 import { PeerList } from "./PeerList.js"
 import { PeerView } from "./PeerView.js"
+import { RulesView } from "./RulesView.js"
 
 const TABS = [
   { view: "peers", label: "Peers", hash: "#/peers" },
   { view: "log", label: "Log", hash: "#/log" },
   { view: "asks", label: "Asks", hash: "#/asks" },
-  { view: "compose", label: "Compose", hash: "#/compose" }
+  { view: "compose", label: "Compose", hash: "#/compose" },
+  { view: "rules", label: "Rules", hash: "#/rules" }
 ] as const
 
 export const App = ({ store }: { store: Store }) => {
@@ -50,6 +52,9 @@ export const App = ({ store }: { store: Store }) => {
           {route.view === "asks" ? <AsksView asks={state.asks} /> : null}
           {route.view === "peer"
             ? <PeerView peerRef={route.arg} peers={state.peers} events={state.log.events} asks={state.asks} />
+            : null}
+          {route.view === "rules"
+            ? <RulesView version={`${state.health?.policy.status}:${state.health?.policy.rules}:${state.health?.policy.error}`} />
             : null}
           {route.view === "compose" ? <Composer
                 key={`${route.arg}?${route.query}`}

@@ -8,7 +8,7 @@ export const useStore = (store: Store): AppState => {
 }
 
 export interface Route {
-  readonly view: "log" | "asks" | "peers" | "peer" | "compose"
+  readonly view: "log" | "asks" | "peers" | "peer" | "compose" | "rules"
   readonly arg: string
   readonly query: string
 }
@@ -21,6 +21,7 @@ export const parseRoute = (hash: string): Route => {
     case "asks":
     case "peers":
     case "compose":
+    case "rules":
       return { view, arg, query }
     case "peer":
       return { view: "peer", arg, query }
