@@ -145,7 +145,7 @@ export class AsksGroup extends HttpApiGroup.make("asks")
   .add(
     HttpApiEndpoint.post("wait", "/asks/:id/wait").setPath(IdPath)
       .setUrlParams(Schema.Struct({ timeout: Schema.optional(IntParam(0, 600)) }))
-      .addSuccess(Ask).addError(AskNotFoundBody)
+      .addSuccess(Ask).addError(AskNotFoundBody).addError(PolicyDeniedBody)
   )
 {}
 

@@ -1,5 +1,7 @@
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import WebSocket from "ws"
 import * as fs from "node:fs"
+import * as http from "node:http"
 import * as path from "node:path"
 import { startDaemon, tempHome, type TestDaemon } from "../support/Daemon.js"
 import { as, register, type Registered, request } from "../support/Http.js"
@@ -104,6 +106,40 @@ describe("the access rules at every way in", () => {
     const events = (await json(daemon.url, "GET", "/events?limit=5000", as(codex))).body.events as Array<Record<string, any>>
     assert.isFalse(events.some((e) => JSON.stringify(e).includes(secret.peer_id)))
     assert.isTrue(events.some((e) => e.type === "peer_joined" && e.peer.display_name === "prod-db"))
+  })
+
+  it("hides them from the live streams too: SSE and /events/ws", async () => {
+    const collect = (route: string, done: (text: string) => boolean) =>
+      new Promise<string>((resolve, reject) => {
+        let text = ""
+        const req = http.get(`${daemon.url}${route}`, { headers: as(codex) }, (res) => {
+          res.on("data", (c: Buffer) => {
+            text += c.toString()
+            if (done(text)) {
+              req.destroy()
+              resolve(text)
+            }
+          })
+        })
+        req.on("error", (e) => (text === "" ? reject(e) : resolve(text)))
+      })
+    const sse = await collect("/events/stream?since=0", (t) => t.includes("\"display_name\":\"boss\""))
+    assert.include(sse, "prod-db")
+    assert.notInclude(sse, secret.peer_id)
+    const ws = await new Promise<string>((resolve, reject) => {
+      const socket = new WebSocket(`${daemon.url.replace("http", "ws")}/events/ws?since=0`, { headers: as(codex) })
+      let all = ""
+      socket.on("message", (m) => {
+        all += `${m.toString()}\n`
+        if (all.includes("\"display_name\":\"boss\"")) {
+          socket.close()
+          resolve(all)
+        }
+      })
+      socket.on("error", reject)
+    })
+    assert.include(ws, "prod-db")
+    assert.notInclude(ws, secret.peer_id)
   })
 
   it("refuses an upload (attach) to a denied caller, storing no file", async () => {

@@ -93,7 +93,9 @@ const AsksHandlers = HttpApiBuilder.group(DaemonApi, "asks", (handlers) =>
           return { asks: visible === undefined ? list : list.filter(visible.ask) }
         }))
       .handle("get", ({ path }) => Effect.flatMap(asks.get(path.id), readAsk))
-      .handle("wait", ({ path, urlParams }) => router.waitForAck(path.id, (urlParams.timeout ?? 30) * 1000))
+      .handle("wait", ({ path, urlParams }) =>
+        Effect.flatMap(Effect.flatMap(asks.get(path.id), readAsk), () =>
+          router.waitForAck(path.id, (urlParams.timeout ?? 30) * 1000)))
   }))
 
 const DeliveriesHandlers = HttpApiBuilder.group(DaemonApi, "deliveries", (handlers) =>
