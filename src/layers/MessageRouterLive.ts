@@ -264,14 +264,12 @@ export const MessageRouterLive = Layer.scoped(
       const whole = gate.ruleDeniesNow({ caller, action: "broadcast", target: undefined })
       if (whole !== undefined) return yield* gate.record({ caller, action: "broadcast", target: undefined }, whole, at)
       const refs = yield* resolveRefs(request.attachments, at)
-      const denied: Array<{ readonly name: string; readonly reason: string }> = []
-      const recipients = (yield* registry.list({ circle })).filter((p) => {
-        if (p.peer_id === sender.peer_id || readsEventLog(p)) return false
-        const refused = gate.sendNow(caller, "broadcast", p, withAttachments, at)
-        if (Either.isRight(refused)) return true
-        denied.push({ name: p.display_name, reason: refused.left.message })
-        return false
-      })
+      const { allowed: recipients, skipped: denied } = gate.recipientsNow(
+        caller,
+        (yield* registry.list({ circle })).filter((p) => p.peer_id !== sender.peer_id && !readsEventLog(p)),
+        withAttachments,
+        at
+      )
       const broadcastId = ids.next("msg")
       const drafts = recipients.map((recipient) => draft("broadcast", sender, recipient, request.text, refs, at))
       const [skipped, accepted] = yield* commit(Effect.gen(function*() {

@@ -68,7 +68,25 @@ export const makeGate = (policy: PolicyShape, events: EventLog["Type"]) => {
     return decision.effect === "deny" && decision.rule !== undefined ? decision : undefined
   }
 
-  return { checkNow, sendNow, mayReadNow, ruleDeniesNow, record, active: policy.active }
+  /** A broadcast's recipients split into those the rules let it reach and those skipped, with why. */
+  const recipientsNow = <P extends PolicyPeer>(
+    caller: Caller,
+    candidates: ReadonlyArray<P>,
+    withAttachments: boolean,
+    at: number
+  ) => {
+    const skipped: Array<{ readonly name: string; readonly reason: string }> = []
+    if (!policy.active()) return { allowed: candidates, skipped }
+    const allowed = candidates.filter((target) => {
+      const refused = sendNow(caller, "broadcast", target, withAttachments, at)
+      if (Either.isRight(refused)) return true
+      skipped.push({ name: target.display_name, reason: refused.left.message })
+      return false
+    })
+    return { allowed, skipped }
+  }
+
+  return { checkNow, sendNow, mayReadNow, ruleDeniesNow, recipientsNow, record, active: policy.active }
 }
 
 export type Gate = ReturnType<typeof makeGate>
