@@ -114,5 +114,11 @@ describe("repowire policy", () => {
     const run = await runBin(["serve"], { env: { ...daemon.env, REPOWIRE_HOME: home } })
     assert.notStrictEqual(run.code, 0)
     assert.include(run.stderr, `the daemon refuses to start: ${path.join(home, "policy.yaml")} line 2: rules.0.tools.0: unknown value "rm_rf"`)
+    // `daemon start` (what hooks call) says so too, at once rather than after its timeout.
+    const started = await runBin(["daemon", "start"], { env: { ...daemon.env, REPOWIRE_HOME: home } })
+    assert.notStrictEqual(started.code, 0)
+    assert.isBelow(started.ms, 10_000)
+    assert.include(started.stderr, "the daemon exited: the daemon refuses to start: ")
+    assert.include(started.stderr, "line 2: rules.0.tools.0: unknown value \"rm_rf\"")
   }, 60_000)
 })
