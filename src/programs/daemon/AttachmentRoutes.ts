@@ -5,7 +5,7 @@ import type { PayloadTooLarge, QuotaExceeded } from "../../protocol/Errors.js"
 import { errorBody } from "../../protocol/Errors.js"
 import { limitsOf } from "../../layers/AttachmentLimits.js"
 import { Attachments } from "../../services/Attachments.js"
-import { attachRefusal } from "./PolicyReads.js"
+import { attachRefusal } from "./PolicyChecks.js"
 import { Config } from "../../services/Config.js"
 
 const MAX_FILES = 16

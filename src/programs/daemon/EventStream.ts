@@ -2,7 +2,7 @@ import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/
 import { Effect, Fiber, identity, Schema, Stream } from "effect"
 import { MeshEvent } from "../../protocol/MeshEvent.js"
 import { EventLog } from "../../services/EventLog.js"
-import { readFilter } from "./PolicyReads.js"
+import { readFilter } from "./PolicyChecks.js"
 
 const encodeEvent = Schema.encodeSync(Schema.parseJson(MeshEvent))
 const encoder = new TextEncoder()

@@ -13,7 +13,7 @@ import { VERSION } from "../../Version.js"
 import { Policy } from "../../services/Policy.js"
 import { authorizeFor, currentSender } from "./Caller.js"
 import { PolicyHandlers } from "./PolicyHandlers.js"
-import { readAsk, readFilter, readOne } from "./PolicyReads.js"
+import { readAsk, readFilter, readOne } from "./PolicyChecks.js"
 
 const startedAt = Date.now()
 

@@ -1,3 +1,4 @@
+/** The access rules where the HTTP app serves reads (peers, events, asks) and uploads; messages are checked by the MessageRouter. */
 import { HttpServerRequest } from "@effect/platform"
 import { Clock, Effect } from "effect"
 import type { MeshEvent } from "../../protocol/MeshEvent.js"
