@@ -83,3 +83,27 @@ describe("a daemon started with an invalid policy.yaml", () => {
     assert.include(failure, "unknown selector `team:red`")
   })
 })
+
+describe("a live event stream opened before the rules", () => {
+  it("follows rules that arrive later", async () => {
+    const home = await tempHome("rw-policy-stream-")
+    const d = await startDaemon({}, home)
+    try {
+      const reader = await register(d.url, { name: "reader", backend: "codex" })
+      const received: Array<string> = []
+      const req = (await import("node:http")).get(`${d.url}/events/stream?since=0`, { headers: as(reader) }, (res) => {
+        res.on("data", (c: Buffer) => received.push(c.toString()))
+      })
+      await until("the stream", async () => (received.join("").includes(": connected") ? true : undefined))
+      writePolicy(home, "rules:\n  - {effect: deny, from: \"name:reader\", to: \"name:hidden-*\", actions: [read]}\n")
+      await until("the rules", async () => ((await json(d.url, "GET", "/health", {})).body.policy.status === "ok" ? true : undefined))
+      await register(d.url, { name: "hidden-one", backend: "gemini" })
+      await register(d.url, { name: "shown-one", backend: "gemini" })
+      await until("the shown peer", async () => (received.join("").includes("shown-one") ? true : undefined))
+      req.destroy()
+      assert.notInclude(received.join(""), "hidden-one")
+    } finally {
+      await d.close()
+    }
+  })
+})

@@ -1,8 +1,8 @@
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect, Fiber, identity, Schema, Stream } from "effect"
+import { Effect, Fiber, Schema, Stream } from "effect"
 import { MeshEvent } from "../../protocol/MeshEvent.js"
 import { EventLog } from "../../services/EventLog.js"
-import { readFilter } from "./PolicyChecks.js"
+import { liveReadFilter } from "./PolicyChecks.js"
 
 const encodeEvent = Schema.encodeSync(Schema.parseJson(MeshEvent))
 const encoder = new TextEncoder()
@@ -26,9 +26,9 @@ const sse = Effect.gen(function*() {
   const log = yield* EventLog
   const since = sinceOf(request)
   if (since === undefined) return badSince
-  const visible = yield* readFilter
+  const visible = yield* liveReadFilter
   const events = Stream.unwrapScoped(log.follow(since)).pipe(
-    visible === undefined ? identity : Stream.filter(visible.event),
+    Stream.filter(visible.event),
     Stream.map((event) => `id: ${event.id}\nevent: mesh\ndata: ${encodeEvent(event)}\n\n`)
   )
   const keepalive = Stream.tick(KEEPALIVE).pipe(Stream.drop(1), Stream.as(": keepalive\n\n"))
@@ -48,11 +48,11 @@ const websocket = Effect.gen(function*() {
   const log = yield* EventLog
   const since = sinceOf(request)
   if (since === undefined) return badSince
-  const visible = yield* readFilter
+  const visible = yield* liveReadFilter
   const socket = yield* request.upgrade
   const write = yield* socket.writer
   const pump = yield* Stream.unwrapScoped(log.follow(since)).pipe(
-    visible === undefined ? identity : Stream.filter(visible.event),
+    Stream.filter(visible.event),
     Stream.runForEach((event) => write(encodeEvent(event))),
     Effect.fork
   )

@@ -69,25 +69,34 @@ const partiesOf = (event: MeshEvent, known: (id: string) => Peer | undefined): R
  * What a reader may see under the `read` rules: peers, and events about peers it may read.
  * Undefined while no policy is in force (everything is visible, as before).
  */
-export const readFilter = Effect.gen(function*() {
+const makeReadFilter = (live: boolean) => Effect.gen(function*() {
   const policy = yield* Policy
-  if (!policy.active()) return undefined
+  if (!live && !policy.active()) return undefined
   const caller = yield* currentCaller
   const registry = yield* PeerRegistry
-  const peers = new Map<string, Peer>((yield* registry.list({ all: true })).map((p) => [p.peer_id, p]))
+  // A stream opened while no policy was in force learns peers from the events it passes on:
+  // listing them would be a look at the registry (which repairs liveness) per connection.
+  const listed = policy.active() ? yield* registry.list({ all: true }) : []
+  const peers = new Map<string, Peer>(listed.map((p) => [p.peer_id, p]))
   const mayRead = (target: PolicyPeer) =>
-    target.peer_id === caller.peer?.peer_id || policy.decideNow({ caller, action: "read", target }).effect === "allow"
+    !policy.active() || target.peer_id === caller.peer?.peer_id ||
+    policy.decideNow({ caller, action: "read", target }).effect === "allow"
   const known = (id: string) => peers.get(id)
   return {
     caller,
     peer: mayRead,
     event: (event: MeshEvent) => {
       if (event.type === "peer_joined" || event.type === "peer_updated") peers.set(event.peer.peer_id, event.peer)
-      return partiesOf(event, known).every(mayRead)
+      return !policy.active() || partiesOf(event, known).every(mayRead)
     },
     ask: (ask: AskParties) => askParties(ask, known).every(mayRead)
   }
 })
+
+export const readFilter = makeReadFilter(false)
+
+/** For a live stream: built even with no policy, so rules that arrive later apply to it too. */
+export const liveReadFilter = Effect.map(makeReadFilter(true), (filter) => filter!)
 
 type AskParties = Pick<Ask, "from_peer" | "from_name" | "to_peer" | "to_name" | "circle">
 
