@@ -56,11 +56,6 @@ export const makeGate = (policy: PolicyShape, events: EventLog["Type"]) => {
     return Either.isLeft(sent) || !withAttachments ? sent : checkNow({ caller, action: "attach", target }, at)
   }
 
-  /** Whether the caller may see `target`; a hidden peer is not an event. */
-  const mayReadNow = (caller: Caller, target: PolicyPeer | undefined): boolean =>
-    !policy.active() || target === undefined || target.peer_id === caller.peer?.peer_id ||
-    policy.decideNow({ caller, action: "read", target }).effect === "allow"
-
   /** A denying decision only when a rule (not the default) says so. */
   const ruleDeniesNow = (question: PolicyQuestion): Decision | undefined => {
     if (!policy.active()) return undefined
@@ -86,7 +81,7 @@ export const makeGate = (policy: PolicyShape, events: EventLog["Type"]) => {
     return { allowed, skipped }
   }
 
-  return { checkNow, sendNow, mayReadNow, ruleDeniesNow, recipientsNow, record, active: policy.active }
+  return { checkNow, sendNow, ruleDeniesNow, recipientsNow, record }
 }
 
 export type Gate = ReturnType<typeof makeGate>
