@@ -6,6 +6,7 @@ const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   dashboard: () => import("./dashboard.js"),
   hook: () => import("./hook.js"),
   inject: () => import("./inject.js"),
+  policy: () => import("./policy.js"),
   relay: () => import("./relay.js")
 }
 

@@ -20,8 +20,14 @@ export const rssBytes = (pid: number) => {
 }
 
 /** A server that writes `daemon.json` in its temp home once it listens, as the daemon does. */
-const startInHome = async (name: string, args: ReadonlyArray<string>, env: Record<string, string>) => {
+const startInHome = async (
+  name: string,
+  args: ReadonlyArray<string>,
+  env: Record<string, string>,
+  prepare: (home: string) => void = () => {}
+) => {
   const home = await mkdtemp(path.join(os.tmpdir(), "repowire-bench-"))
+  prepare(home)
   const child = spawn(process.execPath, args, {
     env: { ...process.env, REPOWIRE_HOME: home, REPOWIRE_DAEMON__PORT: "0", REPOWIRE_LOGGING__LEVEL: "warning", ...env },
     stdio: ["ignore", "ignore", "inherit"]
@@ -39,9 +45,9 @@ const startInHome = async (name: string, args: ReadonlyArray<string>, env: Recor
 }
 
 /** `repowire serve` on port 0 in a temp home. */
-export const startDaemonProcess = (env: Record<string, string> = {}) =>
+export const startDaemonProcess = (env: Record<string, string> = {}, prepare?: (home: string) => void) =>
   // Started as users start it (`npm start`, `repowire daemon start`): with the daemon's Node flags.
-  startInHome("the daemon", [...DAEMON_NODE_FLAGS, BIN, "serve"], env)
+  startInHome("the daemon", [...DAEMON_NODE_FLAGS, BIN, "serve"], env, prepare)
 
 /** The ask floor (AskFloor.mjs), with the daemon's Node flags. */
 export const startAskFloor = () =>

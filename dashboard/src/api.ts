@@ -1,4 +1,4 @@
-import type { AttachmentRef, Ask, Health, MeshEvent, Peer, Schedule } from "./state/types.js"
+import type { AttachmentRef, Ask, Health, MeshEvent, Peer, PolicyView, Schedule } from "./state/types.js"
 
 // Every URL is relative to the page (served at …/dashboard), so the same build works on the
 // daemon and through the relay. Credentials are cookies the server set; page JS holds none.
@@ -42,6 +42,7 @@ const post = <A>(url: string, body: unknown) =>
   request<A>(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
 
 export const getHealth = () => request<Health>("health")
+export const getPolicy = () => request<PolicyView>("policy")
 export const getPeers = () => request<{ peers: ReadonlyArray<Peer> }>("peers?all=true").then((b) => b.peers)
 export const getAsks = () => request<{ asks: ReadonlyArray<Ask> }>("asks?limit=1000").then((b) => b.asks)
 export const getEvents = (url: string) => request<{ events: ReadonlyArray<MeshEvent> }>(url).then((b) => b.events)

@@ -21,7 +21,8 @@ const BACKLOG = 5000
 const HEALTH_EVERY_MS = 15_000
 const EVENT_TYPES: ReadonlyArray<MeshEventType | "mesh"> = [
   "mesh",
-  "peer_joined", "peer_left", "peer_status", "peer_updated", "ask", "ack", "notify", "broadcast", "delivery", "chat", "tool_call"
+  "peer_joined", "peer_left", "peer_status", "peer_updated", "ask", "ack", "notify", "broadcast", "delivery", "chat", "tool_call",
+  "policy_denied"
 ]
 
 /** The page's state: a backlog fetch, then the live SSE stream resumed from the last event id. */

@@ -30,6 +30,7 @@ const partiesOf = (event: NewMeshEvent): readonly [string | null, string | null]
     case "ask":
     case "ack":
     case "notify":
+    case "policy_denied":
       return [event.from_peer, event.to_peer]
   }
 }

@@ -11,6 +11,8 @@ import type {
   NotifyRequest
 } from "../protocol/Message.js"
 import type { Peer } from "../protocol/Peer.js"
+import { Policy, type Via } from "../services/Policy.js"
+import { Tunnelled } from "../services/RequestContext.js"
 import { Asks } from "../services/Asks.js"
 import { Attachments } from "../services/Attachments.js"
 import { Database } from "../services/Database.js"
@@ -22,6 +24,7 @@ import { PeerRegistry } from "../services/PeerRegistry.js"
 import { Transports } from "../services/Transports.js"
 import { frameOf } from "./Frames.js"
 import { reachesCircle } from "./Reach.js"
+import { callerOf, makeGate } from "./policy/Gate.js"
 
 interface Receipt {
   readonly peerId: string
@@ -53,6 +56,8 @@ export const MessageRouterLive = Layer.scoped(
     const transports = yield* Transports
     const attachments = yield* Attachments
     const ids = yield* Ids
+    const gate = makeGate(yield* Policy, events)
+    const viaOf = Effect.map(Tunnelled, (tunnelled): Via => (tunnelled ? "relay" : "local"))
     const acked = yield* Effect.acquireRelease(PubSub.unbounded<string>(), PubSub.shutdown)
 
     const checkSender = (sender: Peer, fromPeer: string): Either.Either<void, Forbidden> =>
@@ -163,10 +168,11 @@ export const MessageRouterLive = Layer.scoped(
       }, at)
 
     /** A plain sequence of synchronous steps: the hot path runs it with no fiber of its own. */
-    const askNow = (sender: Peer, request: AskRequest, at: number) =>
+    const askNow = (sender: Peer, request: AskRequest, at: number, via: Via = "local") =>
       Either.gen(function*() {
         yield* checkSender(sender, request.from_peer)
         const target = yield* registry.resolveNow(request.to_peer, sender, request.circle, at)
+        yield* gate.sendNow(callerOf(sender, via), "ask", target, (request.attachments?.length ?? 0) > 0, at)
         if (request.reply_to !== undefined) yield* asks.getNow(request.reply_to)
         const refs = yield* resolveRefs(request.attachments, at)
         const correlationId = ids.next("ask")
@@ -187,8 +193,12 @@ export const MessageRouterLive = Layer.scoped(
         })
       }
       const at = yield* Clock.currentTimeMillis
-      const refs = yield* resolveRefs(request.attachments, at)
       const asker = yield* registry.get(question.from_peer)
+      const askedBy = asker._tag === "Some"
+        ? asker.value
+        : { peer_id: question.from_peer, display_name: question.from_name, circle: question.circle, backend: "", role: "", machine: "" }
+      yield* gate.sendNow(callerOf(sender, yield* viaOf), "ack", askedBy, (request.attachments?.length ?? 0) > 0, at)
+      const refs = yield* resolveRefs(request.attachments, at)
       const replyText = request.message ?? null
       const reply = replyText === null && refs.length === 0
         ? undefined
@@ -221,10 +231,11 @@ export const MessageRouterLive = Layer.scoped(
       return { correlation_id: question.correlation_id, state: "acked" as const, reply: { id: reply.id, delivery } }
     })
 
-    const notifyNow = (sender: Peer, request: NotifyRequest, at: number) =>
+    const notifyNow = (sender: Peer, request: NotifyRequest, at: number, via: Via = "local") =>
       Either.gen(function*() {
         yield* checkSender(sender, request.from_peer)
         const target = yield* registry.resolveNow(request.to_peer, sender, request.circle, at)
+        yield* gate.sendNow(callerOf(sender, via), "notify", target, (request.attachments?.length ?? 0) > 0, at)
         const refs = yield* resolveRefs(request.attachments, at)
         const message = draft("notify", sender, target, request.text, refs, at)
         yield* store(message, () => {}, {
@@ -248,9 +259,17 @@ export const MessageRouterLive = Layer.scoped(
       }
       const circle = request.circle ?? sender.circle
       const at = yield* Clock.currentTimeMillis
+      const caller = callerOf(sender, yield* viaOf)
+      const withAttachments = (request.attachments?.length ?? 0) > 0
+      // A rule that denies the broadcast itself (not one recipient) refuses it whole.
+      const whole = gate.ruleDeniesNow({ caller, action: "broadcast", target: undefined })
+      if (whole !== undefined) return yield* gate.record({ caller, action: "broadcast", target: undefined }, whole, at)
       const refs = yield* resolveRefs(request.attachments, at)
-      const recipients = (yield* registry.list({ circle })).filter((p) =>
-        p.peer_id !== sender.peer_id && !readsEventLog(p)
+      const { allowed: recipients, skipped: denied } = gate.recipientsNow(
+        caller,
+        (yield* registry.list({ circle })).filter((p) => p.peer_id !== sender.peer_id && !readsEventLog(p)),
+        withAttachments,
+        at
       )
       const broadcastId = ids.next("msg")
       const drafts = recipients.map((recipient) => draft("broadcast", sender, recipient, request.text, refs, at))
@@ -267,7 +286,8 @@ export const MessageRouterLive = Layer.scoped(
           recipients: stored.map((m) => m.to_name),
           attachments: refs
         })
-        return [[drafts.filter((m) => full.has(m.id)).map((m) => m.to_name), stored] as const, [event]] as const
+        const queueFull = drafts.filter((m) => full.has(m.id)).map((m) => ({ name: m.to_name, reason: "queue full" }))
+        return [[queueFull, stored] as const, [event]] as const
       }))
       // One synchronous pass: every frame is out before any recipient's receipt is read.
       const handed = yield* transports.deliverAll(
@@ -275,7 +295,7 @@ export const MessageRouterLive = Layer.scoped(
       )
       const delivered = accepted.filter((_, i) => handed[i]).map((m) => m.to_name)
       const queued = accepted.filter((_, i) => !handed[i]).map((m) => m.to_name)
-      return { id: broadcastId, delivered, queued, skipped }
+      return { id: broadcastId, delivered, queued, skipped: [...skipped, ...denied] }
     })
 
     const flush = Effect.fnUntraced(function*(peerId: string) {
@@ -353,10 +373,12 @@ export const MessageRouterLive = Layer.scoped(
     })
 
     return MessageRouter.of({
-      ask: (sender, request) => Effect.flatMap(Clock.currentTimeMillis, (at) => askNow(sender, request, at)),
+      ask: (sender, request) =>
+        Effect.flatMap(viaOf, (via) => Effect.flatMap(Clock.currentTimeMillis, (at) => askNow(sender, request, at, via))),
       askNow,
       ack,
-      notify: (sender, request) => Effect.flatMap(Clock.currentTimeMillis, (at) => notifyNow(sender, request, at)),
+      notify: (sender, request) =>
+        Effect.flatMap(viaOf, (via) => Effect.flatMap(Clock.currentTimeMillis, (at) => notifyNow(sender, request, at, via))),
       notifyNow,
       broadcast,
       flush,

@@ -8,6 +8,7 @@ import {
   BadRequestBody,
   ForbiddenBody,
   PeerNotFoundBody,
+  PolicyDeniedBody,
   QueueFullBody,
   RoleTakenBody,
   ScheduleNotFoundBody,
@@ -33,6 +34,14 @@ import { ChatReportRequest, EventList } from "./MeshEvent.js"
 import { Killed, Spawned, SpawnRequest } from "./Spawn.js"
 import { CreateSchedule, Schedule, ScheduleList } from "./Schedule.js"
 import { ClaimRole, Peer, PeerList, PeerStatus, Registered, RegisterPeer, SetCircle, SetDescription, SetStatus } from "./Peer.js"
+import {
+  PolicyCheckRequest,
+  PolicyDecisionBody,
+  PolicyHealth,
+  PolicyToolList,
+  PolicyToolRequest,
+  PolicyView
+} from "./Policy.js"
 
 export const RelayStatus = Schema.Struct({
   status: Schema.Literal("disabled", "connecting", "connected", "down"),
@@ -47,7 +56,9 @@ export const Health = Schema.Struct({
   version: Schema.String,
   uptime_s: Schema.Number,
   peers: Schema.Struct({ online: Schema.Int, busy: Schema.Int, offline: Schema.Int }),
-  relay: RelayStatus
+  relay: RelayStatus,
+  /** The access rules (policy.yaml): in force, invalid (the last good rules stay), or none. */
+  policy: PolicyHealth
 })
 export type Health = typeof Health.Type
 
@@ -75,7 +86,7 @@ export class PeersGroup extends HttpApiGroup.make("peers")
   )
   .add(
     HttpApiEndpoint.get("get", "/peers/:ref").setPath(RefPath).addSuccess(Peer).addError(PeerNotFoundBody)
-      .addError(AmbiguousPeerBody).addError(ForbiddenBody)
+      .addError(AmbiguousPeerBody).addError(ForbiddenBody).addError(PolicyDeniedBody)
   )
   .add(
     HttpApiEndpoint.post("register", "/peers").setPayload(RegisterPeer).addSuccess(Registered, { status: 201 })
@@ -108,22 +119,22 @@ export class MessagesGroup extends HttpApiGroup.make("messages")
   .add(
     HttpApiEndpoint.post("ask", "/ask").setPayload(AskRequest).addSuccess(AskAccepted)
       .addError(PeerNotFoundBody).addError(AmbiguousPeerBody).addError(ForbiddenBody).addError(AskNotFoundBody)
-      .addError(QueueFullBody).addError(AttachmentNotFoundBody)
+      .addError(QueueFullBody).addError(AttachmentNotFoundBody).addError(PolicyDeniedBody)
   )
   .add(
     HttpApiEndpoint.post("ack", "/ack").setPayload(AckRequest).addSuccess(AckAccepted)
       .addError(AskNotFoundBody).addError(AlreadyAckedBody).addError(ForbiddenBody).addError(QueueFullBody)
-      .addError(AttachmentNotFoundBody)
+      .addError(AttachmentNotFoundBody).addError(PolicyDeniedBody)
   )
   .add(
     HttpApiEndpoint.post("notify", "/notify").setPayload(NotifyRequest).addSuccess(NotifyAccepted)
       .addError(PeerNotFoundBody).addError(AmbiguousPeerBody).addError(ForbiddenBody).addError(QueueFullBody)
-      .addError(AttachmentNotFoundBody)
+      .addError(AttachmentNotFoundBody).addError(PolicyDeniedBody)
   )
   .add(
     HttpApiEndpoint.post("broadcast", "/broadcast").setPayload(BroadcastRequest).addSuccess(BroadcastAccepted)
       .addError(PeerNotFoundBody).addError(AmbiguousPeerBody).addError(ForbiddenBody)
-      .addError(AttachmentNotFoundBody)
+      .addError(AttachmentNotFoundBody).addError(PolicyDeniedBody)
   )
 {}
 
@@ -138,11 +149,14 @@ export class AsksGroup extends HttpApiGroup.make("asks")
       }))
       .addSuccess(AskList).addError(PeerNotFoundBody).addError(AmbiguousPeerBody).addError(ForbiddenBody)
   )
-  .add(HttpApiEndpoint.get("get", "/asks/:id").setPath(IdPath).addSuccess(Ask).addError(AskNotFoundBody))
+  .add(
+    HttpApiEndpoint.get("get", "/asks/:id").setPath(IdPath).addSuccess(Ask).addError(AskNotFoundBody)
+      .addError(PolicyDeniedBody)
+  )
   .add(
     HttpApiEndpoint.post("wait", "/asks/:id/wait").setPath(IdPath)
       .setUrlParams(Schema.Struct({ timeout: Schema.optional(IntParam(0, 600)) }))
-      .addSuccess(Ask).addError(AskNotFoundBody)
+      .addSuccess(Ask).addError(AskNotFoundBody).addError(PolicyDeniedBody)
   )
 {}
 
@@ -202,6 +216,25 @@ export class SpawnGroup extends HttpApiGroup.make("spawn")
   )
 {}
 
+/**
+ * The access rules: GET /policy is read-only (the dashboard shows it, also through the relay);
+ * the rest are local-only. /policy/tools and /policy/tool serve the MCP servers, which list
+ * and run tools for the peer of the X-Repowire-Peer-Token.
+ */
+export class PolicyGroup extends HttpApiGroup.make("policy")
+  .add(HttpApiEndpoint.get("show", "/policy").addSuccess(PolicyView))
+  .add(
+    HttpApiEndpoint.post("check", "/policy/check").setPayload(PolicyCheckRequest).addSuccess(PolicyDecisionBody)
+      .addError(PeerNotFoundBody).addError(AmbiguousPeerBody).addError(ForbiddenBody)
+  )
+  .add(HttpApiEndpoint.get("tools", "/policy/tools").addSuccess(PolicyToolList).addError(UnauthorizedBody))
+  .add(
+    HttpApiEndpoint.post("tool", "/policy/tool").setPayload(PolicyToolRequest)
+      .addSuccess(Schema.Struct({ decision: Schema.Literal("allow") })).addError(UnauthorizedBody)
+      .addError(PolicyDeniedBody)
+  )
+{}
+
 /** The daemon's JSON API. Raw routes beside it: /ws, /events/stream, /attachments, /dashboard, /mcp. */
 export class DaemonApi extends HttpApi.make("repowire")
   .add(HealthGroup)
@@ -212,6 +245,7 @@ export class DaemonApi extends HttpApi.make("repowire")
   .add(EventsGroup)
   .add(SchedulesGroup)
   .add(SpawnGroup)
+  .add(PolicyGroup)
   .addError(BadRequestBody)
   .addError(UnauthorizedBody)
 {}

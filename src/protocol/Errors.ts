@@ -42,6 +42,11 @@ export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", { me
   static readonly code = "forbidden"
   static readonly status = 403
 }
+/** The access rules (policy.yaml) refuse this caller this action on this target. */
+export class PolicyDenied extends Schema.TaggedError<PolicyDenied>()("PolicyDenied", { message: Schema.String }) {
+  static readonly code = "policy_denied"
+  static readonly status = 403
+}
 export class PeerNotFound extends Schema.TaggedError<PeerNotFound>()("PeerNotFound", { message: Schema.String }) {
   static readonly code = "peer_not_found"
   static readonly status = 404
@@ -109,6 +114,7 @@ export class Internal extends Schema.TaggedError<Internal>()("Internal", { messa
 export const BadRequestBody = envelope(BadRequest)
 export const UnauthorizedBody = envelope(Unauthorized)
 export const ForbiddenBody = envelope(Forbidden)
+export const PolicyDeniedBody = envelope(PolicyDenied)
 export const PeerNotFoundBody = envelope(PeerNotFound)
 export const AskNotFoundBody = envelope(AskNotFound)
 export const AttachmentNotFoundBody = envelope(AttachmentNotFound)
@@ -155,6 +161,11 @@ type AnyWireError =
   | QueueFull
   | QuotaExceeded
   | Internal
+  | PolicyDenied
+  | ScheduleNotFound
+  | SpawnRefused
+  | SpawnFailed
+  | RoleTaken
 
 /** A typed error as an HTTP response: the one way a route answers outside the HttpApi's own encoding. */
 export const errorResponse = (error: AnyWireError, headers: Readonly<Record<string, string>> = {}) => {

@@ -97,6 +97,21 @@ export const ToolCallEvent = Schema.Struct({
   summary: Schema.String
 })
 
+/** The access rules refused a request: who, whom, what, and the deciding rule (never the text). */
+export const PolicyDeniedEvent = Schema.Struct({
+  ...base,
+  ...party,
+  type: Schema.Literal("policy_denied"),
+  to_peer: Schema.NullOr(Schema.String),
+  to_name: Schema.NullOr(Schema.String),
+  action: Schema.NullOr(Schema.String),
+  tool: Schema.NullOr(Schema.String),
+  via: Schema.Literal("local", "relay"),
+  /** 1-based index of the deciding rule; null when the default decided. */
+  rule: Schema.NullOr(Schema.Int),
+  reason: Schema.String
+})
+
 export const MeshEvent = Schema.Union(
   PeerJoined,
   PeerLeft,
@@ -108,7 +123,8 @@ export const MeshEvent = Schema.Union(
   BroadcastEvent,
   DeliveryEvent,
   ChatEvent,
-  ToolCallEvent
+  ToolCallEvent,
+  PolicyDeniedEvent
 )
 export type MeshEvent = typeof MeshEvent.Type
 export type MeshEventType = MeshEvent["type"]

@@ -82,8 +82,8 @@ export const BroadcastAccepted = Schema.Struct({
   id: Schema.String,
   delivered: Schema.Array(Schema.String),
   queued: Schema.Array(Schema.String),
-  /** Recipients whose delivery queue is full: they do not get this broadcast. */
-  skipped: Schema.Array(Schema.String)
+  /** Recipients that do not get this broadcast, and why: a full delivery queue, or an access rule. */
+  skipped: Schema.Array(Schema.Struct({ name: Schema.String, reason: Schema.String }))
 })
 export type BroadcastAccepted = typeof BroadcastAccepted.Type
 

@@ -7,6 +7,7 @@ const rules: ReadonlyArray<readonly [method: string, pattern: RegExp]> = [
   ["GET", /^\/$/],
   ["GET", /^\/dashboard(\/.*)?$/],
   ["GET", /^\/health$/],
+  ["GET", /^\/policy$/],
   ["GET", /^\/peers(\/[^/]+)?$/],
   ["GET", /^\/asks(\/[^/]+)?$/],
   ["POST", /^\/asks\/[^/]+\/wait$/],

@@ -6,6 +6,7 @@ import type {
   AttachmentNotFound,
   Forbidden,
   PeerNotFound,
+  PolicyDenied,
   QueueFull
 } from "../protocol/Errors.js"
 import type {
@@ -20,8 +21,9 @@ import type {
   NotifyRequest
 } from "../protocol/Message.js"
 import type { Peer } from "../protocol/Peer.js"
+import type { Via } from "./Policy.js"
 
-type SendError = PeerNotFound | AmbiguousPeer | Forbidden | QueueFull | AttachmentNotFound
+type SendError = PeerNotFound | AmbiguousPeer | Forbidden | QueueFull | AttachmentNotFound | PolicyDenied
 
 /**
  * Routes messages between peers. `sender` is the authenticated caller; a request naming a
@@ -29,19 +31,32 @@ type SendError = PeerNotFound | AmbiguousPeer | Forbidden | QueueFull | Attachme
  */
 export class MessageRouter extends Context.Tag("repowire/MessageRouter")<MessageRouter, {
   readonly ask: (sender: Peer, request: AskRequest) => Effect.Effect<AskAccepted, SendError | AskNotFound>
-  /** `ask` as a synchronous step, at time `at`: the daemon's hot path runs it without a fiber. */
-  readonly askNow: (sender: Peer, request: AskRequest, at: number) => Either.Either<AskAccepted, SendError | AskNotFound>
+  /**
+   * `ask` as a synchronous step, at time `at`: the daemon's hot path runs it without a fiber.
+   * `via` is how the request came in (the effectful `ask` reads it from `Tunnelled`).
+   */
+  readonly askNow: (
+    sender: Peer,
+    request: AskRequest,
+    at: number,
+    via?: Via
+  ) => Either.Either<AskAccepted, SendError | AskNotFound>
   readonly ack: (
     sender: Peer,
     request: AckRequest
-  ) => Effect.Effect<AckAccepted, AskNotFound | AlreadyAcked | Forbidden | QueueFull | AttachmentNotFound>
+  ) => Effect.Effect<AckAccepted, AskNotFound | AlreadyAcked | Forbidden | QueueFull | AttachmentNotFound | PolicyDenied>
   readonly notify: (sender: Peer, request: NotifyRequest) => Effect.Effect<NotifyAccepted, SendError>
   /** `notify` as a synchronous step, at time `at`. */
-  readonly notifyNow: (sender: Peer, request: NotifyRequest, at: number) => Either.Either<NotifyAccepted, SendError>
+  readonly notifyNow: (
+    sender: Peer,
+    request: NotifyRequest,
+    at: number,
+    via?: Via
+  ) => Either.Either<NotifyAccepted, SendError>
   readonly broadcast: (
     sender: Peer,
     request: BroadcastRequest
-  ) => Effect.Effect<BroadcastAccepted, PeerNotFound | AmbiguousPeer | Forbidden | AttachmentNotFound>
+  ) => Effect.Effect<BroadcastAccepted, PeerNotFound | AmbiguousPeer | Forbidden | AttachmentNotFound | PolicyDenied>
   /** Pushes a peer's pending messages to its (new) live transport. */
   readonly flush: (peerId: string) => Effect.Effect<void>
   /** A transport confirmed a message. */

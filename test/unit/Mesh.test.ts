@@ -103,7 +103,7 @@ describe("MessageRouter", () => {
       const roomy = yield* register("roomy")
       for (const n of [1, 2]) yield* router.notify(sender, { from_peer: "sender", to_peer: "full", text: `m${n}` })
       const sent = yield* router.broadcast(sender, { from_peer: "sender", text: "all hands" })
-      assert.deepStrictEqual(sent.skipped, ["full"])
+      assert.deepStrictEqual(sent.skipped, [{ name: "full", reason: "queue full" }])
       assert.deepStrictEqual(sent.queued, ["roomy"])
       assert.deepStrictEqual((yield* deliveries.pending(full.peer_id)).map((m) => m.text), ["m1", "m2"])
       assert.deepStrictEqual((yield* deliveries.pending(roomy.peer_id)).map((m) => m.text), ["all hands"])

@@ -30,6 +30,8 @@ export const eventPeers = (event: MeshEvent): ReadonlyArray<string> => {
       return [event.from_peer, event.from_name, ...event.recipients]
     case "delivery":
       return [event.to_peer, event.to_name]
+    case "policy_denied":
+      return [event.from_peer, event.from_name, ...(event.to_peer === null ? [] : [event.to_peer, event.to_name ?? ""])]
   }
 }
 
@@ -54,6 +56,8 @@ export const eventText = (event: MeshEvent): string => {
       return event.status
     case "peer_left":
       return ""
+    case "policy_denied":
+      return `${event.action ?? event.tool ?? ""} ${event.reason}`
   }
 }
 

@@ -41,6 +41,12 @@ export const describeEvent = (event: MeshEvent): EventLine => {
       return { label: event.role === "user" ? "prompt" : "reply", who: event.display_name, text: oneLine(event.text) }
     case "tool_call":
       return { label: "tool", who: event.display_name, text: oneLine(`${event.tool} ${event.summary}`) }
+    case "policy_denied":
+      return {
+        label: "denied",
+        who: `${event.from_name}${event.via === "relay" ? " (relay)" : ""}${event.to_name === null ? "" : ` → ${event.to_name}`}`,
+        text: `${event.action ?? `tool ${event.tool ?? "?"}`}: ${event.reason}`
+      }
   }
 }
 

@@ -7,6 +7,7 @@ import { LogView } from "./LogView.js"
 import { PeerList } from "./PeerList.js"
 import { PeerView } from "./PeerView.js"
 import { NewAgent } from "./NewAgent.js"
+import { RulesView } from "./RulesView.js"
 import { SchedulesView } from "./SchedulesView.js"
 
 const TABS = [
@@ -15,7 +16,8 @@ const TABS = [
   { view: "asks", label: "Asks", hash: "#/asks" },
   { view: "compose", label: "Compose", hash: "#/compose" },
   { view: "schedules", label: "Schedules", hash: "#/schedules" },
-  { view: "spawn", label: "New agent", hash: "#/spawn" }
+  { view: "spawn", label: "New agent", hash: "#/spawn" },
+  { view: "rules", label: "Rules", hash: "#/rules" }
 ] as const
 
 export const App = ({ store }: { store: Store }) => {
@@ -56,6 +58,9 @@ export const App = ({ store }: { store: Store }) => {
           {route.view === "spawn" ? <NewAgent /> : null}
           {route.view === "peer"
             ? <PeerView peerRef={route.arg} peers={state.peers} events={state.log.events} asks={state.asks} />
+            : null}
+          {route.view === "rules"
+            ? <RulesView version={`${state.health?.policy.status}:${state.health?.policy.rules}:${state.health?.policy.error}`} />
             : null}
           {route.view === "compose" ? <Composer
                 key={`${route.arg}?${route.query}`}

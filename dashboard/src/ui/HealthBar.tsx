@@ -15,6 +15,11 @@ export const HealthBar = ({ health, stream }: { health: Health | null; stream: S
           relay {health.relay.status}
           {health.relay.status === "down" && health.relay.last_error !== null ? `: ${health.relay.last_error}` : ""}
         </span>
+        {health.policy.status === "none" ? null : (
+          <a href="#/rules" class={`policy p-${health.policy.status}`} title={health.policy.error ?? "access rules in force"}>
+            {health.policy.status === "invalid" ? "rules: invalid file" : `${health.policy.rules} rules`}
+          </a>
+        )}
       </>
     )}
   </div>

@@ -11,7 +11,8 @@ const TYPE_GROUPS: ReadonlyArray<{ label: string; types: ReadonlyArray<MeshEvent
   { label: "all", types: [] },
   { label: "messages", types: ["ask", "ack", "notify", "broadcast", "delivery"] },
   { label: "peers", types: ["peer_joined", "peer_left", "peer_status", "peer_updated"] },
-  { label: "chat", types: ["chat", "tool_call"] }
+  { label: "chat", types: ["chat", "tool_call"] },
+  { label: "denied", types: ["policy_denied"] }
 ]
 
 const attachmentsOf = (e: MeshEvent) =>

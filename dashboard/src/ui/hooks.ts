@@ -8,7 +8,7 @@ export const useStore = (store: Store): AppState => {
 }
 
 export interface Route {
-  readonly view: "log" | "asks" | "peers" | "peer" | "compose" | "schedules" | "spawn"
+  readonly view: "log" | "asks" | "peers" | "peer" | "compose" | "schedules" | "spawn" | "rules"
   readonly arg: string
   readonly query: string
 }
@@ -23,6 +23,7 @@ export const parseRoute = (hash: string): Route => {
     case "compose":
     case "schedules":
     case "spawn":
+    case "rules":
       return { view, arg, query }
     case "peer":
       return { view: "peer", arg, query }

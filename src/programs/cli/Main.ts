@@ -17,6 +17,7 @@ import { mcpCommand } from "./commands/Mcp.js"
 import { notifyCommand } from "./commands/Notify.js"
 import { peerCommand } from "./commands/Peer.js"
 import { peersCommand } from "./commands/Peers.js"
+import { policyCommand } from "./commands/PolicyCommand.js"
 import { relayCommand } from "./commands/Relay.js"
 import { scheduleCommand } from "./commands/Schedule.js"
 import { serveCommand } from "./commands/Serve.js"
@@ -46,7 +47,8 @@ const root = Command.make("repowire").pipe(
     scheduleCommand,
     mcpCommand,
     hookCommand,
-    relayCommand
+    relayCommand,
+    policyCommand
   ])
 )
 

@@ -6,6 +6,7 @@ import { Config } from "../../services/Config.js"
 import type { Attachments } from "../../services/Attachments.js"
 import type { EventLog } from "../../services/EventLog.js"
 import type { MessageRouter } from "../../services/MessageRouter.js"
+import { Policy } from "../../services/Policy.js"
 import type { PeerRegistry } from "../../services/PeerRegistry.js"
 import type { Transports } from "../../services/Transports.js"
 import type { TunnelClient } from "../../services/TunnelClient.js"
@@ -41,6 +42,9 @@ export const makeDaemonApp = (options: { readonly port: () => number }) =>
     const context = yield* Effect.context<
       Config | AuthToken | Transports | PeerRegistry | MessageRouter | EventLog | Attachments | TunnelClient
     >()
-    const guarded = guard({ config, auth: yield* AuthToken, ...options })(Effect.provide(routes, context))
+    // A Reference: bound here too, or raw routes would read its default (no policy).
+    const policy = yield* Policy
+    const bound = Effect.provide(routes, context).pipe(Effect.provideService(Policy, policy))
+    const guarded = guard({ config, auth: yield* AuthToken, ...options })(bound)
     return guarded as DaemonHttpApp
   })

@@ -7,6 +7,7 @@ import { durationMillis } from "../../protocol/ConfigFile.js"
 import { BadRequest, errorResponse, PayloadTooLarge, RequestTimeout } from "../../protocol/Errors.js"
 import { limitsOf } from "../../layers/AttachmentLimits.js"
 import { Attachments } from "../../services/Attachments.js"
+import { attachRefusal } from "./PolicyChecks.js"
 import { Config } from "../../services/Config.js"
 import { readFileParts } from "./MultipartReader.js"
 
@@ -66,6 +67,8 @@ const upload = Effect.gen(function*() {
   const attachments = yield* Attachments
   const config = yield* Config
   const limits = limitsOf(config)
+  const refused = yield* attachRefusal
+  if (refused !== undefined) return errorResponse(refused)
   const stored: Array<AttachmentRef> = []
   const outcome = yield* readFileParts(bodyOf(request), request.headers, {
     maxParts: MAX_FILES * 4,

@@ -3,6 +3,7 @@ import { Effect, Fiber, Schema, Stream } from "effect"
 import { MeshEvent } from "../../protocol/MeshEvent.js"
 import { EventLog } from "../../services/EventLog.js"
 import { BadRequest, errorResponse } from "../../protocol/Errors.js"
+import { liveReadFilter } from "./PolicyChecks.js"
 
 const encodeEvent = Schema.encodeSync(Schema.parseJson(MeshEvent))
 const encoder = new TextEncoder()
@@ -23,7 +24,9 @@ const sse = Effect.gen(function*() {
   const log = yield* EventLog
   const since = sinceOf(request)
   if (since === undefined) return badSince
+  const visible = yield* liveReadFilter
   const events = Stream.unwrapScoped(log.follow(since)).pipe(
+    Stream.filter(visible.event),
     Stream.map((event) => `id: ${event.id}\nevent: mesh\ndata: ${encodeEvent(event)}\n\n`)
   )
   const keepalive = Stream.tick(KEEPALIVE).pipe(Stream.drop(1), Stream.as(": keepalive\n\n"))
@@ -43,9 +46,11 @@ const websocket = Effect.gen(function*() {
   const log = yield* EventLog
   const since = sinceOf(request)
   if (since === undefined) return badSince
+  const visible = yield* liveReadFilter
   const socket = yield* request.upgrade
   const write = yield* socket.writer
   const pump = yield* Stream.unwrapScoped(log.follow(since)).pipe(
+    Stream.filter(visible.event),
     Stream.runForEach((event) => write(encodeEvent(event))),
     Effect.fork
   )

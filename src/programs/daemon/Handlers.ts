@@ -14,7 +14,10 @@ import { Spawner } from "../../services/Spawner.js"
 import { Tunnelled } from "../../services/RequestContext.js"
 import { TunnelClient } from "../../services/TunnelClient.js"
 import { VERSION } from "../../Version.js"
+import { Policy } from "../../services/Policy.js"
 import { authorizeFor, authorizeRegistration, currentSender } from "./Caller.js"
+import { PolicyHandlers } from "./PolicyHandlers.js"
+import { readAsk, readFilter, readOne } from "./PolicyChecks.js"
 
 const startedAt = Date.now()
 
@@ -22,6 +25,7 @@ const HealthHandlers = HttpApiBuilder.group(DaemonApi, "health", (handlers) =>
   Effect.gen(function*() {
     const registry = yield* PeerRegistry
     const tunnel = yield* TunnelClient
+    const policy = yield* Policy
     return handlers.handle("health", () =>
       Effect.all({ peers: registry.counts, relay: tunnel.status }).pipe(
         Effect.map(({ peers, relay }) => ({
@@ -29,7 +33,8 @@ const HealthHandlers = HttpApiBuilder.group(DaemonApi, "health", (handlers) =>
           version: VERSION,
           uptime_s: Math.round((Date.now() - startedAt) / 1000),
           peers,
-          relay
+          relay,
+          policy: policy.health()
         }))
       ))
   }))
@@ -41,10 +46,12 @@ const PeersHandlers = HttpApiBuilder.group(DaemonApi, "peers", (handlers) =>
     const changeable = (ref: string) => Effect.tap(registry.resolve(ref), authorizeFor)
     return handlers
       .handle("list", ({ urlParams }) =>
-        Effect.map(registry.list({ circle: urlParams.circle, status: urlParams.status, all: urlParams.all }), (peers) => ({
-          peers
-        })))
-      .handle("get", ({ path }) => registry.resolve(path.ref))
+        Effect.gen(function*() {
+          const peers = yield* registry.list({ circle: urlParams.circle, status: urlParams.status, all: urlParams.all })
+          const visible = yield* readFilter
+          return { peers: visible === undefined ? peers : peers.filter(visible.peer) }
+        }))
+      .handle("get", ({ path }) => Effect.flatMap(registry.resolve(path.ref), readOne))
       .handle("register", ({ payload }) =>
         Effect.zipRight(
           authorizeRegistration(payload),
@@ -91,10 +98,13 @@ const AsksHandlers = HttpApiBuilder.group(DaemonApi, "asks", (handlers) =>
             open: urlParams.open,
             limit: urlParams.limit
           })
-          return { asks: list }
+          const visible = yield* readFilter
+          return { asks: visible === undefined ? list : list.filter(visible.ask) }
         }))
-      .handle("get", ({ path }) => asks.get(path.id))
-      .handle("wait", ({ path, urlParams }) => router.waitForAck(path.id, (urlParams.timeout ?? 30) * 1000))
+      .handle("get", ({ path }) => Effect.flatMap(asks.get(path.id), readAsk))
+      .handle("wait", ({ path, urlParams }) =>
+        Effect.flatMap(Effect.flatMap(asks.get(path.id), readAsk), () =>
+          router.waitForAck(path.id, (urlParams.timeout ?? 30) * 1000)))
   }))
 
 const DeliveriesHandlers = HttpApiBuilder.group(DaemonApi, "deliveries", (handlers) =>
@@ -157,7 +167,8 @@ const EventsHandlers = HttpApiBuilder.group(DaemonApi, "events", (handlers) =>
             peer,
             circle: urlParams.circle
           })
-          return { events: list }
+          const visible = yield* readFilter
+          return { events: visible === undefined ? list : list.filter(visible.event) }
         }).pipe(Effect.catchTag("PeerNotFound", "AmbiguousPeer", "Forbidden", () => Effect.succeed({ events: [] }))))
   }))
 
@@ -199,5 +210,6 @@ export const DaemonHandlers = Layer.mergeAll(
   DeliveriesHandlers,
   EventsHandlers,
   SchedulesHandlers,
-  SpawnHandlers
+  SpawnHandlers,
+  PolicyHandlers
 )

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process"
-import { existsSync, fchmodSync, openSync, readFileSync } from "node:fs"
+import { existsSync, fchmodSync, fstatSync, openSync, readFileSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as http from "node:http"
 import * as path from "node:path"
@@ -122,20 +122,27 @@ export const ensureDaemon = async (
     }
   }
   try {
+    // A daemon that exits at once (an invalid config.yaml or policy.yaml) says why in its log.
+    let exited: (() => string) | undefined
     if (owner) {
       const log = openSync(paths.logFile, "a", 0o600)
       // The mode applies to a new file only; a log from an older daemon may be 0644.
       fchmodSync(log, 0o600)
+      const from = fstatSync(log).size
       const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, binPath(), "serve"], {
         detached: true,
         stdio: ["ignore", log, log],
         env: { ...(options.env ?? process.env), REPOWIRE_HOME: paths.home }
+      })
+      child.once("exit", () => {
+        exited = () => readFileSync(paths.logFile, "utf8").slice(from).trim().split("\n").pop() ?? ""
       })
       child.unref()
     }
     const deadline = Date.now() + timeoutMs
     while (Date.now() < deadline) {
       await sleep(50)
+      if (exited !== undefined) throw new DaemonStartError(`the daemon exited: ${exited().replace(/^repowire: /, "")}`)
       const url = daemonUrl(paths, values)
       if (readRuntime(paths) !== undefined && await daemonHealth(url, 500)) return { started: owner, baseUrl: url }
     }

@@ -5,6 +5,7 @@ import * as fs from "node:fs/promises"
 import * as Http from "node:http"
 import { AttachmentsLive } from "../../layers/AttachmentsLive.js"
 import { AuthTokenLive } from "../../layers/AuthTokenLive.js"
+import { PolicyLive } from "../../layers/PolicyLive.js"
 import { durationMillis } from "../../protocol/ConfigFile.js"
 import { Internal, wireErrorOf } from "../../protocol/Errors.js"
 import { SqliteLive } from "../../layers/Sqlite.js"
@@ -109,7 +110,8 @@ const Serve = (options: { readonly directRoutes: boolean }) =>
 export const makeDaemonLive = (options: { readonly directRoutes: boolean }) =>
   Serve(options).pipe(
     Layer.provide(MeshServices),
-    Layer.provide(Layer.mergeAll(AttachmentsLive, TunnelClientLocal(), AuthTokenLive)),
+    // The access rules reach the mesh services and the app's handlers alike.
+    Layer.provide(Layer.mergeAll(AttachmentsLive, TunnelClientLocal(), AuthTokenLive, PolicyLive)),
     // One LocalApp for both: Serve sets the app, the relay link serves tunnelled requests from it.
     Layer.provide(LocalApp.Live),
     Layer.provide(SqliteLive),

@@ -28,7 +28,7 @@ export const registerLifecycleTools = (server: McpServer, run: ToolRun) => {
       circle: z.string().min(1).optional().describe("the circle to find to_peer in")
     }
   }, ({ at, circle, cron, kind, text, to_peer }) =>
-    run(asPeer((me) =>
+    run("schedule_create", asPeer((me) =>
       call((api) =>
         api.schedules.create({
           payload: {
@@ -49,7 +49,7 @@ export const registerLifecycleTools = (server: McpServer, run: ToolRun) => {
     description: "List schedules (yours only with mine_only=true), soonest first.",
     inputSchema: { mine_only: z.boolean().optional() }
   }, ({ mine_only }) =>
-    run(asPeer((me) =>
+    run("schedule_list", asPeer((me) =>
       call((api) => api.schedules.list({ urlParams: mine_only === true ? { peer: me.peer_id } : {} }), me.token).pipe(
         Effect.map(({ schedules }) => schedulesText(schedules))
       )
@@ -59,7 +59,7 @@ export const registerLifecycleTools = (server: McpServer, run: ToolRun) => {
     description: "Delete one of your schedules by id.",
     inputSchema: { id: z.string().min(1) }
   }, ({ id }) =>
-    run(asPeer((me) =>
+    run("schedule_delete", asPeer((me) =>
       call((api) => api.schedules.remove({ path: { id } }), me.token).pipe(Effect.as(`${id} deleted`))
     )))
 
@@ -74,7 +74,7 @@ export const registerLifecycleTools = (server: McpServer, run: ToolRun) => {
       message: z.string().min(1).optional()
     }
   }, ({ backend, circle, message, path }) =>
-    run(asPeer((me) =>
+    run("spawn_peer", asPeer((me) =>
       call((api) =>
         api.spawn.spawn({
           payload: {
@@ -94,7 +94,7 @@ export const registerLifecycleTools = (server: McpServer, run: ToolRun) => {
     description: "Close the tmux window of an agent this daemon spawned, and mark it offline.",
     inputSchema: { peer: z.string().min(1).describe("peer name or id") }
   }, ({ peer }) =>
-    run(asPeer((me) =>
+    run("kill_peer", asPeer((me) =>
       call((api) => api.spawn.kill({ path: { ref: peer } }), me.token).pipe(
         Effect.map((k) => `${k.display_name} ${k.window_closed ? "killed" : "marked offline (its window had already gone)"}`)
       )
@@ -110,7 +110,7 @@ export const registerLifecycleTools = (server: McpServer, run: ToolRun) => {
       force: z.boolean().optional()
     }
   }, ({ circle, force, role }) =>
-    run(asPeer((me) =>
+    run("claim_role", asPeer((me) =>
       call((api) =>
         api.peers.claimRole({
           path: { ref: me.peer_id },

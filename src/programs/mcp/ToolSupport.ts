@@ -3,6 +3,7 @@ import { Cause, Effect, Exit, Option } from "effect"
 import { type CallerPeer, McpCaller } from "../../services/McpCaller.js"
 import { DaemonClient, type DaemonApiClient } from "../../services/DaemonClient.js"
 import { isStaleCaller, messageOf } from "../agent/Failures.js"
+import type { McpToolName } from "../../protocol/Policy.js"
 
 /** Anything that runs an Effect to an Exit: a ManagedRuntime or a Runtime fits. */
 export interface EffectRunner<R> {
@@ -12,7 +13,7 @@ export interface EffectRunner<R> {
 export type ToolContext = DaemonClient | McpCaller
 
 /** Runs a tool's effect and turns its outcome into the tool result. */
-export type ToolRun = (effect: Effect.Effect<string, unknown, ToolContext>) => Promise<CallToolResult>
+export type ToolRun = (tool: McpToolName, effect: Effect.Effect<string, unknown, ToolContext>) => Promise<CallToolResult>
 
 export const toResult = (exit: Exit.Exit<string, unknown>): CallToolResult =>
   Exit.match(exit, {

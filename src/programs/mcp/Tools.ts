@@ -3,28 +3,22 @@ import { Effect } from "effect"
 import { z } from "zod"
 import { askResultText, asksText, peersText } from "./Format.js"
 import { attachmentsSchema, either, resolveAttachments } from "./UpstreamArgs.js"
-import { LIFECYCLE_TOOL_NAMES, registerLifecycleTools } from "./LifecycleTools.js"
+import { registerLifecycleTools } from "./LifecycleTools.js"
 import { reachableFrom } from "../../layers/Reach.js"
 import { asPeer, call, type EffectRunner, toResult, type ToolContext } from "./ToolSupport.js"
+import { MCP_TOOLS, type McpToolName } from "../../protocol/Policy.js"
+import { allowTool, deniedTools, filterToolList } from "./ToolPolicy.js"
 
 export type { EffectRunner } from "./ToolSupport.js"
 
-export const TOOL_NAMES = [
-  "list_peers",
-  "whoami",
-  "set_description",
-  "ask",
-  "ack",
-  "notify_peer",
-  "broadcast",
-  "list_asks",
-  "wait_on_ack",
-  ...LIFECYCLE_TOOL_NAMES
-] as const
+/** The tools, as the access rules name them. */
+export const TOOL_NAMES = MCP_TOOLS
 
 export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string): McpServer => {
   const server = new McpServer({ name: "repowire", version })
-  const run = async (effect: Effect.Effect<string, unknown, ToolContext>) => toResult(await runner.runPromiseExit(effect))
+  // Every call is put to the access rules first; a denial is a tool error naming the rule.
+  const run = async (tool: McpToolName, effect: Effect.Effect<string, unknown, ToolContext>) =>
+    toResult(await runner.runPromiseExit(Effect.zipRight(asPeer(allowTool(tool)), effect)))
 
   server.registerTool("list_peers", {
     description:
@@ -37,7 +31,7 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
     }
   }, ({ circle, show_offline, ...rest }) => {
     const all = rest.all ?? show_offline
-    return run(asPeer((me) =>
+    return run("list_peers", asPeer((me) =>
       Effect.gen(function*() {
         const self = yield* call((api) => api.peers.get({ path: { ref: me.peer_id } }), me.token)
         const { peers } = yield* call((api) =>
@@ -50,7 +44,7 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
   })
 
   server.registerTool("whoami", { description: "Your own peer: name, id, circle, status." }, () =>
-    run(asPeer((me) =>
+    run("whoami", asPeer((me) =>
       call((api) => api.peers.get({ path: { ref: me.peer_id } }), me.token).pipe(
         Effect.map((p) =>
           `you are ${p.display_name} (${p.peer_id}), circle ${p.circle}, backend ${p.backend}, ${p.status}` +
@@ -63,7 +57,7 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
     description: "Say what you are working on; other peers see it in list_peers.",
     inputSchema: { description: z.string().max(2000) }
   }, ({ description }) =>
-    run(asPeer((me) =>
+    run("set_description", asPeer((me) =>
       call((api) => api.peers.setDescription({ path: { ref: me.peer_id }, payload: { description } }), me.token)
         .pipe(Effect.as("description set"))
     )))
@@ -81,7 +75,7 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
       attachments: attachmentsSchema
     }
   }, (args) =>
-    run(asPeer((me) =>
+    run("ask", asPeer((me) =>
       Effect.gen(function*() {
         const to = yield* either(args.to, args.peer_name, "to (or peer_name)")
         const text = yield* either(args.text, args.query, "text (or query)")
@@ -103,7 +97,7 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
     description: "Close an ask you received: bare (seen) or with your reply as message.",
     inputSchema: { correlation_id: z.string().min(1), message: z.string().min(1).optional(), attachments: attachmentsSchema }
   }, ({ attachments: items, correlation_id, message }) =>
-    run(asPeer((me) =>
+    run("ack", asPeer((me) =>
       Effect.gen(function*() {
         const attachments = yield* resolveAttachments(items, me.token)
         const payload = { correlation_id, ...(message ? { message } : {}), ...(attachments ? { attachments } : {}) }
@@ -122,7 +116,7 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
       attachments: attachmentsSchema
     }
   }, (args) =>
-    run(asPeer((me) =>
+    run("notify_peer", asPeer((me) =>
       Effect.gen(function*() {
         const to = yield* either(args.to, args.peer_name, "to (or peer_name)")
         const text = yield* either(args.text, args.message, "text (or message)")
@@ -141,7 +135,7 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
       attachments: attachmentsSchema
     }
   }, (args) =>
-    run(asPeer((me) =>
+    run("broadcast", asPeer((me) =>
       Effect.gen(function*() {
         const text = yield* either(args.text, args.message, "text (or message)")
         const attachments = yield* resolveAttachments(args.attachments, me.token)
@@ -152,7 +146,7 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
           r.delivered.length + r.queued.length + r.skipped.length === 0
             ? "nobody else in your circle"
             : `broadcast delivered to ${r.delivered.join(", ") || "nobody"}; queued for ${r.queued.join(", ") || "nobody"}` +
-              (r.skipped.length > 0 ? `; skipped (queue full): ${r.skipped.join(", ")}` : "")
+              (r.skipped.length > 0 ? `; skipped: ${r.skipped.map((s) => `${s.name} (${s.reason})`).join(", ")}` : "")
         )
       )
     )))
@@ -161,7 +155,7 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
     description: "Your asks: inbound (asked of you) or outbound (yours); open ones by default.",
     inputSchema: { direction: z.enum(["inbound", "outbound"]).optional(), open: z.boolean().optional() }
   }, ({ direction, open }) =>
-    run(asPeer((me) =>
+    run("list_asks", asPeer((me) =>
       call((api) =>
         api.asks.list({
           urlParams: { peer: me.peer_id, open: open ?? true, ...(direction ? { direction } : {}) }
@@ -177,12 +171,17 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
     }
   }, ({ correlation_id, timeout_s, timeout_seconds }) => {
     const timeout = timeout_s ?? (timeout_seconds !== undefined ? Math.round(timeout_seconds) : 60)
-    return run(asPeer((me) =>
+    return run("wait_on_ack", asPeer((me) =>
       call((api) => api.asks.wait({ path: { id: correlation_id }, urlParams: { timeout } }), me.token)
         .pipe(Effect.map((a) => askResultText(a, timeout)))
     ))
   })
 
   registerLifecycleTools(server, run)
+
+  filterToolList(server, async () => {
+    const exit = await runner.runPromiseExit(asPeer(deniedTools))
+    return exit._tag === "Success" ? exit.value : undefined
+  })
   return server
 }

@@ -13,7 +13,7 @@ export const broadcastCommand = Command.make("broadcast", { from: fromOption, js
           ? printJson(r)
           : Console.log(
             `delivered: ${r.delivered.join(", ") || "-"}\nqueued: ${r.queued.join(", ") || "-"}` +
-              (r.skipped.length > 0 ? `\nskipped (queue full): ${r.skipped.join(", ")}` : "")
+              (r.skipped.length > 0 ? `\nskipped: ${r.skipped.map((s) => `${s.name} (${s.reason})`).join(", ")}` : "")
           )
       ),
       Effect.provide(ClientLayer)

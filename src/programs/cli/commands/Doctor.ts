@@ -4,6 +4,7 @@ import * as fs from "node:fs"
 import { Console, Effect, Layer } from "effect"
 import { loadConfig } from "../../../layers/ConfigLive.js"
 import { DaemonClientLive } from "../../../layers/DaemonClientLive.js"
+import type { PolicyHealth } from "../../../protocol/Policy.js"
 import { Config } from "../../../services/Config.js"
 import { DaemonClient } from "../../../services/DaemonClient.js"
 import { movedAsideStates } from "../../../layers/ForeignState.js"
@@ -15,6 +16,13 @@ import { otherLoginUsers } from "./LocalUsers.js"
 import { collectStatus } from "./Status.js"
 
 type Check = { readonly level: "ok" | "warn" | "fail"; readonly what: string }
+
+const policyCheck = (policy: PolicyHealth): Check =>
+  policy.status === "invalid"
+    ? { level: "fail", what: `access rules: ${policy.error ?? "invalid"} (the daemon keeps its ${policy.rules} previous rule(s))` }
+    : policy.status === "ok"
+    ? { level: "ok", what: `access rules: ${policy.rules} rule(s) in force (repowire policy show)` }
+    : { level: "ok", what: "access rules: none (policy.yaml absent; circles alone decide)" }
 
 const tmuxVersion = () => {
   try {
@@ -105,6 +113,12 @@ export const doctorCommand = Command.make("doctor", {}, () =>
             ? { level: "ok", what: "daemon accepts this machine's auth token" }
             : { level: "fail", what: `daemon refuses requests: ${refused}` }
         )
+        const policy = yield* Effect.flatMap(DaemonClient, (c) => c.call((api) => api.health.health())).pipe(
+          Effect.provide(layer),
+          Effect.map((h) => h.policy),
+          Effect.option
+        )
+        if (policy._tag === "Some") checks.push(policyCheck(policy.value))
       } else {
         checks.push({ level: "warn", what: `daemon not running (${status.daemon.error}); a SessionStart hook starts it` })
       }

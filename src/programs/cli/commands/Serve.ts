@@ -2,6 +2,7 @@ import { Command } from "@effect/cli"
 import { Effect, Layer } from "effect"
 import { DatabaseInUse } from "../../../layers/Sqlite.js"
 import { Config } from "../../../services/Config.js"
+import { PolicyFileError } from "../../../services/Policy.js"
 import { DaemonLive, logLevelOf } from "../../daemon/Server.js"
 import { fail, withConfig } from "../CliError.js"
 
@@ -28,6 +29,7 @@ const runDaemon = (config: Config["Type"]) =>
     Effect.provide(logLevelOf(config.values.logging.level)),
     Effect.catchAll((error) => {
       if (error instanceof DatabaseInUse) return fail(error.message)
+      if (error instanceof PolicyFileError) return fail(`the daemon refuses to start: ${error.message}`)
       const text = String((error as { cause?: unknown }).cause ?? error)
       return /EADDRINUSE/.test(text)
         ? fail(`port ${config.values.daemon.port} is in use: is a daemon already running? (repowire daemon status)`)
