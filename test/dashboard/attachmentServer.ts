@@ -6,6 +6,7 @@ import { createServer } from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import { AttachmentsLive } from "../../src/layers/AttachmentsLive.js"
+import { AuthTokenLive } from "../../src/layers/AuthTokenLive.js"
 import { ConfigMemory } from "../../src/layers/ConfigLive.js"
 import { SqliteLive } from "../../src/layers/Sqlite.js"
 import { AttachmentRoutes } from "../../src/programs/daemon/AttachmentRoutes.js"
@@ -19,7 +20,7 @@ export const tempHome = () => Effect.acquireRelease(
 /** A tiny server with only the attachment routes, on SQLite in a temp home. */
 export const attachmentServer = (home: string, attachments: Record<string, unknown> = {}) => {
   const config = ConfigMemory(home, { daemon: { attachments } })
-  const services = AttachmentsLive.pipe(
+  const services = Layer.mergeAll(AttachmentsLive, AuthTokenLive).pipe(
     Layer.provide(SqliteLive),
     Layer.provideMerge(config)
   )

@@ -10,10 +10,12 @@ import { EventLog } from "../../services/EventLog.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
 import { Policy, type PolicyPeer } from "../../services/Policy.js"
 import { Tunnelled } from "../../services/RequestContext.js"
+import { AuthToken } from "../../services/AuthToken.js"
+import { hasDashboardSession } from "./DashboardSession.js"
 
 /**
  * Who is reading, for the `read` rules: the owner of the request's peer token; the built-in
- * `dashboard` for the dashboard page (an Origin) and the relay tunnel; otherwise a local
+ * `dashboard` for the dashboard page (its session cookie) and the relay tunnel; otherwise a local
  * reader with no peer (the CLI's `peers`), which only `*` and `via:local` select.
  */
 export const currentCaller = Effect.gen(function*() {
@@ -26,7 +28,7 @@ export const currentCaller = Effect.gen(function*() {
     const peer = registry.byTokenNow(token, yield* Clock.currentTimeMillis)
     if (peer !== undefined) return callerOf(peer, via)
   }
-  if (tunnelled || request.headers["origin"] !== undefined) return callerOf(yield* registry.dashboard, via)
+  if (tunnelled || hasDashboardSession(yield* AuthToken, request)) return callerOf(yield* registry.dashboard, via)
   return callerOf(undefined, via)
 })
 
