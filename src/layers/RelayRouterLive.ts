@@ -92,7 +92,11 @@ export const RelayRouterLive = (keepalive: KeepaliveOptions = { intervalMs: 10_0
 
       const counts = Effect.sync(() => {
         const links = all()
-        return { tunnels: links.length, streams: links.reduce((n, l) => n + l.activeStreams, 0) }
+        return {
+          tunnels: links.length,
+          streams: links.reduce((n, l) => n + l.activeStreams, 0),
+          queuedBytes: links.reduce((n, l) => n + l.queuedBytes, 0)
+        }
       })
 
       return RelayRouter.of({ attach, detach, find, daemons, closeKey, drainAll, closeAll, counts })

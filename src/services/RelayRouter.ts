@@ -15,6 +15,8 @@ export interface TunnelLink {
   readonly connectedAt: string
   readonly isOpen: boolean
   readonly activeStreams: number
+  /** Bytes written to the daemon's socket that it has not taken yet. */
+  readonly queuedBytes: number
   proxyHttp(req: IncomingMessage, res: ServerResponse, path: string): void
   proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void
   keepalive(now: number, deadAfterMs: number): void
@@ -42,5 +44,5 @@ export class RelayRouter extends Context.Tag("repowire/RelayRouter")<RelayRouter
   readonly drainAll: (reason: string) => Effect.Effect<void>
   /** Closes every tunnel now; their unanswered browser requests get 502. */
   readonly closeAll: (reason: string) => Effect.Effect<void>
-  readonly counts: Effect.Effect<{ readonly tunnels: number; readonly streams: number }>
+  readonly counts: Effect.Effect<{ readonly tunnels: number; readonly streams: number; readonly queuedBytes: number }>
 }>() {}

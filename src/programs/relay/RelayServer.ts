@@ -33,6 +33,7 @@ const health = async (ctx: RelayContext, res: http.ServerResponse) => {
     uptime_s: Math.round((Date.now() - ctx.startedAt) / 1000),
     tunnels: counts.tunnels,
     streams: counts.streams,
+    queued_bytes: counts.queuedBytes,
     draining: ctx.draining
   }
   jsonResponse(res, ctx.draining ? 503 : 200, body)

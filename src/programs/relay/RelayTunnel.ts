@@ -13,6 +13,7 @@ import {
   type ResponseHead,
   type TunnelFrame
 } from "../../protocol/TunnelFrame.js"
+import { TunnelClose } from "../../protocol/TunnelClose.js"
 import { tunnelHeaders } from "../../protocol/TunnelRoutes.js"
 import { SendCredit, sendWithCredit } from "../../layers/tunnel/Credit.js"
 import { writeBatcher } from "../../layers/tunnel/WriteBatch.js"
@@ -31,6 +32,12 @@ const MAX_STREAM_WINDOW = 4 * 1024 * 1024
 const TUNNEL_GROWTH_BUDGET = 32 * 1024 * 1024
 /** Concurrent browser requests one daemon's tunnel carries; beyond it the browser gets 503. */
 const MAX_STREAMS = 512
+/** Frames a WebSocket stream may hold while its browser is being accepted (bytes count against its window). */
+const MAX_PENDING_FRAMES = 256
+/** Uploads wait while this much is queued for the daemon, so its socket sets the pace. */
+const OUTBOUND_HIGH_WATER = 1024 * 1024
+/** A daemon that leaves this much unread (answers it provoked, credit it never used) is dropped. */
+const MAX_OUTBOUND_BACKLOG = 8 * 1024 * 1024
 
 /**
  * The relay's end of one daemon's tunnel: multiplexes browser requests and WebSockets onto
@@ -50,7 +57,7 @@ export class RelayTunnel implements TunnelLink {
   constructor(
     readonly info: TunnelInfo,
     private readonly ws: WebSocket,
-    socket: Duplex,
+    private readonly socket: Duplex,
     private readonly wss: WebSocketServer,
     private readonly onClosed: (tunnel: RelayTunnel) => void
   ) {
@@ -59,6 +66,7 @@ export class RelayTunnel implements TunnelLink {
       this.lastSeen = Date.now()
       if (isBinary) this.receive(data)
     })
+    socket.on("drain", () => this.wakeWriters())
     ws.on("pong", () => (this.lastSeen = Date.now()))
     ws.on("ping", () => (this.lastSeen = Date.now()))
     ws.on("close", () => this.teardown("the daemon disconnected"))
@@ -67,6 +75,10 @@ export class RelayTunnel implements TunnelLink {
 
   get activeStreams(): number {
     return this.streams.size
+  }
+
+  get queuedBytes(): number {
+    return this.closed ? 0 : this.socket.writableLength
   }
 
   get isOpen(): boolean {
@@ -157,14 +169,41 @@ export class RelayTunnel implements TunnelLink {
 
   private send(frame: TunnelFrame): void {
     if (this.ws.readyState !== WebSocket.OPEN) return
+    if (this.socket.writableLength > MAX_OUTBOUND_BACKLOG) {
+      // A close frame would wait behind what the daemon does not read: cut the socket.
+      this.ws.terminate()
+      this.teardown("flow_control: the daemon stopped reading its tunnel")
+      return
+    }
     const bytes = encodeFrame(frame)
     this.batch(bytes.length)
     this.ws.send(bytes)
   }
 
+  private writers: Array<() => void> = []
+
+  /** Resolves once the tunnel's socket has room again (or the tunnel is gone). */
+  private writable(): Promise<void> {
+    if (this.closed || this.socket.writableLength <= OUTBOUND_HIGH_WATER) return Promise.resolve()
+    return new Promise((resolve) => this.writers.push(resolve))
+  }
+
+  private wakeWriters(): void {
+    const writers = this.writers
+    this.writers = []
+    writers.forEach((w) => w())
+  }
+
+  /** The daemon broke flow control: its stream fails, and so does its tunnel (close code 4008). */
+  private overrun(stream: Stream, message: string): void {
+    this.resetFromRelay(stream.id, "flow_control", message)
+    this.close(TunnelClose.flowControl, `flow_control: ${message}`)
+  }
+
   private async pumpUpload(stream: HttpStream): Promise<void> {
     try {
       for await (const chunk of stream.req as AsyncIterable<Buffer>) {
+        await this.writable()
         const ok = await sendWithCredit(stream.up, chunk, DATA_CHUNK, (piece) => this.send(Frames.data(stream.id, piece)))
         if (!ok) return
       }
@@ -188,6 +227,8 @@ export class RelayTunnel implements TunnelLink {
     }
     const stream = this.streams.get(frame.stream)
     if (stream === undefined) {
+      // Advisory answers, so a daemon that does not read cannot make the relay queue them.
+      if (this.socket.writableLength > OUTBOUND_HIGH_WATER) return
       if (frame._tag === "Response" || frame._tag === "Data" || frame._tag === "WsMessage" || frame._tag === "Open") {
         this.send(Frames.reset(frame.stream, frame._tag === "Open" ? "refused" : "protocol_error", "unknown stream"))
       }
@@ -244,7 +285,13 @@ export class RelayTunnel implements TunnelLink {
       browser.on("error", () => undefined)
       const pending = stream.pending
       stream.pending = []
-      pending.forEach((f) => f._tag === "WsMessage" ? this.onWsMessage(stream, f) : this.receiveFrameAgain(stream, f))
+      for (const f of pending) {
+        if (stream.done) return
+        if (f._tag === "WsMessage") {
+          stream.inFlight -= Math.max(1, f.body.length)
+          this.onWsMessage(stream, f)
+        } else this.receiveFrameAgain(stream, f)
+      }
     })
   }
 
@@ -263,6 +310,7 @@ export class RelayTunnel implements TunnelLink {
         if (granted === 0) return
         need -= granted
       }
+      await this.writable()
       stream.backlog -= data.length
       if (stream.backlog <= INITIAL_WINDOW) browser.resume()
       if (!stream.done) this.send(Frames.wsMessage(stream.id, data, text))
@@ -276,9 +324,7 @@ export class RelayTunnel implements TunnelLink {
   private onData(stream: Stream, body: Uint8Array, end: boolean): void {
     if (!stream.responded) return this.resetFromRelay(stream.id, "protocol_error", "body before the response head")
     stream.inFlight += body.length
-    if (stream.inFlight + stream.unacked > stream.window) {
-      return this.resetFromRelay(stream.id, "flow_control", "window exceeded")
-    }
+    if (stream.inFlight + stream.unacked > stream.window) return this.overrun(stream, "window exceeded")
     const sink = stream.kind === "http" ? stream.res : stream.socket
     const ack = () => {
       stream.inFlight -= body.length
@@ -315,22 +361,33 @@ export class RelayTunnel implements TunnelLink {
 
   private onWsMessage(stream: Stream, frame: Extract<TunnelFrame, { _tag: "WsMessage" }>): void {
     if (stream.kind !== "ws") return this.resetFromRelay(stream.id, "protocol_error", "a WebSocket message on HTTP")
+    // An empty message still costs one byte of credit (the daemon charges it so too).
+    const cost = Math.max(1, frame.body.length)
+    stream.inFlight += cost
     if (stream.browser === undefined) {
+      // Held until the browser is accepted: the bytes spend the stream's window like delivered ones.
+      if (stream.inFlight + stream.unacked > stream.window) return this.overrun(stream, "window exceeded before the browser was accepted")
+      if (stream.pending.length >= MAX_PENDING_FRAMES) return this.overrun(stream, "too many frames before the browser was accepted")
       stream.pending.push(frame)
       return
     }
-    const size = frame.body.length
-    stream.inFlight += size
-    if (stream.inFlight > stream.window) return this.resetFromRelay(stream.id, "flow_control", "window exceeded")
+    if (stream.inFlight + stream.unacked > stream.window) return this.overrun(stream, "window exceeded")
     stream.browser.send(frame.body, { binary: !frame.text }, () => {
-      stream.inFlight -= size
-      if (!stream.done && size > 0) this.send(Frames.window(stream.id, size))
+      stream.inFlight -= cost
+      if (stream.done) return
+      // Credited a quarter window at a time, as bodies are: one Window frame per message would
+      // let a daemon sending tiny messages make the relay write as many frames back.
+      stream.unacked += cost
+      if (stream.unacked < stream.window / 4) return
+      this.send(Frames.window(stream.id, stream.unacked))
+      stream.unacked = 0
     })
   }
 
   private onWsClose(stream: Stream, code: number, reason: string): void {
     if (stream.kind !== "ws") return this.resetFromRelay(stream.id, "protocol_error", "a WebSocket close on HTTP")
     if (stream.browser === undefined) {
+      if (stream.pending.length >= MAX_PENDING_FRAMES) return this.overrun(stream, "too many frames before the browser was accepted")
       stream.pending.push(Frames.wsClose(stream.id, code, reason))
       return
     }
@@ -375,6 +432,7 @@ export class RelayTunnel implements TunnelLink {
   private teardown(reason: string): void {
     if (this.closed) return
     this.closed = true
+    this.wakeWriters()
     for (const stream of [...this.streams.values()]) this.finish(stream, 502, `The daemon is unreachable: ${reason}.`)
     this.onClosed(this)
   }

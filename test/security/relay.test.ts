@@ -1,0 +1,112 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import * as https from "node:https"
+import WebSocket from "ws"
+import { ConfigMemory } from "../../src/layers/ConfigLive.js"
+import { TunnelClientLive } from "../../src/layers/TunnelClientLive.js"
+import { encodeFrame, Frames, MAX_FRAME_PAYLOAD } from "../../src/protocol/TunnelFrame.js"
+import {
+  fakeApp,
+  login,
+  makeCert,
+  mintKey,
+  rawDaemon,
+  RelayServicesLayer,
+  request,
+  startRelay,
+  tempDir,
+  waitConnected
+} from "../relay/harness.js"
+
+const cert = makeCert(tempDir("rw-cert-"))
+
+/** Another user's real daemon: what must keep working whatever a hostile tunnel does. */
+const bystander = (url: string) =>
+  Effect.gen(function*() {
+    const key = yield* mintKey("bystander")
+    // Patient pings: floods run in this same process and may hold its event loop for a while.
+    const ctx = yield* Layer.build(TunnelClientLive(fakeApp("B"), { ca: cert.cert, pingIntervalMs: 500, deadAfterMs: 15_000 }).pipe(
+      Layer.provide(ConfigMemory(tempDir("rw-home-"), { relay: { enabled: true, url, api_key: key, daemon_id: "laptop" } }))
+    ))
+    yield* waitConnected().pipe(Effect.provide(ctx))
+    const { cookie } = yield* login(url, cert.cert, key)
+    return { cookie }
+  })
+
+/** The relay answers its health check and still tunnels the bystander's requests. */
+const stillServing = (url: string, cookie: string) =>
+  Effect.gen(function*() {
+    const health = yield* request(`${url}/_relay/health`, cert.cert)
+    assert.strictEqual(health.status, 200)
+    const peers = yield* request(`${url}/peers`, cert.cert, { headers: { cookie } })
+    assert.strictEqual(peers.status, 200)
+    assert.strictEqual(JSON.parse(peers.body).daemon, "B")
+    return JSON.parse(health.body) as { tunnels: number; streams: number; queued_bytes: number }
+  })
+
+const mib = new Uint8Array(MAX_FRAME_PAYLOAD).fill(120)
+
+describe("relay hardening: bounded queues", () => {
+  it.live("WebSocket messages flooded before the browser is accepted end the tunnel with 4008 flow_control", () =>
+    Effect.gen(function*() {
+      const relay = yield* startRelay(cert)
+      const { cookie: bystanderCookie } = yield* bystander(relay.url)
+      const key = yield* mintKey("mallory")
+      const daemon = yield* rawDaemon(relay.url, key, cert.cert)
+      const { cookie } = yield* login(relay.url, cert.cert, key)
+      const browser = new WebSocket(`${relay.url.replace("https", "wss")}/events/ws`, {
+        headers: { cookie, origin: relay.url },
+        ca: cert.cert
+      })
+      browser.on("error", () => undefined)
+      const open = yield* Effect.promise(() => daemon.nextOf("Open"))
+      // Never a 101: every message waits at the relay for a browser that is never accepted.
+      for (let i = 0; i < 64; i++) daemon.ws.send(encodeFrame(Frames.wsMessage(open.stream, mib, false)))
+      const closed = yield* Effect.promise(() => daemon.closed).pipe(Effect.timeout("10 seconds"))
+      assert.strictEqual(closed.code, 4008)
+      assert.include(closed.reason, "flow_control")
+      browser.terminate()
+      const counts = yield* stillServing(relay.url, bystanderCookie)
+      assert.strictEqual(counts.tunnels, 1)
+    }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 30_000)
+
+  it.live("a response body sent past the stream's credit to a browser that does not read ends the tunnel", () =>
+    Effect.gen(function*() {
+      const relay = yield* startRelay(cert)
+      const { cookie: bystanderCookie } = yield* bystander(relay.url)
+      const key = yield* mintKey("mallory")
+      const daemon = yield* rawDaemon(relay.url, key, cert.cert)
+      const { cookie } = yield* login(relay.url, cert.cert, key)
+      const req = https.get(`${relay.url}/attachments/x`, { headers: { cookie }, ca: cert.cert, agent: false }, (res) => res.pause())
+      req.on("error", () => undefined)
+      const open = yield* Effect.promise(() => daemon.nextOf("Open"))
+      daemon.ws.send(encodeFrame(Frames.response(open.stream, { status: 200, headers: [] })))
+      for (let i = 0; i < 64; i++) daemon.ws.send(encodeFrame(Frames.data(open.stream, mib)))
+      const closed = yield* Effect.promise(() => daemon.closed).pipe(Effect.timeout("10 seconds"))
+      assert.strictEqual(closed.code, 4008)
+      assert.include(closed.reason, "flow_control")
+      req.destroy()
+      yield* stillServing(relay.url, bystanderCookie)
+    }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 30_000)
+
+  it.live("a daemon that stops reading cannot make the relay queue the answers it provokes", () =>
+    Effect.gen(function*() {
+      const relay = yield* startRelay(cert)
+      const { cookie: bystanderCookie } = yield* bystander(relay.url)
+      const key = yield* mintKey("mallory")
+      const daemon = yield* rawDaemon(relay.url, key, cert.cert)
+      const socket = (daemon.ws as unknown as { _socket: { pause: () => void } })._socket
+      socket.pause()
+      // Each frame for an unknown stream asks for a Reset back, which this daemon never reads.
+      const provoke = encodeFrame(Frames.data(7, new Uint8Array(0)))
+      for (let batch = 0; batch < 100; batch++) {
+        for (let i = 0; i < 2_000; i++) daemon.ws.send(provoke)
+        // Small batches, so the bystander's pings (same process) are not starved.
+        yield* Effect.sleep("5 millis")
+      }
+      yield* Effect.sleep("500 millis")
+      const counts = yield* stillServing(relay.url, bystanderCookie)
+      assert.strictEqual(counts.tunnels, 2)
+      assert.isAtMost(counts.queued_bytes, 2 * 1024 * 1024)
+    }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 30_000)
+})
