@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as https from "node:https"
+import * as tls from "node:tls"
 import WebSocket from "ws"
 import { ConfigMemory } from "../../src/layers/ConfigLive.js"
 import { TunnelClientLive } from "../../src/layers/TunnelClientLive.js"
@@ -108,5 +109,89 @@ describe("relay hardening: bounded queues", () => {
       const counts = yield* stillServing(relay.url, bystanderCookie)
       assert.strictEqual(counts.tunnels, 2)
       assert.isAtMost(counts.queued_bytes, 2 * 1024 * 1024)
+    }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 30_000)
+})
+
+/** Bytes a keep-alive browser connection receives for one request, until the relay closes it or `ms` pass. */
+const keepAliveExchange = (url: string, cookie: string, path: string, ms: number) =>
+  Effect.async<{ text: string; closed: boolean }>((resume) => {
+    const { hostname, port } = new URL(url)
+    const socket = tls.connect({ host: hostname, port: Number(port), ca: cert.cert, servername: "localhost" }, () => {
+      socket.write(`GET ${path} HTTP/1.1\r\nhost: ${hostname}:${port}\r\ncookie: ${cookie}\r\nconnection: keep-alive\r\n\r\n`)
+    })
+    const chunks: Array<Buffer> = []
+    const timer = setTimeout(() => {
+      socket.destroy()
+      resume(Effect.succeed({ text: Buffer.concat(chunks).toString("latin1"), closed: false }))
+    }, ms)
+    socket.on("data", (c) => chunks.push(c))
+    socket.on("error", () => undefined)
+    socket.on("close", () => {
+      clearTimeout(timer)
+      resume(Effect.succeed({ text: Buffer.concat(chunks).toString("latin1"), closed: true }))
+    })
+  })
+
+describe("relay hardening: response framing", () => {
+  it.live("a body longer than its Content-Length is a reset: the surplus never reaches the browser's connection", () =>
+    Effect.gen(function*() {
+      const relay = yield* startRelay(cert)
+      const { cookie: bystanderCookie } = yield* bystander(relay.url)
+      const key = yield* mintKey("mallory")
+      const daemon = yield* rawDaemon(relay.url, key, cert.cert)
+      const { cookie } = yield* login(relay.url, cert.cert, key)
+      const exchange = yield* Effect.fork(keepAliveExchange(relay.url, cookie, "/peers", 3000))
+      const open = yield* Effect.promise(() => daemon.nextOf("Open"))
+      const smuggled = "HTTP/1.1 200 OK\r\nset-cookie: __Host-rw_session=evil; Path=/\r\ncontent-type: text/html\r\n" +
+        "content-length: 20\r\n\r\n<script>evil</script>"
+      daemon.ws.send(encodeFrame(Frames.response(open.stream, { status: 200, headers: [["content-length", "5"]] })))
+      daemon.ws.send(encodeFrame(Frames.data(open.stream, new TextEncoder().encode(`hello${smuggled}`), true)))
+      const reset = yield* Effect.promise(() => daemon.nextOf("Reset")).pipe(Effect.timeout("3 seconds"))
+      assert.strictEqual(reset.code, "protocol_error")
+      const seen = yield* exchange.await.pipe(Effect.flatten)
+      assert.isTrue(seen.closed)
+      assert.notInclude(seen.text, "evil")
+      assert.isAtMost(seen.text.split("HTTP/1.1 ").length, 2)
+      yield* stillServing(relay.url, bystanderCookie)
+    }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 30_000)
+
+  it.live("a body shorter than its Content-Length at its end closes the browser's connection", () =>
+    Effect.gen(function*() {
+      const relay = yield* startRelay(cert)
+      const { cookie: bystanderCookie } = yield* bystander(relay.url)
+      const key = yield* mintKey("mallory")
+      const daemon = yield* rawDaemon(relay.url, key, cert.cert)
+      const { cookie } = yield* login(relay.url, cert.cert, key)
+      const exchange = yield* Effect.fork(keepAliveExchange(relay.url, cookie, "/peers", 3000))
+      const open = yield* Effect.promise(() => daemon.nextOf("Open"))
+      daemon.ws.send(encodeFrame(Frames.response(open.stream, { status: 200, headers: [["content-length", "50"]] })))
+      daemon.ws.send(encodeFrame(Frames.data(open.stream, new TextEncoder().encode("short"), true)))
+      const seen = yield* exchange.await.pipe(Effect.flatten)
+      assert.isTrue(seen.closed, "the connection stayed open: the next response would be read as this body")
+      yield* stillServing(relay.url, bystanderCookie)
+    }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 30_000)
+
+  it.live("heads with bad framing (differing lengths, a 1xx status, a header Node refuses) get a 502, not a crash", () =>
+    Effect.gen(function*() {
+      const relay = yield* startRelay(cert)
+      const { cookie: bystanderCookie } = yield* bystander(relay.url)
+      const key = yield* mintKey("mallory")
+      const daemon = yield* rawDaemon(relay.url, key, cert.cert)
+      const { cookie } = yield* login(relay.url, cert.cert, key)
+      const heads: ReadonlyArray<{ status: number; headers: ReadonlyArray<readonly [string, string]> }> = [
+        { status: 200, headers: [["content-length", "5"], ["content-length", "6"]] },
+        { status: 200, headers: [["content-length", "-1"]] },
+        { status: 103, headers: [] },
+        { status: 200, headers: [["x-bad", "caf\u00e9\u2603"]] }
+      ]
+      for (const head of heads) {
+        const reply = yield* Effect.fork(request(`${relay.url}/peers`, cert.cert, { headers: { cookie } }))
+        const open = yield* Effect.promise(() => daemon.nextOf("Open"))
+        daemon.ws.send(encodeFrame(Frames.response(open.stream, { status: head.status, headers: head.headers.map(([k, v]) => [k, v] as const) })))
+        daemon.ws.send(encodeFrame(Frames.data(open.stream, new TextEncoder().encode("hello"), true)))
+        const got = yield* reply.await
+        if (got._tag === "Success") assert.strictEqual(got.value.status, 502, JSON.stringify(head))
+      }
+      yield* stillServing(relay.url, bystanderCookie)
     }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 30_000)
 })

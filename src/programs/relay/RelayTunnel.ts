@@ -19,6 +19,7 @@ import { SendCredit, sendWithCredit } from "../../layers/tunnel/Credit.js"
 import { writeBatcher } from "../../layers/tunnel/WriteBatch.js"
 import type { TunnelInfo, TunnelLink } from "../../services/RelayRouter.js"
 import { errorPage } from "./Pages.js"
+import { declaredBodyLength } from "./ResponseFraming.js"
 import {
   droppedResponseHeaders,
   type HttpStream,
@@ -120,7 +121,7 @@ export class RelayTunnel implements TunnelLink {
     }
     const stream: HttpStream = {
       kind: "http", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, window: INITIAL_WINDOW, unacked: 0,
-      responded: false, done: false, req, res
+      responded: false, done: false, req, res, remaining: undefined
     }
     this.streams.set(stream.id, stream)
     this.send(Frames.open(stream.id, {
@@ -257,8 +258,14 @@ export class RelayTunnel implements TunnelLink {
     stream.responded = true
     const headers = head.headers.filter(([k]) => !droppedResponseHeaders.has(k.toLowerCase())).flat()
     if (stream.kind === "http") {
-      if (head.status === 101) return this.resetFromRelay(stream.id, "protocol_error", "101 on a plain request")
-      stream.res.writeHead(head.status, headers)
+      const length = declaredBodyLength(head.status, head.headers)
+      if (length === "invalid") return this.resetFromRelay(stream.id, "protocol_error", "a response head with bad framing")
+      stream.remaining = length
+      try {
+        stream.res.writeHead(head.status, headers)
+      } catch {
+        return this.resetFromRelay(stream.id, "protocol_error", "a response header Node refuses to send")
+      }
       // The head leaves with the first body bytes when they came in the same read (most
       // answers); otherwise (SSE, a slow body) on its own right after, so nothing waits on it.
       setImmediate(() => {
@@ -325,6 +332,12 @@ export class RelayTunnel implements TunnelLink {
     if (!stream.responded) return this.resetFromRelay(stream.id, "protocol_error", "body before the response head")
     stream.inFlight += body.length
     if (stream.inFlight + stream.unacked > stream.window) return this.overrun(stream, "window exceeded")
+    if (stream.kind === "http" && stream.remaining !== undefined) {
+      // The declared length is the framing the browser reads by: never a byte past it, never short of it.
+      if (body.length > stream.remaining) return this.resetFromRelay(stream.id, "protocol_error", "body longer than its Content-Length")
+      stream.remaining -= body.length
+      if (end && stream.remaining > 0) return this.resetFromRelay(stream.id, "protocol_error", "body shorter than its Content-Length")
+    }
     const sink = stream.kind === "http" ? stream.res : stream.socket
     const ack = () => {
       stream.inFlight -= body.length
@@ -410,7 +423,7 @@ export class RelayTunnel implements TunnelLink {
   private finish(stream: Stream, status: number, message: string): void {
     this.forget(stream)
     if (stream.kind === "http") {
-      if (!stream.responded && !stream.res.headersSent) errorPage(stream.res, status, message)
+      if (!stream.res.headersSent) errorPage(stream.res, status, message)
       else stream.res.destroy()
     } else if (stream.browser !== undefined) {
       stream.browser.close(1011, "tunnel stream failed")

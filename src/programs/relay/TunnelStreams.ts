@@ -22,6 +22,8 @@ export interface HttpStream extends BaseStream {
   readonly kind: "http"
   readonly req: IncomingMessage
   readonly res: ServerResponse
+  /** Body bytes the daemon's head declared and has not sent yet; undefined when not declared. */
+  remaining: number | undefined
 }
 export interface UpgradeStream extends BaseStream {
   readonly kind: "ws"
