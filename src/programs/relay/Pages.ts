@@ -66,8 +66,9 @@ export const jsonResponse = (res: ServerResponse, status: number, value: unknown
 }
 
 const codes: Record<number, string> = {
-  400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "payload_too_large",
-  429: "rate_limited", 502: "bad_gateway", 503: "unavailable"
+  400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 408: "request_timeout",
+  413: "payload_too_large", 429: "rate_limited", 500: "internal", 502: "bad_gateway", 503: "unavailable",
+  504: "gateway_timeout"
 }
 
 /** The error envelope every repowire server uses. */

@@ -4,6 +4,7 @@ import type { IncomingMessage } from "node:http"
 import type { ApiKeys } from "../../services/ApiKeys.js"
 import type { RelayRouter } from "../../services/RelayRouter.js"
 import { type RelaySession, RelaySessions } from "../../services/RelaySessions.js"
+import { ClientGate } from "./ClientGate.js"
 import { RateLimiter } from "./RateLimiter.js"
 
 export interface RelayOptions {
@@ -18,6 +19,12 @@ export interface RelayOptions {
   /** How long in-flight streams may finish after GOAWAY before they are cut (502). */
   readonly drainMs: number
   readonly authRate: { readonly max: number; readonly windowMs: number }
+  /** A connection must have sent a request's whole head within this (and start one within it). */
+  readonly headersTimeoutMs: number
+  /** A request without a session must have sent its whole body within this. */
+  readonly bodyTimeoutMs: number
+  /** Connections (requests, behind a proxy) one client address may hold before it authenticates. */
+  readonly maxUnauthenticatedPerClient: number
   readonly version: string
 }
 
@@ -29,6 +36,9 @@ export const defaultRelayOptions: RelayOptions = {
   registration: true,
   drainMs: 5_000,
   authRate: { max: 10, windowMs: 60_000 },
+  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 10_000,
+  maxUnauthenticatedPerClient: 32,
   version: VERSION
 }
 
@@ -40,12 +50,14 @@ export const COOKIE = "__Host-rw_session"
 export class RelayContext {
   readonly authLimiter: RateLimiter
   readonly registerLimiter: RateLimiter
+  readonly gate: ClientGate
   readonly startedAt = Date.now()
   draining = false
 
   constructor(readonly options: RelayOptions, readonly runtime: Runtime.Runtime<RelayServices>) {
     this.authLimiter = new RateLimiter(options.authRate.max, options.authRate.windowMs)
     this.registerLimiter = new RateLimiter(options.authRate.max, options.authRate.windowMs)
+    this.gate = new ClientGate(options.maxUnauthenticatedPerClient, options.headersTimeoutMs, options.bodyTimeoutMs)
   }
 
   run<A>(effect: Effect.Effect<A, never, RelayServices>): Promise<A> {
@@ -66,9 +78,14 @@ export class RelayContext {
     return Promise.reject(Cause.squash(exit.cause))
   }
 
-  private fromProxy(req: IncomingMessage): boolean {
-    const remote = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "")
+  /** Whether a socket's peer is the trusted TLS proxy. */
+  isProxy(address: string | undefined): boolean {
+    const remote = (address ?? "").replace(/^::ffff:/, "")
     return this.options.trustedProxies.some((p) => addressMatches(p, remote))
+  }
+
+  private fromProxy(req: IncomingMessage): boolean {
+    return this.isProxy(req.socket.remoteAddress)
   }
 
   /** The client address: the proxy's view only when the request came from the trusted proxy. */

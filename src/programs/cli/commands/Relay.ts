@@ -16,6 +16,8 @@ const caFile = Options.file("ca", { exists: "yes" }).pipe(
   Options.withDescription("Extra CA certificate to trust for the relay (self-signed relays)"),
   Options.optional
 )
+const seconds = (name: string, fallback: number, description: string) =>
+  Options.integer(name).pipe(Options.withDefault(fallback), Options.withDescription(description))
 const readCa = (ca: Option.Option<string>) => Option.getOrUndefined(Option.map(ca, (f) => fs.readFileSync(f)))
 
 const serve = Command.make("serve", {
@@ -33,6 +35,12 @@ const serve = Command.make("serve", {
   closedRegistration: Options.boolean("closed-registration").pipe(
     Options.withDescription("Refuse `setup --relay` registrations; keys come only from `relay keys create`")
   ),
+  headersTimeout: seconds("headers-timeout", 10, "Seconds a client has to send a request's head"),
+  bodyTimeout: seconds("body-timeout", 10, "Seconds a client without a session has to send a request's body"),
+  maxUnauthenticated: Options.integer("max-unauthenticated").pipe(
+    Options.withDefault(32),
+    Options.withDescription("Connections one client address may hold before it signs in")
+  ),
   dataDir
 }, (o) =>
   Effect.gen(function*() {
@@ -43,12 +51,18 @@ const serve = Command.make("serve", {
       return yield* Effect.fail("the relay needs TLS: give --tls-cert and --tls-key, or run --behind-proxy a TLS proxy")
     }
     if (cert !== undefined && o.behindProxy) return yield* Effect.fail("--behind-proxy and --tls-cert exclude each other")
+    if (Math.min(o.headersTimeout, o.bodyTimeout, o.maxUnauthenticated) < 1) {
+      return yield* Effect.fail("timeouts and limits must be at least 1")
+    }
     return yield* serveRelay({
       host: o.host,
       port: o.port,
       tls: cert === undefined || key === undefined ? undefined : { cert: fs.readFileSync(cert), key: fs.readFileSync(key) },
       trustedProxies: o.behindProxy ? (o.trustedProxy.length > 0 ? o.trustedProxy : ["127.0.0.1", "::1"]) : [],
       registration: !o.closedRegistration,
+      headersTimeoutMs: o.headersTimeout * 1000,
+      bodyTimeoutMs: o.bodyTimeout * 1000,
+      maxUnauthenticatedPerClient: o.maxUnauthenticated,
       dataDir: Option.getOrUndefined(o.dataDir)
     })
   })).pipe(Command.withDescription("Run the relay: HTTPS for browsers, WSS tunnels for daemons"))
