@@ -286,3 +286,39 @@ describe("relay hardening: slow and crowding clients before login", () => {
       clients.forEach((c) => c.socket.destroy())
     }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 30_000)
 })
+
+describe("relay hardening: a frozen daemon", () => {
+  it.live("a request whose daemon never answers gets 504 gateway_timeout; a stream whose head arrived is left alone", () =>
+    Effect.gen(function*() {
+      const relay = yield* startRelay(cert, { responseTimeoutMs: 800 })
+      const { cookie: bystanderCookie } = yield* bystander(relay.url)
+      const key = yield* mintKey("frozen")
+      const daemon = yield* rawDaemon(relay.url, key, cert.cert)
+      const { cookie } = yield* login(relay.url, cert.cert, key)
+
+      // An SSE stream answered at once stays open past the deadline.
+      const sse = yield* Effect.fork(keepAliveExchange(relay.url, cookie, "/events/stream", 2500))
+      const sseOpen = yield* Effect.promise(() => daemon.nextOf("Open"))
+      daemon.ws.send(encodeFrame(Frames.response(sseOpen.stream, { status: 200, headers: [["content-type", "text/event-stream"]] })))
+
+      const start = Date.now()
+      const reply = yield* request(`${relay.url}/peers`, cert.cert, { headers: { cookie } })
+      assert.strictEqual(reply.status, 504)
+      assert.strictEqual(JSON.parse(reply.body).error.code, "gateway_timeout")
+      assert.isBelow(Date.now() - start, 3000)
+      const reset = yield* Effect.promise(() => daemon.nextOf("Reset"))
+      assert.strictEqual(reset.code, "cancelled")
+
+      const ws = new WebSocket(`${relay.url.replace("https", "wss")}/events/ws`, { headers: { cookie, origin: relay.url }, ca: cert.cert })
+      const refused = yield* Effect.async<number>((resume) => {
+        ws.on("unexpected-response", (_req, res) => resume(Effect.succeed(res.statusCode ?? 0)))
+        ws.on("error", () => resume(Effect.succeed(-1)))
+      })
+      assert.strictEqual(refused, 504)
+
+      const stream = yield* sse.await.pipe(Effect.flatten)
+      assert.isFalse(stream.closed, "the answered SSE stream was cut")
+      assert.match(stream.text, /^HTTP\/1\.1 200 /)
+      yield* stillServing(relay.url, bystanderCookie)
+    }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 30_000)
+})

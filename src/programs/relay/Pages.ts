@@ -71,11 +71,14 @@ const codes: Record<number, string> = {
   504: "gateway_timeout"
 }
 
+/** The envelope's `code` for an HTTP status. */
+export const errorCode = (status: number): string => codes[status] ?? "error"
+
 /** The error envelope every repowire server uses. */
 export const errorPage = (res: ServerResponse, status: number, message: string, extra: Record<string, string> = {}) => {
   if (res.headersSent) {
     res.destroy()
     return
   }
-  jsonResponse(res, status, { error: { code: codes[status] ?? "error", message } }, extra)
+  jsonResponse(res, status, { error: { code: errorCode(status), message } }, extra)
 }

@@ -25,6 +25,8 @@ export interface RelayOptions {
   readonly bodyTimeoutMs: number
   /** Connections (requests, behind a proxy) one client address may hold before it authenticates. */
   readonly maxUnauthenticatedPerClient: number
+  /** A browser request whose daemon sends no response head within this gets 504 (streams already answering are exempt). */
+  readonly responseTimeoutMs: number
   readonly version: string
 }
 
@@ -39,6 +41,7 @@ export const defaultRelayOptions: RelayOptions = {
   headersTimeoutMs: 10_000,
   bodyTimeoutMs: 10_000,
   maxUnauthenticatedPerClient: 32,
+  responseTimeoutMs: 15_000,
   version: VERSION
 }
 

@@ -101,7 +101,7 @@ const acceptTunnel = async (
   ctx.gate.authenticated(req, ctx.clientIp(req))
   wss.handleUpgrade(req, socket, head, (ws) => {
     const info = { userId: record.value.user_id, keyId: record.value.key_id, daemonId }
-    const tunnel = new RelayTunnel(info, ws, socket, browserWss, (t) => void ctx.run(Effect.flatMap(RelayRouter, (r) => r.detach(t))))
+    const tunnel = new RelayTunnel(info, ws, socket, browserWss, ctx.options.responseTimeoutMs, (t) => void ctx.run(Effect.flatMap(RelayRouter, (r) => r.detach(t))))
     void ctx.run(Effect.flatMap(RelayRouter, (r) => r.attach(tunnel)))
   })
 }

@@ -60,6 +60,8 @@ export class RelayTunnel implements TunnelLink {
     private readonly ws: WebSocket,
     private readonly socket: Duplex,
     private readonly wss: WebSocketServer,
+    /** How long a browser waits for the daemon's response head before it gets 504. */
+    private readonly responseTimeoutMs: number,
     private readonly onClosed: (tunnel: RelayTunnel) => void
   ) {
     this.batch = writeBatcher(socket)
@@ -121,9 +123,10 @@ export class RelayTunnel implements TunnelLink {
     }
     const stream: HttpStream = {
       kind: "http", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, window: INITIAL_WINDOW, unacked: 0,
-      responded: false, done: false, req, res, remaining: undefined
+      responded: false, done: false, headTimer: undefined, req, res, remaining: undefined
     }
     this.streams.set(stream.id, stream)
+    this.awaitHead(stream)
     this.send(Frames.open(stream.id, {
       method: req.method ?? "GET",
       path,
@@ -152,14 +155,25 @@ export class RelayTunnel implements TunnelLink {
     }
     const stream: UpgradeStream = {
       kind: "ws", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, window: INITIAL_WINDOW, unacked: 0,
-      responded: false, done: false, req, socket, head, browser: undefined, pending: [], backlog: 0, sending: Promise.resolve()
+      responded: false, done: false, headTimer: undefined, req, socket, head, browser: undefined, pending: [], backlog: 0,
+      sending: Promise.resolve()
     }
     this.streams.set(stream.id, stream)
+    this.awaitHead(stream)
     socket.on("close", () => {
       if (!stream.done) this.cancel(stream, "cancelled", "the browser went away")
     })
     this.send(Frames.open(stream.id, { method: "GET", path, headers: tunnelHeaders(req.rawHeaders), upgrade: true }))
     this.send(Frames.data(stream.id, new Uint8Array(0), true))
+  }
+
+  /** A daemon that never answers costs the browser `responseTimeoutMs`, not the tunnel's lifetime. */
+  private awaitHead(stream: Stream): void {
+    stream.headTimer = setTimeout(() => {
+      if (stream.done || stream.responded) return
+      this.send(Frames.reset(stream.id, "cancelled", "no response head in time"))
+      this.finish(stream, 504, "Your daemon did not answer in time.")
+    }, this.responseTimeoutMs)
   }
 
   private allocate(): number {
@@ -256,6 +270,7 @@ export class RelayTunnel implements TunnelLink {
   private onResponse(stream: Stream, head: ResponseHead): void {
     if (stream.responded) return this.resetFromRelay(stream.id, "protocol_error", "a second response head")
     stream.responded = true
+    clearTimeout(stream.headTimer)
     const headers = head.headers.filter(([k]) => !droppedResponseHeaders.has(k.toLowerCase())).flat()
     if (stream.kind === "http") {
       const length = declaredBodyLength(head.status, head.headers)
@@ -269,7 +284,8 @@ export class RelayTunnel implements TunnelLink {
       // The head leaves with the first body bytes when they came in the same read (most
       // answers); otherwise (SSE, a slow body) on its own right after, so nothing waits on it.
       setImmediate(() => {
-        if (!stream.res.headersSent && !stream.res.destroyed) stream.res.flushHeaders()
+        // headersSent is already true after writeHead; flushing once more when the body went out costs an empty write.
+        if (!stream.res.writableEnded && !stream.res.destroyed) stream.res.flushHeaders()
       })
       return
     }
@@ -436,6 +452,7 @@ export class RelayTunnel implements TunnelLink {
 
   private forget(stream: Stream): void {
     if (!stream.done) this.grown -= stream.window - INITIAL_WINDOW
+    clearTimeout(stream.headTimer)
     stream.done = true
     stream.up.close()
     this.streams.delete(stream.id)

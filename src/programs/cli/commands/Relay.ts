@@ -37,6 +37,7 @@ const serve = Command.make("serve", {
   ),
   headersTimeout: seconds("headers-timeout", 10, "Seconds a client has to send a request's head"),
   bodyTimeout: seconds("body-timeout", 10, "Seconds a client without a session has to send a request's body"),
+  responseTimeout: seconds("response-timeout", 15, "Seconds a daemon has to start answering before the browser gets 504"),
   maxUnauthenticated: Options.integer("max-unauthenticated").pipe(
     Options.withDefault(32),
     Options.withDescription("Connections one client address may hold before it signs in")
@@ -51,7 +52,7 @@ const serve = Command.make("serve", {
       return yield* Effect.fail("the relay needs TLS: give --tls-cert and --tls-key, or run --behind-proxy a TLS proxy")
     }
     if (cert !== undefined && o.behindProxy) return yield* Effect.fail("--behind-proxy and --tls-cert exclude each other")
-    if (Math.min(o.headersTimeout, o.bodyTimeout, o.maxUnauthenticated) < 1) {
+    if (Math.min(o.headersTimeout, o.bodyTimeout, o.responseTimeout, o.maxUnauthenticated) < 1) {
       return yield* Effect.fail("timeouts and limits must be at least 1")
     }
     return yield* serveRelay({
@@ -62,6 +63,7 @@ const serve = Command.make("serve", {
       registration: !o.closedRegistration,
       headersTimeoutMs: o.headersTimeout * 1000,
       bodyTimeoutMs: o.bodyTimeout * 1000,
+      responseTimeoutMs: o.responseTimeout * 1000,
       maxUnauthenticatedPerClient: o.maxUnauthenticated,
       dataDir: Option.getOrUndefined(o.dataDir)
     })
