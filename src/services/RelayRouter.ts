@@ -32,8 +32,11 @@ export interface DaemonSeen {
 
 /** The relay's table of live tunnels, keyed by user and daemon id. Users never see each other's. */
 export class RelayRouter extends Context.Tag("repowire/RelayRouter")<RelayRouter, {
-  /** Adds a tunnel; an older tunnel of the same user and daemon id is closed. */
-  readonly attach: (link: TunnelLink) => Effect.Effect<void>
+  /**
+   * Adds a tunnel; an older tunnel of the same user and daemon id is closed. A key with
+   * `maxPerKey` tunnels open already gets this one closed (4029) instead: false.
+   */
+  readonly attach: (link: TunnelLink, maxPerKey: number) => Effect.Effect<boolean>
   readonly detach: (link: TunnelLink) => Effect.Effect<void>
   readonly find: (userId: string, daemonId: string) => Effect.Effect<Option.Option<TunnelLink>>
   /** The user's daemons: connected ones first, then those seen before. */

@@ -8,7 +8,7 @@ import * as path from "node:path"
 import WebSocket from "ws"
 import { ApiKeysLive } from "../../src/layers/ApiKeysLive.js"
 import { ConfigMemory } from "../../src/layers/ConfigLive.js"
-import { RelayRouterLive } from "../../src/layers/RelayRouterLive.js"
+import { type DaemonRetention, RelayRouterLive } from "../../src/layers/RelayRouterLive.js"
 import { RelaySessionsLive } from "../../src/layers/RelaySessionsLive.js"
 import { RelayStoreLive } from "../../src/layers/RelayStoreLive.js"
 import { TunnelClientLive } from "../../src/layers/TunnelClientLive.js"
@@ -34,8 +34,12 @@ export const makeCert = (dir: string) => {
   return { key: fs.readFileSync(key), cert: fs.readFileSync(cert), keyFile: key, certFile: cert }
 }
 
-export const RelayServicesLayer = (dbFile: string, keepalive = { intervalMs: 1000, deadAfterMs: 3000 }) =>
-  Layer.mergeAll(ApiKeysLive, RelaySessionsLive, RelayRouterLive(keepalive)).pipe(
+export const RelayServicesLayer = (
+  dbFile: string,
+  keepalive = { intervalMs: 1000, deadAfterMs: 3000 },
+  retention?: DaemonRetention
+) =>
+  Layer.mergeAll(ApiKeysLive, RelaySessionsLive, RelayRouterLive(keepalive, retention)).pipe(
     Layer.provideMerge(RelayStoreLive(dbFile))
   )
 

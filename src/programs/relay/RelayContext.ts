@@ -27,6 +27,10 @@ export interface RelayOptions {
   readonly maxUnauthenticatedPerClient: number
   /** A browser request whose daemon sends no response head within this gets 504 (streams already answering are exempt). */
   readonly responseTimeoutMs: number
+  /** Tunnels one key may hold open at once (daemons of one person sharing a key). */
+  readonly maxTunnelsPerKey: number
+  /** Daemon ids not seen for this long are forgotten (lazily, when daemons come and go). */
+  readonly daemonTtlMs: number
   readonly version: string
 }
 
@@ -42,6 +46,8 @@ export const defaultRelayOptions: RelayOptions = {
   bodyTimeoutMs: 10_000,
   maxUnauthenticatedPerClient: 32,
   responseTimeoutMs: 15_000,
+  maxTunnelsPerKey: 8,
+  daemonTtlMs: 30 * 86_400_000,
   version: VERSION
 }
 

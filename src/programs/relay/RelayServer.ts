@@ -102,7 +102,7 @@ const acceptTunnel = async (
   wss.handleUpgrade(req, socket, head, (ws) => {
     const info = { userId: record.value.user_id, keyId: record.value.key_id, daemonId }
     const tunnel = new RelayTunnel(info, ws, socket, browserWss, ctx.options.responseTimeoutMs, (t) => void ctx.run(Effect.flatMap(RelayRouter, (r) => r.detach(t))))
-    void ctx.run(Effect.flatMap(RelayRouter, (r) => r.attach(tunnel)))
+    void ctx.run(Effect.flatMap(RelayRouter, (r) => r.attach(tunnel, ctx.options.maxTunnelsPerKey)))
   })
 }
 

@@ -42,6 +42,14 @@ const serve = Command.make("serve", {
     Options.withDefault(32),
     Options.withDescription("Connections one client address may hold before it signs in")
   ),
+  maxTunnelsPerKey: Options.integer("max-tunnels-per-key").pipe(
+    Options.withDefault(8),
+    Options.withDescription("Tunnels one key may hold open at once")
+  ),
+  daemonTtlDays: Options.integer("daemon-ttl-days").pipe(
+    Options.withDefault(30),
+    Options.withDescription("Days after which a daemon id not seen is forgotten")
+  ),
   dataDir
 }, (o) =>
   Effect.gen(function*() {
@@ -52,7 +60,7 @@ const serve = Command.make("serve", {
       return yield* Effect.fail("the relay needs TLS: give --tls-cert and --tls-key, or run --behind-proxy a TLS proxy")
     }
     if (cert !== undefined && o.behindProxy) return yield* Effect.fail("--behind-proxy and --tls-cert exclude each other")
-    if (Math.min(o.headersTimeout, o.bodyTimeout, o.responseTimeout, o.maxUnauthenticated) < 1) {
+    if (Math.min(o.headersTimeout, o.bodyTimeout, o.responseTimeout, o.maxUnauthenticated, o.maxTunnelsPerKey, o.daemonTtlDays) < 1) {
       return yield* Effect.fail("timeouts and limits must be at least 1")
     }
     return yield* serveRelay({
@@ -65,6 +73,8 @@ const serve = Command.make("serve", {
       bodyTimeoutMs: o.bodyTimeout * 1000,
       responseTimeoutMs: o.responseTimeout * 1000,
       maxUnauthenticatedPerClient: o.maxUnauthenticated,
+      maxTunnelsPerKey: o.maxTunnelsPerKey,
+      daemonTtlMs: o.daemonTtlDays * 86_400_000,
       dataDir: Option.getOrUndefined(o.dataDir)
     })
   })).pipe(Command.withDescription("Run the relay: HTTPS for browsers, WSS tunnels for daemons"))
