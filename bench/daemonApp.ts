@@ -4,6 +4,7 @@ import { Effect, Layer } from "effect"
 import { mkdtemp, rm } from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
+import { AuthTokenLive } from "../src/layers/AuthTokenLive.js"
 import { AttachmentsLive } from "../src/layers/AttachmentsLive.js"
 import { ConfigMemory } from "../src/layers/ConfigLive.js"
 import { SqliteLive } from "../src/layers/Sqlite.js"
@@ -27,7 +28,7 @@ const PACE_MS = 20
 export const run = async () => {
   const home = await mkdtemp(path.join(os.tmpdir(), "repowire-bench-app-"))
   const layer = MeshServices.pipe(
-    Layer.provideMerge(Layer.mergeAll(AttachmentsLive, TunnelClient.Disabled)),
+    Layer.provideMerge(Layer.mergeAll(AttachmentsLive, TunnelClient.Disabled, AuthTokenLive)),
     Layer.provideMerge(SqliteLive),
     Layer.provideMerge(ConfigMemory(home, {})),
     Layer.provideMerge(NodeHttpServer.layerContext)

@@ -21,9 +21,21 @@ const request = async <A>(url: string, init?: RequestInit): Promise<A> => {
     } catch {
       // not a JSON error body
     }
+    if (response.status === 401) sessionEnded()
     throw new ApiError(response.status, code, message)
   }
   return (await response.json()) as A
+}
+
+/**
+ * The page's session is its cookie; when the daemon no longer knows it (restarted, logged out,
+ * expired) a reload gets a new one, or the login form. At most once a minute, never a loop.
+ */
+const sessionEnded = () => {
+  const last = Number(sessionStorage.getItem("repowire.reloadedAt") ?? 0)
+  if (Date.now() - last < 60_000) return
+  sessionStorage.setItem("repowire.reloadedAt", String(Date.now()))
+  location.reload()
 }
 
 const post = <A>(url: string, body: unknown) =>

@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import { AttachmentRef } from "./Attachment.js"
 import { PeerId, PeerStatus } from "./Peer.js"
+import { parseJsonWithin } from "./BoundedJson.js"
 
 /**
  * The /ws agent transport. Frames are JSON objects discriminated by `type`, so clients
@@ -33,7 +34,7 @@ export const StatusFrame = Schema.Struct({
 
 export const ClientFrame = Schema.Union(Connect, DeliveryAckFrame, PongFrame, StatusFrame)
 export type ClientFrame = typeof ClientFrame.Type
-export const ClientFrameJson = Schema.parseJson(ClientFrame)
+export const ClientFrameJson = parseJsonWithin(ClientFrame)
 
 const delivered = {
   message_id: Schema.String,
@@ -69,7 +70,7 @@ export const ErrorFrame = Schema.Struct({ type: Schema.Literal("error"), code: S
 
 export const ServerFrame = Schema.Union(ConnectedFrame, AskFrame, NotifyFrame, BroadcastFrame, PingFrame, ErrorFrame)
 export type ServerFrame = typeof ServerFrame.Type
-export const ServerFrameJson = Schema.parseJson(ServerFrame)
+export const ServerFrameJson = parseJsonWithin(ServerFrame)
 
 export type DeliveryFrame = typeof AskFrame.Type | typeof NotifyFrame.Type | typeof BroadcastFrame.Type
 

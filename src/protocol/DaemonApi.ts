@@ -73,7 +73,7 @@ export class PeersGroup extends HttpApiGroup.make("peers")
   )
   .add(
     HttpApiEndpoint.post("register", "/peers").setPayload(RegisterPeer).addSuccess(Registered, { status: 201 })
-      .addError(UnauthorizedBody).addError(PeerNotFoundBody)
+      .addError(UnauthorizedBody).addError(PeerNotFoundBody).addError(ForbiddenBody)
   )
   .add(
     HttpApiEndpoint.del("remove", "/peers/:ref").setPath(RefPath).addSuccess(Schema.Struct({ removed: Schema.String }))

@@ -10,8 +10,18 @@ export type Decoder<A> = (u: unknown, path: string) => Decoded<A>
 const ok = <A>(value: A): Decoded<A> => ({ ok: true, value })
 const fail = (path: string, expected: string, u: unknown): Decoded<never> => ({
   ok: false,
-  error: `${path === "" ? "payload" : path}: expected ${expected}, got ${u === undefined ? "nothing" : JSON.stringify(u)?.slice(0, 40)}`
+  error: `${path === "" ? "payload" : path}: expected ${expected}, got ${shown(u)}`
 })
+
+/** A short sketch of a value: its type for objects and arrays (never walked), else its text. */
+const shown = (u: unknown): string =>
+  u === undefined
+    ? "nothing"
+    : Array.isArray(u)
+    ? "an array"
+    : typeof u === "object" && u !== null
+    ? "an object"
+    : String(JSON.stringify(u)).slice(0, 40)
 
 export const string: Decoder<string> = (u, path) => (typeof u === "string" ? ok(u) : fail(path, "a string", u))
 export const boolean: Decoder<boolean> = (u, path) => (typeof u === "boolean" ? ok(u) : fail(path, "a boolean", u))

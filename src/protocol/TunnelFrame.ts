@@ -1,4 +1,6 @@
-import { Either, ParseResult, Schema } from "effect"
+import { Either, Schema } from "effect"
+import { describeParseError } from "./Issues.js"
+import { parseJsonBounded } from "./JsonDepth.js"
 
 /**
  * Relay <-> daemon tunnel frames, one per binary WebSocket message:
@@ -106,7 +108,11 @@ interface RawFrame {
   readonly payload: Uint8Array
 }
 
-const json = (payload: Uint8Array): unknown => JSON.parse(textDecoder.decode(payload))
+const json = (payload: Uint8Array): unknown => {
+  const parsed = parseJsonBounded(textDecoder.decode(payload))
+  if (!parsed.ok) throw new SyntaxError(parsed.reason)
+  return parsed.value
+}
 
 const asObject = (u: unknown): object => (typeof u === "object" && u !== null && !Array.isArray(u) ? u : {})
 
@@ -162,13 +168,11 @@ export const decodeFrame = (bytes: Uint8Array): Either.Either<TunnelFrame, Tunne
   let untyped: unknown
   try {
     untyped = toUntyped({ type, flags, stream, payload: bytes.subarray(HEADER_BYTES) })
-  } catch {
-    return frameError("bad_head", stream, "head is not UTF-8 JSON")
+  } catch (e) {
+    return frameError("bad_head", stream, `head is not UTF-8 JSON within bounds: ${(e as Error).message}`)
   }
   const typed = decodeTyped(untyped)
-  return Either.isRight(typed)
-    ? Either.right(typed.right)
-    : frameError("bad_head", stream, ParseResult.TreeFormatter.formatErrorSync(typed.left).slice(0, 300))
+  return Either.isRight(typed) ? Either.right(typed.right) : frameError("bad_head", stream, describeParseError(typed.left))
 }
 
 const header = (type: number, flags: number, stream: number, length: number) => {

@@ -10,6 +10,7 @@ import { ConfigMemory } from "../../src/layers/ConfigLive.js"
 import { McpRoute } from "../../src/programs/daemon/McpRoute.js"
 import { startDaemon, type TestDaemon } from "../support/Daemon.js"
 import { httpJson } from "./Harness.js"
+import { AuthTokenLive } from "../../src/layers/AuthTokenLive.js"
 
 /**
  * /mcp mounted on its own port-0 server beside a real daemon in the same home: its tools call
@@ -22,6 +23,7 @@ const servers: Array<{ url: string; port: number; scope: Scope.CloseableScope }>
 const serveMcp = async (raw: Record<string, unknown>) => {
   const scope = Effect.runSync(Scope.make())
   const layer = HttpLayerRouter.serve(McpRoute, { disableLogger: true, disableListenLog: true }).pipe(
+    Layer.provide(AuthTokenLive),
     Layer.provide(ConfigMemory(daemon.home, raw)),
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
   )

@@ -1,6 +1,6 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { type TestDaemon, startDaemon } from "../support/Daemon.js"
-import { type Registered, type Reply, request } from "../support/Http.js"
+import { asHuman, type Registered, type Reply, request } from "../support/Http.js"
 
 /**
  * The agents' message calls are served straight from node:http (DirectRoutes), and through the
@@ -40,7 +40,7 @@ const open = async (config: Record<string, unknown>, directRoutes: boolean, bear
   for (const peer of PEERS) {
     const reply = await request(daemon.url, "POST", "/peers", {
       body: peer,
-      headers: bearer === undefined ? {} : { authorization: `Bearer ${bearer}` }
+      headers: { ...asHuman(daemon.home), ...(bearer === undefined ? {} : { authorization: `Bearer ${bearer}` }) }
     })
     assert.strictEqual(reply.status, 201, reply.text)
     peers[`${peer.name}@${peer.circle}`] = reply.body as Registered

@@ -1,7 +1,7 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { connectAgent } from "../support/Agent.js"
 import { type TestDaemon, startDaemon } from "../support/Daemon.js"
-import { as, register, request } from "../support/Http.js"
+import { as, dashboardSession, register, request } from "../support/Http.js"
 
 let daemon: TestDaemon
 beforeAll(async () => {
@@ -165,7 +165,7 @@ describe("asks, acks, notifies and broadcasts between live peers", () => {
     assert.strictEqual(byId.status, 403)
     const fromDashboard = await request(daemon.url, "POST", "/notify", {
       body: { from_peer: "dashboard", to_peer: "y", text: "hello from the human" },
-      headers: { origin: daemon.url }
+      headers: await dashboardSession(daemon.url)
     })
     assert.strictEqual(fromDashboard.status, 200)
     const toTheHuman = await request(daemon.url, "POST", "/ask", {

@@ -5,17 +5,19 @@ import { Effect, Layer } from "effect"
 import { createServer } from "node:http"
 import * as path from "node:path"
 import { buildDashboard } from "../../dashboard/build.mjs"
+import { AuthTokenLive } from "../../src/layers/AuthTokenLive.js"
 import { ConfigMemory } from "../../src/layers/ConfigLive.js"
 import { loadDashboardAssets } from "../../src/programs/daemon/DashboardAssets.js"
 import { makeDashboardRoutes } from "../../src/programs/daemon/DashboardRoutes.js"
-import { dashboardSessionValid, SESSION_COOKIE, sessionCookieValue } from "../../src/programs/daemon/DashboardSession.js"
-import { Config } from "../../src/services/Config.js"
+import { hasDashboardSession } from "../../src/programs/daemon/DashboardSession.js"
+import { AuthToken, sessionCookieName } from "../../src/services/AuthToken.js"
 import { baseUrl, tempHome } from "./attachmentServer.js"
 
 const TOKEN = "a-very-secret-token-0123456789"
 
 const server = (home: string, outDir: string, daemon: Record<string, unknown>) =>
   HttpLayerRouter.serve(makeDashboardRoutes(loadDashboardAssets(outDir)), { disableLogger: true, disableListenLog: true }).pipe(
+    Layer.provideMerge(AuthTokenLive),
     Layer.provideMerge(ConfigMemory(home, { daemon })),
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
   )
@@ -59,12 +61,17 @@ describe("dashboard routes", () => {
         const slash = yield* get(`${url}/dashboard/`)
         assert.strictEqual(slash.status, 303)
         assert.strictEqual(new URL(slash.headers.get("location")!, `${url}/dashboard/`).pathname, "/dashboard")
-        // Without a token there is nothing to log in to.
+        // Without a token there is nothing to log in to; the page still gets its own credential.
         assert.strictEqual((yield* get(`${url}/dashboard/login`)).status, 303)
+        const port = new URL(url).port
+        const cookie = page.headers.get("set-cookie") ?? ""
+        assert.match(cookie, new RegExp(`^repowire_session_${port}=[A-Za-z0-9_-]{43};`))
+        assert.match(cookie, /HttpOnly/i)
+        assert.match(cookie, /SameSite=Strict/i)
       }).pipe(Effect.provide(server(home, outDir, {})))
     ))
 
-  it.live("with an auth token: a login form sets an HttpOnly SameSite=Strict cookie that the guard accepts", () =>
+  it.live("with an auth token: each login sets a fresh random session that the guard accepts, until logout", () =>
     withBuild((home, outDir) =>
       Effect.gen(function*() {
         const url = yield* baseUrl
@@ -96,19 +103,36 @@ describe("dashboard routes", () => {
         assert.match(cookie, /SameSite=Strict/i)
         assert.match(cookie, /Path=\//)
         assert.notInclude(cookie, TOKEN)
+        assert.match(cookie, /Max-Age=43200/)
         const pair = cookie.split(";")[0]!
+        const name = sessionCookieName(Number(new URL(url).port))
+        assert.isTrue(pair.startsWith(`${name}=`))
+
+        const second = (yield* post(TOKEN)).headers.get("set-cookie")!.split(";")[0]!
+        assert.notStrictEqual(second, pair, "a random id per login, never derived from the token")
 
         const after = yield* get(`${url}/dashboard`, { headers: { cookie: pair } })
         assert.strictEqual(after.status, 200)
-        const bad = yield* get(`${url}/dashboard`, { headers: { cookie: `${SESSION_COOKIE}=forged` } })
+        const rotated = after.headers.get("set-cookie")!.split(";")[0]!
+        assert.notStrictEqual(rotated, pair, "a page load rotates the session")
+        assert.strictEqual((yield* get(`${url}/dashboard`, { headers: { cookie: pair } })).status, 303, "the old id ended")
+        const bad = yield* get(`${url}/dashboard`, { headers: { cookie: `${name}=forged` } })
         assert.strictEqual(bad.status, 303)
 
-        const config = yield* Config
-        const request = (c: string) => HttpServerRequest.fromWeb(new Request("http://127.0.0.1/peers", { headers: { cookie: c } }))
-        assert.isTrue(dashboardSessionValid(request(pair), config))
-        assert.isFalse(dashboardSessionValid(request(`${SESSION_COOKIE}=x`), config))
-        assert.isFalse(dashboardSessionValid(request(""), config))
-        assert.strictEqual(pair, `${SESSION_COOKIE}=${sessionCookieValue(config.authToken!)}`)
+        const auth = yield* AuthToken
+        const host = new URL(url).host
+        const request = (c: string) =>
+          HttpServerRequest.fromWeb(new Request(`${url}/peers`, { headers: { cookie: c, host } }))
+        assert.isTrue(hasDashboardSession(auth, request(rotated)))
+        assert.isTrue(hasDashboardSession(auth, request(second)))
+        assert.isFalse(hasDashboardSession(auth, request(`${name}=x`)))
+        assert.isFalse(hasDashboardSession(auth, request("")))
+
+        const out = yield* get(`${url}/dashboard/logout`, { method: "POST", headers: { cookie: rotated } })
+        assert.strictEqual(out.status, 303)
+        assert.match(out.headers.get("set-cookie") ?? "", /Max-Age=0/)
+        assert.isFalse(hasDashboardSession(auth, request(rotated)), "logout ends the session at the daemon")
+        assert.strictEqual((yield* get(`${url}/dashboard`, { headers: { cookie: rotated } })).status, 303)
       }).pipe(Effect.provide(server(home, outDir, { auth_token: TOKEN })))
     ))
 

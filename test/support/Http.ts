@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs"
 import * as http from "node:http"
+import * as path from "node:path"
 
 export interface Reply {
   readonly status: number
@@ -57,10 +59,27 @@ export interface Registered {
   readonly token: string
 }
 
-export const register = async (base: string, body: Record<string, unknown>): Promise<Registered> => {
-  const reply = await request(base, "POST", "/peers", { body })
+export const register = async (
+  base: string,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {}
+): Promise<Registered> => {
+  const reply = await request(base, "POST", "/peers", { body, headers })
   if (reply.status !== 201) throw new Error(`register failed: ${reply.status} ${reply.text}`)
   return reply.body as Registered
 }
 
 export const as = (peer: Registered) => ({ "x-repowire-peer-token": peer.token })
+
+/** The local human credential of a daemon's home, as the CLI presents it to register as a human. */
+export const asHuman = (home: string) => ({
+  "x-repowire-human-credential": readFileSync(path.join(home, "human.token"), "utf8").trim()
+})
+
+/** A dashboard page's credential: the session cookie that loading the page sets. */
+export const dashboardSession = async (base: string): Promise<Record<string, string>> => {
+  const page = await request(base, "GET", "/dashboard")
+  const cookie = String(page.headers["set-cookie"]?.[0] ?? "").split(";")[0]
+  if (cookie === undefined || cookie === "") throw new Error(`no session cookie from /dashboard: ${page.status}`)
+  return { cookie, origin: new URL(base).origin }
+}

@@ -25,12 +25,17 @@ export const requestJson = (
   target: DaemonTarget,
   method: string,
   path: string,
-  options: { readonly body?: unknown; readonly peerToken?: string | null; readonly timeoutMs?: number } = {}
+  options: {
+    readonly body?: unknown
+    readonly peerToken?: string | null
+    readonly timeoutMs?: number
+    readonly headers?: Readonly<Record<string, string>>
+  } = {}
 ): Promise<JsonResponse> =>
   new Promise((resolve, reject) => {
     const url = new URL(path, target.baseUrl)
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body)
-    const headers: Record<string, string> = { accept: "application/json" }
+    const headers: Record<string, string> = { accept: "application/json", ...options.headers }
     if (payload !== undefined) headers["content-type"] = "application/json"
     if (target.authToken) headers["authorization"] = `Bearer ${target.authToken}`
     if (options.peerToken) headers["x-repowire-peer-token"] = options.peerToken

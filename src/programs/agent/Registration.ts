@@ -1,7 +1,10 @@
 import * as fs from "node:fs"
+import * as path from "node:path"
 import { dirname } from "node:path"
+import { HUMAN_CREDENTIAL_FILE } from "../../protocol/HomeFiles.js"
 import { type DaemonTarget, errorMessage, requestJson } from "./DaemonHttp.js"
 import { type AgentIdentity, tmuxSessionName } from "./Identity.js"
+import { repowireHome } from "./QuickConfig.js"
 import { readSession, type SessionRecord, sessionFile, writeSession } from "./Sessions.js"
 
 interface RegisteredBody {
@@ -16,6 +19,17 @@ const isRegistered = (u: unknown): u is RegisteredBody =>
   ["peer_id", "display_name", "circle", "token"].every((k) => typeof (u as Record<string, unknown>)[k] === "string")
 
 export class RegistrationError extends Error {}
+
+/** What proves a human registration: the local human credential, else the daemon's auth token. */
+const humanCredentialHeaders = (target: DaemonTarget, env: NodeJS.ProcessEnv): Record<string, string> => {
+  let credential: string | null = target.authToken
+  try {
+    credential = fs.readFileSync(path.join(repowireHome(env), HUMAN_CREDENTIAL_FILE), "utf8").trim()
+  } catch {
+    // No file (a daemon from before it existed, or another home): the auth token, if any.
+  }
+  return credential ? { "x-repowire-human-credential": credential } : {}
+}
 
 /**
  * Registers the session's peer, resuming the one it had (same peer id, its own token) when the
@@ -39,11 +53,16 @@ export const registerSession = async (
     ...(extra.role ? { role: extra.role } : {}),
     metadata: identity.pane ? { tmux_pane: identity.pane } : {}
   }
+  const headers = extra.role === "human" ? humanCredentialHeaders(target, env) : {}
   let res = previous
-    ? await requestJson(target, "POST", "/peers", { body: { ...body, peer_id: previous.peer_id }, peerToken: previous.token })
+    ? await requestJson(target, "POST", "/peers", {
+      body: { ...body, peer_id: previous.peer_id },
+      peerToken: previous.token,
+      headers
+    })
     : undefined
   if (res === undefined || res.status === 401 || res.status === 403 || res.status === 404) {
-    res = await requestJson(target, "POST", "/peers", { body })
+    res = await requestJson(target, "POST", "/peers", { body, headers })
   }
   if (res.status !== 201 && res.status !== 200) throw new RegistrationError(`cannot register: ${errorMessage(res)}`)
   if (!isRegistered(res.body)) throw new RegistrationError("cannot register: unexpected answer from the daemon")

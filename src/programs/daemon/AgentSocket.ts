@@ -1,13 +1,12 @@
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse, Socket } from "@effect/platform"
-import { Duration, Effect, Fiber, Option, Redacted, Ref, Schema } from "effect"
+import { Cause, Duration, Effect, Fiber, Option, Ref, Schema } from "effect"
 import { ClientFrameJson, CloseCode, type ServerFrame } from "../../protocol/AgentFrame.js"
 import { describeParseError } from "../../protocol/Issues.js"
 import type { Peer } from "../../protocol/Peer.js"
-import { Config } from "../../services/Config.js"
+import { AuthToken, bearerOf } from "../../services/AuthToken.js"
 import { MessageRouter } from "../../services/MessageRouter.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
 import { type Transport, Transports } from "../../services/Transports.js"
-import { secretsEqual } from "../../layers/Digest.js"
 
 const decodeFrame = Schema.decodeUnknownEither(ClientFrameJson)
 // Server frames are built typed, and their encoded form is their type: no Schema pass per send.
@@ -28,7 +27,6 @@ const MAX_FRAME = 1024 * 1024
 
 let nextTransportId = 0
 
-const bearerOf = (header: string | undefined) => /^Bearer\s+(.+)$/i.exec(header ?? "")?.[1]?.trim()
 
 /**
  * One agent transport. The first frame must be `connect` (peer id + peer token, and the
@@ -37,7 +35,8 @@ const bearerOf = (header: string | undefined) => /^Bearer\s+(.+)$/i.exec(header 
  */
 const handle = Effect.gen(function*() {
   const request = yield* HttpServerRequest.HttpServerRequest
-  const config = yield* Config
+  const auth = yield* AuthToken
+  const client = Option.getOrElse(request.remoteAddress, () => "local")
   const registry = yield* PeerRegistry
   const router = yield* MessageRouter
   const transports = yield* Transports
@@ -56,12 +55,9 @@ const handle = Effect.gen(function*() {
   let transport: Transport | undefined
 
   const connect = Effect.fnUntraced(function*(frame: Extract<typeof ClientFrameJson.Type, { type: "connect" }>) {
-    if (config.authToken !== undefined) {
-      const presented = frame.auth_token ?? headerToken
-      if (presented === undefined || !secretsEqual(presented, Redacted.value(config.authToken))) {
-        return yield* close(CloseCode.Unauthorized, "this daemon requires its auth token")
-      }
-    }
+    const check = auth.check(frame.auth_token ?? headerToken, client)
+    if (check === "limited") return yield* close(CloseCode.Unauthorized, "too many wrong auth tokens; wait a minute")
+    if (check !== "ok") return yield* close(CloseCode.Unauthorized, "this daemon requires its auth token")
     const known = yield* registry.get(frame.peer_id)
     if (Option.isNone(known)) return yield* close(CloseCode.UnknownPeer, `unknown peer ${frame.peer_id}`)
     const authenticated = yield* Effect.either(registry.authenticate(frame.peer_id, frame.token))
@@ -80,6 +76,18 @@ const handle = Effect.gen(function*() {
 
   /** Frames are decoded as they arrive; a pong needs no effect at all (the idle daemon's only traffic). */
   const onFrame = (data: string | Uint8Array) => {
+    try {
+      return onRawFrame(data)
+    } catch (defect) {
+      return failed(Cause.die(defect))
+    }
+  }
+
+  /** A bug, never the client's doing: logged, and this connection closed with 1011. */
+  const failed = (cause: Cause.Cause<unknown>) =>
+    Effect.zipRight(Effect.logError("agent socket failed", cause), close(CloseCode.InternalError, "internal error"))
+
+  const onRawFrame = (data: string | Uint8Array) => {
     const size = typeof data === "string" ? data.length : data.byteLength
     if (size > MAX_FRAME) return close(CloseCode.TooLarge, `frames are at most ${MAX_FRAME} bytes`)
     const decoded = decodeFrame(typeof data === "string" ? data : textDecoder.decode(data))
@@ -114,7 +122,7 @@ const handle = Effect.gen(function*() {
           }
           return yield* registry.setStatus(peer.value.peer_id, frame.status).pipe(Effect.ignore)
       }
-    }))
+    })).pipe(Effect.catchAllCause((cause) => Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : failed(cause)))
 
   const handshakeTimeout = yield* Effect.sleep(HANDSHAKE).pipe(
     Effect.zipRight(Ref.get(peerRef)),

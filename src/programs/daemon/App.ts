@@ -1,6 +1,7 @@
-import { HttpLayerRouter, type HttpServerRequest } from "@effect/platform"
+import { HttpLayerRouter } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import { DaemonApi } from "../../protocol/DaemonApi.js"
+import { AuthToken } from "../../services/AuthToken.js"
 import { Config } from "../../services/Config.js"
 import type { Attachments } from "../../services/Attachments.js"
 import type { EventLog } from "../../services/EventLog.js"
@@ -12,7 +13,6 @@ import type { DaemonHttpApp } from "../../services/LocalApp.js"
 import { AgentSocketRoute } from "./AgentSocket.js"
 import { AttachmentRoutes } from "./AttachmentRoutes.js"
 import { DashboardRoutes } from "./DashboardRoutes.js"
-import { dashboardSessionValid } from "./DashboardSession.js"
 import { EventStreamRoutes } from "./EventStream.js"
 import { guard } from "./Guard.js"
 import { McpRoute } from "./McpRoute.js"
@@ -33,20 +33,14 @@ export const DaemonRoutes = Layer.mergeAll(
  * The daemon's HTTP app behind its guard, with its services bound in: the server serves it,
  * and the relay tunnel runs it in-process.
  */
-export const makeDaemonApp = (options: {
-  readonly port: () => number
-  readonly browserSession?: (request: HttpServerRequest.HttpServerRequest) => boolean
-}) =>
+export const makeDaemonApp = (options: { readonly port: () => number }) =>
   Effect.gen(function*() {
     const config = yield* Config
     const routes = yield* HttpLayerRouter.toHttpEffect(DaemonRoutes)
     // Raw routes read their services per request; bind them here once.
     const context = yield* Effect.context<
-      Config | Transports | PeerRegistry | MessageRouter | EventLog | Attachments | TunnelClient
+      Config | AuthToken | Transports | PeerRegistry | MessageRouter | EventLog | Attachments | TunnelClient
     >()
-    // The dashboard's HttpOnly session cookie stands in for the Bearer token in a browser.
-    const browserSession = options.browserSession ?? ((request: HttpServerRequest.HttpServerRequest) =>
-      dashboardSessionValid(request, config))
-    const guarded = guard({ config, ...options, browserSession })(Effect.provide(routes, context))
+    const guarded = guard({ config, auth: yield* AuthToken, ...options })(Effect.provide(routes, context))
     return guarded as DaemonHttpApp
   })

@@ -1,9 +1,11 @@
 import { HttpServerRequest } from "@effect/platform"
 import { Clock, Effect, Either } from "effect"
 import { Forbidden, Unauthorized } from "../../protocol/Errors.js"
-import { type Peer, PEER_TOKEN_HEADER } from "../../protocol/Peer.js"
+import { type Peer, PEER_TOKEN_HEADER, type RegisterPeer } from "../../protocol/Peer.js"
+import { AuthToken, HUMAN_CREDENTIAL_HEADER } from "../../services/AuthToken.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
 import { Tunnelled } from "../../services/RequestContext.js"
+import { hasDashboardSession } from "./DashboardSession.js"
 
 /** The peer that owns a peer token (marked seen at `at`); a token nobody owns is refused. */
 export const senderByTokenNow = (
@@ -22,19 +24,39 @@ export const senderByToken = (registry: PeerRegistry["Type"], token: string) =>
 
 /**
  * The peer a request acts as: the owner of its X-Repowire-Peer-Token, or — for the dashboard
- * page (an allow-listed Origin, already checked by the guard) and the relay tunnel — the
- * built-in human peer `dashboard`.
+ * page (its session cookie, minted for the page and never a header a client can write) and
+ * the relay tunnel (the relay's own login) — the built-in human peer `dashboard`.
  */
 export const currentSender = Effect.gen(function*() {
   const request = yield* HttpServerRequest.HttpServerRequest
   const registry = yield* PeerRegistry
   const token = request.headers[PEER_TOKEN_HEADER]
   if (token !== undefined && token !== "") return yield* senderByToken(registry, token)
-  if ((yield* Tunnelled) || request.headers["origin"] !== undefined) return yield* registry.dashboard
+  if ((yield* Tunnelled) || hasDashboardSession(yield* AuthToken, request)) return yield* registry.dashboard
   return yield* new Unauthorized({
     message: "sending needs the peer's token in X-Repowire-Peer-Token (POST /peers returns it)"
   })
 })
+
+/** The role a registration asks for, as the registry would default it. */
+const roleOf = (input: RegisterPeer) =>
+  input.role ?? (input.backend === "dashboard" || input.backend === "cli" ? "human" : "agent")
+
+/**
+ * Anyone local may register an agent; a human or service peer (which reaches every circle and
+ * may change other peers) needs the daemon's auth token or the local human credential.
+ */
+export const authorizeRegistration = (input: RegisterPeer) =>
+  Effect.gen(function*() {
+    if (roleOf(input) === "agent") return
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const auth = yield* AuthToken
+    if (auth.humanCredentialValid(request.headers[HUMAN_CREDENTIAL_HEADER])) return
+    return yield* new Forbidden({
+      message: `registering a ${roleOf(input)} peer needs the daemon's auth token or the local human credential ` +
+        `($REPOWIRE_HOME/human.token) in ${HUMAN_CREDENTIAL_HEADER}`
+    })
+  })
 
 /** The caller may change `target`: it is that peer, or a human. */
 export const authorizeFor = (target: Peer) =>

@@ -1,15 +1,9 @@
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect, Layer } from "effect"
-import { Config } from "../../services/Config.js"
+import { Effect, Layer, Option } from "effect"
+import { AuthToken } from "../../services/AuthToken.js"
 import { Tunnelled } from "../../services/RequestContext.js"
 import { type DashboardAssets, assetContentType, defaultAssetsDir, loadDashboardAssets } from "./DashboardAssets.js"
-import {
-  dashboardSessionValid,
-  loginTokenValid,
-  SESSION_COOKIE,
-  SESSION_MAX_AGE_S,
-  sessionCookieValue
-} from "./DashboardSession.js"
+import { hasDashboardSession, withNewSession, withoutSession } from "./DashboardSession.js"
 import { loginPage } from "./LoginPage.js"
 
 /** No inline script or style, no framing, connections only back to where the page came from. */
@@ -42,11 +36,11 @@ const html = (body: string, status = 200) =>
 // Relative redirects, so they work at /dashboard on the daemon and wherever the relay mounts it.
 const redirect = (location: string) => HttpServerResponse.empty({ status: 303, headers: { location, "cache-control": "no-store" } })
 
-/** Whether this request may see the page: through the relay, with no token set, or with the session cookie. */
+/** Whether this request may see the page: through the relay, with no token set, or with a session. */
 const mayView = Effect.gen(function*() {
-  const config = yield* Config
-  if (config.authToken === undefined || (yield* Tunnelled)) return true
-  return dashboardSessionValid(yield* HttpServerRequest.HttpServerRequest, config)
+  const auth = yield* AuthToken
+  if (!auth.required || (yield* Tunnelled)) return true
+  return hasDashboardSession(auth, yield* HttpServerRequest.HttpServerRequest)
 })
 
 const notBuilt = html(
@@ -60,7 +54,11 @@ export const makeDashboardRoutes = (assets: DashboardAssets | undefined) => {
     // The router also matches /dashboard/, where the page's relative URLs would point elsewhere.
     if (request.url.split("?")[0]!.endsWith("/")) return redirect("../dashboard")
     if (!(yield* mayView)) return redirect("dashboard/login")
-    return assets === undefined ? notBuilt : html(assets.indexHtml)
+    const page = assets === undefined ? notBuilt : html(assets.indexHtml)
+    // Through the relay the relay's own session stands for the browser.
+    if (yield* Tunnelled) return page
+    // The page's credential: a fresh session for each load (the previous one ends).
+    return yield* withNewSession(yield* AuthToken, request, page)
   })
 
   const asset = Effect.gen(function*() {
@@ -76,37 +74,32 @@ export const makeDashboardRoutes = (assets: DashboardAssets | undefined) => {
   const css = assets?.css === undefined ? undefined : `assets/${assets.css}`
 
   const showLogin = Effect.gen(function*() {
-    const config = yield* Config
-    if (config.authToken === undefined || (yield* mayView)) return redirect("../dashboard")
+    const auth = yield* AuthToken
+    if (!auth.required || (yield* mayView)) return redirect("../dashboard")
     return html(loginPage({ css }))
   })
 
   const login = Effect.gen(function*() {
-    const config = yield* Config
+    const auth = yield* AuthToken
     const request = yield* HttpServerRequest.HttpServerRequest
     const form = yield* request.urlParamsBody.pipe(Effect.orElseSucceed(() => []))
     const token = form.find(([key]) => key === "token")?.[1] ?? ""
-    if (config.authToken === undefined) return redirect("../dashboard")
+    if (!auth.required) return redirect("../dashboard")
     if (token === "") return html(loginPage({ css, error: "Enter the daemon's auth token." }), 400)
-    if (!loginTokenValid(token, config)) {
+    const check = auth.check(token, Option.getOrElse(request.remoteAddress, () => "local"))
+    if (check === "limited") {
+      return html(loginPage({ css, error: "Too many wrong tokens. Wait a minute and try again." }), 429)
+    }
+    if (check !== "ok") {
       yield* Effect.sleep("300 millis")
       return html(loginPage({ css, error: "That token is not the daemon's auth token." }), 401)
     }
-    return yield* redirect("../dashboard").pipe(
-      HttpServerResponse.setCookie(SESSION_COOKIE, sessionCookieValue(config.authToken), {
-        path: "/",
-        httpOnly: true,
-        sameSite: "strict",
-        maxAge: `${SESSION_MAX_AGE_S} seconds`
-      }),
-      Effect.orDie
-    )
+    return yield* withNewSession(auth, request, redirect("../dashboard"))
   })
 
-  const logout = redirect("../dashboard").pipe(
-    HttpServerResponse.setCookie(SESSION_COOKIE, "", { path: "/", httpOnly: true, sameSite: "strict", maxAge: 0 }),
-    Effect.orDie
-  )
+  const logout = Effect.gen(function*() {
+    return yield* withoutSession(yield* AuthToken, yield* HttpServerRequest.HttpServerRequest, redirect("../dashboard"))
+  })
 
   return Layer.mergeAll(
     HttpLayerRouter.add("GET", "/dashboard", index),

@@ -1,40 +1,48 @@
-import type { HttpServerRequest } from "@effect/platform"
-import { type Context, Redacted } from "effect"
-import * as crypto from "node:crypto"
-import type { Config } from "../../services/Config.js"
+import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Effect } from "effect"
+import { type AuthToken, sessionCookieName } from "../../services/AuthToken.js"
 
-/** The HttpOnly cookie the daemon sets after a local login when `daemon.auth_token` is set. */
-export const SESSION_COOKIE = "repowire_dashboard"
-export const SESSION_MAX_AGE_S = 30 * 24 * 3600
+/** The port a local request came to, from its Host (which the guard has checked is this daemon's). */
+const portOf = (request: HttpServerRequest.HttpServerRequest) => Number(request.headers["host"]?.split(":").pop() ?? 0)
 
-const LABEL = "repowire dashboard session v1"
+/** The dashboard session id a request carries: its cookie for this daemon's port. */
+export const sessionIdOf = (request: HttpServerRequest.HttpServerRequest): string | undefined =>
+  request.cookies[sessionCookieName(portOf(request))]
 
-/** The cookie value: an HMAC of a fixed label keyed by the token, so it changes when the token does. */
-export const sessionCookieValue = (token: Redacted.Redacted<string>): string =>
-  crypto.createHmac("sha256", Redacted.value(token)).update(LABEL).digest("base64url")
-
-export const constantTimeEqual = (a: string, b: string): boolean => {
-  const x = Buffer.from(a)
-  const y = Buffer.from(b)
-  // Compare against itself on a length mismatch so the time does not depend on where they differ.
-  return x.length === y.length ? crypto.timingSafeEqual(x, y) : (crypto.timingSafeEqual(x, x), false)
-}
+/** Whether a request carries an open dashboard session: the page's credential, never a header a client writes. */
+export const hasDashboardSession = (auth: AuthToken["Type"], request: HttpServerRequest.HttpServerRequest) =>
+  auth.sessionValid(sessionIdOf(request))
 
 /**
- * Whether a request carries the dashboard session cookie for the configured auth token.
- * False when no token is configured (there is no session to prove): the guard only asks
- * when `daemon.auth_token` is set, and accepts the cookie in place of the Bearer header.
+ * Sets a fresh session cookie on `response`, ending the one the request carried (rotation).
+ * HttpOnly and SameSite=Strict; Path=/ because the page's API calls are relative to the root.
+ * A loopback origin cannot be narrower: cookies ignore ports, so the name carries the port.
  */
-export const dashboardSessionValid = (
+export const withNewSession = (
+  auth: AuthToken["Type"],
   request: HttpServerRequest.HttpServerRequest,
-  config: Context.Tag.Service<typeof Config>
-): boolean => {
-  if (config.authToken === undefined) return false
-  const cookie = request.cookies[SESSION_COOKIE]
-  if (cookie === undefined || cookie === "") return false
-  return constantTimeEqual(cookie, sessionCookieValue(config.authToken))
+  response: HttpServerResponse.HttpServerResponse
+) => {
+  const session = auth.openSession(sessionIdOf(request))
+  return HttpServerResponse.setCookie(response, sessionCookieName(portOf(request)), session.id, {
+    path: "/",
+    httpOnly: true,
+    sameSite: "strict",
+    maxAge: `${session.maxAgeS} seconds`
+  }).pipe(Effect.orDie)
 }
 
-/** Whether a submitted login token is the configured one. */
-export const loginTokenValid = (submitted: string, config: Context.Tag.Service<typeof Config>): boolean =>
-  config.authToken !== undefined && constantTimeEqual(submitted, Redacted.value(config.authToken))
+/** Ends the request's session and clears its cookie. */
+export const withoutSession = (
+  auth: AuthToken["Type"],
+  request: HttpServerRequest.HttpServerRequest,
+  response: HttpServerResponse.HttpServerResponse
+) => {
+  auth.endSession(sessionIdOf(request))
+  return HttpServerResponse.setCookie(response, sessionCookieName(portOf(request)), "", {
+    path: "/",
+    httpOnly: true,
+    sameSite: "strict",
+    maxAge: 0
+  }).pipe(Effect.orDie)
+}

@@ -1,6 +1,8 @@
-import { Cause, Effect, Either, Exit, ParseResult, Runtime, Schema } from "effect"
+import { Cause, Effect, Either, Exit, type ParseResult, Runtime, Schema } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { errorBody } from "../../protocol/Errors.js"
+import { parseErrorMessage } from "../../protocol/Issues.js"
+import { parseJsonBounded } from "../../protocol/JsonDepth.js"
 import {
   AckAccepted,
   AckRequest,
@@ -13,10 +15,11 @@ import {
 } from "../../protocol/Message.js"
 import { type Peer, PEER_TOKEN_HEADER } from "../../protocol/Peer.js"
 import type { Config } from "../../services/Config.js"
+import { AuthToken } from "../../services/AuthToken.js"
 import { MessageRouter } from "../../services/MessageRouter.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
 import { senderByTokenNow } from "./Caller.js"
-import { decodeErrorMessage, makeAdmission } from "./Guard.js"
+import { makeAdmission } from "./Guard.js"
 
 /** A node:http request listener that serves some requests itself; false hands one on. */
 export type DirectRoutes = (request: IncomingMessage, response: ServerResponse) => boolean
@@ -74,7 +77,7 @@ export const makeDirectRoutes = (options: { readonly config: Config["Type"]; rea
     const router = yield* MessageRouter
     const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const clock = yield* Effect.clock
-    const admit = makeAdmission(options)
+    const admit = makeAdmission({ ...options, auth: yield* AuthToken })
     const refusedBrowser = () => false
     // An ask or a notify runs as plain synchronous steps, with no fiber: at 50 asks/s a fiber's
     // creation, with cold caches, costs about a third as much as storing the ask.
@@ -98,26 +101,22 @@ export const makeDirectRoutes = (options: { readonly config: Config["Type"]; rea
       const failure = Cause.failureOption(exit.cause)
       const wire = failure._tag === "Some" ? wireError(failure.value) : undefined
       if (wire !== undefined) return send(response, wire.status, wire.body)
-      runFork(Effect.logError("request failed", exit.cause))
+      failed(response, exit.cause)
+    }
+
+    /** A bug, never the client's doing: logged, answered 500 when nothing was sent yet. */
+    const failed = (response: ServerResponse, cause: unknown) => {
+      runFork(Effect.logError("request failed", Cause.isCause(cause) ? cause : Cause.die(cause)))
+      if (response.headersSent) return response.destroy()
       send(response, 500, errorBody("internal", "internal error; see the daemon log"))
     }
 
     const serve = (chosen: Route, token: string, text: string, response: ServerResponse) => {
-      let body: unknown
-      try {
-        // As the platform reads a JSON body: an empty one is null.
-        body = text === "" ? null : JSON.parse(text)
-      } catch {
-        return send(response, 400, errorBody("invalid_request", "the request body is not valid JSON"))
-      }
-      const payload = chosen.decode(body)
-      if (Either.isLeft(payload)) {
-        const message = decodeErrorMessage(
-          ParseResult.ArrayFormatter.formatErrorSync(payload.left),
-          ParseResult.TreeFormatter.formatErrorSync(payload.left)
-        )
-        return send(response, 400, errorBody("invalid_request", message))
-      }
+      // As the platform reads a JSON body: an empty one is null.
+      const body = text === "" ? { ok: true as const, value: null } : parseJsonBounded(text)
+      if (!body.ok) return send(response, 400, errorBody("invalid_request", `the request body is ${body.reason}`))
+      const payload = chosen.decode(body.value)
+      if (Either.isLeft(payload)) return send(response, 400, errorBody("invalid_request", parseErrorMessage(payload.left)))
       let outcome: Outcome<unknown, unknown>
       try {
         const at = clock.unsafeCurrentTimeMillis()
@@ -139,13 +138,22 @@ export const makeDirectRoutes = (options: { readonly config: Config["Type"]; rea
         token === undefined || token === "" || headers["origin"] !== undefined ||
         headers["content-length"] === undefined || !isJson(headers["content-type"])
       ) return false
-      const verdict = admit({ method: "POST", url: request.url!, headers, tunnelled: false }, refusedBrowser)
+      const verdict = admit(
+        { method: "POST", url: request.url!, headers, tunnelled: false, client: request.socket.remoteAddress ?? "local" },
+        refusedBrowser
+      )
       if (verdict._tag !== "Admit" || verdict.chunked) return false
       const chunks: Array<Buffer> = []
       request.on("data", (chunk: Buffer) => chunks.push(chunk))
       // A client that goes away mid-body: nothing was done, nothing to answer.
       request.on("error", () => response.destroy())
-      request.on("end", () => serve(chosen, token, Buffer.concat(chunks).toString("utf8"), response))
+      request.on("end", () => {
+        try {
+          serve(chosen, token, Buffer.concat(chunks).toString("utf8"), response)
+        } catch (defect) {
+          failed(response, defect)
+        }
+      })
       return true
     }
     return directRoutes

@@ -1,10 +1,13 @@
 import { HttpIncomingMessage, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
-import { Cause, Effect, identity, Option, Redacted, Schema } from "effect"
+import { Cause, Effect, identity, Option, Schema } from "effect"
 import { errorBody } from "../../protocol/Errors.js"
+import { decodeErrorMessage } from "../../protocol/Issues.js"
+import { jsonDepthWithin, tooDeep } from "../../protocol/JsonDepth.js"
 import type { Config } from "../../services/Config.js"
 import { Tunnelled } from "../../services/RequestContext.js"
-import { secretsEqual } from "../../layers/Digest.js"
+import { type AuthToken, bearerOf } from "../../services/AuthToken.js"
+import { hasDashboardSession } from "./DashboardSession.js"
 import { allowedHosts, allowedOrigins } from "./Origins.js"
 import { readBoundedBody } from "./BoundedBody.js"
 import { isTunnelAllowed } from "../../protocol/TunnelRoutes.js"
@@ -24,27 +27,6 @@ const isPublic = (path: string) =>
   // Agent transports present the token in their connect frame (or as a Bearer header).
   path === "/ws"
 
-const bearerOf = (header: string | undefined): string | undefined => {
-  if (header === undefined) return undefined
-  const match = /^Bearer\s+(.+)$/i.exec(header)
-  return match?.[1]?.trim()
-}
-
-/** A decode failure in one line: its deepest issue, with the path to it. */
-export const decodeErrorMessage = (
-  issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>,
-  whole: string
-) => {
-  const deepest = issues.reduce<(typeof issues)[number] | undefined>(
-    (acc, issue) => (acc === undefined || issue.path.length > acc.path.length ? issue : acc),
-    undefined
-  )
-  return deepest === undefined
-    ? whole
-    : deepest.path.length === 0
-    ? deepest.message
-    : `${deepest.path.map(String).join(".")}: ${deepest.message}`
-}
 
 /** Rewrites the HttpApi's own decode-error body into the `{error: {code, message}}` envelope. */
 const decodeErrorBody = Schema.decodeUnknownOption(Schema.parseJson(HttpApiDecodeError))
@@ -52,7 +34,18 @@ const rewriteDecodeError = (response: HttpServerResponse.HttpServerResponse) => 
   if (response.status !== 400 || response.body._tag !== "Uint8Array") return response
   const decoded = decodeErrorBody(new TextDecoder().decode(response.body.body))
   if (Option.isNone(decoded)) return response
-  return json(400, "invalid_request", decodeErrorMessage(decoded.value.issues, decoded.value.message))
+  return json(400, "invalid_request", decodeErrorMessage(decoded.value.issues, () => decoded.value.message))
+}
+
+const clientOf = (request: HttpServerRequest.HttpServerRequest) => Option.getOrElse(request.remoteAddress, () => "local")
+
+const BODYLESS = new Set(["GET", "HEAD", "OPTIONS"])
+
+/** A request whose body the HttpApi will parse as JSON (`/mcp` reads its own, see McpRoute). */
+const carriesJson = (request: HttpServerRequest.HttpServerRequest) => {
+  if (BODYLESS.has(request.method) || request.url.startsWith("/mcp")) return false
+  const type = request.headers["content-type"]
+  return type === undefined || type.toLowerCase().includes("json")
 }
 
 /** Failures that come from what the client sent, and the status they deserve. */
@@ -71,9 +64,8 @@ const classifyDefect = (cause: Cause.Cause<unknown>) => {
 
 export interface GuardOptions {
   readonly config: Config["Type"]
+  readonly auth: AuthToken["Type"]
   readonly port: () => number
-  /** Extra ways to authenticate a browser (the dashboard's own cookie). */
-  readonly browserSession?: (request: HttpServerRequest.HttpServerRequest) => boolean
 }
 
 /** What the guard looks at before a request's body is read. */
@@ -82,6 +74,8 @@ export interface RequestHead {
   readonly url: string
   readonly headers: Readonly<Record<string, string | undefined>>
   readonly tunnelled: boolean
+  /** The client's address: wrong auth tokens are rate limited per address. */
+  readonly client: string
 }
 
 /** The guard's decision on a request's head. */
@@ -118,7 +112,7 @@ const refuse = (status: number, code: string, message: string, cors = false, clo
  * The guard's checks on a request's head: DNS rebinding (Host), cross-site (Origin), the
  * daemon's auth token, and the declared body size. One function, for every way in.
  */
-export const makeAdmission = (options: Pick<GuardOptions, "config" | "port">) => {
+export const makeAdmission = (options: GuardOptions) => {
   // The port is known once the server listens; the allowed sets follow it.
   let allowed: { readonly port: number; readonly hosts: ReadonlySet<string>; readonly origins: ReadonlySet<string> } | undefined
   const allowedFor = (port: number) => {
@@ -127,7 +121,7 @@ export const makeAdmission = (options: Pick<GuardOptions, "config" | "port">) =>
     }
     return allowed
   }
-  const { config } = options
+  const { auth, config } = options
   const limit = config.values.daemon.max_body_bytes
   return (head: RequestHead, browserSession: () => boolean): Verdict => {
     const { hosts, origins } = allowedFor(options.port())
@@ -147,10 +141,12 @@ export const makeAdmission = (options: Pick<GuardOptions, "config" | "port">) =>
     if (origin !== undefined && !origins.has(origin)) return refuse(403, "forbidden", `Origin ${origin} is not allowed`)
     if (head.method === "OPTIONS") return { _tag: "Preflight" }
 
-    if (config.authToken !== undefined && !tunnelled && !isPublic(path)) {
-      const bearer = bearerOf(headers["authorization"])
-      const viaBearer = bearer !== undefined && secretsEqual(bearer, Redacted.value(config.authToken))
-      if (!viaBearer && !browserSession()) {
+    if (auth.required && !tunnelled && !isPublic(path) && !browserSession()) {
+      const check = auth.check(bearerOf(headers["authorization"]), head.client)
+      if (check === "limited") {
+        return refuse(429, "too_many_requests", "too many wrong auth tokens from this client; wait a minute", true)
+      }
+      if (check !== "ok") {
         return refuse(401, "unauthorized", "this daemon requires its auth token (Authorization: Bearer …)", true)
       }
     }
@@ -180,8 +176,8 @@ export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp => {
     const request = yield* HttpServerRequest.HttpServerRequest
     const tunnelled = yield* Tunnelled
     const verdict = admit(
-      { method: request.method, url: request.url, headers: request.headers, tunnelled },
-      () => options.browserSession?.(request) ?? false
+      { method: request.method, url: request.url, headers: request.headers, tunnelled, client: clientOf(request) },
+      () => hasDashboardSession(options.auth, request)
     )
     const origin = request.headers["origin"]
     const cors = (response: HttpServerResponse.HttpServerResponse) =>
@@ -205,6 +201,7 @@ export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp => {
     }
 
     let served = app
+    let body = request
     if (verdict.chunked) {
       const rebuilt = yield* readBoundedBody(request, limit, request.headers["host"] ?? "localhost")
       if (rebuilt === undefined) {
@@ -213,6 +210,15 @@ export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp => {
         )
       }
       served = Effect.provideService(app, HttpServerRequest.HttpServerRequest, rebuilt)
+      body = rebuilt
+    }
+    if (verdict.bounded && carriesJson(body)) {
+      // Read once here (the request caches its text for the handler) to refuse deep nesting
+      // before any decoder or error formatter walks it.
+      const text = yield* Effect.either(HttpIncomingMessage.withMaxBodySize(body.text, Option.some(limit)))
+      if (text._tag === "Right" && !jsonDepthWithin(text.right)) {
+        return cors(json(400, "invalid_request", `the request body is ${tooDeep()}`))
+      }
     }
 
     const response = yield* served.pipe(

@@ -10,7 +10,7 @@ import { MessageRouter } from "../../services/MessageRouter.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
 import { TunnelClient } from "../../services/TunnelClient.js"
 import { VERSION } from "../../Version.js"
-import { authorizeFor, currentSender } from "./Caller.js"
+import { authorizeFor, authorizeRegistration, currentSender } from "./Caller.js"
 
 const startedAt = Date.now()
 
@@ -41,8 +41,11 @@ const PeersHandlers = HttpApiBuilder.group(DaemonApi, "peers", (handlers) =>
         })))
       .handle("get", ({ path }) => registry.resolve(path.ref))
       .handle("register", ({ payload }) =>
-        Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-          registry.register(payload, request.headers[PEER_TOKEN_HEADER])))
+        Effect.zipRight(
+          authorizeRegistration(payload),
+          Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+            registry.register(payload, request.headers[PEER_TOKEN_HEADER]))
+        ))
       .handle("remove", ({ path }) =>
         changeable(path.ref).pipe(
           Effect.flatMap((peer) => registry.remove(peer.peer_id)),

@@ -1,11 +1,12 @@
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import type { IncomingMessage } from "node:http"
-import { secretsEqual } from "../../layers/Digest.js"
 import { DaemonClientLive } from "../../layers/DaemonClientLive.js"
 import { McpCallerHeaders } from "../../layers/McpCallerHeaders.js"
 import { errorBody } from "../../protocol/Errors.js"
+import { jsonDepthWithin, tooDeep } from "../../protocol/JsonDepth.js"
+import { AuthToken, bearerOf } from "../../services/AuthToken.js"
 import { Config } from "../../services/Config.js"
 import { DaemonClient } from "../../services/DaemonClient.js"
 import { Tunnelled } from "../../services/RequestContext.js"
@@ -22,7 +23,16 @@ const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"])
 const localPort = (request: HttpServerRequest.HttpServerRequest) =>
   (request.source as IncomingMessage | undefined)?.socket?.localPort
 
-const bearerOf = (header: string | undefined) => /^Bearer\s+(.+)$/i.exec(header ?? "")?.[1]?.trim()
+
+/** The request for the MCP SDK, its JSON body checked for nesting first (the SDK parses it unbounded). */
+const mcpWebRequest = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.gen(function*() {
+    if (request.method !== "POST") return yield* HttpServerRequest.toWeb(request)
+    const text = yield* request.text
+    if (!jsonDepthWithin(text)) return undefined
+    const url = new URL(request.url, `http://${request.headers["host"] ?? "localhost"}`)
+    return new Request(url, { method: "POST", headers: new Headers(request.headers), body: text })
+  })
 
 /**
  * `/mcp`: the MCP tools over Streamable HTTP (stateless, JSON responses), only when
@@ -48,20 +58,21 @@ const handle = (client: Context.Context<DaemonClient>) =>
     if (origin !== undefined && !allowedOrigins(port ?? 0, { ...config.values, relay: { ...config.values.relay, enabled: false } }).has(origin)) {
       return deny(403, "forbidden", `Origin ${origin} is not allowed`)
     }
-    const bearer = bearerOf(request.headers["authorization"])
-    if (config.authToken === undefined) {
+    const auth = yield* AuthToken
+    if (!auth.required) {
       return deny(401, "unauthorized", "MCP over HTTP needs daemon.auth_token (run `repowire setup --http-mcp`)", {
         "www-authenticate": "Bearer"
       })
     }
-    if (bearer === undefined || !secretsEqual(bearer, Redacted.value(config.authToken))) {
-      return deny(401, "unauthorized", "missing or wrong bearer token", { "www-authenticate": "Bearer" })
-    }
+    const check = auth.check(bearerOf(request.headers["authorization"]), Option.getOrElse(request.remoteAddress, () => "local"))
+    if (check === "limited") return deny(429, "too_many_requests", "too many wrong bearer tokens; wait a minute")
+    if (check !== "ok") return deny(401, "unauthorized", "missing or wrong bearer token", { "www-authenticate": "Bearer" })
     const tools = McpCallerHeaders(request.headers).pipe(Layer.provideMerge(Layer.succeedContext(client)))
     const server = makeMcpServer({ runPromiseExit: (effect) => Effect.runPromiseExit(Effect.provide(effect, tools)) }, VERSION)
     const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true })
     yield* Effect.acquireRelease(Effect.promise(() => server.connect(transport)), () => Effect.promise(() => server.close()))
-    const webRequest = yield* HttpServerRequest.toWeb(request)
+    const webRequest = yield* mcpWebRequest(request)
+    if (webRequest === undefined) return deny(400, "invalid_request", `the request body is ${tooDeep()}`)
     const response = yield* Effect.promise(() => transport.handleRequest(webRequest))
     return HttpServerResponse.fromWeb(response)
   })

@@ -4,6 +4,7 @@ import { Effect, ExecutionStrategy, Layer, LogLevel, Logger, Scope } from "effec
 import * as fs from "node:fs/promises"
 import * as Http from "node:http"
 import { AttachmentsLive } from "../../layers/AttachmentsLive.js"
+import { AuthTokenLive } from "../../layers/AuthTokenLive.js"
 import { SqliteLive } from "../../layers/Sqlite.js"
 import { TunnelClientLocal } from "../../layers/TunnelClientLive.js"
 import { Config } from "../../services/Config.js"
@@ -18,7 +19,18 @@ import { MeshServices } from "./Services.js"
 class DaemonNodeServer extends Http.Server {
   direct: DirectRoutes | undefined
   override emit(event: string | symbol, ...args: Array<any>): boolean {
-    if (event === "request" && this.direct?.(args[0], args[1]) === true) return true
+    if (event === "request" && this.direct !== undefined) {
+      try {
+        if (this.direct(args[0], args[1])) return true
+      } catch (defect) {
+        // A bug in the fast path costs its request, never the process.
+        const response = args[1] as Http.ServerResponse
+        process.stderr.write(`repowire: direct route failed: ${String(defect)}\n`)
+        if (!response.headersSent) response.writeHead(500, { "content-type": "application/json" })
+        response.end(JSON.stringify({ error: { code: "internal", message: "internal error; see the daemon log" } }))
+        return true
+      }
+    }
     return super.emit(event as string, ...args)
   }
 }
@@ -64,7 +76,7 @@ const Serve = (options: { readonly directRoutes: boolean }) =>
 export const makeDaemonLive = (options: { readonly directRoutes: boolean }) =>
   Serve(options).pipe(
     Layer.provide(MeshServices),
-    Layer.provide(Layer.mergeAll(AttachmentsLive, TunnelClientLocal())),
+    Layer.provide(Layer.mergeAll(AttachmentsLive, TunnelClientLocal(), AuthTokenLive)),
     // One LocalApp for both: Serve sets the app, the relay link serves tunnelled requests from it.
     Layer.provide(LocalApp.Live),
     Layer.provide(SqliteLive),

@@ -2,6 +2,7 @@ import { DaemonUnreachableError } from "../agent/DaemonHttp.js"
 import { type AgentBackend, isAgentBackend, resolveIdentity } from "../agent/Identity.js"
 import { runEvent } from "./Actions.js"
 import { decodeHookPayload, HOOK_EVENTS, parseEventName } from "../../protocol/HookPayload.js"
+import { parseJsonBounded } from "../../protocol/JsonDepth.js"
 
 /**
  * `repowire hook <event> [--backend B]`: loaded by bin.ts without the CLI tree, so a hook
@@ -66,14 +67,12 @@ export const runHook = async (args: ReadonlyArray<string>, env: NodeJS.ProcessEn
   }, deadline)
   timer.unref()
   const raw = await readStdin(Math.min(1000, deadline / 2))
-  let payload: unknown = {}
-  try {
-    payload = raw.trim() === "" ? {} : JSON.parse(raw)
-  } catch {
-    say(`hook ${event}: stdin is not JSON; ignored`)
+  const parsed = raw.trim() === "" ? { ok: true as const, value: {} } : parseJsonBounded(raw)
+  if (!parsed.ok) {
+    say(`hook ${event}: stdin is ${parsed.reason}; ignored`)
     return 0
   }
-  const decoded = decodeHookPayload(event, payload)
+  const decoded = decodeHookPayload(event, parsed.value)
   if (!decoded.ok) {
     say(`hook ${event}: ${decoded.error}; ignored`)
     return 0

@@ -7,6 +7,7 @@ import { DaemonClientLive } from "../../../layers/DaemonClientLive.js"
 import { Config } from "../../../services/Config.js"
 import { DaemonClient } from "../../../services/DaemonClient.js"
 import { runCommand } from "../Client.js"
+import { otherLoginUsers } from "./LocalUsers.js"
 import { collectStatus } from "./Status.js"
 
 type Check = { readonly level: "ok" | "warn" | "fail"; readonly what: string }
@@ -36,6 +37,14 @@ export const doctorCommand = Command.make("doctor", {}, () =>
           ? { level: "fail", what: `${config.paths.home} is mode ${mode.toString(8)}; want 700` }
           : { level: "ok", what: `${config.paths.home} is private (700)` }
       )
+      const others = otherLoginUsers()
+      if (config.authToken === undefined && others.length > 0) {
+        checks.push({
+          level: "warn",
+          what: `other accounts can log in here (${others.slice(0, 5).join(", ")}) and daemon.auth_token is not set: ` +
+            "their programs can reach the daemon; set daemon.auth_token in config.yaml"
+        })
+      }
       if (status.daemon.running) {
         checks.push({ level: "ok", what: `daemon answers at ${status.daemon.url}` })
         const refused = yield* Effect.flatMap(DaemonClient, (c) => c.call((api) => api.peers.list({ urlParams: {} }))).pipe(
