@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { Effect, Exit, Layer, Scope } from "effect"
+import { Effect, Exit, Layer, Runtime, Scope } from "effect"
+import * as fc from "fast-check"
 import * as http from "node:http"
 import * as https from "node:https"
 import * as net from "node:net"
@@ -372,4 +373,167 @@ describe("relay hardening: tunnels and daemon ids per key", () => {
       Effect.scoped,
       Effect.provide(RelayServicesLayer(":memory:", { intervalMs: 1000, deadAfterMs: 3000 }, { ttlMs: 1000, maxPerUser: 4 }))
     ), 30_000)
+})
+
+const nested = (n: number) => "[".repeat(n) + "]".repeat(n)
+const nestedObject = (n: number) => "{\"a\":".repeat(n) + "1" + "}".repeat(n)
+
+/** Response heads with statuses and headers a daemon should never send. */
+const hostileHead = fc.record({
+  status: fc.oneof(fc.integer({ min: -1, max: 1000 }), fc.constantFrom(101, 103, 200, 204, 304)),
+  headers: fc.array(
+    fc.tuple(
+      fc.oneof(fc.stringMatching(/^[a-z][a-z-]{0,15}$/), fc.constantFrom("content-length", "set-cookie", "content-type", "transfer-encoding")),
+      fc.oneof(
+        fc.string({ unit: "binary", maxLength: 40 }).filter((v) => !/[\r\n\0]/.test(v)),
+        fc.constantFrom("5", "-1", "1,2", "abc", "99999999999999999999")
+      )
+    ),
+    { minLength: 1, maxLength: 4 }
+  )
+}).map((h) => JSON.stringify(h))
+
+/** JSON texts a hostile peer might send: ordinary, 3,000 levels deep, huge arrays, long strings. */
+const hostileJson = fc.oneof(
+  fc.json({ maxDepth: 4 }),
+  fc.integer({ min: 1, max: 5000 }).map(nested),
+  fc.integer({ min: 1, max: 5000 }).map(nestedObject),
+  fc.constant(nested(3000)),
+  fc.integer({ min: 1, max: 3000 }).map((n) => `{"status":200,"headers":${nested(n)}}`),
+  fc.integer({ min: 1, max: 80_000 }).map((n) => JSON.stringify({ status: 200, headers: Array.from({ length: n }, () => ["x", "y"]) })),
+  fc.integer({ min: 1, max: 900_000 }).map((n) => JSON.stringify({ status: 200, headers: [["x-long", "a".repeat(n)]] })),
+  hostileHead,
+  fc.record({ code: fc.string(), message: fc.string(), reason: fc.string() }).map((h) => JSON.stringify(h))
+)
+
+const bytesOf = (text: string) => new Uint8Array(Buffer.from(text))
+
+/** A frame with a hand-made header: any type, flags and length, on the live stream or another. */
+const hostileFrame = fc.oneof(
+  fc.record({
+    type: fc.integer({ min: 0, max: 9 }),
+    flags: fc.integer({ min: 0, max: 255 }),
+    target: fc.constantFrom("live", "live", "other", "zero"),
+    lengthSkew: fc.constantFrom(0, 0, 0, 1, -1),
+    payload: fc.oneof(hostileJson.map(bytesOf), fc.uint8Array({ maxLength: 2048 }))
+  }),
+  // Well-formed headers on the live stream, so the heads and bodies reach the relay's handlers.
+  fc.record({
+    type: fc.integer({ min: 1, max: 8 }),
+    flags: fc.constantFrom(0, 1, 2),
+    target: fc.constant("live"),
+    lengthSkew: fc.constant(0),
+    payload: fc.oneof(hostileJson.map(bytesOf), fc.uint8Array({ maxLength: 2048 }))
+  }),
+  fc.record({
+    type: fc.constant(2),
+    flags: fc.constant(0),
+    target: fc.constant("live"),
+    lengthSkew: fc.constant(0),
+    payload: hostileHead.map(bytesOf)
+  })
+)
+
+const rawFrame = (f: typeof hostileFrame extends fc.Arbitrary<infer T> ? T : never, live: number) => {
+  const payload = f.payload.subarray(0, MAX_FRAME_PAYLOAD)
+  const out = Buffer.alloc(10 + payload.length)
+  out.writeUInt8(f.type, 0)
+  out.writeUInt8(f.flags, 1)
+  out.writeUInt32BE(f.target === "live" ? live : f.target === "other" ? live + 1000 : 0, 2)
+  out.writeUInt32BE(Math.max(0, payload.length + f.lengthSkew), 6)
+  out.set(payload, 10)
+  return out
+}
+
+const noStackTrace = (body: string) => assert.notMatch(body, /\n\s+at |node:internal|\.ts:\d+/)
+
+describe("relay hardening: hostile input to the relay's decoders", () => {
+  it.live("fuzzed tunnel frames from a daemon never crash the relay; each browser request settles", () =>
+    Effect.gen(function*() {
+      const relay = yield* startRelay(cert, { responseTimeoutMs: 300 })
+      const { cookie: bystanderCookie } = yield* bystander(relay.url)
+      const key = yield* mintKey("fuzzer")
+      const scope = yield* Effect.scope
+      const run = Runtime.runPromise(yield* Effect.runtime<never>())
+      let daemon = yield* rawDaemon(relay.url, key, cert.cert, "fuzz")
+      const { cookie } = yield* login(relay.url, cert.cert, key)
+      let reached = 0
+      yield* Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(fc.array(hostileFrame, { minLength: 1, maxLength: 4 }), async (frames) => {
+            if (daemon.ws.readyState !== WebSocket.OPEN) {
+              daemon = await run(rawDaemon(relay.url, key, cert.cert, "fuzz").pipe(Scope.extend(scope)))
+            }
+            const reply = run(Effect.either(request(`${relay.url}/peers`, cert.cert, { headers: { cookie } })))
+            // A tunnel the last run made the relay close may still look open here: then no Open comes.
+            const open = await Promise.race([daemon.nextOf("Open"), reply.then(() => undefined)])
+            if (open === undefined) return
+            reached++
+            for (const f of frames) daemon.ws.send(rawFrame(f, open.stream))
+            if (daemon.ws.readyState === WebSocket.OPEN) {
+              daemon.ws.send(encodeFrame(Frames.response(open.stream, { status: 200, headers: [] })))
+              daemon.ws.send(encodeFrame(Frames.data(open.stream, new TextEncoder().encode("ok"), true)))
+            }
+            const settled = await reply
+            if (settled._tag === "Right") noStackTrace(settled.right.body)
+          }),
+          { numRuns: 150 }
+        )
+      )
+      assert.isAtLeast(reached, 100, "too few runs reached the daemon")
+      const counts = yield* stillServing(relay.url, bystanderCookie)
+      assert.isAtLeast(counts.tunnels, 1)
+    }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 120_000)
+
+  it.live("/api/register and /auth answer hostile bodies with 400 and the error envelope, store nothing, keep serving", () =>
+    Effect.gen(function*() {
+      const relay = yield* startRelay(cert, { authRate: { max: 100_000, windowMs: 60_000 } })
+      const run = Runtime.runPromise(yield* Effect.runtime<never>())
+      const before = (yield* Effect.flatMap(ApiKeys, (k) => k.list)).length
+      const body = fc.oneof(
+        hostileJson.filter((t) => Buffer.byteLength(t) <= 4096),
+        fc.integer({ min: 1, max: 2048 }).map(nested),
+        fc.constant(nestedObject(800)),
+        fc.constant(`{"label":${nested(2000)}}`),
+        fc.string({ unit: "binary", maxLength: 512 }),
+        fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b).toString("latin1"))
+      ).filter((t) => !/^\s*\{\s*\}\s*$/.test(t) && t.trim() !== "" && t.trim() !== "null")
+      const check = async (path: string, text: string, contentType: string) => {
+        const reply = await run(request(`${relay.url}${path}`, cert.cert, {
+          method: "POST",
+          headers: { "content-type": contentType, origin: relay.url },
+          body: text
+        }))
+        noStackTrace(reply.body)
+        return reply
+      }
+      yield* Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(body, async (text) => {
+            const registered = await check("/api/register", text, "application/json")
+            if (registered.status !== 201) {
+              assert.oneOf(registered.status, [400, 413])
+              const envelope = JSON.parse(registered.body) as { error: { code: string; message: string } }
+              assert.strictEqual(envelope.error.code, registered.status === 400 ? "invalid_request" : "payload_too_large")
+              assert.isString(envelope.error.message)
+            }
+            const auth = await check("/auth", text, "application/x-www-form-urlencoded")
+            assert.oneOf(auth.status, [400, 401, 413])
+          }),
+          { numRuns: 80 }
+        )
+      )
+      // A deeply nested object is refused before Schema sees it, so it registers nobody.
+      const users = (yield* Effect.flatMap(ApiKeys, (k) => k.list)).length
+      for (const text of [nestedObject(600), `{"label":${nested(2000)}}`]) {
+        const deep = yield* request(`${relay.url}/api/register`, cert.cert, { method: "POST", body: text })
+        assert.strictEqual(deep.status, 400)
+        assert.strictEqual(JSON.parse(deep.body).error.code, "invalid_request")
+      }
+      assert.strictEqual((yield* Effect.flatMap(ApiKeys, (k) => k.list)).length, users)
+      const after = yield* Effect.flatMap(ApiKeys, (k) => k.list)
+      assert.isTrue(after.every((k) => /^[\w .@-]*$/.test(k.label ?? "")))
+      assert.isAtLeast(after.length, before)
+      assert.strictEqual((yield* request(`${relay.url}/_relay/health`, cert.cert)).status, 200)
+    }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 120_000)
 })

@@ -1,6 +1,6 @@
 import { Cause, Effect, Exit, Fiber, Option, Runtime } from "effect"
 import { VERSION } from "../../Version.js"
-import type { IncomingMessage } from "node:http"
+import type { IncomingMessage, ServerResponse } from "node:http"
 import type { ApiKeys } from "../../services/ApiKeys.js"
 import type { RelayRouter } from "../../services/RelayRouter.js"
 import { type RelaySession, RelaySessions } from "../../services/RelaySessions.js"
@@ -145,20 +145,32 @@ export class RelayContext {
   }
 }
 
-/** Reads a small request body, refusing more than `limit` bytes. */
-export const readBody = (req: IncomingMessage, limit: number): Promise<string | undefined> =>
+export type Body =
+  | { readonly _tag: "Read"; readonly text: string }
+  | { readonly _tag: "TooLarge" }
+  | { readonly _tag: "Aborted" }
+
+/**
+ * Reads a small request body. Past `limit` bytes it stops reading and marks the connection to
+ * close after the answer (the caller sends 413), so the rest is never taken in.
+ */
+export const readBody = (req: IncomingMessage, res: ServerResponse, limit: number): Promise<Body> =>
   new Promise((resolve) => {
     const chunks: Array<Buffer> = []
     let size = 0
-    req.on("data", (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length
-      if (size > limit) {
-        resolve(undefined)
-        req.destroy()
-      } else chunks.push(c)
-    })
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
-    req.on("error", () => resolve(undefined))
+      if (size <= limit) return void chunks.push(c)
+      req.off("data", onData)
+      req.pause()
+      res.shouldKeepAlive = false
+      res.once("finish", () => req.socket.destroy())
+      resolve({ _tag: "TooLarge" })
+    }
+    req.on("data", onData)
+    req.on("end", () => resolve({ _tag: "Read", text: Buffer.concat(chunks).toString("utf8") }))
+    req.on("error", () => resolve({ _tag: "Aborted" }))
+    req.on("close", () => resolve({ _tag: "Aborted" }))
   })
 
 const ipv4 = (s: string): number | undefined => {

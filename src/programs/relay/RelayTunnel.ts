@@ -67,7 +67,13 @@ export class RelayTunnel implements TunnelLink {
     this.batch = writeBatcher(socket)
     ws.on("message", (data: Buffer, isBinary) => {
       this.lastSeen = Date.now()
-      if (isBinary) this.receive(data)
+      if (!isBinary) return
+      try {
+        this.receive(data)
+      } catch {
+        // A frame the relay failed to handle costs this tunnel, never the relay process.
+        this.close(1011, "internal: the relay failed to handle a frame")
+      }
     })
     socket.on("drain", () => this.wakeWriters())
     ws.on("pong", () => (this.lastSeen = Date.now()))
