@@ -10,7 +10,7 @@ import WebSocket from "ws"
 import { ConfigMemory } from "../../src/layers/ConfigLive.js"
 import { TunnelClientLive } from "../../src/layers/TunnelClientLive.js"
 import { ApiKeys } from "../../src/services/ApiKeys.js"
-import { encodeFrame, Frames, MAX_FRAME_PAYLOAD } from "../../src/protocol/TunnelFrame.js"
+import { encodeFrame, Frames, INITIAL_WINDOW, MAX_FRAME_PAYLOAD } from "../../src/protocol/TunnelFrame.js"
 import {
   fakeApp,
   login,
@@ -93,6 +93,41 @@ describe("relay hardening: bounded queues", () => {
       assert.include(closed.reason, "flow_control")
       req.destroy()
       yield* stillServing(relay.url, bystanderCookie)
+    }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 30_000)
+
+  it.live("browsers that stop reading cost a tunnel at most its buffer: the fullest stream is reset, the tunnel stays", () =>
+    Effect.gen(function*() {
+      const relay = yield* startRelay(cert, { tunnelBufferBytes: 2 * 1024 * 1024 })
+      const { cookie: bystanderCookie } = yield* bystander(relay.url)
+      const key = yield* mintKey("mallory")
+      const daemon = yield* rawDaemon(relay.url, key, cert.cert)
+      const { cookie } = yield* login(relay.url, cert.cert, key)
+      const browsers = Array.from({ length: 4 }, (_, i) => {
+        const req = https.get(`${relay.url}/attachments/${i}`, { headers: { cookie }, ca: cert.cert, agent: false }, (res) => res.pause())
+        req.on("error", () => undefined)
+        return req
+      })
+      // A daemon that keeps to its credit exactly: it sends what each Window frame grants.
+      const chunk = new Uint8Array(256 * 1024).fill(100)
+      const sendBytes = (stream: number, n: number) => {
+        for (let left = n; left > 0; left -= chunk.length) daemon.ws.send(encodeFrame(Frames.data(stream, chunk.subarray(0, Math.min(left, chunk.length)))))
+      }
+      const shed = yield* Effect.promise(async () => {
+        for (;;) {
+          const f = await daemon.next()
+          if (f._tag === "Open") {
+            daemon.ws.send(encodeFrame(Frames.response(f.stream, { status: 200, headers: [] })))
+            sendBytes(f.stream, INITIAL_WINDOW)
+          } else if (f._tag === "Window") sendBytes(f.stream, f.increment)
+          else if (f._tag === "Reset") return f
+        }
+      }).pipe(Effect.timeout("20 seconds"))
+      assert.strictEqual(shed.code, "flow_control")
+      assert.include(shed.message, "not reading")
+      assert.strictEqual(daemon.ws.readyState, WebSocket.OPEN)
+      browsers.forEach((b) => b.destroy())
+      const counts = yield* stillServing(relay.url, bystanderCookie)
+      assert.strictEqual(counts.tunnels, 2)
     }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 30_000)
 
   it.live("a daemon that stops reading cannot make the relay queue the answers it provokes", () =>

@@ -29,6 +29,8 @@ export interface RelayOptions {
   readonly responseTimeoutMs: number
   /** Tunnels one key may hold open at once (daemons of one person sharing a key). */
   readonly maxTunnelsPerKey: number
+  /** Bytes one tunnel may hold for browsers that are not reading; past it the fullest stream is reset. */
+  readonly tunnelBufferBytes: number
   /** Daemon ids not seen for this long are forgotten (lazily, when daemons come and go). */
   readonly daemonTtlMs: number
   readonly version: string
@@ -47,6 +49,7 @@ export const defaultRelayOptions: RelayOptions = {
   maxUnauthenticatedPerClient: 32,
   responseTimeoutMs: 15_000,
   maxTunnelsPerKey: 8,
+  tunnelBufferBytes: 16 * 1024 * 1024,
   daemonTtlMs: 30 * 86_400_000,
   version: VERSION
 }

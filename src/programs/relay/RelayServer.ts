@@ -101,7 +101,8 @@ const acceptTunnel = async (
   ctx.gate.authenticated(req, ctx.clientIp(req))
   wss.handleUpgrade(req, socket, head, (ws) => {
     const info = { userId: record.value.user_id, keyId: record.value.key_id, daemonId }
-    const tunnel = new RelayTunnel(info, ws, socket, browserWss, ctx.options.responseTimeoutMs, (t) => void ctx.run(Effect.flatMap(RelayRouter, (r) => r.detach(t))))
+    const limits = { responseTimeoutMs: ctx.options.responseTimeoutMs, bufferBytes: ctx.options.tunnelBufferBytes }
+    const tunnel = new RelayTunnel(info, ws, socket, browserWss, limits, (t) => void ctx.run(Effect.flatMap(RelayRouter, (r) => r.detach(t))))
     void ctx.run(Effect.flatMap(RelayRouter, (r) => r.attach(tunnel, ctx.options.maxTunnelsPerKey)))
   })
 }

@@ -40,6 +40,13 @@ const OUTBOUND_HIGH_WATER = 1024 * 1024
 /** A daemon that leaves this much unread (answers it provoked, credit it never used) is dropped. */
 const MAX_OUTBOUND_BACKLOG = 8 * 1024 * 1024
 
+export interface TunnelLimits {
+  /** How long a browser waits for the daemon's response head before it gets 504. */
+  readonly responseTimeoutMs: number
+  /** Bytes the tunnel may hold for browsers that have not taken them; past it the fullest stream is reset. */
+  readonly bufferBytes: number
+}
+
 /**
  * The relay's end of one daemon's tunnel: multiplexes browser requests and WebSockets onto
  * the daemon's WebSocket as streams, with per-stream credit in both directions.
@@ -50,6 +57,8 @@ export class RelayTunnel implements TunnelLink {
   private draining = false
   /** Window granted beyond INITIAL_WINDOW, summed over live streams. */
   private grown = 0
+  /** Bytes from the daemon that browsers have not taken yet, summed over live streams. */
+  private held = 0
   private closed = false
   lastSeen = Date.now()
   readonly connectedAt = new Date().toISOString()
@@ -60,8 +69,7 @@ export class RelayTunnel implements TunnelLink {
     private readonly ws: WebSocket,
     private readonly socket: Duplex,
     private readonly wss: WebSocketServer,
-    /** How long a browser waits for the daemon's response head before it gets 504. */
-    private readonly responseTimeoutMs: number,
+    private readonly limits: TunnelLimits,
     private readonly onClosed: (tunnel: RelayTunnel) => void
   ) {
     this.batch = writeBatcher(socket)
@@ -179,7 +187,7 @@ export class RelayTunnel implements TunnelLink {
       if (stream.done || stream.responded) return
       this.send(Frames.reset(stream.id, "cancelled", "no response head in time"))
       this.finish(stream, 504, "Your daemon did not answer in time.")
-    }, this.responseTimeoutMs)
+    }, this.limits.responseTimeoutMs)
   }
 
   private allocate(): number {
@@ -213,6 +221,35 @@ export class RelayTunnel implements TunnelLink {
     const writers = this.writers
     this.writers = []
     writers.forEach((w) => w())
+  }
+
+  private hold(stream: Stream, bytes: number): void {
+    stream.inFlight += bytes
+    this.held += bytes
+  }
+
+  private release(stream: Stream, bytes: number): void {
+    stream.inFlight -= bytes
+    if (!stream.done) this.held -= bytes
+  }
+
+  /**
+   * Credit bounds each stream; this bounds the tunnel: past `bufferBytes` held for browsers that
+   * do not read, the stream holding most is reset (a slow browser loses its answer, not the
+   * daemon its tunnel). True when `stream` itself was the one reset.
+   */
+  private overBudget(stream: Stream): boolean {
+    if (this.held <= this.limits.bufferBytes) return false
+    let fullest = stream
+    for (const s of this.streams.values()) if (s.inFlight > fullest.inFlight) fullest = s
+    this.send(Frames.reset(fullest.id, "flow_control", "the browser is not reading"))
+    if (fullest.kind === "ws" && fullest.browser !== undefined) {
+      this.forget(fullest)
+      fullest.browser.terminate()
+    } else {
+      this.finish(fullest, 502, "The browser did not take its answer in time.")
+    }
+    return fullest === stream
   }
 
   /** The daemon broke flow control: its stream fails, and so does its tunnel (close code 4008). */
@@ -317,7 +354,7 @@ export class RelayTunnel implements TunnelLink {
       for (const f of pending) {
         if (stream.done) return
         if (f._tag === "WsMessage") {
-          stream.inFlight -= Math.max(1, f.body.length)
+          this.release(stream, Math.max(1, f.body.length))
           this.onWsMessage(stream, f)
         } else this.receiveFrameAgain(stream, f)
       }
@@ -352,8 +389,9 @@ export class RelayTunnel implements TunnelLink {
 
   private onData(stream: Stream, body: Uint8Array, end: boolean): void {
     if (!stream.responded) return this.resetFromRelay(stream.id, "protocol_error", "body before the response head")
-    stream.inFlight += body.length
+    this.hold(stream, body.length)
     if (stream.inFlight + stream.unacked > stream.window) return this.overrun(stream, "window exceeded")
+    if (this.overBudget(stream)) return
     if (stream.kind === "http" && stream.remaining !== undefined) {
       // The declared length is the framing the browser reads by: never a byte past it, never short of it.
       if (body.length > stream.remaining) return this.resetFromRelay(stream.id, "protocol_error", "body longer than its Content-Length")
@@ -362,7 +400,7 @@ export class RelayTunnel implements TunnelLink {
     }
     const sink = stream.kind === "http" ? stream.res : stream.socket
     const ack = () => {
-      stream.inFlight -= body.length
+      this.release(stream, body.length)
       if (stream.done || body.length === 0) return
       // Credit goes back a quarter window at a time, not per frame: a download then costs
       // a few Window frames per MiB instead of one per chunk, and the daemon still always
@@ -398,17 +436,19 @@ export class RelayTunnel implements TunnelLink {
     if (stream.kind !== "ws") return this.resetFromRelay(stream.id, "protocol_error", "a WebSocket message on HTTP")
     // An empty message still costs one byte of credit (the daemon charges it so too).
     const cost = Math.max(1, frame.body.length)
-    stream.inFlight += cost
+    this.hold(stream, cost)
     if (stream.browser === undefined) {
       // Held until the browser is accepted: the bytes spend the stream's window like delivered ones.
       if (stream.inFlight + stream.unacked > stream.window) return this.overrun(stream, "window exceeded before the browser was accepted")
+      if (this.overBudget(stream)) return
       if (stream.pending.length >= MAX_PENDING_FRAMES) return this.overrun(stream, "too many frames before the browser was accepted")
       stream.pending.push(frame)
       return
     }
     if (stream.inFlight + stream.unacked > stream.window) return this.overrun(stream, "window exceeded")
+    if (this.overBudget(stream)) return
     stream.browser.send(frame.body, { binary: !frame.text }, () => {
-      stream.inFlight -= cost
+      this.release(stream, cost)
       if (stream.done) return
       // Credited a quarter window at a time, as bodies are: one Window frame per message would
       // let a daemon sending tiny messages make the relay write as many frames back.
@@ -457,7 +497,10 @@ export class RelayTunnel implements TunnelLink {
   }
 
   private forget(stream: Stream): void {
-    if (!stream.done) this.grown -= stream.window - INITIAL_WINDOW
+    if (!stream.done) {
+      this.grown -= stream.window - INITIAL_WINDOW
+      this.held -= stream.inFlight
+    }
     clearTimeout(stream.headTimer)
     stream.done = true
     stream.up.close()

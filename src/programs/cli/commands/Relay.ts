@@ -46,6 +46,10 @@ const serve = Command.make("serve", {
     Options.withDefault(8),
     Options.withDescription("Tunnels one key may hold open at once")
   ),
+  tunnelBufferMib: Options.integer("tunnel-buffer-mib").pipe(
+    Options.withDefault(16),
+    Options.withDescription("MiB one tunnel may hold for browsers that are not reading")
+  ),
   daemonTtlDays: Options.integer("daemon-ttl-days").pipe(
     Options.withDefault(30),
     Options.withDescription("Days after which a daemon id not seen is forgotten")
@@ -60,7 +64,7 @@ const serve = Command.make("serve", {
       return yield* Effect.fail("the relay needs TLS: give --tls-cert and --tls-key, or run --behind-proxy a TLS proxy")
     }
     if (cert !== undefined && o.behindProxy) return yield* Effect.fail("--behind-proxy and --tls-cert exclude each other")
-    if (Math.min(o.headersTimeout, o.bodyTimeout, o.responseTimeout, o.maxUnauthenticated, o.maxTunnelsPerKey, o.daemonTtlDays) < 1) {
+    if (Math.min(o.headersTimeout, o.bodyTimeout, o.responseTimeout, o.maxUnauthenticated, o.maxTunnelsPerKey, o.tunnelBufferMib, o.daemonTtlDays) < 1) {
       return yield* Effect.fail("timeouts and limits must be at least 1")
     }
     return yield* serveRelay({
@@ -74,6 +78,7 @@ const serve = Command.make("serve", {
       responseTimeoutMs: o.responseTimeout * 1000,
       maxUnauthenticatedPerClient: o.maxUnauthenticated,
       maxTunnelsPerKey: o.maxTunnelsPerKey,
+      tunnelBufferBytes: o.tunnelBufferMib * 1024 * 1024,
       daemonTtlMs: o.daemonTtlDays * 86_400_000,
       dataDir: Option.getOrUndefined(o.dataDir)
     })
