@@ -9,6 +9,7 @@ import * as tls from "node:tls"
 import WebSocket from "ws"
 import { ConfigMemory } from "../../src/layers/ConfigLive.js"
 import { TunnelClientLive } from "../../src/layers/TunnelClientLive.js"
+import { RateLimiter } from "../../src/programs/relay/RateLimiter.js"
 import { ApiKeys } from "../../src/services/ApiKeys.js"
 import { encodeFrame, Frames, INITIAL_WINDOW, MAX_FRAME_PAYLOAD } from "../../src/protocol/TunnelFrame.js"
 import {
@@ -571,4 +572,16 @@ describe("relay hardening: hostile input to the relay's decoders", () => {
       assert.isAtLeast(after.length, before)
       assert.strictEqual((yield* request(`${relay.url}/_relay/health`, cert.cert)).status, 200)
     }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 120_000)
+})
+
+describe("relay hardening: the rate limiter's table", () => {
+  it("stays bounded however many addresses try within one window", () => {
+    const limiter = new RateLimiter(10, 60_000, 1_000)
+    const now = Date.now()
+    for (let i = 0; i < 50_000; i++) limiter.take(`2001:db8::${i.toString(16)}`, now)
+    assert.isAtMost(limiter.size, 1_000)
+    // The most recent clients are still counted.
+    for (let i = 0; i < 10; i++) limiter.take("2001:db8::ffff", now)
+    assert.notStrictEqual(limiter.take("2001:db8::ffff", now), true)
+  })
 })
