@@ -364,6 +364,51 @@ describe("relay hardening: a frozen daemon", () => {
 const storedDaemons = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   sql<{ user_id: string; daemon_id: string }>`SELECT user_id, daemon_id FROM daemons ORDER BY daemon_id`)
 
+describe("relay hardening: what the response timeout does not cut", () => {
+  it.live("a long-poll waits the timeout it asked for, and an upload's deadline starts once its body is through", () =>
+    Effect.gen(function*() {
+      const relay = yield* startRelay(cert, { responseTimeoutMs: 500 })
+      const key = yield* mintKey("patient")
+      const daemon = yield* rawDaemon(relay.url, key, cert.cert)
+      const { cookie } = yield* login(relay.url, cert.cert, key)
+      const headers = { cookie, origin: relay.url }
+
+      const poll = yield* Effect.fork(request(`${relay.url}/asks/a1/wait?timeout=3`, cert.cert, { method: "POST", headers }))
+      const pollOpen = yield* Effect.promise(() => daemon.nextOf("Open"))
+      yield* Effect.sleep("1500 millis")
+      daemon.ws.send(encodeFrame(Frames.response(pollOpen.stream, { status: 200, headers: [["content-length", "2"]] })))
+      daemon.ws.send(encodeFrame(Frames.data(pollOpen.stream, new TextEncoder().encode("ok"), true)))
+      assert.strictEqual((yield* poll.await.pipe(Effect.flatten)).status, 200)
+
+      // A body sent over 1.5 s, three times the response timeout, then answered at once.
+      const upload = yield* Effect.async<number>((resume) => {
+        const req = https.request(`${relay.url}/attachments`, { method: "POST", headers, ca: cert.cert, agent: false }, (res) => {
+          res.resume()
+          res.on("end", () => resume(Effect.succeed(res.statusCode ?? 0)))
+        })
+        req.on("error", () => resume(Effect.succeed(-1)))
+        let parts = 0
+        const drip = setInterval(() => {
+          req.write("part ")
+          if (++parts === 6) {
+            clearInterval(drip)
+            req.end()
+          }
+        }, 250)
+      }).pipe(Effect.fork)
+      const uploadOpen = yield* Effect.promise(() => daemon.nextOf("Open"))
+      yield* Effect.promise(async () => {
+        for (;;) {
+          const f = await daemon.next()
+          if (f._tag === "Data" && f.stream === uploadOpen.stream && f.end) return
+        }
+      })
+      daemon.ws.send(encodeFrame(Frames.response(uploadOpen.stream, { status: 201, headers: [["content-length", "0"]] })))
+      daemon.ws.send(encodeFrame(Frames.data(uploadOpen.stream, new Uint8Array(0), true)))
+      assert.strictEqual(yield* upload.await.pipe(Effect.flatten), 201)
+    }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 30_000)
+})
+
 describe("relay hardening: tunnels and daemon ids per key", () => {
   it.live("a key holds at most maxTunnelsPerKey tunnels; one more is closed with 4029 and not stored", () =>
     Effect.gen(function*() {

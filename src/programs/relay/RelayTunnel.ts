@@ -19,6 +19,7 @@ import { SendCredit, sendWithCredit } from "../../layers/tunnel/Credit.js"
 import { writeBatcher } from "../../layers/tunnel/WriteBatch.js"
 import type { TunnelInfo, TunnelLink } from "../../services/RelayRouter.js"
 import { errorPage } from "./Pages.js"
+import { headDeadlineMs } from "./HeadDeadline.js"
 import { declaredBodyLength } from "./ResponseFraming.js"
 import {
   droppedResponseHeaders,
@@ -140,7 +141,6 @@ export class RelayTunnel implements TunnelLink {
       responded: false, done: false, headTimer: undefined, req, res, remaining: undefined
     }
     this.streams.set(stream.id, stream)
-    this.awaitHead(stream)
     this.send(Frames.open(stream.id, {
       method: req.method ?? "GET",
       path,
@@ -150,10 +150,13 @@ export class RelayTunnel implements TunnelLink {
     res.on("close", () => {
       if (!stream.done) this.cancel(stream, "cancelled", "the browser went away")
     })
+    const deadline = headDeadlineMs(req.method ?? "GET", path, this.limits.responseTimeoutMs)
     if (req.method === "GET" || req.method === "HEAD") {
       req.resume()
       this.send(Frames.data(stream.id, new Uint8Array(0), true))
+      this.awaitHead(stream, deadline)
     } else {
+      stream.uploaded = () => this.awaitHead(stream, deadline)
       void this.pumpUpload(stream)
     }
   }
@@ -173,7 +176,7 @@ export class RelayTunnel implements TunnelLink {
       sending: Promise.resolve()
     }
     this.streams.set(stream.id, stream)
-    this.awaitHead(stream)
+    this.awaitHead(stream, this.limits.responseTimeoutMs)
     socket.on("close", () => {
       if (!stream.done) this.cancel(stream, "cancelled", "the browser went away")
     })
@@ -181,13 +184,17 @@ export class RelayTunnel implements TunnelLink {
     this.send(Frames.data(stream.id, new Uint8Array(0), true))
   }
 
-  /** A daemon that never answers costs the browser `responseTimeoutMs`, not the tunnel's lifetime. */
-  private awaitHead(stream: Stream): void {
+  /**
+   * A daemon that never answers costs the browser `responseTimeoutMs` (counted once the request
+   * is through; a long-poll adds its own wait), not the tunnel's lifetime.
+   */
+  private awaitHead(stream: Stream, deadlineMs: number): void {
+    if (stream.done || stream.responded) return
     stream.headTimer = setTimeout(() => {
       if (stream.done || stream.responded) return
       this.send(Frames.reset(stream.id, "cancelled", "no response head in time"))
       this.finish(stream, 504, "Your daemon did not answer in time.")
-    }, this.limits.responseTimeoutMs)
+    }, deadlineMs)
   }
 
   private allocate(): number {
@@ -265,7 +272,9 @@ export class RelayTunnel implements TunnelLink {
         const ok = await sendWithCredit(stream.up, chunk, DATA_CHUNK, (piece) => this.send(Frames.data(stream.id, piece)))
         if (!ok) return
       }
-      if (!stream.done) this.send(Frames.data(stream.id, new Uint8Array(0), true))
+      if (stream.done) return
+      this.send(Frames.data(stream.id, new Uint8Array(0), true))
+      stream.uploaded?.()
     } catch {
       if (!stream.done) this.cancel(stream, "cancelled", "the upload was aborted")
     }

@@ -27,6 +27,8 @@ export interface HttpStream extends BaseStream {
   readonly res: ServerResponse
   /** Body bytes the daemon's head declared and has not sent yet; undefined when not declared. */
   remaining: number | undefined
+  /** Called once the request body has all gone to the daemon. */
+  uploaded?: () => void
 }
 export interface UpgradeStream extends BaseStream {
   readonly kind: "ws"
