@@ -27,10 +27,25 @@ export const newAttachmentId = (): string => {
   return id
 }
 
+/** File systems take 255 bytes per name; a multi-byte name is cut by bytes, never mid-character. */
+const MAX_NAME_CHARS = 128
+const MAX_NAME_BYTES = 200
+
+const cut = (name: string): string => {
+  let out = ""
+  let bytes = 0
+  for (const char of Array.from(name).slice(0, MAX_NAME_CHARS)) {
+    bytes += Buffer.byteLength(char)
+    if (bytes > MAX_NAME_BYTES) break
+    out += char
+  }
+  return out
+}
+
 /** A file name that is safe as the last part of a path on any OS: no separators, no dot-only names. */
 export const safeFileName = (name: string): string => {
   const base = name.split(/[\\/]/).pop() ?? ""
-  const cleaned = base.normalize("NFC").replace(/[\u0000-\u001f\u007f<>:"|?*]/g, "_").trim().slice(0, 128)
+  const cleaned = cut(base.normalize("NFC").replace(/[\u0000-\u001f\u007f<>:"|?*]/g, "_").trim()).trim()
   return cleaned === "" || /^\.+$/.test(cleaned) ? "file" : cleaned
 }
 

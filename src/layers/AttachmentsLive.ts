@@ -35,7 +35,7 @@ const toRef = (row: Row): AttachmentRef => ({
 const SWEEP_EVERY_MS = 60_000
 
 /** Files under `paths.attachmentsDir/<id>/<name>`, metadata in the daemon's SQLite. */
-export const AttachmentsLive = Layer.effect(
+export const AttachmentsLive = Layer.scoped(
   Attachments,
   Effect.gen(function*() {
     const db = yield* Database
@@ -43,6 +43,14 @@ export const AttachmentsLive = Layer.effect(
     const limits = limitsOf(config)
     const dir = config.paths.attachmentsDir
     yield* Effect.promise(() => fsp.mkdir(dir, { recursive: true, mode: 0o700 }))
+    // An upload cut short by the daemon's end (a stop, a crash) left a folder and no row.
+    const rows = yield* db.all(Schema.Struct({ id: Schema.String }), "SELECT id FROM attachments")
+    const known = new Set(rows.map((r) => r.id))
+    const folders = yield* Effect.promise(() => fsp.readdir(dir))
+    const orphans = folders.filter((id) => /^att-[a-z0-9]+$/.test(id) && !known.has(id))
+    yield* Effect.forEach(orphans, (id) => Effect.promise(() => fsp.rm(path.join(dir, id), { recursive: true, force: true })), {
+      discard: true
+    })
 
     const inFlight = yield* Ref.make(0)
     const lastSweep = yield* Ref.make(0)
@@ -58,6 +66,9 @@ export const AttachmentsLive = Layer.effect(
 
     const removeDir = (id: string) =>
       Effect.promise(() => fsp.rm(path.join(dir, id), { recursive: true, force: true }))
+    // Uploads still being written when the daemon stops: their request fibers may never finish.
+    const writing = new Set<string>()
+    yield* Effect.addFinalizer(() => Effect.forEach([...writing], removeDir, { discard: true }))
 
     const usage = db.one(Usage, "SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM attachments").pipe(
       Effect.map(Option.getOrElse(() => ({ files: 0, bytes: 0 })))
@@ -97,6 +108,7 @@ export const AttachmentsLive = Layer.effect(
         const name = safeFileName(file.name)
         const target = path.join(dir, id, name)
         yield* Effect.promise(() => fsp.mkdir(path.join(dir, id), { mode: 0o700 }))
+        writing.add(id)
         const limited = limitStream(file.content, limits, Effect.map(usage, (u) => u.bytes), inFlight)
         const size = yield* Effect.acquireUseRelease(
           Effect.promise(() => fsp.open(target, "wx", 0o600)),
@@ -104,7 +116,7 @@ export const AttachmentsLive = Layer.effect(
             Stream.runFoldEffect(limited, 0, (n, chunk) =>
               Effect.promise(() => handle.write(chunk)).pipe(Effect.as(n + chunk.length))),
           (handle) => Effect.promise(() => handle.close())
-        ).pipe(Effect.onError(() => removeDir(id)))
+        ).pipe(Effect.onError(() => removeDir(id)), Effect.ensuring(Effect.sync(() => writing.delete(id))))
         const now = yield* Clock.currentTimeMillis
         const row: Row = {
           id,

@@ -5,6 +5,7 @@ import * as path from "node:path"
 import * as YAML from "yaml"
 import { ConfigFile } from "../protocol/ConfigFile.js"
 import { describeParseError } from "../protocol/Issues.js"
+import { adoptUpstreamConfig } from "../protocol/UpstreamConfig.js"
 import { Config, ConfigError, redactedOrUndefined, type RepowirePaths } from "../services/Config.js"
 
 const ENV_PREFIX = "REPOWIRE_"
@@ -67,12 +68,26 @@ export const readConfigDocument = (paths: RepowirePaths) =>
     return doc
   })
 
-const envOverrides = (env: NodeJS.ProcessEnv) =>
-  Object.entries(env).flatMap(([key, value]) => {
+/** Upstream repowire's flat variables, as it documents them (they win over the nested form, as there). */
+const upstreamEnv = (env: NodeJS.ProcessEnv) => [
+  ...(env.REPOWIRE_AUTH_TOKEN ? [{ key: "REPOWIRE_AUTH_TOKEN", keyPath: ["daemon", "auth_token"], value: env.REPOWIRE_AUTH_TOKEN as unknown }] : []),
+  ...(env.REPOWIRE_RELAY_URL ? [{ key: "REPOWIRE_RELAY_URL", keyPath: ["relay", "url"], value: env.REPOWIRE_RELAY_URL as unknown }] : []),
+  ...(env.REPOWIRE_API_KEY
+    ? [
+      { key: "REPOWIRE_API_KEY", keyPath: ["relay", "api_key"], value: env.REPOWIRE_API_KEY as unknown },
+      { key: "REPOWIRE_API_KEY", keyPath: ["relay", "enabled"], value: true as unknown }
+    ]
+    : [])
+]
+
+const envOverrides = (env: NodeJS.ProcessEnv) => [
+  ...Object.entries(env).flatMap(([key, value]) => {
     if (!key.startsWith(ENV_PREFIX) || !key.includes("__") || value === undefined) return []
     const keyPath = key.slice(ENV_PREFIX.length).split("__").map((part) => part.toLowerCase())
     return [{ key, keyPath, value: value === "" ? null : YAML.parse(value) as unknown }]
-  })
+  }),
+  ...upstreamEnv(env)
+]
 
 const setIn = (target: Record<string, unknown>, keyPath: ReadonlyArray<string>, value: unknown) => {
   let node = target
@@ -88,7 +103,9 @@ const decodeConfig = Schema.decodeUnknown(ConfigFile, { onExcessProperty: "error
 /** Decodes a raw config (file contents + env overrides), naming the file or variable at fault. */
 export const decodeConfigValues = (paths: RepowirePaths, raw: unknown, env: NodeJS.ProcessEnv) =>
   Effect.gen(function*() {
-    const fileValue = typeof raw === "object" && raw !== null ? raw : {}
+    // An upstream repowire file is cut down to the keys that mean something here.
+    const adopted = adoptUpstreamConfig(raw).value
+    const fileValue = typeof adopted === "object" && adopted !== null ? adopted : {}
     if (raw !== null && raw !== undefined && typeof raw !== "object") {
       return yield* new ConfigError({ message: `${paths.configFile}: expected a mapping of sections (daemon, relay, logging)` })
     }
@@ -101,7 +118,7 @@ export const decodeConfigValues = (paths: RepowirePaths, raw: unknown, env: Node
     if (overrides.length === 0) return fromFile
     return yield* decodeConfig(merged).pipe(
       Effect.mapError((e: ParseResult.ParseError) => {
-        const names = overrides.map((o) => o.key).join(", ")
+        const names = [...new Set(overrides.map((o) => o.key))].join(", ")
         return new ConfigError({ message: `environment (${names}): ${describeParseError(e)}` })
       })
     )
@@ -112,8 +129,15 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env) =>
     const paths = resolvePaths(env)
     yield* ensureHome(paths)
     const doc = yield* readConfigDocument(paths)
-    const values = yield* decodeConfigValues(paths, doc.toJS(), env)
-    return Config.of({ paths, values, authToken: redactedOrUndefined(values.daemon.auth_token) })
+    const raw: unknown = doc.toJS()
+    const values = yield* decodeConfigValues(paths, raw, env)
+    const { ignored, renamed } = adoptUpstreamConfig(raw)
+    return Config.of({
+      paths,
+      values,
+      authToken: redactedOrUndefined(values.daemon.auth_token),
+      ...(ignored.length + renamed.length > 0 ? { upstream: { ignored, renamed } } : {})
+    })
   }).pipe(Effect.withSpan("Config.load"))
 
 /** Writes config.yaml atomically with mode 0600, keeping comments and unrelated keys. */

@@ -1,6 +1,8 @@
 import { HttpApiClient, HttpClient, HttpClientError, HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Effect, FiberRef, Layer, ParseResult, Redacted } from "effect"
+import { Effect, FiberRef, Layer, Option, ParseResult, Redacted, Schema } from "effect"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
 import { DaemonApi } from "../protocol/DaemonApi.js"
 import { PEER_TOKEN_HEADER } from "../protocol/Peer.js"
 import { daemonUrl } from "../programs/daemon/Launcher.js"
@@ -17,6 +19,9 @@ const causeText = (e: HttpClientError.RequestError) => {
   const code = cause?.code ?? cause?.cause?.code
   return code === "ECONNREFUSED" ? "connection refused" : typeof cause?.message === "string" ? cause.message : e.reason
 }
+
+const Uploaded = Schema.Struct({ attachments: Schema.Array(Schema.Struct({ id: Schema.String })) })
+const ErrorBody = Schema.Struct({ error: Schema.Struct({ message: Schema.String }) })
 
 export const DaemonClientLive = Layer.effect(
   DaemonClient,
@@ -40,6 +45,41 @@ export const DaemonClientLive = Layer.effect(
       get baseUrl() {
         return currentUrl()
       },
+      upload: (files, options) =>
+        Effect.tryPromise({
+          try: async () => {
+            const form = new FormData()
+            for (const file of files) form.append("file", new Blob([await fs.readFile(file)]), path.basename(file))
+            const headers: Record<string, string> = {}
+            if (authToken) headers.authorization = `Bearer ${Redacted.value(authToken)}`
+            if (options?.peerToken) headers[PEER_TOKEN_HEADER] = options.peerToken
+            return { response: await fetch(`${currentUrl()}/attachments`, { method: "POST", body: form, headers }) }
+          },
+          catch: (e) =>
+            (e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "EISDIR"
+              ? new DaemonFailure({ message: `cannot attach ${(e as NodeJS.ErrnoException).path}: not a readable file` })
+              : new DaemonUnreachable({ message: unreachableMessage(currentUrl(), e instanceof Error ? e.message : String(e)) })
+        }).pipe(
+          Effect.flatMap(({ response }) =>
+            Effect.tryPromise({ try: () => response.json() as Promise<unknown>, catch: () => null }).pipe(
+              Effect.orElseSucceed(() => null as unknown),
+              Effect.flatMap((body) =>
+                response.ok
+                  ? Schema.decodeUnknown(Uploaded)(body).pipe(
+                    Effect.map((b) => b.attachments.map((a) => a.id)),
+                    Effect.mapError(() => new DaemonFailure({ message: "unexpected answer to POST /attachments" }))
+                  )
+                  : Effect.fail(
+                    new DaemonFailure({
+                      message: Schema.decodeUnknownOption(ErrorBody)(body).pipe(
+                        Option.match({ onNone: () => `daemon answered ${response.status} to POST /attachments`, onSome: (b) => b.error.message })
+                      )
+                    })
+                  )
+              )
+            )
+          )
+        ),
       call: (f, options) =>
         Effect.locally(f(api), currentPeerToken, options?.peerToken).pipe(
           Effect.catchIf(

@@ -2,8 +2,10 @@ import { NodeContext } from "@effect/platform-node"
 import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
 import BetterSqlite from "better-sqlite3"
 import { Cause, Context, Data, Effect, Exit, Layer, Option, Runtime, Schema } from "effect"
+import * as fs from "node:fs"
 import { Config } from "../services/Config.js"
 import { Database, type SqlValue } from "../services/Database.js"
+import { moveAsideForeignState } from "./ForeignState.js"
 import { migrations } from "./Migrations.js"
 
 /** The state file is held by another daemon (it keeps an exclusive lock while it runs). */
@@ -79,8 +81,30 @@ const checkpointAfterCommits = (db: BetterSqlite.Database, onError: (error: unkn
   }
 }
 
+/**
+ * The state file, its WAL and its shared-memory index readable by their owner only. SQLite
+ * creates the database 0644 (less the umask) and gives the WAL and index the database's
+ * mode: made 0600 before SQLite opens it, they all are; a file from an older daemon is fixed.
+ */
+const makePrivate = (filename: string) =>
+  Effect.sync(() => {
+    fs.closeSync(fs.openSync(filename, "a", 0o600))
+    for (const file of [filename, `${filename}-wal`, `${filename}-shm`, `${filename}-journal`]) {
+      try {
+        if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, 0o600)
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error
+      }
+    }
+  })
+
 const open = (filename: string) =>
   Effect.gen(function*() {
+    const moved = filename === ":memory:" ? undefined : moveAsideForeignState(filename)
+    if (moved !== undefined) {
+      yield* Effect.logWarning(`${filename} is upstream repowire's (another schema): moved aside to ${moved}; starting fresh`)
+    }
+    if (filename !== ":memory:") yield* makePrivate(filename)
     const image = yield* migrate(filename)
     const db = yield* Effect.acquireRelease(
       Effect.sync(() => Option.isSome(image) ? new BetterSqlite(Buffer.from(image.value)) : new BetterSqlite(filename)),

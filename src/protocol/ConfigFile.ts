@@ -18,6 +18,10 @@ export const durationMillis = (d: typeof Duration.Type): number => {
   return Number(match[1]) * units[match[2]!]!
 }
 
+const PositiveDuration = Duration.pipe(Schema.filter((d) => durationMillis(d) > 0, {
+  message: () => "a duration above zero, like 30s"
+}))
+
 const Port = Schema.Int.pipe(Schema.between(0, 65535, { message: () => "a port from 0 to 65535" }))
 const Bytes = Schema.Int.pipe(Schema.positive({ message: () => "a positive number of bytes" }))
 const Secret = Schema.NullOr(Schema.String.pipe(Schema.minLength(16, { message: () => "a secret of at least 16 characters" })))
@@ -39,6 +43,8 @@ export const DaemonSection = Schema.Struct({
   port: field(Port, 8377),
   auth_token: field(Secret, null),
   max_body_bytes: field(Bytes, 1_048_576),
+  /** The longest wait for a request's headers and body, and for an upload's next bytes. */
+  request_timeout: field(PositiveDuration, "60s"),
   mcp_http: section({ enabled: field(Schema.Boolean, false) }, { enabled: false }),
   attachments: section({
     max_bytes: field(Bytes, 10 * 1024 * 1024),

@@ -1,4 +1,4 @@
-import { HttpApiSchema } from "@effect/platform"
+import { HttpApiSchema, HttpServerResponse } from "@effect/platform"
 import { Schema } from "effect"
 
 /**
@@ -70,6 +70,12 @@ export class PayloadTooLarge
   static readonly code = "payload_too_large"
   static readonly status = 413
 }
+export class UnsupportedMediaType
+  extends Schema.TaggedError<UnsupportedMediaType>()("UnsupportedMediaType", { message: Schema.String })
+{
+  static readonly code = "unsupported_media_type"
+  static readonly status = 415
+}
 export class QueueFull extends Schema.TaggedError<QueueFull>()("QueueFull", { message: Schema.String }) {
   static readonly code = "queue_full"
   static readonly status = 507
@@ -77,6 +83,27 @@ export class QueueFull extends Schema.TaggedError<QueueFull>()("QueueFull", { me
 export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExceeded", { message: Schema.String }) {
   static readonly code = "quota_exceeded"
   static readonly status = 507
+}
+
+export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { message: Schema.String }) {
+  static readonly code = "not_found"
+  static readonly status = 404
+}
+export class RequestTimeout extends Schema.TaggedError<RequestTimeout>()("RequestTimeout", { message: Schema.String }) {
+  static readonly code = "request_timeout"
+  static readonly status = 408
+}
+export class TooManyRequests
+  extends Schema.TaggedError<TooManyRequests>()("TooManyRequests", { message: Schema.String })
+{
+  static readonly code = "too_many_requests"
+  static readonly status = 429
+}
+/** A bug, never the client's doing; the details go to the log, not the caller. */
+export class Internal extends Schema.TaggedError<Internal>()("Internal", { message: Schema.String }) {
+  static readonly code = "internal"
+  static readonly status = 500
+  static readonly logged = () => new Internal({ message: "internal error; see the log" })
 }
 
 export const BadRequestBody = envelope(BadRequest)
@@ -88,8 +115,49 @@ export const AttachmentNotFoundBody = envelope(AttachmentNotFound)
 export const AmbiguousPeerBody = envelope(AmbiguousPeer)
 export const AlreadyAckedBody = envelope(AlreadyAcked)
 export const PayloadTooLargeBody = envelope(PayloadTooLarge)
+export const UnsupportedMediaTypeBody = envelope(UnsupportedMediaType)
 export const QueueFullBody = envelope(QueueFull)
 export const QuotaExceededBody = envelope(QuotaExceeded)
 
 /** Errors a peer lookup can end in. */
 export type PeerLookupError = PeerNotFound | AmbiguousPeer
+
+/** An error that knows its wire form: its class carries the HTTP status and the code. */
+export interface WireError {
+  readonly status: number
+  readonly body: ErrorBody
+}
+
+/** The wire form of a typed error of this module; undefined for anything else. */
+export const wireErrorOf = (error: unknown): WireError | undefined => {
+  if (typeof error !== "object" || error === null) return undefined
+  const cls = error.constructor as { readonly status?: unknown; readonly code?: unknown }
+  const message = (error as { readonly message?: unknown }).message
+  return typeof cls.status === "number" && typeof cls.code === "string" && typeof message === "string"
+    ? { status: cls.status, body: errorBody(cls.code, message) }
+    : undefined
+}
+
+type AnyWireError =
+  | BadRequest
+  | Unauthorized
+  | Forbidden
+  | PeerNotFound
+  | AskNotFound
+  | AttachmentNotFound
+  | NotFound
+  | RequestTimeout
+  | AmbiguousPeer
+  | AlreadyAcked
+  | PayloadTooLarge
+  | UnsupportedMediaType
+  | TooManyRequests
+  | QueueFull
+  | QuotaExceeded
+  | Internal
+
+/** A typed error as an HTTP response: the one way a route answers outside the HttpApi's own encoding. */
+export const errorResponse = (error: AnyWireError, headers: Readonly<Record<string, string>> = {}) => {
+  const wire = wireErrorOf(error)!
+  return HttpServerResponse.unsafeJson(wire.body, { status: wire.status, headers })
+}

@@ -41,8 +41,21 @@ const eventAliases: Record<string, HookEventName> = {
   "after-agent": "stop",
   afteragent: "stop",
   "session-end": "session-end",
-  sessionend: "session-end"
+  sessionend: "session-end",
+  // upstream repowire's names (`repowire hook prompt`, `repowire hook session`)
+  prompt: "user-prompt-submit",
+  session: "session-start"
 }
+
+/** Upstream's `repowire hook session` serves SessionStart and SessionEnd: the payload says which. */
+export const resolveUpstreamSession = (arg: string, event: HookEventName, payload: unknown): HookEventName =>
+  arg.toLowerCase() === "session" && typeof payload === "object" && payload !== null &&
+    /^session-?end$/i.test(String((payload as { hook_event_name?: unknown }).hook_event_name ?? ""))
+    ? "session-end"
+    : event
+
+/** Upstream hooks this repowire has no use for (Claude Code's Notification, opt-in PreToolUse): accepted, no-ops. */
+export const UPSTREAM_NOOP_EVENTS: ReadonlyArray<string> = ["notification", "pretooluse", "pre-tool-use"]
 
 export const HOOK_EVENTS: ReadonlyArray<HookEventName> = [
   "session-start",

@@ -19,6 +19,8 @@ export class Config extends Context.Tag("repowire/Config")<Config, {
   readonly paths: RepowirePaths
   readonly values: ConfigFile
   readonly authToken: Redacted.Redacted<string> | undefined
+  /** config.yaml is upstream repowire's: keys read under our names, and keys ignored. */
+  readonly upstream?: { readonly renamed: ReadonlyArray<string>; readonly ignored: ReadonlyArray<string> }
 }>() {}
 
 export const redactedOrUndefined = (value: string | null): Redacted.Redacted<string> | undefined =>

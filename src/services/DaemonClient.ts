@@ -33,4 +33,9 @@ export class DaemonClient extends Context.Tag("repowire/DaemonClient")<DaemonCli
     f: (api: DaemonApiClient) => Effect.Effect<A, E>,
     options?: { readonly peerToken?: string | undefined }
   ) => Effect.Effect<A, DaemonCallError<E>>
+  /** Uploads local files with `POST /attachments` (multipart); their attachment ids, in order. */
+  readonly upload: (
+    files: ReadonlyArray<string>,
+    options?: { readonly peerToken?: string | undefined }
+  ) => Effect.Effect<ReadonlyArray<string>, DaemonUnreachable | DaemonFailure>
 }>() {}

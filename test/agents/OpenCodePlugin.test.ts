@@ -4,6 +4,7 @@ import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import { afterAll, beforeAll } from "vitest"
 import { openCodePlugin } from "../../src/programs/setup/OpenCodePlugin.js"
+import { asHuman } from "../support/Http.js"
 import { BIN, httpJson, type RunningDaemon, startDaemon, tempDir } from "./Harness.js"
 
 /** The plugin setup writes for OpenCode, loaded as OpenCode would, with a fake OpenCode client. */
@@ -38,7 +39,7 @@ describe("OpenCode plugin", () => {
 
     await hooks["chat.message"]!({}, { parts: [{ type: "text", text: "Update the install page" }] })
     await hooks["tool.execute.after"]!({ tool: "edit" }, { metadata: { filePath: "/docs/install.md" } })
-    const sender = await httpJson(daemon.url, "POST", "/peers", { body: { name: "lead", backend: "cli" } })
+    const sender = await httpJson(daemon.url, "POST", "/peers", { body: { name: "lead", backend: "cli" }, headers: asHuman(daemon.home) })
     await httpJson(daemon.url, "POST", "/notify", {
       body: { from_peer: sender.body.peer_id, to_peer: "docs-site", text: "also fix the changelog" },
       headers: { "x-repowire-peer-token": sender.body.token }

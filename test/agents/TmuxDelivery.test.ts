@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll } from "vitest"
+import { asHuman } from "../support/Http.js"
 import { BIN, httpJson, killDeliveries, runBin, type RunningDaemon, startDaemon, tempDir } from "./Harness.js"
 
 /**
@@ -114,7 +115,7 @@ describe("live delivery into tmux panes", () => {
     await daemon.stop()
     daemon = await startDaemon({}, daemon.home)
     assert.notStrictEqual(daemon.url, oldUrl)
-    const sender = await httpJson(daemon.url, "POST", "/peers", { body: { name: "restarter", backend: "cli", circle: "mesh" } })
+    const sender = await httpJson(daemon.url, "POST", "/peers", { body: { name: "restarter", backend: "cli", circle: "mesh" }, headers: asHuman(daemon.home) })
     const sent = await httpJson(daemon.url, "POST", "/notify", {
       body: { from_peer: sender.body.peer_id, to_peer: "api", text: "after the restart" },
       headers: { "x-repowire-peer-token": sender.body.token as string }
@@ -124,7 +125,7 @@ describe("live delivery into tmux panes", () => {
   }, 60_000)
 
   it("several messages at once arrive whole and in order", async () => {
-    const sender = await httpJson(daemon.url, "POST", "/peers", { body: { name: "sender", backend: "cli", circle: "mesh" } })
+    const sender = await httpJson(daemon.url, "POST", "/peers", { body: { name: "sender", backend: "cli", circle: "mesh" }, headers: asHuman(daemon.home) })
     const headers = { "x-repowire-peer-token": sender.body.token as string }
     const sent = await Promise.all([1, 2, 3, 4, 5].map((i) =>
       httpJson(daemon.url, "POST", "/notify", {

@@ -5,7 +5,7 @@ import WebSocket from "ws"
 import * as fs from "node:fs"
 import { resolvePaths, updateConfigFile } from "../../src/layers/ConfigLive.js"
 import { enableRelay, rotateKey } from "../../src/programs/relay/Enable.js"
-import { request as local, register } from "../support/Http.js"
+import { asHuman, request as local, register } from "../support/Http.js"
 import { startDaemon, type TestDaemon } from "../support/Daemon.js"
 import { login, makeCert, mintKey, RelayServicesLayer, request, startRelay, tempDir } from "./harness.js"
 
@@ -81,7 +81,7 @@ describe("relay + the real daemon", () => {
       assert.include(first, ": connected")
       const live = yield* Effect.fork(sseUntil(`${relay.url}/events/stream?since=0`, cookie, (t) => t.includes("relay-agent")))
       yield* Effect.sleep("100 millis")
-      const agent = yield* Effect.promise(() => register(d.url, { name: "relay-agent", backend: "cli", path: "/tmp/x" }))
+      const agent = yield* Effect.promise(() => register(d.url, { name: "relay-agent", backend: "cli", path: "/tmp/x" }, asHuman(d.home)))
       assert.include(yield* live.await.pipe(Effect.flatten, Effect.timeout("3 seconds")), "relay-agent")
 
       // The dashboard acts as itself through the relay.
@@ -139,8 +139,8 @@ describe("relay + the real daemon", () => {
       const { cookie } = yield* login(relay.url, cert.cert, bKey)
       const seen = yield* Effect.fork(sseUntil(`${relay.url}/events/stream?since=0`, cookie, (t) => t.includes("marker-b")))
       yield* Effect.sleep("100 millis")
-      yield* Effect.promise(() => register(a.url, { name: "secret-of-a", backend: "cli", path: "/a" }))
-      yield* Effect.promise(() => register(b.url, { name: "marker-b", backend: "cli", path: "/b" }))
+      yield* Effect.promise(() => register(a.url, { name: "secret-of-a", backend: "cli", path: "/a" }, asHuman(a.home)))
+      yield* Effect.promise(() => register(b.url, { name: "marker-b", backend: "cli", path: "/b" }, asHuman(b.home)))
       const text = yield* seen.await.pipe(Effect.flatten, Effect.timeout("3 seconds"))
       assert.include(text, "marker-b")
       assert.notInclude(text, "secret-of-a")

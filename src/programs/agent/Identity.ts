@@ -30,9 +30,9 @@ export const sanitizeName = sanitize
 
 const digest = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 16)
 
-/** A session's peer name: $REPOWIRE_PEER_NAME, else its folder's name. */
+/** A session's peer name: $REPOWIRE_PEER_NAME (or upstream's $REPOWIRE_DISPLAY_NAME), else its folder's name. */
 export const peerNameFor = (cwd: string, env: NodeJS.ProcessEnv = process.env) =>
-  sanitize(env.REPOWIRE_PEER_NAME || path.basename(cwd) || os.hostname())
+  sanitize(env.REPOWIRE_PEER_NAME || env.REPOWIRE_DISPLAY_NAME || path.basename(cwd) || os.hostname())
 
 export const resolveIdentity = (
   backend: AgentBackend,

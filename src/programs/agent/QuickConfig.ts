@@ -50,7 +50,8 @@ export const quickDaemonTarget = async (env: NodeJS.ProcessEnv = process.env): P
   const host = env.REPOWIRE_DAEMON__HOST || (typeof daemon.host === "string" ? daemon.host : "127.0.0.1")
   const portRaw = env.REPOWIRE_DAEMON__PORT ?? daemon.port
   const port = Number.isInteger(Number(portRaw)) && portRaw !== undefined && portRaw !== "" ? Number(portRaw) : 8377
-  const tokenRaw = env.REPOWIRE_DAEMON__AUTH_TOKEN !== undefined ? env.REPOWIRE_DAEMON__AUTH_TOKEN : daemon.auth_token
+  // REPOWIRE_AUTH_TOKEN: upstream repowire's name, which wins there as here (see ConfigLive).
+  const tokenRaw = env.REPOWIRE_AUTH_TOKEN || (env.REPOWIRE_DAEMON__AUTH_TOKEN !== undefined ? env.REPOWIRE_DAEMON__AUTH_TOKEN : daemon.auth_token)
   return {
     baseUrl: runningDaemonUrl(env) ?? `http://${hostForUrl(host)}:${port}`,
     authToken: typeof tokenRaw === "string" && tokenRaw !== "" ? tokenRaw : null

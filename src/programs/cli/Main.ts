@@ -3,6 +3,8 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Layer, Option } from "effect"
 import { StderrLogger } from "../../layers/StderrLogger.js"
 import { VERSION } from "../../Version.js"
+import { repowireHome } from "../agent/QuickConfig.js"
+import { repairShim } from "../setup/Shim.js"
 import { ackCommand } from "./commands/Ack.js"
 import { askCommand } from "./commands/Ask.js"
 import { asksCommand } from "./commands/Asks.js"
@@ -13,9 +15,11 @@ import { doctorCommand } from "./commands/Doctor.js"
 import { hookCommand } from "./commands/Hook.js"
 import { mcpCommand } from "./commands/Mcp.js"
 import { notifyCommand } from "./commands/Notify.js"
+import { peerCommand } from "./commands/Peer.js"
 import { peersCommand } from "./commands/Peers.js"
 import { relayCommand } from "./commands/Relay.js"
 import { serveCommand } from "./commands/Serve.js"
+import { serviceCommand } from "./commands/Service.js"
 import { setupCommand } from "./commands/Setup.js"
 import { statusCommand } from "./commands/Status.js"
 import { uninstallCommand } from "./commands/Uninstall.js"
@@ -25,12 +29,14 @@ const root = Command.make("repowire").pipe(
   Command.withSubcommands([
     serveCommand,
     daemonCommand,
+    serviceCommand,
     configCommand,
     setupCommand,
     uninstallCommand,
     statusCommand,
     doctorCommand,
     peersCommand,
+    peerCommand,
     askCommand,
     notifyCommand,
     broadcastCommand,
@@ -54,8 +60,18 @@ const oneLine = (cause: Cause.Cause<unknown>) => {
   return Cause.pretty(cause).split("\n")[0] ?? "unexpected failure"
 }
 
+/** A shim left pointing at a moved or removed install is pointed at this one (doctor only reports it). */
+const healShim = (argv: ReadonlyArray<string>) => Effect.sync(() => {
+  if (argv[2] === "doctor") return
+  try {
+    repairShim(repowireHome())
+  } catch {
+    // best effort: `repowire doctor` reports a broken shim
+  }
+})
+
 export const runCli = (argv: ReadonlyArray<string>) =>
-  cli(argv).pipe(
+  Effect.zipRight(healShim(argv), cli(argv)).pipe(
     Effect.tapErrorCause((cause) => {
       if (Cause.isInterruptedOnly(cause)) return Effect.void
       if (Option.exists(Cause.failureOption(cause), ValidationError.isValidationError)) return Effect.void

@@ -1,18 +1,19 @@
-import { HttpLayerRouter, HttpServerRequest, HttpServerResponse, Multipart } from "@effect/platform"
-import { Data, Effect, Either, Layer, Option, Stream } from "effect"
+import { HttpLayerRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServerRequest, NodeStream } from "@effect/platform-node"
+import { Data, Duration, Effect, Either, Layer } from "effect"
+import { IncomingMessage } from "node:http"
 import type { AttachmentRef } from "../../protocol/Attachment.js"
-import type { PayloadTooLarge, QuotaExceeded } from "../../protocol/Errors.js"
-import { errorBody } from "../../protocol/Errors.js"
+import { durationMillis } from "../../protocol/ConfigFile.js"
+import { BadRequest, errorResponse, PayloadTooLarge, RequestTimeout } from "../../protocol/Errors.js"
 import { limitsOf } from "../../layers/AttachmentLimits.js"
 import { Attachments } from "../../services/Attachments.js"
 import { Config } from "../../services/Config.js"
+import { readFileParts } from "./MultipartReader.js"
 
 const MAX_FILES = 16
 
 class TooManyFiles extends Data.TaggedError("TooManyFiles") {}
 
-const fail = (status: number, code: string, message: string) =>
-  HttpServerResponse.unsafeJson(errorBody(code, message), { status })
 
 /** Types a browser can only display, never run; everything else is served as opaque bytes. */
 const INERT_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "application/pdf"])
@@ -37,52 +38,61 @@ export const contentDisposition = (name: string): string => {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`
 }
 
+/**
+ * An upload refused before its body was read to the end: the connection closes after the
+ * answer, so the rest of the body is never waited for.
+ */
+const refuse = (error: Parameters<typeof errorResponse>[0]) =>
+  HttpServerResponse.setHeader(errorResponse(error), "connection", "close")
+
+/**
+ * The request's body. Read from node:http, it stays open when the reading stops early (the
+ * platform's own stream destroys the request, and the socket with it, before the refusal is sent).
+ */
+const bodyOf = (request: HttpServerRequest.HttpServerRequest) => {
+  // A tunnelled request is a web Request: its stream is cancelled, and nothing else closes.
+  const source: unknown = NodeHttpServerRequest.toIncomingMessage(request)
+  return source instanceof IncomingMessage
+    ? NodeStream.fromReadable<HttpServerError.RequestError, Uint8Array>(
+      () => source,
+      (cause) => new HttpServerError.RequestError({ request, reason: "Transport", cause }),
+      { closeOnDone: false }
+    )
+    : request.stream
+}
+
 const upload = Effect.gen(function*() {
   const request = yield* HttpServerRequest.HttpServerRequest
   const attachments = yield* Attachments
-  const limits = limitsOf(yield* Config)
-  const type = request.headers["content-type"] ?? ""
-  if (!type.toLowerCase().startsWith("multipart/form-data")) {
-    return fail(400, "invalid_request", "upload files as multipart/form-data")
-  }
+  const config = yield* Config
+  const limits = limitsOf(config)
   const stored: Array<AttachmentRef> = []
-  const outcome = yield* request.multipartStream.pipe(
-    Stream.filter(Multipart.isFile),
-    Stream.zipWithIndex,
-    Stream.runForEach(([file, index]): Effect.Effect<void, TooManyFiles | PayloadTooLarge | QuotaExceeded | Multipart.MultipartError> =>
-      index >= MAX_FILES
-        ? Effect.fail(new TooManyFiles())
-        : Effect.map(
-          attachments.upload({ name: file.name, contentType: file.contentType, content: file.content }),
-          (ref) => void stored.push(ref)
-        )
-    ),
-    Multipart.withLimits({
-      maxParts: Option.some(MAX_FILES * 4),
-      maxFileSize: Option.none(),
-      maxTotalSize: Option.some(limits.maxBytes * MAX_FILES + 1024 * 1024)
-    }),
-    Effect.either
-  )
+  const outcome = yield* readFileParts(bodyOf(request), request.headers, {
+    maxParts: MAX_FILES * 4,
+    maxPartBytes: limits.maxBytes,
+    maxFieldBytes: 64 * 1024,
+    maxTotalBytes: limits.maxBytes * MAX_FILES + 1024 * 1024,
+    idle: Duration.millis(durationMillis(config.values.daemon.request_timeout))
+  }, (file, index) =>
+    Effect.gen(function*() {
+      if (index >= MAX_FILES) return yield* new TooManyFiles()
+      stored.push(yield* attachments.upload(file))
+    })).pipe(Effect.either)
   if (Either.isLeft(outcome)) {
     // All or nothing: drop the files this request had already stored.
     yield* attachments.remove(stored.map((r) => r.id))
     return yield* Effect.fail(outcome.left)
   }
-  const refs = stored
-  if (refs.length === 0) return fail(400, "invalid_request", "the upload has no file part")
-  return HttpServerResponse.unsafeJson({ attachments: [...refs] }, { status: 201 })
+  if (stored.length === 0) return errorResponse(new BadRequest({ message: "the upload has no file part" }))
+  return HttpServerResponse.unsafeJson({ attachments: [...stored] }, { status: 201 })
 }).pipe(
   Effect.catchTags({
-    TooManyFiles: () => Effect.succeed(fail(400, "invalid_request", `at most ${MAX_FILES} files per upload`)),
-    PayloadTooLarge: (e) => Effect.succeed(fail(413, "payload_too_large", e.message)),
-    QuotaExceeded: (e) => Effect.succeed(fail(507, "quota_exceeded", e.message)),
-    MultipartError: (e) =>
-      Effect.succeed(
-        e.reason === "FileTooLarge" || e.reason === "BodyTooLarge"
-          ? fail(413, "payload_too_large", "the upload is too large")
-          : fail(400, "invalid_request", `not a valid multipart upload (${e.reason})`)
-      )
+    TooManyFiles: () => Effect.succeed(refuse(new BadRequest({ message: `at most ${MAX_FILES} files per upload` }))),
+    PayloadTooLarge: (e) => Effect.succeed(refuse(e)),
+    QuotaExceeded: (e) => Effect.succeed(refuse(e)),
+    MultipartTooLarge: (e) => Effect.succeed(refuse(new PayloadTooLarge({ message: e.message }))),
+    MultipartInvalid: (e) => Effect.succeed(refuse(new BadRequest({ message: e.message }))),
+    MultipartStalled: (e) => Effect.succeed(refuse(new RequestTimeout({ message: e.message })))
   })
 )
 
@@ -101,7 +111,7 @@ const download = Effect.gen(function*() {
       "cache-control": "private, max-age=3600"
     }
   })
-}).pipe(Effect.catchTag("AttachmentNotFound", (e) => Effect.succeed(fail(404, "attachment_not_found", e.message))))
+}).pipe(Effect.catchTag("AttachmentNotFound", (e) => Effect.succeed(errorResponse(e))))
 
 /** POST /attachments (multipart upload) and GET /attachments/:id (download, never rendered). */
 export const AttachmentRoutes = Layer.mergeAll(

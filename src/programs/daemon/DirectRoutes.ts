@@ -1,6 +1,6 @@
 import { Cause, Effect, Either, Exit, type ParseResult, Runtime, Schema } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { errorBody } from "../../protocol/Errors.js"
+import { BadRequest, Internal, wireErrorOf } from "../../protocol/Errors.js"
 import { parseErrorMessage } from "../../protocol/Issues.js"
 import { parseJsonBounded } from "../../protocol/JsonDepth.js"
 import {
@@ -43,16 +43,6 @@ const route = <P, PI, A, AI, E>(
   encode: Schema.encodeSync(success) as Route["encode"]
 })
 
-/** A typed error of the wire protocol: its class carries the HTTP status and the code. */
-const wireError = (error: unknown) => {
-  const wire = typeof error === "object" && error !== null
-    ? error.constructor as { readonly status?: unknown; readonly code?: unknown }
-    : undefined
-  return wire !== undefined && typeof wire.status === "number" && typeof wire.code === "string"
-    ? { status: wire.status, body: errorBody(wire.code, (error as { readonly message: string }).message) }
-    : undefined
-}
-
 const isJson = (contentType: string | undefined) =>
   contentType === undefined || contentType.toLowerCase().includes("application/json")
 
@@ -60,6 +50,11 @@ const send = (response: ServerResponse, status: number, body: unknown) => {
   const text = JSON.stringify(body)
   response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) })
   response.end(text)
+}
+
+const sendError = (response: ServerResponse, error: BadRequest | Internal) => {
+  const wire = wireErrorOf(error)!
+  send(response, wire.status, wire.body)
 }
 
 /**
@@ -99,7 +94,7 @@ export const makeDirectRoutes = (options: { readonly config: Config["Type"]; rea
         return send(response, 200, body)
       }
       const failure = Cause.failureOption(exit.cause)
-      const wire = failure._tag === "Some" ? wireError(failure.value) : undefined
+      const wire = failure._tag === "Some" ? wireErrorOf(failure.value) : undefined
       if (wire !== undefined) return send(response, wire.status, wire.body)
       failed(response, exit.cause)
     }
@@ -108,15 +103,15 @@ export const makeDirectRoutes = (options: { readonly config: Config["Type"]; rea
     const failed = (response: ServerResponse, cause: unknown) => {
       runFork(Effect.logError("request failed", Cause.isCause(cause) ? cause : Cause.die(cause)))
       if (response.headersSent) return response.destroy()
-      send(response, 500, errorBody("internal", "internal error; see the daemon log"))
+      sendError(response, Internal.logged())
     }
 
     const serve = (chosen: Route, token: string, text: string, response: ServerResponse) => {
       // As the platform reads a JSON body: an empty one is null.
       const body = text === "" ? { ok: true as const, value: null } : parseJsonBounded(text)
-      if (!body.ok) return send(response, 400, errorBody("invalid_request", `the request body is ${body.reason}`))
+      if (!body.ok) return sendError(response, new BadRequest({ message: `the request body is ${body.reason}` }))
       const payload = chosen.decode(body.value)
-      if (Either.isLeft(payload)) return send(response, 400, errorBody("invalid_request", parseErrorMessage(payload.left)))
+      if (Either.isLeft(payload)) return sendError(response, new BadRequest({ message: parseErrorMessage(payload.left) }))
       let outcome: Outcome<unknown, unknown>
       try {
         const at = clock.unsafeCurrentTimeMillis()

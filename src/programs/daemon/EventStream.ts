@@ -2,6 +2,7 @@ import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/
 import { Effect, Fiber, Schema, Stream } from "effect"
 import { MeshEvent } from "../../protocol/MeshEvent.js"
 import { EventLog } from "../../services/EventLog.js"
+import { BadRequest, errorResponse } from "../../protocol/Errors.js"
 
 const encodeEvent = Schema.encodeSync(Schema.parseJson(MeshEvent))
 const encoder = new TextEncoder()
@@ -14,10 +15,7 @@ const sinceOf = (request: HttpServerRequest.HttpServerRequest) => {
   return Number.isSafeInteger(since) && since >= 0 ? since : undefined
 }
 
-const badSince = HttpServerResponse.unsafeJson(
-  { error: { code: "invalid_request", message: "since / Last-Event-ID must be a non-negative integer" } },
-  { status: 400 }
-)
+const badSince = errorResponse(new BadRequest({ message: "since / Last-Event-ID must be a non-negative integer" }))
 
 /** SSE: `id:` lines make EventSource resume with Last-Event-ID on its own. */
 const sse = Effect.gen(function*() {

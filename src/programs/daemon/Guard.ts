@@ -1,7 +1,17 @@
 import { HttpIncomingMessage, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { Cause, Effect, identity, Option, Schema } from "effect"
-import { errorBody } from "../../protocol/Errors.js"
+import {
+  BadRequest,
+  errorResponse,
+  Forbidden,
+  Internal,
+  NotFound,
+  PayloadTooLarge,
+  TooManyRequests,
+  Unauthorized,
+  UnsupportedMediaType
+} from "../../protocol/Errors.js"
 import { decodeErrorMessage } from "../../protocol/Issues.js"
 import { jsonDepthWithin, tooDeep } from "../../protocol/JsonDepth.js"
 import type { Config } from "../../services/Config.js"
@@ -10,6 +20,7 @@ import { type AuthToken, bearerOf } from "../../services/AuthToken.js"
 import { hasDashboardSession } from "./DashboardSession.js"
 import { allowedHosts, allowedOrigins } from "./Origins.js"
 import { readBoundedBody } from "./BoundedBody.js"
+import { unsupportedMediaType } from "./ContentType.js"
 import { isTunnelAllowed } from "../../protocol/TunnelRoutes.js"
 
 export type HttpApp = Effect.Effect<
@@ -18,8 +29,6 @@ export type HttpApp = Effect.Effect<
   HttpServerRequest.HttpServerRequest | import("effect").Scope.Scope
 >
 
-const json = (status: number, code: string, message: string) =>
-  HttpServerResponse.unsafeJson(errorBody(code, message), { status })
 
 /** Paths that answer without the daemon's auth token. */
 const isPublic = (path: string) =>
@@ -34,7 +43,7 @@ const rewriteDecodeError = (response: HttpServerResponse.HttpServerResponse) => 
   if (response.status !== 400 || response.body._tag !== "Uint8Array") return response
   const decoded = decodeErrorBody(new TextDecoder().decode(response.body.body))
   if (Option.isNone(decoded)) return response
-  return json(400, "invalid_request", decodeErrorMessage(decoded.value.issues, () => decoded.value.message))
+  return errorResponse(new BadRequest({ message: decodeErrorMessage(decoded.value.issues, () => decoded.value.message) }))
 }
 
 const clientOf = (request: HttpServerRequest.HttpServerRequest) => Option.getOrElse(request.remoteAddress, () => "local")
@@ -52,12 +61,12 @@ const carriesJson = (request: HttpServerRequest.HttpServerRequest) => {
 const classifyDefect = (cause: Cause.Cause<unknown>) => {
   const error = Cause.squash(cause)
   if (HttpServerError.isServerError(error) && error._tag === "RouteNotFound") {
-    return json(404, "not_found", "no such route")
+    return errorResponse(new NotFound({ message: "no such route" }))
   }
   if (HttpServerError.isServerError(error) && error._tag === "RequestError") {
     const text = String(error.cause ?? error.description ?? "")
-    if (/too large|max.*size|exceed/i.test(text)) return json(413, "payload_too_large", "request body is too large")
-    return json(400, "invalid_request", "the request body is not valid JSON")
+    if (/too large|max.*size|exceed/i.test(text)) return errorResponse(new PayloadTooLarge({ message: "request body is too large" }))
+    return errorResponse(new BadRequest({ message: "the request body is not valid JSON" }))
   }
   return undefined
 }
@@ -82,9 +91,7 @@ export interface RequestHead {
 export type Verdict =
   | {
     readonly _tag: "Refuse"
-    readonly status: number
-    readonly code: string
-    readonly message: string
+    readonly error: GuardRefusal
     /** The refusal carries CORS headers (the Origin itself was acceptable). */
     readonly cors: boolean
     /** The connection closes after the refusal (its body was never read). */
@@ -99,14 +106,9 @@ export type Verdict =
     readonly chunked: boolean
   }
 
-const refuse = (status: number, code: string, message: string, cors = false, close = false): Verdict => ({
-  _tag: "Refuse",
-  status,
-  code,
-  message,
-  cors,
-  close
-})
+type GuardRefusal = NotFound | Forbidden | TooManyRequests | Unauthorized | UnsupportedMediaType | PayloadTooLarge
+
+const refuse = (error: GuardRefusal, cors = false, close = false): Verdict => ({ _tag: "Refuse", error, cors, close })
 
 /**
  * The guard's checks on a request's head: DNS rebinding (Host), cross-site (Origin), the
@@ -129,32 +131,35 @@ export const makeAdmission = (options: GuardOptions) => {
     const path = new URL(head.url, "http://localhost").pathname
 
     if (tunnelled) {
-      if (!isTunnelAllowed(head.method, head.url)) return refuse(404, "not_found", "not reachable through the relay")
+      if (!isTunnelAllowed(head.method, head.url)) return refuse(new NotFound({ message: "not reachable through the relay" }))
     } else {
       const host = headers["host"]
       if (host === undefined || !hosts.has(host.toLowerCase())) {
-        return refuse(403, "forbidden", "Host header is not a loopback address of this daemon")
+        return refuse(new Forbidden({ message: "Host header is not a loopback address of this daemon" }))
       }
     }
 
     const origin = headers["origin"]
-    if (origin !== undefined && !origins.has(origin)) return refuse(403, "forbidden", `Origin ${origin} is not allowed`)
+    if (origin !== undefined && !origins.has(origin)) return refuse(new Forbidden({ message: `Origin ${origin} is not allowed` }))
     if (head.method === "OPTIONS") return { _tag: "Preflight" }
 
     if (auth.required && !tunnelled && !isPublic(path) && !browserSession()) {
       const check = auth.check(bearerOf(headers["authorization"]), head.client)
       if (check === "limited") {
-        return refuse(429, "too_many_requests", "too many wrong auth tokens from this client; wait a minute", true)
+        return refuse(new TooManyRequests({ message: "too many wrong auth tokens from this client; wait a minute" }), true)
       }
       if (check !== "ok") {
-        return refuse(401, "unauthorized", "this daemon requires its auth token (Authorization: Bearer …)", true)
+        return refuse(new Unauthorized({ message: "this daemon requires its auth token (Authorization: Bearer …)" }), true)
       }
     }
+
+    const mediaType = unsupportedMediaType(head.method, path, headers)
+    if (mediaType !== undefined) return refuse(new UnsupportedMediaType({ message: mediaType }), true, true)
 
     const bounded = !path.startsWith("/attachments")
     const declared = headers["content-length"]
     if (bounded && declared !== undefined && Number(declared) > limit) {
-      return refuse(413, "payload_too_large", `request body is larger than ${limit} bytes`, true, true)
+      return refuse(new PayloadTooLarge({ message: `request body is larger than ${limit} bytes` }), true, true)
     }
     return {
       _tag: "Admit",
@@ -188,7 +193,7 @@ export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp => {
       })
 
     if (verdict._tag === "Refuse") {
-      const refusal = json(verdict.status, verdict.code, verdict.message)
+      const refusal = errorResponse(verdict.error)
       const withCors = verdict.cors ? cors(refusal) : refusal
       return verdict.close ? HttpServerResponse.setHeader(withCors, "connection", "close") : withCors
     }
@@ -205,7 +210,7 @@ export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp => {
     if (verdict.chunked) {
       const rebuilt = yield* readBoundedBody(request, limit, request.headers["host"] ?? "localhost")
       if (rebuilt === undefined) {
-        return cors(json(413, "payload_too_large", `request body is larger than ${limit} bytes`)).pipe(
+        return cors(errorResponse(new PayloadTooLarge({ message: `request body is larger than ${limit} bytes` }))).pipe(
           HttpServerResponse.setHeader("connection", "close")
         )
       }
@@ -217,7 +222,7 @@ export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp => {
       // before any decoder or error formatter walks it.
       const text = yield* Effect.either(HttpIncomingMessage.withMaxBodySize(body.text, Option.some(limit)))
       if (text._tag === "Right" && !jsonDepthWithin(text.right)) {
-        return cors(json(400, "invalid_request", `the request body is ${tooDeep()}`))
+        return cors(errorResponse(new BadRequest({ message: `the request body is ${tooDeep()}` })))
       }
     }
 
@@ -230,7 +235,7 @@ export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp => {
         if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
         return Effect.as(
           Effect.logError("request failed", cause),
-          json(500, "internal", "internal error; see the daemon log")
+          errorResponse(Internal.logged())
         )
       })
     )

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process"
-import { existsSync, openSync, readFileSync } from "node:fs"
+import { existsSync, fchmodSync, openSync, readFileSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as http from "node:http"
 import * as path from "node:path"
@@ -124,6 +124,8 @@ export const ensureDaemon = async (
   try {
     if (owner) {
       const log = openSync(paths.logFile, "a", 0o600)
+      // The mode applies to a new file only; a log from an older daemon may be 0644.
+      fchmodSync(log, 0o600)
       const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, binPath(), "serve"], {
         detached: true,
         stdio: ["ignore", log, log],

@@ -4,7 +4,7 @@ import { Context, Effect, Layer, Option } from "effect"
 import type { IncomingMessage } from "node:http"
 import { DaemonClientLive } from "../../layers/DaemonClientLive.js"
 import { McpCallerHeaders } from "../../layers/McpCallerHeaders.js"
-import { errorBody } from "../../protocol/Errors.js"
+import { BadRequest, errorResponse, Forbidden, NotFound, TooManyRequests, Unauthorized } from "../../protocol/Errors.js"
 import { jsonDepthWithin, tooDeep } from "../../protocol/JsonDepth.js"
 import { AuthToken, bearerOf } from "../../services/AuthToken.js"
 import { Config } from "../../services/Config.js"
@@ -14,8 +14,6 @@ import { VERSION } from "../../Version.js"
 import { makeMcpServer } from "../mcp/Tools.js"
 import { allowedOrigins } from "./Origins.js"
 
-const deny = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
-  HttpServerResponse.unsafeJson(errorBody(code, message), { status, headers })
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"])
 
@@ -46,33 +44,33 @@ const handle = (client: Context.Context<DaemonClient>) =>
     const request = yield* HttpServerRequest.HttpServerRequest
     const config = yield* Config
     if (!config.values.daemon.mcp_http.enabled || (yield* Tunnelled)) {
-      return deny(404, "not_found", "MCP over HTTP is disabled (daemon.mcp_http.enabled)")
+      return errorResponse(new NotFound({ message: "MCP over HTTP is disabled (daemon.mcp_http.enabled)" }))
     }
     const port = localPort(request)
     const host = request.headers["host"]?.toLowerCase()
     const hostName = host?.replace(/:\d+$/, "")
     if (host === undefined || hostName === undefined || !LOOPBACK.has(hostName) || host !== `${hostName}:${port}`) {
-      return deny(403, "forbidden", "Host header is not a loopback address of this daemon")
+      return errorResponse(new Forbidden({ message: "Host header is not a loopback address of this daemon" }))
     }
     const origin = request.headers["origin"]
     if (origin !== undefined && !allowedOrigins(port ?? 0, { ...config.values, relay: { ...config.values.relay, enabled: false } }).has(origin)) {
-      return deny(403, "forbidden", `Origin ${origin} is not allowed`)
+      return errorResponse(new Forbidden({ message: `Origin ${origin} is not allowed` }))
     }
     const auth = yield* AuthToken
     if (!auth.required) {
-      return deny(401, "unauthorized", "MCP over HTTP needs daemon.auth_token (run `repowire setup --http-mcp`)", {
+      return errorResponse(new Unauthorized({ message: "MCP over HTTP needs daemon.auth_token (run `repowire setup --http-mcp`)" }), {
         "www-authenticate": "Bearer"
       })
     }
     const check = auth.check(bearerOf(request.headers["authorization"]), Option.getOrElse(request.remoteAddress, () => "local"))
-    if (check === "limited") return deny(429, "too_many_requests", "too many wrong bearer tokens; wait a minute")
-    if (check !== "ok") return deny(401, "unauthorized", "missing or wrong bearer token", { "www-authenticate": "Bearer" })
+    if (check === "limited") return errorResponse(new TooManyRequests({ message: "too many wrong bearer tokens; wait a minute" }))
+    if (check !== "ok") return errorResponse(new Unauthorized({ message: "missing or wrong bearer token" }), { "www-authenticate": "Bearer" })
     const tools = McpCallerHeaders(request.headers).pipe(Layer.provideMerge(Layer.succeedContext(client)))
     const server = makeMcpServer({ runPromiseExit: (effect) => Effect.runPromiseExit(Effect.provide(effect, tools)) }, VERSION)
     const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true })
     yield* Effect.acquireRelease(Effect.promise(() => server.connect(transport)), () => Effect.promise(() => server.close()))
     const webRequest = yield* mcpWebRequest(request)
-    if (webRequest === undefined) return deny(400, "invalid_request", `the request body is ${tooDeep()}`)
+    if (webRequest === undefined) return errorResponse(new BadRequest({ message: `the request body is ${tooDeep()}` }))
     const response = yield* Effect.promise(() => transport.handleRequest(webRequest))
     return HttpServerResponse.fromWeb(response)
   })

@@ -2,6 +2,7 @@ import { HttpLayerRouter, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import { Tunnelled } from "../../services/RequestContext.js"
 import { TunnelClient } from "../../services/TunnelClient.js"
+import { errorResponse, NotFound } from "../../protocol/Errors.js"
 
 /**
  * `POST /relay/reconnect`: local-only. Re-reads the relay section of config.yaml and redials
@@ -10,7 +11,7 @@ import { TunnelClient } from "../../services/TunnelClient.js"
  */
 export const relayReconnectHandler = Effect.gen(function*() {
   if (yield* Tunnelled) {
-    return yield* HttpServerResponse.json({ error: { code: "not_found", message: "not found" } }, { status: 404 })
+    return errorResponse(new NotFound({ message: "not reachable through the relay" }))
   }
   const status = yield* Effect.flatMap(TunnelClient, (c) => c.reconnect)
   return yield* HttpServerResponse.json({ relay: status })

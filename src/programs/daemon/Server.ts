@@ -5,6 +5,8 @@ import * as fs from "node:fs/promises"
 import * as Http from "node:http"
 import { AttachmentsLive } from "../../layers/AttachmentsLive.js"
 import { AuthTokenLive } from "../../layers/AuthTokenLive.js"
+import { durationMillis } from "../../protocol/ConfigFile.js"
+import { Internal, wireErrorOf } from "../../protocol/Errors.js"
 import { SqliteLive } from "../../layers/Sqlite.js"
 import { TunnelClientLocal } from "../../layers/TunnelClientLive.js"
 import { Config } from "../../services/Config.js"
@@ -15,9 +17,27 @@ import { type DirectRoutes, makeDirectRoutes } from "./DirectRoutes.js"
 import { runtimeFile } from "./RuntimeFile.js"
 import { MeshServices } from "./Services.js"
 
+/** How long requests in flight may still finish once the daemon stops; then their connections close. */
+const SHUTDOWN_GRACE_MS = 1000
+
+/**
+ * node:http's bounds on a request: its headers within 10 s (or the request timeout, when that
+ * is shorter), the whole request within `daemon.request_timeout`; a client that takes longer
+ * is answered 408 and its connection closed. Node looks every quarter of the timeout (30 s at
+ * most): one cheap timer, whatever the traffic.
+ */
+const requestBounds = (requestTimeoutMs: number): Http.ServerOptions => ({
+  requestTimeout: requestTimeoutMs,
+  headersTimeout: Math.min(10_000, requestTimeoutMs),
+  connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeoutMs / 4)))
+})
+
 /** A node:http server whose requests its direct routes see first; the rest go to the app. */
 class DaemonNodeServer extends Http.Server {
   direct: DirectRoutes | undefined
+  constructor(options: Http.ServerOptions) {
+    super(options)
+  }
   override emit(event: string | symbol, ...args: Array<any>): boolean {
     if (event === "request" && this.direct !== undefined) {
       try {
@@ -26,8 +46,9 @@ class DaemonNodeServer extends Http.Server {
         // A bug in the fast path costs its request, never the process.
         const response = args[1] as Http.ServerResponse
         process.stderr.write(`repowire: direct route failed: ${String(defect)}\n`)
-        if (!response.headersSent) response.writeHead(500, { "content-type": "application/json" })
-        response.end(JSON.stringify({ error: { code: "internal", message: "internal error; see the daemon log" } }))
+        const wire = wireErrorOf(Internal.logged())!
+        if (!response.headersSent) response.writeHead(wire.status, { "content-type": "application/json" })
+        response.end(JSON.stringify(wire.body))
         return true
       }
     }
@@ -40,12 +61,24 @@ const Serve = (options: { readonly directRoutes: boolean }) =>
     Effect.gen(function*() {
       const config = yield* Config
       const { paths, values } = config
-      const node = new DaemonNodeServer()
+      const node = new DaemonNodeServer(requestBounds(durationMillis(values.daemon.request_timeout)))
       // The server closes last, in a scope of its own: its WebSocket server waits for every
       // client to go, and the app's socket fibers (closed by `serve` below) are those clients.
+      // Logged last, once every connection is closed (the log says the stop was a clean one).
+      yield* Effect.addFinalizer(() => Effect.logInfo("repowire daemon stopped"))
       const serverScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
       const server = yield* NodeHttpServer.make(() => node, { host: values.daemon.host, port: values.daemon.port }).pipe(
         Scope.extend(serverScope)
+      )
+      // Closing the server waits for every connection to end, and a stuck client (a body that
+      // never comes) never ends its own: idle connections close now, the rest after the grace.
+      yield* Scope.addFinalizer(
+        serverScope,
+        Effect.sync(() => {
+          node.closeIdleConnections()
+          const timer = setTimeout(() => node.closeAllConnections(), SHUTDOWN_GRACE_MS)
+          node.once("close", () => clearTimeout(timer))
+        })
       )
       const port = server.address._tag === "TcpAddress" ? server.address.port : 0
       const app = yield* makeDaemonApp({ port: () => port })

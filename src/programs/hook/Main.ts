@@ -1,7 +1,13 @@
 import { DaemonUnreachableError } from "../agent/DaemonHttp.js"
 import { type AgentBackend, isAgentBackend, resolveIdentity } from "../agent/Identity.js"
 import { runEvent } from "./Actions.js"
-import { decodeHookPayload, HOOK_EVENTS, parseEventName } from "../../protocol/HookPayload.js"
+import {
+  decodeHookPayload,
+  HOOK_EVENTS,
+  parseEventName,
+  resolveUpstreamSession,
+  UPSTREAM_NOOP_EVENTS
+} from "../../protocol/HookPayload.js"
 import { parseJsonBounded } from "../../protocol/JsonDepth.js"
 
 /**
@@ -13,7 +19,8 @@ const DEADLINE_MS: Record<string, number> = { "session-start": 12_000, stop: 400
 const DEFAULT_DEADLINE_MS = 2000
 
 const USAGE = `usage: repowire hook <event> [--backend claude-code|codex|gemini|opencode]
-events: ${HOOK_EVENTS.join(", ")} (also the runtimes' own names: SessionStart, BeforeAgent, AfterTool, AfterAgent, ...)
+events: ${HOOK_EVENTS.join(", ")} (also the runtimes' own names: SessionStart, BeforeAgent, AfterTool, AfterAgent, ...,
+and upstream repowire's: session, prompt, notification)
 reads the agent's hook JSON on stdin`
 
 const readStdin = (timeoutMs: number): Promise<string> =>
@@ -49,8 +56,9 @@ export const runHook = async (args: ReadonlyArray<string>, env: NodeJS.ProcessEn
     const { runDelivery } = await import("./Delivery.js")
     return runDelivery(flag(args, "--key") ?? "", env)
   }
-  const event = parseEventName(eventArg)
-  if (event === undefined) {
+  if (UPSTREAM_NOOP_EVENTS.includes(eventArg.toLowerCase())) return 0
+  const named = parseEventName(eventArg)
+  if (named === undefined) {
     say(`unknown hook event "${eventArg}"\n${USAGE}`)
     return 1
   }
@@ -60,6 +68,7 @@ export const runHook = async (args: ReadonlyArray<string>, env: NodeJS.ProcessEn
     return 1
   }
   const backend: AgentBackend = backendArg
+  let event = named
   const deadline = DEADLINE_MS[event] ?? DEFAULT_DEADLINE_MS
   const timer = setTimeout(() => {
     say(`hook ${event} gave up after ${deadline}ms; the agent carries on`)
@@ -69,9 +78,10 @@ export const runHook = async (args: ReadonlyArray<string>, env: NodeJS.ProcessEn
   const raw = await readStdin(Math.min(1000, deadline / 2))
   const parsed = raw.trim() === "" ? { ok: true as const, value: {} } : parseJsonBounded(raw)
   if (!parsed.ok) {
-    say(`hook ${event}: stdin is ${parsed.reason}; ignored`)
+    say(`hook ${event}: stdin is not JSON (${parsed.reason}); ignored`)
     return 0
   }
+  event = resolveUpstreamSession(eventArg, event, parsed.value)
   const decoded = decodeHookPayload(event, parsed.value)
   if (!decoded.ok) {
     say(`hook ${event}: ${decoded.error}; ignored`)

@@ -16,7 +16,7 @@ export const inspect = (all: ReadonlyArray<Integration>, env: NodeJS.ProcessEnv 
     label: i.label,
     detected: detect(i, env),
     support: i.support,
-    files: i.files.map((f) => {
+    files: i.files.filter((f) => !f.displaced || fs.existsSync(f.path)).map((f) => {
       let text: string
       try {
         text = fs.readFileSync(f.path, "utf8")
@@ -28,6 +28,12 @@ export const inspect = (all: ReadonlyArray<Integration>, env: NodeJS.ProcessEnv 
       } catch (e) {
         return { path: f.path, state: "unreadable" as const, detail: e instanceof Error ? e.message : String(e) }
       }
-      return { path: f.path, state: f.installed(text) ? "installed" as const : "missing" as const }
+      if (f.installed(text)) return { path: f.path, state: "installed" as const }
+      const foreign = f.foreign?.(text) ?? []
+      return {
+        path: f.path,
+        state: "missing" as const,
+        ...(foreign.length > 0 ? { detail: `another repowire's entries: ${foreign.join("; ")}` } : {})
+      }
     })
   }))

@@ -7,6 +7,7 @@ import {
   hasHooks,
   type HookCommand,
   type Json,
+  jsonEqual,
   parseJsonConfig,
   removeEntry,
   removeHooks,
@@ -15,17 +16,23 @@ import {
 } from "./JsonEdit.js"
 import { openCodePlugin } from "./OpenCodePlugin.js"
 import { addBlock, checkToml, hasBlock, removeBlock } from "./TomlBlock.js"
+import { foreignEntries, foreignHooks, stripForeignEntries, stripForeignHooks, upstreamPluginFiles } from "./Upstream.js"
 
 /** One file setup manages: how to add its entries, remove them, and tell whether they are there. */
 export interface ManagedFile {
   readonly path: string
-  readonly add: (text: string) => string
+  /** null: setup moves the file away (upstream's own file, kept in setup-state for uninstall). */
+  readonly add: (text: string) => string | null
   readonly remove: (text: string) => string
   readonly installed: (text: string) => boolean
   /** Checks the file can be edited; throws ConfigParseError / TomlParseError. */
   readonly check: (text: string) => void
   /** The whole file is setup's: created by add, deleted by remove. */
   readonly owned?: boolean
+  /** Upstream's file: setup removes it, uninstall puts it back. */
+  readonly displaced?: boolean
+  /** Entries of another repowire (upstream, or an older setup) that add replaces. */
+  readonly foreign?: (text: string) => ReadonlyArray<string>
 }
 
 export interface Integration {
@@ -60,30 +67,68 @@ const jsonFile = (
     readonly hooks?: ReadonlyArray<HookCommand>
     readonly entry?: { readonly section: string; readonly name: string; readonly value: Json }
   }
-): ManagedFile => ({
-  path: file,
-  check: (text) => void parseJsonConfig(file, text),
-  add: (text) => {
-    let doc = parseJsonConfig(file, text)
-    if (edits.hooks) doc = addHooks(doc, edits.hooks)
-    if (edits.entry) doc = setEntry(doc, edits.entry.section, edits.entry.name, edits.entry.value)
-    return serializeJson(doc, text)
-  },
-  remove: (text) => {
-    let doc = parseJsonConfig(file, text)
-    if (edits.hooks) doc = removeHooks(doc, edits.hooks)
-    if (edits.entry) doc = removeEntry(doc, edits.entry.section, edits.entry.name)
-    return serializeJson(doc, text)
-  },
-  installed: (text) => {
-    try {
-      const doc = parseJsonConfig(file, text)
-      return (!edits.hooks || hasHooks(doc, edits.hooks)) &&
-        (!edits.entry || getEntry(doc, edits.entry.section, edits.entry.name) !== undefined)
-    } catch {
-      return false
+): ManagedFile => {
+  const ours = (edits.hooks ?? []).map((h) => h.command)
+  const foreign = (doc: ReturnType<typeof parseJsonConfig>): ReadonlyArray<string> => {
+    const entry = edits.entry
+    const current = entry ? getEntry(doc, entry.section, entry.name) : undefined
+    return [
+      ...foreignHooks(doc, ours),
+      ...(entry ? foreignEntries(doc, entry.section) : []),
+      ...(entry && current !== undefined && !jsonEqual(current, entry.value)
+        ? [`${entry.section}.${entry.name}: ${JSON.stringify(current)}`]
+        : [])
+    ]
+  }
+  return {
+    path: file,
+    check: (text) => void parseJsonConfig(file, text),
+    // Another repowire's hooks go first, so there is only ever one set.
+    add: (text) => {
+      let doc = stripForeignHooks(parseJsonConfig(file, text), ours)
+      if (edits.hooks) doc = addHooks(doc, edits.hooks)
+      if (edits.entry) {
+        doc = stripForeignEntries(doc, edits.entry.section)
+        doc = setEntry(doc, edits.entry.section, edits.entry.name, edits.entry.value)
+      }
+      return serializeJson(doc, text)
+    },
+    remove: (text) => {
+      let doc = parseJsonConfig(file, text)
+      if (edits.hooks) doc = removeHooks(doc, edits.hooks)
+      if (edits.entry) doc = removeEntry(doc, edits.entry.section, edits.entry.name)
+      return serializeJson(doc, text)
+    },
+    installed: (text) => {
+      try {
+        const doc = parseJsonConfig(file, text)
+        return (!edits.hooks || hasHooks(doc, edits.hooks)) &&
+          (!edits.entry || getEntry(doc, edits.entry.section, edits.entry.name) !== undefined) &&
+          foreign(doc).length === 0
+      } catch {
+        return false
+      }
+    },
+    foreign: (text) => {
+      try {
+        const doc = parseJsonConfig(file, text)
+        return foreign(doc)
+      } catch {
+        return []
+      }
     }
   }
+}
+
+/** Upstream's plugin file: moved away by setup, put back by uninstall. */
+const displacedFile = (file: string): ManagedFile => ({
+  path: file,
+  displaced: true,
+  check: () => undefined,
+  add: () => null,
+  remove: (text) => text,
+  installed: () => false,
+  foreign: () => [`${path.basename(file)} (upstream's OpenCode plugin)`]
 })
 
 const tomlFile = (file: string, body: string, featureLine: string): ManagedFile => ({
@@ -188,7 +233,8 @@ export const integrations = (home: string, command: ReadonlyArray<string>): Read
         jsonFile(path.join(openCodeDir, "opencode.json"), {
           entry: { section: "mcp", name: "repowire", value: { type: "local", command: [bin!, ...mcpArgs("opencode")], enabled: true } }
         }),
-        ownedFile(path.join(openCodeDir, "plugin", "repowire.js"), openCodePlugin(command))
+        ownedFile(path.join(openCodeDir, "plugin", "repowire.js"), openCodePlugin(command)),
+        ...upstreamPluginFiles(home).map(displacedFile)
       ]
     }
   ]

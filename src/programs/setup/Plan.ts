@@ -29,6 +29,13 @@ export interface SetupState {
     /** null: the key was not in the file. */
     readonly previous: { readonly value: unknown } | null
   }>
+  /** Files where setup replaced another repowire's entries (upstream's), with a copy of each. */
+  readonly takeover?: ReadonlyArray<{
+    readonly file: string
+    readonly backup: string
+    readonly entries: ReadonlyArray<string>
+    readonly at: string
+  }>
 }
 
 export const stateFile = (home: string) => path.join(home, "setup-state.json")
@@ -44,7 +51,7 @@ export const readState = (home: string): SetupState => {
 
 export const writeState = (home: string, state: SetupState) => {
   fs.mkdirSync(home, { recursive: true, mode: 0o700 })
-  if (Object.keys(state.files).length === 0 && (state.config ?? []).length === 0) fs.rmSync(stateFile(home), { force: true })
+  if (Object.keys(state.files).length === 0 && (state.config ?? []).length === 0 && (state.takeover ?? []).length === 0) fs.rmSync(stateFile(home), { force: true })
   else fs.writeFileSync(stateFile(home), JSON.stringify(state, null, 2) + "\n", { mode: 0o600 })
 }
 
@@ -86,6 +93,7 @@ export const planSetup = (all: ReadonlyArray<Integration>, env: NodeJS.ProcessEn
   const found = all.filter((i) => detect(i, env))
   return {
     ...plan(found, (file, text) => {
+      if (text === null && file.displaced) return null
       if (text !== null) file.check(text)
       return file.add(text ?? "")
     }),
@@ -99,6 +107,7 @@ export const planUninstall = (all: ReadonlyArray<Integration>, home: string): Pl
   const state = readState(home)
   return {
     ...plan(all, (file, text) => {
+      if (file.displaced) return text ?? state.files[file.path]?.original ?? null
       if (text === null) return null
       if (file.owned) return file.installed(text) ? null : text
       file.check(text)
@@ -110,7 +119,7 @@ export const planUninstall = (all: ReadonlyArray<Integration>, home: string): Pl
       const untouched = (() => {
         try {
           const setUp = file.add(original ?? "")
-          return setUp === text || jsonEqual(JSON.parse(setUp), JSON.parse(text))
+          return setUp === text || (setUp !== null && jsonEqual(JSON.parse(setUp), JSON.parse(text)))
         } catch {
           return false
         }
@@ -135,14 +144,30 @@ const writeFile = (file: string, text: string) => {
   fs.renameSync(tmp, file)
 }
 
-export const applySetup = (planned: Planned, home: string) => {
+/** A copy of a file whose upstream entries setup is about to replace, under $REPOWIRE_HOME/backups/. */
+const backUp = (home: string, file: string, text: string, at: string): string => {
+  const dir = path.join(home, "backups", at.replace(/[:.]/g, "-"))
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const copy = path.join(dir, file.replace(/^[/\\]+/, "").replace(/[/\\]/g, "__"))
+  fs.writeFileSync(copy, text, { mode: 0o600 })
+  return copy
+}
+
+export const applySetup = (planned: Planned, home: string, now: Date = new Date()) => {
   const state = readState(home)
   const files = { ...state.files }
+  const takeover = [...(state.takeover ?? [])]
+  const at = now.toISOString()
   for (const c of planned.changes) {
     if (!(c.file.path in files)) files[c.file.path] = { original: c.before }
-    writeFile(c.file.path, c.after ?? "")
+    const entries = c.before === null ? [] : c.file.foreign?.(c.before) ?? []
+    if (c.before !== null && entries.length > 0) {
+      takeover.push({ file: c.file.path, backup: backUp(home, c.file.path, c.before, at), entries, at })
+    }
+    if (c.after === null) fs.rmSync(c.file.path, { force: true })
+    else writeFile(c.file.path, c.after)
   }
-  writeState(home, { ...state, files })
+  writeState(home, { ...state, files, ...(takeover.length > 0 ? { takeover } : {}) })
 }
 
 export const applyUninstall = (planned: Planned, home: string) => {
@@ -154,5 +179,7 @@ export const applyUninstall = (planned: Planned, home: string) => {
     delete files[c.file.path]
   }
   for (const u of planned.unchanged) delete files[u.file.path]
-  writeState(home, { ...state, files })
+  const restored = new Set(planned.changes.map((c) => c.file.path))
+  const takeover = (state.takeover ?? []).filter((t) => !restored.has(t.file))
+  writeState(home, { files, ...(state.config ? { config: state.config } : {}), ...(takeover.length > 0 ? { takeover } : {}) })
 }

@@ -6,17 +6,17 @@ import { fromOption, jsonOption } from "./Ask.js"
 const correlationId = Args.text({ name: "correlation_id" }).pipe(Args.withDescription("the ask id (ask-…)"))
 const message = Args.text({ name: "message" }).pipe(Args.withDescription("your reply"), Args.optional)
 
-export const ackCommand = Command.make(
-  "ack",
-  { correlationId, from: fromOption, json: jsonOption, message },
-  ({ correlationId, from, json, message }) =>
-    runCommand(
-      asCliPeer(from, (_me, api) =>
-        api.messages.ack({
-          payload: { correlation_id: correlationId, ...(message._tag === "Some" ? { message: message.value } : {}) }
-        })).pipe(
-          Effect.flatMap((r) => (json ? printJson(r) : Console.log(`${r.correlation_id}\tacked${r.reply ? `\treply ${r.reply.delivery}` : ""}`))),
-          Effect.provide(ClientLayer)
-        )
-    )
-).pipe(Command.withDescription("Close an ask, optionally with a reply"))
+export const ackConfig = { correlationId, from: fromOption, json: jsonOption, message }
+
+export const sendAck = ({ correlationId, from, json, message }: Command.Command.ParseConfig<typeof ackConfig>) =>
+  runCommand(
+    asCliPeer(from, (_me, api) =>
+      api.messages.ack({
+        payload: { correlation_id: correlationId, ...(message._tag === "Some" ? { message: message.value } : {}) }
+      })).pipe(
+        Effect.flatMap((r) => (json ? printJson(r) : Console.log(`${r.correlation_id}\tacked${r.reply ? `\treply ${r.reply.delivery}` : ""}`))),
+        Effect.provide(ClientLayer)
+      )
+  )
+
+export const ackCommand = Command.make("ack", ackConfig, sendAck).pipe(Command.withDescription("Close an ask, optionally with a reply"))

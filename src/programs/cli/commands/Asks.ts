@@ -7,11 +7,17 @@ import { fromOption, jsonOption } from "./Ask.js"
 const open = Options.boolean("open").pipe(Options.withDescription("only asks not yet acked"))
 const all = Options.boolean("all").pipe(Options.withDescription("every peer's asks, not only this cli identity's"))
 
-export const asksCommand = Command.make("asks", { all, from: fromOption, json: jsonOption, open }, ({ all, from, json, open }) =>
+export const asksConfig = { all, from: fromOption, json: jsonOption, open }
+
+export const listAsks = ({ all, from, json, open }: Command.Command.ParseConfig<typeof asksConfig>) =>
   runCommand(
     asCliPeer(from, (me, api) =>
       api.asks.list({ urlParams: { ...(all ? {} : { peer: me.peer_id }), ...(open ? { open: true } : {}) } })).pipe(
         Effect.flatMap((body) => (json ? printJson(body) : Console.log(asksText(body.asks)))),
         Effect.provide(ClientLayer)
       )
-  )).pipe(Command.withDescription("List asks sent or received by this cli identity (--all: every peer's)"))
+  )
+
+export const asksCommand = Command.make("asks", asksConfig, listAsks).pipe(
+  Command.withDescription("List asks sent or received by this cli identity (--all: every peer's)")
+)

@@ -6,6 +6,10 @@ import { loadConfig } from "../../../layers/ConfigLive.js"
 import { DaemonClientLive } from "../../../layers/DaemonClientLive.js"
 import { Config } from "../../../services/Config.js"
 import { DaemonClient } from "../../../services/DaemonClient.js"
+import { movedAsideStates } from "../../../layers/ForeignState.js"
+import { readState } from "../../setup/Plan.js"
+import { repowirePrograms, runs } from "../../setup/Runnable.js"
+import { shimPath, shimState } from "../../setup/Shim.js"
 import { runCommand } from "../Client.js"
 import { otherLoginUsers } from "./LocalUsers.js"
 import { collectStatus } from "./Status.js"
@@ -19,6 +23,50 @@ const tmuxVersion = () => {
     return null
   }
 }
+
+/** What an agent's config runs for repowire and no longer starts: a moved install, a removed shim. */
+const brokenPrograms = (label: string, file: string, home: string): ReadonlyArray<Check> => {
+  let text: string
+  try {
+    text = fs.readFileSync(file, "utf8")
+  } catch {
+    return []
+  }
+  return repowirePrograms(text).flatMap((program): ReadonlyArray<Check> => {
+    if (program === shimPath(home)) {
+      const shim = shimState(home)
+      return shim.state === "ok" ? [] : [{
+        level: "fail",
+        what: `${label}: ${file} runs ${program}, which ${shim.state === "missing" ? "is missing" : shim.detail}; run \`repowire setup\``
+      }]
+    }
+    return runs(program) ? [] : [{ level: "fail", what: `${label}: ${file} runs ${program}, which does not run; run \`repowire setup\`` }]
+  })
+}
+
+const shimCheck = (home: string): ReadonlyArray<Check> => {
+  const shim = shimState(home)
+  return shim.state === "ok"
+    ? [{ level: "ok", what: `${shimPath(home)} runs ${shim.target.bin}` }]
+    : shim.state === "broken"
+    ? [{ level: "fail", what: `${shim.detail}; run \`repowire setup\` from the current install` }]
+    : []
+}
+
+/** What `repowire setup` and the daemon took over from upstream repowire. */
+const takenOver = (config: Config["Type"]): ReadonlyArray<Check> => [
+  ...(readState(config.paths.home).takeover ?? []).map((t): Check => ({
+    level: "ok",
+    what: `taken over (upstream's, or an older setup's): ${t.file} (${t.entries.join("; ")}); its copy: ${t.backup}`
+  })),
+  ...movedAsideStates(config.paths.stateDb).map((f): Check => ({ level: "ok", what: `upstream's state.db moved aside: ${f}` })),
+  ...(config.upstream
+    ? [{
+      level: "warn" as const,
+      what: `${config.paths.configFile} is upstream's: ${[...config.upstream.renamed.map((r) => `read ${r}`), ...config.upstream.ignored.map((k) => `ignored ${k}`)].join(", ")}`
+    }]
+    : [])
+]
 
 export const doctorCommand = Command.make("doctor", {}, () =>
   runCommand(Effect.gen(function*() {
@@ -70,10 +118,14 @@ export const doctorCommand = Command.make("doctor", {}, () =>
               ? { level: "ok", what: `${a.label}: ${f.path}` }
               : f.state === "unreadable"
               ? { level: "fail", what: `${a.label}: ${f.detail}` }
+              : f.detail !== undefined
+              ? { level: "warn", what: `${a.label}: ${f.path} has ${f.detail} (\`repowire setup\` replaces them)` }
               : { level: "warn", what: `${a.label}: ${f.path} lacks repowire's entries (run \`repowire setup\`)` }
           )
+          checks.push(...brokenPrograms(a.label, f.path, config.paths.home))
         }
       }
+      checks.push(...shimCheck(config.paths.home), ...takenOver(config))
     }
     for (const c of checks) yield* Console.log(`${c.level === "ok" ? "ok  " : c.level === "warn" ? "warn" : "FAIL"}  ${c.what}`)
     const failed = checks.filter((c) => c.level === "fail").length

@@ -5,8 +5,22 @@ import { Config } from "../../../services/Config.js"
 import { DaemonLive, logLevelOf } from "../../daemon/Server.js"
 import { fail, withConfig } from "../CliError.js"
 
+/** One line at start: what of upstream's config.yaml this daemon does not use. */
+export const upstreamConfigLine = (config: Config["Type"]): string | undefined =>
+  config.upstream === undefined
+    ? undefined
+    : `${config.paths.configFile} is upstream repowire's: ` +
+      (config.upstream.renamed.length > 0 ? `read ${config.upstream.renamed.join(", ")}; ` : "") +
+      (config.upstream.ignored.length > 0 ? `ignored ${config.upstream.ignored.join(", ")}` : "nothing ignored")
+
 const runDaemon = (config: Config["Type"]) =>
-  Layer.launch(DaemonLive).pipe(
+  Effect.zipRight(
+    Effect.suspend(() => {
+      const line = upstreamConfigLine(config)
+      return line === undefined ? Effect.void : Effect.logWarning(line)
+    }),
+    Layer.launch(DaemonLive)
+  ).pipe(
     // Nothing exports the daemon's spans; creating one per query and request costs a fifth of
     // the time of a database round trip.
     Effect.withTracerEnabled(false),

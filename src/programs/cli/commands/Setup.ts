@@ -5,10 +5,11 @@ import { Console, Effect, Option } from "effect"
 import * as fs from "node:fs"
 import { decodeConfigValues, loadConfig, readConfigDocument, updateConfigFile } from "../../../layers/ConfigLive.js"
 import { enableRelay } from "../../relay/Enable.js"
-import { setupCommandParts } from "../../setup/Command.js"
+import { setupCommandOverride, setupCommandParts } from "../../setup/Command.js"
 import { diffText } from "../../setup/Diff.js"
 import { integrations } from "../../setup/Integrations.js"
 import { applySetup, type Planned, planSetup, readState, writeState } from "../../setup/Plan.js"
+import { shimPath, writeShim } from "../../setup/Shim.js"
 import { runCommand } from "../Client.js"
 
 export const dryRunOption = Options.boolean("dry-run").pipe(Options.withDescription("print the diff, change nothing"))
@@ -53,7 +54,9 @@ export const setupCommand = Command.make(
       const config = yield* loadConfig()
       // A bad --relay URL stops setup before it changes anything.
       if (Option.isSome(relay)) yield* decodeConfigValues(config.paths, { relay: { url: relay.value } }, {})
-      const planned = planSetup(integrations(os.homedir(), setupCommandParts()))
+      const planned = planSetup(integrations(os.homedir(), setupCommandParts(config.paths.home)))
+      const usesShim = setupCommandOverride() === undefined
+      if (usesShim && dryRun) yield* Console.log(`${shimPath(config.paths.home)}: (re)written to run this install (dry run)`)
       yield* printPlan(planned, dryRun)
       const changes = configChanges(httpMcp, config.values.daemon.auth_token)
       if (Option.isSome(relay)) {
@@ -91,6 +94,8 @@ export const setupCommand = Command.make(
           const fresh = previous.filter((p) => !recorded.some((r) => r.keyPath.join(".") === p.keyPath.join(".")))
           writeState(config.paths.home, { ...state, config: [...recorded, ...fresh] })
         }
+        // The shim first: the configs written next call it.
+        if (usesShim && writeShim(config.paths.home)) yield* Console.log(`${shimPath(config.paths.home)}: runs this install`)
         applySetup(planned, config.paths.home)
         if (httpMcp) {
           yield* Console.log(

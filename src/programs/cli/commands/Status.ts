@@ -32,7 +32,7 @@ export const collectStatus = Effect.gen(function*() {
     auth_token: config.values.daemon.auth_token !== null,
     relay: { enabled: config.values.relay.enabled, url: config.values.relay.url },
     sessions,
-    agents: inspect(integrations(os.homedir(), setupCommandParts()))
+    agents: inspect(integrations(os.homedir(), setupCommandParts(config.paths.home)))
   }
 })
 

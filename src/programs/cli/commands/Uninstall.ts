@@ -1,24 +1,29 @@
 import { Command } from "@effect/cli"
+import * as fs from "node:fs"
 import * as os from "node:os"
 import { Console, Effect } from "effect"
 import { loadConfig, readConfigDocument, updateConfigFile } from "../../../layers/ConfigLive.js"
 import { setupCommandParts } from "../../setup/Command.js"
 import { integrations } from "../../setup/Integrations.js"
 import { applyUninstall, planUninstall, readState, writeState } from "../../setup/Plan.js"
+import { removeShim, shimPath } from "../../setup/Shim.js"
 import { runCommand } from "../Client.js"
 import { dryRunOption, printPlan, yesOption } from "./Setup.js"
 
 export const uninstallCommand = Command.make("uninstall", { dryRun: dryRunOption, yes: yesOption }, ({ dryRun }) =>
   runCommand(Effect.gen(function*() {
     const config = yield* loadConfig()
-    const planned = planUninstall(integrations(os.homedir(), setupCommandParts()), config.paths.home)
+    const planned = planUninstall(integrations(os.homedir(), setupCommandParts(config.paths.home)), config.paths.home)
     yield* printPlan({ ...planned, unchanged: [] }, dryRun)
     const restored = readState(config.paths.home).config ?? []
     for (const r of restored) {
       yield* Console.log(`${config.paths.configFile}: ${r.keyPath.join(".")} restored${dryRun ? " (dry run)" : ""}`)
     }
+    const shimThere = fs.existsSync(shimPath(config.paths.home))
+    if (shimThere) yield* Console.log(`${shimPath(config.paths.home)}: removed${dryRun ? " (dry run)" : ""}`)
     if (!dryRun) {
       applyUninstall(planned, config.paths.home)
+      removeShim(config.paths.home)
       if (restored.length > 0) {
         yield* updateConfigFile(
           config.paths,
@@ -39,6 +44,6 @@ export const uninstallCommand = Command.make("uninstall", { dryRun: dryRunOption
         writeState(config.paths.home, { ...readState(config.paths.home), config: [] })
       }
     }
-    if (planned.changes.length === 0 && restored.length === 0) yield* Console.log("nothing of repowire's is installed")
+    if (planned.changes.length === 0 && restored.length === 0 && !shimThere) yield* Console.log("nothing of repowire's is installed")
     if (planned.errors.length > 0) return yield* Effect.fail(new Error(planned.errors.join("; ")))
   }))).pipe(Command.withDescription("Remove exactly what `repowire setup` added"))
