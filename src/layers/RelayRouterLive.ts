@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer, Option, Runtime } from "effect"
+import { TunnelClose } from "../protocol/TunnelClose.js"
 import { type DaemonSeen, RelayRouter, type TunnelLink } from "../services/RelayRouter.js"
 
 export interface KeepaliveOptions {
@@ -9,16 +10,30 @@ export interface KeepaliveOptions {
   readonly deadAfterMs: number
 }
 
+/** How long the relay remembers daemon ids, and how many per user. */
+export interface DaemonRetention {
+  /** A daemon id not seen for this long is forgotten. */
+  readonly ttlMs: number
+  /** A user's daemon ids beyond this many, least recently seen first, are forgotten. */
+  readonly maxPerUser: number
+}
+
+export const defaultRetention: DaemonRetention = { ttlMs: 30 * 86_400_000, maxPerUser: 64 }
+
 /**
  * Live tunnels in memory (they are sockets), daemons seen in SQLite. One sweep timer pings
  * every tunnel, so an idle tunnel costs no timer of its own.
  */
-export const RelayRouterLive = (keepalive: KeepaliveOptions = { intervalMs: 10_000, deadAfterMs: 25_000 }) =>
+export const RelayRouterLive = (
+  keepalive: KeepaliveOptions = { intervalMs: 10_000, deadAfterMs: 25_000 },
+  retention: DaemonRetention = defaultRetention
+) =>
   Layer.scoped(
     RelayRouter,
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       const byUser = new Map<string, Map<string, TunnelLink>>()
+      const byKey = new Map<string, Set<TunnelLink>>()
       const all = () => [...byUser.values()].flatMap((m) => [...m.values()])
 
       // Keys revoked by another process (`relay keys revoke` on the same data dir) end their tunnels here.
@@ -41,21 +56,40 @@ export const RelayRouterLive = (keepalive: KeepaliveOptions = { intervalMs: 10_0
         (timer) => Effect.sync(() => clearInterval(timer))
       )
 
-      const seen = (userId: string, daemonId: string) =>
-        sql`INSERT INTO daemons (user_id, daemon_id, last_seen) VALUES (${userId}, ${daemonId}, ${new Date().toISOString()})
-            ON CONFLICT (user_id, daemon_id) DO UPDATE SET last_seen = excluded.last_seen`.pipe(Effect.orDie)
+      const cutoff = () => new Date(Date.now() - retention.ttlMs).toISOString()
 
-      const attach = Effect.fn("RelayRouter.attach")(function*(link: TunnelLink) {
-        const { daemonId, userId } = link.info
+      // Clean-up is lazy: when a daemon comes or goes, ids past the TTL (anyone's) and the user's
+      // oldest beyond the cap are forgotten; no timer sweeps the table.
+      const seen = (userId: string, daemonId: string) =>
+        Effect.all([
+          sql`INSERT INTO daemons (user_id, daemon_id, last_seen) VALUES (${userId}, ${daemonId}, ${new Date().toISOString()})
+              ON CONFLICT (user_id, daemon_id) DO UPDATE SET last_seen = excluded.last_seen`,
+          sql`DELETE FROM daemons WHERE last_seen < ${cutoff()}`,
+          sql`DELETE FROM daemons WHERE user_id = ${userId} AND daemon_id NOT IN (
+                SELECT daemon_id FROM daemons WHERE user_id = ${userId} ORDER BY last_seen DESC LIMIT ${retention.maxPerUser})`
+        ], { discard: true }).pipe(Effect.orDie)
+
+      const attach = Effect.fn("RelayRouter.attach")(function*(link: TunnelLink, maxPerKey: number) {
+        const { daemonId, keyId, userId } = link.info
         const mine = byUser.get(userId) ?? new Map<string, TunnelLink>()
-        byUser.set(userId, mine)
         const previous = mine.get(daemonId)
+        const sameKey = byKey.get(keyId) ?? new Set<TunnelLink>()
+        const others = sameKey.size - (previous !== undefined && sameKey.has(previous) ? 1 : 0)
+        if (others >= maxPerKey) {
+          link.close(TunnelClose.tooManyTunnels, `too_many_tunnels: this key already has ${maxPerKey} tunnels open`)
+          return false
+        }
+        byUser.set(userId, mine)
+        byKey.set(keyId, sameKey.add(link))
         mine.set(daemonId, link)
-        if (previous !== undefined && previous !== link) previous.close(4001, "replaced by a newer connection")
+        if (previous !== undefined && previous !== link) previous.close(TunnelClose.replaced, "replaced by a newer connection")
         yield* seen(userId, daemonId)
+        return true
       })
 
       const detach = Effect.fn("RelayRouter.detach")(function*(link: TunnelLink) {
+        const sameKey = byKey.get(link.info.keyId)
+        if (sameKey?.delete(link) === true && sameKey.size === 0) byKey.delete(link.info.keyId)
         const mine = byUser.get(link.info.userId)
         if (mine?.get(link.info.daemonId) === link) {
           mine.delete(link.info.daemonId)
@@ -69,13 +103,20 @@ export const RelayRouterLive = (keepalive: KeepaliveOptions = { intervalMs: 10_0
 
       const daemons = Effect.fn("RelayRouter.daemons")(function*(userId: string) {
         const rows = yield* sql<{ daemon_id: string; last_seen: string }>`
-          SELECT daemon_id, last_seen FROM daemons WHERE user_id = ${userId} ORDER BY last_seen DESC`.pipe(Effect.orDie)
+          SELECT daemon_id, last_seen FROM daemons WHERE user_id = ${userId} AND last_seen >= ${cutoff()}
+          ORDER BY last_seen DESC`.pipe(Effect.orDie)
         const live = byUser.get(userId) ?? new Map<string, TunnelLink>()
         const list: Array<DaemonSeen> = rows.map((r) => ({
           daemon_id: r.daemon_id,
           connected: live.get(r.daemon_id)?.isOpen ?? false,
           last_seen: r.last_seen
         }))
+        // A tunnel open for longer than the TTL is still listed, though its row was forgotten.
+        for (const [daemonId, link] of live) {
+          if (!rows.some((r) => r.daemon_id === daemonId)) {
+            list.push({ daemon_id: daemonId, connected: link.isOpen, last_seen: link.connectedAt })
+          }
+        }
         return list.sort((a, b) => Number(b.connected) - Number(a.connected))
       })
 
@@ -92,7 +133,11 @@ export const RelayRouterLive = (keepalive: KeepaliveOptions = { intervalMs: 10_0
 
       const counts = Effect.sync(() => {
         const links = all()
-        return { tunnels: links.length, streams: links.reduce((n, l) => n + l.activeStreams, 0) }
+        return {
+          tunnels: links.length,
+          streams: links.reduce((n, l) => n + l.activeStreams, 0),
+          queuedBytes: links.reduce((n, l) => n + l.queuedBytes, 0)
+        }
       })
 
       return RelayRouter.of({ attach, detach, find, daemons, closeKey, drainAll, closeAll, counts })

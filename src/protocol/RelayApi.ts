@@ -23,6 +23,8 @@ export const RelayHealth = Schema.Struct({
   uptime_s: Schema.Number,
   tunnels: Schema.Int,
   streams: Schema.Int,
+  /** Bytes the relay holds for daemons that have not read them yet, over all tunnels. */
+  queued_bytes: Schema.Int,
   draining: Schema.Boolean
 })
 export type RelayHealth = typeof RelayHealth.Type

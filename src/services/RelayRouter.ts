@@ -15,6 +15,8 @@ export interface TunnelLink {
   readonly connectedAt: string
   readonly isOpen: boolean
   readonly activeStreams: number
+  /** Bytes written to the daemon's socket that it has not taken yet. */
+  readonly queuedBytes: number
   proxyHttp(req: IncomingMessage, res: ServerResponse, path: string): void
   proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void
   keepalive(now: number, deadAfterMs: number): void
@@ -30,8 +32,11 @@ export interface DaemonSeen {
 
 /** The relay's table of live tunnels, keyed by user and daemon id. Users never see each other's. */
 export class RelayRouter extends Context.Tag("repowire/RelayRouter")<RelayRouter, {
-  /** Adds a tunnel; an older tunnel of the same user and daemon id is closed. */
-  readonly attach: (link: TunnelLink) => Effect.Effect<void>
+  /**
+   * Adds a tunnel; an older tunnel of the same user and daemon id is closed. A key with
+   * `maxPerKey` tunnels open already gets this one closed (4029) instead: false.
+   */
+  readonly attach: (link: TunnelLink, maxPerKey: number) => Effect.Effect<boolean>
   readonly detach: (link: TunnelLink) => Effect.Effect<void>
   readonly find: (userId: string, daemonId: string) => Effect.Effect<Option.Option<TunnelLink>>
   /** The user's daemons: connected ones first, then those seen before. */
@@ -42,5 +47,5 @@ export class RelayRouter extends Context.Tag("repowire/RelayRouter")<RelayRouter
   readonly drainAll: (reason: string) => Effect.Effect<void>
   /** Closes every tunnel now; their unanswered browser requests get 502. */
   readonly closeAll: (reason: string) => Effect.Effect<void>
-  readonly counts: Effect.Effect<{ readonly tunnels: number; readonly streams: number }>
+  readonly counts: Effect.Effect<{ readonly tunnels: number; readonly streams: number; readonly queuedBytes: number }>
 }>() {}

@@ -1,19 +1,21 @@
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Chunk, Effect, Layer, Option, Redacted, Stream } from "effect"
+import { Chunk, Effect, Either, Layer, Option, Redacted, Stream } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as https from "node:https"
 import * as os from "node:os"
 import * as path from "node:path"
+import WebSocket from "ws"
 import { ApiKeysLive } from "../../src/layers/ApiKeysLive.js"
 import { ConfigMemory } from "../../src/layers/ConfigLive.js"
-import { RelayRouterLive } from "../../src/layers/RelayRouterLive.js"
+import { type DaemonRetention, RelayRouterLive } from "../../src/layers/RelayRouterLive.js"
 import { RelaySessionsLive } from "../../src/layers/RelaySessionsLive.js"
 import { RelayStoreLive } from "../../src/layers/RelayStoreLive.js"
 import { TunnelClientLive } from "../../src/layers/TunnelClientLive.js"
 import type { TunnelApp } from "../../src/layers/TunnelClientLive.js"
 import { defaultRelayOptions, type RelayOptions } from "../../src/programs/relay/RelayContext.js"
 import { makeRelayServer } from "../../src/programs/relay/RelayServer.js"
+import { decodeFrame, type TunnelFrame } from "../../src/protocol/TunnelFrame.js"
 import { ApiKeys } from "../../src/services/ApiKeys.js"
 import { Tunnelled } from "../../src/services/RequestContext.js"
 import { TunnelClient } from "../../src/services/TunnelClient.js"
@@ -32,8 +34,12 @@ export const makeCert = (dir: string) => {
   return { key: fs.readFileSync(key), cert: fs.readFileSync(cert), keyFile: key, certFile: cert }
 }
 
-export const RelayServicesLayer = (dbFile: string, keepalive = { intervalMs: 1000, deadAfterMs: 3000 }) =>
-  Layer.mergeAll(ApiKeysLive, RelaySessionsLive, RelayRouterLive(keepalive)).pipe(
+export const RelayServicesLayer = (
+  dbFile: string,
+  keepalive = { intervalMs: 1000, deadAfterMs: 3000 },
+  retention?: DaemonRetention
+) =>
+  Layer.mergeAll(ApiKeysLive, RelaySessionsLive, RelayRouterLive(keepalive, retention)).pipe(
     Layer.provideMerge(RelayStoreLive(dbFile))
   )
 
@@ -158,3 +164,53 @@ export const login = (base: string, ca: Buffer, key: string) =>
     const cookie = Array.isArray(setCookie) ? setCookie[0] : setCookie
     return { reply, cookie: cookie?.split(";")[0] ?? "", setCookie: cookie ?? "" }
   })
+
+export interface RawDaemon {
+  readonly ws: WebSocket
+  /** Frames not yet taken by `next`. */
+  readonly frames: Array<TunnelFrame>
+  readonly next: () => Promise<TunnelFrame>
+  /** The first frame of this kind, skipping others. */
+  readonly nextOf: <T extends TunnelFrame["_tag"]>(tag: T) => Promise<Extract<TunnelFrame, { _tag: T }>>
+  /** Resolves with the close code and reason once the relay closes the tunnel. */
+  readonly closed: Promise<{ readonly code: number; readonly reason: string }>
+}
+
+/** A hand-driven daemon on `/tunnel`, to send the relay frames a real daemon never would. */
+export const rawDaemon = (url: string, key: string, ca: Buffer, daemonId = "raw") =>
+  Effect.acquireRelease(
+    Effect.async<RawDaemon, Error>((resume) => {
+      const frames: Array<TunnelFrame> = []
+      let waiter: ((f: TunnelFrame) => void) | undefined
+      const ws = new WebSocket(`${url.replace(/^http/, "ws")}/tunnel`, {
+        headers: { authorization: `Bearer ${key}`, "x-repowire-daemon-id": daemonId },
+        ca
+      })
+      const closed = new Promise<{ code: number; reason: string }>((r) =>
+        ws.on("close", (code, reason) => r({ code, reason: reason.toString("utf8") }))
+      )
+      ws.on("message", (d: Buffer) => {
+        const f = decodeFrame(d)
+        if (Either.isLeft(f)) return
+        if (waiter) {
+          const w = waiter
+          waiter = undefined
+          w(f.right)
+        } else frames.push(f.right)
+      })
+      const next = () => {
+        const f = frames.shift()
+        return f ? Promise.resolve(f) : new Promise<TunnelFrame>((r) => (waiter = r))
+      }
+      const nextOf = async <T extends TunnelFrame["_tag"]>(tag: T) => {
+        for (;;) {
+          const f = await next()
+          if (f._tag === tag) return f as Extract<TunnelFrame, { _tag: T }>
+        }
+      }
+      ws.on("open", () => resume(Effect.succeed({ ws, frames, next, nextOf, closed })))
+      ws.on("unexpected-response", (_req, res) => resume(Effect.fail(new Error(`tunnel refused: ${res.statusCode}`))))
+      ws.on("error", (e) => resume(Effect.fail(e)))
+    }),
+    ({ ws }) => Effect.sync(() => ws.terminate())
+  )

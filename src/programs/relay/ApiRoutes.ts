@@ -1,5 +1,6 @@
 import { Effect, Either, Option, Redacted, Schema } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
+import { parseJsonWithin } from "../../protocol/BoundedJson.js"
 import { type KeyIssued, RegisterRequest } from "../../protocol/RelayApi.js"
 import { ApiKeys } from "../../services/ApiKeys.js"
 import { RelayRouter } from "../../services/RelayRouter.js"
@@ -7,7 +8,8 @@ import { RelaySessions } from "../../services/RelaySessions.js"
 import { errorPage, jsonResponse } from "./Pages.js"
 import { type RelayContext, readBody } from "./RelayContext.js"
 
-const decodeRegister = Schema.decodeUnknownEither(Schema.parseJson(RegisterRequest))
+// Nesting is bounded before Schema sees the value: a message about a 3,000-deep value overflows the stack.
+const decodeRegister = Schema.decodeUnknownEither(parseJsonWithin(RegisterRequest))
 
 export const bearer = (req: IncomingMessage): string | undefined => {
   const match = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")
@@ -19,8 +21,10 @@ export const register = async (ctx: RelayContext, req: IncomingMessage, res: Ser
   if (!ctx.options.registration) return errorPage(res, 403, "Registration is closed on this relay; ask its operator for a key.")
   const allowed = ctx.registerLimiter.take(ctx.clientIp(req))
   if (allowed !== true) return errorPage(res, 429, "Too many registrations; retry later.", { "retry-after": String(allowed) })
-  const body = await readBody(req, 4096)
-  const decoded = decodeRegister(body === undefined || body === "" ? "{}" : body)
+  const body = await readBody(req, res, 4096)
+  if (body._tag === "TooLarge") return errorPage(res, 413, "The body is larger than 4 KiB.")
+  if (body._tag === "Aborted") return errorPage(res, 400, "The body did not arrive whole.")
+  const decoded = decodeRegister(body.text === "" ? "{}" : body.text)
   if (Either.isLeft(decoded)) return errorPage(res, 400, "Body must be JSON {label?: string}.")
   const minted = await ctx.run(Effect.flatMap(ApiKeys, (k) => k.register(decoded.right.label)))
   const issued: KeyIssued = {

@@ -38,8 +38,9 @@ export const auth = async (ctx: RelayContext, req: IncomingMessage, res: ServerR
       "retry-after": String(allowed)
     })
   }
-  const body = await readBody(req, 4096)
-  const key = body === undefined ? undefined : formField(body, "key")
+  const body = await readBody(req, res, 4096)
+  if (body._tag === "TooLarge") return htmlResponse(res, 413, landingPage("That form is too large."), tls)
+  const key = body._tag === "Read" ? formField(body.text, "key") : undefined
   if (key === undefined || key === "") return htmlResponse(res, 400, landingPage("Enter your relay key."), tls)
   const record = await ctx.run(Effect.flatMap(ApiKeys, (k) => k.verify(Redacted.make(key))))
   if (Option.isNone(record)) return htmlResponse(res, 401, landingPage("That key is not valid."), tls)
@@ -63,8 +64,9 @@ export const select = async (ctx: RelayContext, req: IncomingMessage, res: Serve
   const tls = ctx.options.tls !== undefined
   const current = await ctx.session(req)
   if (current === undefined || !ctx.sameOrigin(req)) return redirect(res, "/")
-  const body = await readBody(req, 4096)
-  const daemonId = body === undefined ? undefined : formField(body, "daemon_id")
+  const body = await readBody(req, res, 4096)
+  if (body._tag === "TooLarge") return htmlResponse(res, 413, pickerPage([], "That form is too large."), tls)
+  const daemonId = body._tag === "Read" ? formField(body.text, "daemon_id") : undefined
   const daemons = await ctx.run(Effect.flatMap(RelayRouter, (r) => r.daemons(current.session.user_id)))
   const target = daemons.find((d) => d.daemon_id === daemonId && d.connected)
   if (target === undefined) return htmlResponse(res, 409, pickerPage(daemons, "That daemon is not connected."), tls)

@@ -66,9 +66,13 @@ export const jsonResponse = (res: ServerResponse, status: number, value: unknown
 }
 
 const codes: Record<number, string> = {
-  400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "payload_too_large",
-  429: "rate_limited", 502: "bad_gateway", 503: "unavailable"
+  400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 408: "request_timeout",
+  413: "payload_too_large", 429: "rate_limited", 500: "internal", 502: "bad_gateway", 503: "unavailable",
+  504: "gateway_timeout"
 }
+
+/** The envelope's `code` for an HTTP status. */
+export const errorCode = (status: number): string => codes[status] ?? "error"
 
 /** The error envelope every repowire server uses. */
 export const errorPage = (res: ServerResponse, status: number, message: string, extra: Record<string, string> = {}) => {
@@ -76,5 +80,5 @@ export const errorPage = (res: ServerResponse, status: number, message: string, 
     res.destroy()
     return
   }
-  jsonResponse(res, status, { error: { code: codes[status] ?? "error", message } }, extra)
+  jsonResponse(res, status, { error: { code: errorCode(status), message } }, extra)
 }

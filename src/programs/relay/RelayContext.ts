@@ -1,9 +1,10 @@
 import { Cause, Effect, Exit, Fiber, Option, Runtime } from "effect"
 import { VERSION } from "../../Version.js"
-import type { IncomingMessage } from "node:http"
+import type { IncomingMessage, ServerResponse } from "node:http"
 import type { ApiKeys } from "../../services/ApiKeys.js"
 import type { RelayRouter } from "../../services/RelayRouter.js"
 import { type RelaySession, RelaySessions } from "../../services/RelaySessions.js"
+import { ClientGate } from "./ClientGate.js"
 import { RateLimiter } from "./RateLimiter.js"
 
 export interface RelayOptions {
@@ -18,6 +19,20 @@ export interface RelayOptions {
   /** How long in-flight streams may finish after GOAWAY before they are cut (502). */
   readonly drainMs: number
   readonly authRate: { readonly max: number; readonly windowMs: number }
+  /** A connection must have sent a request's whole head within this (and start one within it). */
+  readonly headersTimeoutMs: number
+  /** A request without a session must have sent its whole body within this. */
+  readonly bodyTimeoutMs: number
+  /** Connections (requests, behind a proxy) one client address may hold before it authenticates. */
+  readonly maxUnauthenticatedPerClient: number
+  /** A browser request whose daemon sends no response head within this gets 504 (streams already answering are exempt). */
+  readonly responseTimeoutMs: number
+  /** Tunnels one key may hold open at once (daemons of one person sharing a key). */
+  readonly maxTunnelsPerKey: number
+  /** Bytes one tunnel may hold for browsers that are not reading; past it the fullest stream is reset. */
+  readonly tunnelBufferBytes: number
+  /** Daemon ids not seen for this long are forgotten (lazily, when daemons come and go). */
+  readonly daemonTtlMs: number
   readonly version: string
 }
 
@@ -29,6 +44,13 @@ export const defaultRelayOptions: RelayOptions = {
   registration: true,
   drainMs: 5_000,
   authRate: { max: 10, windowMs: 60_000 },
+  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 10_000,
+  maxUnauthenticatedPerClient: 32,
+  responseTimeoutMs: 15_000,
+  maxTunnelsPerKey: 8,
+  tunnelBufferBytes: 16 * 1024 * 1024,
+  daemonTtlMs: 30 * 86_400_000,
   version: VERSION
 }
 
@@ -40,12 +62,14 @@ export const COOKIE = "__Host-rw_session"
 export class RelayContext {
   readonly authLimiter: RateLimiter
   readonly registerLimiter: RateLimiter
+  readonly gate: ClientGate
   readonly startedAt = Date.now()
   draining = false
 
   constructor(readonly options: RelayOptions, readonly runtime: Runtime.Runtime<RelayServices>) {
     this.authLimiter = new RateLimiter(options.authRate.max, options.authRate.windowMs)
     this.registerLimiter = new RateLimiter(options.authRate.max, options.authRate.windowMs)
+    this.gate = new ClientGate(options.maxUnauthenticatedPerClient, options.headersTimeoutMs, options.bodyTimeoutMs)
   }
 
   run<A>(effect: Effect.Effect<A, never, RelayServices>): Promise<A> {
@@ -66,9 +90,14 @@ export class RelayContext {
     return Promise.reject(Cause.squash(exit.cause))
   }
 
-  private fromProxy(req: IncomingMessage): boolean {
-    const remote = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "")
+  /** Whether a socket's peer is the trusted TLS proxy. */
+  isProxy(address: string | undefined): boolean {
+    const remote = (address ?? "").replace(/^::ffff:/, "")
     return this.options.trustedProxies.some((p) => addressMatches(p, remote))
+  }
+
+  private fromProxy(req: IncomingMessage): boolean {
+    return this.isProxy(req.socket.remoteAddress)
   }
 
   /** The client address: the proxy's view only when the request came from the trusted proxy. */
@@ -119,20 +148,32 @@ export class RelayContext {
   }
 }
 
-/** Reads a small request body, refusing more than `limit` bytes. */
-export const readBody = (req: IncomingMessage, limit: number): Promise<string | undefined> =>
+export type Body =
+  | { readonly _tag: "Read"; readonly text: string }
+  | { readonly _tag: "TooLarge" }
+  | { readonly _tag: "Aborted" }
+
+/**
+ * Reads a small request body. Past `limit` bytes it stops reading and marks the connection to
+ * close after the answer (the caller sends 413), so the rest is never taken in.
+ */
+export const readBody = (req: IncomingMessage, res: ServerResponse, limit: number): Promise<Body> =>
   new Promise((resolve) => {
     const chunks: Array<Buffer> = []
     let size = 0
-    req.on("data", (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length
-      if (size > limit) {
-        resolve(undefined)
-        req.destroy()
-      } else chunks.push(c)
-    })
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
-    req.on("error", () => resolve(undefined))
+      if (size <= limit) return void chunks.push(c)
+      req.off("data", onData)
+      req.pause()
+      res.shouldKeepAlive = false
+      res.once("finish", () => req.socket.destroy())
+      resolve({ _tag: "TooLarge" })
+    }
+    req.on("data", onData)
+    req.on("end", () => resolve({ _tag: "Read", text: Buffer.concat(chunks).toString("utf8") }))
+    req.on("error", () => resolve({ _tag: "Aborted" }))
+    req.on("close", () => resolve({ _tag: "Aborted" }))
   })
 
 const ipv4 = (s: string): number | undefined => {

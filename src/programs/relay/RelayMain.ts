@@ -3,6 +3,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { resolvePaths } from "../../layers/ConfigLive.js"
 import { RelayLive } from "../../layers/RelayLive.js"
+import { defaultRetention } from "../../layers/RelayRouterLive.js"
 import { defaultRelayOptions, type RelayOptions } from "./RelayContext.js"
 import { makeRelayServer } from "./RelayServer.js"
 
@@ -23,9 +24,11 @@ export const relayDatabase = (dataDir: string | undefined, env: NodeJS.ProcessEn
 export const serveRelay = (options: Partial<RelayOptions> & { readonly dataDir?: string | undefined }) =>
   Effect.gen(function*() {
     const db = yield* relayDatabase(options.dataDir)
+    const resolved = { ...defaultRelayOptions, ...options }
+    const retention = { ...defaultRetention, ttlMs: resolved.daemonTtlMs }
     return yield* Effect.gen(function*() {
-      const server = yield* makeRelayServer({ ...defaultRelayOptions, ...options })
+      const server = yield* makeRelayServer(resolved)
       yield* Effect.logInfo(`repowire relay listening on ${server.url} (data: ${db})`)
       return yield* Effect.never
-    }).pipe(Effect.scoped, Effect.provide(RelayLive(db)))
+    }).pipe(Effect.scoped, Effect.provide(RelayLive(db, undefined, retention)))
   })

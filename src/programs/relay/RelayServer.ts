@@ -1,6 +1,7 @@
 import { Effect, Option, Redacted, Schema } from "effect"
 import * as http from "node:http"
 import * as https from "node:https"
+import type * as net from "node:net"
 import type { AddressInfo } from "node:net"
 import type { Duplex } from "node:stream"
 import { WebSocketServer } from "ws"
@@ -33,6 +34,7 @@ const health = async (ctx: RelayContext, res: http.ServerResponse) => {
     uptime_s: Math.round((Date.now() - ctx.startedAt) / 1000),
     tunnels: counts.tunnels,
     streams: counts.streams,
+    queued_bytes: counts.queuedBytes,
     draining: ctx.draining
   }
   jsonResponse(res, ctx.draining ? 503 : 200, body)
@@ -57,12 +59,14 @@ const proxy = async (ctx: RelayContext, req: http.IncomingMessage, res: http.Ser
     ? Option.none()
     : await ctx.runQuick(Effect.flatMap(RelayRouter, (r) => r.find(user_id, daemon_id)))
   if (Option.isNone(link)) return errorPage(res, 502, "Your daemon is not connected to the relay right now.")
+  ctx.gate.authenticated(req, ctx.clientIp(req))
   link.value.proxyHttp(req, res, url)
 }
 
 const onRequest = (ctx: RelayContext) => (req: http.IncomingMessage, res: http.ServerResponse) => {
   const path = (req.url ?? "/").split("?")[0]
   const method = req.method ?? "GET"
+  if (!ctx.gate.request(req, res, ctx.clientIp(req))) return
   const route = async () => {
     if (path === "/_relay/health") return health(ctx, res)
     if (path === "/" && method === "GET") return landing(ctx, req, res)
@@ -94,10 +98,12 @@ const acceptTunnel = async (
     ? Option.none()
     : await ctx.run(Effect.flatMap(ApiKeys, (k) => k.verify(Redacted.make(key))))
   if (Option.isNone(record)) return rawResponse(socket, 401, "The relay key is not valid.")
+  ctx.gate.authenticated(req, ctx.clientIp(req))
   wss.handleUpgrade(req, socket, head, (ws) => {
     const info = { userId: record.value.user_id, keyId: record.value.key_id, daemonId }
-    const tunnel = new RelayTunnel(info, ws, socket, browserWss, (t) => void ctx.run(Effect.flatMap(RelayRouter, (r) => r.detach(t))))
-    void ctx.run(Effect.flatMap(RelayRouter, (r) => r.attach(tunnel)))
+    const limits = { responseTimeoutMs: ctx.options.responseTimeoutMs, bufferBytes: ctx.options.tunnelBufferBytes }
+    const tunnel = new RelayTunnel(info, ws, socket, browserWss, limits, (t) => void ctx.run(Effect.flatMap(RelayRouter, (r) => r.detach(t))))
+    void ctx.run(Effect.flatMap(RelayRouter, (r) => r.attach(tunnel, ctx.options.maxTunnelsPerKey)))
   })
 }
 
@@ -115,6 +121,7 @@ const acceptBrowserSocket = async (ctx: RelayContext, req: http.IncomingMessage,
     ? Option.none()
     : await ctx.runQuick(Effect.flatMap(RelayRouter, (r) => r.find(user_id, daemon_id)))
   if (Option.isNone(link)) return rawResponse(socket, 502, "Your daemon is not connected to the relay right now.")
+  ctx.gate.authenticated(req, ctx.clientIp(req))
   link.value.proxyUpgrade(req, socket, head, url)
 }
 
@@ -130,13 +137,29 @@ export const makeRelayServer = (options: RelayOptions) =>
     const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_PAYLOAD + HEADER_BYTES })
     const browserWss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_PAYLOAD })
     const handler = onRequest(ctx)
+    const timeouts = {
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: 0,
+      // Node checks the headers deadline on this interval (30 s by default, far past the deadline).
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(options.headersTimeoutMs / 4)))
+    }
     const server = options.tls === undefined
-      ? http.createServer({ noDelay: true }, handler)
-      : https.createServer({ cert: options.tls.cert, key: options.tls.key, noDelay: true }, handler)
-    server.headersTimeout = 20_000
-    server.requestTimeout = 0
+      ? http.createServer({ noDelay: true, ...timeouts }, handler)
+      : https.createServer({
+        cert: options.tls.cert,
+        key: options.tls.key,
+        noDelay: true,
+        handshakeTimeout: options.headersTimeoutMs,
+        ...timeouts
+      }, handler)
+    server.on("connection", (socket: net.Socket) => {
+      if (ctx.gate.open(socket, ctx.isProxy(socket.remoteAddress))) return
+      if (options.tls === undefined) rawResponse(socket, 429, "Too many connections from this address.")
+      else socket.destroy()
+    })
     server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on("error", () => undefined)
+      ctx.gate.started(req.socket)
       const path = (req.url ?? "/").split("?")[0]
       const accept = path === "/tunnel"
         ? acceptTunnel(ctx, wss, browserWss, req, socket, head)

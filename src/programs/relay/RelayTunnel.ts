@@ -13,11 +13,14 @@ import {
   type ResponseHead,
   type TunnelFrame
 } from "../../protocol/TunnelFrame.js"
+import { TunnelClose } from "../../protocol/TunnelClose.js"
 import { tunnelHeaders } from "../../protocol/TunnelRoutes.js"
 import { SendCredit, sendWithCredit } from "../../layers/tunnel/Credit.js"
 import { writeBatcher } from "../../layers/tunnel/WriteBatch.js"
 import type { TunnelInfo, TunnelLink } from "../../services/RelayRouter.js"
 import { errorPage } from "./Pages.js"
+import { headDeadlineMs } from "./HeadDeadline.js"
+import { declaredBodyLength } from "./ResponseFraming.js"
 import {
   droppedResponseHeaders,
   type HttpStream,
@@ -31,6 +34,19 @@ const MAX_STREAM_WINDOW = 4 * 1024 * 1024
 const TUNNEL_GROWTH_BUDGET = 32 * 1024 * 1024
 /** Concurrent browser requests one daemon's tunnel carries; beyond it the browser gets 503. */
 const MAX_STREAMS = 512
+/** Frames a WebSocket stream may hold while its browser is being accepted (bytes count against its window). */
+const MAX_PENDING_FRAMES = 256
+/** Uploads wait while this much is queued for the daemon, so its socket sets the pace. */
+const OUTBOUND_HIGH_WATER = 1024 * 1024
+/** A daemon that leaves this much unread (answers it provoked, credit it never used) is dropped. */
+const MAX_OUTBOUND_BACKLOG = 8 * 1024 * 1024
+
+export interface TunnelLimits {
+  /** How long a browser waits for the daemon's response head before it gets 504. */
+  readonly responseTimeoutMs: number
+  /** Bytes the tunnel may hold for browsers that have not taken them; past it the fullest stream is reset. */
+  readonly bufferBytes: number
+}
 
 /**
  * The relay's end of one daemon's tunnel: multiplexes browser requests and WebSockets onto
@@ -42,6 +58,8 @@ export class RelayTunnel implements TunnelLink {
   private draining = false
   /** Window granted beyond INITIAL_WINDOW, summed over live streams. */
   private grown = 0
+  /** Bytes from the daemon that browsers have not taken yet, summed over live streams. */
+  private held = 0
   private closed = false
   lastSeen = Date.now()
   readonly connectedAt = new Date().toISOString()
@@ -50,15 +68,23 @@ export class RelayTunnel implements TunnelLink {
   constructor(
     readonly info: TunnelInfo,
     private readonly ws: WebSocket,
-    socket: Duplex,
+    private readonly socket: Duplex,
     private readonly wss: WebSocketServer,
+    private readonly limits: TunnelLimits,
     private readonly onClosed: (tunnel: RelayTunnel) => void
   ) {
     this.batch = writeBatcher(socket)
     ws.on("message", (data: Buffer, isBinary) => {
       this.lastSeen = Date.now()
-      if (isBinary) this.receive(data)
+      if (!isBinary) return
+      try {
+        this.receive(data)
+      } catch {
+        // A frame the relay failed to handle costs this tunnel, never the relay process.
+        this.close(1011, "internal: the relay failed to handle a frame")
+      }
     })
+    socket.on("drain", () => this.wakeWriters())
     ws.on("pong", () => (this.lastSeen = Date.now()))
     ws.on("ping", () => (this.lastSeen = Date.now()))
     ws.on("close", () => this.teardown("the daemon disconnected"))
@@ -67,6 +93,10 @@ export class RelayTunnel implements TunnelLink {
 
   get activeStreams(): number {
     return this.streams.size
+  }
+
+  get queuedBytes(): number {
+    return this.closed ? 0 : this.socket.writableLength
   }
 
   get isOpen(): boolean {
@@ -108,7 +138,7 @@ export class RelayTunnel implements TunnelLink {
     }
     const stream: HttpStream = {
       kind: "http", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, window: INITIAL_WINDOW, unacked: 0,
-      responded: false, done: false, req, res
+      responded: false, done: false, headTimer: undefined, req, res, remaining: undefined
     }
     this.streams.set(stream.id, stream)
     this.send(Frames.open(stream.id, {
@@ -120,10 +150,13 @@ export class RelayTunnel implements TunnelLink {
     res.on("close", () => {
       if (!stream.done) this.cancel(stream, "cancelled", "the browser went away")
     })
+    const deadline = headDeadlineMs(req.method ?? "GET", path, this.limits.responseTimeoutMs)
     if (req.method === "GET" || req.method === "HEAD") {
       req.resume()
       this.send(Frames.data(stream.id, new Uint8Array(0), true))
+      this.awaitHead(stream, deadline)
     } else {
+      stream.uploaded = () => this.awaitHead(stream, deadline)
       void this.pumpUpload(stream)
     }
   }
@@ -139,14 +172,29 @@ export class RelayTunnel implements TunnelLink {
     }
     const stream: UpgradeStream = {
       kind: "ws", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, window: INITIAL_WINDOW, unacked: 0,
-      responded: false, done: false, req, socket, head, browser: undefined, pending: [], backlog: 0, sending: Promise.resolve()
+      responded: false, done: false, headTimer: undefined, req, socket, head, browser: undefined, pending: [], backlog: 0,
+      sending: Promise.resolve()
     }
     this.streams.set(stream.id, stream)
+    this.awaitHead(stream, this.limits.responseTimeoutMs)
     socket.on("close", () => {
       if (!stream.done) this.cancel(stream, "cancelled", "the browser went away")
     })
     this.send(Frames.open(stream.id, { method: "GET", path, headers: tunnelHeaders(req.rawHeaders), upgrade: true }))
     this.send(Frames.data(stream.id, new Uint8Array(0), true))
+  }
+
+  /**
+   * A daemon that never answers costs the browser `responseTimeoutMs` (counted once the request
+   * is through; a long-poll adds its own wait), not the tunnel's lifetime.
+   */
+  private awaitHead(stream: Stream, deadlineMs: number): void {
+    if (stream.done || stream.responded) return
+    stream.headTimer = setTimeout(() => {
+      if (stream.done || stream.responded) return
+      this.send(Frames.reset(stream.id, "cancelled", "no response head in time"))
+      this.finish(stream, 504, "Your daemon did not answer in time.")
+    }, deadlineMs)
   }
 
   private allocate(): number {
@@ -157,18 +205,76 @@ export class RelayTunnel implements TunnelLink {
 
   private send(frame: TunnelFrame): void {
     if (this.ws.readyState !== WebSocket.OPEN) return
+    if (this.socket.writableLength > MAX_OUTBOUND_BACKLOG) {
+      // A close frame would wait behind what the daemon does not read: cut the socket.
+      this.ws.terminate()
+      this.teardown("flow_control: the daemon stopped reading its tunnel")
+      return
+    }
     const bytes = encodeFrame(frame)
     this.batch(bytes.length)
     this.ws.send(bytes)
   }
 
+  private writers: Array<() => void> = []
+
+  /** Resolves once the tunnel's socket has room again (or the tunnel is gone). */
+  private writable(): Promise<void> {
+    if (this.closed || this.socket.writableLength <= OUTBOUND_HIGH_WATER) return Promise.resolve()
+    return new Promise((resolve) => this.writers.push(resolve))
+  }
+
+  private wakeWriters(): void {
+    const writers = this.writers
+    this.writers = []
+    writers.forEach((w) => w())
+  }
+
+  private hold(stream: Stream, bytes: number): void {
+    stream.inFlight += bytes
+    this.held += bytes
+  }
+
+  private release(stream: Stream, bytes: number): void {
+    stream.inFlight -= bytes
+    if (!stream.done) this.held -= bytes
+  }
+
+  /**
+   * Credit bounds each stream; this bounds the tunnel: past `bufferBytes` held for browsers that
+   * do not read, the stream holding most is reset (a slow browser loses its answer, not the
+   * daemon its tunnel). True when `stream` itself was the one reset.
+   */
+  private overBudget(stream: Stream): boolean {
+    if (this.held <= this.limits.bufferBytes) return false
+    let fullest = stream
+    for (const s of this.streams.values()) if (s.inFlight > fullest.inFlight) fullest = s
+    this.send(Frames.reset(fullest.id, "flow_control", "the browser is not reading"))
+    if (fullest.kind === "ws" && fullest.browser !== undefined) {
+      this.forget(fullest)
+      fullest.browser.terminate()
+    } else {
+      this.finish(fullest, 502, "The browser did not take its answer in time.")
+    }
+    return fullest === stream
+  }
+
+  /** The daemon broke flow control: its stream fails, and so does its tunnel (close code 4008). */
+  private overrun(stream: Stream, message: string): void {
+    this.resetFromRelay(stream.id, "flow_control", message)
+    this.close(TunnelClose.flowControl, `flow_control: ${message}`)
+  }
+
   private async pumpUpload(stream: HttpStream): Promise<void> {
     try {
       for await (const chunk of stream.req as AsyncIterable<Buffer>) {
+        await this.writable()
         const ok = await sendWithCredit(stream.up, chunk, DATA_CHUNK, (piece) => this.send(Frames.data(stream.id, piece)))
         if (!ok) return
       }
-      if (!stream.done) this.send(Frames.data(stream.id, new Uint8Array(0), true))
+      if (stream.done) return
+      this.send(Frames.data(stream.id, new Uint8Array(0), true))
+      stream.uploaded?.()
     } catch {
       if (!stream.done) this.cancel(stream, "cancelled", "the upload was aborted")
     }
@@ -188,6 +294,8 @@ export class RelayTunnel implements TunnelLink {
     }
     const stream = this.streams.get(frame.stream)
     if (stream === undefined) {
+      // Advisory answers, so a daemon that does not read cannot make the relay queue them.
+      if (this.socket.writableLength > OUTBOUND_HIGH_WATER) return
       if (frame._tag === "Response" || frame._tag === "Data" || frame._tag === "WsMessage" || frame._tag === "Open") {
         this.send(Frames.reset(frame.stream, frame._tag === "Open" ? "refused" : "protocol_error", "unknown stream"))
       }
@@ -214,14 +322,22 @@ export class RelayTunnel implements TunnelLink {
   private onResponse(stream: Stream, head: ResponseHead): void {
     if (stream.responded) return this.resetFromRelay(stream.id, "protocol_error", "a second response head")
     stream.responded = true
+    clearTimeout(stream.headTimer)
     const headers = head.headers.filter(([k]) => !droppedResponseHeaders.has(k.toLowerCase())).flat()
     if (stream.kind === "http") {
-      if (head.status === 101) return this.resetFromRelay(stream.id, "protocol_error", "101 on a plain request")
-      stream.res.writeHead(head.status, headers)
+      const length = declaredBodyLength(head.status, head.headers)
+      if (length === "invalid") return this.resetFromRelay(stream.id, "protocol_error", "a response head with bad framing")
+      stream.remaining = length
+      try {
+        stream.res.writeHead(head.status, headers)
+      } catch {
+        return this.resetFromRelay(stream.id, "protocol_error", "a response header Node refuses to send")
+      }
       // The head leaves with the first body bytes when they came in the same read (most
       // answers); otherwise (SSE, a slow body) on its own right after, so nothing waits on it.
       setImmediate(() => {
-        if (!stream.res.headersSent && !stream.res.destroyed) stream.res.flushHeaders()
+        // headersSent is already true after writeHead; flushing once more when the body went out costs an empty write.
+        if (!stream.res.writableEnded && !stream.res.destroyed) stream.res.flushHeaders()
       })
       return
     }
@@ -244,7 +360,13 @@ export class RelayTunnel implements TunnelLink {
       browser.on("error", () => undefined)
       const pending = stream.pending
       stream.pending = []
-      pending.forEach((f) => f._tag === "WsMessage" ? this.onWsMessage(stream, f) : this.receiveFrameAgain(stream, f))
+      for (const f of pending) {
+        if (stream.done) return
+        if (f._tag === "WsMessage") {
+          this.release(stream, Math.max(1, f.body.length))
+          this.onWsMessage(stream, f)
+        } else this.receiveFrameAgain(stream, f)
+      }
     })
   }
 
@@ -263,6 +385,7 @@ export class RelayTunnel implements TunnelLink {
         if (granted === 0) return
         need -= granted
       }
+      await this.writable()
       stream.backlog -= data.length
       if (stream.backlog <= INITIAL_WINDOW) browser.resume()
       if (!stream.done) this.send(Frames.wsMessage(stream.id, data, text))
@@ -275,13 +398,18 @@ export class RelayTunnel implements TunnelLink {
 
   private onData(stream: Stream, body: Uint8Array, end: boolean): void {
     if (!stream.responded) return this.resetFromRelay(stream.id, "protocol_error", "body before the response head")
-    stream.inFlight += body.length
-    if (stream.inFlight + stream.unacked > stream.window) {
-      return this.resetFromRelay(stream.id, "flow_control", "window exceeded")
+    this.hold(stream, body.length)
+    if (stream.inFlight + stream.unacked > stream.window) return this.overrun(stream, "window exceeded")
+    if (this.overBudget(stream)) return
+    if (stream.kind === "http" && stream.remaining !== undefined) {
+      // The declared length is the framing the browser reads by: never a byte past it, never short of it.
+      if (body.length > stream.remaining) return this.resetFromRelay(stream.id, "protocol_error", "body longer than its Content-Length")
+      stream.remaining -= body.length
+      if (end && stream.remaining > 0) return this.resetFromRelay(stream.id, "protocol_error", "body shorter than its Content-Length")
     }
     const sink = stream.kind === "http" ? stream.res : stream.socket
     const ack = () => {
-      stream.inFlight -= body.length
+      this.release(stream, body.length)
       if (stream.done || body.length === 0) return
       // Credit goes back a quarter window at a time, not per frame: a download then costs
       // a few Window frames per MiB instead of one per chunk, and the daemon still always
@@ -315,22 +443,35 @@ export class RelayTunnel implements TunnelLink {
 
   private onWsMessage(stream: Stream, frame: Extract<TunnelFrame, { _tag: "WsMessage" }>): void {
     if (stream.kind !== "ws") return this.resetFromRelay(stream.id, "protocol_error", "a WebSocket message on HTTP")
+    // An empty message still costs one byte of credit (the daemon charges it so too).
+    const cost = Math.max(1, frame.body.length)
+    this.hold(stream, cost)
     if (stream.browser === undefined) {
+      // Held until the browser is accepted: the bytes spend the stream's window like delivered ones.
+      if (stream.inFlight + stream.unacked > stream.window) return this.overrun(stream, "window exceeded before the browser was accepted")
+      if (this.overBudget(stream)) return
+      if (stream.pending.length >= MAX_PENDING_FRAMES) return this.overrun(stream, "too many frames before the browser was accepted")
       stream.pending.push(frame)
       return
     }
-    const size = frame.body.length
-    stream.inFlight += size
-    if (stream.inFlight > stream.window) return this.resetFromRelay(stream.id, "flow_control", "window exceeded")
+    if (stream.inFlight + stream.unacked > stream.window) return this.overrun(stream, "window exceeded")
+    if (this.overBudget(stream)) return
     stream.browser.send(frame.body, { binary: !frame.text }, () => {
-      stream.inFlight -= size
-      if (!stream.done && size > 0) this.send(Frames.window(stream.id, size))
+      this.release(stream, cost)
+      if (stream.done) return
+      // Credited a quarter window at a time, as bodies are: one Window frame per message would
+      // let a daemon sending tiny messages make the relay write as many frames back.
+      stream.unacked += cost
+      if (stream.unacked < stream.window / 4) return
+      this.send(Frames.window(stream.id, stream.unacked))
+      stream.unacked = 0
     })
   }
 
   private onWsClose(stream: Stream, code: number, reason: string): void {
     if (stream.kind !== "ws") return this.resetFromRelay(stream.id, "protocol_error", "a WebSocket close on HTTP")
     if (stream.browser === undefined) {
+      if (stream.pending.length >= MAX_PENDING_FRAMES) return this.overrun(stream, "too many frames before the browser was accepted")
       stream.pending.push(Frames.wsClose(stream.id, code, reason))
       return
     }
@@ -353,7 +494,7 @@ export class RelayTunnel implements TunnelLink {
   private finish(stream: Stream, status: number, message: string): void {
     this.forget(stream)
     if (stream.kind === "http") {
-      if (!stream.responded && !stream.res.headersSent) errorPage(stream.res, status, message)
+      if (!stream.res.headersSent) errorPage(stream.res, status, message)
       else stream.res.destroy()
     } else if (stream.browser !== undefined) {
       stream.browser.close(1011, "tunnel stream failed")
@@ -365,7 +506,11 @@ export class RelayTunnel implements TunnelLink {
   }
 
   private forget(stream: Stream): void {
-    if (!stream.done) this.grown -= stream.window - INITIAL_WINDOW
+    if (!stream.done) {
+      this.grown -= stream.window - INITIAL_WINDOW
+      this.held -= stream.inFlight
+    }
+    clearTimeout(stream.headTimer)
     stream.done = true
     stream.up.close()
     this.streams.delete(stream.id)
@@ -375,6 +520,7 @@ export class RelayTunnel implements TunnelLink {
   private teardown(reason: string): void {
     if (this.closed) return
     this.closed = true
+    this.wakeWriters()
     for (const stream of [...this.streams.values()]) this.finish(stream, 502, `The daemon is unreachable: ${reason}.`)
     this.onClosed(this)
   }

@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream"
 import type { WebSocket } from "ws"
 import type { SendCredit } from "../../layers/tunnel/Credit.js"
 import type { TunnelFrame } from "../../protocol/TunnelFrame.js"
+import { errorCode } from "./Pages.js"
 
 /** The relay's view of one tunnel stream: a browser request, or a browser WebSocket. */
 export interface BaseStream {
@@ -17,11 +18,17 @@ export interface BaseStream {
   unacked: number
   responded: boolean
   done: boolean
+  /** Answers 504 when the daemon's response head is late; cleared when it arrives. */
+  headTimer: ReturnType<typeof setTimeout> | undefined
 }
 export interface HttpStream extends BaseStream {
   readonly kind: "http"
   readonly req: IncomingMessage
   readonly res: ServerResponse
+  /** Body bytes the daemon's head declared and has not sent yet; undefined when not declared. */
+  remaining: number | undefined
+  /** Called once the request body has all gone to the daemon. */
+  uploaded?: () => void
 }
 export interface UpgradeStream extends BaseStream {
   readonly kind: "ws"
@@ -42,7 +49,7 @@ export const validCloseCode = (code: number) =>
 
 /** An HTTP answer written straight on a socket (refused upgrades). */
 export const rawResponse = (socket: Duplex, status: number, message: string): void => {
-  const body = JSON.stringify({ error: { code: status === 502 ? "bad_gateway" : "refused", message } })
+  const body = JSON.stringify({ error: { code: errorCode(status), message } })
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\ncontent-type: application/json\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`

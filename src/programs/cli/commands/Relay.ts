@@ -16,6 +16,8 @@ const caFile = Options.file("ca", { exists: "yes" }).pipe(
   Options.withDescription("Extra CA certificate to trust for the relay (self-signed relays)"),
   Options.optional
 )
+const seconds = (name: string, fallback: number, description: string) =>
+  Options.integer(name).pipe(Options.withDefault(fallback), Options.withDescription(description))
 const readCa = (ca: Option.Option<string>) => Option.getOrUndefined(Option.map(ca, (f) => fs.readFileSync(f)))
 
 const serve = Command.make("serve", {
@@ -33,6 +35,25 @@ const serve = Command.make("serve", {
   closedRegistration: Options.boolean("closed-registration").pipe(
     Options.withDescription("Refuse `setup --relay` registrations; keys come only from `relay keys create`")
   ),
+  headersTimeout: seconds("headers-timeout", 10, "Seconds a client has to send a request's head"),
+  bodyTimeout: seconds("body-timeout", 10, "Seconds a client without a session has to send a request's body"),
+  responseTimeout: seconds("response-timeout", 15, "Seconds a daemon has to start answering before the browser gets 504"),
+  maxUnauthenticated: Options.integer("max-unauthenticated").pipe(
+    Options.withDefault(32),
+    Options.withDescription("Connections one client address may hold before it signs in")
+  ),
+  maxTunnelsPerKey: Options.integer("max-tunnels-per-key").pipe(
+    Options.withDefault(8),
+    Options.withDescription("Tunnels one key may hold open at once")
+  ),
+  tunnelBufferMib: Options.integer("tunnel-buffer-mib").pipe(
+    Options.withDefault(16),
+    Options.withDescription("MiB one tunnel may hold for browsers that are not reading")
+  ),
+  daemonTtlDays: Options.integer("daemon-ttl-days").pipe(
+    Options.withDefault(30),
+    Options.withDescription("Days after which a daemon id not seen is forgotten")
+  ),
   dataDir
 }, (o) =>
   Effect.gen(function*() {
@@ -43,12 +64,22 @@ const serve = Command.make("serve", {
       return yield* Effect.fail("the relay needs TLS: give --tls-cert and --tls-key, or run --behind-proxy a TLS proxy")
     }
     if (cert !== undefined && o.behindProxy) return yield* Effect.fail("--behind-proxy and --tls-cert exclude each other")
+    if (Math.min(o.headersTimeout, o.bodyTimeout, o.responseTimeout, o.maxUnauthenticated, o.maxTunnelsPerKey, o.tunnelBufferMib, o.daemonTtlDays) < 1) {
+      return yield* Effect.fail("timeouts and limits must be at least 1")
+    }
     return yield* serveRelay({
       host: o.host,
       port: o.port,
       tls: cert === undefined || key === undefined ? undefined : { cert: fs.readFileSync(cert), key: fs.readFileSync(key) },
       trustedProxies: o.behindProxy ? (o.trustedProxy.length > 0 ? o.trustedProxy : ["127.0.0.1", "::1"]) : [],
       registration: !o.closedRegistration,
+      headersTimeoutMs: o.headersTimeout * 1000,
+      bodyTimeoutMs: o.bodyTimeout * 1000,
+      responseTimeoutMs: o.responseTimeout * 1000,
+      maxUnauthenticatedPerClient: o.maxUnauthenticated,
+      maxTunnelsPerKey: o.maxTunnelsPerKey,
+      tunnelBufferBytes: o.tunnelBufferMib * 1024 * 1024,
+      daemonTtlMs: o.daemonTtlDays * 86_400_000,
       dataDir: Option.getOrUndefined(o.dataDir)
     })
   })).pipe(Command.withDescription("Run the relay: HTTPS for browsers, WSS tunnels for daemons"))

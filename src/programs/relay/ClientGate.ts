@@ -1,0 +1,114 @@
+import type { IncomingMessage, ServerResponse } from "node:http"
+import type { Socket } from "node:net"
+import { errorPage } from "./Pages.js"
+
+interface Connection {
+  /** Counted against this address until it authenticates; undefined once it has (or when proxied). */
+  address: string | undefined
+  readonly proxied: boolean
+  timer: ReturnType<typeof setTimeout> | undefined
+}
+
+/**
+ * Clients that have shown neither a session nor a key yet. Each client address may hold only
+ * `maxPerClient` such connections (requests, behind a trusted proxy) at once; a connection must
+ * start its first request within `firstRequestMs`, and an unauthenticated request must have sent
+ * its whole body within `bodyMs`. Authenticated traffic (tunnels, dashboards, uploads) is exempt.
+ */
+export class ClientGate {
+  private readonly held = new Map<string, number>()
+  private readonly connections = new Map<string, Connection>()
+  private readonly deadlines = new WeakMap<IncomingMessage, ReturnType<typeof setTimeout>>()
+  private readonly counted = new WeakSet<IncomingMessage>()
+
+  constructor(
+    private readonly maxPerClient: number,
+    private readonly firstRequestMs: number,
+    private readonly bodyMs: number
+  ) {}
+
+  /**
+   * A new connection. Connections from a trusted proxy are counted per request instead (the
+   * proxy carries many clients); false when the address already holds its share.
+   */
+  open(socket: Socket, fromProxy: boolean): boolean {
+    const address = fromProxy ? undefined : socket.remoteAddress ?? "unknown"
+    if (address !== undefined && !this.enter(address)) return false
+    const id = `${socket.remoteAddress}:${socket.remotePort}`
+    const timer = setTimeout(() => socket.destroy(), this.firstRequestMs)
+    this.connections.set(id, { address, proxied: fromProxy, timer })
+    socket.once("close", () => {
+      const connection = this.connections.get(id)
+      if (connection === undefined) return
+      clearTimeout(connection.timer)
+      this.connections.delete(id)
+      if (connection.address !== undefined) this.leave(connection.address)
+    })
+    return true
+  }
+
+  /**
+   * A request arrived: the connection's first-request timer stops and the body deadline starts.
+   * Behind a proxy, the forwarded client takes a place until the request ends. False: refused (429 sent).
+   */
+  request(req: IncomingMessage, res: ServerResponse, client: string): boolean {
+    const connection = this.started(req.socket)
+    if (connection?.proxied === true) {
+      if (!this.enter(client)) {
+        errorPage(res, 429, "Too many connections from this address.", { connection: "close" })
+        return false
+      }
+      this.counted.add(req)
+      res.once("close", () => this.counted.delete(req) && this.leave(client))
+    }
+    if (!req.complete) this.bodyDeadline(req, res)
+    return true
+  }
+
+  /** A request or upgrade began on this connection: its first-request timer stops. */
+  started(socket: Socket): Connection | undefined {
+    const connection = this.connections.get(`${socket.remoteAddress}:${socket.remotePort}`)
+    if (connection !== undefined) {
+      clearTimeout(connection.timer)
+      connection.timer = undefined
+    }
+    return connection
+  }
+
+  /** The request carried a valid session or key: neither it nor its connection counts any more. */
+  authenticated(req: IncomingMessage, client: string): void {
+    clearTimeout(this.deadlines.get(req))
+    if (this.counted.delete(req)) this.leave(client)
+    const connection = this.connections.get(`${req.socket.remoteAddress}:${req.socket.remotePort}`)
+    if (connection?.address !== undefined) {
+      this.leave(connection.address)
+      connection.address = undefined
+    }
+  }
+
+  private bodyDeadline(req: IncomingMessage, res: ServerResponse): void {
+    const timer = setTimeout(() => {
+      if (req.complete) return
+      if (res.headersSent) return void req.socket.destroy()
+      res.once("finish", () => req.socket.destroy())
+      errorPage(res, 408, "The request body did not arrive in time.", { connection: "close" })
+    }, this.bodyMs)
+    this.deadlines.set(req, timer)
+    const clear = () => clearTimeout(timer)
+    req.once("end", clear)
+    req.once("close", clear)
+  }
+
+  private enter(address: string): boolean {
+    const n = this.held.get(address) ?? 0
+    if (n >= this.maxPerClient) return false
+    this.held.set(address, n + 1)
+    return true
+  }
+
+  private leave(address: string): void {
+    const n = (this.held.get(address) ?? 1) - 1
+    if (n <= 0) this.held.delete(address)
+    else this.held.set(address, n)
+  }
+}
