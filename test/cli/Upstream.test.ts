@@ -36,7 +36,7 @@ const upstreamStateDb = (home: string) => {
 describe("upstream repowire's config.yaml", () => {
   it("reads the keys that mean the same thing and reports the rest", () => {
     const adopted = adoptUpstreamConfig(YAML.parse(fixture))
-    assert.includeMembers([...adopted.ignored], ["peers", "telegram", "slack", "updates", "experiments", "skills", "daemon.spawn", "daemon.mcp_http.bind", "logging.file", "daemon.auto_reconnect"])
+    assert.includeMembers([...adopted.ignored], ["peers", "telegram", "slack", "updates", "experiments", "skills", "daemon.spawn.allowed_commands", "daemon.spawn.profiles", "daemon.mcp_http.bind", "logging.file", "daemon.auto_reconnect"])
     assert.includeMembers([...adopted.renamed], ["daemon.delivery_queue_ttl_seconds → daemon.delivery_queue.ttl"])
     const home = withUpstreamConfig()
     const values = Effect.runSync(decodeConfigValues(resolvePaths({ REPOWIRE_HOME: home }), YAML.parse(fixture), {}))

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { resolvePaths, updateConfigFile } from "../../src/layers/ConfigLive.js"
 import { startDaemon } from "../support/Daemon.js"
-import { register, request as local } from "../support/Http.js"
+import { dashboardSession, register, request as local } from "../support/Http.js"
 import { login, makeCert, mintKey, RelayServicesLayer, request, startRelay, tempDir } from "../relay/harness.js"
 import { writePolicy } from "./support.js"
 
@@ -54,9 +54,10 @@ describe("a tunnelled request under the access rules", () => {
       assert.include(error.message, "dashboard (via the relay) may not notify agent: rule 1 (deny via:relay ask,notify,broadcast,ack,attach)")
 
       // The same call from the local dashboard page is via:local.
+      const page = yield* Effect.promise(() => dashboardSession(d.url))
       const here = yield* Effect.promise(() =>
         local(d.url, "POST", "/notify", {
-          headers: { ...host, origin: `http://127.0.0.1:${d.port}` },
+          headers: { ...page, ...host },
           body: { from_peer: "dashboard", to_peer: agent.peer_id, text: "from here" }
         }))
       assert.strictEqual(here.status, 200, here.text)
