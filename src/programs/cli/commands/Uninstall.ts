@@ -17,6 +17,9 @@ export const uninstallCommand = Command.make("uninstall", { dryRun: dryRunOption
     for (const r of restored) {
       yield* Console.log(`${config.paths.configFile}: ${r.keyPath.join(".")} restored${dryRun ? " (dry run)" : ""}`)
     }
+    if (planned.errors.length > 0) {
+      return yield* Effect.fail(new Error(`${planned.errors.join("; ")}; nothing was changed`))
+    }
     if (!dryRun) {
       applyUninstall(planned, config.paths.home)
       if (restored.length > 0) {
@@ -40,5 +43,4 @@ export const uninstallCommand = Command.make("uninstall", { dryRun: dryRunOption
       }
     }
     if (planned.changes.length === 0 && restored.length === 0) yield* Console.log("nothing of repowire's is installed")
-    if (planned.errors.length > 0) return yield* Effect.fail(new Error(planned.errors.join("; ")))
   }))).pipe(Command.withDescription("Remove exactly what `repowire setup` added"))
