@@ -123,6 +123,8 @@ const codexConfigFile = (
       `command = ${tomlString(mcp.command)}`,
       `args = [${mcp.args.map(tomlString).join(", ")}]`,
       `env_vars = [${CODEX_MCP_ENV_VARS.map(tomlString).join(", ")}]`,
+      // The mesh tools only message peers: without this, `codex exec` (approval never) refuses every call.
+      `default_tools_approval_mode = "approve"`,
       ...trust.flatMap((t) => ["", `[hooks.state.${tomlString(t.key)}]`, `trusted_hash = ${tomlString(t.hash)}`])
     ].join("\n")
     const base = removeTables(removeBlock(text), [["mcp_servers", "repowire"], ...trust.map((t) => ["hooks", "state", t.key])])

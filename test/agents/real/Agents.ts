@@ -55,6 +55,8 @@ export const run = (
     child.on("error", reject)
     child.on("close", (code) => {
       clearTimeout(timer)
+      // Kept next to the workspace for a look after a failure.
+      fs.appendFileSync(path.join(path.dirname(options.cwd), "runs.log"), `$ ${cmd} ${args.join(" ")}\n${stdout}\n${stderr}\n`)
       resolve({ code, stdout, stderr, ms: Date.now() - started })
     })
     child.stdin.end(options.input ?? "")

@@ -1,6 +1,6 @@
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import { anthropic, chat, type Conversation, gemini, rememberNamespaces, type Reply, responses, type Tool } from "./ModelWire.js"
+import { anthropic, chat, type Conversation, gemini, type Reply, responses, type Tool } from "./ModelWire.js"
 
 /**
  * A model server for the agents' real CLIs: Anthropic Messages, OpenAI Responses, Gemini
@@ -43,6 +43,7 @@ const decide = async (c: Conversation, script: Script, state: { asked: boolean }
   const listPeers = tool(c.tools, "list_peers")
   const ask = tool(c.tools, "ask")
   const ack = tool(c.tools, "ack")
+  if ((!listPeers || !ask || !ack) && c.canSearch) return { kind: "search", query: "repowire list_peers ask ack" }
   if (!listPeers || !ask || !ack) return { kind: "text", text: "Mesh session" }
   const incoming = c.text.match(INCOMING_ASK)
   if (incoming && !called(c, ack)) {
@@ -105,9 +106,8 @@ export const startFakeModel = async (script: Script): Promise<FakeModel> => {
       conversation = anthropic.read(body)
       write = (r) => anthropic.write(r, n, body.stream === true)
     } else if (p.endsWith("/responses")) {
-      rememberNamespaces(body)
       conversation = responses.read(body)
-      write = (r) => responses.write(r, n, conversation.tools)
+      write = (r) => responses.write(r, n, body)
     } else if (p.includes(":generateContent") || p.includes(":streamGenerateContent")) {
       conversation = gemini.read(body)
       write = (r) => gemini.write(r, p.includes(":stream"))

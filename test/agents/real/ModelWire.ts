@@ -15,10 +15,13 @@ export interface Conversation {
   readonly calls: ReadonlyArray<string>
   /** A request that wants JSON back (Gemini CLI's routing / next-speaker checks). */
   readonly wantsJson: boolean
+  /** The tools are deferred behind a search the model must run first (Codex's tool_search). */
+  readonly canSearch?: boolean
 }
 export type Reply =
   | { readonly kind: "text"; readonly text: string }
   | { readonly kind: "tool"; readonly name: string; readonly args: Record<string, unknown> }
+  | { readonly kind: "search"; readonly query: string }
 
 type Any = any
 const texts = (v: unknown): Array<string> => {
@@ -40,6 +43,7 @@ export const anthropic = {
     wantsJson: false
   }),
   write: (reply: Reply, n: number, stream: boolean): { type: string; body: string } => {
+    if (reply.kind === "search") throw new Error("no tool search in the Messages API")
     const block = reply.kind === "text"
       ? { type: "text", text: reply.text }
       : { type: "tool_use", id: `toolu_${n}`, name: reply.name, input: reply.args }
@@ -64,35 +68,59 @@ export const anthropic = {
   }
 }
 
-const responseTools = (tools: Any, prefix = ""): Array<Tool> =>
-  (tools ?? []).flatMap((t: Any): Array<Tool> =>
+type NsTool = Tool & { readonly namespace?: string; readonly short: string }
+const joined = (ns: string, name: string) => (ns === "" || ns.endsWith("_") ? `${ns}${name}` : `${ns}__${name}`)
+const responseTools = (tools: Any): Array<NsTool> =>
+  (tools ?? []).flatMap((t: Any): Array<NsTool> =>
     Array.isArray(t.tools)
-      ? responseTools(t.tools, `${prefix}${t.name ?? ""}`)
-      : t.name ? [{ name: `${prefix}${t.name}`, params: props(t.parameters) }] : []
+      ? t.tools.filter((x: Any) => x.name).map((x: Any) => ({ name: joined(t.name, x.name), short: x.name, namespace: t.name, params: props(x.parameters) }))
+      : t.name ? [{ name: t.name, short: t.name, params: props(t.parameters) }] : []
   )
+
+/**
+ * Tools offered upfront plus those a tool_search call exposed. Codex 0.171 answers the search
+ * with an empty `tools` list and a developer note "Added deferred tool namespaces: - mcp__repowire";
+ * the model then calls the server's tools in that namespace by their MCP names.
+ */
+const MESH_TOOLS = ["list_peers", "whoami", "ask", "ack", "notify_peer", "broadcast", "list_asks", "wait_on_ack"]
+const offered = (body: Any): Array<NsTool> => {
+  const added = texts(body.input).flatMap((t) => [...t.matchAll(/Added deferred tool namespaces:\n((?:- \S+\n?)+)/g)])
+    .flatMap((m) => m[1]!.split("\n").map((l) => l.replace(/^- /, "").trim()).filter((n) => n.includes("repowire")))
+  return [
+    ...responseTools(body.tools),
+    ...responseTools((body.input ?? []).filter((i: Any) => i.type === "tool_search_output").flatMap((i: Any) => i.tools ?? [])),
+    ...added.flatMap((ns) => MESH_TOOLS.map((short) => ({ name: joined(ns, short), short, namespace: ns, params: [] })))
+  ]
+}
 
 /** OpenAI Responses (Codex). */
 export const responses = {
   read: (body: Any): Conversation => ({
-    tools: responseTools(body.tools),
+    tools: offered(body),
     text: texts([body.instructions, body.input]).join("\n"),
-    calls: (body.input ?? []).filter((i: Any) => i.type === "function_call").map((i: Any) => `${i.namespace ?? ""}${i.name}`),
-    wantsJson: false
+    calls: (body.input ?? []).flatMap((i: Any) =>
+      i.type === "function_call" ? [joined(i.namespace ?? "", i.name)] : i.type === "tool_search_call" ? ["tool_search"] : []
+    ),
+    wantsJson: false,
+    canSearch: (body.tools ?? []).some((t: Any) => t.type === "tool_search") &&
+      !(body.input ?? []).some((i: Any) => i.type === "tool_search_call")
   }),
-  write: (reply: Reply, n: number, tools: ReadonlyArray<Tool>): { type: string; body: string } => {
+  write: (reply: Reply, n: number, body: Any): { type: string; body: string } => {
     const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
     let item: object
     if (reply.kind === "text") {
       item = { type: "message", role: "assistant", id: `msg_${n}`, status: "completed", content: [{ type: "output_text", text: reply.text, annotations: [] }] }
+    } else if (reply.kind === "search") {
+      item = { type: "tool_search_call", id: `ts_${n}`, call_id: `call_${n}`, status: "completed", execution: "client", arguments: { query: reply.query, limit: 8 } }
     } else {
       // A namespaced tool (Codex's MCP tools) is called by its short name within its namespace.
-      const ns = responseNamespace(tools, reply.name)
+      const tool = offered(body).find((t) => t.name === reply.name)
       item = {
         type: "function_call",
         id: `fc_${n}`,
         call_id: `call_${n}`,
         status: "completed",
-        ...(ns ? { namespace: ns.namespace, name: ns.name } : { name: reply.name }),
+        ...(tool?.namespace ? { namespace: tool.namespace, name: tool.short } : { name: reply.name }),
         arguments: JSON.stringify(reply.args)
       }
     }
@@ -108,15 +136,6 @@ export const responses = {
   }
 }
 
-let namespaces: ReadonlyArray<{ namespace: string; name: string; full: string }> = []
-/** Remembers namespaced tools of the last Responses request (name → namespace + short name). */
-export const rememberNamespaces = (body: Any) => {
-  namespaces = (body.tools ?? []).flatMap((t: Any) =>
-    Array.isArray(t.tools) ? t.tools.map((x: Any) => ({ namespace: t.name, name: x.name, full: `${t.name}${x.name}` })) : []
-  )
-}
-const responseNamespace = (_tools: ReadonlyArray<Tool>, full: string) => namespaces.find((n) => n.full === full)
-
 /** Gemini generateContent / streamGenerateContent (Gemini CLI). */
 export const gemini = {
   read: (body: Any): Conversation => ({
@@ -128,6 +147,7 @@ export const gemini = {
     wantsJson: body.generationConfig?.responseMimeType === "application/json" || body.generationConfig?.responseJsonSchema !== undefined
   }),
   write: (reply: Reply, stream: boolean): { type: string; body: string } => {
+    if (reply.kind === "search") throw new Error("no tool search in the Gemini API")
     const part = reply.kind === "text" ? { text: reply.text } : { functionCall: { name: reply.name, args: reply.args } }
     const chunk = {
       candidates: [{ content: { role: "model", parts: [part] }, finishReason: "STOP", index: 0 }],
@@ -149,6 +169,7 @@ export const chat = {
     wantsJson: false
   }),
   write: (reply: Reply, n: number, stream: boolean): { type: string; body: string } => {
+    if (reply.kind === "search") throw new Error("no tool search in chat completions")
     const toolCall = reply.kind === "tool"
       ? { index: 0, id: `call_${n}`, type: "function", function: { name: reply.name, arguments: JSON.stringify(reply.args) } }
       : undefined
