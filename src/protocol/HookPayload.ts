@@ -70,6 +70,13 @@ const Stop = struct({
 })
 const SessionEnd = struct({ ...base, reason: optional(string) })
 
+/**
+ * Gemini CLI hands a SessionStart hook's context back inside the next prompt, as
+ * `<hook_context>…</hook_context>`: that is not what the user typed.
+ */
+export const stripHookContext = (prompt: string): string =>
+  prompt.replace(/<hook_context>[\s\S]*?<\/hook_context>/g, "").trim()
+
 const oneLine = (s: string, max: number) => {
   const flat = s.replace(/\s+/g, " ").trim()
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat
@@ -93,7 +100,7 @@ export const decodeHookPayload = (event: HookEventName, payload: unknown): Decod
     }
     case "user-prompt-submit": {
       const r = decode(UserPrompt, payload)
-      return r.ok ? { ok: true, value: { kind: event, cwd: r.value.cwd, prompt: r.value.prompt } } : r
+      return r.ok ? { ok: true, value: { kind: event, cwd: r.value.cwd, prompt: stripHookContext(r.value.prompt) } } : r
     }
     case "post-tool-use": {
       const r = decode(PostToolUse, payload)

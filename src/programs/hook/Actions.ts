@@ -87,10 +87,22 @@ const askIds = (messages: ReadonlyArray<QueuedMessage>) =>
   messages.flatMap((m) => (m.kind === "ask" && m.correlation_id ? [m.correlation_id] : []))
 
 const userPrompt = async (identity: AgentIdentity, prompt: string, env: NodeJS.ProcessEnv): Promise<Out> => {
-  await report(identity, { kind: "chat", role: "user", text: prompt.slice(0, 65_536) }, "busy")
+  if (prompt !== "") await report(identity, { kind: "chat", role: "user", text: prompt.slice(0, 65_536) }, "busy")
   const { messages, session } = await drain(identity)
   markShown(identity, session, askIds(messages), env)
   return messages.length > 0 ? addContext(identity.backend, "UserPromptSubmit", queuedText(messages)) : {}
+}
+
+/**
+ * What of this turn's answer was not reported yet: on a continued turn Gemini CLI's AfterAgent
+ * payload holds the earlier answer followed by the new one.
+ */
+const newPart = (identity: AgentIdentity, full: string, env: NodeJS.ProcessEnv): string => {
+  const current = readSession(identity.key, env)
+  if (current === null) return full
+  const previous = current.last_assistant
+  writeSession({ ...current, last_assistant: full.slice(-65_536) }, env)
+  return previous !== undefined && previous !== "" && full.startsWith(previous) ? full.slice(previous.length).trim() : full
 }
 
 /**
@@ -103,7 +115,8 @@ const stop = async (
   event: Extract<HookEvent, { kind: "stop" }>,
   env: NodeJS.ProcessEnv
 ): Promise<Out> => {
-  const text = event.assistantText ?? (event.transcriptPath ? lastAssistantText(event.transcriptPath) : undefined)
+  const full = event.assistantText ?? (event.transcriptPath ? lastAssistantText(event.transcriptPath) : undefined)
+  const text = full === undefined ? undefined : newPart(identity, full, env)
   if (text !== undefined && text.trim() !== "") {
     await report(identity, { kind: "chat", role: "assistant", text: text.slice(0, 65_536) }, "online")
   } else {
