@@ -86,7 +86,7 @@ const oneLine = (s: string, max: number) => {
 export const summarizeTool = (tool: string, input: unknown): string => {
   if (typeof input !== "object" || input === null) return tool
   const i = input as Record<string, unknown>
-  const pick = ["command", "file_path", "path", "absolute_path", "pattern", "url", "query", "description"]
+  const pick = ["command", "file_path", "filePath", "path", "absolute_path", "pattern", "url", "query", "description"]
     .map((k) => i[k])
     .find((v): v is string => typeof v === "string" && v !== "")
   return oneLine(pick ?? JSON.stringify(input) ?? tool, 300)

@@ -37,7 +37,8 @@ describe("OpenCode plugin", () => {
     assert.strictEqual(peer?.display_name, "docs-site")
 
     await hooks["chat.message"]!({}, { parts: [{ type: "text", text: "Update the install page" }] })
-    await hooks["tool.execute.after"]!({ tool: "edit" }, { metadata: { filePath: "/docs/install.md" } })
+    // OpenCode 1.18: the arguments are in input.args; output.metadata holds the result (e.g. a diff).
+    await hooks["tool.execute.after"]!({ tool: "edit", args: { filePath: "/docs/install.md" } }, { metadata: { diff: "" } })
     const sender = await httpJson(daemon.url, "POST", "/peers", { body: { name: "lead", backend: "cli" } })
     await httpJson(daemon.url, "POST", "/notify", {
       body: { from_peer: sender.body.peer_id, to_peer: "docs-site", text: "also fix the changelog" },
@@ -51,7 +52,9 @@ describe("OpenCode plugin", () => {
     assert.strictEqual(prompts.length, 1, "nothing new, no prompt")
 
     const events = await httpJson(daemon.url, "GET", `/events?peer=${peer!.peer_id}`)
-    const types = (events.body.events as Array<{ type: string; role?: string; tool?: string }>).map((e) => `${e.type}:${e.role ?? e.tool ?? ""}`)
+    const all = events.body.events as Array<{ type: string; role?: string; tool?: string; summary?: string }>
+    assert.strictEqual(all.find((e) => e.type === "tool_call")?.summary, "/docs/install.md", "the call's arguments, not {}")
+    const types = all.map((e) => `${e.type}:${e.role ?? e.tool ?? ""}`)
     assert.includeMembers(types, ["chat:user", "tool_call:edit"])
     assert.notInclude(types, "chat:assistant", "OpenCode gives no assistant text: no empty turn is reported")
 

@@ -48,7 +48,9 @@ export const RepowirePlugin = async ({ client, directory }) => {
       if (prompt) await hook("user-prompt-submit", { cwd: directory, prompt })
     },
     "tool.execute.after": async (input, output) => {
-      await hook("post-tool-use", { cwd: directory, tool_name: input.tool, tool_input: (output && output.metadata) || {} })
+      // OpenCode 1.18 passes the call's arguments as input.args; output.metadata is the tool's result data.
+      const args = (input && input.args) || (output && output.metadata) || {}
+      await hook("post-tool-use", { cwd: directory, tool_name: input.tool, tool_input: args })
     }
   }
 }
