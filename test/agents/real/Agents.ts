@@ -85,7 +85,11 @@ export const ANSWER = "web uses Preact."
  * A daemon in a temp REPOWIRE_HOME, a lead peer that answers the agent's ask and asks one back,
  * the fake model, a temp HOME and a workspace folder named after the peer.
  */
-export const startMesh = async (name: AgentName, extraEnv: Record<string, string> = {}): Promise<Mesh> => {
+export const startMesh = async (
+  name: AgentName,
+  extraEnv: Record<string, string> = {},
+  options: { readonly askBack?: boolean } = {}
+): Promise<Mesh> => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `rw-real-${name}-`))
   const home = path.join(root, "home")
   const workspace = path.join(root, PEER)
@@ -107,6 +111,7 @@ export const startMesh = async (name: AgentName, extraEnv: Record<string, string
         const ask = (open.body.asks ?? [])[0]
         if (ask) {
           await httpJson(daemon.url, "POST", "/ack", { body: { correlation_id: ask.correlation_id, message: REPLY }, headers: asLead })
+          if (options.askBack === false) return
           const sent = await httpJson(daemon.url, "POST", "/ask", {
             body: { from_peer: lead.peer_id, to_peer: PEER, text: LEAD_QUESTION },
             headers: asLead
