@@ -1,11 +1,12 @@
-import { boolean, decode, type Decoded, optional, string, struct, unknown } from "./MiniSchema.js"
+import { array, boolean, decode, type Decoded, optional, string, struct, unknown } from "./MiniSchema.js"
 
 /**
  * Hook stdin of each runtime, normalised. Claude Code and Codex share one shape (Codex's
  * hooks.json mirrors Claude's, adding turn_id/model); Gemini CLI names its events
- * BeforeAgent/AfterTool/AfterAgent; the OpenCode plugin sends the Claude shape itself.
+ * BeforeAgent/AfterTool/AfterAgent; the OpenCode plugin sends the Claude shape itself, and
+ * `delivered` (its own event) once a hand-over it was given reached the agent.
  */
-export type HookEventName = "session-start" | "user-prompt-submit" | "post-tool-use" | "stop" | "session-end"
+export type HookEventName = "session-start" | "user-prompt-submit" | "post-tool-use" | "stop" | "session-end" | "delivered"
 
 export type HookEvent =
   | { readonly kind: "session-start"; readonly cwd: string | undefined }
@@ -24,6 +25,7 @@ export type HookEvent =
     readonly transcriptPath: string | undefined
   }
   | { readonly kind: "session-end"; readonly cwd: string | undefined }
+  | { readonly kind: "delivered"; readonly cwd: string | undefined; readonly messageIds: ReadonlyArray<string> }
 
 /** CLI event argument → event; each runtime's own event name is accepted too. */
 const eventAliases: Record<string, HookEventName> = {
@@ -41,7 +43,8 @@ const eventAliases: Record<string, HookEventName> = {
   "after-agent": "stop",
   afteragent: "stop",
   "session-end": "session-end",
-  sessionend: "session-end"
+  sessionend: "session-end",
+  delivered: "delivered"
 }
 
 export const HOOK_EVENTS: ReadonlyArray<HookEventName> = [
@@ -49,7 +52,8 @@ export const HOOK_EVENTS: ReadonlyArray<HookEventName> = [
   "user-prompt-submit",
   "post-tool-use",
   "stop",
-  "session-end"
+  "session-end",
+  "delivered"
 ]
 
 export const parseEventName = (arg: string): HookEventName | undefined => eventAliases[arg.toLowerCase()]
@@ -69,6 +73,7 @@ const Stop = struct({
   prompt_response: optional(string)
 })
 const SessionEnd = struct({ ...base, reason: optional(string) })
+const Delivered = struct({ ...base, message_ids: array(string) })
 
 /**
  * Gemini CLI hands a SessionStart hook's context back inside the next prompt, as
@@ -129,6 +134,10 @@ export const decodeHookPayload = (event: HookEventName, payload: unknown): Decod
     case "session-end": {
       const r = decode(SessionEnd, payload)
       return r.ok ? { ok: true, value: { kind: event, cwd: r.value.cwd } } : r
+    }
+    case "delivered": {
+      const r = decode(Delivered, payload)
+      return r.ok ? { ok: true, value: { kind: event, cwd: r.value.cwd, messageIds: r.value.message_ids } } : r
     }
   }
 }
