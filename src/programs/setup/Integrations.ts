@@ -226,7 +226,7 @@ export const integrations = (home: string, command: ReadonlyArray<string>): Read
       binary: "opencode",
       configDir: openCodeDir,
       support:
-        "MCP tools (opencode.json mcp); a plugin forwards session start, chat messages, tool calls, session.idle (prompts the session with waiting messages) and session.deleted; tmux live delivery",
+        "MCP tools (opencode.json mcp); a plugin adds the mesh intro to the system prompt and forwards session start, chat messages, tool calls, session.idle (reports the answer, prompts the session with waiting messages and confirms them once that turn ran) and session.deleted; tmux live delivery",
       files: [
         jsonFile(path.join(openCodeDir, "opencode.json"), {
           entry: { section: "mcp", name: "repowire", value: { type: "local", command: [bin!, ...mcpArgs("opencode")], enabled: true } }
