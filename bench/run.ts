@@ -4,6 +4,7 @@ const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   daemon: () => import("./daemon.js"),
   daemonApp: () => import("./daemonApp.js"),
   dashboard: () => import("./dashboard.js"),
+  agentTurn: () => import("./agentTurn.js"),
   hook: () => import("./hook.js"),
   inject: () => import("./inject.js"),
   policy: () => import("./policy.js"),

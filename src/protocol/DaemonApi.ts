@@ -26,6 +26,8 @@ import {
   AskRequest,
   BroadcastAccepted,
   BroadcastRequest,
+  ConfirmDeliveries,
+  DeliveriesConfirmed,
   DeliveryList,
   NotifyAccepted,
   NotifyRequest
@@ -163,8 +165,12 @@ export class AsksGroup extends HttpApiGroup.make("asks")
 export class DeliveriesGroup extends HttpApiGroup.make("deliveries")
   .add(
     HttpApiEndpoint.get("drain", "/deliveries")
-      .setUrlParams(Schema.Struct({ peer: Schema.String.pipe(Schema.minLength(1)) }))
+      .setUrlParams(Schema.Struct({ peer: Schema.String.pipe(Schema.minLength(1)), peek: Schema.optional(BooleanParam) }))
       .addSuccess(DeliveryList).addError(PeerNotFoundBody).addError(AmbiguousPeerBody).addError(ForbiddenBody)
+  )
+  .add(
+    HttpApiEndpoint.post("confirm", "/deliveries/ack").setPayload(ConfirmDeliveries)
+      .addSuccess(DeliveriesConfirmed).addError(PeerNotFoundBody).addError(AmbiguousPeerBody).addError(ForbiddenBody)
   )
 {}
 

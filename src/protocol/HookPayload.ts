@@ -1,11 +1,12 @@
-import { boolean, decode, type Decoded, optional, string, struct, unknown } from "./MiniSchema.js"
+import { array, boolean, decode, type Decoded, optional, string, struct, unknown } from "./MiniSchema.js"
 
 /**
  * Hook stdin of each runtime, normalised. Claude Code and Codex share one shape (Codex's
  * hooks.json mirrors Claude's, adding turn_id/model); Gemini CLI names its events
- * BeforeAgent/AfterTool/AfterAgent; the OpenCode plugin sends the Claude shape itself.
+ * BeforeAgent/AfterTool/AfterAgent; the OpenCode plugin sends the Claude shape itself, and
+ * `delivered` (its own event) once a hand-over it was given reached the agent.
  */
-export type HookEventName = "session-start" | "user-prompt-submit" | "post-tool-use" | "stop" | "session-end"
+export type HookEventName = "session-start" | "user-prompt-submit" | "post-tool-use" | "stop" | "session-end" | "delivered"
 
 export type HookEvent =
   | { readonly kind: "session-start"; readonly cwd: string | undefined }
@@ -24,6 +25,7 @@ export type HookEvent =
     readonly transcriptPath: string | undefined
   }
   | { readonly kind: "session-end"; readonly cwd: string | undefined }
+  | { readonly kind: "delivered"; readonly cwd: string | undefined; readonly messageIds: ReadonlyArray<string> }
 
 /** CLI event argument → event; each runtime's own event name is accepted too. */
 const eventAliases: Record<string, HookEventName> = {
@@ -42,6 +44,7 @@ const eventAliases: Record<string, HookEventName> = {
   afteragent: "stop",
   "session-end": "session-end",
   sessionend: "session-end",
+  delivered: "delivered",
   // upstream repowire's names (`repowire hook prompt`, `repowire hook session`)
   prompt: "user-prompt-submit",
   session: "session-start"
@@ -62,7 +65,8 @@ export const HOOK_EVENTS: ReadonlyArray<HookEventName> = [
   "user-prompt-submit",
   "post-tool-use",
   "stop",
-  "session-end"
+  "session-end",
+  "delivered"
 ]
 
 export const parseEventName = (arg: string): HookEventName | undefined => eventAliases[arg.toLowerCase()]
@@ -82,6 +86,14 @@ const Stop = struct({
   prompt_response: optional(string)
 })
 const SessionEnd = struct({ ...base, reason: optional(string) })
+const Delivered = struct({ ...base, message_ids: array(string) })
+
+/**
+ * Gemini CLI hands a SessionStart hook's context back inside the next prompt, as
+ * `<hook_context>…</hook_context>`: that is not what the user typed.
+ */
+export const stripHookContext = (prompt: string): string =>
+  prompt.replace(/<hook_context>[\s\S]*?<\/hook_context>/g, "").trim()
 
 const oneLine = (s: string, max: number) => {
   const flat = s.replace(/\s+/g, " ").trim()
@@ -92,7 +104,7 @@ const oneLine = (s: string, max: number) => {
 export const summarizeTool = (tool: string, input: unknown): string => {
   if (typeof input !== "object" || input === null) return tool
   const i = input as Record<string, unknown>
-  const pick = ["command", "file_path", "path", "absolute_path", "pattern", "url", "query", "description"]
+  const pick = ["command", "file_path", "filePath", "path", "absolute_path", "pattern", "url", "query", "description"]
     .map((k) => i[k])
     .find((v): v is string => typeof v === "string" && v !== "")
   return oneLine(pick ?? JSON.stringify(input) ?? tool, 300)
@@ -106,7 +118,7 @@ export const decodeHookPayload = (event: HookEventName, payload: unknown): Decod
     }
     case "user-prompt-submit": {
       const r = decode(UserPrompt, payload)
-      return r.ok ? { ok: true, value: { kind: event, cwd: r.value.cwd, prompt: r.value.prompt } } : r
+      return r.ok ? { ok: true, value: { kind: event, cwd: r.value.cwd, prompt: stripHookContext(r.value.prompt) } } : r
     }
     case "post-tool-use": {
       const r = decode(PostToolUse, payload)
@@ -135,6 +147,10 @@ export const decodeHookPayload = (event: HookEventName, payload: unknown): Decod
     case "session-end": {
       const r = decode(SessionEnd, payload)
       return r.ok ? { ok: true, value: { kind: event, cwd: r.value.cwd } } : r
+    }
+    case "delivered": {
+      const r = decode(Delivered, payload)
+      return r.ok ? { ok: true, value: { kind: event, cwd: r.value.cwd, messageIds: r.value.message_ids } } : r
     }
   }
 }

@@ -131,3 +131,17 @@ export const AskList = Schema.Struct({ asks: Schema.Array(Ask) })
 export const AskDirection = Schema.Literal("inbound", "outbound")
 
 export const DeliveryList = Schema.Struct({ messages: Schema.Array(Message) })
+
+/**
+ * A peer confirms it handed peeked messages (`GET /deliveries?peek=true`) to its agent: only
+ * then are they delivered. An agent whose hand-over can fail (OpenCode's plugin prompt) peeks,
+ * hands over, and confirms, so nothing is marked delivered that the agent did not get.
+ */
+export const ConfirmDeliveries = Schema.Struct({
+  peer: PeerRef,
+  message_ids: Schema.Array(MessageId).pipe(Schema.maxItems(1000))
+})
+export type ConfirmDeliveries = typeof ConfirmDeliveries.Type
+
+/** The confirmed messages that are now delivered to the peer (unknown or foreign ids are left out). */
+export const DeliveriesConfirmed = Schema.Struct({ delivered: Schema.Array(Schema.String) })

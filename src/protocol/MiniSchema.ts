@@ -35,6 +35,17 @@ export const literal = <const L extends string>(...values: ReadonlyArray<L>): De
     ? ok(u as L)
     : fail(path, values.map((v) => JSON.stringify(v)).join(" | "), u)
 
+export const array = <A>(d: Decoder<A>): Decoder<ReadonlyArray<A>> => (u, path) => {
+  if (!Array.isArray(u)) return fail(path, "an array", u)
+  const out: Array<A> = []
+  for (const [i, item] of u.entries()) {
+    const r = d(item, `${path}[${i}]`)
+    if (!r.ok) return r
+    out.push(r.value)
+  }
+  return ok(out)
+}
+
 type Shape = Record<string, Decoder<unknown>>
 type Out<S extends Shape> = { readonly [K in keyof S]: S[K] extends Decoder<infer A> ? A : never }
 

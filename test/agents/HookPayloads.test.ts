@@ -41,6 +41,11 @@ describe("hook payloads", () => {
     assert.strictEqual(parseEventName("nonsense"), undefined)
     const prompt = decodeHookPayload("user-prompt-submit", payload("gemini-before-agent.json"))
     assert.isTrue(prompt.ok)
+    // Gemini CLI 0.61 puts the SessionStart context into the prompt it hands BeforeAgent.
+    const withIntro = decodeHookPayload("user-prompt-submit", {
+      prompt: "<hook_context>You are on the repowire mesh as \"web\"</hook_context>\n\nAsk lead which port."
+    })
+    assert.isTrue(withIntro.ok && withIntro.value.kind === "user-prompt-submit" && withIntro.value.prompt === "Ask lead which port.")
     const tool = decodeHookPayload("post-tool-use", payload("gemini-after-tool.json"))
     assert.isTrue(tool.ok && tool.value.kind === "post-tool-use" && tool.value.summary === "/home/me/web/src/client.ts")
     const stop = decodeHookPayload("stop", payload("gemini-after-agent.json"))

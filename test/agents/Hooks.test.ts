@@ -122,6 +122,11 @@ describe("Claude Code hooks against a real daemon (with daemon.auth_token set)",
     }
     assert.strictEqual(after.decision, "deny")
     assert.include(after.reason, "second ping")
+    // The continued turn's AfterAgent (Gemini CLI 0.61) holds the first answer, then the new one.
+    const followUp = payload("gemini-after-agent.json", project, { prompt_response: "Done: the client now calls /v2/items.\n\nAnd the ping is answered." })
+    assert.strictEqual((await hook("AfterAgent", followUp, "gemini")).code, 0)
+    const answers = (await eventsOf(gemini.peer_id)).filter((e) => e.type === "chat" && e.role === "assistant").map((e) => e.text)
+    assert.deepStrictEqual(answers, ["Done: the client now calls /v2/items.", "And the ping is answered."])
 
     const opencode = await hook("post-tool-use", payload("opencode-post-tool-use.json", project), "opencode")
     assert.strictEqual(opencode.code, 0, opencode.stderr)

@@ -4,7 +4,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { integrations } from "../../src/programs/setup/Integrations.js"
-import { applySetup, applyUninstall, planSetup, planUninstall } from "../../src/programs/setup/Plan.js"
+import { applySetup, applyUninstall, PlanRefused, planSetup, planUninstall } from "../../src/programs/setup/Plan.js"
 import { addBlock, BEGIN, checkToml, removeBlock } from "../../src/programs/setup/TomlBlock.js"
 
 const fixtureHome = path.join(__dirname, "fixtures", "home")
@@ -55,7 +55,8 @@ describe("setup / uninstall on fixture configs", () => {
     assert.strictEqual(claudeJson.numStartups, 42)
     const toml = fs.readFileSync(path.join(home, ".codex/config.toml"), "utf8")
     assert.include(toml, "[mcp_servers.repowire]")
-    assert.include(toml, "codex_hooks = true # repowire")
+    assert.include(toml, "hooks = true # repowire")
+    assert.notInclude(toml, "codex_hooks")
     assert.strictEqual(toml.match(/^\[features\]/gm)?.length, 1)
     checkToml("config.toml", toml)
     const codexHooks = JSON.parse(fs.readFileSync(path.join(home, ".codex/hooks.json"), "utf8"))
@@ -92,7 +93,7 @@ describe("setup / uninstall on fixture configs", () => {
     assert.strictEqual(after.hooks.PostToolUse.length, 1)
   })
 
-  it("leaves a file it cannot parse untouched, with an error naming it", () => {
+  it("leaves every file untouched when one cannot be parsed, with an error naming it", () => {
     const { home, repowireHome } = freshHome()
     const gemini = path.join(home, ".gemini/settings.json")
     const codex = path.join(home, ".codex/config.toml")
@@ -103,11 +104,12 @@ describe("setup / uninstall on fixture configs", () => {
     const planned = planSetup(integrations(home, command), env)
     assert.strictEqual(planned.errors.length, 2)
     assert.isTrue(planned.errors.some((e) => e.includes(gemini) && e.includes("not valid JSON")))
-    assert.isTrue(planned.errors.some((e) => e.includes(`${codex}:2 is not valid TOML`)))
-    applySetup(planned, repowireHome)
+    assert.isTrue(planned.errors.some((e) => e.includes(`${codex} is not valid TOML`) && e.includes("line 2")))
+    const before = snapshot(home)
+    assert.throws(() => applySetup(planned, repowireHome), PlanRefused)
     assert.strictEqual(fs.readFileSync(gemini, "utf8"), geminiBefore)
     assert.strictEqual(fs.readFileSync(codex, "utf8"), codexBefore)
-    assert.isTrue(fs.existsSync(path.join(home, ".claude.json")))
+    assert.deepStrictEqual(snapshot(home), before, "no other file was written either")
   })
 
   it("skips runtimes that are not installed", () => {
@@ -174,23 +176,22 @@ describe("setup --relay", () => {
 describe("Codex TOML block", () => {
   it("round-trips a file without a [features] table", () => {
     const text = "model = \"o3\"\n"
-    const added = addBlock(text, "[mcp_servers.repowire]\ncommand = \"repowire\"\n", "codex_hooks = true")
+    const added = addBlock(text, "[mcp_servers.repowire]\ncommand = \"repowire\"\n", "hooks = true")
     assert.include(added, BEGIN)
-    assert.include(added, "[features]\ncodex_hooks = true")
+    assert.include(added, "[features]\nhooks = true")
     checkToml("x", added)
     assert.strictEqual(removeBlock(added), text)
-    assert.strictEqual(addBlock(added, "ignored", "codex_hooks = true"), added)
   })
 
-  it("does not set codex_hooks twice", () => {
-    const text = "[features]\ncodex_hooks = true\n"
-    const added = addBlock(text, "[mcp_servers.repowire]\n", "codex_hooks = true")
-    assert.strictEqual(added.match(/codex_hooks/g)?.length, 1)
+  it("does not set a feature twice", () => {
+    const text = "[features]\nhooks = true\n"
+    const added = addBlock(text, "[mcp_servers.repowire]\n", "hooks = true")
+    assert.strictEqual(added.match(/hooks = true/g)?.length, 1)
     assert.strictEqual(removeBlock(added), text)
   })
 
   it("round-trips an empty file", () => {
-    const added = addBlock("", "[mcp_servers.repowire]\n", "codex_hooks = true")
+    const added = addBlock("", "[mcp_servers.repowire]\n", "hooks = true")
     assert.strictEqual(removeBlock(added), "")
   })
 })

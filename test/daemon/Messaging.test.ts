@@ -128,6 +128,45 @@ describe("asks, acks, notifies and broadcasts between live peers", () => {
     assert.deepStrictEqual(empty.body.messages, [])
   })
 
+  it("a peeked message stays queued until its peer confirms it, and is delivered exactly once", async () => {
+    const sender = await register(daemon.url, { name: "ps", backend: "codex", circle: "peek" })
+    const reader = await register(daemon.url, { name: "pr", backend: "opencode", circle: "peek" })
+    const asked = await request(daemon.url, "POST", "/ask", {
+      body: { from_peer: "ps", to_peer: "pr", text: "did you get this?" },
+      headers: as(sender)
+    })
+    assert.strictEqual(asked.body.delivery, "queued")
+    const peek = `/deliveries?peer=${reader.peer_id}&peek=true`
+    assert.strictEqual((await request(daemon.url, "GET", peek, { headers: as(sender) })).status, 403)
+
+    // Peeked, never confirmed (the agent's hand-over did not run): still queued, handed over again.
+    const first = await request(daemon.url, "GET", peek, { headers: as(reader) })
+    assert.deepStrictEqual(first.body.messages.map((m: any) => [m.text, m.state]), [["did you get this?", "queued"]])
+    const again = await request(daemon.url, "GET", peek, { headers: as(reader) })
+    assert.deepStrictEqual(again.body.messages.map((m: any) => m.id), [first.body.messages[0].id])
+    assert.strictEqual((await request(daemon.url, "GET", `/asks/${asked.body.correlation_id}`)).body.state, "queued")
+
+    const id = first.body.messages[0].id
+    const confirm = { peer: reader.peer_id, message_ids: [id] }
+    const stranger = await request(daemon.url, "POST", "/deliveries/ack", { body: confirm, headers: as(sender) })
+    assert.strictEqual(stranger.status, 403)
+    assert.strictEqual((await request(daemon.url, "GET", peek, { headers: as(reader) })).body.messages.length, 1)
+
+    const confirmed = await request(daemon.url, "POST", "/deliveries/ack", { body: confirm, headers: as(reader) })
+    assert.strictEqual(confirmed.status, 200)
+    assert.deepStrictEqual(confirmed.body.delivered, [id])
+    assert.deepStrictEqual((await request(daemon.url, "GET", peek, { headers: as(reader) })).body.messages, [])
+    assert.deepStrictEqual((await request(daemon.url, "GET", `/deliveries?peer=${reader.peer_id}`, { headers: as(reader) })).body.messages, [])
+    assert.strictEqual((await request(daemon.url, "GET", `/asks/${asked.body.correlation_id}`)).body.state, "delivered")
+
+    // A second confirm changes nothing: one delivery event in all.
+    await request(daemon.url, "POST", "/deliveries/ack", { body: confirm, headers: as(reader) })
+    const events = await request(daemon.url, "GET", `/events?peer=${reader.peer_id}&limit=500`)
+    assert.strictEqual(events.body.events.filter((e: any) => e.type === "delivery" && e.message_id === id).length, 1)
+    const bad = await request(daemon.url, "POST", "/deliveries/ack", { body: { peer: reader.peer_id, message_ids: ["x"] }, headers: as(reader) })
+    assert.strictEqual(bad.status, 400)
+  })
+
   it("a broadcast reaches exactly the peers of the sender's circle", async () => {
     const boss = await register(daemon.url, { name: "boss", backend: "claude-code", circle: "team" })
     const one = await register(daemon.url, { name: "one", backend: "codex", circle: "team" })

@@ -19,6 +19,8 @@ export interface SessionRecord {
   /** Asks already handed to the agent by a Stop hook, so it is not asked twice. */
   readonly reminded?: ReadonlyArray<string>
   readonly delivery_pid?: number
+  /** The last assistant text reported: Gemini CLI's AfterAgent repeats it ahead of the next answer. */
+  readonly last_assistant?: string
 }
 
 export const sessionFile = (key: string, env: NodeJS.ProcessEnv = process.env) =>

@@ -111,15 +111,37 @@ const DeliveriesHandlers = HttpApiBuilder.group(DaemonApi, "deliveries", (handle
   Effect.gen(function*() {
     const deliveries = yield* Deliveries
     const registry = yield* PeerRegistry
-    return handlers.handle("drain", ({ urlParams }) =>
+    const router = yield* MessageRouter
+    /** Only the peer itself reads or confirms its queue. */
+    const own = (ref: string) =>
       Effect.gen(function*() {
-        const peer = yield* registry.resolve(urlParams.peer)
+        const peer = yield* registry.resolve(ref)
         const sender = yield* currentSender
         if (sender.peer_id !== peer.peer_id) {
-          return yield* new Forbidden({ message: `only ${peer.display_name} can drain its own deliveries` })
+          return yield* new Forbidden({ message: `only ${peer.display_name} can read or confirm its own deliveries` })
         }
-        return { messages: yield* deliveries.drain(peer.peer_id) }
-      }))
+        return peer
+      })
+    return handlers
+      .handle("drain", ({ urlParams }) =>
+        Effect.flatMap(own(urlParams.peer), (peer) =>
+          Effect.map(
+            urlParams.peek === true ? deliveries.pending(peer.peer_id) : deliveries.drain(peer.peer_id),
+            (messages) => ({ messages })
+          )))
+      .handle("confirm", ({ payload }) =>
+        Effect.gen(function*() {
+          const peer = yield* own(payload.peer)
+          const ids = [...new Set(payload.message_ids)]
+          // The same receipt a live transport sends: the message (and its ask) delivered, one event.
+          yield* Effect.forEach(ids, (id) => router.confirm(peer.peer_id, id, "received", "handed to the agent"), {
+            discard: true
+          })
+          const now = yield* Effect.forEach(ids, (id) => deliveries.get(id))
+          return {
+            delivered: now.flatMap((m) => (m !== undefined && m.to_peer === peer.peer_id && (m.state === "delivered" || m.state === "acked") ? [m.id] : []))
+          }
+        }))
   }))
 
 const EventsHandlers = HttpApiBuilder.group(DaemonApi, "events", (handlers) =>

@@ -25,6 +25,7 @@ const setStatus = (identity: AgentIdentity, status: "online" | "offline", env: N
   callAsPeer(identity, (s) => ({ method: "POST", path: `/peers/${encodeURIComponent(s.peer_id)}/status`, body: { status } }), env)
 
 interface QueuedMessage {
+  readonly id: string
   readonly kind: string
   readonly from_name: string
   readonly text: string
@@ -42,12 +43,33 @@ const asArray = <A>(body: unknown, key: string): ReadonlyArray<A> => {
   return Array.isArray(v) ? v as ReadonlyArray<A> : []
 }
 
-const drain = async (identity: AgentIdentity) => {
+/**
+ * Messages waiting for this peer. The OpenCode plugin hands them over with a prompt that may
+ * never run (\`opencode run\` can exit first), so for it they are only peeked, and confirmed by
+ * the \`delivered\` event once the prompt ran; the other runtimes take them from the hook's
+ * output at once, so they are drained.
+ */
+const waiting = async (identity: AgentIdentity) => {
+  const peek = identity.backend === "opencode" ? "&peek=true" : ""
   const { response, session } = await callAsPeer(identity, (s) => ({
     method: "GET",
-    path: `/deliveries?peer=${encodeURIComponent(s.peer_id)}`
+    path: `/deliveries?peer=${encodeURIComponent(s.peer_id)}${peek}`
   }))
   return { session, messages: asArray<QueuedMessage>(response.body, "messages") }
+}
+
+/** What the OpenCode plugin confirms once the agent has the messages. */
+const withIds = (identity: AgentIdentity, out: Out, messages: ReadonlyArray<QueuedMessage>): Out =>
+  identity.backend === "opencode" && messages.length > 0 ? { ...out, message_ids: messages.map((m) => m.id) } : out
+
+const confirmDelivered = async (identity: AgentIdentity, ids: ReadonlyArray<string>): Promise<Out> => {
+  if (ids.length === 0) return { delivered: [] }
+  const { response } = await callAsPeer(identity, (s) => ({
+    method: "POST",
+    path: "/deliveries/ack",
+    body: { peer: s.peer_id, message_ids: ids }
+  }))
+  return { delivered: asArray<string>(response.body, "delivered") }
 }
 
 const openInboundAsks = async (identity: AgentIdentity) => {
@@ -97,29 +119,47 @@ const askIds = (messages: ReadonlyArray<QueuedMessage>) =>
   messages.flatMap((m) => (m.kind === "ask" && m.correlation_id ? [m.correlation_id] : []))
 
 const userPrompt = async (identity: AgentIdentity, prompt: string, env: NodeJS.ProcessEnv): Promise<Out> => {
-  await report(identity, { kind: "chat", role: "user", text: prompt.slice(0, 65_536) }, "busy")
-  const { messages, session } = await drain(identity)
+  if (prompt !== "") await report(identity, { kind: "chat", role: "user", text: prompt.slice(0, 65_536) }, "busy")
+  const { messages, session } = await waiting(identity)
   markShown(identity, session, askIds(messages), env)
-  return messages.length > 0 ? addContext(identity.backend, "UserPromptSubmit", queuedText(messages)) : {}
+  return messages.length > 0
+    ? withIds(identity, addContext(identity.backend, "UserPromptSubmit", queuedText(messages)), messages)
+    : {}
+}
+
+/**
+ * What of this turn's answer was not reported yet: on a continued turn Gemini CLI's AfterAgent
+ * payload holds the earlier answer followed by the new one.
+ */
+const newPart = (identity: AgentIdentity, full: string, env: NodeJS.ProcessEnv): string => {
+  const current = readSession(identity.key, env)
+  if (current === null) return full
+  const previous = current.last_assistant
+  writeSession({ ...current, last_assistant: full.slice(-65_536) }, env)
+  return previous !== undefined && previous !== "" && full.startsWith(previous) ? full.slice(previous.length).trim() : full
 }
 
 /**
  * Idle again: report the assistant's turn, then hand waiting messages and open asks to the agent
- * by blocking the stop. Messages are drained (each shown once) and each open ask is reminded
- * once, so the agent cannot be held in a loop.
+ * by blocking the stop. Messages are drained (each shown once; OpenCode's are peeked and
+ * confirmed after the hand-over) and each open ask is reminded once, so the agent cannot be
+ * held in a loop.
  */
 const stop = async (
   identity: AgentIdentity,
   event: Extract<HookEvent, { kind: "stop" }>,
   env: NodeJS.ProcessEnv
 ): Promise<Out> => {
-  const text = event.assistantText ?? (event.transcriptPath ? lastAssistantText(event.transcriptPath) : undefined)
+  const full = event.assistantText ?? (event.transcriptPath ? lastAssistantText(event.transcriptPath) : undefined)
+  const text = full === undefined ? undefined : newPart(identity, full, env)
   if (text !== undefined && text.trim() !== "") {
     await report(identity, { kind: "chat", role: "assistant", text: text.slice(0, 65_536) }, "online")
   } else {
     await setStatus(identity, "online", env)
   }
-  const { messages, session } = await drain(identity)
+  // The OpenCode plugin's own hand-over prompt is still running: report only, hand nothing over twice.
+  if (identity.backend === "opencode" && event.stopHookActive) return {}
+  const { messages, session } = await waiting(identity)
   const asks = await openInboundAsks(identity)
   const seen = new Set([...(readSession(identity.key, env) ?? session).reminded ?? [], ...askIds(messages)])
   const fresh = asks.filter((a) => !seen.has(a.correlation_id))
@@ -134,7 +174,7 @@ const stop = async (
       ]
       : [])
   ]
-  return blockStop(identity.backend, parts.join("\n\n"))
+  return withIds(identity, blockStop(identity.backend, parts.join("\n\n")), messages)
 }
 
 const sessionEnd = async (identity: AgentIdentity, env: NodeJS.ProcessEnv): Promise<Out> => {
@@ -157,5 +197,7 @@ export const runEvent = async (identity: AgentIdentity, event: HookEvent, env: N
       return stop(identity, event, env)
     case "session-end":
       return sessionEnd(identity, env)
+    case "delivered":
+      return confirmDelivered(identity, event.messageIds)
   }
 }

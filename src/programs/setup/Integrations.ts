@@ -15,14 +15,18 @@ import {
   setEntry
 } from "./JsonEdit.js"
 import { openCodePlugin } from "./OpenCodePlugin.js"
-import { addBlock, checkToml, hasBlock, removeBlock } from "./TomlBlock.js"
+import { trustEntries } from "./CodexTrust.js"
+import { addBlock, checkToml, hasBlock, parseToml, removeBlock, removeTables, TomlParseError } from "./TomlBlock.js"
 import { foreignEntries, foreignHooks, stripForeignEntries, stripForeignHooks, upstreamPluginFiles } from "./Upstream.js"
+
+/** What another managed file will hold once the plan is applied (its current text when unchanged). */
+export type PlannedText = (file: string) => string | null
 
 /** One file setup manages: how to add its entries, remove them, and tell whether they are there. */
 export interface ManagedFile {
   readonly path: string
   /** null: setup moves the file away (upstream's own file, kept in setup-state for uninstall). */
-  readonly add: (text: string) => string | null
+  readonly add: (text: string, planned: PlannedText) => string | null
   readonly remove: (text: string) => string
   readonly installed: (text: string) => boolean
   /** Checks the file can be edited; throws ConfigParseError / TomlParseError. */
@@ -131,10 +135,52 @@ const displacedFile = (file: string): ManagedFile => ({
   foreign: () => [`${path.basename(file)} (upstream's OpenCode plugin)`]
 })
 
-const tomlFile = (file: string, body: string, featureLine: string): ManagedFile => ({
+const tomlString = (s: string) => JSON.stringify(s)
+
+/** What the MCP server needs from the session's environment: Codex starts it with a cleared one. */
+export const CODEX_MCP_ENV_VARS = [
+  "REPOWIRE_HOME",
+  "REPOWIRE_DAEMON__HOST",
+  "REPOWIRE_DAEMON__PORT",
+  "REPOWIRE_DAEMON__AUTH_TOKEN",
+  "REPOWIRE_PEER_NAME",
+  "TMUX",
+  "TMUX_PANE"
+]
+
+/**
+ * ~/.codex/config.toml: `[mcp_servers.repowire]`, `[features] hooks = true`, and the trust of
+ * each repowire hook in hooks.json (without it Codex skips them). A repowire table already in
+ * the file (an older setup, upstream repowire) is replaced, so there is exactly one.
+ */
+const codexConfigFile = (
+  file: string,
+  hooks: { readonly path: string; readonly commands: ReadonlyArray<string> },
+  mcp: { readonly command: string; readonly args: ReadonlyArray<string> }
+): ManagedFile => ({
   path: file,
   check: (text) => checkToml(file, text),
-  add: (text) => (checkToml(file, text), addBlock(text, body, featureLine)),
+  add: (text, planned) => {
+    parseToml(file, text)
+    const trust = trustEntries(hooks.path, planned(hooks.path) ?? "", hooks.commands)
+    const body = [
+      "[mcp_servers.repowire]",
+      `command = ${tomlString(mcp.command)}`,
+      `args = [${mcp.args.map(tomlString).join(", ")}]`,
+      `env_vars = [${CODEX_MCP_ENV_VARS.map(tomlString).join(", ")}]`,
+      // The mesh tools only message peers: without this, `codex exec` (approval never) refuses every call.
+      `default_tools_approval_mode = "approve"`,
+      ...trust.flatMap((t) => ["", `[hooks.state.${tomlString(t.key)}]`, `trusted_hash = ${tomlString(t.hash)}`])
+    ].join("\n")
+    const base = removeTables(removeBlock(text), [["mcp_servers", "repowire"], ...trust.map((t) => ["hooks", "state", t.key])])
+    const out = addBlock(base, body, "hooks = true")
+    try {
+      parseToml(file, out)
+    } catch (e) {
+      throw new TomlParseError(`${file}: setup would make it invalid TOML (${(e as Error).message.replace(/^.*is not valid TOML: /, "")}); left untouched`)
+    }
+    return out
+  },
   remove: (text) => removeBlock(text),
   installed: hasBlock
 })
@@ -148,8 +194,6 @@ const ownedFile = (file: string, content: string): ManagedFile => ({
   installed: (text) => text === content
 })
 
-const tomlString = (s: string) => JSON.stringify(s)
-
 export const integrations = (home: string, command: ReadonlyArray<string>): ReadonlyArray<Integration> => {
   const [bin, ...binArgs] = command
   const mcpArgs = (backend: AgentBackend) => [...binArgs, "mcp", "--backend", backend]
@@ -157,6 +201,13 @@ export const integrations = (home: string, command: ReadonlyArray<string>): Read
   const codexDir = path.join(home, ".codex")
   const geminiDir = path.join(home, ".gemini")
   const openCodeDir = path.join(home, ".config", "opencode")
+  const codexHooksPath = path.join(codexDir, "hooks.json")
+  const codexHooks = hookCommands(command, "codex", [
+    { event: "SessionStart", arg: "session-start", timeout: 15 },
+    { event: "UserPromptSubmit", arg: "user-prompt-submit", timeout: 5 },
+    { event: "PostToolUse", arg: "post-tool-use", timeout: 5 },
+    { event: "Stop", arg: "stop", timeout: 5 }
+  ])
   return [
     {
       backend: "claude-code",
@@ -185,21 +236,13 @@ export const integrations = (home: string, command: ReadonlyArray<string>): Read
       binary: "codex",
       configDir: codexDir,
       support:
-        "MCP tools; hooks.json SessionStart, UserPromptSubmit, PostToolUse, Stop (blocks with waiting messages; needs [features] codex_hooks); no SessionEnd hook (peer goes offline by idle timeout); tmux live delivery",
+        "MCP tools; hooks.json SessionStart, UserPromptSubmit, PostToolUse, Stop (blocks with waiting messages; [features] hooks and each hook's trust recorded in config.toml); no SessionEnd hook (peer goes offline by idle timeout); tmux live delivery",
       files: [
-        jsonFile(path.join(codexDir, "hooks.json"), {
-          hooks: hookCommands(command, "codex", [
-            { event: "SessionStart", arg: "session-start", timeout: 15 },
-            { event: "UserPromptSubmit", arg: "user-prompt-submit", timeout: 5 },
-            { event: "PostToolUse", arg: "post-tool-use", timeout: 5 },
-            { event: "Stop", arg: "stop", timeout: 5 }
-          ])
-        }),
-        tomlFile(
-          path.join(codexDir, "config.toml"),
-          `[mcp_servers.repowire]\ncommand = ${tomlString(bin!)}\nargs = [${mcpArgs("codex").map(tomlString).join(", ")}]\n`,
-          "codex_hooks = true"
-        )
+        jsonFile(codexHooksPath, { hooks: codexHooks }),
+        codexConfigFile(path.join(codexDir, "config.toml"), {
+          path: codexHooksPath,
+          commands: codexHooks.map((h) => h.command)
+        }, { command: bin!, args: mcpArgs("codex") })
       ]
     },
     {
@@ -228,7 +271,7 @@ export const integrations = (home: string, command: ReadonlyArray<string>): Read
       binary: "opencode",
       configDir: openCodeDir,
       support:
-        "MCP tools (opencode.json mcp); a plugin forwards session start, chat messages, tool calls, session.idle (prompts the session with waiting messages) and session.deleted; tmux live delivery",
+        "MCP tools (opencode.json mcp); a plugin adds the mesh intro to the system prompt and forwards session start, chat messages, tool calls, session.idle (reports the answer, prompts the session with waiting messages and confirms them once that turn ran) and session.deleted; tmux live delivery",
       files: [
         jsonFile(path.join(openCodeDir, "opencode.json"), {
           entry: { section: "mcp", name: "repowire", value: { type: "local", command: [bin!, ...mcpArgs("opencode")], enabled: true } }

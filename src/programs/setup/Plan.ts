@@ -1,7 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { ConfigParseError, jsonEqual } from "./JsonEdit.js"
-import { detect, type Integration, type ManagedFile } from "./Integrations.js"
+import { detect, type Integration, type ManagedFile, type PlannedText } from "./Integrations.js"
 import { TomlParseError } from "./TomlBlock.js"
 
 /** What setup/uninstall will do to one file. */
@@ -67,18 +67,25 @@ const readText = (file: string): string | null => {
 const describe = (e: unknown) =>
   e instanceof ConfigParseError || e instanceof TomlParseError ? e.message : `${e instanceof Error ? e.message : String(e)}`
 
+/**
+ * Every file is planned before any is written; a file may depend on what an earlier one of its
+ * integration will hold (Codex's config.toml trusts the hooks in hooks.json).
+ */
 const plan = (
   list: ReadonlyArray<Integration>,
-  step: (file: ManagedFile, text: string | null) => string | null
+  step: (file: ManagedFile, text: string | null, planned: PlannedText) => string | null
 ): Omit<Planned, "skipped"> => {
   const changes: Array<FileChange> = []
   const unchanged: Array<{ integration: Integration; file: ManagedFile }> = []
   const errors: Array<string> = []
+  const afters = new Map<string, string | null>()
+  const planned: PlannedText = (file) => (afters.has(file) ? afters.get(file)! : readText(file))
   for (const integration of list) {
     for (const file of integration.files) {
       try {
         const before = readText(file.path)
-        const after = step(file, before)
+        const after = step(file, before, planned)
+        afters.set(file.path, after)
         if (after === before) unchanged.push({ integration, file })
         else changes.push({ integration, file, before, after })
       } catch (e) {
@@ -92,10 +99,10 @@ const plan = (
 export const planSetup = (all: ReadonlyArray<Integration>, env: NodeJS.ProcessEnv = process.env): Planned => {
   const found = all.filter((i) => detect(i, env))
   return {
-    ...plan(found, (file, text) => {
+    ...plan(found, (file, text, planned) => {
       if (text === null && file.displaced) return null
       if (text !== null) file.check(text)
-      return file.add(text ?? "")
+      return file.add(text ?? "", planned)
     }),
     skipped: all.filter((i) => !found.includes(i))
   }
@@ -106,7 +113,7 @@ const emptyish = (text: string) => text.trim() === "" || text.trim() === "{}"
 export const planUninstall = (all: ReadonlyArray<Integration>, home: string): Planned => {
   const state = readState(home)
   return {
-    ...plan(all, (file, text) => {
+    ...plan(all, (file, text, planned) => {
       if (file.displaced) return text ?? state.files[file.path]?.original ?? null
       if (text === null) return null
       if (file.owned) return file.installed(text) ? null : text
@@ -118,7 +125,7 @@ export const planUninstall = (all: ReadonlyArray<Integration>, home: string): Pl
       // Unchanged since setup: give back the exact bytes it had (or no file at all).
       const untouched = (() => {
         try {
-          const setUp = file.add(original ?? "")
+          const setUp = file.add(original ?? "", planned)
           return setUp === text || (setUp !== null && jsonEqual(JSON.parse(setUp), JSON.parse(text)))
         } catch {
           return false
@@ -131,17 +138,44 @@ export const planUninstall = (all: ReadonlyArray<Integration>, home: string): Pl
   }
 }
 
-const writeFile = (file: string, text: string) => {
-  fs.mkdirSync(path.dirname(file), { recursive: true })
-  let mode = 0o600
+export class PlanRefused extends Error {}
+
+/**
+ * All or nothing: a plan with an error writes nothing; otherwise every new text goes to a
+ * temporary file next to its target first, and only when all are written are they renamed
+ * into place (a failed write removes the temporaries and changes nothing).
+ */
+const writeAll = (writes: ReadonlyArray<{ readonly file: string; readonly text: string | null }>) => {
+  const staged: Array<{ file: string; tmp: string | null }> = []
   try {
-    mode = fs.statSync(file).mode & 0o777
-  } catch {
-    // a new file
+    for (const w of writes) {
+      if (w.text === null) {
+        staged.push({ file: w.file, tmp: null })
+        continue
+      }
+      fs.mkdirSync(path.dirname(w.file), { recursive: true })
+      let mode = 0o600
+      try {
+        mode = fs.statSync(w.file).mode & 0o777
+      } catch {
+        // a new file
+      }
+      const tmp = `${w.file}.repowire-${process.pid}.tmp`
+      fs.writeFileSync(tmp, w.text, { mode })
+      staged.push({ file: w.file, tmp })
+    }
+  } catch (e) {
+    for (const s of staged) if (s.tmp !== null) fs.rmSync(s.tmp, { force: true })
+    throw e
   }
-  const tmp = `${file}.repowire-${process.pid}.tmp`
-  fs.writeFileSync(tmp, text, { mode })
-  fs.renameSync(tmp, file)
+  for (const s of staged) {
+    if (s.tmp === null) fs.rmSync(s.file, { force: true })
+    else fs.renameSync(s.tmp, s.file)
+  }
+}
+
+const refuseErrors = (planned: Planned) => {
+  if (planned.errors.length > 0) throw new PlanRefused(`nothing was changed: ${planned.errors.join("; ")}`)
 }
 
 /** A copy of a file whose upstream entries setup is about to replace, under $REPOWIRE_HOME/backups/. */
@@ -154,6 +188,7 @@ const backUp = (home: string, file: string, text: string, at: string): string =>
 }
 
 export const applySetup = (planned: Planned, home: string, now: Date = new Date()) => {
+  refuseErrors(planned)
   const state = readState(home)
   const files = { ...state.files }
   const takeover = [...(state.takeover ?? [])]
@@ -164,20 +199,17 @@ export const applySetup = (planned: Planned, home: string, now: Date = new Date(
     if (c.before !== null && entries.length > 0) {
       takeover.push({ file: c.file.path, backup: backUp(home, c.file.path, c.before, at), entries, at })
     }
-    if (c.after === null) fs.rmSync(c.file.path, { force: true })
-    else writeFile(c.file.path, c.after)
   }
+  writeAll(planned.changes.map((c) => ({ file: c.file.path, text: c.after })))
   writeState(home, { ...state, files, ...(takeover.length > 0 ? { takeover } : {}) })
 }
 
 export const applyUninstall = (planned: Planned, home: string) => {
+  refuseErrors(planned)
   const state = readState(home)
   const files = { ...state.files }
-  for (const c of planned.changes) {
-    if (c.after === null) fs.rmSync(c.file.path, { force: true })
-    else writeFile(c.file.path, c.after)
-    delete files[c.file.path]
-  }
+  writeAll(planned.changes.map((c) => ({ file: c.file.path, text: c.after })))
+  for (const c of planned.changes) delete files[c.file.path]
   for (const u of planned.unchanged) delete files[u.file.path]
   const restored = new Set(planned.changes.map((c) => c.file.path))
   const takeover = (state.takeover ?? []).filter((t) => !restored.has(t.file))

@@ -68,6 +68,10 @@ export const setupCommand = Command.make(
         const shown = c.keyPath.join(".") === "daemon.auth_token" ? "<generated secret>" : JSON.stringify(c.value)
         yield* Console.log(`${config.paths.configFile}: ${c.keyPath.join(".")} = ${shown}${dryRun ? " (dry run)" : ""}`)
       }
+      // A file setup cannot edit stops it before anything is written: never half an install.
+      if (planned.errors.length > 0) {
+        return yield* Effect.fail(new Error(`${planned.errors.join("; ")}; nothing was changed`))
+      }
       if (!dryRun) {
         // config.yaml first: remember what each key held, so uninstall restores it.
         const touched = [...changes.map((c) => c.keyPath), ...(Option.isSome(relay) ? RELAY_KEYS : [])]
@@ -104,6 +108,5 @@ export const setupCommand = Command.make(
           )
         }
       }
-      if (planned.errors.length > 0) return yield* Effect.fail(new Error(planned.errors.join("; ")))
     }))
 ).pipe(Command.withDescription("Install repowire's hooks and MCP server into each detected agent's config"))

@@ -19,6 +19,9 @@ export const uninstallCommand = Command.make("uninstall", { dryRun: dryRunOption
     for (const r of restored) {
       yield* Console.log(`${config.paths.configFile}: ${r.keyPath.join(".")} restored${dryRun ? " (dry run)" : ""}`)
     }
+    if (planned.errors.length > 0) {
+      return yield* Effect.fail(new Error(`${planned.errors.join("; ")}; nothing was changed`))
+    }
     const shimThere = fs.existsSync(shimPath(config.paths.home))
     if (shimThere) yield* Console.log(`${shimPath(config.paths.home)}: removed${dryRun ? " (dry run)" : ""}`)
     if (!dryRun) {
@@ -45,5 +48,4 @@ export const uninstallCommand = Command.make("uninstall", { dryRun: dryRunOption
       }
     }
     if (planned.changes.length === 0 && restored.length === 0 && !shimThere) yield* Console.log("nothing of repowire's is installed")
-    if (planned.errors.length > 0) return yield* Effect.fail(new Error(planned.errors.join("; ")))
   }))).pipe(Command.withDescription("Remove exactly what `repowire setup` added"))
