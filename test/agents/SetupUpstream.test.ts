@@ -110,9 +110,7 @@ describe("setup over upstream repowire's configs", () => {
     assert.isTrue(commands.every((c) => c.includes(shim)))
   })
 
-  // Codex's config.toml is issue 17's (TomlBlock.ts, smol-toml): today setup appends a second
-  // [mcp_servers.repowire] table to upstream's. This passes once that lands.
-  it.fails("Codex config.toml keeps exactly one [mcp_servers.repowire] and the current [features] hooks flag", () => {
+  it("Codex config.toml keeps exactly one [mcp_servers.repowire] and the current [features] hooks flag", () => {
     const { home, repowireHome } = upstreamHome()
     const planned = planSetup(integrations(home, [shimPath(repowireHome)]), env)
     assert.deepStrictEqual(planned.errors, [])
