@@ -5,7 +5,7 @@ import type { Peer, Registered } from "../../src/protocol/Peer.js"
 import { MessageRouter } from "../../src/services/MessageRouter.js"
 import { PeerRegistry } from "../../src/services/PeerRegistry.js"
 import { Roles } from "../../src/services/Roles.js"
-import { meshLayer } from "./MeshLayer.js"
+import { meshLayer } from "../support/Layers.js"
 
 const register = (name: string, circle: string, backend: "codex" | "cli" = "codex") =>
   Effect.flatMap(PeerRegistry, (r) => r.register({ name, backend, circle }, undefined))
