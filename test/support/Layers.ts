@@ -1,10 +1,20 @@
+import { HttpLayerRouter } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
 import { Layer } from "effect"
+import { createServer } from "node:http"
+import { AttachmentsLive } from "../../src/layers/AttachmentsLive.js"
 import { AttachmentsMemory } from "../../src/layers/AttachmentsMemory.js"
+import { AuthTokenLive } from "../../src/layers/AuthTokenLive.js"
 import { ConfigMemory } from "../../src/layers/ConfigLive.js"
-import { SqliteMemory } from "../../src/layers/Sqlite.js"
+import { SqliteLive, SqliteMemory } from "../../src/layers/Sqlite.js"
 import { MeshServices, meshServicesOver } from "../../src/programs/daemon/Services.js"
 import type { Transports } from "../../src/services/Transports.js"
 import { TunnelClient } from "../../src/services/TunnelClient.js"
+
+/**
+ * The layers tests and benches build a daemon's pieces from, so each suite names what it
+ * swaps instead of repeating how the daemon composes them.
+ */
 
 /** A home that is never read: in-memory layers only need its paths. */
 export const MEMORY_HOME = "/nonexistent-repowire-home"
@@ -17,3 +27,24 @@ export const meshLayer = (config: Record<string, unknown> = {}, transports?: Lay
     Layer.provideMerge(ConfigMemory(MEMORY_HOME, config))
   )
 
+/** The daemon's gate (its auth token, the human credential under `home`) with its config. */
+export const gateLayer = (home: string, config: Record<string, unknown> = {}) =>
+  AuthTokenLive.pipe(Layer.provideMerge(ConfigMemory(home, config)))
+
+/** Attachments on SQLite and files under `home`, behind the daemon's gate. */
+export const attachmentsLayer = (home: string, config: Record<string, unknown> = {}) =>
+  AttachmentsLive.pipe(Layer.provide(SqliteLive), Layer.provideMerge(gateLayer(home, config)))
+
+/** The daemon's services as it runs them, on SQLite and files under `home`, without its HTTP server. */
+export const daemonServicesLayer = (home: string, config: Record<string, unknown> = {}) =>
+  MeshServices.pipe(
+    Layer.provideMerge(Layer.mergeAll(AttachmentsLive, TunnelClient.Disabled, AuthTokenLive)),
+    Layer.provideMerge(SqliteLive),
+    Layer.provideMerge(ConfigMemory(home, config))
+  )
+
+/** A port-0 HTTP server on 127.0.0.1 serving `routes` (read the port from HttpServer's address). */
+export const serveOnLoopback = <A, E, R>(routes: Layer.Layer<A, E, R>) =>
+  HttpLayerRouter.serve(routes, { disableLogger: true, disableListenLog: true }).pipe(
+    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
+  )
