@@ -2,10 +2,14 @@ import { HttpLayerRouter } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Layer } from "effect"
 import { createServer } from "node:http"
+import { ApiKeysLive } from "../../src/layers/ApiKeysLive.js"
 import { AttachmentsLive } from "../../src/layers/AttachmentsLive.js"
 import { AttachmentsMemory } from "../../src/layers/AttachmentsMemory.js"
 import { AuthTokenLive } from "../../src/layers/AuthTokenLive.js"
 import { ConfigMemory } from "../../src/layers/ConfigLive.js"
+import { type DaemonRetention, RelayRouterLive } from "../../src/layers/RelayRouterLive.js"
+import { RelaySessionsLive } from "../../src/layers/RelaySessionsLive.js"
+import { RelayStoreLive } from "../../src/layers/RelayStoreLive.js"
 import { SqliteLive, SqliteMemory } from "../../src/layers/Sqlite.js"
 import { MeshServices, meshServicesOver } from "../../src/programs/daemon/Services.js"
 import type { Transports } from "../../src/services/Transports.js"
@@ -47,4 +51,14 @@ export const daemonServicesLayer = (home: string, config: Record<string, unknown
 export const serveOnLoopback = <A, E, R>(routes: Layer.Layer<A, E, R>) =>
   HttpLayerRouter.serve(routes, { disableLogger: true, disableListenLog: true }).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
+  )
+
+/** The relay's services on its store at `dbFile` (":memory:" for one test), with a short keepalive. */
+export const RelayServicesLayer = (
+  dbFile: string,
+  keepalive = { intervalMs: 1000, deadAfterMs: 3000 },
+  retention?: DaemonRetention
+) =>
+  Layer.mergeAll(ApiKeysLive, RelaySessionsLive, RelayRouterLive(keepalive, retention)).pipe(
+    Layer.provideMerge(RelayStoreLive(dbFile))
   )
