@@ -4,16 +4,11 @@ import { Effect, Layer } from "effect"
 import { mkdtemp, rm } from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { AuthTokenLive } from "../src/layers/AuthTokenLive.js"
-import { AttachmentsLive } from "../src/layers/AttachmentsLive.js"
-import { ConfigMemory } from "../src/layers/ConfigLive.js"
-import { SqliteLive } from "../src/layers/Sqlite.js"
 import { makeDaemonApp } from "../src/programs/daemon/App.js"
-import { MeshServices } from "../src/programs/daemon/Services.js"
 import { MessageRouter } from "../src/services/MessageRouter.js"
 import { PeerRegistry } from "../src/services/PeerRegistry.js"
 import { Transports } from "../src/services/Transports.js"
-import { TunnelClient } from "../src/services/TunnelClient.js"
+import { daemonServicesLayer } from "../test/support/Layers.js"
 import { median, ms, ratio, report, sleep } from "./support/Stats.js"
 
 /**
@@ -27,12 +22,7 @@ const PACE_MS = 20
 
 export const run = async () => {
   const home = await mkdtemp(path.join(os.tmpdir(), "repowire-bench-app-"))
-  const layer = MeshServices.pipe(
-    Layer.provideMerge(Layer.mergeAll(AttachmentsLive, TunnelClient.Disabled, AuthTokenLive)),
-    Layer.provideMerge(SqliteLive),
-    Layer.provideMerge(ConfigMemory(home, {})),
-    Layer.provideMerge(NodeHttpServer.layerContext)
-  )
+  const layer = daemonServicesLayer(home).pipe(Layer.provideMerge(NodeHttpServer.layerContext))
   const program = Effect.gen(function*() {
     const app = yield* makeDaemonApp({ port: () => 8377 })
     const registry = yield* PeerRegistry

@@ -1,17 +1,14 @@
 import { TOOL_NAMES } from "../../src/programs/mcp/Tools.js"
-import { HttpLayerRouter, HttpServer } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import { HttpServer } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
-import { createServer } from "node:http"
 import { afterAll, beforeAll } from "vitest"
-import { ConfigMemory } from "../../src/layers/ConfigLive.js"
 import { McpRoute } from "../../src/programs/daemon/McpRoute.js"
 import { startDaemon, type TestDaemon } from "../support/Daemon.js"
 import { httpJson } from "./Harness.js"
-import { AuthTokenLive } from "../../src/layers/AuthTokenLive.js"
+import { gateLayer, serveOnLoopback } from "../support/Layers.js"
 
 /**
  * /mcp mounted on its own port-0 server beside a real daemon in the same home: its tools call
@@ -23,11 +20,7 @@ const servers: Array<{ url: string; port: number; scope: Scope.CloseableScope }>
 
 const serveMcp = async (raw: Record<string, unknown>) => {
   const scope = Effect.runSync(Scope.make())
-  const layer = HttpLayerRouter.serve(McpRoute, { disableLogger: true, disableListenLog: true }).pipe(
-    Layer.provide(AuthTokenLive),
-    Layer.provide(ConfigMemory(daemon.home, raw)),
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
-  )
+  const layer = serveOnLoopback(McpRoute).pipe(Layer.provide(gateLayer(daemon.home, raw)))
   const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
   const address = Context.get(context, HttpServer.HttpServer).address
   const port = address._tag === "TcpAddress" ? address.port : 0

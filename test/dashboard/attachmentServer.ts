@@ -1,16 +1,11 @@
-import { HttpLayerRouter, HttpServer } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import { HttpServer } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs/promises"
-import { createServer } from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
-import { AttachmentsLive } from "../../src/layers/AttachmentsLive.js"
-import { AuthTokenLive } from "../../src/layers/AuthTokenLive.js"
-import { ConfigMemory } from "../../src/layers/ConfigLive.js"
-import { SqliteLive } from "../../src/layers/Sqlite.js"
 import { AttachmentRoutes } from "../../src/programs/daemon/AttachmentRoutes.js"
 import { Attachments } from "../../src/services/Attachments.js"
+import { attachmentsLayer, serveOnLoopback } from "../support/Layers.js"
 
 export const tempHome = () => Effect.acquireRelease(
   Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "repowire-att-"))),
@@ -18,17 +13,8 @@ export const tempHome = () => Effect.acquireRelease(
 )
 
 /** A tiny server with only the attachment routes, on SQLite in a temp home. */
-export const attachmentServer = (home: string, attachments: Record<string, unknown> = {}) => {
-  const config = ConfigMemory(home, { daemon: { attachments } })
-  const services = Layer.mergeAll(AttachmentsLive, AuthTokenLive).pipe(
-    Layer.provide(SqliteLive),
-    Layer.provideMerge(config)
-  )
-  return HttpLayerRouter.serve(AttachmentRoutes, { disableLogger: true, disableListenLog: true }).pipe(
-    Layer.provideMerge(services),
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
-  )
-}
+export const attachmentServer = (home: string, attachments: Record<string, unknown> = {}) =>
+  serveOnLoopback(AttachmentRoutes).pipe(Layer.provideMerge(attachmentsLayer(home, { daemon: { attachments } })))
 
 export const baseUrl = Effect.gen(function*() {
   const server = yield* HttpServer.HttpServer

@@ -5,6 +5,7 @@ import { AttachmentsMemory } from "../../src/layers/AttachmentsMemory.js"
 import { safeFileName } from "../../src/layers/AttachmentLimits.js"
 import { ConfigMemory } from "../../src/layers/ConfigLive.js"
 import { contentDisposition, safeContentType } from "../../src/programs/daemon/AttachmentRoutes.js"
+import { MEMORY_HOME } from "../support/Layers.js"
 import { attachmentServer, Attachments, baseUrl, tempHome, uploadForm } from "./attachmentServer.js"
 
 const post = (url: string, form: FormData) => Effect.promise(() => fetch(`${url}/attachments`, { method: "POST", body: form }))
@@ -148,7 +149,7 @@ describe("attachments over HTTP (SQLite + files)", () => {
 
 describe("attachments in memory", () => {
   const memory = (attachments: Record<string, unknown>) =>
-    AttachmentsMemory.pipe(Layer.provide(ConfigMemory("/tmp/repowire-memory-home", { daemon: { attachments } })))
+    AttachmentsMemory.pipe(Layer.provide(ConfigMemory(MEMORY_HOME, { daemon: { attachments } })))
   const bytes = (n: number) => Stream.make(new Uint8Array(n))
 
   it.effect("enforces the same limits and expiry", () =>

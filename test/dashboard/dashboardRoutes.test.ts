@@ -1,26 +1,19 @@
-import { HttpLayerRouter, HttpServerRequest } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import { HttpServerRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { createServer } from "node:http"
 import * as path from "node:path"
 import { buildDashboard } from "../../dashboard/build.mjs"
-import { AuthTokenLive } from "../../src/layers/AuthTokenLive.js"
-import { ConfigMemory } from "../../src/layers/ConfigLive.js"
 import { loadDashboardAssets } from "../../src/programs/daemon/DashboardAssets.js"
 import { makeDashboardRoutes } from "../../src/programs/daemon/DashboardRoutes.js"
 import { hasDashboardSession } from "../../src/programs/daemon/DashboardSession.js"
 import { AuthToken, sessionCookieName } from "../../src/services/AuthToken.js"
+import { gateLayer, serveOnLoopback } from "../support/Layers.js"
 import { baseUrl, tempHome } from "./attachmentServer.js"
 
 const TOKEN = "a-very-secret-token-0123456789"
 
 const server = (home: string, outDir: string, daemon: Record<string, unknown>) =>
-  HttpLayerRouter.serve(makeDashboardRoutes(loadDashboardAssets(outDir)), { disableLogger: true, disableListenLog: true }).pipe(
-    Layer.provideMerge(AuthTokenLive),
-    Layer.provideMerge(ConfigMemory(home, { daemon })),
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
-  )
+  serveOnLoopback(makeDashboardRoutes(loadDashboardAssets(outDir))).pipe(Layer.provideMerge(gateLayer(home, { daemon })))
 
 const get = (url: string, init: RequestInit = {}) => Effect.promise(() => fetch(url, { redirect: "manual", ...init }))
 const text = (r: Response) => Effect.promise(() => r.text())

@@ -6,11 +6,7 @@ import * as https from "node:https"
 import * as os from "node:os"
 import * as path from "node:path"
 import WebSocket from "ws"
-import { ApiKeysLive } from "../../src/layers/ApiKeysLive.js"
 import { ConfigMemory } from "../../src/layers/ConfigLive.js"
-import { type DaemonRetention, RelayRouterLive } from "../../src/layers/RelayRouterLive.js"
-import { RelaySessionsLive } from "../../src/layers/RelaySessionsLive.js"
-import { RelayStoreLive } from "../../src/layers/RelayStoreLive.js"
 import { TunnelClientLive } from "../../src/layers/TunnelClientLive.js"
 import type { TunnelApp } from "../../src/layers/TunnelClientLive.js"
 import { defaultRelayOptions, type RelayOptions } from "../../src/programs/relay/RelayContext.js"
@@ -34,14 +30,7 @@ export const makeCert = (dir: string) => {
   return { key: fs.readFileSync(key), cert: fs.readFileSync(cert), keyFile: key, certFile: cert }
 }
 
-export const RelayServicesLayer = (
-  dbFile: string,
-  keepalive = { intervalMs: 1000, deadAfterMs: 3000 },
-  retention?: DaemonRetention
-) =>
-  Layer.mergeAll(ApiKeysLive, RelaySessionsLive, RelayRouterLive(keepalive, retention)).pipe(
-    Layer.provideMerge(RelayStoreLive(dbFile))
-  )
+export { RelayServicesLayer } from "../support/Layers.js"
 
 /** A relay on 127.0.0.1, port 0 unless given, with TLS from `cert`. */
 export const startRelay = (cert: { key: Buffer; cert: Buffer }, overrides: Partial<RelayOptions> = {}) =>

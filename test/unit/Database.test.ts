@@ -1,4 +1,4 @@
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
 import { Cause, Data, Effect, Exit, Layer, Option, Schema } from "effect"
 import { statSync } from "node:fs"
 import * as fs from "node:fs/promises"
@@ -37,58 +37,69 @@ const nextTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediat
 const fileSize = (file: string) => statSync(file, { throwIfNoEntry: false })?.size ?? 0
 const bigText = "x".repeat(2000)
 
+/** The in-memory database is shared by the block: each test starts from no messages. */
+const emptied = Effect.flatMap(Database, (db) => db.run("DELETE FROM messages", []))
+
 describe("Database", () => {
-  it.effect("commits a transaction that succeeds", () =>
-    Effect.gen(function*() {
-      const db = yield* Database
-      yield* db.transaction(Effect.zipRight(insertMessage("m1"), insertMessage("m2")))
-      assert.strictEqual(yield* countMessages, 2)
-    }).pipe(Effect.provide(SqliteMemory)))
-
-  it.effect("rolls back every write of a transaction that fails, and keeps the typed error", () =>
-    Effect.gen(function*() {
-      const db = yield* Database
-      const exit = yield* Effect.exit(db.transaction(Effect.zipRight(insertMessage("m1"), Effect.fail(new Refused()))))
-      assert.isTrue(Exit.isFailure(exit) && Cause.failureOption(exit.cause).pipe(Option.isSome))
-      assert.strictEqual(yield* countMessages, 0)
-    }).pipe(Effect.provide(SqliteMemory)))
-
-  it.effect("rolls back a transaction that dies, and a defect in SQL does not poison the next one", () =>
-    Effect.gen(function*() {
-      const db = yield* Database
-      const duplicate = db.transaction(Effect.zipRight(insertMessage("m1"), insertMessage("m1")))
-      assert.isTrue(Exit.isFailure(yield* Effect.exit(duplicate)))
-      assert.strictEqual(yield* countMessages, 0)
-      yield* db.transaction(insertMessage("m2"))
-      assert.strictEqual(yield* countMessages, 1)
-    }).pipe(Effect.provide(SqliteMemory)))
-
-  it.effect("refuses to wait inside a transaction, and rolls back", () =>
-    Effect.gen(function*() {
-      const db = yield* Database
-      const waits = Effect.zipRight(insertMessage("m1"), Effect.promise(() => Promise.resolve()))
-      assert.isTrue(Exit.isFailure(yield* Effect.exit(db.transaction(waits))))
-      assert.strictEqual(yield* countMessages, 0)
-    }).pipe(Effect.provide(SqliteMemory)))
-
-  it.effect("nests: an inner failure rolls back only the inner part when the outer handles it", () =>
-    Effect.gen(function*() {
-      const db = yield* Database
-      yield* db.transaction(Effect.gen(function*() {
-        yield* insertMessage("outer")
-        yield* Effect.ignore(db.transaction(Effect.zipRight(insertMessage("inner"), Effect.fail(new Refused()))))
+  layer(SqliteMemory)("in memory", (it) => {
+    it.effect("commits a transaction that succeeds", () =>
+      Effect.gen(function*() {
+        const db = yield* Database
+        yield* emptied
+        yield* db.transaction(Effect.zipRight(insertMessage("m1"), insertMessage("m2")))
+        assert.strictEqual(yield* countMessages, 2)
       }))
-      const ids = yield* db.all(Id, "SELECT id FROM messages ORDER BY id")
-      assert.deepStrictEqual(ids.map((r) => r.id), ["outer"])
-    }).pipe(Effect.provide(SqliteMemory)))
 
-  it.effect("treats a row that does not match its Schema as a defect", () =>
-    Effect.gen(function*() {
-      const db = yield* Database
-      yield* insertMessage("m1")
-      const exit = yield* Effect.exit(db.all(Count, "SELECT id AS n FROM messages"))
-      assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
-    }).pipe(Effect.provide(SqliteMemory)))
+    it.effect("rolls back every write of a transaction that fails, and keeps the typed error", () =>
+      Effect.gen(function*() {
+        const db = yield* Database
+        yield* emptied
+        const exit = yield* Effect.exit(db.transaction(Effect.zipRight(insertMessage("m1"), Effect.fail(new Refused()))))
+        assert.isTrue(Exit.isFailure(exit) && Cause.failureOption(exit.cause).pipe(Option.isSome))
+        assert.strictEqual(yield* countMessages, 0)
+      }))
+
+    it.effect("rolls back a transaction that dies, and a defect in SQL does not poison the next one", () =>
+      Effect.gen(function*() {
+        const db = yield* Database
+        yield* emptied
+        const duplicate = db.transaction(Effect.zipRight(insertMessage("m1"), insertMessage("m1")))
+        assert.isTrue(Exit.isFailure(yield* Effect.exit(duplicate)))
+        assert.strictEqual(yield* countMessages, 0)
+        yield* db.transaction(insertMessage("m2"))
+        assert.strictEqual(yield* countMessages, 1)
+      }))
+
+    it.effect("refuses to wait inside a transaction, and rolls back", () =>
+      Effect.gen(function*() {
+        const db = yield* Database
+        yield* emptied
+        const waits = Effect.zipRight(insertMessage("m1"), Effect.promise(() => Promise.resolve()))
+        assert.isTrue(Exit.isFailure(yield* Effect.exit(db.transaction(waits))))
+        assert.strictEqual(yield* countMessages, 0)
+      }))
+
+    it.effect("nests: an inner failure rolls back only the inner part when the outer handles it", () =>
+      Effect.gen(function*() {
+        const db = yield* Database
+        yield* emptied
+        yield* db.transaction(Effect.gen(function*() {
+          yield* insertMessage("outer")
+          yield* Effect.ignore(db.transaction(Effect.zipRight(insertMessage("inner"), Effect.fail(new Refused()))))
+        }))
+        const ids = yield* db.all(Id, "SELECT id FROM messages ORDER BY id")
+        assert.deepStrictEqual(ids.map((r) => r.id), ["outer"])
+      }))
+
+    it.effect("treats a row that does not match its Schema as a defect", () =>
+      Effect.gen(function*() {
+        const db = yield* Database
+        yield* emptied
+        yield* insertMessage("m1")
+        const exit = yield* Effect.exit(db.all(Count, "SELECT id AS n FROM messages"))
+        assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
+      }))
+  })
 
   it.live("keeps committed rows in the file across reopening, migrated once", () =>
     Effect.gen(function*() {

@@ -5,7 +5,7 @@ import { EventLog } from "../../src/services/EventLog.js"
 import { MessageRouter } from "../../src/services/MessageRouter.js"
 import { PeerRegistry } from "../../src/services/PeerRegistry.js"
 import { Tunnelled } from "../../src/services/RequestContext.js"
-import { meshLayer } from "./MeshLayer.js"
+import { meshLayer } from "../support/Layers.js"
 
 const POLICY = `
 default: allow

@@ -8,7 +8,7 @@ import { Asks } from "../../src/services/Asks.js"
 import { Deliveries } from "../../src/services/Deliveries.js"
 import { PeerRegistry } from "../../src/services/PeerRegistry.js"
 import { Schedules } from "../../src/services/Schedules.js"
-import { meshLayer } from "./MeshLayer.js"
+import { meshLayer } from "../support/Layers.js"
 
 const T0 = Date.parse("2026-03-28T12:00:00Z")
 const MINUTE = 60_000
