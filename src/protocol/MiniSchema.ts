@@ -24,6 +24,7 @@ const shown = (u: unknown): string =>
     : String(JSON.stringify(u)).slice(0, 40)
 
 export const string: Decoder<string> = (u, path) => (typeof u === "string" ? ok(u) : fail(path, "a string", u))
+export const number: Decoder<number> = (u, path) => (typeof u === "number" ? ok(u) : fail(path, "a number", u))
 export const boolean: Decoder<boolean> = (u, path) => (typeof u === "boolean" ? ok(u) : fail(path, "a boolean", u))
 export const unknown: Decoder<unknown> = (u) => ok(u)
 

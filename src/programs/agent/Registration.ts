@@ -1,10 +1,9 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { dirname } from "node:path"
-import { HUMAN_CREDENTIAL_FILE } from "../../protocol/HomeFiles.js"
+import { HUMAN_CREDENTIAL_FILE, repowireHome } from "../../protocol/HomeFiles.js"
 import { type DaemonTarget, errorMessage, requestJson } from "./DaemonHttp.js"
 import { type AgentIdentity, tmuxSessionName } from "./Identity.js"
-import { repowireHome } from "./QuickConfig.js"
 import { readSession, type SessionRecord, sessionFile, writeSession } from "./Sessions.js"
 
 interface RegisteredBody {

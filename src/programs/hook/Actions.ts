@@ -1,7 +1,7 @@
 import { formatIncoming, incomingFromMessage } from "../agent/DeliveryText.js"
 import type { AgentIdentity } from "../agent/Identity.js"
 import { registerSession, withSessionLock } from "../agent/Registration.js"
-import { repowireHome } from "../agent/QuickConfig.js"
+import { repowireHome } from "../../protocol/HomeFiles.js"
 import { readSession, type SessionRecord, writeSession } from "../agent/Sessions.js"
 import { startDelivery, stopDelivery } from "./DeliveryProcess.js"
 import { addContext, blockStop } from "./Output.js"
