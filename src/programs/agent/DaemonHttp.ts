@@ -1,4 +1,5 @@
 import * as http from "node:http"
+import { unreachableCause, unreachableMessage } from "../../protocol/Unreachable.js"
 
 /** What a first-party client needs to reach the daemon. */
 export interface DaemonTarget {
@@ -13,7 +14,7 @@ export interface JsonResponse {
 
 export class DaemonUnreachableError extends Error {
   constructor(readonly baseUrl: string, cause: string) {
-    super(`daemon not reachable at ${baseUrl} (${cause}); start it with \`repowire daemon start\``)
+    super(unreachableMessage(baseUrl, cause))
   }
 }
 
@@ -56,7 +57,7 @@ export const requestJson = (
     })
     req.on("timeout", () => req.destroy(new Error(`no answer within ${options.timeoutMs ?? 1500}ms`)))
     req.on("error", (e: NodeJS.ErrnoException) =>
-      reject(new DaemonUnreachableError(target.baseUrl, e.code === "ECONNREFUSED" ? "connection refused" : e.message))
+      reject(new DaemonUnreachableError(target.baseUrl, unreachableCause(e.code, e.message)))
     )
     req.end(payload)
   })
