@@ -1,7 +1,8 @@
 /**
- * A few decoders for hook stdin. Hooks run on every tool call and importing `effect/Schema`
- * costs ~0.5 s of start-up (measured), so hook payloads are decoded with these instead. Each
- * failure names the field, like describeParseError does for Effect schemas.
+ * A few decoders for what hooks read: their stdin, the daemon's answers and daemon.json. Hooks
+ * run on every tool call and importing `effect/Schema` costs ~0.5 s of start-up (measured), so
+ * they decode with these instead. Each failure names the field, like describeParseError does
+ * for Effect schemas.
  */
 export type Decoded<A> = { readonly ok: true; readonly value: A } | { readonly ok: false; readonly error: string }
 
@@ -30,6 +31,19 @@ export const unknown: Decoder<unknown> = (u) => ok(u)
 
 export const optional = <A>(d: Decoder<A>): Decoder<A | undefined> => (u, path) =>
   u === undefined || u === null ? ok(undefined) : d(u, path)
+
+export const nullable = <A>(d: Decoder<A>): Decoder<A | null> => (u, path) => u === null ? ok(null) : d(u, path)
+
+export const array = <A>(d: Decoder<A>): Decoder<ReadonlyArray<A>> => (u, path) => {
+  if (!Array.isArray(u)) return fail(path, "an array", u)
+  const out: Array<A> = []
+  for (let i = 0; i < u.length; i++) {
+    const r = d(u[i], `${path}[${i}]`)
+    if (!r.ok) return r
+    out.push(r.value)
+  }
+  return ok(out)
+}
 
 export const literal = <const L extends string>(...values: ReadonlyArray<L>): Decoder<L> => (u, path) =>
   typeof u === "string" && (values as ReadonlyArray<string>).includes(u)

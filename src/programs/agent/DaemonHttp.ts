@@ -1,4 +1,5 @@
 import * as http from "node:http"
+import * as S from "../../protocol/MiniSchema.js"
 import { unreachableCause, unreachableMessage } from "../../protocol/Unreachable.js"
 
 /** What a first-party client needs to reach the daemon. */
@@ -62,11 +63,13 @@ export const requestJson = (
     req.end(payload)
   })
 
+const ErrorEnvelope = S.struct({ error: S.struct({ message: S.string }) })
+
 /** The daemon's error envelope message, or the status line. */
 export const errorMessage = (res: JsonResponse): string => {
-  const body = res.body as { error?: { message?: unknown } } | null
-  const message = body && typeof body === "object" && body.error && typeof body.error.message === "string"
-    ? body.error.message
+  const envelope = S.decode(ErrorEnvelope, res.body)
+  const message = envelope.ok
+    ? envelope.value.error.message
     : typeof res.body === "string" && res.body !== "" ? res.body.slice(0, 200) : ""
   return `daemon answered ${res.status}${message ? `: ${message}` : ""}`
 }
