@@ -1,27 +1,13 @@
 import { Effect, Layer, ParseResult, Schema } from "effect"
 import * as fs from "node:fs/promises"
-import * as os from "node:os"
-import * as path from "node:path"
 import * as YAML from "yaml"
 import { ConfigFile } from "../protocol/ConfigFile.js"
+import { resolvePaths } from "../protocol/HomeFiles.js"
 import { describeParseError } from "../protocol/Issues.js"
 import { adoptUpstreamConfig } from "../protocol/UpstreamConfig.js"
 import { Config, ConfigError, redactedOrUndefined, type RepowirePaths } from "../services/Config.js"
 
 const ENV_PREFIX = "REPOWIRE_"
-
-export const resolvePaths = (env: NodeJS.ProcessEnv = process.env): RepowirePaths => {
-  const home = path.resolve(env.REPOWIRE_HOME && env.REPOWIRE_HOME !== "" ? env.REPOWIRE_HOME : path.join(os.homedir(), ".repowire"))
-  return {
-    home,
-    configFile: path.join(home, "config.yaml"),
-    stateDb: path.join(home, "state.db"),
-    pidFile: path.join(home, "daemon.json"),
-    logFile: path.join(home, "daemon.log"),
-    attachmentsDir: path.join(home, "attachments"),
-    sessionsDir: path.join(home, "sessions")
-  }
-}
 
 const failWith = (message: string) => (cause: unknown) =>
   new ConfigError({ message: `${message}: ${cause instanceof Error ? cause.message : String(cause)}` })

@@ -4,20 +4,18 @@ import { Effect, FiberRef, Layer, Option, ParseResult, Redacted, Schema } from "
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { DaemonApi } from "../protocol/DaemonApi.js"
+import { daemonUrl } from "../protocol/HomeFiles.js"
 import { PEER_TOKEN_HEADER } from "../protocol/Peer.js"
-import { daemonUrl } from "../programs/daemon/Launcher.js"
+import { unreachableCause, unreachableMessage } from "../protocol/Unreachable.js"
 import { Config } from "../services/Config.js"
 import { DaemonClient, DaemonFailure, DaemonUnreachable } from "../services/DaemonClient.js"
 
 const currentPeerToken = FiberRef.unsafeMake<string | undefined>(undefined)
 
-export const unreachableMessage = (baseUrl: string, cause: string) =>
-  `daemon not reachable at ${baseUrl} (${cause}); start it with \`repowire daemon start\``
-
 const causeText = (e: HttpClientError.RequestError) => {
   const cause = e.cause as { code?: unknown; message?: unknown; cause?: { code?: unknown } } | undefined
   const code = cause?.code ?? cause?.cause?.code
-  return code === "ECONNREFUSED" ? "connection refused" : typeof cause?.message === "string" ? cause.message : e.reason
+  return unreachableCause(code, typeof cause?.message === "string" ? cause.message : e.reason)
 }
 
 const Uploaded = Schema.Struct({ attachments: Schema.Array(Schema.Struct({ id: Schema.String })) })

@@ -18,7 +18,8 @@ const settingsOf = (values: ConfigFile): RelaySettings | undefined => {
   return { url, apiKey: Redacted.make(api_key), daemonId: daemon_id ?? defaultDaemonId() }
 }
 
-const defaultDaemonId = () => hostname().replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 64) || "daemon"
+/** The relay's name for this daemon when config.yaml sets none: the host name, made URL-safe. */
+export const defaultDaemonId = () => hostname().replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 64) || "daemon"
 
 /**
  * The daemon's relay link. `app` is the daemon's own (guarded) HTTP app: tunnelled requests

@@ -1,7 +1,8 @@
 /**
- * A few decoders for hook stdin. Hooks run on every tool call and importing `effect/Schema`
- * costs ~0.5 s of start-up (measured), so hook payloads are decoded with these instead. Each
- * failure names the field, like describeParseError does for Effect schemas.
+ * A few decoders for what hooks read: their stdin, the daemon's answers and daemon.json. Hooks
+ * run on every tool call and importing `effect/Schema` costs ~0.5 s of start-up (measured), so
+ * they decode with these instead. Each failure names the field, like describeParseError does
+ * for Effect schemas.
  */
 export type Decoded<A> = { readonly ok: true; readonly value: A } | { readonly ok: false; readonly error: string }
 
@@ -24,27 +25,31 @@ const shown = (u: unknown): string =>
     : String(JSON.stringify(u)).slice(0, 40)
 
 export const string: Decoder<string> = (u, path) => (typeof u === "string" ? ok(u) : fail(path, "a string", u))
+export const number: Decoder<number> = (u, path) => (typeof u === "number" ? ok(u) : fail(path, "a number", u))
 export const boolean: Decoder<boolean> = (u, path) => (typeof u === "boolean" ? ok(u) : fail(path, "a boolean", u))
 export const unknown: Decoder<unknown> = (u) => ok(u)
 
 export const optional = <A>(d: Decoder<A>): Decoder<A | undefined> => (u, path) =>
   u === undefined || u === null ? ok(undefined) : d(u, path)
 
-export const literal = <const L extends string>(...values: ReadonlyArray<L>): Decoder<L> => (u, path) =>
-  typeof u === "string" && (values as ReadonlyArray<string>).includes(u)
-    ? ok(u as L)
-    : fail(path, values.map((v) => JSON.stringify(v)).join(" | "), u)
+export const nullable = <A>(d: Decoder<A>): Decoder<A | null> => (u, path) => u === null ? ok(null) : d(u, path)
 
 export const array = <A>(d: Decoder<A>): Decoder<ReadonlyArray<A>> => (u, path) => {
   if (!Array.isArray(u)) return fail(path, "an array", u)
   const out: Array<A> = []
-  for (const [i, item] of u.entries()) {
-    const r = d(item, `${path}[${i}]`)
+  for (let i = 0; i < u.length; i++) {
+    const r = d(u[i], `${path}[${i}]`)
     if (!r.ok) return r
     out.push(r.value)
   }
   return ok(out)
 }
+
+export const literal = <const L extends string>(...values: ReadonlyArray<L>): Decoder<L> => (u, path) =>
+  typeof u === "string" && (values as ReadonlyArray<string>).includes(u)
+    ? ok(u as L)
+    : fail(path, values.map((v) => JSON.stringify(v)).join(" | "), u)
+
 
 type Shape = Record<string, Decoder<unknown>>
 type Out<S extends Shape> = { readonly [K in keyof S]: S[K] extends Decoder<infer A> ? A : never }

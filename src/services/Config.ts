@@ -1,16 +1,8 @@
 import { Context, Data, Redacted } from "effect"
 import type { ConfigFile } from "../protocol/ConfigFile.js"
+import type { RepowirePaths } from "../protocol/HomeFiles.js"
 
-/** Where repowire keeps its state: ~/.repowire unless REPOWIRE_HOME is set. */
-export interface RepowirePaths {
-  readonly home: string
-  readonly configFile: string
-  readonly stateDb: string
-  readonly pidFile: string
-  readonly logFile: string
-  readonly attachmentsDir: string
-  readonly sessionsDir: string
-}
+export type { RepowirePaths } from "../protocol/HomeFiles.js"
 
 export class ConfigError extends Data.TaggedError("ConfigError")<{ readonly message: string }> {}
 

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { resolvePaths, updateConfigFile } from "../../src/layers/ConfigLive.js"
+import { updateConfigFile } from "../../src/layers/ConfigLive.js"
+import { resolvePaths } from "../../src/protocol/HomeFiles.js"
 import { startDaemon } from "../support/Daemon.js"
 import { dashboardSession, register, request as local } from "../support/Http.js"
 import { login, makeCert, mintKey, RelayServicesLayer, request, startRelay, tempDir } from "../relay/harness.js"

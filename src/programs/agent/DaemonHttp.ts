@@ -1,4 +1,6 @@
 import * as http from "node:http"
+import * as S from "../../protocol/MiniSchema.js"
+import { unreachableCause, unreachableMessage } from "../../protocol/Unreachable.js"
 
 /** What a first-party client needs to reach the daemon. */
 export interface DaemonTarget {
@@ -13,7 +15,7 @@ export interface JsonResponse {
 
 export class DaemonUnreachableError extends Error {
   constructor(readonly baseUrl: string, cause: string) {
-    super(`daemon not reachable at ${baseUrl} (${cause}); start it with \`repowire daemon start\``)
+    super(unreachableMessage(baseUrl, cause))
   }
 }
 
@@ -56,16 +58,18 @@ export const requestJson = (
     })
     req.on("timeout", () => req.destroy(new Error(`no answer within ${options.timeoutMs ?? 1500}ms`)))
     req.on("error", (e: NodeJS.ErrnoException) =>
-      reject(new DaemonUnreachableError(target.baseUrl, e.code === "ECONNREFUSED" ? "connection refused" : e.message))
+      reject(new DaemonUnreachableError(target.baseUrl, unreachableCause(e.code, e.message)))
     )
     req.end(payload)
   })
 
+const ErrorEnvelope = S.struct({ error: S.struct({ message: S.string }) })
+
 /** The daemon's error envelope message, or the status line. */
 export const errorMessage = (res: JsonResponse): string => {
-  const body = res.body as { error?: { message?: unknown } } | null
-  const message = body && typeof body === "object" && body.error && typeof body.error.message === "string"
-    ? body.error.message
+  const envelope = S.decode(ErrorEnvelope, res.body)
+  const message = envelope.ok
+    ? envelope.value.error.message
     : typeof res.body === "string" && res.body !== "" ? res.body.slice(0, 200) : ""
   return `daemon answered ${res.status}${message ? `: ${message}` : ""}`
 }

@@ -36,7 +36,7 @@ export const incomingFromMessage = (m: {
   readonly from_name: string
   readonly text: string
   readonly correlation_id: string | null
-  readonly attachments?: ReadonlyArray<{ readonly name: string; readonly path: string }>
+  readonly attachments?: ReadonlyArray<{ readonly name: string; readonly path: string }> | undefined
 }): Incoming => ({
   kind: m.kind === "ask" || m.kind === "reply" || m.kind === "broadcast" ? m.kind : "notify",
   from_name: m.from_name,

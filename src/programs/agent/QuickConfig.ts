@@ -1,23 +1,6 @@
 import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
-import { isAlive } from "../daemon/Launcher.js"
+import { resolvePaths, runningDaemonUrl } from "../../protocol/HomeFiles.js"
 import type { DaemonTarget } from "./DaemonHttp.js"
-
-export const repowireHome = (env: NodeJS.ProcessEnv = process.env): string =>
-  path.resolve(env.REPOWIRE_HOME && env.REPOWIRE_HOME !== "" ? env.REPOWIRE_HOME : path.join(os.homedir(), ".repowire"))
-
-export const sessionsDir = (env: NodeJS.ProcessEnv = process.env) => path.join(repowireHome(env), "sessions")
-
-/** The running daemon's URL from its runtime file (daemon.json), as the Launcher reads it. */
-export const runningDaemonUrl = (env: NodeJS.ProcessEnv = process.env): string | undefined => {
-  try {
-    const info = JSON.parse(fs.readFileSync(path.join(repowireHome(env), "daemon.json"), "utf8")) as { pid?: unknown; url?: unknown }
-    return typeof info.pid === "number" && typeof info.url === "string" && isAlive(info.pid) ? info.url : undefined
-  } catch {
-    return undefined
-  }
-}
 
 const hostForUrl = (host: string) => (host.includes(":") ? `[${host}]` : host)
 
@@ -28,7 +11,8 @@ const hostForUrl = (host: string) => (host.includes(":") ? `[${host}]` : host)
  */
 export const quickDaemonTarget = async (env: NodeJS.ProcessEnv = process.env): Promise<DaemonTarget> => {
   let daemon: Record<string, unknown> = {}
-  const file = path.join(repowireHome(env), "config.yaml")
+  const paths = resolvePaths(env)
+  const file = paths.configFile
   let text: string | undefined
   try {
     text = fs.readFileSync(file, "utf8")
@@ -53,7 +37,7 @@ export const quickDaemonTarget = async (env: NodeJS.ProcessEnv = process.env): P
   // REPOWIRE_AUTH_TOKEN: upstream repowire's name, which wins there as here (see ConfigLive).
   const tokenRaw = env.REPOWIRE_AUTH_TOKEN || (env.REPOWIRE_DAEMON__AUTH_TOKEN !== undefined ? env.REPOWIRE_DAEMON__AUTH_TOKEN : daemon.auth_token)
   return {
-    baseUrl: runningDaemonUrl(env) ?? `http://${hostForUrl(host)}:${port}`,
+    baseUrl: runningDaemonUrl(paths) ?? `http://${hostForUrl(host)}:${port}`,
     authToken: typeof tokenRaw === "string" && tokenRaw !== "" ? tokenRaw : null
   }
 }

@@ -1,22 +1,14 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { dirname } from "node:path"
-import { HUMAN_CREDENTIAL_FILE } from "../../protocol/HomeFiles.js"
+import { HUMAN_CREDENTIAL_FILE, repowireHome } from "../../protocol/HomeFiles.js"
+import * as S from "../../protocol/MiniSchema.js"
 import { type DaemonTarget, errorMessage, requestJson } from "./DaemonHttp.js"
 import { type AgentIdentity, tmuxSessionName } from "./Identity.js"
-import { repowireHome } from "./QuickConfig.js"
 import { readSession, type SessionRecord, sessionFile, writeSession } from "./Sessions.js"
 
-interface RegisteredBody {
-  readonly peer_id: string
-  readonly display_name: string
-  readonly circle: string
-  readonly token: string
-}
-
-const isRegistered = (u: unknown): u is RegisteredBody =>
-  typeof u === "object" && u !== null &&
-  ["peer_id", "display_name", "circle", "token"].every((k) => typeof (u as Record<string, unknown>)[k] === "string")
+/** The daemon's answer to POST /peers, as far as a session keeps it. */
+const Registered = S.struct({ peer_id: S.string, display_name: S.string, circle: S.string, token: S.string })
 
 export class RegistrationError extends Error {}
 
@@ -65,20 +57,22 @@ export const registerSession = async (
     res = await requestJson(target, "POST", "/peers", { body, headers })
   }
   if (res.status !== 201 && res.status !== 200) throw new RegistrationError(`cannot register: ${errorMessage(res)}`)
-  if (!isRegistered(res.body)) throw new RegistrationError("cannot register: unexpected answer from the daemon")
+  const decoded = S.decode(Registered, res.body)
+  if (!decoded.ok) throw new RegistrationError("cannot register: unexpected answer from the daemon")
+  const registered = decoded.value
   const record: SessionRecord = {
     key: identity.key,
-    peer_id: res.body.peer_id,
-    token: res.body.token,
-    display_name: res.body.display_name,
-    circle: res.body.circle,
+    peer_id: registered.peer_id,
+    token: registered.token,
+    display_name: registered.display_name,
+    circle: registered.circle,
     backend: identity.backend,
     path: identity.path,
     pane: identity.pane,
     tmux_socket: identity.tmuxSocket,
     base_url: target.baseUrl,
     auth_token: target.authToken,
-    reminded: previous?.peer_id === res.body.peer_id ? previous.reminded ?? [] : [],
+    reminded: previous?.peer_id === registered.peer_id ? previous.reminded ?? [] : [],
     ...(previous?.delivery_pid !== undefined ? { delivery_pid: previous.delivery_pid } : {})
   }
   writeSession(record, env)

@@ -1,6 +1,6 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { sessionsDir } from "./QuickConfig.js"
+import { resolvePaths } from "../../protocol/HomeFiles.js"
 
 /** What a registered session keeps on disk (mode 0600): enough to act as its peer. */
 export interface SessionRecord {
@@ -24,7 +24,7 @@ export interface SessionRecord {
 }
 
 export const sessionFile = (key: string, env: NodeJS.ProcessEnv = process.env) =>
-  path.join(sessionsDir(env), `${key.replace(/[^A-Za-z0-9._-]/g, "_")}.json`)
+  path.join(resolvePaths(env).sessionsDir, `${key.replace(/[^A-Za-z0-9._-]/g, "_")}.json`)
 
 const isRecord = (u: unknown): u is SessionRecord => {
   if (typeof u !== "object" || u === null) return false
@@ -45,7 +45,7 @@ export const readSession = (key: string, env: NodeJS.ProcessEnv = process.env): 
 
 /** Atomic write, 0600, in a 0700 folder. */
 export const writeSession = (record: SessionRecord, env: NodeJS.ProcessEnv = process.env): void => {
-  const dir = sessionsDir(env)
+  const dir = resolvePaths(env).sessionsDir
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
   const file = sessionFile(record.key, env)
   const tmp = `${file}.${process.pid}.tmp`

@@ -5,8 +5,7 @@ import * as http from "node:http"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { ConfigFile } from "../../protocol/ConfigFile.js"
-import type { RepowirePaths } from "../../services/Config.js"
-import { runtimeFile } from "./RuntimeFile.js"
+import { daemonUrl, isAlive, readRuntime, type RepowirePaths } from "../../protocol/HomeFiles.js"
 
 /**
  * Starting and stopping the detached daemon, in plain Node (no Effect runtime), so a hook can
@@ -31,37 +30,6 @@ export const DAEMON_NODE_FLAGS: ReadonlyArray<string> = [
   "--max-semi-space-size=32",
   "--v8-pool-size=1"
 ]
-
-export interface RuntimeInfo {
-  readonly pid: number
-  readonly port: number
-  readonly url: string
-}
-
-export const readRuntime = (paths: RepowirePaths): RuntimeInfo | undefined => {
-  try {
-    const info = JSON.parse(readFileSync(runtimeFile(paths), "utf8")) as RuntimeInfo
-    return typeof info.pid === "number" && typeof info.url === "string" ? info : undefined
-  } catch {
-    return undefined
-  }
-}
-
-export const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
-
-/** The daemon's base URL: the running one's, else the configured address. */
-export const daemonUrl = (paths: RepowirePaths, values: ConfigFile): string => {
-  const running = readRuntime(paths)
-  if (running !== undefined && isAlive(running.pid)) return running.url
-  return `http://127.0.0.1:${values.daemon.port}`
-}
 
 /** GET /health with a short timeout; undefined when nothing healthy answers. */
 export const daemonHealth = (baseUrl: string, timeoutMs = 1000): Promise<Record<string, unknown> | undefined> =>
@@ -156,7 +124,7 @@ export const ensureDaemon = async (
 export const stopDaemon = async (paths: RepowirePaths, graceMs = 5000): Promise<boolean> => {
   const running = readRuntime(paths)
   if (running === undefined || !isAlive(running.pid)) {
-    await fs.rm(runtimeFile(paths), { force: true })
+    await fs.rm(paths.runtimeFile, { force: true })
     return false
   }
   process.kill(running.pid, "SIGTERM")
@@ -166,6 +134,6 @@ export const stopDaemon = async (paths: RepowirePaths, graceMs = 5000): Promise<
     await sleep(50)
   }
   process.kill(running.pid, "SIGKILL")
-  await fs.rm(runtimeFile(paths), { force: true })
+  await fs.rm(paths.runtimeFile, { force: true })
   return true
 }

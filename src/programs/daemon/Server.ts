@@ -15,7 +15,6 @@ import { LocalApp } from "../../services/LocalApp.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
 import { makeDaemonApp } from "./App.js"
 import { type DirectRoutes, makeDirectRoutes } from "./DirectRoutes.js"
-import { runtimeFile } from "./RuntimeFile.js"
 import { MeshServices } from "./Services.js"
 
 /** How long requests in flight may still finish once the daemon stops; then their connections close. */
@@ -93,11 +92,11 @@ const Serve = (options: { readonly directRoutes: boolean }) =>
       yield* Effect.acquireRelease(
         Effect.promise(async () => {
           // Written whole, then renamed: readers never see a half-written file.
-          const tmp = `${runtimeFile(paths)}.${process.pid}.tmp`
+          const tmp = `${paths.runtimeFile}.${process.pid}.tmp`
           await fs.writeFile(tmp, JSON.stringify({ pid: process.pid, port, url }), { mode: 0o600 })
-          await fs.rename(tmp, runtimeFile(paths))
+          await fs.rename(tmp, paths.runtimeFile)
         }),
-        () => Effect.promise(() => fs.rm(runtimeFile(paths), { force: true }))
+        () => Effect.promise(() => fs.rm(paths.runtimeFile, { force: true }))
       )
       yield* Effect.logInfo(`repowire daemon listening on ${url} (dashboard: ${url}/dashboard)`)
     })

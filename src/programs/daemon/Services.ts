@@ -6,9 +6,9 @@ import { MessageRouterLive } from "../../layers/MessageRouterLive.js"
 import { PeerRegistryLive } from "../../layers/PeerRegistryLive.js"
 import { RolesLive } from "../../layers/RolesLive.js"
 import { SchedulesLive } from "../../layers/SchedulesLive.js"
-import { SpawnerLive } from "../../layers/SpawnerLive.js"
 import { TransportsLive } from "../../layers/TransportsLive.js"
 import { Ids } from "../../services/Ids.js"
+import { SpawnerLive } from "./SpawnerLive.js"
 import type { Transports } from "../../services/Transports.js"
 
 /** The mesh services over the given agent connections: unit tests pass a fake `Transports`. */

@@ -1,11 +1,12 @@
 import { formatIncoming, incomingFromMessage } from "../agent/DeliveryText.js"
 import type { AgentIdentity } from "../agent/Identity.js"
 import { registerSession, withSessionLock } from "../agent/Registration.js"
-import { repowireHome } from "../agent/QuickConfig.js"
+import { repowireHome } from "../../protocol/HomeFiles.js"
 import { readSession, type SessionRecord, writeSession } from "../agent/Sessions.js"
 import { startDelivery, stopDelivery } from "./DeliveryProcess.js"
 import { addContext, blockStop } from "./Output.js"
 import type { HookEvent } from "../../protocol/HookPayload.js"
+import * as S from "../../protocol/MiniSchema.js"
 import { callAsPeer } from "./PeerLink.js"
 import { lastAssistantText } from "./Transcript.js"
 
@@ -24,23 +25,25 @@ const report = (identity: AgentIdentity, report: unknown, status?: "online" | "b
 const setStatus = (identity: AgentIdentity, status: "online" | "offline", env: NodeJS.ProcessEnv) =>
   callAsPeer(identity, (s) => ({ method: "POST", path: `/peers/${encodeURIComponent(s.peer_id)}/status`, body: { status } }), env)
 
-interface QueuedMessage {
-  readonly id: string
-  readonly kind: string
-  readonly from_name: string
-  readonly text: string
-  readonly correlation_id: string | null
-  readonly attachments?: ReadonlyArray<{ readonly name: string; readonly path: string }>
-}
-interface OpenAsk {
-  readonly correlation_id: string
-  readonly from_name: string
-  readonly text: string
-}
+const QueuedMessage = S.struct({
+  id: S.string,
+  kind: S.string,
+  from_name: S.string,
+  text: S.string,
+  correlation_id: S.nullable(S.string),
+  attachments: S.optional(S.array(S.struct({ name: S.string, path: S.string })))
+})
+type QueuedMessage = typeof QueuedMessage extends S.Decoder<infer A> ? A : never
+const OpenAsk = S.struct({ correlation_id: S.string, from_name: S.string, text: S.string })
 
-const asArray = <A>(body: unknown, key: string): ReadonlyArray<A> => {
+/** The entries of `body[key]` that decode; none when the answer has no such list. */
+const listOf = <A>(item: S.Decoder<A>, body: unknown, key: string): ReadonlyArray<A> => {
   const v = typeof body === "object" && body !== null ? (body as Record<string, unknown>)[key] : undefined
-  return Array.isArray(v) ? v as ReadonlyArray<A> : []
+  if (!Array.isArray(v)) return []
+  return v.flatMap((entry) => {
+    const decoded = S.decode(item, entry)
+    return decoded.ok ? [decoded.value] : []
+  })
 }
 
 /**
@@ -55,7 +58,7 @@ const waiting = async (identity: AgentIdentity) => {
     method: "GET",
     path: `/deliveries?peer=${encodeURIComponent(s.peer_id)}${peek}`
   }))
-  return { session, messages: asArray<QueuedMessage>(response.body, "messages") }
+  return { session, messages: listOf(QueuedMessage, response.body, "messages") }
 }
 
 /** What the OpenCode plugin confirms once the agent has the messages. */
@@ -69,7 +72,7 @@ const confirmDelivered = async (identity: AgentIdentity, ids: ReadonlyArray<stri
     path: "/deliveries/ack",
     body: { peer: s.peer_id, message_ids: ids }
   }))
-  return { delivered: asArray<string>(response.body, "delivered") }
+  return { delivered: listOf(S.string, response.body, "delivered") }
 }
 
 const openInboundAsks = async (identity: AgentIdentity) => {
@@ -77,7 +80,7 @@ const openInboundAsks = async (identity: AgentIdentity) => {
     method: "GET",
     path: `/asks?peer=${encodeURIComponent(s.peer_id)}&direction=inbound&open=true`
   }))
-  return asArray<OpenAsk>(response.body, "asks")
+  return listOf(OpenAsk, response.body, "asks")
 }
 
 const sessionIntro = (s: SessionRecord) =>

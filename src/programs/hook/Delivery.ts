@@ -3,10 +3,11 @@ import { NodeSocket } from "@effect/platform-node"
 import { Data, Duration, Effect, Queue, Schedule, Schema } from "effect"
 import { PaneInjectorTmux } from "../../layers/PaneInjectorTmux.js"
 import { CloseCode, type DeliveryFrame, type ServerFrame, ServerFrameJson } from "../../protocol/AgentFrame.js"
+import { resolvePaths, runningDaemonUrl } from "../../protocol/HomeFiles.js"
 import { PaneInjector, type PaneTarget } from "../../services/PaneInjector.js"
 import { formatIncoming, type Incoming } from "../agent/DeliveryText.js"
 import { type AgentBackend, peerNameFor } from "../agent/Identity.js"
-import { quickDaemonTarget, runningDaemonUrl } from "../agent/QuickConfig.js"
+import { quickDaemonTarget } from "../agent/QuickConfig.js"
 import { renewSession } from "../agent/Registration.js"
 import { readSession, type SessionRecord } from "../agent/Sessions.js"
 
@@ -130,7 +131,7 @@ const program = (key: string) =>
       if (!(yield* injector.exists(pane))) return yield* new Stop({ reason: `pane ${pane.pane} is gone` })
       const stored = readSession(key) ?? first
       // A daemon restarted on another port: follow it (registering again, same peer if it can).
-      const running = runningDaemonUrl()
+      const running = runningDaemonUrl(resolvePaths())
       const session = running !== undefined && running !== stored.base_url
         ? yield* reRegister(stored).pipe(Effect.orElseSucceed(() => stored))
         : stored

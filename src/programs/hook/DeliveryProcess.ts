@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { repowireHome } from "../agent/QuickConfig.js"
+import { repowireHome } from "../../protocol/HomeFiles.js"
 import { type SessionRecord, writeSession } from "../agent/Sessions.js"
 
 /** The recorded pid is still this session's delivery process (not a recycled pid). */

@@ -1,7 +1,8 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { resolvePaths } from "../../protocol/HomeFiles.js"
 import { requestJson } from "../agent/DaemonHttp.js"
-import { quickDaemonTarget, sessionsDir } from "../agent/QuickConfig.js"
+import { quickDaemonTarget } from "../agent/QuickConfig.js"
 import { readSession, type SessionRecord } from "../agent/Sessions.js"
 import { stopDelivery } from "./DeliveryProcess.js"
 
@@ -9,7 +10,7 @@ import { stopDelivery } from "./DeliveryProcess.js"
 const sessionsOfPane = (pane: string, socket: string | undefined, env: NodeJS.ProcessEnv): ReadonlyArray<SessionRecord> => {
   let files: Array<string>
   try {
-    files = fs.readdirSync(sessionsDir(env)).filter((f) => f.endsWith(".json"))
+    files = fs.readdirSync(resolvePaths(env).sessionsDir).filter((f) => f.endsWith(".json"))
   } catch {
     return []
   }

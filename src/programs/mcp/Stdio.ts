@@ -2,9 +2,9 @@ import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { ConfigLive } from "../../layers/ConfigLive.js"
 import { DaemonClientLive } from "../../layers/DaemonClientLive.js"
-import { McpCallerEnv } from "../../layers/McpCallerEnv.js"
 import { StderrLogger } from "../../layers/StderrLogger.js"
 import type { AgentBackend } from "../agent/Identity.js"
+import { McpCallerEnv } from "./McpCallerEnv.js"
 import { makeMcpServer } from "./Tools.js"
 
 export const McpStdioLayer = (backend: AgentBackend) =>

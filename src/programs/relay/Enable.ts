@@ -1,9 +1,8 @@
 import { Effect } from "effect"
-import * as fs from "node:fs"
-import { hostname } from "node:os"
 import type { Config } from "../../services/Config.js"
-import { runtimeFile } from "../daemon/RuntimeFile.js"
+import { readRuntime } from "../../protocol/HomeFiles.js"
 import { loadConfig, updateConfigFile } from "../../layers/ConfigLive.js"
+import { defaultDaemonId } from "../../layers/TunnelClientLive.js"
 import { notifyDaemon, postForKey, relayApiBase, RelayCallError } from "./RelayClient.js"
 
 export interface EnableRelayOptions {
@@ -16,21 +15,16 @@ export interface EnableRelayOptions {
 
 /** Where the running daemon listens: its runtime file when present, else the configured port. */
 const daemonAddress = (config: Config["Type"]) => {
-  try {
-    const info = JSON.parse(fs.readFileSync(runtimeFile(config.paths), "utf8")) as { port?: unknown }
-    if (typeof info.port === "number") return { host: "127.0.0.1", port: info.port }
-  } catch {
-    // not running, or an older daemon without the file
-  }
-  return { host: config.values.daemon.host, port: config.values.daemon.port }
+  const running = readRuntime(config.paths)
+  return running !== undefined
+    ? { host: "127.0.0.1", port: running.port }
+    : { host: config.values.daemon.host, port: config.values.daemon.port }
 }
 
 const tellDaemon = (config: Config["Type"]) => {
   const { host, port } = daemonAddress(config)
   return notifyDaemon(host, port, config.values.daemon.auth_token)
 }
-
-const defaultDaemonId = () => hostname().replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 64) || "daemon"
 
 /**
  * `setup --relay URL`: registers at the relay (which mints a fresh key for a new user), writes

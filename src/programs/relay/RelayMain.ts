@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { resolvePaths } from "../../layers/ConfigLive.js"
+import { resolvePaths } from "../../protocol/HomeFiles.js"
 import { RelayLive } from "../../layers/RelayLive.js"
 import { defaultRetention } from "../../layers/RelayRouterLive.js"
 import { defaultRelayOptions, type RelayOptions } from "./RelayContext.js"

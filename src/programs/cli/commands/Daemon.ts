@@ -1,7 +1,8 @@
 import { Command, Options } from "@effect/cli"
 import { Console, Effect } from "effect"
 import { Config } from "../../../services/Config.js"
-import { daemonHealth, daemonUrl, ensureDaemon, readRuntime, stopDaemon } from "../../daemon/Launcher.js"
+import { daemonUrl, readRuntime } from "../../../protocol/HomeFiles.js"
+import { daemonHealth, ensureDaemon, stopDaemon } from "../../daemon/Launcher.js"
 import { fail, withConfig } from "../CliError.js"
 
 const json = Options.boolean("json").pipe(Options.withDescription("Print JSON"))

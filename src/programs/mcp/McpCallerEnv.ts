@@ -1,11 +1,12 @@
 import { Effect, Layer, Redacted, Ref } from "effect"
-import { DaemonUnreachableError } from "../programs/agent/DaemonHttp.js"
-import { type AgentBackend, resolveIdentity } from "../programs/agent/Identity.js"
-import { ensureSession, renewSession } from "../programs/agent/Registration.js"
-import type { SessionRecord } from "../programs/agent/Sessions.js"
-import { daemonUrl, ensureDaemon } from "../programs/daemon/Launcher.js"
-import { Config } from "../services/Config.js"
-import { type CallerPeer, CallerError, McpCaller } from "../services/McpCaller.js"
+import { daemonUrl } from "../../protocol/HomeFiles.js"
+import { Config } from "../../services/Config.js"
+import { type CallerPeer, CallerError, McpCaller } from "../../services/McpCaller.js"
+import { DaemonUnreachableError } from "../agent/DaemonHttp.js"
+import { type AgentBackend, resolveIdentity } from "../agent/Identity.js"
+import { ensureSession, renewSession } from "../agent/Registration.js"
+import type { SessionRecord } from "../agent/Sessions.js"
+import { ensureDaemon } from "../daemon/Launcher.js"
 
 const toPeer = (s: SessionRecord): CallerPeer => ({
   peer_id: s.peer_id,
