@@ -2,9 +2,9 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { STATUS_CODES } from "node:http"
 import type { Duplex } from "node:stream"
 import type { WebSocket } from "ws"
-import type { SendCredit } from "../../layers/tunnel/Credit.js"
-import type { TunnelFrame } from "../../protocol/TunnelFrame.js"
-import { errorCode } from "./Pages.js"
+import type { SendCredit } from "../shared/Credit.js"
+import type { TunnelFrame } from "../../../protocol/TunnelFrame.js"
+import { errorCode } from "../../JsonResponses.js"
 
 /** The relay's view of one tunnel stream: a browser request, or a browser WebSocket. */
 export interface BaseStream {

@@ -12,13 +12,13 @@ import {
   type ResetCode,
   type ResponseHead,
   type TunnelFrame
-} from "../../protocol/TunnelFrame.js"
-import { TunnelClose } from "../../protocol/TunnelClose.js"
-import { tunnelHeaders } from "../../protocol/TunnelRoutes.js"
-import { SendCredit, sendWithCredit } from "../../layers/tunnel/Credit.js"
-import { writeBatcher } from "../../layers/tunnel/WriteBatch.js"
-import type { TunnelInfo, TunnelLink } from "../../services/RelayRouter.js"
-import { errorPage } from "./Pages.js"
+} from "../../../protocol/TunnelFrame.js"
+import { TunnelClose } from "../../../protocol/TunnelClose.js"
+import { tunnelHeaders } from "../../../protocol/TunnelRoutes.js"
+import { SendCredit, sendWithCredit } from "../shared/Credit.js"
+import { writeBatcher } from "../shared/WriteBatch.js"
+import type { TunnelInfo, TunnelLink } from "../../../services/RelayRouter.js"
+import { errorPage } from "../../JsonResponses.js"
 import { headDeadlineMs } from "./HeadDeadline.js"
 import { declaredBodyLength } from "./ResponseFraming.js"
 import {
