@@ -3,7 +3,6 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Duplex } from "node:stream"
 import { WebSocket, type WebSocketServer } from "ws"
 import {
-  DATA_CHUNK,
   decodeFrame,
   Frames,
   INITIAL_WINDOW,
@@ -12,11 +11,12 @@ import {
 } from "../../../protocol/TunnelFrame.js"
 import { TunnelClose } from "../../../protocol/TunnelClose.js"
 import { tunnelHeaders } from "../../../protocol/TunnelRoutes.js"
-import { SendCredit, sendWithCredit } from "../shared/Credit.js"
+import { SendCredit } from "../shared/Credit.js"
 import type { TunnelInfo, TunnelLink } from "../../../services/RelayRouter.js"
 import { errorPage } from "../../JsonResponses.js"
 import { headDeadlineMs } from "./HeadDeadline.js"
 import { browserSockets } from "./BrowserSockets.js"
+import { pumpUpload } from "./BrowserUploads.js"
 import { daemonAnswers } from "./DaemonAnswers.js"
 import { TunnelBudget } from "./TunnelBudget.js"
 import { TunnelOutbound } from "./TunnelOutbound.js"
@@ -150,7 +150,7 @@ export class RelayTunnel implements TunnelLink {
       this.awaitHead(stream, deadline)
     } else {
       stream.uploaded = () => this.awaitHead(stream, deadline)
-      void this.pumpUpload(stream)
+      void pumpUpload(this.out, stream, () => this.cancel(stream, "cancelled", "the upload was aborted"))
     }
   }
 
@@ -223,21 +223,6 @@ export class RelayTunnel implements TunnelLink {
   private overrun(stream: Stream, message: string): void {
     this.resetFromRelay(stream.id, "flow_control", message)
     this.close(TunnelClose.flowControl, `flow_control: ${message}`)
-  }
-
-  private async pumpUpload(stream: HttpStream): Promise<void> {
-    try {
-      for await (const chunk of stream.req as AsyncIterable<Buffer>) {
-        await this.out.writable()
-        const ok = await sendWithCredit(stream.up, chunk, DATA_CHUNK, (piece) => this.send(Frames.data(stream.id, piece)))
-        if (!ok) return
-      }
-      if (stream.done) return
-      this.send(Frames.data(stream.id, new Uint8Array(0), true))
-      stream.uploaded?.()
-    } catch {
-      if (!stream.done) this.cancel(stream, "cancelled", "the upload was aborted")
-    }
   }
 
   private receive(data: Buffer): void {
