@@ -7,10 +7,10 @@ import { Config } from "../services/Config.js"
 import { LocalApp } from "../services/LocalApp.js"
 import { TunnelClient } from "../services/TunnelClient.js"
 import { decodeConfigValues, readConfigDocument } from "./ConfigLive.js"
-import { type AppContext, DaemonStreams, type TunnelApp } from "./tunnel/DaemonStreams.js"
-import { defaultDialerOptions, Dialer, type DialerOptions, type RelaySettings } from "./tunnel/Dialer.js"
+import { type AppContext, DaemonStreams, type TunnelApp } from "./tunnel/daemon/DaemonStreams.js"
+import { defaultDialerOptions, Dialer, type DialerOptions, type RelaySettings } from "./tunnel/daemon/Dialer.js"
 
-export type { TunnelApp } from "./tunnel/DaemonStreams.js"
+export type { TunnelApp } from "./tunnel/daemon/DaemonStreams.js"
 
 const settingsOf = (values: ConfigFile): RelaySettings | undefined => {
   const { api_key, daemon_id, enabled, url } = values.relay

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { Duplex } from "node:stream"
 import { WebSocket, WebSocketServer } from "ws"
-import { sendSplit } from "../../src/layers/tunnel/SplitSend.js"
+import { sendSplit } from "../../src/layers/tunnel/shared/SplitSend.js"
 import { dataFrameHead, decodeFrame, encodeFrame, Frames } from "../../src/protocol/TunnelFrame.js"
 
 describe("sending a Data frame's body without copying it", () => {

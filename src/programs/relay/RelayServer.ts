@@ -14,8 +14,8 @@ import { bearer, register, rotate } from "./ApiRoutes.js"
 import { auth, landing, logout, select } from "./BrowserRoutes.js"
 import { errorPage, jsonResponse } from "./Pages.js"
 import { RelayContext, type RelayOptions, type RelayServices } from "./RelayContext.js"
-import { RelayTunnel } from "./RelayTunnel.js"
-import { rawResponse } from "./TunnelStreams.js"
+import { RelayTunnel } from "../../layers/tunnel/relay/RelayTunnel.js"
+import { rawResponse } from "../../layers/tunnel/relay/TunnelStreams.js"
 
 export interface RelayServer {
   readonly port: number

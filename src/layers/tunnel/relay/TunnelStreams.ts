@@ -2,9 +2,11 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { STATUS_CODES } from "node:http"
 import type { Duplex } from "node:stream"
 import type { WebSocket } from "ws"
-import type { SendCredit } from "../../layers/tunnel/Credit.js"
-import type { TunnelFrame } from "../../protocol/TunnelFrame.js"
-import { errorCode } from "./Pages.js"
+import type { SendCredit } from "../shared/Credit.js"
+import type { ResetCode, TunnelFrame } from "../../../protocol/TunnelFrame.js"
+import { errorCode } from "../../JsonResponses.js"
+import type { TunnelBudget } from "./TunnelBudget.js"
+import type { TunnelOutbound } from "./TunnelOutbound.js"
 
 /** The relay's view of one tunnel stream: a browser request, or a browser WebSocket. */
 export interface BaseStream {
@@ -41,6 +43,17 @@ export interface UpgradeStream extends BaseStream {
   sending: Promise<void>
 }
 export type Stream = HttpStream | UpgradeStream
+
+/** What a stream's handlers need from the tunnel that carries it. */
+export interface StreamHost {
+  readonly out: TunnelOutbound
+  readonly budget: TunnelBudget
+  /** True when `stream` itself was reset to keep the tunnel within its buffer budget. */
+  readonly overBudget: (stream: Stream) => boolean
+  readonly overrun: (stream: Stream, message: string) => void
+  readonly resetFromRelay: (id: number, code: ResetCode, message: string) => void
+  readonly forget: (stream: Stream) => void
+}
 
 export const droppedResponseHeaders = new Set(["connection", "keep-alive", "transfer-encoding", "set-cookie", "upgrade"])
 

@@ -1,5 +1,5 @@
-import { DATA_CHUNK } from "../../protocol/TunnelFrame.js"
-import { SendCredit, sendWithCredit } from "./Credit.js"
+import { DATA_CHUNK } from "../../../protocol/TunnelFrame.js"
+import { SendCredit, sendWithCredit } from "../shared/Credit.js"
 
 const MAX_QUEUED = 8 * 1024 * 1024
 const decoder = new TextDecoder()

@@ -1,4 +1,4 @@
-import { tunnelPathname } from "../../protocol/TunnelRoutes.js"
+import { tunnelPathname } from "../../../protocol/TunnelRoutes.js"
 
 const LONG_POLL = /^\/asks\/[^/]+\/wait$/
 const DEFAULT_WAIT_S = 30

@@ -1,6 +1,6 @@
 import { Cause, type Chunk, Effect, Exit, type Fiber, Option, Runtime } from "effect"
-import { DATA_CHUNK, Frames, type ResetCode, type TunnelFrame } from "../../protocol/TunnelFrame.js"
-import { type SendCredit, sendWithCredit } from "./Credit.js"
+import { DATA_CHUNK, Frames, type ResetCode, type TunnelFrame } from "../../../protocol/TunnelFrame.js"
+import { type SendCredit, sendWithCredit } from "../shared/Credit.js"
 
 /** What sending a response needs of its tunnel stream. */
 export interface BodyStream {

@@ -1,4 +1,4 @@
-import { INITIAL_WINDOW } from "../../protocol/TunnelFrame.js"
+import { INITIAL_WINDOW } from "../../../protocol/TunnelFrame.js"
 
 /** Request body arriving from the relay, handed to the app as a pull-based ReadableStream. */
 export class IncomingBody {

@@ -9,14 +9,14 @@ import {
   type RequestHead,
   type ResetCode,
   type TunnelFrame
-} from "../../protocol/TunnelFrame.js"
-import { isTunnelAllowed } from "../../protocol/TunnelRoutes.js"
-import { Tunnelled } from "../../services/RequestContext.js"
-import { SendCredit } from "./Credit.js"
+} from "../../../protocol/TunnelFrame.js"
+import { isTunnelAllowed } from "../../../protocol/TunnelRoutes.js"
+import { Tunnelled } from "../../../services/RequestContext.js"
+import { SendCredit } from "../shared/Credit.js"
 import type { Link } from "./Dialer.js"
 import { IncomingBody } from "./IncomingBody.js"
 import { type BodyOut, type BodyStream, pullBody, sendBytes, sendWebBody } from "./ResponseBody.js"
-import { SPLIT_MIN } from "./SplitSend.js"
+import { SPLIT_MIN } from "../shared/SplitSend.js"
 import { tunnelRequest } from "./TunnelRequest.js"
 import { TunnelWebSocket } from "./TunnelWebSocket.js"
 

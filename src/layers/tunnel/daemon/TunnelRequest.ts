@@ -1,7 +1,7 @@
 import { Headers, type HttpServerError, HttpServerRequest, type Socket } from "@effect/platform"
 import type { Effect } from "effect"
-import type { RequestHead } from "../../protocol/TunnelFrame.js"
-import { isDroppedHeader } from "../../protocol/TunnelRoutes.js"
+import type { RequestHead } from "../../../protocol/TunnelFrame.js"
+import { isDroppedHeader } from "../../../protocol/TunnelRoutes.js"
 
 const withUpgrade = (
   base: HttpServerRequest.HttpServerRequest,

@@ -1,11 +1,11 @@
 import { Redacted } from "effect"
 import type { Duplex } from "node:stream"
 import WebSocket from "ws"
-import type { RelayStatus } from "../../protocol/DaemonApi.js"
-import { DAEMON_ID_HEADER } from "../../protocol/RelayApi.js"
-import { HEADER_BYTES, MAX_FRAME_PAYLOAD } from "../../protocol/TunnelFrame.js"
-import { sendSplit, SPLIT_MIN } from "./SplitSend.js"
-import { writeBatcher } from "./WriteBatch.js"
+import type { RelayStatus } from "../../../protocol/DaemonApi.js"
+import { DAEMON_ID_HEADER } from "../../../protocol/RelayApi.js"
+import { HEADER_BYTES, MAX_FRAME_PAYLOAD } from "../../../protocol/TunnelFrame.js"
+import { sendSplit, SPLIT_MIN } from "../shared/SplitSend.js"
+import { writeBatcher } from "../shared/WriteBatch.js"
 
 export interface RelaySettings {
   readonly url: string

@@ -1,4 +1,4 @@
-import type { HeaderList } from "../../protocol/TunnelFrame.js"
+import type { HeaderList } from "../../../protocol/TunnelFrame.js"
 
 /**
  * How long the body of a daemon's answer may be, from its head: a number of bytes, `undefined`
