@@ -26,7 +26,12 @@ const turnOnce = async (withHooks: boolean) => {
       delete doc.hooks
       fs.writeFileSync(file, JSON.stringify(doc))
     }
-    const turn = await runCli("claude", ["-p", "Ask lead which port the API listens on.", "--allowedTools", "mcp__repowire"], {
+    const turn = await runCli("claude", [
+      "-p",
+      "Ask lead which port the API listens on.",
+      "--allowedTools",
+      "mcp__repowire"
+    ], {
       env: mesh.env,
       cwd: mesh.workspace,
       timeoutMs: 150_000

@@ -15,7 +15,10 @@ const post = (base: string, route: string, body: unknown, headers: Record<string
     }, (res) => {
       let text = ""
       res.on("data", (c) => (text += c))
-      res.on("end", () => (res.statusCode! < 300 ? resolve(JSON.parse(text)) : reject(new Error(`${res.statusCode} ${text}`))))
+      res.on(
+        "end",
+        () => (res.statusCode! < 300 ? resolve(JSON.parse(text)) : reject(new Error(`${res.statusCode} ${text}`)))
+      )
     })
     req.on("error", reject)
     req.end(payload)
@@ -91,11 +94,12 @@ const openEcho = async (url: string) => {
  */
 const askLatency = async (base: string, bareUrl: string, count: number, perSecond: number) => {
   const waiting = new Map<string, (at: number) => void>()
-  const targets = await Promise.all(Array.from({ length: 30 }, (_, i) =>
-    connectPeer(base, `target${i}`, "bench", (frame) => {
-      if (frame.type === "ask") waiting.get(frame.text)?.(performance.now())
-    })
-  ))
+  const targets = await Promise.all(
+    Array.from({ length: 30 }, (_, i) =>
+      connectPeer(base, `target${i}`, "bench", (frame) => {
+        if (frame.type === "ask") waiting.get(frame.text)?.(performance.now())
+      }))
+  )
   const sender = await post(base, "/peers", { name: "asker", backend: "codex", circle: "bench" }) as Peer
   const echo = await openEcho(bareUrl)
   const asks: Array<number> = []
@@ -105,16 +109,18 @@ const askLatency = async (base: string, bareUrl: string, count: number, perSecon
     const text = `question ${i}`
     const target = targets[(i + WARM_UP) % targets.length]!.peer
     const started = performance.now()
-    pending.push(new Promise<void>((resolve) => {
-      waiting.set(text, (at) => {
-        if (i >= 0) asks.push(at - started)
-        waiting.delete(text)
-        resolve()
+    pending.push(
+      new Promise<void>((resolve) => {
+        waiting.set(text, (at) => {
+          if (i >= 0) asks.push(at - started)
+          waiting.delete(text)
+          resolve()
+        })
+        void post(base, "/ask", { from_peer: sender.peer_id, to_peer: target.peer_id, text }, {
+          "x-repowire-peer-token": sender.token
+        })
       })
-      void post(base, "/ask", { from_peer: sender.peer_id, to_peer: target.peer_id, text }, {
-        "x-repowire-peer-token": sender.token
-      })
-    }))
+    )
     await sleep(500 / perSecond)
     const roundTrip = await echo.roundTrip(i)
     if (i >= 0) bare.push(roundTrip)
@@ -141,12 +147,14 @@ const broadcastFanout = async (base: string, recipients: number, rounds: number)
   let receipts: Array<() => void> = []
   const afterRound: SendReceipt = (send) => receipts.push(send)
   for (let i = 0; i < recipients; i++) {
-    peers.push(await connectPeer(base, `member${i}`, "fanout", (frame) => {
-      if (frame.type === "broadcast") {
-        received++
-        lastAt = performance.now()
-      }
-    }, afterRound))
+    peers.push(
+      await connectPeer(base, `member${i}`, "fanout", (frame) => {
+        if (frame.type === "broadcast") {
+          received++
+          lastAt = performance.now()
+        }
+      }, afterRound)
+    )
   }
   const sender = await post(base, "/peers", { name: "announcer", backend: "codex", circle: "fanout" }) as Peer
   const samples: Array<number> = []

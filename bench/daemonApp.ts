@@ -39,14 +39,17 @@ export const run = async () => {
       close: () => Effect.void
     })
     const request = (method: string, route: string, body?: unknown) =>
-      HttpServerRequest.fromWeb(new Request(`http://127.0.0.1:8377${route}`, {
-        method,
-        headers: { host: "127.0.0.1:8377", "content-type": "application/json", "x-repowire-peer-token": asker.token },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) })
-      }))
+      HttpServerRequest.fromWeb(
+        new Request(`http://127.0.0.1:8377${route}`, {
+          method,
+          headers: { host: "127.0.0.1:8377", "content-type": "application/json", "x-repowire-peer-token": asker.token },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) })
+        })
+      )
     const serve = (made: HttpServerRequest.HttpServerRequest) =>
       Effect.scoped(Effect.provideService(app, HttpServerRequest.HttpServerRequest, made))
-    const ask = (i: number) => request("POST", "/ask", { from_peer: asker.peer_id, to_peer: target.peer_id, text: `q${i}` })
+    const ask = (i: number) =>
+      request("POST", "/ask", { from_peer: asker.peer_id, to_peer: target.peer_id, text: `q${i}` })
     const health = () => request("GET", "/health")
 
     /** Times `rounds` requests; the target's receipts are sent after each, outside the timing. */

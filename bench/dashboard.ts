@@ -21,10 +21,14 @@ const shownCount = (page: Page) =>
   })
 
 const untilCount = async (page: Page, n: number) => {
-  await page.waitForFunction((want) => {
-    const match = /(\d+) \/ (\d+)/.exec(document.querySelector(".log .count")?.textContent ?? "")
-    return match !== null && Number(match[2]) >= want
-  }, n, { timeout: 120_000, polling: "raf" })
+  await page.waitForFunction(
+    (want) => {
+      const match = /(\d+) \/ (\d+)/.exec(document.querySelector(".log .count")?.textContent ?? "")
+      return match !== null && Number(match[2]) >= want
+    },
+    n,
+    { timeout: 120_000, polling: "raf" }
+  )
 }
 
 /** Reports chat turns as an agent's hooks would, `concurrency` requests at a time. */
@@ -33,7 +37,14 @@ const report = async (agent: FakeAgent, count: number, concurrency = 8) => {
   const worker = async () => {
     while (next < count) {
       const i = next++
-      await agent.post("/events/chat", { peer: agent.peerId, report: { kind: "chat", role: i % 2 === 0 ? "user" : "assistant", text: `turn ${i}: ${"lorem ipsum ".repeat(4)}` } })
+      await agent.post("/events/chat", {
+        peer: agent.peerId,
+        report: {
+          kind: "chat",
+          role: i % 2 === 0 ? "user" : "assistant",
+          text: `turn ${i}: ${"lorem ipsum ".repeat(4)}`
+        }
+      })
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker))
@@ -124,15 +135,27 @@ export async function run() {
 
     const lines = [
       "dashboard (headless Chromium, real daemon on 127.0.0.1)",
-      `  bundle: ${manifest.js} ${(manifest.jsGzipBytes / 1024).toFixed(1)} KiB gzipped JS, ${(manifest.cssGzipBytes / 1024).toFixed(1)} KiB gzipped CSS`,
+      `  bundle: ${manifest.js} ${(manifest.jsGzipBytes / 1024).toFixed(1)} KiB gzipped JS, ${
+        (manifest.cssGzipBytes / 1024).toFixed(1)
+      } KiB gzipped CSS`,
       `  baseline page load (/health):      ${ms(median(baseline))}`,
-      `  first load, cold cache:            ${ms(median(cold))}  (${(median(cold) / median(baseline)).toFixed(1)}x baseline)`,
-      `  first load, warm cache:            ${ms(median(warm))}  (${(median(warm) / median(baseline)).toFixed(1)}x baseline)`,
-      `  1,000 events live: posts done in   ${ms(postsDone)}, all shown at ${ms(liveShown)} (${(liveShown / postsDone).toFixed(2)}x the posting time)`,
-      `  load with 1,000 events in backlog: ${ms(median(backlog))}  (${(median(backlog) / median(baseline)).toFixed(1)}x baseline)`,
+      `  first load, cold cache:            ${ms(median(cold))}  (${
+        (median(cold) / median(baseline)).toFixed(1)
+      }x baseline)`,
+      `  first load, warm cache:            ${ms(median(warm))}  (${
+        (median(warm) / median(baseline)).toFixed(1)
+      }x baseline)`,
+      `  1,000 events live: posts done in   ${ms(postsDone)}, all shown at ${ms(liveShown)} (${
+        (liveShown / postsDone).toFixed(2)
+      }x the posting time)`,
+      `  load with 1,000 events in backlog: ${ms(median(backlog))}  (${
+        (median(backlog) / median(baseline)).toFixed(1)
+      }x baseline)`,
       `  grow an open page to 10,000 events: ${ms(grown)} for ${10_000 - (base + 1000)} more events (posting included)`,
       `  load of a 10,000-event log (newest 5,000 shown): ${ms(bigShown)}`,
-      `  scrolling 10,000 events: at most ${scroll.rowsMax} rows in the DOM; frame p50 ${ms(scroll.p50)}, p95 ${ms(scroll.p95)}, max ${ms(scroll.max)}`
+      `  scrolling 10,000 events: at most ${scroll.rowsMax} rows in the DOM; frame p50 ${ms(scroll.p50)}, p95 ${
+        ms(scroll.p95)
+      }, max ${ms(scroll.max)}`
     ]
     console.log(lines.join("\n"))
     agent.close()

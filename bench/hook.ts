@@ -21,7 +21,11 @@ export const run = async (iterations = 40): Promise<void> => {
   try {
     const project = path.join(tempDir("rw-bench-"), "api")
     fs.mkdirSync(project)
-    const start = await runBin(["hook", "session-start"], { env: daemon.env, cwd: project, input: JSON.stringify({ cwd: project }) })
+    const start = await runBin(["hook", "session-start"], {
+      env: daemon.env,
+      cwd: project,
+      input: JSON.stringify({ cwd: project })
+    })
     if (start.code !== 0) throw new Error(start.stderr)
     const payload = JSON.stringify({
       session_id: "bench",

@@ -24,7 +24,9 @@ export const run = async (iterations = 30): Promise<void> => {
     const env = { ...daemon.env, TMUX: `${socket},1,0`, TMUX_PANE: pane }
     const start = await runBin(["hook", "session-start"], { env, cwd: dir, input: JSON.stringify({ cwd: dir }) })
     if (start.code !== 0) throw new Error(start.stderr)
-    const sender = await httpJson(daemon.url, "POST", "/peers", { body: { name: "sender", backend: "cli", circle: "bench" } })
+    const sender = await httpJson(daemon.url, "POST", "/peers", {
+      body: { name: "sender", backend: "cli", circle: "bench" }
+    })
     const headers = { "x-repowire-peer-token": sender.body.token as string }
 
     const floor: Array<number> = []
@@ -54,7 +56,9 @@ export const run = async (iterations = 30): Promise<void> => {
     }
     console.log(`ask → injected into a tmux pane and confirmed (${iterations} asks)`)
     console.log(`  baseline tmux paste + capture p50 ${fmt(percentile(floor, 50))}  p99 ${fmt(percentile(floor, 99))}`)
-    console.log(`  repowire ask → delivered      p50 ${fmt(percentile(latency, 50))}  p99 ${fmt(percentile(latency, 99))}`)
+    console.log(
+      `  repowire ask → delivered      p50 ${fmt(percentile(latency, 50))}  p99 ${fmt(percentile(latency, 99))}`
+    )
     console.log(`  ratio p50 ${(percentile(latency, 50) / percentile(floor, 50)).toFixed(2)}x`)
   } finally {
     killDeliveries(daemon.home)

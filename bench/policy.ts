@@ -28,7 +28,10 @@ const post = (base: string, route: string, body: unknown, headers: Record<string
     }, (res) => {
       let text = ""
       res.on("data", (c) => (text += c))
-      res.on("end", () => (res.statusCode! < 300 ? resolve(JSON.parse(text)) : reject(new Error(`${res.statusCode} ${text}`))))
+      res.on(
+        "end",
+        () => (res.statusCode! < 300 ? resolve(JSON.parse(text)) : reject(new Error(`${res.statusCode} ${text}`)))
+      )
     })
     req.on("error", reject)
     req.end(payload)
@@ -63,9 +66,12 @@ const mesh = async (base: string, onAsk: (text: string, at: number) => void) => 
         else if (frame.type === "ping") socket.send(JSON.stringify({ type: "pong", nonce: frame.nonce }))
         else {
           if (frame.type === "ask") onAsk(frame.text, performance.now())
-          setImmediate(() => socket.send(JSON.stringify({ type: "delivery_ack", message_id: frame.message_id, outcome: "received" })))
+          setImmediate(() =>
+            socket.send(JSON.stringify({ type: "delivery_ack", message_id: frame.message_id, outcome: "received" }))
+          )
         }
-      }))
+      })
+    )
     socket.send(JSON.stringify({ type: "connect", peer_id: peer.peer_id, token: peer.token }))
     await connected
     return { peer, socket }
@@ -76,8 +82,10 @@ const mesh = async (base: string, onAsk: (text: string, at: number) => void) => 
 
 export const run = async () => {
   const plain = await startDaemonProcess()
-  const ruled = await startDaemonProcess({}, (home) =>
-    fs.writeFileSync(path.join(home, "policy.yaml"), hundredRules(), { mode: 0o600 }))
+  const ruled = await startDaemonProcess(
+    {},
+    (home) => fs.writeFileSync(path.join(home, "policy.yaml"), hundredRules(), { mode: 0o600 })
+  )
   try {
     const waiting = new Map<string, (at: number) => void>()
     const onAsk = (text: string, at: number) => waiting.get(text)?.(at)
@@ -85,24 +93,30 @@ export const run = async () => {
       { name: "no policy", url: plain.url, mesh: await mesh(plain.url, onAsk), samples: [] as Array<number> },
       { name: `${RULES} rules`, url: ruled.url, mesh: await mesh(ruled.url, onAsk), samples: [] as Array<number> }
     ]
-    const health = await fetch(`${ruled.url}/health`).then((r) => r.json()) as { policy: { status: string; rules: number } }
-    if (health.policy.status !== "ok" || health.policy.rules !== RULES) throw new Error(`policy not in force: ${JSON.stringify(health.policy)}`)
+    const health = await fetch(`${ruled.url}/health`).then((r) => r.json()) as {
+      policy: { status: string; rules: number }
+    }
+    if (health.policy.status !== "ok" || health.policy.rules !== RULES) {
+      throw new Error(`policy not in force: ${JSON.stringify(health.policy)}`)
+    }
     const pending: Array<Promise<void>> = []
     for (let i = -WARM_UP; i < ASKS; i++) {
       for (const side of sides) {
         const text = `${side.name} ${i}`
         const target = side.mesh.targets[(i + WARM_UP) % side.mesh.targets.length]!.peer
         const started = performance.now()
-        pending.push(new Promise<void>((resolve) => {
-          waiting.set(text, (at) => {
-            if (i >= 0) side.samples.push(at - started)
-            waiting.delete(text)
-            resolve()
+        pending.push(
+          new Promise<void>((resolve) => {
+            waiting.set(text, (at) => {
+              if (i >= 0) side.samples.push(at - started)
+              waiting.delete(text)
+              resolve()
+            })
+            void post(side.url, "/ask", { from_peer: side.mesh.sender.peer_id, to_peer: target.peer_id, text }, {
+              "x-repowire-peer-token": side.mesh.sender.token
+            })
           })
-          void post(side.url, "/ask", { from_peer: side.mesh.sender.peer_id, to_peer: target.peer_id, text }, {
-            "x-repowire-peer-token": side.mesh.sender.token
-          })
-        }))
+        )
         await sleep(500 / PER_SECOND)
       }
     }

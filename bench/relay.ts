@@ -29,8 +29,23 @@ const makeCert = () => {
   const key = path.join(tmp, "key.pem")
   const cert = path.join(tmp, "cert.pem")
   execFileSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
-    "-out", cert, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+    "-days",
+    "1",
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1,DNS:localhost"
   ], { stdio: "ignore" })
   return { key, cert, ca: fs.readFileSync(cert) }
 }
@@ -46,7 +61,13 @@ const cpuOf = (pid: number) => {
 }
 
 const startRelayProcess = async (cert: { key: string; cert: string }, db: string) => {
-  const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []), "--expose-gc", "--import", "tsx", path.join(import.meta.dirname, "relayServer.ts")], {
+  const child = spawn(process.execPath, [
+    ...(process.env.BENCH_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []),
+    "--expose-gc",
+    "--import",
+    "tsx",
+    path.join(import.meta.dirname, "relayServer.ts")
+  ], {
     env: { ...process.env, RELAY_CERT: cert.cert, RELAY_KEY: cert.key, RELAY_DB: db },
     stdio: ["ignore", "pipe", "inherit"]
   })
@@ -55,7 +76,10 @@ const startRelayProcess = async (cert: { key: string; cert: string }, db: string
 }
 
 const mint = (db: string, users: ReadonlyArray<string>) =>
-  Effect.forEach(users, (u) => Effect.flatMap(ApiKeys, (k) => k.create(u)).pipe(Effect.map((m) => Redacted.value(m.key)))).pipe(
+  Effect.forEach(
+    users,
+    (u) => Effect.flatMap(ApiKeys, (k) => k.create(u)).pipe(Effect.map((m) => Redacted.value(m.key)))
+  ).pipe(
     Effect.provide(RelayLive(db)),
     Effect.scoped,
     Effect.runPromise
@@ -70,7 +94,10 @@ const big = (size: number) =>
 
 /** A download-only app: the daemon has no 100 MiB route, so it stands in for one, served both ways. */
 const downloadApp = HttpRouter.empty.pipe(
-  HttpRouter.get("/attachments/:size", Effect.map(HttpRouter.params, (p) => HttpServerResponse.stream(big(Number(p.size))))),
+  HttpRouter.get(
+    "/attachments/:size",
+    Effect.map(HttpRouter.params, (p) => HttpServerResponse.stream(big(Number(p.size))))
+  ),
   Effect.catchAll(() => HttpServerResponse.json({ error: "not found" }, { status: 404 })),
   Effect.orDie
 )
@@ -139,7 +166,8 @@ const healthStatus = (port: number) =>
     http.get({ host: "127.0.0.1", port, path: "/health", headers: { host: `127.0.0.1:${port}` } }, (res) => {
       const chunks: Array<Buffer> = []
       res.on("data", (c: Buffer) => chunks.push(c))
-      res.on("end", () => resolve((JSON.parse(Buffer.concat(chunks).toString()) as { relay: { status: string } }).relay.status))
+      res.on("end", () =>
+        resolve((JSON.parse(Buffer.concat(chunks).toString()) as { relay: { status: string } }).relay.status))
     }).on("error", reject)
   })
 
@@ -184,12 +212,16 @@ export async function run(): Promise<void> {
     logging: { level: "error" },
     relay: { enabled: true, url: base, api_key: daemonKey, daemon_id: "bench" }
   }))))
-  const download = ManagedRuntime.make(Layer.mergeAll(
-    TunnelClientLive(downloadApp, { ca: cert.ca }),
-    HttpServer.serve(downloadApp).pipe(Layer.provideMerge(NodeHttpServer.layer(http.createServer, { port: 0, host: "127.0.0.1" })))
-  ).pipe(Layer.provide(ConfigMemory(fs.mkdtempSync(path.join(tmp, "dl-")), {
-    relay: { enabled: true, url: base, api_key: downloadKey, daemon_id: "download" }
-  }))))
+  const download = ManagedRuntime.make(
+    Layer.mergeAll(
+      TunnelClientLive(downloadApp, { ca: cert.ca }),
+      HttpServer.serve(downloadApp).pipe(
+        Layer.provideMerge(NodeHttpServer.layer(http.createServer, { port: 0, host: "127.0.0.1" }))
+      )
+    ).pipe(Layer.provide(ConfigMemory(fs.mkdtempSync(path.join(tmp, "dl-")), {
+      relay: { enabled: true, url: base, api_key: downloadKey, daemon_id: "download" }
+    })))
+  )
   const agents: Array<http.Agent> = []
   const keep = <A extends http.Agent>(a: A) => (agents.push(a), a)
   try {
@@ -200,56 +232,92 @@ export async function run(): Promise<void> {
 
     // 1. small GETs, 32 concurrent, keep-alive on both paths. (BENCH_ONLY=small|download|idle runs one part.)
     const only = process.env.BENCH_ONLY
-    const direct: Target = { url: `http://127.0.0.1:${info.port}`, headers: { host: `127.0.0.1:${info.port}` }, agent: keep(new http.Agent({ keepAlive: true, maxSockets: 32 })) }
-    const relayed: Target = { url: base, headers: { cookie }, agent: keep(new https.Agent({ keepAlive: true, maxSockets: 32, ca: cert.ca })) }
+    const direct: Target = {
+      url: `http://127.0.0.1:${info.port}`,
+      headers: { host: `127.0.0.1:${info.port}` },
+      agent: keep(new http.Agent({ keepAlive: true, maxSockets: 32 }))
+    }
+    const relayed: Target = {
+      url: base,
+      headers: { cookie },
+      agent: keep(new https.Agent({ keepAlive: true, maxSockets: 32, ca: cert.ca }))
+    }
     if (only === undefined || only === "small") {
-    await smallGets(direct, 500, 32)
-    await smallGets(relayed, 500, 32)
-    // Three alternating rounds, median of each side: the box is small and noisy.
-    const rounds: Array<{ d: Awaited<ReturnType<typeof smallGets>>; r: Awaited<ReturnType<typeof smallGets>> }> = []
-    for (let i = 0; i < 3; i++) rounds.push({ d: await smallGets(direct, 2000, 32), r: await smallGets(relayed, 2000, 32) })
-    const median = <A>(xs: Array<A>, key: (a: A) => number) => xs.map(key).sort((a, b) => a - b)[1]!
-    const d = { p50: median(rounds, (x) => x.d.p50), rps: median(rounds, (x) => x.d.rps) }
-    const r = { p50: median(rounds, (x) => x.r.p50), rps: median(rounds, (x) => x.r.rps) }
-    console.log(`relay small GET x32 (median of 3 rounds of 2,000): direct p50 ${d.p50.toFixed(2)} ms ${d.rps.toFixed(0)} req/s | relay p50 ${r.p50.toFixed(2)} ms ${r.rps.toFixed(0)} req/s | p50 ratio ${(r.p50 / d.p50).toFixed(2)}x (goal <= 2x), throughput ${(100 * r.rps / d.rps).toFixed(0)}% (goal >= 50%)`)
-
+      await smallGets(direct, 500, 32)
+      await smallGets(relayed, 500, 32)
+      // Three alternating rounds, median of each side: the box is small and noisy.
+      const rounds: Array<{ d: Awaited<ReturnType<typeof smallGets>>; r: Awaited<ReturnType<typeof smallGets>> }> = []
+      for (let i = 0; i < 3; i++) {
+        rounds.push({ d: await smallGets(direct, 2000, 32), r: await smallGets(relayed, 2000, 32) })
+      }
+      const median = <A>(xs: Array<A>, key: (a: A) => number) => xs.map(key).sort((a, b) => a - b)[1]!
+      const d = { p50: median(rounds, (x) => x.d.p50), rps: median(rounds, (x) => x.d.rps) }
+      const r = { p50: median(rounds, (x) => x.r.p50), rps: median(rounds, (x) => x.r.rps) }
+      console.log(
+        `relay small GET x32 (median of 3 rounds of 2,000): direct p50 ${d.p50.toFixed(2)} ms ${
+          d.rps.toFixed(0)
+        } req/s | relay p50 ${r.p50.toFixed(2)} ms ${r.rps.toFixed(0)} req/s | p50 ratio ${
+          (r.p50 / d.p50).toFixed(2)
+        }x (goal <= 2x), throughput ${(100 * r.rps / d.rps).toFixed(0)}% (goal >= 50%)`
+      )
     }
     // 2. 100 MiB download, with the relay's RSS sampled along the way.
     if (only === undefined || only === "download") {
-    const server = await download.runPromise(HttpServer.HttpServer)
-    const dlPort = server.address._tag === "TcpAddress" ? server.address.port : 0
-    await waitFor(() => download.runPromise(Effect.map(Effect.flatMap(TunnelClient, (c) => c.status), (s) => s.status === "connected")), "download daemon")
-    const dlCookie = await login(base, cert.ca, downloadKey!)
-    const size = 100 * MiB
-    const directAgent = keep(new http.Agent())
-    const relayAgent = keep(new https.Agent({ ca: cert.ca }))
-    const rssBefore = rssOf(relay.child.pid!)
-    let rssPeak = rssBefore
-    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssOf(relay.child.pid!))), 20)
-    const times: Array<{ direct: number; relay: number }> = []
-    // One unrecorded download each way first: the first runs through code the JIT has not
-    // compiled yet. The relay's RSS is sampled through it too.
-    for (let i = -1; i < 3; i++) {
-      const t0 = performance.now()
-      await get({ url: `http://127.0.0.1:${dlPort}`, headers: {}, agent: directAgent }, `/attachments/${size}`)
-      const t1 = performance.now()
-      const cpu0 = process.cpuUsage()
-      const relayCpu0 = cpuOf(relay.child.pid!)
-      await get({ url: base, headers: { cookie: dlCookie }, agent: relayAgent }, `/attachments/${size}`)
-      if (process.env.RW_DEBUG) {
-        const cpu = process.cpuUsage(cpu0)
-        console.error(`cpu: bench ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, relay ${cpuOf(relay.child.pid!) - relayCpu0} ms, wall ${(performance.now() - t1).toFixed(0)} ms`)
+      const server = await download.runPromise(HttpServer.HttpServer)
+      const dlPort = server.address._tag === "TcpAddress" ? server.address.port : 0
+      await waitFor(
+        () =>
+          download.runPromise(
+            Effect.map(Effect.flatMap(TunnelClient, (c) => c.status), (s) => s.status === "connected")
+          ),
+        "download daemon"
+      )
+      const dlCookie = await login(base, cert.ca, downloadKey!)
+      const size = 100 * MiB
+      const directAgent = keep(new http.Agent())
+      const relayAgent = keep(new https.Agent({ ca: cert.ca }))
+      const rssBefore = rssOf(relay.child.pid!)
+      let rssPeak = rssBefore
+      const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssOf(relay.child.pid!))), 20)
+      const times: Array<{ direct: number; relay: number }> = []
+      // One unrecorded download each way first: the first runs through code the JIT has not
+      // compiled yet. The relay's RSS is sampled through it too.
+      for (let i = -1; i < 3; i++) {
+        const t0 = performance.now()
+        await get({ url: `http://127.0.0.1:${dlPort}`, headers: {}, agent: directAgent }, `/attachments/${size}`)
+        const t1 = performance.now()
+        const cpu0 = process.cpuUsage()
+        const relayCpu0 = cpuOf(relay.child.pid!)
+        await get({ url: base, headers: { cookie: dlCookie }, agent: relayAgent }, `/attachments/${size}`)
+        if (process.env.RW_DEBUG) {
+          const cpu = process.cpuUsage(cpu0)
+          console.error(
+            `cpu: bench ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, relay ${
+              cpuOf(relay.child.pid!) - relayCpu0
+            } ms, wall ${(performance.now() - t1).toFixed(0)} ms`
+          )
+        }
+        if (i >= 0) times.push({ direct: t1 - t0, relay: performance.now() - t1 })
       }
-      if (i >= 0) times.push({ direct: t1 - t0, relay: performance.now() - t1 })
-    }
-    clearInterval(sampler)
-    rssPeak = Math.max(rssPeak, rssOf(relay.child.pid!))
-    const directMs = times.map((t) => t.direct).sort((a, b) => a - b)[1]!
-    const relayMs = times.map((t) => t.relay).sort((a, b) => a - b)[1]!
-    const aes = aesMiBps()
-    console.log(`  (AES-128-GCM here: ${aes.toFixed(0)} MiB/s; the relayed download encrypts and decrypts each byte twice in this process and twice in the relay: >= ${(2 * 100 / aes * 1000).toFixed(0)} ms of crypto per process, which the plain-HTTP direct path skips)`)
-    console.log(`relay 100 MiB download (median of 3, after one to warm up): direct ${directMs.toFixed(0)} ms | relay ${relayMs.toFixed(0)} ms | ratio ${(relayMs / directMs).toFixed(2)}x (goal <= 3x) | relay RSS growth ${mb(rssPeak - rssBefore)} (goal <= 64 MiB)`)
-
+      clearInterval(sampler)
+      rssPeak = Math.max(rssPeak, rssOf(relay.child.pid!))
+      const directMs = times.map((t) => t.direct).sort((a, b) => a - b)[1]!
+      const relayMs = times.map((t) => t.relay).sort((a, b) => a - b)[1]!
+      const aes = aesMiBps()
+      console.log(
+        `  (AES-128-GCM here: ${
+          aes.toFixed(0)
+        } MiB/s; the relayed download encrypts and decrypts each byte twice in this process and twice in the relay: >= ${
+          (2 * 100 / aes * 1000).toFixed(0)
+        } ms of crypto per process, which the plain-HTTP direct path skips)`
+      )
+      console.log(
+        `relay 100 MiB download (median of 3, after one to warm up): direct ${directMs.toFixed(0)} ms | relay ${
+          relayMs.toFixed(0)
+        } ms | ratio ${(relayMs / directMs).toFixed(2)}x (goal <= 3x) | relay RSS growth ${
+          mb(rssPeak - rssBefore)
+        } (goal <= 64 MiB)`
+      )
     }
 
     // 3. 2,000 idle daemon tunnels held by the relay.
@@ -262,21 +330,26 @@ export async function run(): Promise<void> {
     const idleBefore = await settle()
     const sockets: Array<WebSocket> = []
     for (let i = 0; i < 2000; i += 50) {
-      await Promise.all(Array.from({ length: 50 }, (_, j) => new Promise<void>((resolve, reject) => {
-        const ws = new WebSocket(`wss://127.0.0.1:${relay.port}/tunnel`, {
-          headers: { authorization: `Bearer ${tunnelKeys[0]}`, "x-repowire-daemon-id": `idle-${i + j}` },
-          ca: cert.ca,
-          perMessageDeflate: false
-        })
-        ws.on("open", () => resolve())
-        ws.on("error", reject)
-        sockets.push(ws)
-      })))
+      await Promise.all(Array.from({ length: 50 }, (_, j) =>
+        new Promise<void>((resolve, reject) => {
+          const ws = new WebSocket(`wss://127.0.0.1:${relay.port}/tunnel`, {
+            headers: { authorization: `Bearer ${tunnelKeys[0]}`, "x-repowire-daemon-id": `idle-${i + j}` },
+            ca: cert.ca,
+            perMessageDeflate: false
+          })
+          ws.on("open", () => resolve())
+          ws.on("error", reject)
+          sockets.push(ws)
+        })))
     }
     await new Promise((r) => setTimeout(r, 1000))
     const idleAfter = await settle()
     const tunnels = await relayHealth(relay.port, cert.ca)
-    console.log(`relay 2,000 idle tunnels (${tunnels} held): RSS ${mb(idleBefore)} -> ${mb(idleAfter)}, ${((idleAfter - idleBefore) / 2000 / 1024).toFixed(1)} KiB per tunnel (goal <= 50 KiB)`)
+    console.log(
+      `relay 2,000 idle tunnels (${tunnels} held): RSS ${mb(idleBefore)} -> ${mb(idleAfter)}, ${
+        ((idleAfter - idleBefore) / 2000 / 1024).toFixed(1)
+      } KiB per tunnel (goal <= 50 KiB)`
+    )
     sockets.forEach((s) => s.terminate())
   } finally {
     agents.forEach((a) => a.destroy())
@@ -286,4 +359,6 @@ export async function run(): Promise<void> {
   }
 }
 
-if (process.argv[1]?.endsWith("relay.ts")) void run().then(() => process.exit(0), (e) => (console.error(e), process.exit(1)))
+if (process.argv[1]?.endsWith("relay.ts")) {
+  void run().then(() => process.exit(0), (e) => (console.error(e), process.exit(1)))
+}

@@ -29,7 +29,13 @@ const startInHome = async (
   const home = await mkdtemp(path.join(os.tmpdir(), "repowire-bench-"))
   prepare(home)
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, REPOWIRE_HOME: home, REPOWIRE_DAEMON__PORT: "0", REPOWIRE_LOGGING__LEVEL: "warning", ...env },
+    env: {
+      ...process.env,
+      REPOWIRE_HOME: home,
+      REPOWIRE_DAEMON__PORT: "0",
+      REPOWIRE_LOGGING__LEVEL: "warning",
+      ...env
+    },
     stdio: ["ignore", "ignore", "inherit"]
   })
   const runtime = path.join(home, "daemon.json")

@@ -1,4 +1,4 @@
-import type { AttachmentRef, Ask, Health, MeshEvent, Peer, PolicyView, Schedule } from "./state/types.js"
+import type { Ask, AttachmentRef, Health, MeshEvent, Peer, PolicyView, Schedule } from "./state/types.js"
 
 // Every URL is relative to the page (served at …/dashboard), so the same build works on the
 // daemon and through the relay. Credentials are cookies the server set; page JS holds none.
@@ -10,7 +10,11 @@ export class ApiError extends Error {
 }
 
 const request = async <A>(url: string, init?: RequestInit): Promise<A> => {
-  const response = await fetch(url, { credentials: "same-origin", ...init, headers: { accept: "application/json", ...init?.headers } })
+  const response = await fetch(url, {
+    credentials: "same-origin",
+    ...init,
+    headers: { accept: "application/json", ...init?.headers }
+  })
   if (!response.ok) {
     let code = "http_error"
     let message = `${response.status} ${response.statusText}`
@@ -76,16 +80,29 @@ export const send = async (message: Send): Promise<string> => {
   switch (message.kind) {
     case "ask": {
       const body = { from_peer: FROM, to_peer: message.to_peer, text: message.text, ...attachments }
-      const r = await post<{ correlation_id: string; delivery: string }>("ask", message.reply_to === undefined ? body : { ...body, reply_to: message.reply_to })
+      const r = await post<{ correlation_id: string; delivery: string }>(
+        "ask",
+        message.reply_to === undefined ? body : { ...body, reply_to: message.reply_to }
+      )
       return `${r.correlation_id} ${r.delivery}`
     }
     case "notify": {
-      const r = await post<{ id: string; delivery: string }>("notify", { from_peer: FROM, to_peer: message.to_peer, text: message.text, ...attachments })
+      const r = await post<{ id: string; delivery: string }>("notify", {
+        from_peer: FROM,
+        to_peer: message.to_peer,
+        text: message.text,
+        ...attachments
+      })
       return `${r.id} ${r.delivery}`
     }
     case "broadcast": {
       const circle = message.circle === "" ? {} : { circle: message.circle }
-      const r = await post<{ delivered: ReadonlyArray<string>; queued: ReadonlyArray<string> }>("broadcast", { from_peer: FROM, text: message.text, ...circle, ...attachments })
+      const r = await post<{ delivered: ReadonlyArray<string>; queued: ReadonlyArray<string> }>("broadcast", {
+        from_peer: FROM,
+        text: message.text,
+        ...circle,
+        ...attachments
+      })
       return `broadcast: ${r.delivered.length} delivered, ${r.queued.length} queued`
     }
   }
@@ -95,7 +112,10 @@ export const uploadFiles = async (files: ReadonlyArray<File>): Promise<ReadonlyA
   if (files.length === 0) return []
   const form = new FormData()
   for (const file of files) form.append("file", file, file.name)
-  const body = await request<{ attachments: ReadonlyArray<AttachmentRef> }>("attachments", { method: "POST", body: form })
+  const body = await request<{ attachments: ReadonlyArray<AttachmentRef> }>("attachments", {
+    method: "POST",
+    body: form
+  })
   return body.attachments
 }
 
@@ -111,7 +131,8 @@ export const ack = async (correlationId: string, message: string): Promise<strin
 export const getSchedules = () => request<{ schedules: ReadonlyArray<Schedule> }>("schedules").then((b) => b.schedules)
 
 /** Deletes a schedule; the dashboard is a human, so it may delete anyone's. */
-export const deleteSchedule = (id: string) => request<Schedule>(`schedules/${encodeURIComponent(id)}`, { method: "DELETE" })
+export const deleteSchedule = (id: string) =>
+  request<Schedule>(`schedules/${encodeURIComponent(id)}`, { method: "DELETE" })
 
 export interface SpawnForm {
   readonly path: string
@@ -128,6 +149,9 @@ export const spawnAgent = async (form: SpawnForm): Promise<string> => {
     ...(form.circle.trim() === "" ? {} : { circle: form.circle.trim() }),
     ...(form.message.trim() === "" ? {} : { message: form.message })
   }
-  const r = await post<{ display_name: string; circle: string; tmux_session: string; tmux_window: string }>("spawn", body)
+  const r = await post<{ display_name: string; circle: string; tmux_session: string; tmux_window: string }>(
+    "spawn",
+    body
+  )
   return `started ${r.display_name} in circle ${r.circle} (tmux ${r.tmux_session}:${r.tmux_window})`
 }

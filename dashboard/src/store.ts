@@ -1,6 +1,14 @@
 import { ApiError, getAsks, getEvents, getHealth, getPeers } from "./api.js"
-import { type AskIndex, applyAskEvents, mergeAsks } from "./state/asks.js"
-import { backlogUrl, type EventLog, emptyLog, locateTail, mergeEvents, parseEventData, streamUrl } from "./state/eventLog.js"
+import { applyAskEvents, type AskIndex, mergeAsks } from "./state/asks.js"
+import {
+  backlogUrl,
+  emptyLog,
+  type EventLog,
+  locateTail,
+  mergeEvents,
+  parseEventData,
+  streamUrl
+} from "./state/eventLog.js"
 import { applyPeerEvents, type PeerMap, peerMap } from "./state/peers.js"
 import type { Health, MeshEvent, MeshEventType } from "./state/types.js"
 import { backoffMs } from "./state/windowing.js"
@@ -21,7 +29,17 @@ const BACKLOG = 5000
 const HEALTH_EVERY_MS = 15_000
 const EVENT_TYPES: ReadonlyArray<MeshEventType | "mesh"> = [
   "mesh",
-  "peer_joined", "peer_left", "peer_status", "peer_updated", "ask", "ack", "notify", "broadcast", "delivery", "chat", "tool_call",
+  "peer_joined",
+  "peer_left",
+  "peer_status",
+  "peer_updated",
+  "ask",
+  "ack",
+  "notify",
+  "broadcast",
+  "delivery",
+  "chat",
+  "tool_call",
   "policy_denied"
 ]
 
@@ -78,7 +96,10 @@ export class Store {
       const first = await getEvents(backlogUrl(0, BACKLOG))
       if (first.length < BACKLOG) return first
       // A long log: show its newest events, not its oldest.
-      const tail = await locateTail(first[first.length - 1]!.id, async (id) => (await getEvents(backlogUrl(id, 1))).length > 0)
+      const tail = await locateTail(
+        first[first.length - 1]!.id,
+        async (id) => (await getEvents(backlogUrl(id, 1))).length > 0
+      )
       return await getEvents(backlogUrl(Math.max(0, tail - BACKLOG), BACKLOG))
     } catch (e) {
       this.fail(e)
@@ -134,8 +155,9 @@ export class Store {
       this.pending = []
       this.ingest(batch)
     }
-    if (typeof requestAnimationFrame === "function" && document.visibilityState === "visible") requestAnimationFrame(flush)
-    else setTimeout(flush, 16)
+    if (typeof requestAnimationFrame === "function" && document.visibilityState === "visible") {
+      requestAnimationFrame(flush)
+    } else setTimeout(flush, 16)
   }
 
   private connect() {

@@ -1,7 +1,7 @@
 import { Clock, Effect, Either, Layer, Option, Schema } from "effect"
 import type { AttachmentRef } from "../protocol/Attachment.js"
 import { AlreadyAcked, AskNotFound } from "../protocol/Errors.js"
-import { Asks, type AskQuery } from "../services/Asks.js"
+import { type AskQuery, Asks } from "../services/Asks.js"
 import { Database, type SqlValue } from "../services/Database.js"
 import { AskRow } from "./MessageRows.js"
 

@@ -1,6 +1,6 @@
 import { type Context, Effect, Ref, Stream } from "effect"
-import * as path from "node:path"
 import * as crypto from "node:crypto"
+import * as path from "node:path"
 import { durationMillis } from "../protocol/ConfigFile.js"
 import { PayloadTooLarge, QuotaExceeded } from "../protocol/Errors.js"
 import type { Config } from "../services/Config.js"

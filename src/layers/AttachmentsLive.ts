@@ -48,9 +48,13 @@ export const AttachmentsLive = Layer.scoped(
     const known = new Set(rows.map((r) => r.id))
     const folders = yield* Effect.promise(() => fsp.readdir(dir))
     const orphans = folders.filter((id) => /^att-[a-z0-9]+$/.test(id) && !known.has(id))
-    yield* Effect.forEach(orphans, (id) => Effect.promise(() => fsp.rm(path.join(dir, id), { recursive: true, force: true })), {
-      discard: true
-    })
+    yield* Effect.forEach(
+      orphans,
+      (id) => Effect.promise(() => fsp.rm(path.join(dir, id), { recursive: true, force: true })),
+      {
+        discard: true
+      }
+    )
 
     const inFlight = yield* Ref.make(0)
     const lastSweep = yield* Ref.make(0)
@@ -64,8 +68,7 @@ export const AttachmentsLive = Layer.scoped(
     const deleteRows = (ids: ReadonlyArray<string>) =>
       db.run("DELETE FROM attachments WHERE id IN (SELECT value FROM json_each(?))", [JSON.stringify(ids)])
 
-    const removeDir = (id: string) =>
-      Effect.promise(() => fsp.rm(path.join(dir, id), { recursive: true, force: true }))
+    const removeDir = (id: string) => Effect.promise(() => fsp.rm(path.join(dir, id), { recursive: true, force: true }))
     // Uploads still being written when the daemon stops: their request fibers may never finish.
     const writing = new Set<string>()
     yield* Effect.addFinalizer(() => Effect.forEach([...writing], removeDir, { discard: true }))
@@ -114,7 +117,9 @@ export const AttachmentsLive = Layer.scoped(
           Effect.promise(() => fsp.open(target, "wx", 0o600)),
           (handle) =>
             Stream.runFoldEffect(limited, 0, (n, chunk) =>
-              Effect.promise(() => handle.write(chunk)).pipe(Effect.as(n + chunk.length))),
+              Effect.promise(() =>
+                handle.write(chunk)
+              ).pipe(Effect.as(n + chunk.length))),
           (handle) => Effect.promise(() => handle.close())
         ).pipe(Effect.onError(() => removeDir(id)), Effect.ensuring(Effect.sync(() => writing.delete(id))))
         const now = yield* Clock.currentTimeMillis
@@ -139,7 +144,10 @@ export const AttachmentsLive = Layer.scoped(
       const [ref] = yield* resolve([id])
       const exists = yield* Effect.promise(() => fsp.access(ref!.path).then(() => true, () => false))
       if (!exists) return yield* new AttachmentNotFound({ message: `attachment ${id} is gone` })
-      const content = NodeStream.fromReadable<Error, Uint8Array>(() => fs.createReadStream(ref!.path), (e) => e as Error)
+      const content = NodeStream.fromReadable<Error, Uint8Array>(
+        () => fs.createReadStream(ref!.path),
+        (e) => e as Error
+      )
         .pipe(Stream.orDie)
       return { ref: ref!, content }
     })

@@ -48,7 +48,9 @@ export const readConfigDocument = (paths: RepowirePaths) =>
     if (doc.errors.length > 0) {
       const first = doc.errors[0]!
       return yield* new ConfigError({
-        message: `${paths.configFile}: not valid YAML (line ${first.linePos?.[0]?.line ?? "?"}): ${first.message.split("\n")[0]}`
+        message: `${paths.configFile}: not valid YAML (line ${first.linePos?.[0]?.line ?? "?"}): ${
+          first.message.split("\n")[0]
+        }`
       })
     }
     return doc
@@ -56,8 +58,12 @@ export const readConfigDocument = (paths: RepowirePaths) =>
 
 /** Upstream repowire's flat variables, as it documents them (they win over the nested form, as there). */
 const upstreamEnv = (env: NodeJS.ProcessEnv) => [
-  ...(env.REPOWIRE_AUTH_TOKEN ? [{ key: "REPOWIRE_AUTH_TOKEN", keyPath: ["daemon", "auth_token"], value: env.REPOWIRE_AUTH_TOKEN as unknown }] : []),
-  ...(env.REPOWIRE_RELAY_URL ? [{ key: "REPOWIRE_RELAY_URL", keyPath: ["relay", "url"], value: env.REPOWIRE_RELAY_URL as unknown }] : []),
+  ...(env.REPOWIRE_AUTH_TOKEN
+    ? [{ key: "REPOWIRE_AUTH_TOKEN", keyPath: ["daemon", "auth_token"], value: env.REPOWIRE_AUTH_TOKEN as unknown }]
+    : []),
+  ...(env.REPOWIRE_RELAY_URL
+    ? [{ key: "REPOWIRE_RELAY_URL", keyPath: ["relay", "url"], value: env.REPOWIRE_RELAY_URL as unknown }]
+    : []),
   ...(env.REPOWIRE_API_KEY
     ? [
       { key: "REPOWIRE_API_KEY", keyPath: ["relay", "api_key"], value: env.REPOWIRE_API_KEY as unknown },
@@ -93,7 +99,9 @@ export const decodeConfigValues = (paths: RepowirePaths, raw: unknown, env: Node
     const adopted = adoptUpstreamConfig(raw).value
     const fileValue = typeof adopted === "object" && adopted !== null ? adopted : {}
     if (raw !== null && raw !== undefined && typeof raw !== "object") {
-      return yield* new ConfigError({ message: `${paths.configFile}: expected a mapping of sections (daemon, relay, logging)` })
+      return yield* new ConfigError({
+        message: `${paths.configFile}: expected a mapping of sections (daemon, relay, logging)`
+      })
     }
     const fromFile = yield* decodeConfig(fileValue).pipe(
       Effect.mapError((e) => new ConfigError({ message: `${paths.configFile}: ${describeParseError(e)}` }))
@@ -135,9 +143,7 @@ export const updateConfigFile = (
     yield* ensureHome(paths)
     const doc = yield* readConfigDocument(paths)
     if (doc.contents === null) doc.contents = doc.createNode({}) as unknown as typeof doc.contents
-    changes.forEach(({ keyPath, value }) =>
-      value === undefined ? doc.deleteIn(keyPath) : doc.setIn(keyPath, value)
-    )
+    changes.forEach(({ keyPath, value }) => value === undefined ? doc.deleteIn(keyPath) : doc.setIn(keyPath, value))
     yield* decodeConfigValues(paths, doc.toJS(), {})
     const tmp = `${paths.configFile}.${process.pid}.tmp`
     yield* Effect.tryPromise({

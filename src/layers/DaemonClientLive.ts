@@ -55,8 +55,12 @@ export const DaemonClientLive = Layer.effect(
           },
           catch: (e) =>
             (e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "EISDIR"
-              ? new DaemonFailure({ message: `cannot attach ${(e as NodeJS.ErrnoException).path}: not a readable file` })
-              : new DaemonUnreachable({ message: unreachableMessage(currentUrl(), e instanceof Error ? e.message : String(e)) })
+              ? new DaemonFailure({
+                message: `cannot attach ${(e as NodeJS.ErrnoException).path}: not a readable file`
+              })
+              : new DaemonUnreachable({
+                message: unreachableMessage(currentUrl(), e instanceof Error ? e.message : String(e))
+              })
         }).pipe(
           Effect.flatMap(({ response }) =>
             Effect.tryPromise({ try: () => response.json() as Promise<unknown>, catch: () => null }).pipe(
@@ -70,7 +74,10 @@ export const DaemonClientLive = Layer.effect(
                   : Effect.fail(
                     new DaemonFailure({
                       message: Schema.decodeUnknownOption(ErrorBody)(body).pipe(
-                        Option.match({ onNone: () => `daemon answered ${response.status} to POST /attachments`, onSome: (b) => b.error.message })
+                        Option.match({
+                          onNone: () => `daemon answered ${response.status} to POST /attachments`,
+                          onSome: (b) => b.error.message
+                        })
                       )
                     })
                   )
@@ -88,9 +95,15 @@ export const DaemonClientLive = Layer.effect(
                 return Effect.fail(new DaemonUnreachable({ message: unreachableMessage(currentUrl(), causeText(e)) }))
               }
               if (HttpClientError.isHttpClientError(e) && e._tag === "ResponseError") {
-                return Effect.fail(new DaemonFailure({ message: `daemon answered ${e.response.status} to ${e.request.method} ${e.request.url}` }))
+                return Effect.fail(
+                  new DaemonFailure({
+                    message: `daemon answered ${e.response.status} to ${e.request.method} ${e.request.url}`
+                  })
+                )
               }
-              return Effect.fail(new DaemonFailure({ message: `unexpected answer from the daemon: ${String(e.message).split("\n")[0]}` }))
+              return Effect.fail(
+                new DaemonFailure({ message: `unexpected answer from the daemon: ${String(e.message).split("\n")[0]}` })
+              )
             }
           )
         ) as never

@@ -109,6 +109,15 @@ export const DeliveriesLive = Layer.effect(
         return messages.map((m): Message => ({ ...m, state: "delivered" }))
       }))
 
-    return Deliveries.of({ enqueue, enqueueNow, enqueueWhereRoom, pending, markDelivered, markDeliveredNow, drain, get })
+    return Deliveries.of({
+      enqueue,
+      enqueueNow,
+      enqueueWhereRoom,
+      pending,
+      markDelivered,
+      markDeliveredNow,
+      drain,
+      get
+    })
   })
 )

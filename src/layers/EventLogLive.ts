@@ -46,8 +46,10 @@ export const EventLogLive = Layer.scoped(
     const hub = yield* Effect.acquireRelease(PubSub.unbounded<MeshEvent>(), PubSub.shutdown)
 
     const rowToEvent = (row: typeof EventRow.Type) =>
-      Effect.flatMap(Effect.try(() => JSON.parse(row.body) as Record<string, unknown>), (body) =>
-        decodeEvent({ ...body, id: row.id, at: new Date(row.at).toISOString() })).pipe(Effect.orDie)
+      Effect.flatMap(
+        Effect.try(() => JSON.parse(row.body) as Record<string, unknown>),
+        (body) => decodeEvent({ ...body, id: row.id, at: new Date(row.at).toISOString() })
+      ).pipe(Effect.orDie)
 
     const appendNow = (event: NewMeshEvent, at: number): MeshEvent => {
       const [a, b] = partiesOf(event)

@@ -14,8 +14,11 @@ export const moveAsideForeignState = (filename: string, now: Date = new Date()):
   try {
     const db = new BetterSqlite(filename, { readonly: true, fileMustExist: true })
     try {
-      const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as Array<{ name: string }>)
-        .map((r) => r.name)
+      const tables =
+        (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as Array<
+          { name: string }
+        >)
+          .map((r) => r.name)
       foreign = tables.length > 0 && !tables.includes("repowire_migrations")
     } finally {
       db.close()
@@ -37,7 +40,9 @@ export const movedAsideStates = (stateDb: string): ReadonlyArray<string> => {
   const dir = stateDb.slice(0, stateDb.lastIndexOf("/"))
   const base = stateDb.slice(stateDb.lastIndexOf("/") + 1)
   try {
-    return fs.readdirSync(dir).filter((n) => n.startsWith(`${base}.upstream-`) && !/-(wal|shm)$/.test(n)).map((n) => `${dir}/${n}`)
+    return fs.readdirSync(dir).filter((n) => n.startsWith(`${base}.upstream-`) && !/-(wal|shm)$/.test(n)).map((n) =>
+      `${dir}/${n}`
+    )
   } catch {
     return []
   }

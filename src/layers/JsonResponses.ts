@@ -1,6 +1,11 @@
 import type { ServerResponse } from "node:http"
 
-export const jsonResponse = (res: ServerResponse, status: number, value: unknown, extra: Record<string, string> = {}) => {
+export const jsonResponse = (
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  extra: Record<string, string> = {}
+) => {
   const body = JSON.stringify(value)
   res.writeHead(status, {
     "content-type": "application/json",
@@ -13,8 +18,16 @@ export const jsonResponse = (res: ServerResponse, status: number, value: unknown
 }
 
 const codes: Record<number, string> = {
-  400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 408: "request_timeout",
-  413: "payload_too_large", 429: "rate_limited", 500: "internal", 502: "bad_gateway", 503: "unavailable",
+  400: "invalid_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  408: "request_timeout",
+  413: "payload_too_large",
+  429: "rate_limited",
+  500: "internal",
+  502: "bad_gateway",
+  503: "unavailable",
   504: "gateway_timeout"
 }
 

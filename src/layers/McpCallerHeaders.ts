@@ -18,13 +18,18 @@ export const McpCallerHeaders = (headers: Readonly<Record<string, string | undef
       const token = headers[PEER_TOKEN_HEADER]
       const get = peerId && token
         ? client.call((api) => api.peers.get({ path: { ref: peerId } }), { peerToken: token }).pipe(
-          Effect.map((p) => ({ peer_id: p.peer_id, token, display_name: p.display_name, circle: p.circle, backend: p.backend })),
+          Effect.map((p) => ({
+            peer_id: p.peer_id,
+            token,
+            display_name: p.display_name,
+            circle: p.circle,
+            backend: p.backend
+          })),
           Effect.mapError((e) => new CallerError({ message: e.message }))
         )
         : Effect.fail(
           new CallerError({
-            message:
-              "over HTTP, send X-Repowire-Peer-Id and X-Repowire-Peer-Token headers (POST /peers returns both)"
+            message: "over HTTP, send X-Repowire-Peer-Id and X-Repowire-Peer-Token headers (POST /peers returns both)"
           })
         )
       return McpCaller.of({ get, renew: get })

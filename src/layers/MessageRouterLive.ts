@@ -19,11 +19,17 @@ export const MessageRouterLive = Layer.scoped(
 
     return MessageRouter.of({
       ask: (sender, request) =>
-        Effect.flatMap(viaOf, (via) => Effect.flatMap(Clock.currentTimeMillis, (at) => askNow(sender, request, at, via))),
+        Effect.flatMap(
+          viaOf,
+          (via) => Effect.flatMap(Clock.currentTimeMillis, (at) => askNow(sender, request, at, via))
+        ),
       askNow,
       ack,
       notify: (sender, request) =>
-        Effect.flatMap(viaOf, (via) => Effect.flatMap(Clock.currentTimeMillis, (at) => notifyNow(sender, request, at, via))),
+        Effect.flatMap(
+          viaOf,
+          (via) => Effect.flatMap(Clock.currentTimeMillis, (at) => notifyNow(sender, request, at, via))
+        ),
       notifyNow,
       broadcast,
       flush,

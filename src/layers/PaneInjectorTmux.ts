@@ -1,6 +1,6 @@
+import { Effect, Layer, Schedule } from "effect"
 import { execFile } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { Effect, Layer, Schedule } from "effect"
 import { InjectError, PaneInjector, type PaneTarget } from "../services/PaneInjector.js"
 
 const tmux = (target: PaneTarget, args: ReadonlyArray<string>, input?: string) =>
@@ -12,7 +12,9 @@ const tmux = (target: PaneTarget, args: ReadonlyArray<string>, input?: string) =
       (error, stdout, stderr) =>
         resume(
           error
-            ? Effect.fail(new InjectError({ pane: target.pane, message: `tmux ${args[0]}: ${(stderr || error.message).trim()}` }))
+            ? Effect.fail(
+              new InjectError({ pane: target.pane, message: `tmux ${args[0]}: ${(stderr || error.message).trim()}` })
+            )
             : Effect.succeed(stdout)
         )
     )
@@ -69,7 +71,8 @@ export const PaneInjectorTmux = Layer.sync(PaneInjector, () => {
     })
 
   return PaneInjector.of({
-    inject: (target, text) => lockFor(target).withPermits(1)(paste(target, text)).pipe(Effect.withSpan("PaneInjector.inject")),
+    inject: (target, text) =>
+      lockFor(target).withPermits(1)(paste(target, text)).pipe(Effect.withSpan("PaneInjector.inject")),
     exists: (target) =>
       tmux(target, ["display-message", "-p", "-t", target.pane, "#{pane_id}"]).pipe(
         Effect.map((out) => out.trim() === target.pane),

@@ -75,7 +75,12 @@ export const PeerRegistryLive = Layer.effect(
     const remove = Effect.fn("PeerRegistry.remove")(function*(peerId: string) {
       const [, peer] = yield* load(peerId)
       yield* db.run("DELETE FROM peers WHERE peer_id = ?", [peerId]).pipe(Effect.zipRight(reread(peerId)))
-      yield* events.emit({ type: "peer_left", circle: peer.circle, peer_id: peer.peer_id, display_name: peer.display_name })
+      yield* events.emit({
+        type: "peer_left",
+        circle: peer.circle,
+        peer_id: peer.peer_id,
+        display_name: peer.display_name
+      })
       return peer
     })
 

@@ -62,7 +62,9 @@ export const RelayRouterLive = (
       // oldest beyond the cap are forgotten; no timer sweeps the table.
       const seen = (userId: string, daemonId: string) =>
         Effect.all([
-          sql`INSERT INTO daemons (user_id, daemon_id, last_seen) VALUES (${userId}, ${daemonId}, ${new Date().toISOString()})
+          sql`INSERT INTO daemons (user_id, daemon_id, last_seen) VALUES (${userId}, ${daemonId}, ${
+            new Date().toISOString()
+          })
               ON CONFLICT (user_id, daemon_id) DO UPDATE SET last_seen = excluded.last_seen`,
           sql`DELETE FROM daemons WHERE last_seen < ${cutoff()}`,
           sql`DELETE FROM daemons WHERE user_id = ${userId} AND daemon_id NOT IN (
@@ -82,7 +84,9 @@ export const RelayRouterLive = (
         byUser.set(userId, mine)
         byKey.set(keyId, sameKey.add(link))
         mine.set(daemonId, link)
-        if (previous !== undefined && previous !== link) previous.close(TunnelClose.replaced, "replaced by a newer connection")
+        if (previous !== undefined && previous !== link) {
+          previous.close(TunnelClose.replaced, "replaced by a newer connection")
+        }
         yield* seen(userId, daemonId)
         return true
       })

@@ -35,8 +35,11 @@ export const RelaySessionsLive = Layer.scoped(
     const reader = yield* sessionReader(sql)
     const lookup = (digest: string) =>
       reader === undefined
-        ? Effect.map(sql<RelaySession>`
-            SELECT user_id, key_id, daemon_id, expires_at FROM sessions WHERE digest = ${digest}`, (rows) => rows[0])
+        ? Effect.map(
+          sql<RelaySession>`
+            SELECT user_id, key_id, daemon_id, expires_at FROM sessions WHERE digest = ${digest}`,
+          (rows) => rows[0]
+        )
         : Effect.sync(() => reader(digest))
 
     const create = Effect.fn("RelaySessions.create")(function*(userId: string, keyId: string, ttl: Duration.Duration) {

@@ -31,7 +31,10 @@ const migrations = Migrator.fromRecord({
       )`
     ], { discard: true })),
   // Forgetting daemon ids past their TTL scans by last_seen.
-  "0002_daemons_last_seen": Effect.flatMap(SqlClient.SqlClient, (sql) => sql`CREATE INDEX daemons_last_seen ON daemons(last_seen)`)
+  "0002_daemons_last_seen": Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql`CREATE INDEX daemons_last_seen ON daemons(last_seen)`
+  )
 })
 
 /** The relay's SQLite file (users, key digests, sessions, daemons seen), migrated on open. */

@@ -12,7 +12,9 @@ export const RolesLive = Layer.effect(
     const claim = Effect.fn("Roles.claim")(function*(target: Peer, request: ClaimRole) {
       const circle = request.circle ?? target.circle
       if (target.role !== "agent" && target.role !== "orchestrator") {
-        return yield* new Forbidden({ message: `${target.display_name} is a ${target.role}; only an agent takes a role` })
+        return yield* new Forbidden({
+          message: `${target.display_name} is a ${target.role}; only an agent takes a role`
+        })
       }
       if (request.role === "agent") {
         return target.role === "orchestrator" ? yield* registry.setRole(target.peer_id, "agent") : target
@@ -24,7 +26,9 @@ export const RolesLive = Layer.effect(
       const live = holders.filter((p) => p.status !== "offline")
       if (live.length > 0 && request.force !== true) {
         return yield* new RoleTaken({
-          message: `circle ${circle} already has an orchestrator: ${live.map((p) => `${p.display_name} (${p.status})`).join(", ")}; ` +
+          message: `circle ${circle} already has an orchestrator: ${
+            live.map((p) => `${p.display_name} (${p.status})`).join(", ")
+          }; ` +
             "claim with force to take over"
         })
       }

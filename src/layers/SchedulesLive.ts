@@ -15,19 +15,35 @@ export const SchedulesLive = Layer.scoped(
     const store: ScheduleStore = {
       all: () => db.all(ScheduleRow, "SELECT * FROM schedules ORDER BY next_fire_at, id"),
       get: (id) => Option.getOrUndefined(db.one(ScheduleRow, "SELECT * FROM schedules WHERE id = ?", [id])),
-      due: (now) => db.all(ScheduleRow, "SELECT * FROM schedules WHERE next_fire_at <= ? ORDER BY next_fire_at, id", [now]),
+      due: (now) =>
+        db.all(ScheduleRow, "SELECT * FROM schedules WHERE next_fire_at <= ? ORDER BY next_fire_at, id", [now]),
       nextDue: () => {
         const row = db.one(ScheduleRow, "SELECT * FROM schedules ORDER BY next_fire_at LIMIT 1")
         return Option.isSome(row) ? row.value.next_fire_at : undefined
       },
       insert: (r) =>
         void db.run(INSERT, [
-          r.id, r.owner_peer, r.owner_name, r.to_peer, r.to_name, r.circle, r.kind, r.text, r.at, r.cron,
-          r.next_fire_at, r.last_fired_at, r.last_error, r.created_at
+          r.id,
+          r.owner_peer,
+          r.owner_name,
+          r.to_peer,
+          r.to_name,
+          r.circle,
+          r.kind,
+          r.text,
+          r.at,
+          r.cron,
+          r.next_fire_at,
+          r.last_fired_at,
+          r.last_error,
+          r.created_at
         ]),
       fired: (id, at, next, error) =>
         void db.run("UPDATE schedules SET last_fired_at = ?, next_fire_at = ?, last_error = ? WHERE id = ?", [
-          at, next, error, id
+          at,
+          next,
+          error,
+          id
         ]),
       remove: (id) => void db.run("DELETE FROM schedules WHERE id = ?", [id]),
       transaction: db.transaction

@@ -102,7 +102,9 @@ const open = (filename: string) =>
   Effect.gen(function*() {
     const moved = filename === ":memory:" ? undefined : moveAsideForeignState(filename)
     if (moved !== undefined) {
-      yield* Effect.logWarning(`${filename} is upstream repowire's (another schema): moved aside to ${moved}; starting fresh`)
+      yield* Effect.logWarning(
+        `${filename} is upstream repowire's (another schema): moved aside to ${moved}; starting fresh`
+      )
     }
     if (filename !== ":memory:") yield* makePrivate(filename)
     const image = yield* migrate(filename)
@@ -126,18 +128,23 @@ const open = (filename: string) =>
           checkpointAfterCommits(db, (error) =>
             Runtime.runFork(runtime)(Effect.logWarning("SQLite checkpoint failed; the next one retries", error)))
         ),
-        (checkpoints) => Effect.sync(checkpoints.cancel)
+        (checkpoints) =>
+          Effect.sync(checkpoints.cancel)
       )
       : undefined
     const committed = () => {
-      if (checkpoints !== undefined && !db.inTransaction) checkpoints.committed()
+      if (checkpoints !== undefined && !db.inTransaction) {
+        checkpoints.committed()
+      }
     }
 
     const statements = new Map<string, BetterSqlite.Statement>()
     const prepare = (sql: string) => {
       let statement = statements.get(sql)
       if (statement === undefined) {
-        if (statements.size >= MAX_STATEMENTS) statements.clear()
+        if (statements.size >= MAX_STATEMENTS) {
+          statements.clear()
+        }
         statement = db.prepare(sql)
         statements.set(sql, statement)
       }
@@ -155,7 +162,9 @@ const open = (filename: string) =>
     }
 
     // One transaction function for all: better-sqlite3 nests a call inside another as a savepoint.
-    const atomically = db.transaction(<A>(body: () => A): A => body())
+    const atomically = db.transaction(<A>(body: () => A): A =>
+      body()
+    )
     const now = {
       transaction: <A>(body: () => A): A => {
         const result = atomically(body) as A

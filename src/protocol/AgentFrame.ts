@@ -1,7 +1,7 @@
 import { Schema } from "effect"
 import { AttachmentRef } from "./Attachment.js"
-import { PeerId, PeerStatus } from "./Peer.js"
 import { parseJsonWithin } from "./BoundedJson.js"
+import { PeerId, PeerStatus } from "./Peer.js"
 
 /**
  * The /ws agent transport. Frames are JSON objects discriminated by `type`, so clients

@@ -24,7 +24,9 @@ const PositiveDuration = Duration.pipe(Schema.filter((d) => durationMillis(d) > 
 
 const Port = Schema.Int.pipe(Schema.between(0, 65535, { message: () => "a port from 0 to 65535" }))
 const Bytes = Schema.Int.pipe(Schema.positive({ message: () => "a positive number of bytes" }))
-const Secret = Schema.NullOr(Schema.String.pipe(Schema.minLength(16, { message: () => "a secret of at least 16 characters" })))
+const Secret = Schema.NullOr(
+  Schema.String.pipe(Schema.minLength(16, { message: () => "a secret of at least 16 characters" }))
+)
 
 const LoopbackHost = Schema.String.pipe(
   Schema.filter((h) => h === "127.0.0.1" || h === "localhost" || h === "::1", {
@@ -43,12 +45,15 @@ const SpawnCommand = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(40
 /** Spawning agents: off until a backend has a command and some folder is allowed. */
 export const SpawnSection = Schema.Struct({
   /** The shell command a new tmux window runs, per backend (e.g. `claude`, `codex`). */
-  commands: field(Schema.Struct({
-    "claude-code": Schema.optional(SpawnCommand),
-    codex: Schema.optional(SpawnCommand),
-    gemini: Schema.optional(SpawnCommand),
-    opencode: Schema.optional(SpawnCommand)
-  }), {}),
+  commands: field(
+    Schema.Struct({
+      "claude-code": Schema.optional(SpawnCommand),
+      codex: Schema.optional(SpawnCommand),
+      gemini: Schema.optional(SpawnCommand),
+      opencode: Schema.optional(SpawnCommand)
+    }),
+    {}
+  ),
   /** Folders (and everything under them) an agent may be spawned in; `~` is the home folder. */
   allowed_paths: field(Schema.Array(Schema.String.pipe(Schema.minLength(1))), []),
   /** The tmux server's socket (`tmux -S`); null: the default server. */
@@ -84,12 +89,18 @@ export const DaemonSection = Schema.Struct({
 
 export const RelaySection = Schema.Struct({
   enabled: field(Schema.Boolean, false),
-  url: field(Schema.NullOr(Schema.String.pipe(Schema.pattern(/^(wss?|https?):\/\/[^\s/]+/, {
-    message: () => "a relay URL like wss://relay.example.com"
-  }))), null),
-  api_key: field(Schema.NullOr(Schema.String.pipe(Schema.pattern(/^rw_[A-Za-z0-9_-]{20,}$/, {
-    message: () => "a relay key: rw_ followed by the key"
-  }))), null),
+  url: field(
+    Schema.NullOr(Schema.String.pipe(Schema.pattern(/^(wss?|https?):\/\/[^\s/]+/, {
+      message: () => "a relay URL like wss://relay.example.com"
+    }))),
+    null
+  ),
+  api_key: field(
+    Schema.NullOr(Schema.String.pipe(Schema.pattern(/^rw_[A-Za-z0-9_-]{20,}$/, {
+      message: () => "a relay key: rw_ followed by the key"
+    }))),
+    null
+  ),
   daemon_id: field(Schema.NullOr(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/))), null)
 })
 

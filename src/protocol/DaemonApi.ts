@@ -16,6 +16,7 @@ import {
   SpawnRefusedBody,
   UnauthorizedBody
 } from "./Errors.js"
+import { ChatReportRequest, EventList } from "./MeshEvent.js"
 import {
   AckAccepted,
   AckRequest,
@@ -32,10 +33,17 @@ import {
   NotifyAccepted,
   NotifyRequest
 } from "./Message.js"
-import { ChatReportRequest, EventList } from "./MeshEvent.js"
-import { Killed, Spawned, SpawnRequest } from "./Spawn.js"
-import { CreateSchedule, Schedule, ScheduleList } from "./Schedule.js"
-import { ClaimRole, Peer, PeerList, PeerStatus, Registered, RegisterPeer, SetCircle, SetDescription, SetStatus } from "./Peer.js"
+import {
+  ClaimRole,
+  Peer,
+  PeerList,
+  PeerStatus,
+  Registered,
+  RegisterPeer,
+  SetCircle,
+  SetDescription,
+  SetStatus
+} from "./Peer.js"
 import {
   PolicyCheckRequest,
   PolicyDecisionBody,
@@ -44,6 +52,8 @@ import {
   PolicyToolRequest,
   PolicyView
 } from "./Policy.js"
+import { CreateSchedule, Schedule, ScheduleList } from "./Schedule.js"
+import { Killed, Spawned, SpawnRequest } from "./Spawn.js"
 
 export const RelayStatus = Schema.Struct({
   status: Schema.Literal("disabled", "connecting", "connected", "down"),
@@ -65,7 +75,11 @@ export const Health = Schema.Struct({
 export type Health = typeof Health.Type
 
 const BooleanParam = Schema.Literal("true", "false", "1", "0").pipe(
-  Schema.transform(Schema.Boolean, { strict: true, decode: (s) => s === "true" || s === "1", encode: (b) => (b ? "true" : "false") })
+  Schema.transform(Schema.Boolean, {
+    strict: true,
+    decode: (s) => s === "true" || s === "1",
+    encode: (b) => (b ? "true" : "false")
+  })
 )
 const IntParam = (min: number, max: number) => Schema.NumberFromString.pipe(Schema.int(), Schema.between(min, max))
 
@@ -165,7 +179,9 @@ export class AsksGroup extends HttpApiGroup.make("asks")
 export class DeliveriesGroup extends HttpApiGroup.make("deliveries")
   .add(
     HttpApiEndpoint.get("drain", "/deliveries")
-      .setUrlParams(Schema.Struct({ peer: Schema.String.pipe(Schema.minLength(1)), peek: Schema.optional(BooleanParam) }))
+      .setUrlParams(
+        Schema.Struct({ peer: Schema.String.pipe(Schema.minLength(1)), peek: Schema.optional(BooleanParam) })
+      )
       .addSuccess(DeliveryList).addError(PeerNotFoundBody).addError(AmbiguousPeerBody).addError(ForbiddenBody)
   )
   .add(
@@ -255,4 +271,3 @@ export class DaemonApi extends HttpApi.make("repowire")
   .addError(BadRequestBody)
   .addError(UnauthorizedBody)
 {}
-

@@ -6,7 +6,13 @@ import { array, boolean, decode, type Decoded, optional, string, struct, unknown
  * BeforeAgent/AfterTool/AfterAgent; the OpenCode plugin sends the Claude shape itself, and
  * `delivered` (its own event) once a hand-over it was given reached the agent.
  */
-export type HookEventName = "session-start" | "user-prompt-submit" | "post-tool-use" | "stop" | "session-end" | "delivered"
+export type HookEventName =
+  | "session-start"
+  | "user-prompt-submit"
+  | "post-tool-use"
+  | "stop"
+  | "session-end"
+  | "delivered"
 
 export type HookEvent =
   | { readonly kind: "session-start"; readonly cwd: string | undefined }
@@ -75,7 +81,12 @@ const base = { session_id: optional(string), cwd: optional(string), hook_event_n
 
 const SessionStart = struct({ ...base, source: optional(string) })
 const UserPrompt = struct({ ...base, prompt: string })
-const PostToolUse = struct({ ...base, tool_name: string, tool_input: optional(unknown), tool_response: optional(unknown) })
+const PostToolUse = struct({
+  ...base,
+  tool_name: string,
+  tool_input: optional(unknown),
+  tool_response: optional(unknown)
+})
 const Stop = struct({
   ...base,
   stop_hook_active: optional(boolean),
@@ -125,7 +136,12 @@ export const decodeHookPayload = (event: HookEventName, payload: unknown): Decod
       return r.ok
         ? {
           ok: true,
-          value: { kind: event, cwd: r.value.cwd, tool: r.value.tool_name, summary: summarizeTool(r.value.tool_name, r.value.tool_input) }
+          value: {
+            kind: event,
+            cwd: r.value.cwd,
+            tool: r.value.tool_name,
+            summary: summarizeTool(r.value.tool_name, r.value.tool_input)
+          }
         }
         : r
     }

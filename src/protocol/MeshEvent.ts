@@ -1,7 +1,7 @@
 import { Schema } from "effect"
-import { strict } from "./Strict.js"
 import { AttachmentRef } from "./Attachment.js"
 import { Peer, PeerStatus, TurnState } from "./Peer.js"
+import { strict } from "./Strict.js"
 
 const base = {
   id: Schema.Int,

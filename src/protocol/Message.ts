@@ -1,7 +1,7 @@
 import { Schema } from "effect"
-import { strict } from "./Strict.js"
 import { AttachmentIds, AttachmentRef } from "./Attachment.js"
 import { Circle } from "./Peer.js"
+import { strict } from "./Strict.js"
 
 export const CorrelationId = Schema.String.pipe(
   Schema.pattern(/^ask-[a-z0-9]{8,40}$/, { message: () => "a correlation id looks like ask-…" }),

@@ -50,7 +50,6 @@ export const literal = <const L extends string>(...values: ReadonlyArray<L>): De
     ? ok(u as L)
     : fail(path, values.map((v) => JSON.stringify(v)).join(" | "), u)
 
-
 type Shape = Record<string, Decoder<unknown>>
 type Out<S extends Shape> = { readonly [K in keyof S]: S[K] extends Decoder<infer A> ? A : never }
 

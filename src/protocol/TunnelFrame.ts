@@ -52,10 +52,15 @@ export const ResponseHead = Schema.Struct({
 export type ResponseHead = typeof ResponseHead.Type
 
 export const ResetCode = Schema.Literal(
-  "cancelled", "refused", "protocol_error", "flow_control", "frame_too_large", "internal", "unavailable"
+  "cancelled",
+  "refused",
+  "protocol_error",
+  "flow_control",
+  "frame_too_large",
+  "internal",
+  "unavailable"
 )
 export type ResetCode = typeof ResetCode.Type
-
 
 const Bytes = Schema.Uint8ArrayFromSelf
 
@@ -83,12 +88,25 @@ export const WsCloseFrame = Schema.TaggedStruct("WsClose", {
 })
 
 export const TunnelFrame = Schema.Union(
-  OpenFrame, ResponseFrame, DataFrame, WindowFrame, ResetFrame, GoAwayFrame, WsMessageFrame, WsCloseFrame
+  OpenFrame,
+  ResponseFrame,
+  DataFrame,
+  WindowFrame,
+  ResetFrame,
+  GoAwayFrame,
+  WsMessageFrame,
+  WsCloseFrame
 )
 export type TunnelFrame = typeof TunnelFrame.Type
 
 export const FrameErrorCode = Schema.Literal(
-  "truncated", "length_mismatch", "too_large", "unknown_type", "bad_stream", "bad_head", "bad_flags"
+  "truncated",
+  "length_mismatch",
+  "too_large",
+  "unknown_type",
+  "bad_stream",
+  "bad_head",
+  "bad_flags"
 )
 
 /** A frame that could not be decoded. `stream` is set when the header named one: reset that stream only. */
@@ -172,7 +190,9 @@ export const decodeFrame = (bytes: Uint8Array): Either.Either<TunnelFrame, Tunne
     return frameError("bad_head", stream, `head is not UTF-8 JSON within bounds: ${(e as Error).message}`)
   }
   const typed = decodeTyped(untyped)
-  return Either.isRight(typed) ? Either.right(typed.right) : frameError("bad_head", stream, describeParseError(typed.left))
+  return Either.isRight(typed)
+    ? Either.right(typed.right)
+    : frameError("bad_head", stream, describeParseError(typed.left))
 }
 
 const header = (type: number, flags: number, stream: number, length: number) => {
@@ -232,6 +252,11 @@ export const Frames = {
   window: (stream: number, increment: number): TunnelFrame => ({ _tag: "Window", stream, increment }),
   reset: (stream: number, code: ResetCode, message: string): TunnelFrame => ({ _tag: "Reset", stream, code, message }),
   goAway: (reason: string): TunnelFrame => ({ _tag: "GoAway", stream: 0, reason }),
-  wsMessage: (stream: number, body: Uint8Array, text: boolean): TunnelFrame => ({ _tag: "WsMessage", stream, text, body }),
+  wsMessage: (stream: number, body: Uint8Array, text: boolean): TunnelFrame => ({
+    _tag: "WsMessage",
+    stream,
+    text,
+    body
+  }),
   wsClose: (stream: number, code: number, reason: string): TunnelFrame => ({ _tag: "WsClose", stream, code, reason })
 } as const

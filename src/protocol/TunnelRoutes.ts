@@ -37,10 +37,29 @@ export const isTunnelAllowed = (method: string, url: string): boolean => {
 
 /** Hop-by-hop headers and everything that could carry a credential or a spoofed client address. */
 const dropped = new Set([
-  "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "host",
-  "cookie", "authorization", "proxy-authorization", "origin", "referer",
-  "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-real-ip",
-  "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-accept"
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "host",
+  "cookie",
+  "authorization",
+  "proxy-authorization",
+  "origin",
+  "referer",
+  "forwarded",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-forwarded-port",
+  "x-real-ip",
+  "sec-websocket-key",
+  "sec-websocket-version",
+  "sec-websocket-extensions",
+  "sec-websocket-accept"
 ])
 
 export const isDroppedHeader = (name: string): boolean => {

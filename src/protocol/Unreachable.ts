@@ -5,4 +5,5 @@ export const unreachableMessage = (baseUrl: string, cause: string) =>
   `daemon not reachable at ${baseUrl} (${cause}); start it with \`repowire daemon start\``
 
 /** A socket error as the cause in that message. */
-export const unreachableCause = (code: unknown, message: string) => code === "ECONNREFUSED" ? "connection refused" : message
+export const unreachableCause = (code: unknown, message: string) =>
+  code === "ECONNREFUSED" ? "connection refused" : message

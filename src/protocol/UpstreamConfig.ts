@@ -9,10 +9,21 @@ import { ConfigFile } from "./ConfigFile.js"
 
 /** Keys only upstream writes: one of them marks the file as upstream's. */
 const UPSTREAM_MARKERS: ReadonlyArray<ReadonlyArray<string>> = [
-  ["peers"], ["telegram"], ["slack"], ["updates"], ["experiments"], ["skills"],
-  ["daemon", "auto_reconnect"], ["daemon", "heartbeat_interval"], ["daemon", "prune_max_age_hours"],
-  ["daemon", "description_ttl_seconds"], ["daemon", "peer_reap_ttl_seconds"], ["daemon", "stale_busy_timeout_seconds"],
-  ["daemon", "delivery_queue_ttl_seconds"], ["daemon", "delivery_queue_max_per_peer"], ["logging", "file"]
+  ["peers"],
+  ["telegram"],
+  ["slack"],
+  ["updates"],
+  ["experiments"],
+  ["skills"],
+  ["daemon", "auto_reconnect"],
+  ["daemon", "heartbeat_interval"],
+  ["daemon", "prune_max_age_hours"],
+  ["daemon", "description_ttl_seconds"],
+  ["daemon", "peer_reap_ttl_seconds"],
+  ["daemon", "stale_busy_timeout_seconds"],
+  ["daemon", "delivery_queue_ttl_seconds"],
+  ["daemon", "delivery_queue_max_per_peer"],
+  ["logging", "file"]
 ]
 
 /** Upstream key → ours, for those that mean the same thing (seconds and counts; 0 meant "off" there). */

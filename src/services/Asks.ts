@@ -1,7 +1,7 @@
 import { Context, type Effect, type Either } from "effect"
+import type { AttachmentRef } from "../protocol/Attachment.js"
 import type { AlreadyAcked, AskNotFound } from "../protocol/Errors.js"
 import type { Ask } from "../protocol/Message.js"
-import type { AttachmentRef } from "../protocol/Attachment.js"
 
 export interface AskQuery {
   readonly peer?: string | undefined
@@ -13,9 +13,11 @@ export interface AskQuery {
 /** Tracked questions and their answers. */
 export class Asks extends Context.Tag("repowire/Asks")<Asks, {
   /** Tracks a new ask: a synchronous step of the `Database.now` transaction that stores its message. */
-  readonly createNow: (ask: Omit<Ask, "state" | "reply" | "reply_attachments" | "acked_at"> & {
-    readonly message_id: string
-  }) => void
+  readonly createNow: (
+    ask: Omit<Ask, "state" | "reply" | "reply_attachments" | "acked_at"> & {
+      readonly message_id: string
+    }
+  ) => void
   readonly get: (correlationId: string) => Effect.Effect<Ask, AskNotFound>
   /** `get` as a synchronous step. */
   readonly getNow: (correlationId: string) => Either.Either<Ask, AskNotFound>

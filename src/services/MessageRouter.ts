@@ -44,7 +44,10 @@ export class MessageRouter extends Context.Tag("repowire/MessageRouter")<Message
   readonly ack: (
     sender: Peer,
     request: AckRequest
-  ) => Effect.Effect<AckAccepted, AskNotFound | AlreadyAcked | Forbidden | QueueFull | AttachmentNotFound | PolicyDenied>
+  ) => Effect.Effect<
+    AckAccepted,
+    AskNotFound | AlreadyAcked | Forbidden | QueueFull | AttachmentNotFound | PolicyDenied
+  >
   readonly notify: (sender: Peer, request: NotifyRequest) => Effect.Effect<NotifyAccepted, SendError>
   /** `notify` as a synchronous step, at time `at`. */
   readonly notifyNow: (

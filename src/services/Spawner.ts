@@ -14,5 +14,8 @@ export class Spawner extends Context.Tag("repowire/Spawner")<Spawner, {
     request: SpawnRequest
   ) => Effect.Effect<Spawned, SpawnRefused | SpawnFailed | Forbidden | PeerNotFound | AmbiguousPeer>
   /** Closes a spawned peer's window and marks it offline. */
-  readonly kill: (caller: Peer, ref: string) => Effect.Effect<Killed, SpawnRefused | PeerNotFound | AmbiguousPeer | Forbidden>
+  readonly kill: (
+    caller: Peer,
+    ref: string
+  ) => Effect.Effect<Killed, SpawnRefused | PeerNotFound | AmbiguousPeer | Forbidden>
 }>() {}

@@ -52,9 +52,15 @@ describe("client commands against a real daemon (auth token set)", () => {
 
     const plain = await repowire("ask", "backend", "And the API?")
     assert.match(plain.stdout.trim(), /^ask-[a-z0-9]+\tqueued$/)
-    assert.strictEqual((JSON.parse(fs.readFileSync(session, "utf8")) as { peer_id: string }).peer_id, peerId, "same identity")
+    assert.strictEqual(
+      (JSON.parse(fs.readFileSync(session, "utf8")) as { peer_id: string }).peer_id,
+      peerId,
+      "same identity"
+    )
 
-    const open = JSON.parse((await repowire("asks", "--open", "--json")).stdout) as { asks: Array<{ correlation_id: string }> }
+    const open = JSON.parse((await repowire("asks", "--open", "--json")).stdout) as {
+      asks: Array<{ correlation_id: string }>
+    }
     assert.strictEqual(open.asks.length, 2)
 
     const ack = await httpJson(daemon.url, "POST", "/ack", {
@@ -65,7 +71,9 @@ describe("client commands against a real daemon (auth token set)", () => {
     const listed = await repowire("asks")
     assert.match(listed.stdout, new RegExp(`${correlation_id}\\tcli\\tbackend\\tacked\\tIs the schema frozen\\?\\tyes`))
 
-    const notified = JSON.parse((await repowire("notify", "backend", "heads up", "--json")).stdout) as { delivery: string }
+    const notified = JSON.parse((await repowire("notify", "backend", "heads up", "--json")).stdout) as {
+      delivery: string
+    }
     assert.strictEqual(notified.delivery, "queued")
     const cast = await repowire("broadcast", "release at 5", "--json")
     assert.strictEqual(cast.code, 0, cast.stderr)
@@ -73,7 +81,10 @@ describe("client commands against a real daemon (auth token set)", () => {
 
     const other = await repowire("ack", "ask-0000000000", "--from", "ops")
     assert.notStrictEqual(other.code, 0)
-    assert.isTrue(fs.existsSync(path.join(daemon.home, "sessions", "cli-ops.json")), "--from names another cli identity")
+    assert.isTrue(
+      fs.existsSync(path.join(daemon.home, "sessions", "cli-ops.json")),
+      "--from names another cli identity"
+    )
   }, 120_000)
 
   it("registers again when the daemon no longer knows the cli peer", async () => {
@@ -99,9 +110,14 @@ describe("client commands against a real daemon (auth token set)", () => {
     assert.strictEqual(unknown.code, 1)
     assert.strictEqual(unknown.stderr.trim().split("\n").length, 1)
     assert.include(unknown.stderr, "no peer named `nobody`")
-    const down = await runBin(["peers"], { env: cleanEnv({ REPOWIRE_HOME: tempDir("rw-nodaemon-"), REPOWIRE_DAEMON__PORT: "1" }) })
+    const down = await runBin(["peers"], {
+      env: cleanEnv({ REPOWIRE_HOME: tempDir("rw-nodaemon-"), REPOWIRE_DAEMON__PORT: "1" })
+    })
     assert.strictEqual(down.code, 1)
-    assert.strictEqual(down.stderr.trim(), "repowire: daemon not reachable at http://127.0.0.1:1 (connection refused); start it with `repowire daemon start`")
+    assert.strictEqual(
+      down.stderr.trim(),
+      "repowire: daemon not reachable at http://127.0.0.1:1 (connection refused); start it with `repowire daemon start`"
+    )
     const usage = await repowire("ask")
     assert.notStrictEqual(usage.code, 0)
     const help = await repowire("asks", "--help")

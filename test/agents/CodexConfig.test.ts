@@ -22,7 +22,13 @@ const codexHome = (configToml: string | null, hooksJson?: string) => {
 
 const setupCli = (home: string, repowireHome: string, command = "setup") =>
   spawnSync(process.execPath, [bin, command], {
-    env: { ...process.env, HOME: home, REPOWIRE_HOME: repowireHome, PATH: "", REPOWIRE_SETUP_COMMAND: "[\"repowire\"]" },
+    env: {
+      ...process.env,
+      HOME: home,
+      REPOWIRE_HOME: repowireHome,
+      PATH: "",
+      REPOWIRE_SETUP_COMMAND: "[\"repowire\"]"
+    },
     encoding: "utf8"
   })
 
@@ -51,7 +57,9 @@ describe("setup on Codex's config.toml", () => {
   })
 
   it("records the trust of each repowire hook, at its index in hooks.json, and uninstall removes it", () => {
-    const userHooks = JSON.stringify({ hooks: { SessionStart: [{ hooks: [{ type: "command", command: "echo hi" }] }] } })
+    const userHooks = JSON.stringify({
+      hooks: { SessionStart: [{ hooks: [{ type: "command", command: "echo hi" }] }] }
+    })
     const { home, repowireHome, config } = codexHome(TRUSTED_FOLDER, userHooks)
     applySetup(planSetup(codexOnly(home), { PATH: "" }), repowireHome)
     const hooksPath = path.join(home, ".codex", "hooks.json")
@@ -64,17 +72,26 @@ describe("setup on Codex's config.toml", () => {
       `${hooksPath}:user_prompt_submit:0:0`
     ])
     const ours = hooks.hooks.SessionStart[1]
-    assert.strictEqual(state[`${hooksPath}:session_start:1:0`].trusted_hash, hookHash("SessionStart", ours, ours.hooks[0]))
+    assert.strictEqual(
+      state[`${hooksPath}:session_start:1:0`].trusted_hash,
+      hookHash("SessionStart", ours, ours.hooks[0])
+    )
     assert.isUndefined(state[`${hooksPath}:session_start:0:0`], "the user's own hook keeps its own trust decision")
     applyUninstall(planUninstall(codexOnly(home), repowireHome), repowireHome)
     assert.strictEqual(fs.readFileSync(config, "utf8"), TRUSTED_FOLDER)
   })
 
   it("the trust hash is Codex's normalized identity (timeout materialized, matcher dropped for Stop)", () => {
-    const group = { matcher: "*", hooks: [{ type: "command", command: "repowire hook stop --backend codex", timeout: 5 }] }
+    const group = {
+      matcher: "*",
+      hooks: [{ type: "command", command: "repowire hook stop --backend codex", timeout: 5 }]
+    }
     const withMatcher = hookHash("Stop", group, group.hooks[0]!)
     assert.strictEqual(withMatcher, hookHash("Stop", { hooks: group.hooks }, group.hooks[0]!))
-    assert.notStrictEqual(hookHash("PostToolUse", group, group.hooks[0]!), hookHash("PostToolUse", { hooks: group.hooks }, group.hooks[0]!))
+    assert.notStrictEqual(
+      hookHash("PostToolUse", group, group.hooks[0]!),
+      hookHash("PostToolUse", { hooks: group.hooks }, group.hooks[0]!)
+    )
     assert.match(withMatcher, /^sha256:[0-9a-f]{64}$/)
   })
 
@@ -110,7 +127,10 @@ command = "npx"
     assert.strictEqual(run.status, 1)
     assert.include(run.stderr, `${config}: setup would make it invalid TOML`)
     assert.include(run.stderr, "nothing was changed")
-    assert.isFalse(fs.existsSync(path.join(home, ".codex", "hooks.json")), "no half install: hooks.json was not written")
+    assert.isFalse(
+      fs.existsSync(path.join(home, ".codex", "hooks.json")),
+      "no half install: hooks.json was not written"
+    )
     assert.strictEqual(fs.readFileSync(config, "utf8"), "features.web_search = true\n")
   })
 })

@@ -21,7 +21,11 @@ const recorder = Effect.acquireRelease(
       res.writeHead(200, { "content-type": "application/json" })
       res.end(JSON.stringify({ peers: [] }))
     })
-    server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ port: (server.address() as AddressInfo).port, seen, server })))
+    server.listen(
+      0,
+      "127.0.0.1",
+      () => resume(Effect.succeed({ port: (server.address() as AddressInfo).port, seen, server }))
+    )
   }),
   ({ server }) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
 )
@@ -51,10 +55,11 @@ describe("DaemonClient", () => {
   it.scopedLive("keeps the contract's typed errors", () =>
     Effect.gen(function*() {
       const { port } = yield* recorder
-      const error = yield* Effect.flatMap(DaemonClient, (c) => c.call((api) => api.peers.get({ path: { ref: "nobody" } }))).pipe(
-        Effect.provide(clientFor(port, null)),
-        Effect.flip
-      )
+      const error = yield* Effect.flatMap(DaemonClient, (c) =>
+        c.call((api) => api.peers.get({ path: { ref: "nobody" } }))).pipe(
+          Effect.provide(clientFor(port, null)),
+          Effect.flip
+        )
       assert.strictEqual(error._tag, "PeerNotFound")
       assert.strictEqual(error.message, "no peer named `nobody`")
     }))

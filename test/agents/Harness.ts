@@ -27,7 +27,12 @@ export interface RunResult {
 
 export const runBin = (
   args: ReadonlyArray<string>,
-  options: { readonly env: NodeJS.ProcessEnv; readonly input?: string; readonly cwd?: string; readonly timeoutMs?: number }
+  options: {
+    readonly env: NodeJS.ProcessEnv
+    readonly input?: string
+    readonly cwd?: string
+    readonly timeoutMs?: number
+  }
 ): Promise<RunResult> =>
   new Promise((resolve, reject) => {
     const started = Date.now()
@@ -83,11 +88,16 @@ export interface RunningDaemon {
 }
 
 /** A real daemon (`repowire serve`) on port 0 in a fresh REPOWIRE_HOME. */
-export const startDaemon = async (daemon: Record<string, unknown> = {}, existingHome?: string): Promise<RunningDaemon> => {
+export const startDaemon = async (
+  daemon: Record<string, unknown> = {},
+  existingHome?: string
+): Promise<RunningDaemon> => {
   const home = existingHome ?? tempDir("rw-home-")
   if (existingHome === undefined) {
     fs.chmodSync(home, 0o700)
-    fs.writeFileSync(path.join(home, "config.yaml"), YAML.stringify({ daemon: { port: 0, ...daemon } }), { mode: 0o600 })
+    fs.writeFileSync(path.join(home, "config.yaml"), YAML.stringify({ daemon: { port: 0, ...daemon } }), {
+      mode: 0o600
+    })
   }
   const env = cleanEnv({ REPOWIRE_HOME: home })
   const child = spawn(process.execPath, [BIN, "serve"], { env, stdio: ["ignore", "ignore", "pipe"] })

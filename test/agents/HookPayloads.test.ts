@@ -1,22 +1,25 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { paneSafe } from "../../src/layers/PaneInjectorTmux.js"
 import { formatIncoming } from "../../src/programs/agent/DeliveryText.js"
 import { resolveIdentity } from "../../src/programs/agent/Identity.js"
-import { paneSafe } from "../../src/layers/PaneInjectorTmux.js"
 import { blockStop } from "../../src/programs/hook/Output.js"
-import { decodeHookPayload, parseEventName } from "../../src/protocol/HookPayload.js"
 import { lastAssistantText } from "../../src/programs/hook/Transcript.js"
+import { decodeHookPayload, parseEventName } from "../../src/protocol/HookPayload.js"
 
 const fixtures = path.join(__dirname, "fixtures", "payloads")
-const payload = (name: string) => JSON.parse(fs.readFileSync(path.join(fixtures, name), "utf8").replace("CWD", "/work/api")) as unknown
+const payload = (name: string) =>
+  JSON.parse(fs.readFileSync(path.join(fixtures, name), "utf8").replace("CWD", "/work/api")) as unknown
 
 describe("hook payloads", () => {
   it("decodes Claude Code's five events", () => {
     const start = decodeHookPayload("session-start", payload("claude-session-start.json"))
     assert.deepStrictEqual(start, { ok: true, value: { kind: "session-start", cwd: "/work/api" } })
     const prompt = decodeHookPayload("user-prompt-submit", payload("claude-user-prompt-submit.json"))
-    assert.isTrue(prompt.ok && prompt.value.kind === "user-prompt-submit" && prompt.value.prompt.startsWith("Which endpoints"))
+    assert.isTrue(
+      prompt.ok && prompt.value.kind === "user-prompt-submit" && prompt.value.prompt.startsWith("Which endpoints")
+    )
     const tool = decodeHookPayload("post-tool-use", payload("claude-post-tool-use.json"))
     assert.deepStrictEqual(tool, {
       ok: true,
@@ -45,11 +48,15 @@ describe("hook payloads", () => {
     const withIntro = decodeHookPayload("user-prompt-submit", {
       prompt: "<hook_context>You are on the repowire mesh as \"web\"</hook_context>\n\nAsk lead which port."
     })
-    assert.isTrue(withIntro.ok && withIntro.value.kind === "user-prompt-submit" && withIntro.value.prompt === "Ask lead which port.")
+    assert.isTrue(
+      withIntro.ok && withIntro.value.kind === "user-prompt-submit" && withIntro.value.prompt === "Ask lead which port."
+    )
     const tool = decodeHookPayload("post-tool-use", payload("gemini-after-tool.json"))
     assert.isTrue(tool.ok && tool.value.kind === "post-tool-use" && tool.value.summary === "/home/me/web/src/client.ts")
     const stop = decodeHookPayload("stop", payload("gemini-after-agent.json"))
-    assert.isTrue(stop.ok && stop.value.kind === "stop" && stop.value.assistantText === "Done: the client now calls /v2/items.")
+    assert.isTrue(
+      stop.ok && stop.value.kind === "stop" && stop.value.assistantText === "Done: the client now calls /v2/items."
+    )
     assert.deepStrictEqual(blockStop("gemini", "x"), { decision: "deny", reason: "x" })
     assert.deepStrictEqual(blockStop("claude-code", "x"), { decision: "block", reason: "x" })
   })
@@ -71,15 +78,26 @@ describe("hook payloads", () => {
   })
 
   it("reads the last assistant text of a Claude Code transcript", () => {
-    assert.strictEqual(lastAssistantText(path.join(fixtures, "claude-transcript.jsonl")), "The API exposes GET /items and POST /items.")
+    assert.strictEqual(
+      lastAssistantText(path.join(fixtures, "claude-transcript.jsonl")),
+      "The API exposes GET /items and POST /items."
+    )
     assert.strictEqual(lastAssistantText("/nonexistent/transcript.jsonl"), undefined)
   })
 })
 
 describe("identity and delivered text", () => {
   it("keys a session by tmux pane when in tmux, else by working directory", () => {
-    const inTmux = resolveIdentity("claude-code", { TMUX: "/tmp/tmux-1000/default,123,0", TMUX_PANE: "%3" }, "/work/api")
-    const samePane = resolveIdentity("claude-code", { TMUX: "/tmp/tmux-1000/default,999,0", TMUX_PANE: "%3" }, "/elsewhere")
+    const inTmux = resolveIdentity(
+      "claude-code",
+      { TMUX: "/tmp/tmux-1000/default,123,0", TMUX_PANE: "%3" },
+      "/work/api"
+    )
+    const samePane = resolveIdentity(
+      "claude-code",
+      { TMUX: "/tmp/tmux-1000/default,999,0", TMUX_PANE: "%3" },
+      "/elsewhere"
+    )
     const noTmux = resolveIdentity("claude-code", {}, "/work/api")
     assert.strictEqual(inTmux.key, samePane.key)
     assert.notStrictEqual(inTmux.key, noTmux.key)
@@ -95,11 +113,21 @@ describe("identity and delivered text", () => {
   })
 
   it("shows sender, ask id and how to answer", () => {
-    const text = formatIncoming({ kind: "ask", from_name: "web", text: "Which endpoints?", correlation_id: "ask-12345678" })
+    const text = formatIncoming({
+      kind: "ask",
+      from_name: "web",
+      text: "Which endpoints?",
+      correlation_id: "ask-12345678"
+    })
     assert.include(text, "ask ask-12345678 from web")
     assert.include(text, "Which endpoints?")
     assert.include(text, "ack tool")
-    const reply = formatIncoming({ kind: "reply", from_name: "api", text: "GET /items", correlation_id: "ask-12345678" })
+    const reply = formatIncoming({
+      kind: "reply",
+      from_name: "api",
+      text: "GET /items",
+      correlation_id: "ask-12345678"
+    })
     assert.include(reply, "answer from api to your ask ask-12345678")
   })
 })

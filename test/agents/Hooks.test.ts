@@ -7,7 +7,12 @@ import { cleanEnv, httpJson, runBin, type RunningDaemon, startDaemon, tempDir } 
 
 const fixtures = path.join(__dirname, "fixtures", "payloads")
 const payload = (name: string, cwd: string, extra: Record<string, unknown> = {}) => {
-  const raw = JSON.parse(fs.readFileSync(path.join(fixtures, name), "utf8").replace("CWD", cwd).replace("TRANSCRIPT", path.join(fixtures, "claude-transcript.jsonl")))
+  const raw = JSON.parse(
+    fs.readFileSync(path.join(fixtures, name), "utf8").replace("CWD", cwd).replace(
+      "TRANSCRIPT",
+      path.join(fixtures, "claude-transcript.jsonl")
+    )
+  )
   return JSON.stringify({ ...raw, ...extra })
 }
 
@@ -30,9 +35,9 @@ const hook = (event: string, input: string, backend = "claude-code") =>
 const cli = (...args: Array<string>) => runBin(args, { env: daemon.env, cwd: project })
 const peerNamed = async (name: string, backend: string) => {
   const { body } = await httpJson(daemon.url, "GET", "/peers?all=true", { headers: auth })
-  return (body.peers as Array<{ display_name: string; backend: string; status: string; peer_id: string; turn_state: string | null }>).find((p) =>
-    p.display_name.startsWith(name) && p.backend === backend
-  )
+  return (body.peers as Array<
+    { display_name: string; backend: string; status: string; peer_id: string; turn_state: string | null }
+  >).find((p) => p.display_name.startsWith(name) && p.backend === backend)
 }
 const eventsOf = async (peerId: string) => {
   const { body } = await httpJson(daemon.url, "GET", `/events?peer=${peerId}`, { headers: auth })
@@ -43,7 +48,9 @@ describe("Claude Code hooks against a real daemon (with daemon.auth_token set)",
   it("walks a session: start, prompt, tool call, stop with waiting messages, end", async () => {
     const start = await hook("session-start", payload("claude-session-start.json", project))
     assert.strictEqual(start.code, 0, start.stderr)
-    const context = JSON.parse(start.stdout) as { hookSpecificOutput: { hookEventName: string; additionalContext: string } }
+    const context = JSON.parse(start.stdout) as {
+      hookSpecificOutput: { hookEventName: string; additionalContext: string }
+    }
     assert.strictEqual(context.hookSpecificOutput.hookEventName, "SessionStart")
     assert.include(context.hookSpecificOutput.additionalContext, "\"api\"")
     const peer = (await peerNamed("api", "claude-code"))!
@@ -77,8 +84,13 @@ describe("Claude Code hooks against a real daemon (with daemon.auth_token set)",
 
     const notified = await cli("notify", "api", "the staging DB is down")
     assert.strictEqual(notified.code, 0, notified.stderr)
-    const asked2 = JSON.parse((await cli("ask", "api", "Can you rerun the migration?", "--json")).stdout) as { correlation_id: string }
-    const stop2 = JSON.parse((await hook("stop", payload("claude-stop.json", project))).stdout) as { decision: string; reason: string }
+    const asked2 = JSON.parse((await cli("ask", "api", "Can you rerun the migration?", "--json")).stdout) as {
+      correlation_id: string
+    }
+    const stop2 = JSON.parse((await hook("stop", payload("claude-stop.json", project))).stdout) as {
+      decision: string
+      reason: string
+    }
     assert.strictEqual(stop2.decision, "block")
     assert.include(stop2.reason, "message from cli:\nthe staging DB is down")
     assert.include(stop2.reason, `ask ${asked2.correlation_id} from cli`)
@@ -86,8 +98,14 @@ describe("Claude Code hooks against a real daemon (with daemon.auth_token set)",
     assert.strictEqual(stop3.stdout.trim(), "{}", "nothing new: the agent may stop (no loop)")
 
     const events = await eventsOf(peer.peer_id)
-    assert.isTrue(events.some((e) => e.type === "chat" && e.role === "user" && e.text === "Which endpoints does the API expose?"))
-    assert.isTrue(events.some((e) => e.type === "chat" && e.role === "assistant" && e.text === "The API exposes GET /items and POST /items."))
+    assert.isTrue(
+      events.some((e) => e.type === "chat" && e.role === "user" && e.text === "Which endpoints does the API expose?")
+    )
+    assert.isTrue(
+      events.some((e) =>
+        e.type === "chat" && e.role === "assistant" && e.text === "The API exposes GET /items and POST /items."
+      )
+    )
     assert.isTrue(events.some((e) => e.type === "tool_call" && e.tool === "Bash" && e.summary === "npm test -- --run"))
 
     const end = await hook("session-end", payload("claude-session-end.json", project))
@@ -97,35 +115,58 @@ describe("Claude Code hooks against a real daemon (with daemon.auth_token set)",
   }, 120_000)
 
   it("answers each runtime in its own format", async () => {
-    const codexStart = await hook("session-start", JSON.stringify({ cwd: project, hook_event_name: "SessionStart", source: "startup" }), "codex")
+    const codexStart = await hook(
+      "session-start",
+      JSON.stringify({ cwd: project, hook_event_name: "SessionStart", source: "startup" }),
+      "codex"
+    )
     assert.strictEqual(codexStart.code, 0, codexStart.stderr)
     await cli("notify", (await peerNamed("api", "codex"))!.peer_id, "ping from cli")
-    const codexStop = JSON.parse((await hook("stop", payload("codex-stop.json", project), "codex")).stdout) as { decision: string }
+    const codexStop = JSON.parse((await hook("stop", payload("codex-stop.json", project), "codex")).stdout) as {
+      decision: string
+    }
     assert.strictEqual(codexStop.decision, "block")
     const codexPeer = (await peerNamed("api", "codex"))!
-    assert.isTrue((await eventsOf(codexPeer.peer_id)).some((e) => e.type === "chat" && e.text === "The tests pass now."))
+    assert.isTrue(
+      (await eventsOf(codexPeer.peer_id)).some((e) => e.type === "chat" && e.text === "The tests pass now.")
+    )
 
-    const geminiStart = await hook("SessionStart", JSON.stringify({ cwd: project, hook_event_name: "SessionStart", source: "startup" }), "gemini")
+    const geminiStart = await hook(
+      "SessionStart",
+      JSON.stringify({ cwd: project, hook_event_name: "SessionStart", source: "startup" }),
+      "gemini"
+    )
     assert.strictEqual(geminiStart.code, 0, geminiStart.stderr)
     const gemini = (await peerNamed("api", "gemini"))!
     await cli("notify", gemini.peer_id, "ping gemini")
-    const before = JSON.parse((await hook("BeforeAgent", payload("gemini-before-agent.json", project), "gemini")).stdout) as {
+    const before = JSON.parse(
+      (await hook("BeforeAgent", payload("gemini-before-agent.json", project), "gemini")).stdout
+    ) as {
       hookSpecificOutput: { hookEventName: string; additionalContext: string }
     }
     assert.strictEqual(before.hookSpecificOutput.hookEventName, "BeforeAgent")
     assert.include(before.hookSpecificOutput.additionalContext, "ping gemini")
-    assert.strictEqual((await hook("AfterTool", payload("gemini-after-tool.json", project), "gemini")).stdout.trim(), "{}")
+    assert.strictEqual(
+      (await hook("AfterTool", payload("gemini-after-tool.json", project), "gemini")).stdout.trim(),
+      "{}"
+    )
     await cli("notify", gemini.peer_id, "second ping")
-    const after = JSON.parse((await hook("AfterAgent", payload("gemini-after-agent.json", project), "gemini")).stdout) as {
+    const after = JSON.parse(
+      (await hook("AfterAgent", payload("gemini-after-agent.json", project), "gemini")).stdout
+    ) as {
       decision: string
       reason: string
     }
     assert.strictEqual(after.decision, "deny")
     assert.include(after.reason, "second ping")
     // The continued turn's AfterAgent (Gemini CLI 0.61) holds the first answer, then the new one.
-    const followUp = payload("gemini-after-agent.json", project, { prompt_response: "Done: the client now calls /v2/items.\n\nAnd the ping is answered." })
+    const followUp = payload("gemini-after-agent.json", project, {
+      prompt_response: "Done: the client now calls /v2/items.\n\nAnd the ping is answered."
+    })
     assert.strictEqual((await hook("AfterAgent", followUp, "gemini")).code, 0)
-    const answers = (await eventsOf(gemini.peer_id)).filter((e) => e.type === "chat" && e.role === "assistant").map((e) => e.text)
+    const answers = (await eventsOf(gemini.peer_id)).filter((e) => e.type === "chat" && e.role === "assistant").map((
+      e
+    ) => e.text)
     assert.deepStrictEqual(answers, ["Done: the client now calls /v2/items.", "And the ping is answered."])
 
     const opencode = await hook("post-tool-use", payload("opencode-post-tool-use.json", project), "opencode")
@@ -152,7 +193,11 @@ describe("SessionStart without a running daemon", () => {
     const dir = path.join(home, "web")
     fs.mkdirSync(dir)
     try {
-      const start = await runBin(["hook", "session-start"], { env, cwd: dir, input: JSON.stringify({ cwd: dir, hook_event_name: "SessionStart" }) })
+      const start = await runBin(["hook", "session-start"], {
+        env,
+        cwd: dir,
+        input: JSON.stringify({ cwd: dir, hook_event_name: "SessionStart" })
+      })
       assert.strictEqual(start.code, 0, start.stderr)
       const context = JSON.parse(start.stdout) as { hookSpecificOutput: { additionalContext: string } }
       assert.include(context.hookSpecificOutput.additionalContext, "as \"web\"")
@@ -176,7 +221,12 @@ describe("a hook with the daemon down", () => {
     })
     const home = tempDir("rw-down-")
     const env = cleanEnv({ REPOWIRE_HOME: home, REPOWIRE_DAEMON__PORT: String(closed) })
-    for (const [event, file] of [["post-tool-use", "claude-post-tool-use.json"], ["stop", "claude-stop.json"], ["user-prompt-submit", "claude-user-prompt-submit.json"]] as const) {
+    for (
+      const [event, file] of [["post-tool-use", "claude-post-tool-use.json"], ["stop", "claude-stop.json"], [
+        "user-prompt-submit",
+        "claude-user-prompt-submit.json"
+      ]] as const
+    ) {
       const r = await runBin(["hook", event], { env, input: payload(file, home) })
       assert.strictEqual(r.code, 0)
       assert.strictEqual(r.stdout, "")

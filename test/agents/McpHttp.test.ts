@@ -1,4 +1,3 @@
-import { TOOL_NAMES } from "../../src/programs/mcp/Tools.js"
 import { HttpServer } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
@@ -6,9 +5,10 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { McpRoute } from "../../src/programs/daemon/McpRoute.js"
+import { TOOL_NAMES } from "../../src/programs/mcp/Tools.js"
 import { startDaemon, type TestDaemon } from "../support/Daemon.js"
-import { httpJson } from "./Harness.js"
 import { gateLayer, serveOnLoopback } from "../support/Layers.js"
+import { httpJson } from "./Harness.js"
 
 /**
  * /mcp mounted on its own port-0 server beside a real daemon in the same home: its tools call
@@ -53,7 +53,10 @@ beforeAll(async () => {
     headers: { authorization: `Bearer ${TOKEN}` }
   })
   peer = registered.body
-  await httpJson(daemon.url, "POST", "/peers", { body: { name: "other", backend: "gemini" }, headers: { authorization: `Bearer ${TOKEN}` } })
+  await httpJson(daemon.url, "POST", "/peers", {
+    body: { name: "other", backend: "gemini" },
+    headers: { authorization: `Bearer ${TOKEN}` }
+  })
 }, 120_000)
 
 afterAll(async () => {
@@ -64,11 +67,17 @@ afterAll(async () => {
 describe("/mcp over Streamable HTTP", () => {
   it("serves the tools to an SDK client with the bearer and the peer's headers", async () => {
     const client = new Client({ name: "http", version: "0" })
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${enabled.url}/mcp`), {
-      requestInit: {
-        headers: { authorization: `Bearer ${TOKEN}`, "x-repowire-peer-id": peer.peer_id, "x-repowire-peer-token": peer.token }
-      }
-    }))
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${enabled.url}/mcp`), {
+        requestInit: {
+          headers: {
+            authorization: `Bearer ${TOKEN}`,
+            "x-repowire-peer-id": peer.peer_id,
+            "x-repowire-peer-token": peer.token
+          }
+        }
+      })
+    )
     const { tools } = await client.listTools()
     assert.strictEqual(tools.length, TOOL_NAMES.length)
     const who = await client.callTool({ name: "whoami", arguments: {} })
@@ -80,9 +89,11 @@ describe("/mcp over Streamable HTTP", () => {
 
   it("names the headers a caller without identity must send", async () => {
     const client = new Client({ name: "anon", version: "0" })
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${enabled.url}/mcp`), {
-      requestInit: { headers: { authorization: `Bearer ${TOKEN}` } }
-    }))
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${enabled.url}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${TOKEN}` } }
+      })
+    )
     const r = await client.callTool({ name: "whoami", arguments: {} })
     assert.isTrue(r.isError)
     assert.include((r.content as Array<{ text: string }>)[0]!.text, "X-Repowire-Peer-Id and X-Repowire-Peer-Token")
@@ -109,11 +120,20 @@ describe("/mcp over Streamable HTTP", () => {
 
   it("checks Host (DNS rebinding) and Origin (cross-site)", async () => {
     const headers = { ...mcpHeaders, authorization: `Bearer ${TOKEN}` }
-    const rebound = await httpJson(enabled.url, "POST", "/mcp", { body: initialize, headers: { ...headers, host: `evil.example:${enabled.port}` } })
+    const rebound = await httpJson(enabled.url, "POST", "/mcp", {
+      body: initialize,
+      headers: { ...headers, host: `evil.example:${enabled.port}` }
+    })
     assert.strictEqual(rebound.status, 403)
-    const otherPort = await httpJson(enabled.url, "POST", "/mcp", { body: initialize, headers: { ...headers, host: "127.0.0.1:1" } })
+    const otherPort = await httpJson(enabled.url, "POST", "/mcp", {
+      body: initialize,
+      headers: { ...headers, host: "127.0.0.1:1" }
+    })
     assert.strictEqual(otherPort.status, 403)
-    const crossSite = await httpJson(enabled.url, "POST", "/mcp", { body: initialize, headers: { ...headers, origin: "https://evil.example" } })
+    const crossSite = await httpJson(enabled.url, "POST", "/mcp", {
+      body: initialize,
+      headers: { ...headers, origin: "https://evil.example" }
+    })
     assert.strictEqual(crossSite.status, 403)
     assert.include(crossSite.body.error.message, "https://evil.example")
     const local = await httpJson(enabled.url, "POST", "/mcp", {
@@ -126,11 +146,17 @@ describe("/mcp over Streamable HTTP", () => {
 
   it("is served by the daemon itself, behind its guard", async () => {
     const client = new Client({ name: "daemon", version: "0" })
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${daemon.url}/mcp`), {
-      requestInit: {
-        headers: { authorization: `Bearer ${TOKEN}`, "x-repowire-peer-id": peer.peer_id, "x-repowire-peer-token": peer.token }
-      }
-    }))
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${daemon.url}/mcp`), {
+        requestInit: {
+          headers: {
+            authorization: `Bearer ${TOKEN}`,
+            "x-repowire-peer-id": peer.peer_id,
+            "x-repowire-peer-token": peer.token
+          }
+        }
+      })
+    )
     const peers = await client.callTool({ name: "list_peers", arguments: {} })
     assert.include((peers.content as Array<{ text: string }>)[0]!.text, "remote (you)\tonline\tcodex")
     await client.close()
@@ -139,7 +165,10 @@ describe("/mcp over Streamable HTTP", () => {
   })
 
   it("is absent unless daemon.mcp_http.enabled", async () => {
-    const r = await httpJson(disabled.url, "POST", "/mcp", { body: initialize, headers: { ...mcpHeaders, authorization: `Bearer ${TOKEN}` } })
+    const r = await httpJson(disabled.url, "POST", "/mcp", {
+      body: initialize,
+      headers: { ...mcpHeaders, authorization: `Bearer ${TOKEN}` }
+    })
     assert.strictEqual(r.status, 404)
   })
 })

@@ -47,7 +47,10 @@ describe("MCP over stdio against a real daemon", () => {
     const who = await client.callTool({ name: "whoami", arguments: {} })
     assert.match(text(who), /^you are frontend \(peer-[a-z0-9]+\), circle default, backend claude-code, online$/)
 
-    const described = await client.callTool({ name: "set_description", arguments: { description: "building the login page" } })
+    const described = await client.callTool({
+      name: "set_description",
+      arguments: { description: "building the login page" }
+    })
     assert.strictEqual(text(described), "description set")
 
     const peers = await client.callTool({ name: "list_peers", arguments: {} })
@@ -62,7 +65,9 @@ describe("MCP over stdio against a real daemon", () => {
     assert.include(text(inbound), `${correlation_id}\tcli\tfrontend\t`)
     const acked = await client.callTool({ name: "ack", arguments: { correlation_id, message: "POST /login" } })
     assert.match(text(acked), new RegExp(`^${correlation_id} acked, reply (queued|delivered)$`))
-    const asks = JSON.parse((await cli("asks", "--json")).stdout) as { asks: Array<{ correlation_id: string; state: string; reply: string }> }
+    const asks = JSON.parse((await cli("asks", "--json")).stdout) as {
+      asks: Array<{ correlation_id: string; state: string; reply: string }>
+    }
     const closed = asks.asks.find((a) => a.correlation_id === correlation_id)!
     assert.strictEqual(closed.state, "acked")
     assert.strictEqual(closed.reply, "POST /login")
@@ -98,7 +103,9 @@ describe("MCP over stdio against a real daemon", () => {
     const sessions = path.join(daemon.home, "sessions")
     const file = fs.readdirSync(sessions).map((f) => path.join(sessions, f)).find((f) => f.includes("claude-code"))!
     const record = JSON.parse(fs.readFileSync(file, "utf8")) as { peer_id: string; token: string }
-    const removed = await httpJson(daemon.url, "DELETE", `/peers/${record.peer_id}`, { headers: { "x-repowire-peer-token": record.token } })
+    const removed = await httpJson(daemon.url, "DELETE", `/peers/${record.peer_id}`, {
+      headers: { "x-repowire-peer-token": record.token }
+    })
     assert.strictEqual(removed.status, 200)
     const who = await client.callTool({ name: "whoami", arguments: {} })
     assert.isFalse(isError(who), text(who))
@@ -112,10 +119,20 @@ describe("MCP stdio hygiene and identity", () => {
     let stdout = ""
     child.stdout.on("data", (d) => (stdout += d))
     const send = (msg: unknown) => child.stdin.write(JSON.stringify(msg) + "\n")
-    send({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } } })
+    send({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } }
+    })
     send({ jsonrpc: "2.0", method: "notifications/initialized" })
     send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "list_peers", arguments: {} } })
-    send({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "notify_peer", arguments: { to: "nobody", text: "x" } } })
+    send({
+      jsonrpc: "2.0",
+      id: 3,
+      method: "tools/call",
+      params: { name: "notify_peer", arguments: { to: "nobody", text: "x" } }
+    })
     const deadline = Date.now() + 15_000
     while (Date.now() < deadline && stdout.split("\n").filter((l) => l.trim() !== "").length < 3) {
       await new Promise((r) => setTimeout(r, 50))
@@ -136,7 +153,9 @@ describe("MCP stdio hygiene and identity", () => {
       headers: { "x-repowire-peer-token": a.body.token }
     })
     assert.strictEqual(forged.status, 403)
-    const tokenless = await httpJson(daemon.url, "POST", "/notify", { body: { from_peer: "bob", to_peer: "alice", text: "hi" } })
+    const tokenless = await httpJson(daemon.url, "POST", "/notify", {
+      body: { from_peer: "bob", to_peer: "alice", text: "hi" }
+    })
     assert.strictEqual(tokenless.status, 401)
     const honest = await httpJson(daemon.url, "POST", "/notify", {
       body: { from_peer: a.body.peer_id, to_peer: "bob", text: "hi bob" },

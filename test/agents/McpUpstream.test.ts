@@ -51,14 +51,20 @@ describe("MCP tools with upstream repowire's argument names", () => {
     const waiting = client.callTool({ name: "wait_on_ack", arguments: { correlation_id: id!, timeout_seconds: 20 } })
     assert.strictEqual((await cli("ack", id!, "yes")).code, 0)
     assert.strictEqual(text(await waiting), `${id} acked by cli. Reply:\nyes`)
-    const notified = await client.callTool({ name: "notify_peer", arguments: { peer_name: "cli", message: "deploying" } })
+    const notified = await client.callTool({
+      name: "notify_peer",
+      arguments: { peer_name: "cli", message: "deploying" }
+    })
     assert.match(text(notified), /^sent to cli \((queued|delivered)\)$/)
     const cast = await client.callTool({ name: "broadcast", arguments: { message: "hello all" } })
     assert.isFalse(isError(cast), text(cast))
 
     // upstream's CLI group: repowire peer list|ask|ack|asks
     const listed = await cli("peer", "list", "--json")
-    assert.include((JSON.parse(listed.stdout) as { peers: Array<{ display_name: string }> }).peers.map((p) => p.display_name), "webapp")
+    assert.include(
+      (JSON.parse(listed.stdout) as { peers: Array<{ display_name: string }> }).peers.map((p) => p.display_name),
+      "webapp"
+    )
     const peerAsk = await cli("peer", "ask", "webapp", "which branch?", "--json")
     const askId = (JSON.parse(peerAsk.stdout) as { correlation_id: string }).correlation_id
     const peerAsks = await cli("peer", "asks", "--open", "--json")
@@ -71,7 +77,10 @@ describe("MCP tools with upstream repowire's argument names", () => {
   it("attachments: a local file is uploaded, an id passes through, a missing file is a tool error", async () => {
     const file = path.join(project, "notes.md")
     fs.writeFileSync(file, "# the plan\n")
-    const sent = await client.callTool({ name: "ask", arguments: { to: "cli", text: "see the plan", attachments: ["notes.md"] } })
+    const sent = await client.callTool({
+      name: "ask",
+      arguments: { to: "cli", text: "see the plan", attachments: ["notes.md"] }
+    })
     assert.isFalse(isError(sent), text(sent))
     const asks = JSON.parse((await cli("asks", "--all", "--json")).stdout) as {
       asks: Array<{ text: string; attachments: Array<{ id: string; name: string; path: string }> }>
@@ -85,7 +94,10 @@ describe("MCP tools with upstream repowire's argument names", () => {
       arguments: { peer_name: "cli", message: "same file", attachments: [withFile.attachments[0]!.id] }
     })
     assert.isFalse(isError(again), text(again))
-    const gone = await client.callTool({ name: "notify_peer", arguments: { to: "cli", text: "x", attachments: ["nope.txt"] } })
+    const gone = await client.callTool({
+      name: "notify_peer",
+      arguments: { to: "cli", text: "x", attachments: ["nope.txt"] }
+    })
     assert.isTrue(isError(gone))
     assert.include(text(gone), "nope.txt")
   }, 60_000)

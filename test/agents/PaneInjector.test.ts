@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
 import { execFileSync } from "node:child_process"
 import * as path from "node:path"
-import { Effect } from "effect"
 import { PaneInjectorTmux } from "../../src/layers/PaneInjectorTmux.js"
 import { PaneInjector, type PaneTarget } from "../../src/services/PaneInjector.js"
 import { tempDir } from "./Harness.js"
@@ -14,7 +14,11 @@ const pane = Effect.acquireRelease(
     const tmux = (...args: Array<string>) => execFileSync("tmux", ["-S", socket, ...args], { encoding: "utf8" })
     tmux("-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "200", "-y", "60", "cat > /dev/null")
     const id = tmux("list-panes", "-t", "t", "-F", "#{pane_id}").trim()
-    return { target: { pane: id, socket } satisfies PaneTarget, screen: () => tmux("capture-pane", "-p", "-J", "-t", id, "-S", "-300"), tmux }
+    return {
+      target: { pane: id, socket } satisfies PaneTarget,
+      screen: () => tmux("capture-pane", "-p", "-J", "-t", id, "-S", "-300"),
+      tmux
+    }
   }),
   ({ tmux }) => Effect.sync(() => void tmux("kill-server"))
 )
@@ -31,7 +35,9 @@ describe("PaneInjectorTmux", () => {
       const deadline = Date.now() + 5000
       while (!screen().includes("line b of 4\n") && Date.now() < deadline) yield* Effect.sleep("50 millis")
       const text = screen()
-      for (const i of [1, 2, 3, 4]) assert.match(text, new RegExp(`\\[repowire\\] message ${i}:\\nline a of ${i}\\nline b of ${i}\\n`))
+      for (const i of [1, 2, 3, 4]) {
+        assert.match(text, new RegExp(`\\[repowire\\] message ${i}:\\nline a of ${i}\\nline b of ${i}\\n`))
+      }
       assert.isTrue(yield* injector.exists(target))
       assert.isFalse(yield* injector.exists({ ...target, pane: "%999" }))
     }).pipe(Effect.provide(PaneInjectorTmux)), 60_000)

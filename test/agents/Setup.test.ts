@@ -48,9 +48,19 @@ describe("setup / uninstall on fixture configs", () => {
     assert.strictEqual(claude.hooks.PostToolUse.length, 2)
     assert.strictEqual(claude.hooks.PostToolUse[0].matcher, "Write|Edit")
     assert.strictEqual(claude.hooks.Stop[0].hooks[0].command, "repowire hook stop --backend claude-code")
-    assert.deepStrictEqual(Object.keys(claude.hooks).sort(), ["PostToolUse", "SessionEnd", "SessionStart", "Stop", "UserPromptSubmit"])
+    assert.deepStrictEqual(Object.keys(claude.hooks).sort(), [
+      "PostToolUse",
+      "SessionEnd",
+      "SessionStart",
+      "Stop",
+      "UserPromptSubmit"
+    ])
     const claudeJson = JSON.parse(fs.readFileSync(path.join(home, ".claude.json"), "utf8"))
-    assert.deepStrictEqual(claudeJson.mcpServers.repowire, { type: "stdio", command: "repowire", args: ["mcp", "--backend", "claude-code"] })
+    assert.deepStrictEqual(claudeJson.mcpServers.repowire, {
+      type: "stdio",
+      command: "repowire",
+      args: ["mcp", "--backend", "claude-code"]
+    })
     assert.strictEqual(claudeJson.mcpServers.github.command, "npx")
     assert.strictEqual(claudeJson.numStartups, 42)
     const toml = fs.readFileSync(path.join(home, ".codex/config.toml"), "utf8")
@@ -123,7 +133,13 @@ describe("setup / uninstall on fixture configs", () => {
     const { home, repowireHome } = freshHome()
     const before = snapshot(home)
     const run = spawnSync(process.execPath, [bin, "setup", "--dry-run"], {
-      env: { ...process.env, HOME: home, REPOWIRE_HOME: repowireHome, PATH: "", REPOWIRE_SETUP_COMMAND: "[\"repowire\"]" },
+      env: {
+        ...process.env,
+        HOME: home,
+        REPOWIRE_HOME: repowireHome,
+        PATH: "",
+        REPOWIRE_SETUP_COMMAND: "[\"repowire\"]"
+      },
       encoding: "utf8"
     })
     assert.strictEqual(run.status, 0, run.stderr)
@@ -131,7 +147,13 @@ describe("setup / uninstall on fixture configs", () => {
     assert.match(run.stdout, /^\+\s+"repowire": \{$/m)
     assert.deepStrictEqual(snapshot(home), before)
     const real = spawnSync(process.execPath, [bin, "setup", "--http-mcp"], {
-      env: { ...process.env, HOME: home, REPOWIRE_HOME: repowireHome, PATH: "", REPOWIRE_SETUP_COMMAND: "[\"repowire\"]" },
+      env: {
+        ...process.env,
+        HOME: home,
+        REPOWIRE_HOME: repowireHome,
+        PATH: "",
+        REPOWIRE_SETUP_COMMAND: "[\"repowire\"]"
+      },
       encoding: "utf8"
     })
     assert.strictEqual(real.status, 0, real.stderr)
@@ -139,15 +161,30 @@ describe("setup / uninstall on fixture configs", () => {
     assert.match(config, /enabled: true/)
     assert.match(config, /auth_token: \S{40,}/)
     const status = execFileSync(process.execPath, [bin, "status", "--json"], {
-      env: { ...process.env, HOME: home, REPOWIRE_HOME: repowireHome, PATH: "", REPOWIRE_DAEMON__PORT: "1", REPOWIRE_SETUP_COMMAND: "[\"repowire\"]" },
+      env: {
+        ...process.env,
+        HOME: home,
+        REPOWIRE_HOME: repowireHome,
+        PATH: "",
+        REPOWIRE_DAEMON__PORT: "1",
+        REPOWIRE_SETUP_COMMAND: "[\"repowire\"]"
+      },
       encoding: "utf8"
     })
     const parsed = JSON.parse(status)
     assert.isFalse(parsed.daemon.running)
     assert.isTrue(parsed.mcp_http)
-    assert.isTrue(parsed.agents.every((a: { files: Array<{ state: string }> }) => a.files.every((f) => f.state === "installed")))
+    assert.isTrue(
+      parsed.agents.every((a: { files: Array<{ state: string }> }) => a.files.every((f) => f.state === "installed"))
+    )
     const un = spawnSync(process.execPath, [bin, "uninstall"], {
-      env: { ...process.env, HOME: home, REPOWIRE_HOME: repowireHome, PATH: "", REPOWIRE_SETUP_COMMAND: "[\"repowire\"]" },
+      env: {
+        ...process.env,
+        HOME: home,
+        REPOWIRE_HOME: repowireHome,
+        PATH: "",
+        REPOWIRE_SETUP_COMMAND: "[\"repowire\"]"
+      },
       encoding: "utf8"
     })
     assert.strictEqual(un.status, 0, un.stderr)
@@ -159,12 +196,21 @@ describe("setup / uninstall on fixture configs", () => {
 describe("setup --relay", () => {
   it("a bad or unreachable relay stops setup before anything changes", () => {
     const { home, repowireHome } = freshHome()
-    const env = { ...process.env, HOME: home, REPOWIRE_HOME: repowireHome, PATH: "", REPOWIRE_SETUP_COMMAND: "[\"repowire\"]" }
+    const env = {
+      ...process.env,
+      HOME: home,
+      REPOWIRE_HOME: repowireHome,
+      PATH: "",
+      REPOWIRE_SETUP_COMMAND: "[\"repowire\"]"
+    }
     const before = snapshot(home)
     const bad = spawnSync(process.execPath, [bin, "setup", "--relay", "not a url"], { env, encoding: "utf8" })
     assert.strictEqual(bad.status, 1)
     assert.include(bad.stderr, "relay.url")
-    const down = spawnSync(process.execPath, [bin, "setup", "--relay", "https://127.0.0.1:1"], { env, encoding: "utf8" })
+    const down = spawnSync(process.execPath, [bin, "setup", "--relay", "https://127.0.0.1:1"], {
+      env,
+      encoding: "utf8"
+    })
     assert.strictEqual(down.status, 1)
     assert.include(down.stderr, "cannot reach the relay")
     assert.deepStrictEqual(snapshot(home), before, "nothing was installed")

@@ -3,11 +3,11 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { parseEventName, resolveUpstreamSession, UPSTREAM_NOOP_EVENTS } from "../../src/protocol/HookPayload.js"
 import { integrations } from "../../src/programs/setup/Integrations.js"
 import { applySetup, applyUninstall, planSetup, planUninstall, readState } from "../../src/programs/setup/Plan.js"
 import { readShimTarget, shimPath, shimState, shimText, writeShim } from "../../src/programs/setup/Shim.js"
 import { isRepowireHookCommand } from "../../src/programs/setup/Upstream.js"
+import { parseEventName, resolveUpstreamSession, UPSTREAM_NOOP_EVENTS } from "../../src/protocol/HookPayload.js"
 
 const fixture = path.join(__dirname, "fixtures", "upstream-home")
 const dist = path.join(__dirname, "..", "..", "dist")
@@ -35,7 +35,9 @@ const env = { PATH: "" }
 
 /** Every hook command in a hooks document, as "Event: command". */
 const hookCommands = (doc: { hooks?: Record<string, Array<{ hooks: Array<{ command: string }> }>> }) =>
-  Object.entries(doc.hooks ?? {}).flatMap(([event, groups]) => groups.flatMap((g) => g.hooks.map((h) => `${event}: ${h.command}`)))
+  Object.entries(doc.hooks ?? {}).flatMap(([event, groups]) =>
+    groups.flatMap((g) => g.hooks.map((h) => `${event}: ${h.command}`))
+  )
 
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, "utf8"))
 
@@ -65,7 +67,11 @@ describe("setup over upstream repowire's configs", () => {
     assert.notProperty(claude.hooks, "StopFailure")
 
     const claudeJson = readJson(path.join(home, ".claude.json"))
-    assert.deepStrictEqual(claudeJson.mcpServers.repowire, { type: "stdio", command: shim, args: ["mcp", "--backend", "claude-code"] })
+    assert.deepStrictEqual(claudeJson.mcpServers.repowire, {
+      type: "stdio",
+      command: shim,
+      args: ["mcp", "--backend", "claude-code"]
+    })
     assert.notProperty(claudeJson.mcpServers, "repowire-channel")
     assert.strictEqual(claudeJson.mcpServers.github.command, "npx")
 
@@ -79,15 +85,28 @@ describe("setup over upstream repowire's configs", () => {
     assert.strictEqual(codexHooks.length, 4)
     assert.isTrue(codexHooks.every((c) => c.includes(shim)), codexHooks.join("\n"))
 
-    assert.isFalse(fs.existsSync(path.join(home, ".config/opencode/plugin/repowire.ts")), "upstream's plugin is moved away")
+    assert.isFalse(
+      fs.existsSync(path.join(home, ".config/opencode/plugin/repowire.ts")),
+      "upstream's plugin is moved away"
+    )
     assert.isTrue(fs.existsSync(path.join(home, ".config/opencode/plugin/repowire.js")))
     assert.strictEqual(readJson(path.join(home, ".config/opencode/opencode.json")).mcp.repowire.command[0], shim)
 
     const takeover = readState(repowireHome).takeover ?? []
     const taken = takeover.map((t) => path.relative(home, t.file)).sort()
-    assert.includeMembers(taken, [".claude.json", ".claude/settings.json", ".codex/hooks.json", ".config/opencode/plugin/repowire.ts", ".gemini/settings.json"])
+    assert.includeMembers(taken, [
+      ".claude.json",
+      ".claude/settings.json",
+      ".codex/hooks.json",
+      ".config/opencode/plugin/repowire.ts",
+      ".gemini/settings.json"
+    ])
     for (const t of takeover) assert.strictEqual(fs.readFileSync(t.backup, "utf8"), before[path.relative(home, t.file)])
-    assert.isTrue(takeover.find((t) => t.file.endsWith("settings.json") && t.file.includes(".claude"))!.entries.some((e) => e.includes("Notification: repowire hook notification")))
+    assert.isTrue(
+      takeover.find((t) => t.file.endsWith("settings.json") && t.file.includes(".claude"))!.entries.some((e) =>
+        e.includes("Notification: repowire hook notification")
+      )
+    )
 
     assert.strictEqual(planSetup(integrations(home, [shim]), env).changes.length, 0, "a second setup changes nothing")
 
@@ -125,8 +144,14 @@ describe("upstream hook names", () => {
   it("accepts session, prompt and notification", () => {
     assert.strictEqual(parseEventName("prompt"), "user-prompt-submit")
     assert.strictEqual(parseEventName("session"), "session-start")
-    assert.strictEqual(resolveUpstreamSession("session", "session-start", { hook_event_name: "SessionEnd" }), "session-end")
-    assert.strictEqual(resolveUpstreamSession("session", "session-start", { hook_event_name: "SessionStart" }), "session-start")
+    assert.strictEqual(
+      resolveUpstreamSession("session", "session-start", { hook_event_name: "SessionEnd" }),
+      "session-end"
+    )
+    assert.strictEqual(
+      resolveUpstreamSession("session", "session-start", { hook_event_name: "SessionStart" }),
+      "session-start"
+    )
     assert.include(UPSTREAM_NOOP_EVENTS, "notification")
     const run = spawnSync(process.execPath, [path.join(dist, "bin.mjs"), "hook", "notification"], {
       input: JSON.stringify({ hook_event_name: "Notification", message: "Claude is waiting for your input" }),
@@ -148,11 +173,20 @@ describe("the shim", () => {
     fs.symlinkSync(path.join(dist, "..", "node_modules"), path.join(installA, "node_modules"))
     writeShim(home, { node: process.execPath, bin: path.join(installA, "dist", "bin.mjs") })
     const text = fs.readFileSync(shimPath(home), "utf8")
-    assert.deepStrictEqual(readShimTarget(text), { node: process.execPath, bin: path.join(installA, "dist", "bin.mjs") })
-    assert.include(shimText(home, { node: "/n", bin: "/b" }), "--no-memory-reducer --max-semi-space-size=32 --v8-pool-size=1")
+    assert.deepStrictEqual(readShimTarget(text), {
+      node: process.execPath,
+      bin: path.join(installA, "dist", "bin.mjs")
+    })
+    assert.include(
+      shimText(home, { node: "/n", bin: "/b" }),
+      "--no-memory-reducer --max-semi-space-size=32 --v8-pool-size=1"
+    )
     assert.strictEqual(shimState(home).state, "ok")
     const run = (extraPath = "") =>
-      spawnSync(shimPath(home), ["--version"], { encoding: "utf8", env: { PATH: `${extraPath}:/usr/bin:/bin`, HOME: root } })
+      spawnSync(shimPath(home), ["--version"], {
+        encoding: "utf8",
+        env: { PATH: `${extraPath}:/usr/bin:/bin`, HOME: root }
+      })
     assert.strictEqual(run().stdout.trim(), "0.1.0")
 
     const installB = path.join(root, "b")
@@ -177,9 +211,17 @@ describe("doctor and setup from the CLI, over upstream's configs", () => {
     const { home, repowireHome } = upstreamHome()
     fs.rmSync(path.join(home, ".codex", "config.toml"))
     const bin = path.join(dist, "bin.mjs")
-    const env = { ...process.env, HOME: home, REPOWIRE_HOME: repowireHome, PATH: "/usr/bin:/bin", REPOWIRE_DAEMON__PORT: "1", NO_COLOR: "1" }
+    const env = {
+      ...process.env,
+      HOME: home,
+      REPOWIRE_HOME: repowireHome,
+      PATH: "/usr/bin:/bin",
+      REPOWIRE_DAEMON__PORT: "1",
+      NO_COLOR: "1"
+    }
     delete (env as Record<string, string | undefined>).REPOWIRE_SETUP_COMMAND
-    const run = (...args: Array<string>) => spawnSync(process.execPath, [bin, ...args], { env, encoding: "utf8", timeout: 30_000 })
+    const run = (...args: Array<string>) =>
+      spawnSync(process.execPath, [bin, ...args], { env, encoding: "utf8", timeout: 30_000 })
 
     const before = run("doctor")
     assert.notStrictEqual(before.status, 0)
@@ -192,13 +234,19 @@ describe("doctor and setup from the CLI, over upstream's configs", () => {
     assert.strictEqual(shimState(repowireHome).state, "ok")
     const after = run("doctor")
     assert.notInclude(after.stdout, "FAIL", after.stdout)
-    assert.include(after.stdout, `taken over (upstream's, or an older setup's): ${path.join(home, ".claude", "settings.json")}`)
+    assert.include(
+      after.stdout,
+      `taken over (upstream's, or an older setup's): ${path.join(home, ".claude", "settings.json")}`
+    )
 
     // The install the shim names goes away: doctor says so, setup points the shim here again.
     writeShim(repowireHome, { node: process.execPath, bin: path.join(os.tmpdir(), "gone", "dist", "bin.mjs") })
     const broken = run("doctor")
     assert.notStrictEqual(broken.status, 0)
-    assert.include(broken.stdout, `runs ${shim}, which ${shim} runs ${path.join(os.tmpdir(), "gone", "dist", "bin.mjs")}, which is gone`)
+    assert.include(
+      broken.stdout,
+      `runs ${shim}, which ${shim} runs ${path.join(os.tmpdir(), "gone", "dist", "bin.mjs")}, which is gone`
+    )
     assert.strictEqual(run("setup", "--yes").status, 0)
     assert.strictEqual(shimState(repowireHome).state, "ok")
 
@@ -208,6 +256,9 @@ describe("doctor and setup from the CLI, over upstream's configs", () => {
     const un = run("uninstall")
     assert.strictEqual(un.status, 0, un.stderr)
     assert.isFalse(fs.existsSync(shim))
-    assert.strictEqual(fs.readFileSync(path.join(home, ".claude", "settings.json"), "utf8"), fs.readFileSync(path.join(fixture, ".claude", "settings.json"), "utf8"))
+    assert.strictEqual(
+      fs.readFileSync(path.join(home, ".claude", "settings.json"), "utf8"),
+      fs.readFileSync(path.join(fixture, ".claude", "settings.json"), "utf8")
+    )
   }, 120_000)
 })

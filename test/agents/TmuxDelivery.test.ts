@@ -23,7 +23,11 @@ const tmux = (...args: Array<string>) => execFileSync("tmux", ["-S", socket, ...
 const screen = (pane: string) => tmux("capture-pane", "-p", "-J", "-t", pane, "-S", "-500")
 const agentEnv = (who: "api" | "web") => ({ ...daemon.env, TMUX: `${socket},1,0`, TMUX_PANE: panes[who] })
 
-const waitFor = async <A>(what: string, probe: () => A | undefined | false | Promise<A | undefined | false>, ms = 15_000) => {
+const waitFor = async <A>(
+  what: string,
+  probe: () => A | undefined | false | Promise<A | undefined | false>,
+  ms = 15_000
+) => {
   const deadline = Date.now() + ms
   while (Date.now() < deadline) {
     const value = await probe()
@@ -35,13 +39,15 @@ const waitFor = async <A>(what: string, probe: () => A | undefined | false | Pro
 
 const mcpFor = async (who: "api" | "web") => {
   const client = new Client({ name: who, version: "0" })
-  await client.connect(new StdioClientTransport({
-    command: process.execPath,
-    args: [BIN, "mcp"],
-    env: agentEnv(who) as Record<string, string>,
-    cwd: dirs[who],
-    stderr: "pipe"
-  }))
+  await client.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, "mcp"],
+      env: agentEnv(who) as Record<string, string>,
+      cwd: dirs[who],
+      stderr: "pipe"
+    })
+  )
   clients.push(client)
   return client
 }
@@ -104,9 +110,14 @@ describe("live delivery into tmux panes", () => {
       return body.state === "delivered"
     })
 
-    const acked = text(await api.callTool({ name: "ack", arguments: { correlation_id: id!, message: "GET /items and POST /items" } }))
+    const acked = text(
+      await api.callTool({ name: "ack", arguments: { correlation_id: id!, message: "GET /items and POST /items" } })
+    )
     assert.match(acked, /acked, reply delivered/)
-    await waitFor("the answer in web's pane", () => screen(panes.web).includes(`[repowire] answer from api to your ask ${id}:`))
+    await waitFor(
+      "the answer in web's pane",
+      () => screen(panes.web).includes(`[repowire] answer from api to your ask ${id}:`)
+    )
     assert.include(screen(panes.web), "GET /items and POST /items")
   }, 120_000)
 
@@ -115,7 +126,10 @@ describe("live delivery into tmux panes", () => {
     await daemon.stop()
     daemon = await startDaemon({}, daemon.home)
     assert.notStrictEqual(daemon.url, oldUrl)
-    const sender = await httpJson(daemon.url, "POST", "/peers", { body: { name: "restarter", backend: "cli", circle: "mesh" }, headers: asHuman(daemon.home) })
+    const sender = await httpJson(daemon.url, "POST", "/peers", {
+      body: { name: "restarter", backend: "cli", circle: "mesh" },
+      headers: asHuman(daemon.home)
+    })
     const sent = await httpJson(daemon.url, "POST", "/notify", {
       body: { from_peer: sender.body.peer_id, to_peer: "api", text: "after the restart" },
       headers: { "x-repowire-peer-token": sender.body.token as string }
@@ -125,7 +139,10 @@ describe("live delivery into tmux panes", () => {
   }, 60_000)
 
   it("several messages at once arrive whole and in order", async () => {
-    const sender = await httpJson(daemon.url, "POST", "/peers", { body: { name: "sender", backend: "cli", circle: "mesh" }, headers: asHuman(daemon.home) })
+    const sender = await httpJson(daemon.url, "POST", "/peers", {
+      body: { name: "sender", backend: "cli", circle: "mesh" },
+      headers: asHuman(daemon.home)
+    })
     const headers = { "x-repowire-peer-token": sender.body.token as string }
     const sent = await Promise.all([1, 2, 3, 4, 5].map((i) =>
       httpJson(daemon.url, "POST", "/notify", {
@@ -140,24 +157,33 @@ describe("live delivery into tmux panes", () => {
     })
     // Each message's lines stay together: header, both lines, then the reply hint.
     for (const i of [1, 2, 3, 4, 5]) {
-      assert.match(all, new RegExp(`\\[repowire\\] message from sender:\\nburst line ${i}\\nsecond line of ${i}\\n\\(reply`))
+      assert.match(
+        all,
+        new RegExp(`\\[repowire\\] message from sender:\\nburst line ${i}\\nsecond line of ${i}\\n\\(reply`)
+      )
     }
   }, 120_000)
 
-  it("an agent's pane that exits marks its peer offline within a second (the hook SessionStart installed)", async () => {
-    assert.include(tmux("show-hooks", "-g", "pane-exited"), "hook pane-exited --pane")
-    const peerOf = async () =>
-      ((await httpJson(daemon.url, "GET", "/peers?circle=mesh&all=true")).body.peers as Array<{ display_name: string; status: string }>)
-        .find((p) => p.display_name === "web")!
-    assert.notStrictEqual((await peerOf()).status, "offline")
-    const pid = Number(tmux("display-message", "-p", "-t", panes.web, "#{pane_pid}").trim())
-    const exited = Date.now()
-    process.kill(pid, "SIGTERM")
-    let status = (await peerOf()).status
-    while (status !== "offline" && Date.now() - exited < 1000) {
-      await new Promise((r) => setTimeout(r, 50))
-      status = (await peerOf()).status
-    }
-    assert.strictEqual(status, "offline")
-  }, 60_000)
+  it(
+    "an agent's pane that exits marks its peer offline within a second (the hook SessionStart installed)",
+    async () => {
+      assert.include(tmux("show-hooks", "-g", "pane-exited"), "hook pane-exited --pane")
+      const peerOf = async () =>
+        ((await httpJson(daemon.url, "GET", "/peers?circle=mesh&all=true")).body.peers as Array<
+          { display_name: string; status: string }
+        >)
+          .find((p) => p.display_name === "web")!
+      assert.notStrictEqual((await peerOf()).status, "offline")
+      const pid = Number(tmux("display-message", "-p", "-t", panes.web, "#{pane_pid}").trim())
+      const exited = Date.now()
+      process.kill(pid, "SIGTERM")
+      let status = (await peerOf()).status
+      while (status !== "offline" && Date.now() - exited < 1000) {
+        await new Promise((r) => setTimeout(r, 50))
+        status = (await peerOf()).status
+      }
+      assert.strictEqual(status, "offline")
+    },
+    60_000
+  )
 })

@@ -5,7 +5,11 @@ import * as path from "node:path"
 import { launchdPlist, systemdUnit } from "../../src/programs/service/Units.js"
 import { cli } from "../support/Process.js"
 
-const inputs = { shim: "/home/me/.repowire/bin/repowire", home: "/home/me/.repowire", logFile: "/home/me/.repowire/daemon.log" }
+const inputs = {
+  shim: "/home/me/.repowire/bin/repowire",
+  home: "/home/me/.repowire",
+  logFile: "/home/me/.repowire/daemon.log"
+}
 
 describe("repowire service", () => {
   it("the systemd --user unit runs serve through the shim, restarts on failure, and starts with the session", () => {
@@ -16,13 +20,19 @@ describe("repowire service", () => {
     assert.include(unit, "\nWantedBy=default.target\n")
     assert.include(unit, "--no-memory-reducer --max-semi-space-size=32 --v8-pool-size=1")
     assert.match(unit, /^\[Unit\]$[^]*^\[Service\]$[^]*^\[Install\]$/m)
-    assert.include(systemdUnit({ ...inputs, shim: "/home/a b/bin/repowire" }), "ExecStart=\"/home/a b/bin/repowire\" serve")
+    assert.include(
+      systemdUnit({ ...inputs, shim: "/home/a b/bin/repowire" }),
+      "ExecStart=\"/home/a b/bin/repowire\" serve"
+    )
   })
 
   it("the launchd agent runs serve through the shim, at load, again after a failure", () => {
     const plist = launchdPlist({ ...inputs, home: "/Users/me/R&D" })
     assert.include(plist, "<key>Label</key>\n  <string>dev.repowire.daemon</string>")
-    assert.include(plist, "<array>\n    <string>/home/me/.repowire/bin/repowire</string>\n    <string>serve</string>\n  </array>")
+    assert.include(
+      plist,
+      "<array>\n    <string>/home/me/.repowire/bin/repowire</string>\n    <string>serve</string>\n  </array>"
+    )
     assert.include(plist, "<key>RunAtLoad</key>\n  <true/>")
     assert.include(plist, "<key>SuccessfulExit</key>\n    <false/>")
     assert.include(plist, "<string>/Users/me/R&amp;D</string>")

@@ -1,6 +1,6 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { connectAgent, openSocket } from "../support/Agent.js"
-import { type TestDaemon, startDaemon } from "../support/Daemon.js"
+import { startDaemon, type TestDaemon } from "../support/Daemon.js"
 import { as, register, type Registered, request } from "../support/Http.js"
 
 let daemon: TestDaemon
@@ -118,13 +118,15 @@ describe("bad input gets a typed error, changes nothing, and the daemon keeps se
 
   it("invalid names and circles at registration", async () => {
     const before = await snapshot()
-    for (const body of [
-      { name: "has space", backend: "codex" },
-      { name: "", backend: "codex" },
-      { name: "ok", backend: "vim" },
-      { name: "ok", backend: "codex", circle: "../etc" },
-      { name: "ok", backend: "codex", metadata: "not an object" }
-    ]) {
+    for (
+      const body of [
+        { name: "has space", backend: "codex" },
+        { name: "", backend: "codex" },
+        { name: "ok", backend: "vim" },
+        { name: "ok", backend: "codex", circle: "../etc" },
+        { name: "ok", backend: "codex", metadata: "not an object" }
+      ]
+    ) {
       const reply = await request(daemon.url, "POST", "/peers", { body })
       assert.strictEqual(reply.status, 400, JSON.stringify(body).slice(0, 80))
       assert.strictEqual(reply.body.error.code, "invalid_request")

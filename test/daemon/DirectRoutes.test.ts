@@ -1,5 +1,5 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { type TestDaemon, startDaemon } from "../support/Daemon.js"
+import { startDaemon, type TestDaemon } from "../support/Daemon.js"
 import { asHuman, type Registered, type Reply, request } from "../support/Http.js"
 
 /**
@@ -98,7 +98,11 @@ const cases: ReadonlyArray<Case> = [
   { name: "a JSON array", route: "/notify", raw: "[1,2]" },
   { name: "a wrong type", route: "/ask", body: () => ({ from_peer: "alice", to_peer: "bob", text: 42 }) },
   { name: "a missing field", route: "/ask", body: () => ({ from_peer: "alice", text: "?" }) },
-  { name: "an unknown field", route: "/notify", body: () => ({ from_peer: "alice", to_peer: "bob", text: "x", urgent: 1 }) },
+  {
+    name: "an unknown field",
+    route: "/notify",
+    body: () => ({ from_peer: "alice", to_peer: "bob", text: "x", urgent: 1 })
+  },
   { name: "empty text", route: "/ask", body: () => ({ from_peer: "alice", to_peer: "bob", text: "" }) },
   {
     name: "an unknown peer token",
@@ -112,15 +116,29 @@ const cases: ReadonlyArray<Case> = [
     body: () => ({ from_peer: "alice", to_peer: "bob", text: "?" }),
     headers: () => ({ "x-repowire-peer-token": "" })
   },
-  { name: "sending as another peer", route: "/ask", as: "bob@p", body: () => ({ from_peer: "alice", to_peer: "bob", text: "?" }) },
+  {
+    name: "sending as another peer",
+    route: "/ask",
+    as: "bob@p",
+    body: () => ({ from_peer: "alice", to_peer: "bob", text: "?" })
+  },
   { name: "an unknown target", route: "/ask", body: () => ({ from_peer: "alice", to_peer: "zed", text: "?" }) },
-  { name: "a name in another circle", route: "/ask", body: () => ({ from_peer: "alice", to_peer: "carol", text: "?" }) },
+  {
+    name: "a name in another circle",
+    route: "/ask",
+    body: () => ({ from_peer: "alice", to_peer: "carol", text: "?" })
+  },
   {
     name: "an agent naming another circle",
     route: "/notify",
     body: () => ({ from_peer: "alice", to_peer: "carol", text: "?", circle: "q" })
   },
-  { name: "an ambiguous name", route: "/ask", as: "hank@p", body: () => ({ from_peer: "hank", to_peer: "twin", text: "?" }) },
+  {
+    name: "an ambiguous name",
+    route: "/ask",
+    as: "hank@p",
+    body: () => ({ from_peer: "hank", to_peer: "twin", text: "?" })
+  },
   {
     name: "an unknown reply_to",
     route: "/ask",
@@ -131,7 +149,11 @@ const cases: ReadonlyArray<Case> = [
     route: "/notify",
     body: () => ({ from_peer: "alice", to_peer: "bob", text: "see", attachments: ["att-0000000000"] })
   },
-  { name: "an oversized body", route: "/ask", body: () => ({ from_peer: "alice", to_peer: "bob", text: "x".repeat(5000) }) },
+  {
+    name: "an oversized body",
+    route: "/ask",
+    body: () => ({ from_peer: "alice", to_peer: "bob", text: "x".repeat(5000) })
+  },
   {
     name: "a foreign Host",
     route: "/ask",

@@ -24,7 +24,9 @@ describe("durability", () => {
 
     const second = await spawnDaemon(home)
     try {
-      const drained = await request(second.url, "GET", `/deliveries?peer=${receiver.peer_id}`, { headers: as(receiver) })
+      const drained = await request(second.url, "GET", `/deliveries?peer=${receiver.peer_id}`, {
+        headers: as(receiver)
+      })
       assert.strictEqual(drained.status, 200)
       const ids = new Set((drained.body.messages as Array<{ id: string }>).map((m) => m.id))
       assert.strictEqual(ids.size, N)

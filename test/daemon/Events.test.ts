@@ -1,7 +1,7 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as http from "node:http"
 import WebSocket from "ws"
-import { type TestDaemon, startDaemon } from "../support/Daemon.js"
+import { startDaemon, type TestDaemon } from "../support/Daemon.js"
 import { as, register, type Registered, request } from "../support/Http.js"
 
 let daemon: TestDaemon
@@ -40,7 +40,10 @@ const readSse = (headers: Record<string, string>, query: string, count: number) 
         }
       })
     })
-    req.on("error", (e) => (e.message.includes("aborted") || e.message.includes("socket hang up") ? undefined : reject(e)))
+    req.on(
+      "error",
+      (e) => (e.message.includes("aborted") || e.message.includes("socket hang up") ? undefined : reject(e))
+    )
     setTimeout(() => reject(new Error("SSE timed out")), 5000)
   })
 

@@ -1,6 +1,6 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { connectAgent } from "../support/Agent.js"
-import { type TestDaemon, startDaemon } from "../support/Daemon.js"
+import { startDaemon, type TestDaemon } from "../support/Daemon.js"
 import { as, dashboardSession, register, request } from "../support/Http.js"
 
 let daemon: TestDaemon
@@ -109,7 +109,11 @@ describe("asks, acks, notifies and broadcasts between live peers", () => {
     await socket.closed
     const reconnect = await connectAgent(daemon.url, sleeper)
     await new Promise((r) => setTimeout(r, 200))
-    assert.strictEqual(reconnect.frames.filter((f) => f.type === "notify").length, 0, "confirmed messages stay delivered")
+    assert.strictEqual(
+      reconnect.frames.filter((f) => f.type === "notify").length,
+      0,
+      "confirmed messages stay delivered"
+    )
     reconnect.close()
   })
 
@@ -156,14 +160,20 @@ describe("asks, acks, notifies and broadcasts between live peers", () => {
     assert.strictEqual(confirmed.status, 200)
     assert.deepStrictEqual(confirmed.body.delivered, [id])
     assert.deepStrictEqual((await request(daemon.url, "GET", peek, { headers: as(reader) })).body.messages, [])
-    assert.deepStrictEqual((await request(daemon.url, "GET", `/deliveries?peer=${reader.peer_id}`, { headers: as(reader) })).body.messages, [])
+    assert.deepStrictEqual(
+      (await request(daemon.url, "GET", `/deliveries?peer=${reader.peer_id}`, { headers: as(reader) })).body.messages,
+      []
+    )
     assert.strictEqual((await request(daemon.url, "GET", `/asks/${asked.body.correlation_id}`)).body.state, "delivered")
 
     // A second confirm changes nothing: one delivery event in all.
     await request(daemon.url, "POST", "/deliveries/ack", { body: confirm, headers: as(reader) })
     const events = await request(daemon.url, "GET", `/events?peer=${reader.peer_id}&limit=500`)
     assert.strictEqual(events.body.events.filter((e: any) => e.type === "delivery" && e.message_id === id).length, 1)
-    const bad = await request(daemon.url, "POST", "/deliveries/ack", { body: { peer: reader.peer_id, message_ids: ["x"] }, headers: as(reader) })
+    const bad = await request(daemon.url, "POST", "/deliveries/ack", {
+      body: { peer: reader.peer_id, message_ids: ["x"] },
+      headers: as(reader)
+    })
     assert.strictEqual(bad.status, 400)
   })
 

@@ -1,6 +1,6 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { connectAgent, openSocket } from "../support/Agent.js"
-import { type TestDaemon, startDaemon } from "../support/Daemon.js"
+import { startDaemon, type TestDaemon } from "../support/Daemon.js"
 import { as, register, request } from "../support/Http.js"
 
 const TOKEN = "s3cret-token-for-tests-0123456789"
@@ -47,7 +47,14 @@ describe("Origin (CSRF, cross-site WebSocket hijacking) and CORS", () => {
   })
 
   it("refuses foreign and null origins, on requests, preflights and upgrades", async () => {
-    for (const origin of ["http://evil.example", "null", `http://127.0.0.1:${open.port + 1}`, `https://127.0.0.1:${open.port}`]) {
+    for (
+      const origin of [
+        "http://evil.example",
+        "null",
+        `http://127.0.0.1:${open.port + 1}`,
+        `https://127.0.0.1:${open.port}`
+      ]
+    ) {
       const reply = await request(open.url, "POST", "/broadcast", {
         body: { from_peer: "dashboard", text: "csrf" },
         headers: { origin }
@@ -79,7 +86,9 @@ describe("Origin (CSRF, cross-site WebSocket hijacking) and CORS", () => {
 describe("daemon.auth_token", () => {
   it("guards every route but /health", async () => {
     assert.strictEqual((await request(locked.url, "GET", "/health")).status, 200)
-    for (const [method, route] of [["GET", "/peers"], ["GET", "/events"], ["POST", "/ask"], ["GET", "/events/stream"]]) {
+    for (
+      const [method, route] of [["GET", "/peers"], ["GET", "/events"], ["POST", "/ask"], ["GET", "/events/stream"]]
+    ) {
       const reply = await request(locked.url, method!, route!, { body: method === "POST" ? {} : undefined })
       assert.strictEqual(reply.status, 401, route)
       assert.strictEqual(reply.body.error.code, "unauthorized")

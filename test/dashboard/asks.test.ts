@@ -39,9 +39,20 @@ describe("ask threads", () => {
 
   it("merges a GET /asks snapshot without moving state backwards", () => {
     const snapshot: Ask = {
-      correlation_id: "ask-eeeeeeee", from_peer: web.peer_id, from_name: "web", to_peer: api.peer_id, to_name: "api",
-      circle: "default", text: "old", reply_to: null, attachments: [], state: "delivered", reply: null,
-      reply_attachments: [], created_at: "2026-11-28T10:00:00.000Z", acked_at: null
+      correlation_id: "ask-eeeeeeee",
+      from_peer: web.peer_id,
+      from_name: "web",
+      to_peer: api.peer_id,
+      to_name: "api",
+      circle: "default",
+      text: "old",
+      reply_to: null,
+      attachments: [],
+      state: "delivered",
+      reply: null,
+      reply_attachments: [],
+      created_at: "2026-11-28T10:00:00.000Z",
+      acked_at: null
     }
     let index = mergeAsks(new Map(), [snapshot])
     index = applyAskEvents(index, [ack(9, "ask-eeeeeeee", api, web, "late")])
@@ -59,7 +70,10 @@ describe("ask threads", () => {
   })
 
   it("records a failed delivery", () => {
-    const index = applyAskEvents(new Map(), [ask(1, "ask-ffffffff", web, api, "x"), delivered(2, "ask-ffffffff", api, "failed")])
+    const index = applyAskEvents(new Map(), [
+      ask(1, "ask-ffffffff", web, api, "x"),
+      delivered(2, "ask-ffffffff", api, "failed")
+    ])
     expect(index.get("ask-ffffffff")?.state).toBe("queued")
     expect(index.get("ask-ffffffff")?.delivery_detail).toBe("failed")
   })

@@ -1,14 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Stream, TestClock } from "effect"
 import * as fs from "node:fs/promises"
-import { AttachmentsMemory } from "../../src/layers/AttachmentsMemory.js"
 import { safeFileName } from "../../src/layers/AttachmentLimits.js"
+import { AttachmentsMemory } from "../../src/layers/AttachmentsMemory.js"
 import { ConfigMemory } from "../../src/layers/ConfigLive.js"
 import { contentDisposition, safeContentType } from "../../src/programs/daemon/AttachmentRoutes.js"
 import { MEMORY_HOME } from "../support/Layers.js"
-import { attachmentServer, Attachments, baseUrl, tempHome, uploadForm } from "./attachmentServer.js"
+import { Attachments, attachmentServer, baseUrl, tempHome, uploadForm } from "./attachmentServer.js"
 
-const post = (url: string, form: FormData) => Effect.promise(() => fetch(`${url}/attachments`, { method: "POST", body: form }))
+const post = (url: string, form: FormData) =>
+  Effect.promise(() => fetch(`${url}/attachments`, { method: "POST", body: form }))
 const json = (r: Response) => Effect.promise(() => r.json() as Promise<any>)
 
 describe("attachments over HTTP (SQLite + files)", () => {
@@ -17,7 +18,14 @@ describe("attachments over HTTP (SQLite + files)", () => {
       const home = yield* tempHome()
       yield* Effect.gen(function*() {
         const url = yield* baseUrl
-        const res = yield* post(url, uploadForm([{ name: "notes.txt", type: "text/plain", body: "hello agent" }, { name: "x.png", type: "image/png", body: new Uint8Array([137, 80, 78, 71]) }]))
+        const res = yield* post(
+          url,
+          uploadForm([{ name: "notes.txt", type: "text/plain", body: "hello agent" }, {
+            name: "x.png",
+            type: "image/png",
+            body: new Uint8Array([137, 80, 78, 71])
+          }])
+        )
         assert.strictEqual(res.status, 201)
         const { attachments } = yield* json(res)
         assert.strictEqual(attachments.length, 2)
@@ -31,12 +39,18 @@ describe("attachments over HTTP (SQLite + files)", () => {
         assert.strictEqual(got.status, 200)
         assert.strictEqual(yield* Effect.promise(() => got.text()), "hello agent")
         assert.strictEqual(got.headers.get("content-type"), "text/plain; charset=utf-8")
-        assert.strictEqual(got.headers.get("content-disposition"), "attachment; filename=\"notes.txt\"; filename*=UTF-8''notes.txt")
+        assert.strictEqual(
+          got.headers.get("content-disposition"),
+          "attachment; filename=\"notes.txt\"; filename*=UTF-8''notes.txt"
+        )
         assert.strictEqual(got.headers.get("x-content-type-options"), "nosniff")
         assert.include(got.headers.get("content-security-policy") ?? "", "sandbox")
         const img = yield* Effect.promise(() => fetch(`${url}/attachments/${png.id}`))
         assert.strictEqual(img.headers.get("content-type"), "image/png")
-        assert.deepStrictEqual(new Uint8Array(yield* Effect.promise(() => img.arrayBuffer())), new Uint8Array([137, 80, 78, 71]))
+        assert.deepStrictEqual(
+          new Uint8Array(yield* Effect.promise(() => img.arrayBuffer())),
+          new Uint8Array([137, 80, 78, 71])
+        )
 
         const refs = yield* Effect.flatMap(Attachments, (a) => a.resolve([png.id, text.id]))
         assert.deepStrictEqual(refs.map((r) => r.id), [png.id, text.id])
@@ -48,10 +62,17 @@ describe("attachments over HTTP (SQLite + files)", () => {
       const home = yield* tempHome()
       yield* Effect.gen(function*() {
         const url = yield* baseUrl
-        const res = yield* post(url, uploadForm([
-          { name: "evil.html", type: "text/html", body: "<script>alert(1)</script>" },
-          { name: "evil.svg", type: "image/svg+xml", body: "<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>" }
-        ]))
+        const res = yield* post(
+          url,
+          uploadForm([
+            { name: "evil.html", type: "text/html", body: "<script>alert(1)</script>" },
+            {
+              name: "evil.svg",
+              type: "image/svg+xml",
+              body: "<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>"
+            }
+          ])
+        )
         const { attachments } = yield* json(res)
         for (const a of attachments) {
           const got = yield* Effect.promise(() => fetch(`${url}/attachments/${a.id}`))
@@ -68,14 +89,23 @@ describe("attachments over HTTP (SQLite + files)", () => {
       const home = yield* tempHome()
       yield* Effect.gen(function*() {
         const url = yield* baseUrl
-        const big = yield* post(url, uploadForm([{ name: "big.bin", type: "application/octet-stream", body: new Uint8Array(3000) }]))
+        const big = yield* post(
+          url,
+          uploadForm([{ name: "big.bin", type: "application/octet-stream", body: new Uint8Array(3000) }])
+        )
         assert.strictEqual(big.status, 413)
         assert.strictEqual((yield* json(big)).error.code, "payload_too_large")
         for (let i = 0; i < 3; i++) {
-          const ok = yield* post(url, uploadForm([{ name: `f${i}.bin`, type: "application/octet-stream", body: new Uint8Array(1500) }]))
+          const ok = yield* post(
+            url,
+            uploadForm([{ name: `f${i}.bin`, type: "application/octet-stream", body: new Uint8Array(1500) }])
+          )
           assert.strictEqual(ok.status, 201)
         }
-        const full = yield* post(url, uploadForm([{ name: "more.bin", type: "application/octet-stream", body: new Uint8Array(1600) }]))
+        const full = yield* post(
+          url,
+          uploadForm([{ name: "more.bin", type: "application/octet-stream", body: new Uint8Array(1600) }])
+        )
         assert.strictEqual(full.status, 507)
         assert.strictEqual((yield* json(full)).error.code, "quota_exceeded")
         const usage = yield* Effect.flatMap(Attachments, (a) => a.usage)
@@ -90,7 +120,10 @@ describe("attachments over HTTP (SQLite + files)", () => {
       const home = yield* tempHome()
       yield* Effect.gen(function*() {
         const url = yield* baseUrl
-        const big = yield* post(url, uploadForm([{ name: "big.bin", type: "application/octet-stream", body: new Uint8Array(8 * 1024 * 1024) }]))
+        const big = yield* post(
+          url,
+          uploadForm([{ name: "big.bin", type: "application/octet-stream", body: new Uint8Array(8 * 1024 * 1024) }])
+        )
         assert.strictEqual(big.status, 413)
         assert.deepStrictEqual(yield* Effect.promise(() => fs.readdir(`${home}/attachments`)), [])
       }).pipe(Effect.provide(attachmentServer(home, { max_bytes: 1024 * 1024 })))
@@ -101,7 +134,9 @@ describe("attachments over HTTP (SQLite + files)", () => {
       const home = yield* tempHome()
       yield* Effect.gen(function*() {
         const url = yield* baseUrl
-        const { attachments } = yield* json(yield* post(url, uploadForm([{ name: "a.txt", type: "text/plain", body: "x" }])))
+        const { attachments } = yield* json(
+          yield* post(url, uploadForm([{ name: "a.txt", type: "text/plain", body: "x" }]))
+        )
         yield* Effect.sleep("1200 millis")
         const gone = yield* Effect.promise(() => fetch(`${url}/attachments/${attachments[0].id}`))
         assert.strictEqual(gone.status, 404)
@@ -121,10 +156,13 @@ describe("attachments over HTTP (SQLite + files)", () => {
         const tooMany = yield* post(url, uploadForm(many))
         assert.strictEqual(tooMany.status, 400)
         assert.include((yield* json(tooMany)).error.message, "at most 16 files")
-        const partly = yield* post(url, uploadForm([
-          { name: "ok.bin", type: "application/octet-stream", body: new Uint8Array(100) },
-          { name: "big.bin", type: "application/octet-stream", body: new Uint8Array(5000) }
-        ]))
+        const partly = yield* post(
+          url,
+          uploadForm([
+            { name: "ok.bin", type: "application/octet-stream", body: new Uint8Array(100) },
+            { name: "big.bin", type: "application/octet-stream", body: new Uint8Array(5000) }
+          ])
+        )
         assert.strictEqual(partly.status, 413)
         assert.deepStrictEqual(yield* Effect.flatMap(Attachments, (a) => a.usage), { files: 0, bytes: 0 })
         assert.deepStrictEqual(yield* Effect.promise(() => fs.readdir(`${home}/attachments`)), [])
@@ -136,7 +174,9 @@ describe("attachments over HTTP (SQLite + files)", () => {
       const home = yield* tempHome()
       yield* Effect.gen(function*() {
         const url = yield* baseUrl
-        const notForm = yield* Effect.promise(() => fetch(`${url}/attachments`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } }))
+        const notForm = yield* Effect.promise(() =>
+          fetch(`${url}/attachments`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } })
+        )
         assert.strictEqual(notForm.status, 400)
         const empty = new FormData()
         empty.append("field", "value")
@@ -181,6 +221,9 @@ describe("attachment helpers", () => {
     assert.strictEqual(safeContentType("image/svg+xml"), "application/octet-stream")
     assert.strictEqual(safeContentType("application/json"), "text/plain; charset=utf-8")
     assert.strictEqual(safeContentType("IMAGE/PNG"), "image/png")
-    assert.strictEqual(contentDisposition("résumé \"x\".pdf"), "attachment; filename=\"r_sum_ _x_.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%22x%22.pdf")
+    assert.strictEqual(
+      contentDisposition("résumé \"x\".pdf"),
+      "attachment; filename=\"r_sum_ _x_.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%22x%22.pdf"
+    )
   })
 })

@@ -13,7 +13,9 @@ import { baseUrl, tempHome } from "./attachmentServer.js"
 const TOKEN = "a-very-secret-token-0123456789"
 
 const server = (home: string, outDir: string, daemon: Record<string, unknown>) =>
-  serveOnLoopback(makeDashboardRoutes(loadDashboardAssets(outDir))).pipe(Layer.provideMerge(gateLayer(home, { daemon })))
+  serveOnLoopback(makeDashboardRoutes(loadDashboardAssets(outDir))).pipe(
+    Layer.provideMerge(gateLayer(home, { daemon }))
+  )
 
 const get = (url: string, init: RequestInit = {}) => Effect.promise(() => fetch(url, { redirect: "manual", ...init }))
 const text = (r: Response) => Effect.promise(() => r.text())
@@ -108,7 +110,11 @@ describe("dashboard routes", () => {
         assert.strictEqual(after.status, 200)
         const rotated = after.headers.get("set-cookie")!.split(";")[0]!
         assert.notStrictEqual(rotated, pair, "a page load rotates the session")
-        assert.strictEqual((yield* get(`${url}/dashboard`, { headers: { cookie: pair } })).status, 303, "the old id ended")
+        assert.strictEqual(
+          (yield* get(`${url}/dashboard`, { headers: { cookie: pair } })).status,
+          303,
+          "the old id ended"
+        )
         const bad = yield* get(`${url}/dashboard`, { headers: { cookie: `${name}=forged` } })
         assert.strictEqual(bad.status, 303)
 
@@ -138,4 +144,3 @@ describe("dashboard routes", () => {
       }).pipe(Effect.provide(server(home, path.join(home, "missing"), {})))
     }).pipe(Effect.scoped))
 })
-

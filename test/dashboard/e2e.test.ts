@@ -76,7 +76,10 @@ describe("dashboard end to end (Chromium + real daemon)", () => {
     const result = await page.locator(".composer .result.ok").textContent({ timeout: 10_000 })
     assert.match(result ?? "", /^ask-[a-z0-9]+ (queued|delivered)$/)
 
-    const frame = await api.frame((f) => f.type === "ask" && f.text === "Which endpoints exist for users?", "the ask on api's socket")
+    const frame = await api.frame(
+      (f) => f.type === "ask" && f.text === "Which endpoints exist for users?",
+      "the ask on api's socket"
+    )
     assert.strictEqual(frame.from_name, "dashboard")
     const attachments = frame.attachments as ReadonlyArray<{ name: string; path: string; id: string }>
     assert.strictEqual(attachments.length, 1)
@@ -95,7 +98,11 @@ describe("dashboard end to end (Chromium + real daemon)", () => {
     // The chip downloads the file; it is never rendered in the dashboard's origin.
     const download = await page.evaluate(async (id) => {
       const r = await fetch(`attachments/${id}`)
-      return { disposition: r.headers.get("content-disposition"), nosniff: r.headers.get("x-content-type-options"), body: await r.text() }
+      return {
+        disposition: r.headers.get("content-disposition"),
+        nosniff: r.headers.get("x-content-type-options"),
+        body: await r.text()
+      }
     }, attachments[0]!.id)
     assert.match(download.disposition ?? "", /^attachment;/)
     assert.strictEqual(download.nosniff, "nosniff")
@@ -107,7 +114,10 @@ describe("dashboard end to end (Chromium + real daemon)", () => {
     await page.locator(".composer textarea").fill("And is there pagination?")
     await page.locator(".composer button[type=submit]").click()
     await page.locator(".composer .result.ok").waitFor()
-    const follow = await api.frame((f) => f.type === "ask" && f.text === "And is there pagination?", "the follow-up on api's socket")
+    const follow = await api.frame(
+      (f) => f.type === "ask" && f.text === "And is there pagination?",
+      "the follow-up on api's socket"
+    )
     assert.strictEqual(follow.reply_to, frame.correlation_id)
     await page.goto(`${daemon.url}/dashboard#/asks`)
     await page.locator(".thread", { has: card }).locator(`.ask[data-ask="${String(follow.correlation_id)}"]`).waitFor()
@@ -119,39 +129,77 @@ describe("dashboard end to end (Chromium + real daemon)", () => {
     await page.locator(".composer select[name=to]").selectOption(web.peerId)
     await page.locator(".composer textarea").fill("heads up: the users API changed")
     await page.locator(".composer button[type=submit]").click()
-    assert.match(await page.locator(".composer .result.ok").textContent({ timeout: 10_000 }) ?? "", /^msg-[a-z0-9]+ (queued|delivered)$/)
-    await web.frame((f) => f.type === "notify" && f.text === "heads up: the users API changed", "the notify on web's socket")
+    assert.match(
+      await page.locator(".composer .result.ok").textContent({ timeout: 10_000 }) ?? "",
+      /^msg-[a-z0-9]+ (queued|delivered)$/
+    )
+    await web.frame(
+      (f) => f.type === "notify" && f.text === "heads up: the users API changed",
+      "the notify on web's socket"
+    )
 
     await page.locator(".composer select[name=kind]").selectOption("broadcast")
     await page.locator(".composer select[name=circle]").selectOption("shop")
     await page.locator(".composer textarea").fill("standup in five minutes")
     await page.locator(".composer button[type=submit]").click()
-    assert.match(await page.locator(".composer .result.ok").textContent({ timeout: 10_000 }) ?? "", /^broadcast: \d+ delivered, \d+ queued$/)
-    await api.frame((f) => f.type === "broadcast" && f.text === "standup in five minutes", "the broadcast on api's socket")
-    await web.frame((f) => f.type === "broadcast" && f.text === "standup in five minutes", "the broadcast on web's socket")
+    assert.match(
+      await page.locator(".composer .result.ok").textContent({ timeout: 10_000 }) ?? "",
+      /^broadcast: \d+ delivered, \d+ queued$/
+    )
+    await api.frame(
+      (f) => f.type === "broadcast" && f.text === "standup in five minutes",
+      "the broadcast on api's socket"
+    )
+    await web.frame(
+      (f) => f.type === "broadcast" && f.text === "standup in five minutes",
+      "the broadcast on web's socket"
+    )
   })
 
   it("lets the person answer an ask an agent made of the dashboard", async () => {
     // The dashboard peer lives in circle `default`; agents reach only their own circle.
     const ops = await FakeAgent.register(daemon, "ops", "default")
-    const asked = await ops.post<{ correlation_id: string }>("/ask", { from_peer: ops.peerId, to_peer: "dashboard", text: "May I drop the legacy table?" })
+    const asked = await ops.post<{ correlation_id: string }>("/ask", {
+      from_peer: ops.peerId,
+      to_peer: "dashboard",
+      text: "May I drop the legacy table?"
+    })
     assert.strictEqual(asked.status, 200, JSON.stringify(asked.body))
     await page.goto(`${daemon.url}/dashboard#/asks`)
     const card = page.locator(`.ask[data-ask="${asked.body.correlation_id}"]`)
     await card.locator("textarea[name=reply]").fill("Yes, after the migration ships.")
     await card.locator("button[type=submit]").click()
     await card.locator(".badge.b-acked").waitFor()
-    const reply = await ops.frame((f) => f.type === "notify" && f.in_reply_to === asked.body.correlation_id, "the reply on ops's socket")
+    const reply = await ops.frame(
+      (f) => f.type === "notify" && f.in_reply_to === asked.body.correlation_id,
+      "the reply on ops's socket"
+    )
     assert.strictEqual(reply.text, "Yes, after the migration ships.")
     ops.close()
   })
 
   it("shows a peer's conversation with collapsed tool calls and its open asks", async () => {
-    await api.post("/events/chat", { peer: api.peerId, report: { kind: "chat", role: "user", text: "add a users endpoint" } })
-    await api.post("/events/chat", { peer: api.peerId, report: { kind: "tool_call", tool: "Read", summary: "src/users.ts" } })
-    await api.post("/events/chat", { peer: api.peerId, report: { kind: "tool_call", tool: "Edit", summary: "src/users.ts" } })
-    await api.post("/events/chat", { peer: api.peerId, report: { kind: "chat", role: "assistant", text: "Added GET /users." } })
-    const open = await web.post<{ correlation_id: string }>("/ask", { from_peer: web.peerId, to_peer: "api", text: "Is POST /users idempotent?" })
+    await api.post("/events/chat", {
+      peer: api.peerId,
+      report: { kind: "chat", role: "user", text: "add a users endpoint" }
+    })
+    await api.post("/events/chat", {
+      peer: api.peerId,
+      report: { kind: "tool_call", tool: "Read", summary: "src/users.ts" }
+    })
+    await api.post("/events/chat", {
+      peer: api.peerId,
+      report: { kind: "tool_call", tool: "Edit", summary: "src/users.ts" }
+    })
+    await api.post("/events/chat", {
+      peer: api.peerId,
+      report: { kind: "chat", role: "assistant", text: "Added GET /users." }
+    })
+    const open = await web.post<{ correlation_id: string }>("/ask", {
+      from_peer: web.peerId,
+      to_peer: "api",
+      text: "Is POST /users idempotent?"
+    })
     assert.strictEqual(open.status, 200)
     await page.goto(`${daemon.url}/dashboard#/peer/${api.peerId}`)
     await page.locator(".turn.r-assistant", { hasText: "Added GET /users." }).waitFor()
@@ -173,7 +221,8 @@ describe("dashboard end to end (Chromium + real daemon)", () => {
   it("recovers the event stream after the daemon restarts, without gaps or duplicates", async () => {
     await page.goto(`${daemon.url}/dashboard#/log`)
     await page.locator(".health[data-stream=live]").waitFor()
-    const before = (await daemon.api<{ events: ReadonlyArray<{ id: number }> }>("GET", "/events?limit=5000")).body.events.length
+    const before =
+      (await daemon.api<{ events: ReadonlyArray<{ id: number }> }>("GET", "/events?limit=5000")).body.events.length
     await waitFor("the page to hold every event", async () => ((await shownCount()) === before ? true : undefined))
 
     const port = daemon.port
@@ -188,7 +237,9 @@ describe("dashboard end to end (Chromium + real daemon)", () => {
 
     const all = (await daemon.api<{ events: ReadonlyArray<{ id: number }> }>("GET", "/events?limit=5000")).body.events
     await waitFor("the page to catch up", async () => ((await shownCount()) === all.length ? true : undefined))
-    const ids = await page.evaluate(() => [...document.querySelectorAll("[data-event-id]")].map((e) => Number(e.getAttribute("data-event-id"))))
+    const ids = await page.evaluate(() =>
+      [...document.querySelectorAll("[data-event-id]")].map((e) => Number(e.getAttribute("data-event-id")))
+    )
     assert.strictEqual(new Set(ids).size, ids.length, "no duplicate rows")
     await shot("log-after-restart")
   }, 90_000)
@@ -204,7 +255,9 @@ describe("dashboard end to end (Chromium + real daemon)", () => {
     for (const view of ["log", "asks", "compose", `peer/${api.peerId}`]) {
       await page.goto(`${daemon.url}/dashboard#/${view}`)
       await page.locator(".main > section").first().waitFor()
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
+      const overflow = await page.evaluate(() =>
+        document.documentElement.scrollWidth - document.documentElement.clientWidth
+      )
       assert.isAtMost(overflow, 0, `no horizontal scrolling in ${view}`)
     }
     await page.goto(`${daemon.url}/dashboard#/asks`)

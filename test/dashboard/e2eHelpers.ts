@@ -34,7 +34,11 @@ export const launchChromium = (): Promise<Browser> => {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-export const waitFor = async <A>(what: string, f: () => Promise<A | undefined> | A | undefined, timeoutMs = 15_000): Promise<A> => {
+export const waitFor = async <A>(
+  what: string,
+  f: () => Promise<A | undefined> | A | undefined,
+  timeoutMs = 15_000
+): Promise<A> => {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await f()
@@ -48,7 +52,12 @@ export const tempHome = () => fs.mkdtemp(path.join(os.tmpdir(), "repowire-e2e-")
 
 /** The real daemon, `repowire serve` in a child process, on a temp REPOWIRE_HOME. */
 export class Daemon {
-  private constructor(readonly home: string, readonly port: number, private readonly child: ChildProcess, readonly log: Array<string>) {}
+  private constructor(
+    readonly home: string,
+    readonly port: number,
+    private readonly child: ChildProcess,
+    readonly log: Array<string>
+  ) {}
 
   get url() {
     return `http://127.0.0.1:${this.port}`
@@ -127,13 +136,18 @@ export class FakeAgent {
   constructor(readonly daemon: Endpoint, readonly peerId: string, readonly name: string, readonly token: string) {}
 
   static async register(daemon: Endpoint, name: string, circle: string, description = `working on ${name}`) {
-    const { body, status } = await callApi<{ peer_id: string; display_name: string; token: string }>(daemon.url, "POST", "/peers", {
-      name,
-      backend: "claude-code",
-      circle,
-      path: `/home/dev/src/${name}`,
-      description
-    })
+    const { body, status } = await callApi<{ peer_id: string; display_name: string; token: string }>(
+      daemon.url,
+      "POST",
+      "/peers",
+      {
+        name,
+        backend: "claude-code",
+        circle,
+        path: `/home/dev/src/${name}`,
+        description
+      }
+    )
     if (status !== 201) throw new Error(`register ${name}: ${status} ${JSON.stringify(body)}`)
     const agent = new FakeAgent(daemon, body.peer_id, body.display_name, body.token)
     await agent.connect()

@@ -1,6 +1,13 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { appendEvents, backlogUrl, emptyLog, locateTail, parseEventData, streamUrl } from "../../dashboard/src/state/eventLog.js"
+import {
+  appendEvents,
+  backlogUrl,
+  emptyLog,
+  locateTail,
+  parseEventData,
+  streamUrl
+} from "../../dashboard/src/state/eventLog.js"
 import type { MeshEvent } from "../../dashboard/src/state/types.js"
 import { chat, peer } from "./fixtures.js"
 
@@ -38,12 +45,17 @@ describe("event log", () => {
   })
 
   it("any interleaving of batches gives each id once, in order", () => {
-    fc.assert(fc.property(fc.array(fc.array(fc.integer({ min: 1, max: 60 }), { maxLength: 20 }), { maxLength: 8 }), (batches) => {
-      const log = batches.reduce((l, b) => appendEvents(l, b.map(ev)), emptyLog)
-      const expected = [...new Set(batches.flat())].sort((a, b) => a - b)
-      expect(ids(log.events)).toEqual(expected)
-      expect(log.lastId).toBe(expected.length === 0 ? 0 : expected[expected.length - 1])
-    }))
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.integer({ min: 1, max: 60 }), { maxLength: 20 }), { maxLength: 8 }),
+        (batches) => {
+          const log = batches.reduce((l, b) => appendEvents(l, b.map(ev)), emptyLog)
+          const expected = [...new Set(batches.flat())].sort((a, b) => a - b)
+          expect(ids(log.events)).toEqual(expected)
+          expect(log.lastId).toBe(expected.length === 0 ? 0 : expected[expected.length - 1])
+        }
+      )
+    )
   })
 
   it("resumes the stream after the last id, with relative URLs", () => {

@@ -12,7 +12,12 @@ import { ask, chat, joined, notify, peer } from "./fixtures.js"
 const api = peer("api", "shop")
 const web = peer("web", "shop")
 const cli = peer("tool", "infra")
-const events = [joined(1, api), ask(2, "ask-aaaaaaaa", web, api, "which endpoints?"), chat(3, cli, "user", "build it"), notify(4, api, web, "done")]
+const events = [
+  joined(1, api),
+  ask(2, "ask-aaaaaaaa", web, api, "which endpoints?"),
+  chat(3, cli, "user", "build it"),
+  notify(4, api, web, "done")
+]
 
 describe("log filters", () => {
   it("no filter keeps the same array", () => {

@@ -1,7 +1,7 @@
 import type { MeshEvent, Peer } from "../../dashboard/src/state/types.js"
 
 let clock = Date.parse("2026-11-28T12:00:00Z")
-export const at = () => new Date((clock += 1000)).toISOString()
+export const at = () => new Date(clock += 1000).toISOString()
 
 export const peer = (name: string, circle = "default", status: Peer["status"] = "online"): Peer => ({
   peer_id: `peer-${name.padEnd(8, "x")}` as Peer["peer_id"],
@@ -18,9 +18,22 @@ export const peer = (name: string, circle = "default", status: Peer["status"] = 
   turn_state: null
 })
 
-export const joined = (id: number, p: Peer): MeshEvent => ({ id, at: at(), circle: p.circle, type: "peer_joined", peer: p })
+export const joined = (id: number, p: Peer): MeshEvent => ({
+  id,
+  at: at(),
+  circle: p.circle,
+  type: "peer_joined",
+  peer: p
+})
 
-export const ask = (id: number, cid: string, from: Peer, to: Peer, text: string, replyTo: string | null = null): MeshEvent => ({
+export const ask = (
+  id: number,
+  cid: string,
+  from: Peer,
+  to: Peer,
+  text: string,
+  replyTo: string | null = null
+): MeshEvent => ({
   id,
   at: at(),
   circle: from.circle,
@@ -49,7 +62,12 @@ export const ack = (id: number, cid: string, from: Peer, to: Peer, reply: string
   attachments: []
 })
 
-export const delivered = (id: number, cid: string, to: Peer, state: "delivered" | "failed" = "delivered"): MeshEvent => ({
+export const delivered = (
+  id: number,
+  cid: string,
+  to: Peer,
+  state: "delivered" | "failed" = "delivered"
+): MeshEvent => ({
   id,
   at: at(),
   circle: to.circle,

@@ -14,7 +14,10 @@ import { artifacts, launchChromium, waitFor } from "./e2eHelpers.js"
 let daemon: TestDaemon
 let root: string
 const tmux = (...args: Array<string>) =>
-  execFileSync("tmux", ["-S", path.join(root, "tmux.sock"), ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+  execFileSync("tmux", ["-S", path.join(root, "tmux.sock"), ...args], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"]
+  })
 let browser: Browser
 let page: Page
 const pageErrors: Array<string> = []
@@ -55,7 +58,10 @@ describe("dashboard: schedules", () => {
     const lead = await register(daemon.url, { name: "lead", backend: "codex", circle: "ops" })
     await register(daemon.url, { name: "worker", backend: "codex", circle: "ops" })
     const make = (text: string, when: Record<string, string>) =>
-      request(daemon.url, "POST", "/schedules", { body: { from_peer: "lead", to_peer: "worker", text, ...when }, headers: as(lead) })
+      request(daemon.url, "POST", "/schedules", {
+        body: { from_peer: "lead", to_peer: "worker", text, ...when },
+        headers: as(lead)
+      })
     const daily = await make("daily report please", { cron: "0 9 * * *", kind: "ask" })
     await make("deploy window opens", { at: "3h" })
     await page.goto(`${daemon.url}/dashboard#/schedules`)
@@ -84,8 +90,13 @@ describe("dashboard: new agent", () => {
     await page.screenshot({ path: path.join(artifacts, "dashboard-new-agent.png") })
     await page.fill("input[name=path]", "/etc")
     await page.click("button[type=submit]")
-    await waitFor("the refusal", async () =>
-      (await page.locator(".new-agent .result.err").textContent())?.includes("outside daemon.spawn.allowed_paths") ? true : undefined)
+    await waitFor(
+      "the refusal",
+      async () =>
+        (await page.locator(".new-agent .result.err").textContent())?.includes("outside daemon.spawn.allowed_paths")
+          ? true
+          : undefined
+    )
     assert.deepStrictEqual(pageErrors, [])
   })
 })
@@ -94,12 +105,17 @@ describe("dashboard: turn state", () => {
   it("shows whether an agent is working or awaiting input", async () => {
     const busy = await register(daemon.url, { name: "busy-bee", backend: "claude-code", circle: "ops" })
     const report = await request(daemon.url, "POST", "/events/chat", {
-      body: { peer: busy.peer_id, report: { kind: "chat", role: "user", text: "go" }, status: "busy", turn_state: "working" },
+      body: {
+        peer: busy.peer_id,
+        report: { kind: "chat", role: "user", text: "go" },
+        status: "busy",
+        turn_state: "working"
+      },
       headers: as(busy)
     })
     assert.strictEqual(report.status, 201, report.text)
     await page.goto(`${daemon.url}/dashboard#/peers`)
-    const row = page.locator('[data-peer="busy-bee"] .turn')
+    const row = page.locator("[data-peer=\"busy-bee\"] .turn")
     await row.waitFor()
     assert.include(await row.textContent(), "working")
   })

@@ -2,11 +2,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { buildDashboard } from "../../dashboard/build.mjs"
-import { startDaemon } from "../support/Daemon.js"
-import { makeCert, mintKey, RelayServicesLayer, startRelay, tempDir } from "../relay/harness.js"
-import { artifacts, CHROMIUM_ARGS, callApi, FakeAgent, waitFor } from "./e2eHelpers.js"
 import { chromium } from "playwright-core"
+import { buildDashboard } from "../../dashboard/build.mjs"
+import { makeCert, mintKey, RelayServicesLayer, startRelay, tempDir } from "../relay/harness.js"
+import { startDaemon } from "../support/Daemon.js"
+import { artifacts, callApi, CHROMIUM_ARGS, FakeAgent, waitFor } from "./e2eHelpers.js"
 
 // The same dashboard build through a real relay: log in with a relay key in Chromium, see the
 // daemon's agents, send an ask that reaches an agent's socket. The relay's TLS certificate is
@@ -23,7 +23,9 @@ describe("dashboard through the relay (Chromium)", () => {
       const relay = yield* startRelay(cert)
       const key = yield* mintKey("carol")
       const daemon = yield* Effect.acquireRelease(
-        Effect.promise(() => startDaemon({ relay: { enabled: true, url: relay.url, api_key: key, daemon_id: "laptop" } })),
+        Effect.promise(() =>
+          startDaemon({ relay: { enabled: true, url: relay.url, api_key: key, daemon_id: "laptop" } })
+        ),
         (d) => Effect.promise(() => d.close())
       )
       yield* Effect.promise(() =>
@@ -39,7 +41,10 @@ describe("dashboard through the relay (Chromium)", () => {
 
       const browser = yield* Effect.acquireRelease(
         Effect.promise(() =>
-          chromium.launch({ executablePath: "/usr/bin/chromium", args: [...CHROMIUM_ARGS, "--ignore-certificate-errors"] })
+          chromium.launch({
+            executablePath: "/usr/bin/chromium",
+            args: [...CHROMIUM_ARGS, "--ignore-certificate-errors"]
+          })
         ),
         (b) => Effect.promise(() => b.close())
       )
@@ -86,6 +91,9 @@ describe("dashboard through the relay (Chromium)", () => {
       )
       assert.strictEqual(frame.from_name, "dashboard")
       const attachments = frame.attachments as ReadonlyArray<{ path: string }>
-      assert.strictEqual(yield* Effect.promise(() => fs.readFile(attachments[0]!.path, "utf8")), "attached through the tunnel")
+      assert.strictEqual(
+        yield* Effect.promise(() => fs.readFile(attachments[0]!.path, "utf8")),
+        "attached through the tunnel"
+      )
     }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 90_000)
 })

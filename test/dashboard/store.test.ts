@@ -1,6 +1,6 @@
 import { afterEach, assert, describe, it, vi } from "vitest"
-import { Store } from "../../dashboard/src/store.js"
 import type { MeshEvent } from "../../dashboard/src/state/types.js"
+import { Store } from "../../dashboard/src/store.js"
 import { ask, chat, joined, peer } from "./fixtures.js"
 
 // The page's store with the browser's fetch and EventSource replaced by fakes: what it asks
@@ -40,7 +40,15 @@ const web = peer("web")
 const fakeDaemon = (events: ReadonlyArray<MeshEvent>) => {
   const requested: Array<string> = []
   const respond = (url: string): unknown => {
-    if (url === "health") return { ok: true, version: "t", uptime_s: 1, peers: { online: 2, busy: 0, offline: 0 }, relay: { status: "disabled", url: null, last_error: null, last_connected_at: null } }
+    if (url === "health") {
+      return {
+        ok: true,
+        version: "t",
+        uptime_s: 1,
+        peers: { online: 2, busy: 0, offline: 0 },
+        relay: { status: "disabled", url: null, last_error: null, last_connected_at: null }
+      }
+    }
     if (url.startsWith("peers")) return { peers: [api, web] }
     if (url.startsWith("asks")) return { asks: [] }
     const query = new URLSearchParams(url.split("?")[1] ?? "")

@@ -10,8 +10,13 @@ const web = peer("web")
 describe("peer timeline", () => {
   it("keeps turns in order and collapses runs of tool calls", () => {
     const events = [
-      chat(1, api, "user", "fix it"), tool(2, api, "Read"), tool(3, web, "Bash"), tool(4, api, "Edit"), tool(5, api, "Edit"),
-      chat(6, api, "assistant", "fixed"), chat(7, web, "user", "other peer")
+      chat(1, api, "user", "fix it"),
+      tool(2, api, "Read"),
+      tool(3, web, "Bash"),
+      tool(4, api, "Edit"),
+      tool(5, api, "Edit"),
+      chat(6, api, "assistant", "fixed"),
+      chat(7, web, "user", "other peer")
     ]
     const timeline = peerTimeline(events, api.peer_id)
     expect(timeline.map((e) => e.kind)).toEqual(["chat", "tools", "chat"])
@@ -22,7 +27,11 @@ describe("peer timeline", () => {
 
 describe("event lines", () => {
   it("describes asks and acks in one line", () => {
-    expect(describeEvent(ask(1, "ask-aaaaaaaa", web, api, "which\nendpoints?"))).toEqual({ label: "ask", who: "web → api", text: "which endpoints?" })
+    expect(describeEvent(ask(1, "ask-aaaaaaaa", web, api, "which\nendpoints?"))).toEqual({
+      label: "ask",
+      who: "web → api",
+      text: "which endpoints?"
+    })
     expect(describeEvent(ack(2, "ask-aaaaaaaa", api, web, null)).text).toBe("(seen)")
     expect(formatBytes(2048)).toBe("2.0 KiB")
   })
@@ -38,7 +47,12 @@ describe("virtualised list windowing", () => {
   })
 
   it("clamps at both ends and handles an empty list", () => {
-    expect(visibleRange({ count: 0, rowHeight: 28, scrollTop: 100, viewportHeight: 500, overscan: 5 })).toEqual({ start: 0, end: 0, offset: 0, totalHeight: 0 })
+    expect(visibleRange({ count: 0, rowHeight: 28, scrollTop: 100, viewportHeight: 500, overscan: 5 })).toEqual({
+      start: 0,
+      end: 0,
+      offset: 0,
+      totalHeight: 0
+    })
     const top = visibleRange({ count: 100, rowHeight: 20, scrollTop: -50, viewportHeight: 200, overscan: 5 })
     expect([top.start, top.end]).toEqual([0, 16])
     const bottom = visibleRange({ count: 100, rowHeight: 20, scrollTop: 99_999, viewportHeight: 200, overscan: 5 })

@@ -19,8 +19,13 @@ let files: ReadonlyArray<string> = []
 // Asynchronous: a synchronous child for minutes would starve the test worker's own messages.
 const npm = (args: ReadonlyArray<string>, cwd: string) =>
   new Promise<string>((resolve, reject) =>
-    execFile("npm", args, { cwd, encoding: "utf8", timeout: 900_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
-      error ? reject(new Error(`npm ${args.join(" ")}: ${error.message}\n${stderr}`)) : resolve(stdout))
+    execFile(
+      "npm",
+      args,
+      { cwd, encoding: "utf8", timeout: 900_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) =>
+        error ? reject(new Error(`npm ${args.join(" ")}: ${error.message}\n${stderr}`)) : resolve(stdout)
+    )
   )
 
 beforeAll(async () => {
@@ -68,7 +73,9 @@ describe("npm pack + npm install -g", () => {
     assert.isTrue(files.some((f) => /^dist\/dashboard\/assets\/app-.*\.js$/.test(f)))
     assert.isTrue(files.some((f) => f.startsWith("node_modules/better-sqlite3/")), "better-sqlite3 is bundled")
     assert.isFalse(files.some((f) => f.startsWith("src/") || f.endsWith(".map")), files.join("\n"))
-    const manifest = JSON.parse(fs.readFileSync(path.join(prefix, "lib", "node_modules", "repowire", "package.json"), "utf8"))
+    const manifest = JSON.parse(
+      fs.readFileSync(path.join(prefix, "lib", "node_modules", "repowire", "package.json"), "utf8")
+    )
     assert.notProperty(manifest, "private")
     assert.deepStrictEqual(Object.keys(manifest.dependencies), ["better-sqlite3"])
   })
@@ -96,8 +103,16 @@ describe("npm pack + npm install -g", () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "rw-agent-home-"))
     const repowireHome = path.join(home, ".repowire")
     fs.mkdirSync(path.join(home, ".claude"))
-    const env = (binDir: string) => ({ PATH: `${binDir}:/usr/bin:/bin`, HOME: home, REPOWIRE_HOME: repowireHome, REPOWIRE_DAEMON__PORT: "1" })
-    const setup = spawnSync(path.join(prefix, "bin", "repowire"), ["setup", "--yes"], { env: env(path.join(prefix, "bin")), encoding: "utf8" })
+    const env = (binDir: string) => ({
+      PATH: `${binDir}:/usr/bin:/bin`,
+      HOME: home,
+      REPOWIRE_HOME: repowireHome,
+      REPOWIRE_DAEMON__PORT: "1"
+    })
+    const setup = spawnSync(path.join(prefix, "bin", "repowire"), ["setup", "--yes"], {
+      env: env(path.join(prefix, "bin")),
+      encoding: "utf8"
+    })
     assert.strictEqual(setup.status, 0, setup.stderr)
     const settings = JSON.parse(fs.readFileSync(path.join(home, ".claude", "settings.json"), "utf8")) as {
       hooks: Record<string, Array<{ hooks: Array<{ command: string }> }>>
@@ -109,7 +124,11 @@ describe("npm pack + npm install -g", () => {
     const moved = path.join(work, "moved-prefix")
     fs.renameSync(prefix, moved)
     const runHook = (binDir: string) =>
-      spawnSync("sh", ["-c", stop], { env: env(binDir), input: JSON.stringify({ hook_event_name: "Stop", cwd: home }), encoding: "utf8" })
+      spawnSync("sh", ["-c", stop], {
+        env: env(binDir),
+        input: JSON.stringify({ hook_event_name: "Stop", cwd: home }),
+        encoding: "utf8"
+      })
     const viaPath = runHook(path.join(moved, "bin"))
     assert.strictEqual(viaPath.status, 0, viaPath.stderr)
     assert.notInclude(viaPath.stderr, "is gone")

@@ -9,12 +9,21 @@ describe("claiming the orchestrator role on a real daemon", () => {
     try {
       const a = await register(daemon.url, { name: "a", backend: "codex", circle: "team" })
       const b = await register(daemon.url, { name: "b", backend: "codex", circle: "team" })
-      const mine = await request(daemon.url, "POST", `/peers/${a.peer_id}/role`, { body: { role: "orchestrator" }, headers: as(a) })
+      const mine = await request(daemon.url, "POST", `/peers/${a.peer_id}/role`, {
+        body: { role: "orchestrator" },
+        headers: as(a)
+      })
       assert.strictEqual(mine.status, 200, mine.text)
       assert.strictEqual(mine.body.role, "orchestrator")
-      const notYours = await request(daemon.url, "POST", `/peers/${a.peer_id}/role`, { body: { role: "agent" }, headers: as(b) })
+      const notYours = await request(daemon.url, "POST", `/peers/${a.peer_id}/role`, {
+        body: { role: "agent" },
+        headers: as(b)
+      })
       assert.strictEqual(notYours.status, 403, "an agent changes only its own role")
-      const taken = await request(daemon.url, "POST", `/peers/${b.peer_id}/role`, { body: { role: "orchestrator" }, headers: as(b) })
+      const taken = await request(daemon.url, "POST", `/peers/${b.peer_id}/role`, {
+        body: { role: "orchestrator" },
+        headers: as(b)
+      })
       assert.strictEqual(taken.status, 409)
       assert.strictEqual(taken.body.error.code, "role_taken")
 

@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
+import { cleanEnv, runBin } from "../agents/Harness.js"
 import { connectAgent } from "../support/Agent.js"
 import { startDaemon, tempHome } from "../support/Daemon.js"
 import { as, register, request } from "../support/Http.js"
-import { cleanEnv, runBin } from "../agents/Harness.js"
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

@@ -4,8 +4,8 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll } from "vitest"
-import { startDaemon, type TestDaemon } from "../support/Daemon.js"
 import { cleanEnv, runBin } from "../agents/Harness.js"
+import { startDaemon, type TestDaemon } from "../support/Daemon.js"
 import { as, register, type Registered, request } from "../support/Http.js"
 
 // A tmux server of its own (tmux -S in a temp folder): the user's tmux is never touched.
@@ -151,7 +151,16 @@ describe("spawning agents in tmux", () => {
   it("repowire peer new / peer kill", async () => {
     const env = cleanEnv({ REPOWIRE_HOME: daemon.home, NO_COLOR: "1" })
     fs.mkdirSync(path.join(allowed, "web"), { recursive: true })
-    const made = await runBin(["peer", "new", path.join(allowed, "web"), "--backend", "codex", "--circle", "front", "--json"], { env })
+    const made = await runBin([
+      "peer",
+      "new",
+      path.join(allowed, "web"),
+      "--backend",
+      "codex",
+      "--circle",
+      "front",
+      "--json"
+    ], { env })
     assert.strictEqual(made.code, 0, made.stderr)
     const spawned = JSON.parse(made.stdout)
     assert.strictEqual(spawned.display_name, "web")

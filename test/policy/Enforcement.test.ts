@@ -1,8 +1,8 @@
-import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import WebSocket from "ws"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as path from "node:path"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import WebSocket from "ws"
 import { startDaemon, tempHome, type TestDaemon } from "../support/Daemon.js"
 import { as, register, type Registered, request } from "../support/Http.js"
 import { assertDenied, json, writePolicy } from "./support.js"
@@ -24,7 +24,10 @@ let codex: Registered, secret: Registered, claude: Registered, quiet: Registered
 const state = async () => {
   const asks = await json(daemon.url, "GET", "/asks", {})
   const events = await json(daemon.url, "GET", "/events?limit=5000", {})
-  return { asks: asks.body.asks as Array<unknown>, messages: (events.body.events as Array<{ type: string }>).filter((e) => e.type !== "policy_denied") }
+  return {
+    asks: asks.body.asks as Array<unknown>,
+    messages: (events.body.events as Array<{ type: string }>).filter((e) => e.type !== "policy_denied")
+  }
 }
 
 beforeAll(async () => {
@@ -56,32 +59,51 @@ describe("the access rules at every way in", () => {
     assertDenied(notify, "rule 1")
     assert.deepStrictEqual(await state(), before, "no ask, no message event")
 
-    const events = (await json(daemon.url, "GET", "/events?limit=5000", {})).body.events as Array<Record<string, unknown>>
+    const events = (await json(daemon.url, "GET", "/events?limit=5000", {})).body.events as Array<
+      Record<string, unknown>
+    >
     const denied = events.filter((e) => e.type === "policy_denied")
     assert.strictEqual(denied.length, 3)
     assert.deepInclude(denied[0], {
-      from_name: "codex-1", to_name: "prod-db", action: "ask", tool: null, via: "local", rule: 1,
+      from_name: "codex-1",
+      to_name: "prod-db",
+      action: "ask",
+      tool: null,
+      via: "local",
+      rule: 1,
       reason: "rule 1 (deny backend:codex → name:prod-* ask,notify)"
     })
     assert.notInclude(JSON.stringify(denied), "DROP TABLE", "never the message text")
   })
 
   it("lets every other ask through", async () => {
-    const ok = await request(daemon.url, "POST", "/ask", { body: { from_peer: "claude", to_peer: "prod-db", text: "hi" }, headers: as(claude) })
+    const ok = await request(daemon.url, "POST", "/ask", {
+      body: { from_peer: "claude", to_peer: "prod-db", text: "hi" },
+      headers: as(claude)
+    })
     assert.strictEqual(ok.status, 200, ok.text)
   })
 
   it("refuses an ack the rules deny, leaving the ask open", async () => {
-    const asked = await request(daemon.url, "POST", "/ask", { body: { from_peer: "boss", to_peer: "codex-1", text: "status?" }, headers: as(boss) })
+    const asked = await request(daemon.url, "POST", "/ask", {
+      body: { from_peer: "boss", to_peer: "codex-1", text: "status?" },
+      headers: as(boss)
+    })
     assert.strictEqual(asked.status, 200, asked.text)
     const id = asked.body.correlation_id as string
-    const ack = await request(daemon.url, "POST", "/ack", { body: { correlation_id: id, message: "fine" }, headers: as(codex) })
+    const ack = await request(daemon.url, "POST", "/ack", {
+      body: { correlation_id: id, message: "fine" },
+      headers: as(codex)
+    })
     assertDenied(ack, "rule 6")
     assert.notStrictEqual((await json(daemon.url, "GET", `/asks/${id}`, {})).body.state, "acked")
   })
 
   it("skips a denied recipient of a broadcast with the reason, and refuses a denied broadcaster whole", async () => {
-    const sent = await request(daemon.url, "POST", "/broadcast", { body: { from_peer: "claude", text: "deploying" }, headers: as(claude) })
+    const sent = await request(daemon.url, "POST", "/broadcast", {
+      body: { from_peer: "claude", text: "deploying" },
+      headers: as(claude)
+    })
     assert.strictEqual(sent.status, 200, sent.text)
     const reached = [...sent.body.delivered, ...sent.body.queued] as Array<string>
     assert.notInclude(reached, "prod-db")
@@ -91,7 +113,10 @@ describe("the access rules at every way in", () => {
       reason: "claude may not broadcast prod-db: rule 4 (deny * → name:prod-* broadcast)"
     }])
     const before = await state()
-    const refused = await request(daemon.url, "POST", "/broadcast", { body: { from_peer: "quiet", text: "hello" }, headers: as(quiet) })
+    const refused = await request(daemon.url, "POST", "/broadcast", {
+      body: { from_peer: "quiet", text: "hello" },
+      headers: as(quiet)
+    })
     assertDenied(refused, "rule 3 (deny name:quiet broadcast)")
     assert.deepStrictEqual(await state(), before)
   })
@@ -103,7 +128,9 @@ describe("the access rules at every way in", () => {
     const asClaude = (await json(daemon.url, "GET", "/peers", as(claude))).body.peers as Array<{ display_name: string }>
     assert.include(asClaude.map((p) => p.display_name), "secret-store")
     assertDenied(await json(daemon.url, "GET", "/peers/secret-store", as(codex)), "rule 2")
-    const events = (await json(daemon.url, "GET", "/events?limit=5000", as(codex))).body.events as Array<Record<string, any>>
+    const events = (await json(daemon.url, "GET", "/events?limit=5000", as(codex))).body.events as Array<
+      Record<string, any>
+    >
     assert.isFalse(events.some((e) => JSON.stringify(e).includes(secret.peer_id)))
     assert.isTrue(events.some((e) => e.type === "peer_joined" && e.peer.display_name === "prod-db"))
   })
@@ -158,10 +185,18 @@ describe("the access rules at every way in", () => {
     const view = (await json(daemon.url, "GET", "/policy", {})).body
     assert.strictEqual(view.rules_in_force[0].text, "deny backend:codex → name:prod-* ask,notify")
     const check = await json(daemon.url, "POST", "/policy/check", {}, { from: "codex-1", to: "prod-db", action: "ask" })
-    assert.deepStrictEqual(check.body, { decision: "deny", rule: 1, reason: "rule 1 (deny backend:codex → name:prod-* ask,notify)" })
+    assert.deepStrictEqual(check.body, {
+      decision: "deny",
+      rule: 1,
+      reason: "rule 1 (deny backend:codex → name:prod-* ask,notify)"
+    })
     const allowed = await json(daemon.url, "POST", "/policy/check", {}, { from: "claude", tool: "broadcast" })
     assert.deepStrictEqual(allowed.body, { decision: "allow", rule: null, reason: "default (allow)" })
-    const unknown = await json(daemon.url, "POST", "/policy/check", {}, { from: "nobody", to: "prod-db", action: "ask" })
+    const unknown = await json(daemon.url, "POST", "/policy/check", {}, {
+      from: "nobody",
+      to: "prod-db",
+      action: "ask"
+    })
     assert.strictEqual(unknown.status, 404)
   })
 })

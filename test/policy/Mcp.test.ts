@@ -3,8 +3,8 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import * as YAML from "yaml"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import * as YAML from "yaml"
 import { TOOL_NAMES } from "../../src/programs/mcp/Tools.js"
 import { BIN, httpJson, runBin, type RunningDaemon, startDaemon, tempDir } from "../agents/Harness.js"
 import { writePolicy } from "./support.js"
@@ -26,26 +26,35 @@ const bearer = { authorization: `Bearer ${TOKEN}` }
 beforeAll(async () => {
   const home = tempDir("rw-policy-mcp-")
   fs.chmodSync(home, 0o700)
-  fs.writeFileSync(path.join(home, "config.yaml"), YAML.stringify({ daemon: { port: 0, auth_token: TOKEN, mcp_http: { enabled: true } } }), { mode: 0o600 })
+  fs.writeFileSync(
+    path.join(home, "config.yaml"),
+    YAML.stringify({ daemon: { port: 0, auth_token: TOKEN, mcp_http: { enabled: true } } }),
+    { mode: 0o600 }
+  )
   writePolicy(home, POLICY)
   daemon = await startDaemon({}, home)
 
   const project = path.join(tempDir("rw-proj-"), "frontend")
   fs.mkdirSync(project)
   stdio = new Client({ name: "stdio", version: "0" })
-  await stdio.connect(new StdioClientTransport({
-    command: process.execPath,
-    args: [BIN, "mcp"],
-    env: daemon.env as Record<string, string>,
-    cwd: project,
-    stderr: "pipe"
-  }))
+  await stdio.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, "mcp"],
+      env: daemon.env as Record<string, string>,
+      cwd: project,
+      stderr: "pipe"
+    })
+  )
 
-  const codex = (await httpJson(daemon.url, "POST", "/peers", { body: { name: "remote", backend: "codex" }, headers: bearer })).body
+  const codex =
+    (await httpJson(daemon.url, "POST", "/peers", { body: { name: "remote", backend: "codex" }, headers: bearer })).body
   http = new Client({ name: "http", version: "0" })
-  await http.connect(new StreamableHTTPClientTransport(new URL(`${daemon.url}/mcp`), {
-    requestInit: { headers: { ...bearer, "x-repowire-peer-id": codex.peer_id, "x-repowire-peer-token": codex.token } }
-  }))
+  await http.connect(
+    new StreamableHTTPClientTransport(new URL(`${daemon.url}/mcp`), {
+      requestInit: { headers: { ...bearer, "x-repowire-peer-id": codex.peer_id, "x-repowire-peer-token": codex.token } }
+    })
+  )
 }, 120_000)
 
 afterAll(async () => {
@@ -74,9 +83,15 @@ describe("MCP tools under the access rules", () => {
     const called = await http.callTool({ name: "notify_peer", arguments: { to: "frontend", text: "psst" } })
     assert.isTrue((called as { isError?: boolean }).isError)
     assert.include(text(called), "rule 2 (deny backend:codex tools broadcast,notify_peer)")
-    const events = (await httpJson(daemon.url, "GET", "/events?limit=1000", { headers: bearer })).body.events as Array<any>
+    const events = (await httpJson(daemon.url, "GET", "/events?limit=1000", { headers: bearer })).body.events as Array<
+      any
+    >
     const denied = events.filter((e) => e.type === "policy_denied")
-    assert.deepStrictEqual(denied.map((e) => [e.from_name, e.tool, e.rule]), [["frontend", "broadcast", 1], ["remote", "notify_peer", 2]])
+    assert.deepStrictEqual(denied.map((e) => [e.from_name, e.tool, e.rule]), [["frontend", "broadcast", 1], [
+      "remote",
+      "notify_peer",
+      2
+    ]])
     assert.isFalse(events.some((e) => e.type === "notify" || e.type === "broadcast"), "nothing was sent")
   }, 60_000)
 })
@@ -94,11 +109,15 @@ describe("repowire policy", () => {
     const denied = await runBin(["policy", "check", "--from", "remote", "--tool", "notify_peer"], { env: daemon.env })
     assert.strictEqual(denied.code, 0, denied.stderr)
     assert.strictEqual(denied.stdout.trim(), "deny: rule 2 (deny backend:codex tools broadcast,notify_peer)")
-    const allowed = await runBin(["policy", "check", "--from", "remote", "--to", "frontend", "--action", "ask"], { env: daemon.env })
+    const allowed = await runBin(["policy", "check", "--from", "remote", "--to", "frontend", "--action", "ask"], {
+      env: daemon.env
+    })
     assert.strictEqual(allowed.code, 0, allowed.stderr)
     assert.strictEqual(allowed.stdout.trim(), "allow: default (allow)")
 
-    const unknown = await runBin(["policy", "check", "--from", "nobody", "--to", "frontend", "--action", "ask"], { env: daemon.env })
+    const unknown = await runBin(["policy", "check", "--from", "nobody", "--to", "frontend", "--action", "ask"], {
+      env: daemon.env
+    })
     assert.notStrictEqual(unknown.code, 0)
     assert.strictEqual(unknown.stderr.trim().split("\n").length, 1)
     assert.include(unknown.stderr, "nobody")
@@ -113,7 +132,10 @@ describe("repowire policy", () => {
     writePolicy(home, "rules:\n  - {effect: deny, from: \"*\", tools: [rm_rf]}\n")
     const run = await runBin(["serve"], { env: { ...daemon.env, REPOWIRE_HOME: home } })
     assert.notStrictEqual(run.code, 0)
-    assert.include(run.stderr, `the daemon refuses to start: ${path.join(home, "policy.yaml")} line 2: rules.0.tools.0: unknown value "rm_rf"`)
+    assert.include(
+      run.stderr,
+      `the daemon refuses to start: ${path.join(home, "policy.yaml")} line 2: rules.0.tools.0: unknown value "rm_rf"`
+    )
     // `daemon start` (what hooks call) says so too, at once rather than after its timeout.
     const started = await runBin(["daemon", "start"], { env: { ...daemon.env, REPOWIRE_HOME: home } })
     assert.notStrictEqual(started.code, 0)

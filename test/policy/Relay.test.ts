@@ -2,9 +2,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { updateConfigFile } from "../../src/layers/ConfigLive.js"
 import { resolvePaths } from "../../src/protocol/HomeFiles.js"
+import { login, makeCert, mintKey, RelayServicesLayer, request, startRelay, tempDir } from "../relay/harness.js"
 import { startDaemon } from "../support/Daemon.js"
 import { dashboardSession, register, request as local } from "../support/Http.js"
-import { login, makeCert, mintKey, RelayServicesLayer, request, startRelay, tempDir } from "../relay/harness.js"
 import { writePolicy } from "./support.js"
 
 const cert = makeCert(tempDir("rw-cert-"))
@@ -16,65 +16,82 @@ rules:
 `
 
 describe("a tunnelled request under the access rules", () => {
-  it.live("via:relay makes the relay dashboard read-only; the local dashboard still sends", () =>
-    Effect.gen(function*() {
-      const relay = yield* startRelay(cert)
-      const key = yield* mintKey("carol")
-      const home = tempDir("rw-home-")
-      const relayConfig = { enabled: true, url: relay.url, api_key: key, daemon_id: "laptop" }
-      yield* updateConfigFile(resolvePaths({ REPOWIRE_HOME: home }), [{ keyPath: ["relay"], value: relayConfig }]).pipe(Effect.orDie)
-      writePolicy(home, READ_ONLY_RELAY)
-      const d = yield* Effect.acquireRelease(
-        Effect.promise(() => startDaemon({ relay: relayConfig }, home)),
-        (x) => Effect.promise(() => x.close())
-      )
-      const agent = yield* Effect.promise(() => register(d.url, { name: "agent", backend: "codex" }))
-      const host = { host: `127.0.0.1:${d.port}` }
-      for (let i = 0; ; i++) {
-        const h = yield* Effect.promise(() => local(d.url, "GET", "/health", { headers: host }))
-        if (h.body?.relay?.status === "connected") break
-        if (i > 200) return yield* Effect.dieMessage("the relay link never came up")
-        yield* Effect.sleep("25 millis")
-      }
-      const { cookie } = yield* login(relay.url, cert.cert, key)
+  it.live(
+    "via:relay makes the relay dashboard read-only; the local dashboard still sends",
+    () =>
+      Effect.gen(function*() {
+        const relay = yield* startRelay(cert)
+        const key = yield* mintKey("carol")
+        const home = tempDir("rw-home-")
+        const relayConfig = { enabled: true, url: relay.url, api_key: key, daemon_id: "laptop" }
+        yield* updateConfigFile(resolvePaths({ REPOWIRE_HOME: home }), [{ keyPath: ["relay"], value: relayConfig }])
+          .pipe(Effect.orDie)
+        writePolicy(home, READ_ONLY_RELAY)
+        const d = yield* Effect.acquireRelease(
+          Effect.promise(() => startDaemon({ relay: relayConfig }, home)),
+          (x) => Effect.promise(() => x.close())
+        )
+        const agent = yield* Effect.promise(() => register(d.url, { name: "agent", backend: "codex" }))
+        const host = { host: `127.0.0.1:${d.port}` }
+        for (let i = 0;; i++) {
+          const h = yield* Effect.promise(() => local(d.url, "GET", "/health", { headers: host }))
+          if (h.body?.relay?.status === "connected") break
+          if (i > 200) return yield* Effect.dieMessage("the relay link never came up")
+          yield* Effect.sleep("25 millis")
+        }
+        const { cookie } = yield* login(relay.url, cert.cert, key)
 
-      const peers = yield* request(`${relay.url}/peers`, cert.cert, { headers: { cookie } })
-      assert.strictEqual(peers.status, 200)
-      assert.include(peers.body, "agent")
-      const policy = JSON.parse((yield* request(`${relay.url}/policy`, cert.cert, { headers: { cookie } })).body)
-      assert.strictEqual(policy.rules_in_force[0].text, "deny via:relay ask,notify,broadcast,ack,attach")
+        const peers = yield* request(`${relay.url}/peers`, cert.cert, { headers: { cookie } })
+        assert.strictEqual(peers.status, 200)
+        assert.include(peers.body, "agent")
+        const policy = JSON.parse((yield* request(`${relay.url}/policy`, cert.cert, { headers: { cookie } })).body)
+        assert.strictEqual(policy.rules_in_force[0].text, "deny via:relay ask,notify,broadcast,ack,attach")
 
-      const sent = yield* request(`${relay.url}/notify`, cert.cert, {
-        method: "POST",
-        headers: { cookie, origin: relay.url, "content-type": "application/json" },
-        body: JSON.stringify({ from_peer: "dashboard", to_peer: "agent", text: "from afar" })
-      })
-      assert.strictEqual(sent.status, 403, sent.body)
-      const error = JSON.parse(sent.body).error
-      assert.strictEqual(error.code, "policy_denied")
-      assert.include(error.message, "dashboard (via the relay) may not notify agent: rule 1 (deny via:relay ask,notify,broadcast,ack,attach)")
+        const sent = yield* request(`${relay.url}/notify`, cert.cert, {
+          method: "POST",
+          headers: { cookie, origin: relay.url, "content-type": "application/json" },
+          body: JSON.stringify({ from_peer: "dashboard", to_peer: "agent", text: "from afar" })
+        })
+        assert.strictEqual(sent.status, 403, sent.body)
+        const error = JSON.parse(sent.body).error
+        assert.strictEqual(error.code, "policy_denied")
+        assert.include(
+          error.message,
+          "dashboard (via the relay) may not notify agent: rule 1 (deny via:relay ask,notify,broadcast,ack,attach)"
+        )
 
-      // The same call from the local dashboard page is via:local.
-      const page = yield* Effect.promise(() => dashboardSession(d.url))
-      const here = yield* Effect.promise(() =>
-        local(d.url, "POST", "/notify", {
-          headers: { ...page, ...host },
-          body: { from_peer: "dashboard", to_peer: agent.peer_id, text: "from here" }
-        }))
-      assert.strictEqual(here.status, 200, here.text)
+        // The same call from the local dashboard page is via:local.
+        const page = yield* Effect.promise(() => dashboardSession(d.url))
+        const here = yield* Effect.promise(() =>
+          local(d.url, "POST", "/notify", {
+            headers: { ...page, ...host },
+            body: { from_peer: "dashboard", to_peer: agent.peer_id, text: "from here" }
+          })
+        )
+        assert.strictEqual(here.status, 200, here.text)
 
-      const events = (yield* Effect.promise(() => local(d.url, "GET", "/events?limit=1000", { headers: host }))).body.events
-      const denied = events.filter((e: { type: string }) => e.type === "policy_denied")
-      assert.strictEqual(denied.length, 1)
-      assert.deepInclude(denied[0], { from_name: "dashboard", to_name: "agent", action: "notify", via: "relay", rule: 1 })
-      assert.notInclude(JSON.stringify(events), "from afar")
+        const events = (yield* Effect.promise(() =>
+          local(d.url, "GET", "/events?limit=1000", { headers: host })
+        )).body.events
+        const denied = events.filter((e: { type: string }) => e.type === "policy_denied")
+        assert.strictEqual(denied.length, 1)
+        assert.deepInclude(denied[0], {
+          from_name: "dashboard",
+          to_name: "agent",
+          action: "notify",
+          via: "relay",
+          rule: 1
+        })
+        assert.notInclude(JSON.stringify(events), "from afar")
 
-      // /policy/check never crosses the tunnel.
-      const check = yield* request(`${relay.url}/policy/check`, cert.cert, {
-        method: "POST",
-        headers: { cookie, origin: relay.url, "content-type": "application/json" },
-        body: JSON.stringify({ from: "agent", tool: "ask" })
-      })
-      assert.strictEqual(check.status, 404)
-    }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 30_000)
+        // /policy/check never crosses the tunnel.
+        const check = yield* request(`${relay.url}/policy/check`, cert.cert, {
+          method: "POST",
+          headers: { cookie, origin: relay.url, "content-type": "application/json" },
+          body: JSON.stringify({ from: "agent", tool: "ask" })
+        })
+        assert.strictEqual(check.status, 404)
+      }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))),
+    30_000
+  )
 })

@@ -1,6 +1,6 @@
-import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { startDaemon, tempHome, type TestDaemon } from "../support/Daemon.js"
 import { as, register, type Registered, request } from "../support/Http.js"
 import { assertDenied, json, until, writePolicy } from "./support.js"
@@ -9,7 +9,10 @@ let daemon: TestDaemon
 let codex: Registered
 
 const ask = () =>
-  request(daemon.url, "POST", "/ask", { body: { from_peer: "codex-1", to_peer: "prod-db", text: "hi" }, headers: as(codex) })
+  request(daemon.url, "POST", "/ask", {
+    body: { from_peer: "codex-1", to_peer: "prod-db", text: "hi" },
+    headers: as(codex)
+  })
 const policyHealth = async () => (await json(daemon.url, "GET", "/health", {})).body.policy
 
 beforeAll(async () => {
@@ -33,7 +36,10 @@ describe("policy.yaml changes while the daemon runs", () => {
   })
 
   it("an invalid file keeps the old rules in force and shows in /health", async () => {
-    writePolicy(daemon.home, "rules:\n  - {effect: allow, from: \"backend:codex\"}\n  - {effect: deny, from: \"*\", actions: [yell]}\n")
+    writePolicy(
+      daemon.home,
+      "rules:\n  - {effect: allow, from: \"backend:codex\"}\n  - {effect: deny, from: \"*\", actions: [yell]}\n"
+    )
     const health = await until("the invalid file", async () => {
       const h = await policyHealth()
       return h.status === "invalid" ? h : undefined
@@ -42,7 +48,10 @@ describe("policy.yaml changes while the daemon runs", () => {
     assert.match(health.error, /policy\.yaml line 3: rules\.1\.actions\.0: unknown value "yell" \(one of ask, notify, /)
     assertDenied(await ask(), "rule 1")
     fs.writeFileSync(path.join(daemon.home, "policy.yaml"), "default: [", { mode: 0o600 })
-    await until("the unparsable file", async () => ((await policyHealth()).error?.includes("not valid YAML") ? true : undefined))
+    await until(
+      "the unparsable file",
+      async () => ((await policyHealth()).error?.includes("not valid YAML") ? true : undefined)
+    )
     assertDenied(await ask(), "rule 1")
   })
 
@@ -96,7 +105,10 @@ describe("a live event stream opened before the rules", () => {
       })
       await until("the stream", async () => (received.join("").includes(": connected") ? true : undefined))
       writePolicy(home, "rules:\n  - {effect: deny, from: \"name:reader\", to: \"name:hidden-*\", actions: [read]}\n")
-      await until("the rules", async () => ((await json(d.url, "GET", "/health", {})).body.policy.status === "ok" ? true : undefined))
+      await until(
+        "the rules",
+        async () => ((await json(d.url, "GET", "/health", {})).body.policy.status === "ok" ? true : undefined)
+      )
       await register(d.url, { name: "hidden-one", backend: "gemini" })
       await register(d.url, { name: "shown-one", backend: "gemini" })
       await until("the shown peer", async () => (received.join("").includes("shown-one") ? true : undefined))

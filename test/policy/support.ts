@@ -1,6 +1,6 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { request, type Reply } from "../support/Http.js"
+import { type Reply, request } from "../support/Http.js"
 
 /** Writes policy.yaml the way an editor saves: a temp file, then an atomic rename. */
 export const writePolicy = (home: string, text: string) => {
@@ -23,7 +23,10 @@ export const json = (base: string, method: string, route: string, headers: Recor
   request(base, method, route, { headers, ...(body === undefined ? {} : { body }) })
 
 export const assertDenied = (reply: Reply, rule: string) => {
-  if (reply.status !== 403 || reply.body?.error?.code !== "policy_denied" || !String(reply.body.error.message).includes(rule)) {
+  if (
+    reply.status !== 403 || reply.body?.error?.code !== "policy_denied" ||
+    !String(reply.body.error.message).includes(rule)
+  ) {
     throw new Error(`expected 403 policy_denied naming ${rule}, got ${reply.status} ${reply.text}`)
   }
 }

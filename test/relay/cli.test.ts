@@ -34,7 +34,7 @@ describe("repowire relay (CLI, real processes)", () => {
     assert.strictEqual(fs.statSync(path.join(home, "relay", "relay.db")).mode & 0o777, 0o600)
     const revoked = cli(home, ["relay", "keys", "revoke", "alice"])
     assert.strictEqual(revoked.code, 0, revoked.stderr)
-    assert.isNotNull((JSON.parse(cli(home, ["relay", "keys", "list", "--json"]).stdout).keys[0]).revoked_at)
+    assert.isNotNull(JSON.parse(cli(home, ["relay", "keys", "list", "--json"]).stdout).keys[0].revoked_at)
     assert.notStrictEqual(cli(home, ["relay", "keys", "revoke", "alice"]).code, 0)
   }, 60_000)
 
@@ -46,7 +46,19 @@ describe("repowire relay (CLI, real processes)", () => {
 
   it("relay serve + relay register + repowire serve: the daemon connects; SIGTERM stops the relay", async () => {
     const relayHome = await tempHome()
-    const relay = spawn(process.execPath, [BIN, "relay", "serve", "--host", "127.0.0.1", "--port", "0", "--tls-cert", cert.certFile, "--tls-key", cert.keyFile], {
+    const relay = spawn(process.execPath, [
+      BIN,
+      "relay",
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--tls-cert",
+      cert.certFile,
+      "--tls-key",
+      cert.keyFile
+    ], {
       env: { ...process.env, REPOWIRE_HOME: relayHome, NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"]
     })

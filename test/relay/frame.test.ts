@@ -31,7 +31,9 @@ const frame = (type: number, flags: number, stream: number, payload: Uint8Array)
 const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v))
 
 const streamId = fc.integer({ min: 1, max: 0xffffffff })
-const headers = fc.array(fc.tuple(fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/), fc.stringMatching(/^[ -~]{0,40}$/)), { maxLength: 8 })
+const headers = fc.array(fc.tuple(fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/), fc.stringMatching(/^[ -~]{0,40}$/)), {
+  maxLength: 8
+})
 const validFrame: fc.Arbitrary<TunnelFrame> = fc.oneof(
   fc.record({
     _tag: fc.constant("Open" as const),
@@ -43,13 +45,45 @@ const validFrame: fc.Arbitrary<TunnelFrame> = fc.oneof(
       upgrade: fc.boolean()
     })
   }),
-  fc.record({ _tag: fc.constant("Response" as const), stream: streamId, head: fc.record({ status: fc.integer({ min: 101, max: 599 }), headers }) }),
-  fc.record({ _tag: fc.constant("Data" as const), stream: streamId, end: fc.boolean(), body: fc.uint8Array({ maxLength: 512 }) }),
-  fc.record({ _tag: fc.constant("Window" as const), stream: streamId, increment: fc.integer({ min: 1, max: 0x7fffffff }) }),
-  fc.record({ _tag: fc.constant("Reset" as const), stream: streamId, code: fc.constantFrom("cancelled" as const, "internal" as const), message: fc.string({ maxLength: 50 }) }),
-  fc.record({ _tag: fc.constant("GoAway" as const), stream: fc.constant(0 as const), reason: fc.string({ maxLength: 50 }) }),
-  fc.record({ _tag: fc.constant("WsMessage" as const), stream: streamId, text: fc.boolean(), body: fc.uint8Array({ maxLength: 256 }) }),
-  fc.record({ _tag: fc.constant("WsClose" as const), stream: streamId, code: fc.integer({ min: 1000, max: 4999 }), reason: fc.string({ maxLength: 40 }) })
+  fc.record({
+    _tag: fc.constant("Response" as const),
+    stream: streamId,
+    head: fc.record({ status: fc.integer({ min: 101, max: 599 }), headers })
+  }),
+  fc.record({
+    _tag: fc.constant("Data" as const),
+    stream: streamId,
+    end: fc.boolean(),
+    body: fc.uint8Array({ maxLength: 512 })
+  }),
+  fc.record({
+    _tag: fc.constant("Window" as const),
+    stream: streamId,
+    increment: fc.integer({ min: 1, max: 0x7fffffff })
+  }),
+  fc.record({
+    _tag: fc.constant("Reset" as const),
+    stream: streamId,
+    code: fc.constantFrom("cancelled" as const, "internal" as const),
+    message: fc.string({ maxLength: 50 })
+  }),
+  fc.record({
+    _tag: fc.constant("GoAway" as const),
+    stream: fc.constant(0 as const),
+    reason: fc.string({ maxLength: 50 })
+  }),
+  fc.record({
+    _tag: fc.constant("WsMessage" as const),
+    stream: streamId,
+    text: fc.boolean(),
+    body: fc.uint8Array({ maxLength: 256 })
+  }),
+  fc.record({
+    _tag: fc.constant("WsClose" as const),
+    stream: streamId,
+    code: fc.integer({ min: 1000, max: 4999 }),
+    reason: fc.string({ maxLength: 40 })
+  })
 )
 
 const normalise = (f: TunnelFrame) => JSON.parse(JSON.stringify(f, (_k, v) => (v instanceof Uint8Array ? [...v] : v)))
@@ -59,10 +93,18 @@ const framelike = fc.tuple(
   fc.integer({ min: 0, max: 12 }),
   fc.integer({ min: 0, max: 255 }),
   fc.oneof(fc.constant(0), streamId),
-  fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.jsonValue().map(json), fc.string().map((s) => new TextEncoder().encode(s)))
+  fc.oneof(
+    fc.uint8Array({ maxLength: 64 }),
+    fc.jsonValue().map(json),
+    fc.string().map((s) => new TextEncoder().encode(s))
+  )
 ).map(([t, f, s, p]) => frame(t, f, s, p))
 
-const mutated = fc.tuple(validFrame, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), fc.nat({ max: 8 }))
+const mutated = fc.tuple(
+  validFrame,
+  fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+  fc.nat({ max: 8 })
+)
   .map(([f, edits, cut]) => {
     const bytes = encodeFrame(f).slice()
     edits.forEach(([i, b]) => (bytes[i % bytes.length] = b))
@@ -71,26 +113,32 @@ const mutated = fc.tuple(validFrame, fc.array(fc.tuple(fc.nat(), fc.integer({ mi
 
 describe("TunnelFrame codec", () => {
   it("round-trips every valid frame", () => {
-    fc.assert(fc.property(validFrame, (f) => {
-      const decoded = decodeFrame(encodeFrame(f))
-      assert.isTrue(Either.isRight(decoded))
-      assert.deepStrictEqual(normalise(Either.getOrThrow(decoded)), normalise(f))
-    }), { numRuns: 5_000 })
+    fc.assert(
+      fc.property(validFrame, (f) => {
+        const decoded = decodeFrame(encodeFrame(f))
+        assert.isTrue(Either.isRight(decoded))
+        assert.deepStrictEqual(normalise(Either.getOrThrow(decoded)), normalise(f))
+      }),
+      { numRuns: 5_000 }
+    )
   })
 
   it("never throws: 100k random, frame-like and mutated inputs each decode or fail with a typed error", () => {
     const input = fc.oneof(fc.uint8Array({ maxLength: 96 }), framelike, mutated)
-    fc.assert(fc.property(input, (bytes) => {
-      const result = decodeFrame(bytes)
-      if (Either.isLeft(result)) {
-        assert.instanceOf(result.left, TunnelFrameError)
-        assert.strictEqual(result.left._tag, "TunnelFrameError")
-        if (bytes.length >= HEADER_BYTES) {
-          const stream = new DataView(bytes.buffer, bytes.byteOffset).getUint32(2)
-          assert.strictEqual(result.left.stream, stream === 0 ? null : stream)
+    fc.assert(
+      fc.property(input, (bytes) => {
+        const result = decodeFrame(bytes)
+        if (Either.isLeft(result)) {
+          assert.instanceOf(result.left, TunnelFrameError)
+          assert.strictEqual(result.left._tag, "TunnelFrameError")
+          if (bytes.length >= HEADER_BYTES) {
+            const stream = new DataView(bytes.buffer, bytes.byteOffset).getUint32(2)
+            assert.strictEqual(result.left.stream, stream === 0 ? null : stream)
+          }
         }
-      }
-    }), { numRuns: 100_000 })
+      }),
+      { numRuns: 100_000 }
+    )
   })
 
   it("names the stream of a bad frame so only that stream is reset", () => {
@@ -116,6 +164,14 @@ describe("TunnelFrame codec", () => {
       const r = decodeFrame(b)
       return Either.isLeft(r) ? r.left.code : "ok"
     })
-    assert.deepStrictEqual(codes, ["truncated", "too_large", "length_mismatch", "unknown_type", "bad_flags", "bad_stream", "bad_head"])
+    assert.deepStrictEqual(codes, [
+      "truncated",
+      "too_large",
+      "length_mismatch",
+      "unknown_type",
+      "bad_flags",
+      "bad_stream",
+      "bad_head"
+    ])
   })
 })

@@ -23,9 +23,23 @@ export const makeCert = (dir: string) => {
   const key = path.join(dir, "key.pem")
   const cert = path.join(dir, "cert.pem")
   execFileSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost",
-    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+    "-days",
+    "1",
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1,DNS:localhost"
   ], { stdio: "ignore" })
   return { key: fs.readFileSync(key), cert: fs.readFileSync(cert), keyFile: key, certFile: cert }
 }
@@ -56,37 +70,57 @@ const big = (size: number) =>
 /** A stand-in for the daemon's app: enough routes to exercise every tunnel feature. */
 export const fakeApp = (label: string): TunnelApp<never, never> =>
   HttpRouter.empty.pipe(
-    HttpRouter.get("/health", Effect.gen(function*() {
-      return yield* HttpServerResponse.json({ daemon: label, tunnelled: yield* Tunnelled })
-    })),
-    HttpRouter.get("/peers", Effect.gen(function*() {
-      const req = yield* HttpServerRequest.HttpServerRequest
-      return yield* HttpServerResponse.json({ daemon: label, tunnelled: yield* Tunnelled, headers: req.headers })
-    })),
-    HttpRouter.get("/events/stream", Effect.succeed(HttpServerResponse.stream(
-      Stream.make(new TextEncoder().encode(`id: 1\ndata: {"daemon":"${label}"}\n\n`)).pipe(Stream.concat(Stream.never)),
-      { contentType: "text/event-stream" }
-    ))),
-    HttpRouter.get("/attachments/:size", Effect.gen(function*() {
-      const params = yield* HttpRouter.params
-      return HttpServerResponse.stream(big(Number(params.size)), { contentType: "application/octet-stream" })
-    })),
-    HttpRouter.post("/attachments", Effect.gen(function*() {
-      const req = yield* HttpServerRequest.HttpServerRequest
-      let bytes = 0
-      yield* Stream.runForEach(req.stream, (c) => Effect.sync(() => (bytes += c.length)))
-      return yield* HttpServerResponse.json({ bytes })
-    })),
+    HttpRouter.get(
+      "/health",
+      Effect.gen(function*() {
+        return yield* HttpServerResponse.json({ daemon: label, tunnelled: yield* Tunnelled })
+      })
+    ),
+    HttpRouter.get(
+      "/peers",
+      Effect.gen(function*() {
+        const req = yield* HttpServerRequest.HttpServerRequest
+        return yield* HttpServerResponse.json({ daemon: label, tunnelled: yield* Tunnelled, headers: req.headers })
+      })
+    ),
+    HttpRouter.get(
+      "/events/stream",
+      Effect.succeed(HttpServerResponse.stream(
+        Stream.make(new TextEncoder().encode(`id: 1\ndata: {"daemon":"${label}"}\n\n`)).pipe(
+          Stream.concat(Stream.never)
+        ),
+        { contentType: "text/event-stream" }
+      ))
+    ),
+    HttpRouter.get(
+      "/attachments/:size",
+      Effect.gen(function*() {
+        const params = yield* HttpRouter.params
+        return HttpServerResponse.stream(big(Number(params.size)), { contentType: "application/octet-stream" })
+      })
+    ),
+    HttpRouter.post(
+      "/attachments",
+      Effect.gen(function*() {
+        const req = yield* HttpServerRequest.HttpServerRequest
+        let bytes = 0
+        yield* Stream.runForEach(req.stream, (c) => Effect.sync(() => (bytes += c.length)))
+        return yield* HttpServerResponse.json({ bytes })
+      })
+    ),
     HttpRouter.get("/asks/hang", Effect.never),
     HttpRouter.get("/asks/slow", Effect.sleep("300 millis").pipe(Effect.as(HttpServerResponse.text("slow")))),
-    HttpRouter.get("/events/ws", Effect.gen(function*() {
-      const socket = yield* HttpServerRequest.upgrade
-      const write = yield* socket.writer
-      yield* socket.runRaw((data) => write(typeof data === "string" ? `echo:${data}` : data), {
-        onOpen: write(JSON.stringify({ daemon: label, hello: true })).pipe(Effect.orDie)
-      })
-      return HttpServerResponse.empty()
-    }).pipe(Effect.scoped, Effect.orDie)),
+    HttpRouter.get(
+      "/events/ws",
+      Effect.gen(function*() {
+        const socket = yield* HttpServerRequest.upgrade
+        const write = yield* socket.writer
+        yield* socket.runRaw((data) => write(typeof data === "string" ? `echo:${data}` : data), {
+          onOpen: write(JSON.stringify({ daemon: label, hello: true })).pipe(Effect.orDie)
+        })
+        return HttpServerResponse.empty()
+      }).pipe(Effect.scoped, Effect.orDie)
+    ),
     HttpRouter.catchAll(() => HttpServerResponse.json({ error: "not found" }, { status: 404 })),
     Effect.orDie
   )
@@ -129,14 +163,23 @@ export const request = (
   init: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}
 ) =>
   Effect.async<Reply, Error>((resume) => {
-    const req = https.request(url, { method: init.method ?? "GET", headers: init.headers ?? {}, ca, agent: false }, (res) => {
-      const chunks: Array<Buffer> = []
-      res.on("data", (c: Buffer) => chunks.push(c))
-      res.on("end", () =>
-        resume(Effect.succeed({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }))
-      )
-      res.on("error", (e) => resume(Effect.fail(e)))
-    })
+    const req = https.request(
+      url,
+      { method: init.method ?? "GET", headers: init.headers ?? {}, ca, agent: false },
+      (res) => {
+        const chunks: Array<Buffer> = []
+        res.on("data", (c: Buffer) => chunks.push(c))
+        res.on("end", () =>
+          resume(
+            Effect.succeed({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks).toString()
+            })
+          ))
+        res.on("error", (e) => resume(Effect.fail(e)))
+      }
+    )
     req.on("error", (e) => resume(Effect.fail(e)))
     req.end(init.body)
   })

@@ -1,12 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as http from "node:http"
-import { isTunnelAllowed } from "../../src/protocol/TunnelRoutes.js"
 import { tunnelUrl } from "../../src/layers/tunnel/daemon/Dialer.js"
-import { addressMatches } from "../../src/programs/relay/RelayContext.js"
 import { relayApiBase } from "../../src/programs/relay/RelayClient.js"
-import { makeRelayServer } from "../../src/programs/relay/RelayServer.js"
+import { addressMatches } from "../../src/programs/relay/RelayContext.js"
 import { defaultRelayOptions } from "../../src/programs/relay/RelayContext.js"
+import { makeRelayServer } from "../../src/programs/relay/RelayServer.js"
+import { isTunnelAllowed } from "../../src/protocol/TunnelRoutes.js"
 import { RelayServicesLayer } from "./harness.js"
 
 const auth = (port: number, forwardedFor: string) =>
@@ -25,20 +25,34 @@ const auth = (port: number, forwardedFor: string) =>
   })
 
 const plainRelay = (trustedProxies: ReadonlyArray<string>) =>
-  makeRelayServer({ ...defaultRelayOptions, host: "127.0.0.1", port: 0, trustedProxies, authRate: { max: 2, windowMs: 60_000 } })
+  makeRelayServer({
+    ...defaultRelayOptions,
+    host: "127.0.0.1",
+    port: 0,
+    trustedProxies,
+    authRate: { max: 2, windowMs: 60_000 }
+  })
 
 describe("relay behind a proxy, and its small rules", () => {
   it.live("forwarded client addresses count only when they come from the trusted proxy", () =>
     Effect.gen(function*() {
       const trusted = yield* plainRelay(["127.0.0.1"])
-      const a = [yield* auth(trusted.port, "1.1.1.1"), yield* auth(trusted.port, "1.1.1.1"), yield* auth(trusted.port, "1.1.1.1")]
+      const a = [
+        yield* auth(trusted.port, "1.1.1.1"),
+        yield* auth(trusted.port, "1.1.1.1"),
+        yield* auth(trusted.port, "1.1.1.1")
+      ]
       assert.deepStrictEqual(a, [401, 401, 429])
       assert.strictEqual(yield* auth(trusted.port, "2.2.2.2"), 401)
       // The proxy appends the real client last: a client-supplied first entry changes nothing.
       assert.strictEqual(yield* auth(trusted.port, "9.9.9.9, 1.1.1.1"), 429)
 
       const untrusted = yield* plainRelay(["10.0.0.1"])
-      const b = [yield* auth(untrusted.port, "3.3.3.3"), yield* auth(untrusted.port, "4.4.4.4"), yield* auth(untrusted.port, "5.5.5.5")]
+      const b = [
+        yield* auth(untrusted.port, "3.3.3.3"),
+        yield* auth(untrusted.port, "4.4.4.4"),
+        yield* auth(untrusted.port, "5.5.5.5")
+      ]
       assert.deepStrictEqual(b, [401, 401, 429])
     }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))))
 
@@ -51,8 +65,26 @@ describe("relay behind a proxy, and its small rules", () => {
   })
 
   it("allows only the dashboard's routes through the tunnel", () => {
-    const yes = [["GET", "/"], ["GET", "/dashboard/app.js"], ["GET", "/peers?all=true"], ["GET", "/events/ws?since=3"], ["POST", "/ask"], ["GET", "/attachments/abc"]]
-    const no = [["POST", "/mcp"], ["GET", "/ws"], ["DELETE", "/peers/a"], ["POST", "/peers"], ["GET", "/deliveries"], ["POST", "/relay/reconnect"], ["GET", "/dashboard/../mcp"], ["GET", "/dashboard/%2e%2e/mcp"], ["GET", "//mcp"], ["GET", "/peers/a\\b"]]
+    const yes = [
+      ["GET", "/"],
+      ["GET", "/dashboard/app.js"],
+      ["GET", "/peers?all=true"],
+      ["GET", "/events/ws?since=3"],
+      ["POST", "/ask"],
+      ["GET", "/attachments/abc"]
+    ]
+    const no = [
+      ["POST", "/mcp"],
+      ["GET", "/ws"],
+      ["DELETE", "/peers/a"],
+      ["POST", "/peers"],
+      ["GET", "/deliveries"],
+      ["POST", "/relay/reconnect"],
+      ["GET", "/dashboard/../mcp"],
+      ["GET", "/dashboard/%2e%2e/mcp"],
+      ["GET", "//mcp"],
+      ["GET", "/peers/a\\b"]
+    ]
     yes.forEach(([m, p]) => assert.isTrue(isTunnelAllowed(m!, p!), `${m} ${p}`))
     no.forEach(([m, p]) => assert.isFalse(isTunnelAllowed(m!, p!), `${m} ${p}`))
   })

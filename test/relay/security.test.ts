@@ -4,25 +4,40 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import WebSocket from "ws"
 import { updateConfigFile } from "../../src/layers/ConfigLive.js"
-import { resolvePaths } from "../../src/protocol/HomeFiles.js"
 import { rotateKey } from "../../src/programs/relay/Enable.js"
 import { postForKey } from "../../src/programs/relay/RelayClient.js"
+import { resolvePaths } from "../../src/protocol/HomeFiles.js"
 import { ApiKeys } from "../../src/services/ApiKeys.js"
 import { RelaySessions } from "../../src/services/RelaySessions.js"
 import { TunnelClient } from "../../src/services/TunnelClient.js"
-import { fakeApp, login, makeCert, mintKey, RelayServicesLayer, request, startRelay, tempDir, tunnelClient, waitConnected } from "./harness.js"
+import {
+  fakeApp,
+  login,
+  makeCert,
+  mintKey,
+  RelayServicesLayer,
+  request,
+  startRelay,
+  tempDir,
+  tunnelClient,
+  waitConnected
+} from "./harness.js"
 
 const cert = makeCert(tempDir("rw-cert-"))
 
 const daemon = (label: string, url: string, key: string, daemonId: string, home?: string) =>
   Effect.gen(function*() {
-    const ctx = yield* Layer.build(tunnelClient(fakeApp(label), { url, key, daemonId, ca: cert.cert, ...(home ? { home } : {}) }))
+    const ctx = yield* Layer.build(
+      tunnelClient(fakeApp(label), { url, key, daemonId, ca: cert.cert, ...(home ? { home } : {}) })
+    )
     yield* waitConnected().pipe(Effect.provide(ctx))
     return ctx
   })
 
 const getJson = (url: string, cookie: string) =>
-  request(url, cert.cert, { headers: { cookie } }).pipe(Effect.map((r) => ({ status: r.status, body: r.status === 200 ? JSON.parse(r.body) : r.body })))
+  request(url, cert.cert, { headers: { cookie } }).pipe(
+    Effect.map((r) => ({ status: r.status, body: r.status === 200 ? JSON.parse(r.body) : r.body }))
+  )
 
 const firstWsMessage = (url: string, cookie: string, origin: string) =>
   Effect.async<string, Error>((resume) => {
@@ -74,7 +89,12 @@ describe("relay isolation, keys and rotation", () => {
       })
       assert.strictEqual(other.status, 409)
       // A forged cookie is just no session.
-      assert.strictEqual((yield* request(`${relay.url}/peers`, cert.cert, { headers: { cookie: `__Host-rw_session=${"A".repeat(43)}` } })).status, 401)
+      assert.strictEqual(
+        (yield* request(`${relay.url}/peers`, cert.cert, {
+          headers: { cookie: `__Host-rw_session=${"A".repeat(43)}` }
+        })).status,
+        401
+      )
     }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))))
 
   it.live("a user with several daemons picks one", () =>
@@ -115,7 +135,9 @@ describe("relay isolation, keys and rotation", () => {
         Effect.provide(RelayServicesLayer(db))
       )
       assert.isTrue(Option.isSome(found))
-      const registered = yield* Effect.flatMap(ApiKeys, (k) => k.register()).pipe(Effect.provide(RelayServicesLayer(db)))
+      const registered = yield* Effect.flatMap(ApiKeys, (k) => k.register()).pipe(
+        Effect.provide(RelayServicesLayer(db))
+      )
       assert.notStrictEqual(Redacted.value(registered.key), key)
     }))
 
@@ -201,7 +223,9 @@ describe("relay isolation, keys and rotation", () => {
     Effect.gen(function*() {
       const { db, key, relay } = yield* relayOnFile("gus")
       const ctx = yield* daemon("G", relay.url, key, "laptop")
-      const revoked = yield* Effect.flatMap(ApiKeys, (k) => k.revoke("gus")).pipe(Effect.provide(RelayServicesLayer(db)))
+      const revoked = yield* Effect.flatMap(ApiKeys, (k) => k.revoke("gus")).pipe(
+        Effect.provide(RelayServicesLayer(db))
+      )
       assert.strictEqual(revoked.length, 1)
       const deadline = Date.now() + 5000
       let current = yield* Effect.flatMap(TunnelClient, (c) => c.status).pipe(Effect.provide(ctx))

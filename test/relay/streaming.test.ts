@@ -3,7 +3,17 @@ import { Effect, Layer } from "effect"
 import type { IncomingMessage } from "node:http"
 import * as https from "node:https"
 import { Readable } from "node:stream"
-import { fakeApp, login, makeCert, mintKey, RelayServicesLayer, startRelay, tempDir, tunnelClient, waitConnected } from "./harness.js"
+import {
+  fakeApp,
+  login,
+  makeCert,
+  mintKey,
+  RelayServicesLayer,
+  startRelay,
+  tempDir,
+  tunnelClient,
+  waitConnected
+} from "./harness.js"
 
 const cert = makeCert(tempDir("rw-cert-"))
 const MiB = 1024 * 1024
@@ -11,7 +21,9 @@ const MiB = 1024 * 1024
 const setup = Effect.gen(function*() {
   const relay = yield* startRelay(cert)
   const key = yield* mintKey("alice")
-  const daemon = yield* Layer.build(tunnelClient(fakeApp("A"), { url: relay.url, key, daemonId: "laptop", ca: cert.cert }))
+  const daemon = yield* Layer.build(
+    tunnelClient(fakeApp("A"), { url: relay.url, key, daemonId: "laptop", ca: cert.cert })
+  )
   yield* waitConnected().pipe(Effect.provide(daemon))
   const { cookie } = yield* login(relay.url, cert.cert, key)
   return { base: relay.url, cookie }
@@ -80,9 +92,11 @@ describe("tunnel streaming", () => {
         }, (res) => {
           const chunks: Array<Buffer> = []
           res.on("data", (c: Buffer) => chunks.push(c))
-          res.on("end", () => resume(Effect.succeed({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() })))
+          res.on("end", () =>
+            resume(Effect.succeed({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() })))
         })
-        req.on("error", (e) => resume(Effect.fail(e)))
+        req.on("error", (e) =>
+          resume(Effect.fail(e)))
         source.pipe(req)
       })
       assert.strictEqual(reply.status, 200)
@@ -90,32 +104,40 @@ describe("tunnel streaming", () => {
       assert.isBelow(rss.growth(), 96 * MiB, `rss grew by ${Math.round(rss.growth() / MiB)} MiB`)
     }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 60_000)
 
-  it.live("64 concurrent streams finish while one is stalled by a reader that stopped reading", () =>
-    Effect.gen(function*() {
-      const { base, cookie } = yield* setup
-      // The stalled one: a 1 GiB download whose reader never reads after the first chunk. Were it
-      // buffered anywhere, memory would head for a gigabyte; under credit it stays a few windows.
-      const stalled = yield* Effect.async<IncomingMessage, Error>((resume) => {
-        const req = https.get(`${base}/attachments/${1024 * MiB}`, { headers: { cookie }, ca: cert.cert, agent: false }, (res) => {
-          res.once("data", () => {
-            res.pause()
-            resume(Effect.succeed(res))
+  it.live(
+    "64 concurrent streams finish while one is stalled by a reader that stopped reading",
+    () =>
+      Effect.gen(function*() {
+        const { base, cookie } = yield* setup
+        // The stalled one: a 1 GiB download whose reader never reads after the first chunk. Were it
+        // buffered anywhere, memory would head for a gigabyte; under credit it stays a few windows.
+        const stalled = yield* Effect.async<IncomingMessage, Error>((resume) => {
+          const req = https.get(`${base}/attachments/${1024 * MiB}`, {
+            headers: { cookie },
+            ca: cert.cert,
+            agent: false
+          }, (res) => {
+            res.once("data", () => {
+              res.pause()
+              resume(Effect.succeed(res))
+            })
           })
+          req.on("error", (e) => resume(Effect.fail(e)))
         })
-        req.on("error", (e) => resume(Effect.fail(e)))
-      })
-      const rss = rssSampler()
-      const results = yield* Effect.forEach(
-        Array.from({ length: 63 }, (_, i) => i),
-        () => download(`${base}/attachments/${2 * MiB}`, cookie, rss.sample),
-        { concurrency: "unbounded" }
-      ).pipe(Effect.timeout("20 seconds"))
-      assert.strictEqual(results.length, 63)
-      results.forEach((r) => assert.strictEqual(r.bytes, 2 * MiB))
-      yield* Effect.sleep("300 millis")
-      rss.sample()
-      // 64 streams x 1 MiB window + 32 MiB of grown windows at most at the relay, plus TLS and GC slack.
-      assert.isBelow(rss.growth(), 192 * MiB, `rss grew by ${Math.round(rss.growth() / MiB)} MiB`)
-      stalled.destroy()
-    }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 60_000)
+        const rss = rssSampler()
+        const results = yield* Effect.forEach(
+          Array.from({ length: 63 }, (_, i) => i),
+          () => download(`${base}/attachments/${2 * MiB}`, cookie, rss.sample),
+          { concurrency: "unbounded" }
+        ).pipe(Effect.timeout("20 seconds"))
+        assert.strictEqual(results.length, 63)
+        results.forEach((r) => assert.strictEqual(r.bytes, 2 * MiB))
+        yield* Effect.sleep("300 millis")
+        rss.sample()
+        // 64 streams x 1 MiB window + 32 MiB of grown windows at most at the relay, plus TLS and GC slack.
+        assert.isBelow(rss.growth(), 192 * MiB, `rss grew by ${Math.round(rss.growth() / MiB)} MiB`)
+        stalled.destroy()
+      }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))),
+    60_000
+  )
 })

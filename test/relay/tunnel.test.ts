@@ -2,7 +2,18 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as https from "node:https"
 import WebSocket from "ws"
-import { fakeApp, login, makeCert, mintKey, RelayServicesLayer, request, startRelay, tempDir, tunnelClient, waitConnected } from "./harness.js"
+import {
+  fakeApp,
+  login,
+  makeCert,
+  mintKey,
+  RelayServicesLayer,
+  request,
+  startRelay,
+  tempDir,
+  tunnelClient,
+  waitConnected
+} from "./harness.js"
 
 const cert = makeCert(tempDir("rw-cert-"))
 
@@ -12,7 +23,9 @@ const withRelayAndDaemon = <A, E, R>(
   Effect.gen(function*() {
     const relay = yield* startRelay(cert)
     const key = yield* mintKey("alice")
-    const daemon = yield* Layer.build(tunnelClient(fakeApp("A"), { url: relay.url, key, daemonId: "laptop", ca: cert.cert }))
+    const daemon = yield* Layer.build(
+      tunnelClient(fakeApp("A"), { url: relay.url, key, daemonId: "laptop", ca: cert.cert })
+    )
     yield* waitConnected().pipe(Effect.provide(daemon))
     return yield* body({ base: relay.url, key })
   }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:")))
@@ -25,7 +38,9 @@ describe("relay + daemon tunnel", () => {
         assert.strictEqual(reply.status, 303)
         assert.strictEqual(reply.headers.location, "/dashboard")
         assert.match(setCookie, /^__Host-rw_session=[A-Za-z0-9_-]{43};/)
-        for (const flag of ["HttpOnly", "Secure", "SameSite=Strict", "Path=/", "Max-Age="]) assert.include(setCookie, flag)
+        for (const flag of ["HttpOnly", "Secure", "SameSite=Strict", "Path=/", "Max-Age="]) {
+          assert.include(setCookie, flag)
+        }
         assert.notInclude(setCookie, key)
         const peers = yield* request(`${base}/peers`, cert.cert, {
           headers: { cookie, authorization: "Bearer x", "x-forwarded-for": "6.6.6.6", accept: "application/json" }
@@ -46,7 +61,10 @@ describe("relay + daemon tunnel", () => {
           }, (res) => {
             let text = ""
             res.on("data", (c) => (text += c))
-            res.on("end", () => resume(Effect.succeed((JSON.parse(text) as { headers: Record<string, string> }).headers)))
+            res.on(
+              "end",
+              () => resume(Effect.succeed((JSON.parse(text) as { headers: Record<string, string> }).headers))
+            )
           })
           req.on("error", (e) => resume(Effect.fail(e)))
         })
@@ -103,13 +121,27 @@ describe("relay + daemon tunnel", () => {
     withRelayAndDaemon(({ base, key }) =>
       Effect.gen(function*() {
         const { cookie } = yield* login(base, cert.cert, key)
-        for (const [method, path] of [["POST", "/mcp"], ["GET", "/ws"], ["DELETE", "/peers/x"], ["GET", "/config"], ["GET", "/dashboard/../mcp"], ["GET", "/%2e%2e/mcp"], ["POST", "/relay/reconnect"]] as const) {
+        for (
+          const [method, path] of [
+            ["POST", "/mcp"],
+            ["GET", "/ws"],
+            ["DELETE", "/peers/x"],
+            ["GET", "/config"],
+            ["GET", "/dashboard/../mcp"],
+            ["GET", "/%2e%2e/mcp"],
+            ["POST", "/relay/reconnect"]
+          ] as const
+        ) {
           const r = yield* request(`${base}${path}`, cert.cert, { method, headers: { cookie, origin: base } })
           assert.strictEqual(r.status, 404, `${method} ${path}`)
         }
         const anonymous = yield* request(`${base}/peers`, cert.cert)
         assert.strictEqual(anonymous.status, 401)
-        const crossSite = yield* request(`${base}/ask`, cert.cert, { method: "POST", headers: { cookie, origin: "https://evil.example" }, body: "{}" })
+        const crossSite = yield* request(`${base}/ask`, cert.cert, {
+          method: "POST",
+          headers: { cookie, origin: "https://evil.example" },
+          body: "{}"
+        })
         assert.strictEqual(crossSite.status, 403)
       })
     ))
@@ -120,12 +152,16 @@ describe("relay + daemon tunnel", () => {
         const { cookie } = yield* login(base, cert.cert, key)
         const started = Date.now()
         const first = yield* Effect.async<{ contentType: string; chunk: string }, Error>((resume) => {
-          const req = https.get(`${base}/events/stream`, { headers: { cookie }, ca: cert.cert, agent: false }, (res) => {
-            res.once("data", (c: Buffer) => {
-              resume(Effect.succeed({ contentType: String(res.headers["content-type"]), chunk: c.toString() }))
-              req.destroy()
-            })
-          })
+          const req = https.get(
+            `${base}/events/stream`,
+            { headers: { cookie }, ca: cert.cert, agent: false },
+            (res) => {
+              res.once("data", (c: Buffer) => {
+                resume(Effect.succeed({ contentType: String(res.headers["content-type"]), chunk: c.toString() }))
+                req.destroy()
+              })
+            }
+          )
           req.on("error", () => undefined)
         })
         assert.include(first.contentType, "text/event-stream")
@@ -140,7 +176,10 @@ describe("relay + daemon tunnel", () => {
         const { cookie } = yield* login(base, cert.cert, key)
         const messages = yield* Effect.async<Array<string>, Error>((resume) => {
           const got: Array<string> = []
-          const ws = new WebSocket(`${base.replace("https", "wss")}/events/ws`, { headers: { cookie, origin: base }, ca: cert.cert })
+          const ws = new WebSocket(`${base.replace("https", "wss")}/events/ws`, {
+            headers: { cookie, origin: base },
+            ca: cert.cert
+          })
           ws.on("message", (data) => {
             got.push(data.toString())
             if (got.length === 1) ws.send("ping-1")
@@ -151,7 +190,10 @@ describe("relay + daemon tunnel", () => {
         })
         assert.deepStrictEqual(messages, [JSON.stringify({ daemon: "A", hello: true }), "echo:ping-1"])
         const refused = yield* Effect.async<number, Error>((resume) => {
-          const ws = new WebSocket(`${base.replace("https", "wss")}/events/ws`, { headers: { cookie, origin: "https://evil.example" }, ca: cert.cert })
+          const ws = new WebSocket(`${base.replace("https", "wss")}/events/ws`, {
+            headers: { cookie, origin: "https://evil.example" },
+            ca: cert.cert
+          })
           ws.on("unexpected-response", (_req, res) => resume(Effect.succeed(res.statusCode ?? 0)))
           ws.on("error", () => undefined)
         })
@@ -164,7 +206,10 @@ describe("relay + daemon tunnel", () => {
       Effect.gen(function*() {
         const { cookie } = yield* login(base, cert.cert, key)
         const echoed = yield* Effect.async<number, Error>((resume) => {
-          const ws = new WebSocket(`${base.replace("https", "wss")}/events/ws`, { headers: { cookie, origin: base }, ca: cert.cert })
+          const ws = new WebSocket(`${base.replace("https", "wss")}/events/ws`, {
+            headers: { cookie, origin: base },
+            ca: cert.cert
+          })
           let bytes = 0
           let count = 0
           ws.on("message", (data: Buffer, isBinary) => {

@@ -43,23 +43,31 @@ describe("nobody becomes the human by saying so", () => {
     }
     const removed = await request(daemon.url, "DELETE", `/peers/${bob.peer_id}`, { headers: origin })
     assert.strictEqual(removed.status, 401)
-    const moved = await request(daemon.url, "POST", `/peers/${alice.peer_id}/circle`, { body: { circle: "b" }, headers: origin })
+    const moved = await request(daemon.url, "POST", `/peers/${alice.peer_id}/circle`, {
+      body: { circle: "b" },
+      headers: origin
+    })
     assert.strictEqual(moved.status, 401)
     assert.deepStrictEqual(await snapshot(daemon), before)
   })
 
   it("self-registration makes agents only: human, service, cli and dashboard need a credential", async () => {
     const before = await snapshot(daemon)
-    for (const body of [
-      { name: "mallory", backend: "codex", role: "human" },
-      { name: "mallory", backend: "codex", role: "service" },
-      { name: "mallory", backend: "cli" },
-      { name: "mallory", backend: "dashboard" }
-    ]) {
+    for (
+      const body of [
+        { name: "mallory", backend: "codex", role: "human" },
+        { name: "mallory", backend: "codex", role: "service" },
+        { name: "mallory", backend: "cli" },
+        { name: "mallory", backend: "dashboard" }
+      ]
+    ) {
       const reply = await request(daemon.url, "POST", "/peers", { body })
       assert.strictEqual(reply.status, 403, JSON.stringify(body))
       assert.strictEqual(reply.body.error.code, "forbidden")
-      const wrong = await request(daemon.url, "POST", "/peers", { body, headers: { "x-repowire-human-credential": "guess" } })
+      const wrong = await request(daemon.url, "POST", "/peers", {
+        body,
+        headers: { "x-repowire-human-credential": "guess" }
+      })
       assert.strictEqual(wrong.status, 403)
     }
     // Resuming one's own agent peer cannot upgrade it either.
@@ -123,7 +131,9 @@ describe("wrong auth tokens are rate limited per client", () => {
     try {
       const statuses: Array<number> = []
       for (let i = 0; i < 25; i++) {
-        statuses.push((await request(d.url, "GET", "/peers", { headers: { authorization: `Bearer wrong-${i}` } })).status)
+        statuses.push(
+          (await request(d.url, "GET", "/peers", { headers: { authorization: `Bearer wrong-${i}` } })).status
+        )
       }
       assert.deepStrictEqual(statuses.slice(0, 20), Array(20).fill(401))
       assert.deepStrictEqual(statuses.slice(20), Array(5).fill(429))

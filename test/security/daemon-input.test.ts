@@ -65,7 +65,13 @@ describe("deeply nested JSON is refused before any decoder walks it", () => {
   })
 
   it("the agents' message routes answer 400 on the fast path, with any peer token, even with an auth token set", async () => {
-    for (const [d, token, headers] of [[open, alice.token, {}], [locked, lockedAlice.token, bearer], [locked, "nobody", bearer]] as const) {
+    for (
+      const [d, token, headers] of [[open, alice.token, {}], [locked, lockedAlice.token, bearer], [
+        locked,
+        "nobody",
+        bearer
+      ]] as const
+    ) {
       const before = await snapshot(d, bearer)
       for (const [route, body] of MESSAGE_ROUTES) {
         const reply = await request(d.url, "POST", route, {
@@ -126,10 +132,12 @@ describe("huge values get a bounded answer", () => {
   it("a 100,000-element array and a 900 KB string in a field: 400 with a one-line message", async () => {
     const before = await snapshot(open)
     const array = JSON.stringify(Array.from({ length: 100_000 }, (_, i) => i))
-    for (const raw of [
-      `{"from_peer":${array},"to_peer":"bob","text":"x"}`,
-      `{"from_peer":"alice","to_peer":${JSON.stringify("y".repeat(900_000))},"text":1}`
-    ]) {
+    for (
+      const raw of [
+        `{"from_peer":${array},"to_peer":"bob","text":"x"}`,
+        `{"from_peer":"alice","to_peer":${JSON.stringify("y".repeat(900_000))},"text":1}`
+      ]
+    ) {
       for (const d of [open, appOnly]) {
         const reply = await request(d.url, "POST", "/notify", {
           raw,
@@ -172,7 +180,11 @@ describe("fuzzing every way in over real sockets", () => {
           })
           // A fuzzed /peers body can be a valid registration; every other answer is a typed refusal.
           if (reply.status === 201 && route === "/peers") return
-          assert.include([400, 401, 403, 404, 409, 413], reply.status, `${route} ${raw.slice(0, 80)} → ${reply.text.slice(0, 120)}`)
+          assert.include(
+            [400, 401, 403, 404, 409, 413],
+            reply.status,
+            `${route} ${raw.slice(0, 80)} → ${reply.text.slice(0, 120)}`
+          )
           assert.isString(reply.body.error.code)
         }
       ),

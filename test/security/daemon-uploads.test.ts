@@ -2,7 +2,7 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
-import { type TestDaemon, startDaemon, tempHome } from "../support/Daemon.js"
+import { startDaemon, tempHome, type TestDaemon } from "../support/Daemon.js"
 import { as, register, type Registered, request } from "../support/Http.js"
 import { cli, spawnDaemon } from "../support/Process.js"
 
@@ -28,10 +28,12 @@ const rawRequest = (port: number, head: string, body: string | Buffer = ""): Raw
   let closedAt: number | undefined
   socket.on("data", (chunk) => (text += chunk.toString("utf8")))
   socket.on("error", () => {})
-  const closed = new Promise<void>((resolve) => socket.on("close", () => {
-    closedAt = Date.now()
-    resolve()
-  }))
+  const closed = new Promise<void>((resolve) =>
+    socket.on("close", () => {
+      closedAt = Date.now()
+      resolve()
+    })
+  )
   return {
     reply: async (ms) => {
       await Promise.race([closed, new Promise((r) => setTimeout(r, ms))])
@@ -151,64 +153,77 @@ describe("every upload is answered", () => {
 })
 
 describe("shutdown with a stuck client", () => {
-  it("SIGTERM to `repowire serve` ends it within 5 s while an upload hangs, and the state survives a restart", async () => {
-    const home = await tempHome()
-    const first = await spawnDaemon(home)
-    const peer = await register(first.url, { name: "keeper", backend: "codex", circle: "stop" })
-    await register(first.url, { name: "other", backend: "codex", circle: "stop" })
-    const sent = await request(first.url, "POST", "/notify", {
-      body: { from_peer: "keeper", to_peer: "other", text: "kept across restarts" },
-      headers: as(peer)
-    })
-    assert.strictEqual(sent.status, 200)
-    const body = filePart("stuck.txt", "and then nothing")
-    const stuck = rawRequest(first.port, multipartHead(first.port, "/attachments", body.length + 1000), body)
-    const empty = rawRequest(first.port, multipartHead(first.port, "/attachments", 0))
-    await new Promise((r) => setTimeout(r, 300))
-    const started = Date.now()
-    first.child.kill("SIGTERM")
-    const exited = await Promise.race([
-      new Promise<string>((r) => first.child.once("exit", () => r("exited"))),
-      new Promise<string>((r) => setTimeout(() => r("still running"), 5000))
-    ])
-    const tookMs = Date.now() - started
-    if (exited !== "exited") first.child.kill("SIGKILL")
-    stuck.destroy()
-    empty.destroy()
-    assert.strictEqual(exited, "exited", `the daemon ignored SIGTERM for 5 s: ${first.output()}`)
-    assert.isBelow(tookMs, 5000)
-    assert.isFalse(existsSync(path.join(home, "daemon.json")), "the runtime file is left behind")
+  it(
+    "SIGTERM to `repowire serve` ends it within 5 s while an upload hangs, and the state survives a restart",
+    async () => {
+      const home = await tempHome()
+      const first = await spawnDaemon(home)
+      const peer = await register(first.url, { name: "keeper", backend: "codex", circle: "stop" })
+      await register(first.url, { name: "other", backend: "codex", circle: "stop" })
+      const sent = await request(first.url, "POST", "/notify", {
+        body: { from_peer: "keeper", to_peer: "other", text: "kept across restarts" },
+        headers: as(peer)
+      })
+      assert.strictEqual(sent.status, 200)
+      const body = filePart("stuck.txt", "and then nothing")
+      const stuck = rawRequest(first.port, multipartHead(first.port, "/attachments", body.length + 1000), body)
+      const empty = rawRequest(first.port, multipartHead(first.port, "/attachments", 0))
+      await new Promise((r) => setTimeout(r, 300))
+      const started = Date.now()
+      first.child.kill("SIGTERM")
+      const exited = await Promise.race([
+        new Promise<string>((r) => first.child.once("exit", () => r("exited"))),
+        new Promise<string>((r) => setTimeout(() => r("still running"), 5000))
+      ])
+      const tookMs = Date.now() - started
+      if (exited !== "exited") first.child.kill("SIGKILL")
+      stuck.destroy()
+      empty.destroy()
+      assert.strictEqual(exited, "exited", `the daemon ignored SIGTERM for 5 s: ${first.output()}`)
+      assert.isBelow(tookMs, 5000)
+      assert.isFalse(existsSync(path.join(home, "daemon.json")), "the runtime file is left behind")
 
-    const second = await spawnDaemon(home)
-    try {
-      const peers = (await request(second.url, "GET", "/peers?all=true")).body.peers as Array<{ display_name: string }>
-      assert.includeMembers(peers.map((p) => p.display_name), ["keeper", "other"])
-      const events = (await request(second.url, "GET", "/events?since=0&limit=100")).body.events as Array<any>
-      assert.isTrue(events.some((e) => e.type === "notify" && e.text === "kept across restarts"), JSON.stringify(events))
-      assert.deepStrictEqual(storedAttachments(home), [])
-    } finally {
-      second.child.kill("SIGTERM")
-      await new Promise((r) => second.child.once("exit", r))
-    }
-  }, 40_000)
+      const second = await spawnDaemon(home)
+      try {
+        const peers = (await request(second.url, "GET", "/peers?all=true")).body.peers as Array<
+          { display_name: string }
+        >
+        assert.includeMembers(peers.map((p) => p.display_name), ["keeper", "other"])
+        const events = (await request(second.url, "GET", "/events?since=0&limit=100")).body.events as Array<any>
+        assert.isTrue(
+          events.some((e) => e.type === "notify" && e.text === "kept across restarts"),
+          JSON.stringify(events)
+        )
+        assert.deepStrictEqual(storedAttachments(home), [])
+      } finally {
+        second.child.kill("SIGTERM")
+        await new Promise((r) => second.child.once("exit", r))
+      }
+    },
+    40_000
+  )
 
-  it("`repowire daemon stop` ends the daemon by SIGTERM, not the SIGKILL 5 s later, while an upload hangs", async () => {
-    const home = await tempHome()
-    const env = { REPOWIRE_DAEMON__PORT: "0" }
-    assert.strictEqual(cli(home, ["daemon", "start"], env).code, 0)
-    const info = JSON.parse(readFileSync(path.join(home, "daemon.json"), "utf8")) as { port: number }
-    const body = filePart("stuck.txt", "and then nothing")
-    const stuck = rawRequest(info.port, multipartHead(info.port, "/attachments", body.length + 1000), body)
-    await new Promise((r) => setTimeout(r, 300))
-    const stopped = cli(home, ["daemon", "stop"], env)
-    stuck.destroy()
-    assert.strictEqual(stopped.code, 0, stopped.stderr)
-    // `stop` sends SIGKILL 5 s after SIGTERM; a killed daemon never writes its last line.
-    const log = readFileSync(path.join(home, "daemon.log"), "utf8")
-    assert.match(log, /repowire daemon stopped/, "the daemon did not stop by itself within 5 s of SIGTERM")
-    assert.notMatch(log, /ERROR/)
-    assert.deepStrictEqual(storedAttachments(home), [], "the cut upload left its folder")
-  }, 40_000)
+  it(
+    "`repowire daemon stop` ends the daemon by SIGTERM, not the SIGKILL 5 s later, while an upload hangs",
+    async () => {
+      const home = await tempHome()
+      const env = { REPOWIRE_DAEMON__PORT: "0" }
+      assert.strictEqual(cli(home, ["daemon", "start"], env).code, 0)
+      const info = JSON.parse(readFileSync(path.join(home, "daemon.json"), "utf8")) as { port: number }
+      const body = filePart("stuck.txt", "and then nothing")
+      const stuck = rawRequest(info.port, multipartHead(info.port, "/attachments", body.length + 1000), body)
+      await new Promise((r) => setTimeout(r, 300))
+      const stopped = cli(home, ["daemon", "stop"], env)
+      stuck.destroy()
+      assert.strictEqual(stopped.code, 0, stopped.stderr)
+      // `stop` sends SIGKILL 5 s after SIGTERM; a killed daemon never writes its last line.
+      const log = readFileSync(path.join(home, "daemon.log"), "utf8")
+      assert.match(log, /repowire daemon stopped/, "the daemon did not stop by itself within 5 s of SIGTERM")
+      assert.notMatch(log, /ERROR/)
+      assert.deepStrictEqual(storedAttachments(home), [], "the cut upload left its folder")
+    },
+    40_000
+  )
   it("an upload folder a killed daemon left behind is removed when the daemon starts; stored files stay", async () => {
     const home = await tempHome()
     const first = await startDaemon({}, home)
@@ -233,7 +248,11 @@ describe("JSON routes take JSON only", () => {
   it("a broken multipart body on POST /peers is 415, never a 500", async () => {
     const before = await snapshot()
     const garbage = "garbage--x\r\nzzz"
-    const client = rawRequest(daemon.port, multipartHead(daemon.port, "/peers", garbage.length, "Connection: close\r\n"), garbage)
+    const client = rawRequest(
+      daemon.port,
+      multipartHead(daemon.port, "/peers", garbage.length, "Connection: close\r\n"),
+      garbage
+    )
     const reply = await client.reply(3000)
     client.destroy()
     assert.strictEqual(statusOf(reply.text), 415, reply.text)
@@ -299,7 +318,9 @@ describe("JSON routes take JSON only", () => {
       body: { from_peer: "alice", to_peer: "bob", text: "wait for it" },
       headers: as(alice)
     })
-    const waited = await request(daemon.url, "POST", `/asks/${asked.body.correlation_id}/wait?timeout=0`, { headers: as(alice) })
+    const waited = await request(daemon.url, "POST", `/asks/${asked.body.correlation_id}/wait?timeout=0`, {
+      headers: as(alice)
+    })
     assert.strictEqual(waited.status, 200, waited.text)
   })
 
@@ -316,7 +337,9 @@ describe("JSON routes take JSON only", () => {
 describe("attachment names outside Latin-1", () => {
   const upload = async (disposition: string, content: string) => {
     const body = Buffer.concat([
-      Buffer.from(`--x\r\nContent-Disposition: form-data; name="file"; ${disposition}\r\nContent-Type: text/plain\r\n\r\n`),
+      Buffer.from(
+        `--x\r\nContent-Disposition: form-data; name="file"; ${disposition}\r\nContent-Type: text/plain\r\n\r\n`
+      ),
       Buffer.from(content),
       Buffer.from("\r\n--x--\r\n")
     ])
@@ -364,35 +387,44 @@ describe("attachment names outside Latin-1", () => {
 })
 
 describe("state files are private", () => {
-  it("after a daemon ran, wrote messages and an attachment, every file under the home is 0600 and every folder 0700, older files included", async () => {
-    const home = await tempHome()
-    const env = { REPOWIRE_DAEMON__PORT: "0" }
-    // Left 0644 by an older daemon: fixed, not kept.
-    writeFileSync(path.join(home, "daemon.log"), "", { mode: 0o644 })
-    writeFileSync(path.join(home, "state.db"), "", { mode: 0o644 })
-    chmodSync(path.join(home, "daemon.log"), 0o644)
-    chmodSync(path.join(home, "state.db"), 0o644)
-    assert.strictEqual(cli(home, ["daemon", "start"], env).code, 0)
-    try {
-      const info = JSON.parse(readFileSync(path.join(home, "daemon.json"), "utf8")) as { url: string }
-      const a = await register(info.url, { name: "a", backend: "codex", circle: "modes" })
-      await register(info.url, { name: "b", backend: "codex", circle: "modes" })
-      const sent = await request(info.url, "POST", "/notify", { body: { from_peer: "a", to_peer: "b", text: "hi" }, headers: as(a) })
-      assert.strictEqual(sent.status, 200)
-      const form = new FormData()
-      form.set("file", new Blob(["data"], { type: "text/plain" }), "notes.txt")
-      const uploaded = await fetch(`${info.url}/attachments`, { method: "POST", body: form })
-      assert.strictEqual(uploaded.status, 201)
+  it(
+    "after a daemon ran, wrote messages and an attachment, every file under the home is 0600 and every folder 0700, older files included",
+    async () => {
+      const home = await tempHome()
+      const env = { REPOWIRE_DAEMON__PORT: "0" }
+      // Left 0644 by an older daemon: fixed, not kept.
+      writeFileSync(path.join(home, "daemon.log"), "", { mode: 0o644 })
+      writeFileSync(path.join(home, "state.db"), "", { mode: 0o644 })
+      chmodSync(path.join(home, "daemon.log"), 0o644)
+      chmodSync(path.join(home, "state.db"), 0o644)
+      assert.strictEqual(cli(home, ["daemon", "start"], env).code, 0)
+      try {
+        const info = JSON.parse(readFileSync(path.join(home, "daemon.json"), "utf8")) as { url: string }
+        const a = await register(info.url, { name: "a", backend: "codex", circle: "modes" })
+        await register(info.url, { name: "b", backend: "codex", circle: "modes" })
+        const sent = await request(info.url, "POST", "/notify", {
+          body: { from_peer: "a", to_peer: "b", text: "hi" },
+          headers: as(a)
+        })
+        assert.strictEqual(sent.status, 200)
+        const form = new FormData()
+        form.set("file", new Blob(["data"], { type: "text/plain" }), "notes.txt")
+        const uploaded = await fetch(`${info.url}/attachments`, { method: "POST", body: form })
+        assert.strictEqual(uploaded.status, 201)
 
-      const modes = modesUnder(home)
-      for (const name of ["state.db", "daemon.json", "daemon.log", "attachments"]) assert.isTrue(modes.has(name), name)
-      assert.isTrue([...modes.keys()].some((name) => name.startsWith("state.db-")), [...modes.keys()].join(", "))
-      const wrong = [...modes].filter(([, m]) => m.mode !== (m.dir ? 0o700 : 0o600))
-        .map(([name, m]) => `${name} ${m.mode.toString(8)}`)
-      assert.deepStrictEqual(wrong, [])
-      assert.strictEqual(statSync(home).mode & 0o777, 0o700)
-    } finally {
-      cli(home, ["daemon", "stop"], env)
-    }
-  }, 40_000)
+        const modes = modesUnder(home)
+        for (const name of ["state.db", "daemon.json", "daemon.log", "attachments"]) {
+          assert.isTrue(modes.has(name), name)
+        }
+        assert.isTrue([...modes.keys()].some((name) => name.startsWith("state.db-")), [...modes.keys()].join(", "))
+        const wrong = [...modes].filter(([, m]) => m.mode !== (m.dir ? 0o700 : 0o600))
+          .map(([name, m]) => `${name} ${m.mode.toString(8)}`)
+        assert.deepStrictEqual(wrong, [])
+        assert.strictEqual(statSync(home).mode & 0o777, 0o700)
+      } finally {
+        cli(home, ["daemon", "stop"], env)
+      }
+    },
+    40_000
+  )
 })

@@ -2,9 +2,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Schema } from "effect"
 import * as fc from "fast-check"
 import { decodeConfigValues } from "../../src/layers/ConfigLive.js"
-import { resolvePaths } from "../../src/protocol/HomeFiles.js"
 import { ClientFrameJson, ServerFrameJson } from "../../src/protocol/AgentFrame.js"
-import { HOOK_EVENTS, decodeHookPayload } from "../../src/protocol/HookPayload.js"
+import { resolvePaths } from "../../src/protocol/HomeFiles.js"
+import { decodeHookPayload, HOOK_EVENTS } from "../../src/protocol/HookPayload.js"
 import { describeParseError, parseErrorMessage } from "../../src/protocol/Issues.js"
 import { jsonDepthWithin, MAX_JSON_DEPTH, parseJsonBounded } from "../../src/protocol/JsonDepth.js"
 import { AskRequest, BroadcastRequest, NotifyRequest } from "../../src/protocol/Message.js"
@@ -41,16 +41,19 @@ const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
 
 describe("the JSON depth bound", () => {
   it("agrees with JSON.parse up to the bound and refuses past it (the scan is a fast path: this is its equivalence test)", () => {
-    fc.assert(fc.property(fc.json({ depthSize: "large", maxDepth: 80 }), (text) => {
-      const value = JSON.parse(text)
-      const parsed = parseJsonBounded(text)
-      if (depthOf(value) <= MAX_JSON_DEPTH) {
-        assert.isTrue(parsed.ok)
-        if (parsed.ok) assert.deepStrictEqual(parsed.value, value)
-      } else {
-        assert.isFalse(parsed.ok)
-      }
-    }), { numRuns: 300 })
+    fc.assert(
+      fc.property(fc.json({ depthSize: "large", maxDepth: 80 }), (text) => {
+        const value = JSON.parse(text)
+        const parsed = parseJsonBounded(text)
+        if (depthOf(value) <= MAX_JSON_DEPTH) {
+          assert.isTrue(parsed.ok)
+          if (parsed.ok) assert.deepStrictEqual(parsed.value, value)
+        } else {
+          assert.isFalse(parsed.ok)
+        }
+      }),
+      { numRuns: 300 }
+    )
   })
 
   it("counts brackets inside strings and escapes as text", () => {
@@ -65,23 +68,29 @@ describe("every decoder at a boundary answers any value with a typed error, neve
   const schemas = [AskRequest, NotifyRequest, BroadcastRequest, RegisterPeer]
 
   it("request Schemas: the error message is one bounded line, whatever the value", () => {
-    fc.assert(fc.property(hostileValue, fc.constantFrom(...schemas), (value, schema) => {
-      const decoded = Schema.decodeUnknownEither(schema as Schema.Schema<unknown, unknown>)(value)
-      if (Either.isLeft(decoded)) {
-        assert.isAtMost(describeParseError(decoded.left).length, 300)
-        assert.isAtMost(parseErrorMessage(decoded.left).length, 300)
-      }
-    }), { numRuns: 100 })
+    fc.assert(
+      fc.property(hostileValue, fc.constantFrom(...schemas), (value, schema) => {
+        const decoded = Schema.decodeUnknownEither(schema as Schema.Schema<unknown, unknown>)(value)
+        if (Either.isLeft(decoded)) {
+          assert.isAtMost(describeParseError(decoded.left).length, 300)
+          assert.isAtMost(parseErrorMessage(decoded.left).length, 300)
+        }
+      }),
+      { numRuns: 100 }
+    )
   })
 
   it("/ws frames, both ways, as text", () => {
     for (const codec of [ClientFrameJson, ServerFrameJson]) {
       const decode = Schema.decodeUnknownEither(codec as Schema.Schema<unknown, string>)
-      fc.assert(fc.property(hostileValue, (value) => {
-        const text = JSON.stringify(value) ?? "null"
-        const decoded = decode(text)
-        if (Either.isLeft(decoded)) assert.isAtMost(describeParseError(decoded.left).length, 300)
-      }), { numRuns: 100 })
+      fc.assert(
+        fc.property(hostileValue, (value) => {
+          const text = JSON.stringify(value) ?? "null"
+          const decoded = decode(text)
+          if (Either.isLeft(decoded)) assert.isAtMost(describeParseError(decoded.left).length, 300)
+        }),
+        { numRuns: 100 }
+      )
       const deep = decode(`{"type":"connect","peer_id":${deepText(3000)}}`)
       assert.isTrue(Either.isLeft(deep))
       if (Either.isLeft(deep)) assert.match(describeParseError(deep.left), /nested deeper than 64/)
@@ -104,16 +113,23 @@ describe("every decoder at a boundary answers any value with a typed error, neve
   })
 
   it("hook payloads of every event", () => {
-    fc.assert(fc.property(hostileValue, fc.constantFrom(...HOOK_EVENTS), (value, event) => {
-      const decoded = decodeHookPayload(event, value)
-      if (!decoded.ok) assert.isAtMost(decoded.error.length, 300)
-    }), { numRuns: 100 })
+    fc.assert(
+      fc.property(hostileValue, fc.constantFrom(...HOOK_EVENTS), (value, event) => {
+        const decoded = decodeHookPayload(event, value)
+        if (!decoded.ok) assert.isAtMost(decoded.error.length, 300)
+      }),
+      { numRuns: 100 }
+    )
   })
 
   it.effect("config files: a clear ConfigError, never a defect", () =>
     Effect.gen(function*() {
       const paths = resolvePaths({ REPOWIRE_HOME: "/nonexistent" })
-      for (const raw of [nested(3000), { daemon: nested(3000) }, { daemon: { port: Array.from({ length: 50_000 }, () => 1) } }]) {
+      for (
+        const raw of [nested(3000), { daemon: nested(3000) }, {
+          daemon: { port: Array.from({ length: 50_000 }, () => 1) }
+        }]
+      ) {
         const result = yield* Effect.either(decodeConfigValues(paths, raw, {}))
         assert.isTrue(Either.isLeft(result))
         if (Either.isLeft(result)) assert.isAtMost(result.left.message.length, 400)

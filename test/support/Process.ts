@@ -25,7 +25,9 @@ export const cli = (home: string, args: ReadonlyArray<string>, env: Record<strin
 
 const readRuntime = (file: string) => {
   try {
-    return existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) as { pid: number; url: string; port: number } : undefined
+    return existsSync(file)
+      ? JSON.parse(readFileSync(file, "utf8")) as { pid: number; url: string; port: number }
+      : undefined
   } catch {
     return undefined
   }
@@ -44,7 +46,14 @@ export const spawnDaemon = async (home: string, env: Record<string, string> = {}
   const deadline = Date.now() + 15_000
   while (Date.now() < deadline) {
     const info = readRuntime(runtime)
-    if (info !== undefined && info.pid === child.pid) return { child, url: info.url, port: info.port, output: () => output }
+    if (info !== undefined && info.pid === child.pid) {
+      return {
+        child,
+        url: info.url,
+        port: info.port,
+        output: () => output
+      }
+    }
     if (child.exitCode !== null) throw new Error(`daemon exited: ${output}`)
     await new Promise((r) => setTimeout(r, 50))
   }

@@ -13,8 +13,10 @@ class Refused extends Data.TaggedError("Refused")<{}> {}
 const Count = Schema.Struct({ n: Schema.Number })
 const Id = Schema.Struct({ id: Schema.String })
 
-const countMessages = Effect.flatMap(Database, (db) =>
-  Effect.map(db.one(Count, "SELECT COUNT(*) AS n FROM messages"), (row) => Option.getOrThrow(row).n))
+const countMessages = Effect.flatMap(
+  Database,
+  (db) => Effect.map(db.one(Count, "SELECT COUNT(*) AS n FROM messages"), (row) => Option.getOrThrow(row).n)
+)
 
 const insertMessage = (id: string, text = "hi") =>
   Effect.flatMap(Database, (db) =>
@@ -54,7 +56,9 @@ describe("Database", () => {
       Effect.gen(function*() {
         const db = yield* Database
         yield* emptied
-        const exit = yield* Effect.exit(db.transaction(Effect.zipRight(insertMessage("m1"), Effect.fail(new Refused()))))
+        const exit = yield* Effect.exit(
+          db.transaction(Effect.zipRight(insertMessage("m1"), Effect.fail(new Refused())))
+        )
         assert.isTrue(Exit.isFailure(exit) && Cause.failureOption(exit.cause).pipe(Option.isSome))
         assert.strictEqual(yield* countMessages, 0)
       }))
@@ -112,16 +116,18 @@ describe("Database", () => {
     Effect.gen(function*() {
       const home = yield* tempHome
       const stateDb = path.join(home, "state.db")
-      yield* inHome(home)(Effect.gen(function*() {
-        const db = yield* Database
-        const before = fileSize(stateDb)
-        for (let i = 0; i < COMMITS_PER_CHECKPOINT; i++) yield* db.transaction(insertMessage(`m${i}`, bigText))
-        // The commits are in the WAL; the database file has not been written yet.
-        assert.strictEqual(fileSize(stateDb), before)
-        yield* nextTurn
-        assert.isAbove(fileSize(stateDb), before + COMMITS_PER_CHECKPOINT * bigText.length)
-        assert.strictEqual(yield* countMessages, COMMITS_PER_CHECKPOINT)
-      }).pipe(Effect.withMaxOpsBeforeYield(Number.MAX_SAFE_INTEGER))) // the test decides when the loop turns
+      yield* inHome(home)(
+        Effect.gen(function*() {
+          const db = yield* Database
+          const before = fileSize(stateDb)
+          for (let i = 0; i < COMMITS_PER_CHECKPOINT; i++) yield* db.transaction(insertMessage(`m${i}`, bigText))
+          // The commits are in the WAL; the database file has not been written yet.
+          assert.strictEqual(fileSize(stateDb), before)
+          yield* nextTurn
+          assert.isAbove(fileSize(stateDb), before + COMMITS_PER_CHECKPOINT * bigText.length)
+          assert.strictEqual(yield* countMessages, COMMITS_PER_CHECKPOINT)
+        }).pipe(Effect.withMaxOpsBeforeYield(Number.MAX_SAFE_INTEGER))
+      ) // the test decides when the loop turns
     }).pipe(Effect.scoped))
 
   it.live("keeps the WAL small under a steady stream of commits", () =>

@@ -56,18 +56,45 @@ const rows: ReadonlyArray<Row> = [
   { name: "Origin relay", headers: { ...bearer, origin: "https://relay.example.com" }, expect: "admit" },
   { name: "Origin foreign", headers: { ...bearer, origin: "https://evil.example.com" }, expect: "refuse 403" },
   { name: "Origin null", headers: { ...bearer, origin: "null" }, expect: "refuse 403" },
-  { name: "Origin loopback, another port", headers: { ...bearer, origin: "http://127.0.0.1:9999" }, expect: "refuse 403" },
-  { name: "preflight from an allowed origin", method: "OPTIONS", headers: { origin: `http://localhost:${PORT}` }, expect: "preflight" },
-  { name: "preflight from a foreign origin", method: "OPTIONS", headers: { origin: "https://evil.example.com" }, expect: "refuse 403" },
+  {
+    name: "Origin loopback, another port",
+    headers: { ...bearer, origin: "http://127.0.0.1:9999" },
+    expect: "refuse 403"
+  },
+  {
+    name: "preflight from an allowed origin",
+    method: "OPTIONS",
+    headers: { origin: `http://localhost:${PORT}` },
+    expect: "preflight"
+  },
+  {
+    name: "preflight from a foreign origin",
+    method: "OPTIONS",
+    headers: { origin: "https://evil.example.com" },
+    expect: "refuse 403"
+  },
   // Tunnelled: the relay's allow-list, no Host check, no token (the relay authenticated the user).
   { name: "tunnelled GET /peers", url: "/peers", tunnelled: true, headers: { host: "relay" }, expect: "admit" },
-  { name: "tunnelled POST /ask", method: "POST", url: "/ask", tunnelled: true, headers: { "content-type": "application/json" }, expect: "admit" },
+  {
+    name: "tunnelled POST /ask",
+    method: "POST",
+    url: "/ask",
+    tunnelled: true,
+    headers: { "content-type": "application/json" },
+    expect: "admit"
+  },
   { name: "tunnelled POST /peers refused", method: "POST", url: "/peers", tunnelled: true, expect: "refuse 404" },
   { name: "tunnelled /mcp refused", method: "POST", url: "/mcp", tunnelled: true, expect: "refuse 404" },
   { name: "tunnelled /ws refused", url: "/ws", tunnelled: true, expect: "refuse 404" },
   { name: "tunnelled dot segments refused", url: "/dashboard/../peers", tunnelled: true, expect: "refuse 404" },
   { name: "tunnelled encoded slash refused", url: "/asks/a%2fb", tunnelled: true, expect: "refuse 404" },
-  { name: "tunnelled foreign Origin refused", url: "/peers", tunnelled: true, headers: { origin: "https://evil.example.com" }, expect: "refuse 403" },
+  {
+    name: "tunnelled foreign Origin refused",
+    url: "/peers",
+    tunnelled: true,
+    headers: { origin: "https://evil.example.com" },
+    expect: "refuse 403"
+  },
   // The auth token.
   { name: "token missing", headers: {}, expect: "refuse 401 cors" },
   { name: "token wrong", headers: { authorization: "Bearer nope" }, expect: "refuse 401 cors" },
@@ -78,23 +105,106 @@ const rows: ReadonlyArray<Row> = [
   { name: "public /dashboard without token", url: "/dashboard/app.js", headers: {}, expect: "admit" },
   { name: "public /ws without token", url: "/ws", headers: {}, expect: "admit" },
   { name: "dashboard session instead of token", headers: {}, session: true, expect: "admit" },
-  { name: "dashboard session does not lift Host", headers: { host: "evil.example.com" }, session: true, expect: "refuse 403" },
+  {
+    name: "dashboard session does not lift Host",
+    headers: { host: "evil.example.com" },
+    session: true,
+    expect: "refuse 403"
+  },
   // Content types: one per route.
   { name: "POST JSON", method: "POST", url: "/ask", headers: json, expect: "admit" },
-  { name: "POST JSON with charset", method: "POST", url: "/ask", headers: { ...json, "content-type": "application/json; charset=utf-8" }, expect: "admit" },
-  { name: "POST text/plain", method: "POST", url: "/ask", headers: { ...bearer, "content-type": "text/plain" }, expect: "refuse 415 cors close" },
-  { name: "POST form to /ask", method: "POST", url: "/ask", headers: { ...bearer, "content-type": "application/x-www-form-urlencoded" }, expect: "refuse 415 cors close" },
-  { name: "POST body without type", method: "POST", url: "/ask", headers: { ...bearer, "content-length": "12" }, expect: "refuse 415 cors close" },
-  { name: "POST without body or type", method: "POST", url: "/asks/ask_1/wait", headers: { ...bearer, "content-length": "0" }, expect: "admit" },
-  { name: "POST form to login", method: "POST", url: "/dashboard/login", headers: { "content-type": "application/x-www-form-urlencoded" }, expect: "admit" },
-  { name: "POST multipart to /attachments", method: "POST", url: "/attachments", headers: { ...bearer, "content-type": "multipart/form-data; boundary=x" }, expect: "admit unbounded" },
-  { name: "POST JSON to /attachments", method: "POST", url: "/attachments", headers: json, expect: "refuse 415 cors close" },
+  {
+    name: "POST JSON with charset",
+    method: "POST",
+    url: "/ask",
+    headers: { ...json, "content-type": "application/json; charset=utf-8" },
+    expect: "admit"
+  },
+  {
+    name: "POST text/plain",
+    method: "POST",
+    url: "/ask",
+    headers: { ...bearer, "content-type": "text/plain" },
+    expect: "refuse 415 cors close"
+  },
+  {
+    name: "POST form to /ask",
+    method: "POST",
+    url: "/ask",
+    headers: { ...bearer, "content-type": "application/x-www-form-urlencoded" },
+    expect: "refuse 415 cors close"
+  },
+  {
+    name: "POST body without type",
+    method: "POST",
+    url: "/ask",
+    headers: { ...bearer, "content-length": "12" },
+    expect: "refuse 415 cors close"
+  },
+  {
+    name: "POST without body or type",
+    method: "POST",
+    url: "/asks/ask_1/wait",
+    headers: { ...bearer, "content-length": "0" },
+    expect: "admit"
+  },
+  {
+    name: "POST form to login",
+    method: "POST",
+    url: "/dashboard/login",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    expect: "admit"
+  },
+  {
+    name: "POST multipart to /attachments",
+    method: "POST",
+    url: "/attachments",
+    headers: { ...bearer, "content-type": "multipart/form-data; boundary=x" },
+    expect: "admit unbounded"
+  },
+  {
+    name: "POST JSON to /attachments",
+    method: "POST",
+    url: "/attachments",
+    headers: json,
+    expect: "refuse 415 cors close"
+  },
   // Body sizes (limit 1000 here).
-  { name: "declared length at the limit", method: "POST", url: "/ask", headers: { ...json, "content-length": "1000" }, expect: "admit" },
-  { name: "declared length over the limit", method: "POST", url: "/ask", headers: { ...json, "content-length": "1001" }, expect: "refuse 413 cors close" },
-  { name: "attachments are not bounded by it", method: "POST", url: "/attachments", headers: { ...bearer, "content-type": "multipart/form-data; boundary=x", "content-length": "5000" }, expect: "admit unbounded" },
-  { name: "chunked body", method: "POST", url: "/ask", headers: { ...json, "transfer-encoding": "chunked" }, expect: "admit chunked" },
-  { name: "chunked with a declared length", method: "POST", url: "/ask", headers: { ...json, "transfer-encoding": "chunked", "content-length": "10" }, expect: "admit" }
+  {
+    name: "declared length at the limit",
+    method: "POST",
+    url: "/ask",
+    headers: { ...json, "content-length": "1000" },
+    expect: "admit"
+  },
+  {
+    name: "declared length over the limit",
+    method: "POST",
+    url: "/ask",
+    headers: { ...json, "content-length": "1001" },
+    expect: "refuse 413 cors close"
+  },
+  {
+    name: "attachments are not bounded by it",
+    method: "POST",
+    url: "/attachments",
+    headers: { ...bearer, "content-type": "multipart/form-data; boundary=x", "content-length": "5000" },
+    expect: "admit unbounded"
+  },
+  {
+    name: "chunked body",
+    method: "POST",
+    url: "/ask",
+    headers: { ...json, "transfer-encoding": "chunked" },
+    expect: "admit chunked"
+  },
+  {
+    name: "chunked with a declared length",
+    method: "POST",
+    url: "/ask",
+    headers: { ...json, "transfer-encoding": "chunked", "content-length": "10" },
+    expect: "admit"
+  }
 ]
 
 const config = ConfigMemory("/nonexistent-repowire-home", {
@@ -150,7 +260,10 @@ layer(config)("Guard admission", (it) => {
     Effect.gen(function*() {
       const auth = makeAuthToken({ token: undefined, humanCredential: "human" })
       const admit = makeAdmission({ config: yield* Config, auth, port: () => PORT })
-      const verdict = admit({ method: "GET", url: "/peers", headers: { host: HOST }, tunnelled: false, client: "c" }, () => false)
+      const verdict = admit(
+        { method: "GET", url: "/peers", headers: { host: HOST }, tunnelled: false, client: "c" },
+        () => false
+      )
       assert.strictEqual(summary(verdict), "admit")
     }))
 })

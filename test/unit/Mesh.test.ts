@@ -149,18 +149,26 @@ describe("MessageRouter", () => {
         const events = yield* EventLog
         const asks = yield* Asks
         const sender = yield* peerOf(yield* register("announcer", "crowd"))
-        const members = yield* Effect.forEach(Array.from({ length: 30 }, (_, i) => `m${i}`), (n) => register(n, "crowd"))
+        const members = yield* Effect.forEach(
+          Array.from({ length: 30 }, (_, i) => `m${i}`),
+          (n) => register(n, "crowd")
+        )
         const sent = yield* router.broadcast(sender, { from_peer: "announcer", text: "all hands" })
         assert.strictEqual(sent.queued.length, 30)
         const { correlation_id } = yield* router.ask(sender, { from_peer: "announcer", to_peer: "m0", text: "you?" })
-        const pending = yield* Effect.forEach(members, (m) => Effect.map(deliveries.pending(m.peer_id), (ms) => [m, ms] as const))
+        const pending = yield* Effect.forEach(
+          members,
+          (m) => Effect.map(deliveries.pending(m.peer_id), (ms) => [m, ms] as const)
+        )
         const eventsBefore = (yield* events.list({ since: 0, limit: 1000 })).length
         // A peer's receipt for someone else's message changes nothing.
         const [first, firstMessages] = pending[0]!
         yield* router.confirm(members[1]!.peer_id, firstMessages[0]!.id, "received", undefined)
         assert.strictEqual((yield* deliveries.pending(first.peer_id)).length, 2)
         yield* Effect.all(
-          pending.flatMap(([m, ms]) => ms.map((message) => router.confirm(m.peer_id, message.id, "received", undefined))),
+          pending.flatMap(([m, ms]) =>
+            ms.map((message) => router.confirm(m.peer_id, message.id, "received", undefined))
+          ),
           { concurrency: "unbounded", discard: true }
         )
         for (const m of members) assert.strictEqual((yield* deliveries.pending(m.peer_id)).length, 0)

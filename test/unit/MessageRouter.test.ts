@@ -162,30 +162,33 @@ layer(meshLayer({}, direct.layer))("MessageRouter over fake transports", (it) =>
 
 const fanout = makeFakeTransports()
 
-layer(meshLayer({ daemon: { delivery_queue: { max_per_peer: 1 } } }, fanout.layer))("broadcast over fake transports", (it) => {
-  it.effect("pushes to live peers, queues for offline ones, skips full queues, the sender and event-log readers", () =>
-    Effect.gen(function*() {
-      const router = yield* MessageRouter
-      const deliveries = yield* Deliveries
-      const registry = yield* PeerRegistry
-      const sender = yield* peer("announcer", "crew")
-      const online = yield* peer("online", "crew")
-      const offline = yield* peer("offline", "crew")
-      const full = yield* peer("full", "crew")
-      const outsider = yield* peer("outsider", "elsewhere")
-      yield* registry.register({ name: "me", backend: "cli", circle: "crew" }, undefined)
-      for (const p of [sender, online, outsider]) fanout.setLive(p.peer_id, true)
-      yield* router.notify(sender, { from_peer: sender.peer_id, to_peer: full.peer_id, text: "filler" })
-      const sent = yield* router.broadcast(sender, { from_peer: sender.peer_id, text: "all hands" })
-      assert.deepStrictEqual(sent.delivered, ["online"])
-      assert.deepStrictEqual(sent.queued, ["offline"])
-      assert.deepStrictEqual(sent.skipped, [{ name: "full", reason: "queue full" }])
-      assert.deepStrictEqual(fanout.frames.map((f) => [f.peerId, f.frame.type, f.frame.text]), [
-        [online.peer_id, "broadcast", "all hands"]
-      ])
-      assert.deepStrictEqual((yield* deliveries.pending(full.peer_id)).map((m) => m.text), ["filler"])
-      assert.deepStrictEqual((yield* deliveries.pending(offline.peer_id)).map((m) => m.text), ["all hands"])
-      assert.lengthOf(fanout.framesTo(outsider.peer_id), 0, "another circle hears nothing")
-      assert.lengthOf(fanout.framesTo(sender.peer_id), 0, "not to itself")
-    }))
-})
+layer(meshLayer({ daemon: { delivery_queue: { max_per_peer: 1 } } }, fanout.layer))(
+  "broadcast over fake transports",
+  (it) => {
+    it.effect("pushes to live peers, queues for offline ones, skips full queues, the sender and event-log readers", () =>
+      Effect.gen(function*() {
+        const router = yield* MessageRouter
+        const deliveries = yield* Deliveries
+        const registry = yield* PeerRegistry
+        const sender = yield* peer("announcer", "crew")
+        const online = yield* peer("online", "crew")
+        const offline = yield* peer("offline", "crew")
+        const full = yield* peer("full", "crew")
+        const outsider = yield* peer("outsider", "elsewhere")
+        yield* registry.register({ name: "me", backend: "cli", circle: "crew" }, undefined)
+        for (const p of [sender, online, outsider]) fanout.setLive(p.peer_id, true)
+        yield* router.notify(sender, { from_peer: sender.peer_id, to_peer: full.peer_id, text: "filler" })
+        const sent = yield* router.broadcast(sender, { from_peer: sender.peer_id, text: "all hands" })
+        assert.deepStrictEqual(sent.delivered, ["online"])
+        assert.deepStrictEqual(sent.queued, ["offline"])
+        assert.deepStrictEqual(sent.skipped, [{ name: "full", reason: "queue full" }])
+        assert.deepStrictEqual(fanout.frames.map((f) => [f.peerId, f.frame.type, f.frame.text]), [
+          [online.peer_id, "broadcast", "all hands"]
+        ])
+        assert.deepStrictEqual((yield* deliveries.pending(full.peer_id)).map((m) => m.text), ["filler"])
+        assert.deepStrictEqual((yield* deliveries.pending(offline.peer_id)).map((m) => m.text), ["all hands"])
+        assert.lengthOf(fanout.framesTo(outsider.peer_id), 0, "another circle hears nothing")
+        assert.lengthOf(fanout.framesTo(sender.peer_id), 0, "not to itself")
+      }))
+  }
+)

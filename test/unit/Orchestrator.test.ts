@@ -12,7 +12,10 @@ const register = (name: string, circle: string, backend: "codex" | "cli" = "code
 const peerOf = (registered: Registered) =>
   Effect.flatMap(PeerRegistry, (r) => Effect.map(r.get(registered.peer_id), Option.getOrThrow))
 const claim = (who: Registered, extra: { circle?: string; force?: boolean } = {}) =>
-  Effect.flatMap(Roles, (roles) => Effect.flatMap(peerOf(who), (p) => roles.claim(p, { role: "orchestrator", ...extra })))
+  Effect.flatMap(
+    Roles,
+    (roles) => Effect.flatMap(peerOf(who), (p) => roles.claim(p, { role: "orchestrator", ...extra }))
+  )
 
 // One mesh for the block: each case works in circles of its own.
 layer(meshLayer())("the orchestrator role", (it) => {
@@ -61,7 +64,9 @@ layer(meshLayer())("the orchestrator role", (it) => {
       assert.strictEqual(byId.delivery, "queued")
       yield* router.notify(orchestrator, { from_peer: "boss", to_peer: "far", text: "hi", circle: "y4" })
       yield* router.broadcast(orchestrator, { from_peer: "boss", text: "all of y", circle: "y4" })
-      const refused = yield* Effect.flip(router.ask(yield* peerOf(plain), { from_peer: "plain", to_peer: far.peer_id, text: "?" }))
+      const refused = yield* Effect.flip(
+        router.ask(yield* peerOf(plain), { from_peer: "plain", to_peer: far.peer_id, text: "?" })
+      )
       assert.strictEqual(refused._tag, "Forbidden")
       // And agents of other circles can reach the orchestrator, as they reach a person.
       const answer = yield* router.notify(yield* peerOf(far), { from_peer: "far", to_peer: "boss", text: "done" })
@@ -71,9 +76,23 @@ layer(meshLayer())("the orchestrator role", (it) => {
 
 describe("reachableFrom (list_peers' default)", () => {
   const peer = (display_name: string, circle: string, role: Peer["role"]) => ({ display_name, circle, role })
-  const peers = [peer("a", "x", "agent"), peer("b", "y", "agent"), peer("person", "default", "human"), peer("o", "z", "orchestrator")]
+  const peers = [
+    peer("a", "x", "agent"),
+    peer("b", "y", "agent"),
+    peer("person", "default", "human"),
+    peer("o", "z", "orchestrator")
+  ]
   it("an agent sees its circle and everyone in every circle; an orchestrator sees all", () => {
-    assert.deepStrictEqual(reachableFrom({ role: "agent", circle: "x" }, peers).map((p) => p.display_name), ["a", "person", "o"])
-    assert.deepStrictEqual(reachableFrom({ role: "orchestrator", circle: "z" }, peers).map((p) => p.display_name), ["a", "b", "person", "o"])
+    assert.deepStrictEqual(reachableFrom({ role: "agent", circle: "x" }, peers).map((p) => p.display_name), [
+      "a",
+      "person",
+      "o"
+    ])
+    assert.deepStrictEqual(reachableFrom({ role: "orchestrator", circle: "z" }, peers).map((p) => p.display_name), [
+      "a",
+      "b",
+      "person",
+      "o"
+    ])
   })
 })

@@ -4,7 +4,10 @@ import { peer } from "../dashboard/fixtures.js"
 
 describe("list_peers text", () => {
   it("shows the turn state beside the status once the agent has had a turn", () => {
-    const text = peersText([{ ...peer("api"), turn_state: "awaiting_input" }, peer("web", "default", "busy")], undefined)
+    const text = peersText(
+      [{ ...peer("api"), turn_state: "awaiting_input" }, peer("web", "default", "busy")],
+      undefined
+    )
     assert.include(text, "api\tonline (awaiting input)\tclaude-code")
     assert.include(text, "web\tbusy\tclaude-code")
   })

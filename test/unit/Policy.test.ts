@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
+import { makePolicyHolder } from "../../src/layers/policy/Holder.js"
 import { parsePolicy } from "../../src/layers/policy/PolicyText.js"
 import { decide, globMatcher, globToRegExp } from "../../src/layers/policy/Rules.js"
-import { makePolicyHolder } from "../../src/layers/policy/Holder.js"
 import type { Caller, PolicyPeer, PolicyQuestion } from "../../src/services/Policy.js"
 
 const peer = (display_name: string, extra: Partial<PolicyPeer> = {}): PolicyPeer => ({
@@ -30,30 +30,119 @@ describe("the rule compiler and matcher", () => {
   const codex = peer("codex-1", { backend: "codex" })
   const prod = peer("prod-db", { circle: "ops", role: "service", machine: "db-host" })
   const table: ReadonlyArray<readonly [string, string, PolicyQuestion, "allow" | "deny"]> = [
-    ["* matches any caller", `{effect: deny, from: "*"}`, { caller: local(undefined), action: "ask", target: prod }, "deny"],
-    ["name glob *", `{effect: deny, from: "name:codex-*"}`, { caller: local(codex), action: "ask", target: prod }, "deny"],
-    ["name glob misses", `{effect: deny, from: "name:claude-*"}`, { caller: local(codex), action: "ask", target: prod }, "allow"],
-    ["name glob ? is one character", `{effect: deny, from: "name:codex-?"}`, { caller: local(codex), action: "ask", target: prod }, "deny"],
-    ["name glob ? is not two", `{effect: deny, from: "name:codex?"}`, { caller: local(codex), action: "ask", target: prod }, "allow"],
-    ["name glob is anchored", `{effect: deny, from: "name:codex"}`, { caller: local(codex), action: "ask", target: prod }, "allow"],
-    ["name glob dots are literal", `{effect: deny, from: "name:codex.1"}`, { caller: local(codex), action: "ask", target: prod }, "allow"],
-    ["name glob matches the peer id", `{effect: deny, from: "name:peer-codex1*"}`, { caller: local(codex), action: "ask", target: prod }, "deny"],
-    ["name:* needs a peer", `{effect: deny, from: "name:*"}`, { caller: local(undefined), action: "read", target: prod }, "allow"],
-    ["circle", `{effect: deny, from: "*", to: "circle:ops"}`, { caller: local(codex), action: "notify", target: prod }, "deny"],
+    [
+      "* matches any caller",
+      `{effect: deny, from: "*"}`,
+      { caller: local(undefined), action: "ask", target: prod },
+      "deny"
+    ],
+    [
+      "name glob *",
+      `{effect: deny, from: "name:codex-*"}`,
+      { caller: local(codex), action: "ask", target: prod },
+      "deny"
+    ],
+    [
+      "name glob misses",
+      `{effect: deny, from: "name:claude-*"}`,
+      { caller: local(codex), action: "ask", target: prod },
+      "allow"
+    ],
+    ["name glob ? is one character", `{effect: deny, from: "name:codex-?"}`, {
+      caller: local(codex),
+      action: "ask",
+      target: prod
+    }, "deny"],
+    ["name glob ? is not two", `{effect: deny, from: "name:codex?"}`, {
+      caller: local(codex),
+      action: "ask",
+      target: prod
+    }, "allow"],
+    ["name glob is anchored", `{effect: deny, from: "name:codex"}`, {
+      caller: local(codex),
+      action: "ask",
+      target: prod
+    }, "allow"],
+    ["name glob dots are literal", `{effect: deny, from: "name:codex.1"}`, {
+      caller: local(codex),
+      action: "ask",
+      target: prod
+    }, "allow"],
+    ["name glob matches the peer id", `{effect: deny, from: "name:peer-codex1*"}`, {
+      caller: local(codex),
+      action: "ask",
+      target: prod
+    }, "deny"],
+    ["name:* needs a peer", `{effect: deny, from: "name:*"}`, {
+      caller: local(undefined),
+      action: "read",
+      target: prod
+    }, "allow"],
+    [
+      "circle",
+      `{effect: deny, from: "*", to: "circle:ops"}`,
+      { caller: local(codex), action: "notify", target: prod },
+      "deny"
+    ],
     ["backend", `{effect: deny, from: "backend:codex"}`, { caller: local(codex), action: "ask", target: prod }, "deny"],
-    ["role", `{effect: deny, from: "*", to: "role:service"}`, { caller: local(codex), action: "ask", target: prod }, "deny"],
-    ["machine", `{effect: deny, from: "*", to: "machine:db-host"}`, { caller: local(codex), action: "ask", target: prod }, "deny"],
-    ["via:relay matches a tunnelled caller", `{effect: deny, from: "via:relay"}`, { caller: { peer: codex, via: "relay" }, action: "ask", target: prod }, "deny"],
-    ["via:relay misses a local one", `{effect: deny, from: "via:relay"}`, { caller: local(codex), action: "ask", target: prod }, "allow"],
+    [
+      "role",
+      `{effect: deny, from: "*", to: "role:service"}`,
+      { caller: local(codex), action: "ask", target: prod },
+      "deny"
+    ],
+    ["machine", `{effect: deny, from: "*", to: "machine:db-host"}`, {
+      caller: local(codex),
+      action: "ask",
+      target: prod
+    }, "deny"],
+    ["via:relay matches a tunnelled caller", `{effect: deny, from: "via:relay"}`, {
+      caller: { peer: codex, via: "relay" },
+      action: "ask",
+      target: prod
+    }, "deny"],
+    ["via:relay misses a local one", `{effect: deny, from: "via:relay"}`, {
+      caller: local(codex),
+      action: "ask",
+      target: prod
+    }, "allow"],
     ["via:local", `{effect: deny, from: "via:local"}`, { caller: local(codex), action: "ask", target: prod }, "deny"],
-    ["actions narrow a rule", `{effect: deny, from: "*", actions: [notify]}`, { caller: local(codex), action: "ask", target: prod }, "allow"],
-    ["an action rule does not govern tools", `{effect: deny, from: "*", actions: [broadcast]}`, { caller: local(codex), tool: "broadcast" }, "allow"],
-    ["a tool rule governs its tool", `{effect: deny, from: "*", tools: [broadcast]}`, { caller: local(codex), tool: "broadcast" }, "deny"],
-    ["a tool rule does not govern actions", `{effect: deny, from: "*", tools: [broadcast]}`, { caller: local(codex), action: "broadcast", target: prod }, "allow"],
-    ["a rule with neither governs tools too", `{effect: deny, from: "backend:codex"}`, { caller: local(codex), tool: "ask" }, "deny"],
-    ["a rule with a to never matches a tool", `{effect: deny, from: "*", to: "name:prod-*"}`, { caller: local(codex), tool: "ask" }, "allow"],
-    ["a rule with a to needs a target", `{effect: deny, from: "*", to: "name:prod-*"}`, { caller: local(codex), action: "attach", target: undefined }, "allow"],
-    ["to: * is any target, or none", `{effect: deny, from: "*", to: "*"}`, { caller: local(codex), action: "attach", target: undefined }, "deny"]
+    ["actions narrow a rule", `{effect: deny, from: "*", actions: [notify]}`, {
+      caller: local(codex),
+      action: "ask",
+      target: prod
+    }, "allow"],
+    ["an action rule does not govern tools", `{effect: deny, from: "*", actions: [broadcast]}`, {
+      caller: local(codex),
+      tool: "broadcast"
+    }, "allow"],
+    ["a tool rule governs its tool", `{effect: deny, from: "*", tools: [broadcast]}`, {
+      caller: local(codex),
+      tool: "broadcast"
+    }, "deny"],
+    ["a tool rule does not govern actions", `{effect: deny, from: "*", tools: [broadcast]}`, {
+      caller: local(codex),
+      action: "broadcast",
+      target: prod
+    }, "allow"],
+    ["a rule with neither governs tools too", `{effect: deny, from: "backend:codex"}`, {
+      caller: local(codex),
+      tool: "ask"
+    }, "deny"],
+    ["a rule with a to never matches a tool", `{effect: deny, from: "*", to: "name:prod-*"}`, {
+      caller: local(codex),
+      tool: "ask"
+    }, "allow"],
+    ["a rule with a to needs a target", `{effect: deny, from: "*", to: "name:prod-*"}`, {
+      caller: local(codex),
+      action: "attach",
+      target: undefined
+    }, "allow"],
+    ["to: * is any target, or none", `{effect: deny, from: "*", to: "*"}`, {
+      caller: local(codex),
+      action: "attach",
+      target: undefined
+    }, "deny"]
   ]
   for (const [what, rule, question, expected] of table) {
     it.effect(what, () =>
@@ -74,7 +163,11 @@ rules:
   - {effect: allow, from: "backend:codex"}
 `)
       const ask = decide(policy, { caller: local(codex), action: "ask", target: prod })
-      assert.deepStrictEqual(ask, { effect: "deny", rule: 2, reason: "rule 2 (deny backend:codex → name:prod-* ask,notify)" })
+      assert.deepStrictEqual(ask, {
+        effect: "deny",
+        rule: 2,
+        reason: "rule 2 (deny backend:codex → name:prod-* ask,notify)"
+      })
       assert.strictEqual(decide(policy, { caller: local(codex), action: "read", target: prod }).rule, 1)
       assert.strictEqual(decide(policy, { caller: local(codex), action: "ack", target: prod }).rule, 3)
       const other = decide(policy, { caller: local(peer("claude")), action: "ask", target: prod })
@@ -91,7 +184,10 @@ rules:
   - {effect: allow, from: "*", to: "name:orchestrator", actions: [ask, notify, ack, read]}
 `)
       const boss = peer("orchestrator")
-      assert.strictEqual(decide(orchestrated, { caller: local(boss), action: "broadcast", target: codex }).effect, "allow")
+      assert.strictEqual(
+        decide(orchestrated, { caller: local(boss), action: "broadcast", target: codex }).effect,
+        "allow"
+      )
       assert.strictEqual(decide(orchestrated, { caller: local(codex), action: "ask", target: boss }).effect, "allow")
       assert.strictEqual(decide(orchestrated, { caller: local(codex), action: "ask", target: prod }).effect, "deny")
     }))
@@ -121,7 +217,10 @@ describe("the policy file's Schema", () => {
     Effect.sync(() => {
       const action = errorOf("default: allow\nrules:\n  - effect: deny\n    from: \"*\"\n    actions: [ask, shout]\n")
       assert.strictEqual(action.line, 5)
-      assert.include(action.message, "rules.0.actions.1: unknown value \"shout\" (one of ask, notify, broadcast, ack, read, attach, spawn)")
+      assert.include(
+        action.message,
+        "rules.0.actions.1: unknown value \"shout\" (one of ask, notify, broadcast, ack, read, attach, spawn)"
+      )
       const tool = errorOf("rules:\n  - effect: deny\n    from: \"*\"\n    tools:\n      - broadcast\n      - rm_rf\n")
       assert.strictEqual(tool.line, 6)
       const selector = errorOf("rules:\n  - {effect: deny, from: \"*\"}\n  - {effect: deny, from: \"team:red\"}\n")

@@ -6,8 +6,7 @@ import { describeParseError } from "../../src/protocol/Issues.js"
 import { AskRequest } from "../../src/protocol/Message.js"
 import { Metadata, RegisterPeer } from "../../src/protocol/Peer.js"
 
-const decode = <A, I>(schema: Schema.Schema<A, I>, value: unknown) =>
-  Schema.decodeUnknownEither(schema)(value)
+const decode = <A, I>(schema: Schema.Schema<A, I>, value: unknown) => Schema.decodeUnknownEither(schema)(value)
 
 const message = <A, I>(schema: Schema.Schema<A, I>, value: unknown) => {
   const result = decode(schema, value)
@@ -17,7 +16,10 @@ const message = <A, I>(schema: Schema.Schema<A, I>, value: unknown) => {
 
 describe("request schemas", () => {
   it("name the offending field in one line", () => {
-    assert.strictEqual(message(AskRequest, { from_peer: "a", to_peer: "b", text: 7 }), "text: Expected string, actual 7")
+    assert.strictEqual(
+      message(AskRequest, { from_peer: "a", to_peer: "b", text: 7 }),
+      "text: Expected string, actual 7"
+    )
     assert.match(message(AskRequest, { from_peer: "a", to_peer: "b", text: "x", nope: 1 }), /nope/)
     assert.match(message(AskRequest, { from_peer: "a", to_peer: "b", text: "" }), /^text: text must not be empty$/)
     assert.match(message(RegisterPeer, { name: "bad name", backend: "codex" }), /^name: a name is 1-63/)
@@ -46,6 +48,9 @@ describe("config file schema", () => {
 
   it("refuses a non-loopback host and a short secret", () => {
     assert.match(message(ConfigFile, { daemon: { host: "0.0.0.0" } }), /^daemon\.host: a loopback address/)
-    assert.match(message(ConfigFile, { daemon: { auth_token: "short" } }), /^daemon\.auth_token: a secret of at least 16/)
+    assert.match(
+      message(ConfigFile, { daemon: { auth_token: "short" } }),
+      /^daemon\.auth_token: a secret of at least 16/
+    )
   })
 })

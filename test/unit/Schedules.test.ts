@@ -120,7 +120,12 @@ describe("Schedules on the TestClock", () => {
       const target = yield* register("target")
       yield* Effect.scoped(Effect.gen(function*() {
         const first = yield* makeSchedules(store)
-        yield* first.create(yield* peerOf(owner), { from_peer: "owner", to_peer: "target", text: "tick", cron: "@hourly" })
+        yield* first.create(yield* peerOf(owner), {
+          from_peer: "owner",
+          to_peer: "target",
+          text: "tick",
+          cron: "@hourly"
+        })
       }))
       yield* TestClock.adjust("5 hours")
       assert.strictEqual((yield* inbox(target)).length, 0, "nothing fires while the scheduler is down")
@@ -146,11 +151,20 @@ describe("Schedules on the TestClock", () => {
       assert.strictEqual(badCron._tag, "BadRequest")
       assert.include(badCron.message, "bad cron expression")
       assert.strictEqual((yield* Effect.flip(schedules.create(owner, base)))._tag, "BadRequest")
-      assert.strictEqual((yield* Effect.flip(schedules.create(owner, { ...base, at: "1m", cron: "@daily" })))._tag, "BadRequest")
+      assert.strictEqual(
+        (yield* Effect.flip(schedules.create(owner, { ...base, at: "1m", cron: "@daily" })))._tag,
+        "BadRequest"
+      )
       const past = yield* Effect.flip(schedules.create(owner, { ...base, at: "2020-01-01T00:00:00Z" }))
       assert.include(past.message, "in the past")
-      assert.strictEqual((yield* Effect.flip(schedules.create(owner, { ...base, from_peer: "target", at: "1m" })))._tag, "Forbidden")
-      assert.strictEqual((yield* Effect.flip(schedules.create(owner, { ...base, to_peer: "nobody", at: "1m" })))._tag, "PeerNotFound")
+      assert.strictEqual(
+        (yield* Effect.flip(schedules.create(owner, { ...base, from_peer: "target", at: "1m" })))._tag,
+        "Forbidden"
+      )
+      assert.strictEqual(
+        (yield* Effect.flip(schedules.create(owner, { ...base, to_peer: "nobody", at: "1m" })))._tag,
+        "PeerNotFound"
+      )
     }).pipe(Effect.provide(meshLayer())))
 
   it.effect("only its owner or a human deletes a schedule, and a deleted one never fires", () =>

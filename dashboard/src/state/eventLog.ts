@@ -51,8 +51,7 @@ export const mergeEvents = (
 }
 
 /** Where a (re)connecting stream starts: after the newest event the page already has. */
-export const streamUrl = (lastId: number): string =>
-  lastId > 0 ? `events/stream?since=${lastId}` : "events/stream"
+export const streamUrl = (lastId: number): string => lastId > 0 ? `events/stream?since=${lastId}` : "events/stream"
 
 export const backlogUrl = (since: number, limit: number): string =>
   since > 0 ? `events?since=${since}&limit=${limit}` : `events?limit=${limit}`
@@ -75,7 +74,11 @@ export const parseEventData = (data: string): MeshEvent | undefined => {
  * doubling steps from a known id, then bisection. A page can then load the newest events of a
  * long log instead of replaying it from the start; about 2·log2(n / step) probes.
  */
-export const locateTail = async (known: number, hasAfter: (id: number) => Promise<boolean>, step = 5000): Promise<number> => {
+export const locateTail = async (
+  known: number,
+  hasAfter: (id: number) => Promise<boolean>,
+  step = 5000
+): Promise<number> => {
   let lo = known
   if (!(await hasAfter(lo))) return lo
   let hi = lo + step

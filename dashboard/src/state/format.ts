@@ -44,7 +44,9 @@ export const describeEvent = (event: MeshEvent): EventLine => {
     case "policy_denied":
       return {
         label: "denied",
-        who: `${event.from_name}${event.via === "relay" ? " (relay)" : ""}${event.to_name === null ? "" : ` → ${event.to_name}`}`,
+        who: `${event.from_name}${event.via === "relay" ? " (relay)" : ""}${
+          event.to_name === null ? "" : ` → ${event.to_name}`
+        }`,
         text: `${event.action ?? `tool ${event.tool ?? "?"}`}: ${event.reason}`
       }
   }

@@ -4,9 +4,9 @@ import { Composer } from "./Composer.js"
 import { HealthBar } from "./HealthBar.js"
 import { useRoute, useStore } from "./hooks.js"
 import { LogView } from "./LogView.js"
+import { NewAgent } from "./NewAgent.js"
 import { PeerList } from "./PeerList.js"
 import { PeerView } from "./PeerView.js"
-import { NewAgent } from "./NewAgent.js"
 import { RulesView } from "./RulesView.js"
 import { SchedulesView } from "./SchedulesView.js"
 
@@ -30,11 +30,13 @@ export const App = ({ store }: { store: Store }) => {
         <h1>repowire</h1>
         <HealthBar health={state.health} stream={state.stream} />
       </header>
-      {state.authRequired ? (
-        <p class="banner">
-          Your session has ended. <a href="dashboard">Log in again</a>
-        </p>
-      ) : null}
+      {state.authRequired ?
+        (
+          <p class="banner">
+            Your session has ended. <a href="dashboard">Log in again</a>
+          </p>
+        ) :
+        null}
       {state.error === null ? null : <p class="banner err">{state.error}</p>}
       <nav class="tabs">
         {TABS.map((t) => (
@@ -60,14 +62,22 @@ export const App = ({ store }: { store: Store }) => {
             ? <PeerView peerRef={route.arg} peers={state.peers} events={state.log.events} asks={state.asks} />
             : null}
           {route.view === "rules"
-            ? <RulesView version={`${state.health?.policy.status}:${state.health?.policy.rules}:${state.health?.policy.error}`} />
+            ? (
+              <RulesView
+                version={`${state.health?.policy.status}:${state.health?.policy.rules}:${state.health?.policy.error}`}
+              />
+            )
             : null}
-          {route.view === "compose" ? <Composer
+          {route.view === "compose" ?
+            (
+              <Composer
                 key={`${route.arg}?${route.query}`}
                 peers={state.peers}
                 initialTo={route.arg}
                 replyTo={new URLSearchParams(route.query).get("reply_to") ?? ""}
-              /> : null}
+              />
+            ) :
+            null}
         </main>
       </div>
     </div>

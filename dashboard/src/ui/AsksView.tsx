@@ -16,27 +16,34 @@ export const AskCard = ({ item }: { item: AskItem }) => (
     <Chips attachments={item.attachments} />
     {item.delivery_detail === null ? null : <p class="warn">{item.delivery_detail}</p>}
     {item.state !== "acked" && item.to_name === "dashboard" ? <AnswerForm correlationId={item.correlation_id} /> : null}
-    {item.state === "acked" ? (
-      <div class="reply">
-        <span class="who">{item.to_name}</span>
-        {item.reply === null ? <em>seen</em> : <p>{item.reply}</p>}
-        <Chips attachments={item.reply_attachments} />
-        {/* The page itself is the dashboard's transport: a reply to it has arrived when it shows here. */}
-        {item.reply === null || item.from_name === "dashboard"
-          ? null
-          : <span class={`badge b-${item.reply_state}`}>reply {item.reply_state}</span>}
-      </div>
-    ) : null}
+    {item.state === "acked" ?
+      (
+        <div class="reply">
+          <span class="who">{item.to_name}</span>
+          {item.reply === null ? <em>seen</em> : <p>{item.reply}</p>}
+          <Chips attachments={item.reply_attachments} />
+          {/* The page itself is the dashboard's transport: a reply to it has arrived when it shows here. */}
+          {item.reply === null || item.from_name === "dashboard"
+            ? null
+            : <span class={`badge b-${item.reply_state}`}>reply {item.reply_state}</span>}
+        </div>
+      ) :
+      null}
   </div>
 )
 
 /** The dashboard can follow up on its own asks: a new ask with reply_to the last one. */
 const FollowUp = ({ last }: { last: AskItem }) =>
-  last.from_name !== "dashboard" ? null : (
-    <a class="follow" href={`#/compose/${encodeURIComponent(last.to_peer)}?reply_to=${encodeURIComponent(last.correlation_id)}`}>
-      Follow up
-    </a>
-  )
+  last.from_name !== "dashboard" ?
+    null :
+    (
+      <a
+        class="follow"
+        href={`#/compose/${encodeURIComponent(last.to_peer)}?reply_to=${encodeURIComponent(last.correlation_id)}`}
+      >
+        Follow up
+      </a>
+    )
 
 export const AsksView = ({ asks }: { asks: AskIndex }) => {
   const [showClosed, setShowClosed] = useState(true)
@@ -45,7 +52,8 @@ export const AsksView = ({ asks }: { asks: AskIndex }) => {
   return (
     <section class="asks">
       <label class="toggle">
-        <input type="checkbox" checked={showClosed} onChange={(e) => setShowClosed(e.currentTarget.checked)} /> show closed
+        <input type="checkbox" checked={showClosed} onChange={(e) => setShowClosed(e.currentTarget.checked)} />{" "}
+        show closed
       </label>
       <span class="count">{threads.filter((t) => t.open).length} open of {threads.length} threads</span>
       {shown.slice(0, 300).map((t) => (

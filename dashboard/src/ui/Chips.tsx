@@ -6,7 +6,13 @@ export const Chips = ({ attachments }: { attachments: ReadonlyArray<AttachmentRe
   attachments.length === 0 ? null : (
     <span class="chips">
       {attachments.map((a) => (
-        <a key={a.id} class="chip" href={attachmentUrl(a.id)} download={a.name} title={`${a.content_type}, ${formatBytes(a.size)}`}>
+        <a
+          key={a.id}
+          class="chip"
+          href={attachmentUrl(a.id)}
+          download={a.name}
+          title={`${a.content_type}, ${formatBytes(a.size)}`}
+        >
           {a.name}
         </a>
       ))}

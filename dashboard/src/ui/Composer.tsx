@@ -40,24 +40,37 @@ export const Composer = ({ initialTo, peers, replyTo }: { peers: PeerMap; initia
   return (
     <section class="composer">
       <form onSubmit={submit}>
-        {replyTo === "" || kind !== "ask" ? null : <p class="hint">Follow-up to <code>{replyTo}</code></p>}
+        {replyTo === "" || kind !== "ask" ? null : (
+          <p class="hint">
+            Follow-up to <code>{replyTo}</code>
+          </p>
+        )}
         <div class="row">
           <select aria-label="kind" name="kind" value={kind} onChange={(e) => setKind(e.currentTarget.value as Kind)}>
             <option value="ask">ask</option>
             <option value="notify">notify</option>
             <option value="broadcast">broadcast</option>
           </select>
-          {kind === "broadcast" ? (
-            <select aria-label="circle" name="circle" value={circle} onChange={(e) => setCircle(e.currentTarget.value)}>
-              <option value="">all my circles</option>
-              {circles.map((c) => <option key={c} value={c}>{c}</option>)}
-            </select>
-          ) : (
-            <select aria-label="to" name="to" value={to} required onChange={(e) => setTo(e.currentTarget.value)}>
-              <option value="">to…</option>
-              {targets.map((p) => <option key={p.peer_id} value={p.peer_id}>{p.display_name} ({p.circle}, {p.status})</option>)}
-            </select>
-          )}
+          {kind === "broadcast" ?
+            (
+              <select
+                aria-label="circle"
+                name="circle"
+                value={circle}
+                onChange={(e) => setCircle(e.currentTarget.value)}
+              >
+                <option value="">all my circles</option>
+                {circles.map((c) => <option key={c} value={c}>{c}</option>)}
+              </select>
+            ) :
+            (
+              <select aria-label="to" name="to" value={to} required onChange={(e) => setTo(e.currentTarget.value)}>
+                <option value="">to…</option>
+                {targets.map((p) => (
+                  <option key={p.peer_id} value={p.peer_id}>{p.display_name} ({p.circle}, {p.status})</option>
+                ))}
+              </select>
+            )}
         </div>
         <textarea
           aria-label="message"
@@ -78,10 +91,16 @@ export const Composer = ({ initialTo, peers, replyTo }: { peers: PeerMap; initia
           />
           <button type="submit" disabled={busy}>{busy ? "Sending…" : `Send ${kind}`}</button>
         </div>
-        {files.length === 0 ? null : (
-          <p class="chips">{files.map((f) => <span key={f.name} class="chip">{f.name} ({formatBytes(f.size)})</span>)}</p>
-        )}
-        {result === undefined ? null : <p class={result.ok ? "result ok" : "result err"} role="status">{result.text}</p>}
+        {files.length === 0 ?
+          null :
+          (
+            <p class="chips">
+              {files.map((f) => <span key={f.name} class="chip">{f.name} ({formatBytes(f.size)})</span>)}
+            </p>
+          )}
+        {result === undefined
+          ? null
+          : <p class={result.ok ? "result ok" : "result err"} role="status">{result.text}</p>}
       </form>
     </section>
   )

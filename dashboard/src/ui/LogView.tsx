@@ -31,7 +31,9 @@ export const EventRow = ({ event, onSelect }: { event: MeshEvent; onSelect: (e: 
   )
 }
 
-export const LogView = ({ events, peers, query }: { events: ReadonlyArray<MeshEvent>; peers: PeerMap; query: string }) => {
+export const LogView = (
+  { events, peers, query }: { events: ReadonlyArray<MeshEvent>; peers: PeerMap; query: string }
+) => {
   const filter = useMemo(() => filterFromQuery(query), [query])
   const [selected, setSelected] = useState<MeshEvent | undefined>(undefined)
   const shown = useMemo(() => applyFilter(events, filter), [events, filter])
@@ -42,11 +44,23 @@ export const LogView = ({ events, peers, query }: { events: ReadonlyArray<MeshEv
   return (
     <section class="log">
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
-        <select aria-label="peer" name="peer" value={filter.peer} onChange={(e) => setFilter({ peer: e.currentTarget.value })}>
+        <select
+          aria-label="peer"
+          name="peer"
+          value={filter.peer}
+          onChange={(e) => setFilter({ peer: e.currentTarget.value })}
+        >
           <option value="">all peers</option>
-          {[...peers.values()].map((p) => <option key={p.peer_id} value={p.peer_id}>{p.display_name} ({p.circle})</option>)}
+          {[...peers.values()].map((p) => (
+            <option key={p.peer_id} value={p.peer_id}>{p.display_name} ({p.circle})</option>
+          ))}
         </select>
-        <select aria-label="circle" name="circle" value={filter.circle} onChange={(e) => setFilter({ circle: e.currentTarget.value })}>
+        <select
+          aria-label="circle"
+          name="circle"
+          value={filter.circle}
+          onChange={(e) => setFilter({ circle: e.currentTarget.value })}
+        >
           <option value="">all circles</option>
           {circles.map((c) => <option key={c} value={c}>{c}</option>)}
         </select>
@@ -54,7 +68,8 @@ export const LogView = ({ events, peers, query }: { events: ReadonlyArray<MeshEv
           aria-label="kind"
           name="kind"
           value={group}
-          onChange={(e) => setFilter({ types: TYPE_GROUPS.find((g) => g.label === e.currentTarget.value)?.types ?? [] })}
+          onChange={(e) =>
+            setFilter({ types: TYPE_GROUPS.find((g) => g.label === e.currentTarget.value)?.types ?? [] })}
         >
           {TYPE_GROUPS.map((g) => <option key={g.label} value={g.label}>{g.label}</option>)}
         </select>

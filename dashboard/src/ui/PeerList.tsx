@@ -13,8 +13,10 @@ export const PeerList = ({ current, peers }: { peers: PeerMap; current: string }
               <a href={`#/peer/${encodeURIComponent(p.peer_id)}`}>
                 <span class={`dot s-${p.status}`} title={p.status} />
                 <span class="name">{p.display_name}</span>
-                <span class="backend">{p.backend} · <span class="status">{p.status}</span>
-                  {p.turn_state === null ? null : <span class="turn"> · {p.turn_state.replace("_", " ")}</span>}</span>
+                <span class="backend">
+                  {p.backend} · <span class="status">{p.status}</span>
+                  {p.turn_state === null ? null : <span class="turn">· {p.turn_state.replace("_", " ")}</span>}
+                </span>
                 {p.path === null ? null : <span class="path">{p.path}</span>}
                 {p.description === "" ? null : <span class="desc">{p.description}</span>}
               </a>

@@ -9,7 +9,12 @@ import { AskCard } from "./AsksView.js"
 const SHOWN = 400
 
 export const PeerView = (
-  { asks, events, peerRef, peers }: { peerRef: string; peers: PeerMap; events: ReadonlyArray<MeshEvent>; asks: AskIndex }
+  { asks, events, peerRef, peers }: {
+    peerRef: string
+    peers: PeerMap
+    events: ReadonlyArray<MeshEvent>
+    asks: AskIndex
+  }
 ) => {
   const peer = findPeer(peers, peerRef)
   const peerId = peer?.peer_id ?? peerRef
@@ -27,8 +32,7 @@ export const PeerView = (
             {peer.path === null ? "" : ` · ${peer.path}`}
           </p>
           {peer.description === "" ? null : <p class="desc">{peer.description}</p>}
-          <a class="button" href={`#/compose/${encodeURIComponent(peer.peer_id)}`}>Ask {peer.display_name}</a>
-          {" "}
+          <a class="button" href={`#/compose/${encodeURIComponent(peer.peer_id)}`}>Ask {peer.display_name}</a>{" "}
           <a class="button" href={`#/log?peer=${encodeURIComponent(peer.peer_id)}`}>Log</a>
         </header>
       )}
@@ -38,22 +42,30 @@ export const PeerView = (
       {timeline.length === 0 ? <p class="empty">No turns reported yet.</p> : null}
       <ol class="timeline">
         {timeline.slice(-SHOWN).map((entry) =>
-          entry.kind === "chat" ? (
-            <li key={entry.key} class={`turn r-${entry.event.role}`}>
-              <span class="time">{timeOf(entry.event.at)}</span>
-              <span class="role">{entry.event.role === "user" ? "user" : "assistant"}</span>
-              <p>{entry.event.text}</p>
-            </li>
-          ) : (
-            <li key={entry.key} class="tools">
-              <details>
-                <summary>{entry.calls.length} tool call{entry.calls.length === 1 ? "" : "s"}: {summarizeTools(entry.calls)}</summary>
-                <ul>
-                  {entry.calls.map((c) => <li key={c.id}><code>{c.tool}</code> {c.summary}</li>)}
-                </ul>
-              </details>
-            </li>
-          )
+          entry.kind === "chat" ?
+            (
+              <li key={entry.key} class={`turn r-${entry.event.role}`}>
+                <span class="time">{timeOf(entry.event.at)}</span>
+                <span class="role">{entry.event.role === "user" ? "user" : "assistant"}</span>
+                <p>{entry.event.text}</p>
+              </li>
+            ) :
+            (
+              <li key={entry.key} class="tools">
+                <details>
+                  <summary>
+                    {entry.calls.length} tool call{entry.calls.length === 1 ? "" : "s"}: {summarizeTools(entry.calls)}
+                  </summary>
+                  <ul>
+                    {entry.calls.map((c) => (
+                      <li key={c.id}>
+                        <code>{c.tool}</code> {c.summary}
+                      </li>
+                    ))}
+                  </ul>
+                </details>
+              </li>
+            )
         )}
       </ol>
     </section>

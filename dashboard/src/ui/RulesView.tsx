@@ -19,9 +19,9 @@ export const RulesView = ({ version }: { version: string }) => {
       <p class="rules-head">
         {policy.path} · first match wins · default <b>{policy.default}</b>
       </p>
-      {policy.error === undefined ? null : (
-        <p class="banner err">The file is invalid; the rules below stay in force. {policy.error}</p>
-      )}
+      {policy.error === undefined ?
+        null :
+        <p class="banner err">The file is invalid; the rules below stay in force. {policy.error}</p>}
       <ol class="rule-list">
         {policy.rules_in_force.map((r) => (
           <li key={r.index} class={`rule e-${r.rule.effect}`}>

@@ -31,7 +31,9 @@ export const SchedulesView = () => {
     <section class="schedules">
       <div class="row">
         <button type="button" class="secondary" onClick={() => void load()}>Refresh</button>
-        <span class="count">{schedules === undefined ? "loading…" : `${schedules.length} schedule(s), times in UTC`}</span>
+        <span class="count">
+          {schedules === undefined ? "loading…" : `${schedules.length} schedule(s), times in UTC`}
+        </span>
         {error === undefined ? null : <span class="result err">{error}</span>}
       </div>
       {schedules !== undefined && schedules.length === 0

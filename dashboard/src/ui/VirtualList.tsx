@@ -12,7 +12,7 @@ interface Props<A> {
 }
 
 /** A list that renders only the rows in view, so ten thousand events scroll smoothly. */
-export const VirtualList = <A,>({ follow = true, itemKey, items, render, rowHeight }: Props<A>) => {
+export const VirtualList = <A extends unknown>({ follow = true, itemKey, items, render, rowHeight }: Props<A>) => {
   const ref = useRef<HTMLDivElement>(null)
   const [scrollTop, setScrollTop] = useState(0)
   const [height, setHeight] = useState(600)

@@ -1,7 +1,7 @@
 import { Either, ParseResult, Schema } from "effect"
 import * as YAML from "yaml"
 import { PolicyFile } from "../../protocol/Policy.js"
-import { compilePolicy, type CompiledPolicy } from "./Rules.js"
+import { type CompiledPolicy, compilePolicy } from "./Rules.js"
 
 /** Why policy.yaml cannot be used: `policy.yaml line 4: rules.1.actions.0: …`. */
 export interface PolicyTextError {
@@ -12,7 +12,11 @@ export interface PolicyTextError {
 const decodeFile = Schema.decodeUnknownEither(PolicyFile, { errors: "all" })
 
 /** The line of the YAML node at `path`, or of its nearest ancestor that exists. */
-const lineOf = (doc: YAML.Document, counter: YAML.LineCounter, path: ReadonlyArray<PropertyKey>): number | undefined => {
+const lineOf = (
+  doc: YAML.Document,
+  counter: YAML.LineCounter,
+  path: ReadonlyArray<PropertyKey>
+): number | undefined => {
   for (let n = path.length; n >= 0; n--) {
     const node = doc.getIn(path.slice(0, n).map((k) => (typeof k === "symbol" ? String(k) : k)), true) as
       | { range?: [number, number, number] }

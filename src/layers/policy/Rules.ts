@@ -30,7 +30,7 @@ export const globToRegExp = (glob: string): RegExp => {
 }
 
 /** A glob as a test, with the common shapes (`x`, `x*`, `*x`) done without a regular expression. */
-export const globMatcher = (glob: string): ((s: string) => boolean) => {
+export const globMatcher = (glob: string): (s: string) => boolean => {
   const wild = /[*?]/g
   const count = glob.match(wild)?.length ?? 0
   if (count === 0) return (s) => s === glob

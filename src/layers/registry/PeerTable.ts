@@ -2,7 +2,8 @@ import { Effect, Option } from "effect"
 import type { Database, SqlValue } from "../../services/Database.js"
 import { PeerRow } from "../PeerRows.js"
 
-const INSERT_PEER = `INSERT OR IGNORE INTO peers (peer_id, display_name, base_name, path, machine, backend, circle, role, status, description, metadata, token_digest, last_seen, created_at)
+const INSERT_PEER =
+  `INSERT OR IGNORE INTO peers (peer_id, display_name, base_name, path, machine, backend, circle, role, status, description, metadata, token_digest, last_seen, created_at)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 /**

@@ -21,17 +21,32 @@ export const makeAckAndWait = Effect.fnUntraced(function*(ctx: RouterContext) {
     const asker = yield* registry.get(question.from_peer)
     const askedBy = asker._tag === "Some"
       ? asker.value
-      : { peer_id: question.from_peer, display_name: question.from_name, circle: question.circle, backend: "", role: "", machine: "" }
+      : {
+        peer_id: question.from_peer,
+        display_name: question.from_name,
+        circle: question.circle,
+        backend: "",
+        role: "",
+        machine: ""
+      }
     yield* gate.sendNow(callerOf(sender, yield* viaOf), "ack", askedBy, (request.attachments?.length ?? 0) > 0, at)
     const refs = yield* resolveRefs(request.attachments, at)
     const replyText = request.message ?? null
     const reply = replyText === null && refs.length === 0
       ? undefined
-      : draft("reply", sender, {
-        peer_id: question.from_peer,
-        display_name: question.from_name,
-        circle: question.circle
-      }, replyText ?? "(attachments)", refs, at, { correlation_id: question.correlation_id })
+      : draft(
+        "reply",
+        sender,
+        {
+          peer_id: question.from_peer,
+          display_name: question.from_name,
+          circle: question.circle
+        },
+        replyText ?? "(attachments)",
+        refs,
+        at,
+        { correlation_id: question.correlation_id }
+      )
     yield* commit(Effect.gen(function*() {
       const { messageId } = yield* asks.ack(question.correlation_id, replyText, refs)
       // Acking an ask proves it arrived, even if its receipt never did.

@@ -74,10 +74,13 @@ export const makeReceipts = Effect.fnUntraced(function*(ctx: RouterContext) {
     outcome: "injected" | "received" | "failed",
     detail: string | undefined
   ) =>
-    Effect.flatMap(Deferred.make<void>(), (done) =>
-      Queue.offer(receipts, { peerId, messageId, outcome, detail, done }).pipe(
-        Effect.zipRight(Deferred.await(done))
-      ))
+    Effect.flatMap(
+      Deferred.make<void>(),
+      (done) =>
+        Queue.offer(receipts, { peerId, messageId, outcome, detail, done }).pipe(
+          Effect.zipRight(Deferred.await(done))
+        )
+    )
 
   return { flush, confirm }
 })

@@ -31,7 +31,9 @@ export const makeSchedules = (store: ScheduleStore) =>
         const sent = Either.gen(function*() {
           const owner = yield* registry.resolveNow(row.owner_peer, undefined, undefined, now)
           const request = { from_peer: owner.peer_id, to_peer: row.to_peer, text: row.text }
-          return row.kind === "ask" ? yield* router.askNow(owner, request, now) : yield* router.notifyNow(owner, request, now)
+          return row.kind === "ask"
+            ? yield* router.askNow(owner, request, now)
+            : yield* router.notifyNow(owner, request, now)
         })
         const error = Either.isLeft(sent) ? sent.left.message : null
         const next = afterFire(row.cron, now)
@@ -86,7 +88,8 @@ export const makeSchedules = (store: ScheduleStore) =>
     const create = Effect.fn("Schedules.create")(function*(owner: Peer, request: CreateSchedule) {
       if (request.from_peer !== owner.peer_id && request.from_peer !== owner.display_name) {
         return yield* new Forbidden({
-          message: `from_peer \`${request.from_peer}\` is not the caller (${owner.display_name}): a peer schedules only as itself`
+          message:
+            `from_peer \`${request.from_peer}\` is not the caller (${owner.display_name}): a peer schedules only as itself`
         })
       }
       const now = yield* Clock.currentTimeMillis
@@ -122,7 +125,9 @@ export const makeSchedules = (store: ScheduleStore) =>
       const row = store.get(id)
       if (row === undefined) return yield* new ScheduleNotFound({ message: `no schedule ${id}` })
       if (row.owner_peer !== caller.peer_id && caller.role !== "human") {
-        return yield* new Forbidden({ message: `${id} belongs to ${row.owner_name}; only it (or a human) can delete it` })
+        return yield* new Forbidden({
+          message: `${id} belongs to ${row.owner_name}; only it (or a human) can delete it`
+        })
       }
       store.remove(id)
       yield* rearm

@@ -24,8 +24,7 @@ const parseIso = (text: string, original: string): Either.Either<number, string>
   return Number.isNaN(ms) ? Either.left(`bad time \`${original}\`: not a real date`) : Either.right(ms)
 }
 
-const cronOf = (expression: string) =>
-  new Cron(expression.trim(), { timezone: "UTC", paused: true, mode: "5-part" })
+const cronOf = (expression: string) => new Cron(expression.trim(), { timezone: "UTC", paused: true, mode: "5-part" })
 
 /** Checks a cron expression: five fields or an @nickname (@hourly, @daily, …), read in UTC. */
 export const checkCron = (expression: string): Either.Either<string, string> => {

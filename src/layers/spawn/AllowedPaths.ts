@@ -8,7 +8,8 @@ const expandHome = (p: string) => (p === "~" || p.startsWith("~/") ? path.join(o
 
 const realpath = (p: string) => Effect.promise(() => fs.realpath(p).catch(() => undefined))
 
-const isWithin = (child: string, root: string) => child === root || child.startsWith(root.endsWith(path.sep) ? root : root + path.sep)
+const isWithin = (child: string, root: string) =>
+  child === root || child.startsWith(root.endsWith(path.sep) ? root : root + path.sep)
 
 /**
  * The real path of the folder `requested`, when it lies under one of `allowed` (each resolved to
@@ -26,7 +27,9 @@ export const allowedFolder = (requested: string, allowed: ReadonlyArray<string>)
     const roots = (yield* Effect.forEach(allowed, (root) => realpath(expandHome(root)))).filter((r) => r !== undefined)
     if (!roots.some((root) => isWithin(real, root))) {
       return yield* new SpawnRefused({
-        message: `${real}${real === requested ? "" : ` (from ${requested})`} is outside daemon.spawn.allowed_paths (${allowed.join(", ")})`
+        message: `${real}${real === requested ? "" : ` (from ${requested})`} is outside daemon.spawn.allowed_paths (${
+          allowed.join(", ")
+        })`
       })
     }
     return real

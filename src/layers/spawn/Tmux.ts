@@ -47,7 +47,14 @@ export const makeTmux = (socket: string | null) => {
     readonly env: Readonly<Record<string, string>>
   }) => {
     const common = [
-      "-d", "-P", "-F", FORMAT, "-n", options.name, "-c", options.cwd,
+      "-d",
+      "-P",
+      "-F",
+      FORMAT,
+      "-n",
+      options.name,
+      "-c",
+      options.cwd,
       ...Object.entries(options.env).flatMap(([k, v]) => ["-e", `${k}=${v}`])
     ]
     const newWindow = run(["new-window", ...common, "-t", `=${options.session}:`, options.command])

@@ -58,8 +58,7 @@ export const requestJson = (
     })
     req.on("timeout", () => req.destroy(new Error(`no answer within ${options.timeoutMs ?? 1500}ms`)))
     req.on("error", (e: NodeJS.ErrnoException) =>
-      reject(new DaemonUnreachableError(target.baseUrl, unreachableCause(e.code, e.message)))
-    )
+      reject(new DaemonUnreachableError(target.baseUrl, unreachableCause(e.code, e.message))))
     req.end(payload)
   })
 
@@ -70,6 +69,8 @@ export const errorMessage = (res: JsonResponse): string => {
   const envelope = S.decode(ErrorEnvelope, res.body)
   const message = envelope.ok
     ? envelope.value.error.message
-    : typeof res.body === "string" && res.body !== "" ? res.body.slice(0, 200) : ""
+    : typeof res.body === "string" && res.body !== ""
+    ? res.body.slice(0, 200)
+    : ""
   return `daemon answered ${res.status}${message ? `: ${message}` : ""}`
 }

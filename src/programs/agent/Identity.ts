@@ -35,8 +35,10 @@ export const peerNameFor = (cwd: string, env: NodeJS.ProcessEnv = process.env) =
   sanitize(env.REPOWIRE_PEER_NAME || env.REPOWIRE_DISPLAY_NAME || path.basename(cwd) || os.hostname())
 
 /** The session key of an agent in tmux pane `pane` of the server at `tmuxSocket`, or in `cwd` outside tmux. */
-export const sessionKeyFor = (backend: AgentBackend, where: { readonly tmuxSocket: string | null; readonly pane: string } | { readonly cwd: string }) =>
-  `${backend}-${digest("pane" in where ? `tmux:${where.tmuxSocket}:${where.pane}` : `cwd:${where.cwd}`)}`
+export const sessionKeyFor = (
+  backend: AgentBackend,
+  where: { readonly tmuxSocket: string | null; readonly pane: string } | { readonly cwd: string }
+) => `${backend}-${digest("pane" in where ? `tmux:${where.tmuxSocket}:${where.pane}` : `cwd:${where.cwd}`)}`
 
 export const resolveIdentity = (
   backend: AgentBackend,
@@ -54,8 +56,16 @@ export const resolveIdentity = (
 export const tmuxSessionName = (identity: AgentIdentity): string | null => {
   if (identity.pane === null) return null
   try {
-    const args = [...(identity.tmuxSocket ? ["-S", identity.tmuxSocket] : []), "display-message", "-p", "-t", identity.pane, "#S"]
-    const out = execFileSync("tmux", args, { encoding: "utf8", timeout: 1000, stdio: ["ignore", "pipe", "ignore"] }).trim()
+    const args = [
+      ...(identity.tmuxSocket ? ["-S", identity.tmuxSocket] : []),
+      "display-message",
+      "-p",
+      "-t",
+      identity.pane,
+      "#S"
+    ]
+    const out = execFileSync("tmux", args, { encoding: "utf8", timeout: 1000, stdio: ["ignore", "pipe", "ignore"] })
+      .trim()
     return /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(out) ? out : out === "" ? null : sanitize(out)
   } catch {
     return null

@@ -35,7 +35,8 @@ export const quickDaemonTarget = async (env: NodeJS.ProcessEnv = process.env): P
   const portRaw = env.REPOWIRE_DAEMON__PORT ?? daemon.port
   const port = Number.isInteger(Number(portRaw)) && portRaw !== undefined && portRaw !== "" ? Number(portRaw) : 8377
   // REPOWIRE_AUTH_TOKEN: upstream repowire's name, which wins there as here (see ConfigLive).
-  const tokenRaw = env.REPOWIRE_AUTH_TOKEN || (env.REPOWIRE_DAEMON__AUTH_TOKEN !== undefined ? env.REPOWIRE_DAEMON__AUTH_TOKEN : daemon.auth_token)
+  const tokenRaw = env.REPOWIRE_AUTH_TOKEN ||
+    (env.REPOWIRE_DAEMON__AUTH_TOKEN !== undefined ? env.REPOWIRE_DAEMON__AUTH_TOKEN : daemon.auth_token)
   return {
     baseUrl: runningDaemonUrl(paths) ?? `http://${hostForUrl(host)}:${port}`,
     authToken: typeof tokenRaw === "string" && tokenRaw !== "" ? tokenRaw : null

@@ -5,7 +5,7 @@ import { HUMAN_CREDENTIAL_FILE, repowireHome } from "../../protocol/HomeFiles.js
 import * as S from "../../protocol/MiniSchema.js"
 import { type DaemonTarget, errorMessage, requestJson } from "./DaemonHttp.js"
 import { type AgentIdentity, tmuxSessionName } from "./Identity.js"
-import { readSession, type SessionRecord, sessionFile, writeSession } from "./Sessions.js"
+import { readSession, sessionFile, type SessionRecord, writeSession } from "./Sessions.js"
 
 /** The daemon's answer to POST /peers, as far as a session keeps it. */
 const Registered = S.struct({ peer_id: S.string, display_name: S.string, circle: S.string, token: S.string })

@@ -1,14 +1,14 @@
 import { Console, Effect, Layer, Redacted } from "effect"
-import { CliError } from "./CliError.js"
 import { ConfigLive } from "../../layers/ConfigLive.js"
 import { DaemonClientLive } from "../../layers/DaemonClientLive.js"
 import { daemonUrl } from "../../protocol/HomeFiles.js"
 import { Config } from "../../services/Config.js"
-import { DaemonClient, type DaemonApiClient } from "../../services/DaemonClient.js"
-import { type AgentIdentity, sanitizeName } from "../agent/Identity.js"
+import { type DaemonApiClient, DaemonClient } from "../../services/DaemonClient.js"
 import { isStaleCaller, messageOf } from "../agent/Failures.js"
+import { type AgentIdentity, sanitizeName } from "../agent/Identity.js"
 import { ensureSession, renewSession } from "../agent/Registration.js"
 import type { SessionRecord } from "../agent/Sessions.js"
+import { CliError } from "./CliError.js"
 
 /** Config + the typed daemon client, for the client commands. */
 export const ClientLayer = DaemonClientLive.pipe(Layer.provideMerge(ConfigLive))

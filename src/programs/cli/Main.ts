@@ -2,8 +2,8 @@ import { Command, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Layer, Option } from "effect"
 import { StderrLogger } from "../../layers/StderrLogger.js"
-import { VERSION } from "../../Version.js"
 import { repowireHome } from "../../protocol/HomeFiles.js"
+import { VERSION } from "../../Version.js"
 import { repairShim } from "../setup/Shim.js"
 import { ackCommand } from "./commands/Ack.js"
 import { askCommand } from "./commands/Ask.js"
@@ -65,14 +65,15 @@ const oneLine = (cause: Cause.Cause<unknown>) => {
 }
 
 /** A shim left pointing at a moved or removed install is pointed at this one (doctor only reports it). */
-const healShim = (argv: ReadonlyArray<string>) => Effect.sync(() => {
-  if (argv[2] === "doctor") return
-  try {
-    repairShim(repowireHome())
-  } catch {
-    // best effort: `repowire doctor` reports a broken shim
-  }
-})
+const healShim = (argv: ReadonlyArray<string>) =>
+  Effect.sync(() => {
+    if (argv[2] === "doctor") return
+    try {
+      repairShim(repowireHome())
+    } catch {
+      // best effort: `repowire doctor` reports a broken shim
+    }
+  })
 
 export const runCli = (argv: ReadonlyArray<string>) =>
   Effect.zipRight(healShim(argv), cli(argv)).pipe(

@@ -27,7 +27,6 @@ const MAX_FRAME = 1024 * 1024
 
 let nextTransportId = 0
 
-
 /**
  * One agent transport. The first frame must be `connect` (peer id + peer token, and the
  * daemon's auth token when it has one); then the daemon pushes messages and pings, and the

@@ -2,19 +2,18 @@ import { HttpLayerRouter, HttpServerError, HttpServerRequest, HttpServerResponse
 import { NodeHttpServerRequest, NodeStream } from "@effect/platform-node"
 import { Data, Duration, Effect, Either, Layer } from "effect"
 import { IncomingMessage } from "node:http"
+import { limitsOf } from "../../layers/AttachmentLimits.js"
 import type { AttachmentRef } from "../../protocol/Attachment.js"
 import { durationMillis } from "../../protocol/ConfigFile.js"
 import { BadRequest, errorResponse, PayloadTooLarge, RequestTimeout } from "../../protocol/Errors.js"
-import { limitsOf } from "../../layers/AttachmentLimits.js"
 import { Attachments } from "../../services/Attachments.js"
-import { attachRefusal } from "./PolicyChecks.js"
 import { Config } from "../../services/Config.js"
 import { readFileParts } from "./MultipartReader.js"
+import { attachRefusal } from "./PolicyChecks.js"
 
 const MAX_FILES = 16
 
 class TooManyFiles extends Data.TaggedError("TooManyFiles") {}
-
 
 /** Types a browser can only display, never run; everything else is served as opaque bytes. */
 const INERT_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "application/pdf"])

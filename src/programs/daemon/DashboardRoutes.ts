@@ -2,7 +2,7 @@ import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/
 import { Effect, Layer, Option } from "effect"
 import { AuthToken } from "../../services/AuthToken.js"
 import { Tunnelled } from "../../services/RequestContext.js"
-import { type DashboardAssets, assetContentType, defaultAssetsDir, loadDashboardAssets } from "./DashboardAssets.js"
+import { assetContentType, type DashboardAssets, defaultAssetsDir, loadDashboardAssets } from "./DashboardAssets.js"
 import { hasDashboardSession, withNewSession, withoutSession } from "./DashboardSession.js"
 import { loginPage } from "./LoginPage.js"
 
@@ -34,7 +34,8 @@ const html = (body: string, status = 200) =>
   HttpServerResponse.text(body, { status, contentType: "text/html; charset=utf-8", headers: pageHeaders })
 
 // Relative redirects, so they work at /dashboard on the daemon and wherever the relay mounts it.
-const redirect = (location: string) => HttpServerResponse.empty({ status: 303, headers: { location, "cache-control": "no-store" } })
+const redirect = (location: string) =>
+  HttpServerResponse.empty({ status: 303, headers: { location, "cache-control": "no-store" } })
 
 /** Whether this request may see the page: through the relay, with no token set, or with a session. */
 const mayView = Effect.gen(function*() {

@@ -14,8 +14,8 @@ import {
   NotifyRequest
 } from "../../protocol/Message.js"
 import { type Peer, PEER_TOKEN_HEADER } from "../../protocol/Peer.js"
-import type { Config } from "../../services/Config.js"
 import { AuthToken } from "../../services/AuthToken.js"
+import type { Config } from "../../services/Config.js"
 import { MessageRouter } from "../../services/MessageRouter.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
 import { senderByTokenNow } from "./Caller.js"
@@ -111,7 +111,9 @@ export const makeDirectRoutes = (options: { readonly config: Config["Type"]; rea
       const body = text === "" ? { ok: true as const, value: null } : parseJsonBounded(text)
       if (!body.ok) return sendError(response, new BadRequest({ message: `the request body is ${body.reason}` }))
       const payload = chosen.decode(body.value)
-      if (Either.isLeft(payload)) return sendError(response, new BadRequest({ message: parseErrorMessage(payload.left) }))
+      if (Either.isLeft(payload)) {
+        return sendError(response, new BadRequest({ message: parseErrorMessage(payload.left) }))
+      }
       let outcome: Outcome<unknown, unknown>
       try {
         const at = clock.unsafeCurrentTimeMillis()
@@ -134,7 +136,13 @@ export const makeDirectRoutes = (options: { readonly config: Config["Type"]; rea
         headers["content-length"] === undefined || !isJson(headers["content-type"])
       ) return false
       const verdict = admit(
-        { method: "POST", url: request.url!, headers, tunnelled: false, client: request.socket.remoteAddress ?? "local" },
+        {
+          method: "POST",
+          url: request.url!,
+          headers,
+          tunnelled: false,
+          client: request.socket.remoteAddress ?? "local"
+        },
         refusedBrowser
       )
       if (verdict._tag !== "Admit" || verdict.chunked) return false

@@ -1,8 +1,8 @@
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Fiber, Schema, Stream } from "effect"
+import { BadRequest, errorResponse } from "../../protocol/Errors.js"
 import { MeshEvent } from "../../protocol/MeshEvent.js"
 import { EventLog } from "../../services/EventLog.js"
-import { BadRequest, errorResponse } from "../../protocol/Errors.js"
 import { liveReadFilter } from "./PolicyChecks.js"
 
 const encodeEvent = Schema.encodeSync(Schema.parseJson(MeshEvent))

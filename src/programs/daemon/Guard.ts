@@ -14,14 +14,14 @@ import {
 } from "../../protocol/Errors.js"
 import { decodeErrorMessage } from "../../protocol/Issues.js"
 import { jsonDepthWithin, tooDeep } from "../../protocol/JsonDepth.js"
+import { isTunnelAllowed } from "../../protocol/TunnelRoutes.js"
+import { type AuthToken, bearerOf } from "../../services/AuthToken.js"
 import type { Config } from "../../services/Config.js"
 import { Tunnelled } from "../../services/RequestContext.js"
-import { type AuthToken, bearerOf } from "../../services/AuthToken.js"
-import { hasDashboardSession } from "./DashboardSession.js"
-import { allowedHosts, allowedOrigins } from "./Origins.js"
 import { readBoundedBody } from "./BoundedBody.js"
 import { unsupportedMediaType } from "./ContentType.js"
-import { isTunnelAllowed } from "../../protocol/TunnelRoutes.js"
+import { hasDashboardSession } from "./DashboardSession.js"
+import { allowedHosts, allowedOrigins } from "./Origins.js"
 
 export type HttpApp = Effect.Effect<
   HttpServerResponse.HttpServerResponse,
@@ -29,13 +29,11 @@ export type HttpApp = Effect.Effect<
   HttpServerRequest.HttpServerRequest | import("effect").Scope.Scope
 >
 
-
 /** Paths that answer without the daemon's auth token. */
 const isPublic = (path: string) =>
   path === "/health" || path === "/dashboard" || path.startsWith("/dashboard/") ||
   // Agent transports present the token in their connect frame (or as a Bearer header).
   path === "/ws"
-
 
 /** Rewrites the HttpApi's own decode-error body into the `{error: {code, message}}` envelope. */
 const decodeErrorBody = Schema.decodeUnknownOption(Schema.parseJson(HttpApiDecodeError))
@@ -43,10 +41,13 @@ const rewriteDecodeError = (response: HttpServerResponse.HttpServerResponse) => 
   if (response.status !== 400 || response.body._tag !== "Uint8Array") return response
   const decoded = decodeErrorBody(new TextDecoder().decode(response.body.body))
   if (Option.isNone(decoded)) return response
-  return errorResponse(new BadRequest({ message: decodeErrorMessage(decoded.value.issues, () => decoded.value.message) }))
+  return errorResponse(
+    new BadRequest({ message: decodeErrorMessage(decoded.value.issues, () => decoded.value.message) })
+  )
 }
 
-const clientOf = (request: HttpServerRequest.HttpServerRequest) => Option.getOrElse(request.remoteAddress, () => "local")
+const clientOf = (request: HttpServerRequest.HttpServerRequest) =>
+  Option.getOrElse(request.remoteAddress, () => "local")
 
 const BODYLESS = new Set(["GET", "HEAD", "OPTIONS"])
 
@@ -65,7 +66,9 @@ const classifyDefect = (cause: Cause.Cause<unknown>) => {
   }
   if (HttpServerError.isServerError(error) && error._tag === "RequestError") {
     const text = String(error.cause ?? error.description ?? "")
-    if (/too large|max.*size|exceed/i.test(text)) return errorResponse(new PayloadTooLarge({ message: "request body is too large" }))
+    if (/too large|max.*size|exceed/i.test(text)) {
+      return errorResponse(new PayloadTooLarge({ message: "request body is too large" }))
+    }
     return errorResponse(new BadRequest({ message: "the request body is not valid JSON" }))
   }
   return undefined
@@ -116,7 +119,9 @@ const refuse = (error: GuardRefusal, cors = false, close = false): Verdict => ({
  */
 export const makeAdmission = (options: GuardOptions) => {
   // The port is known once the server listens; the allowed sets follow it.
-  let allowed: { readonly port: number; readonly hosts: ReadonlySet<string>; readonly origins: ReadonlySet<string> } | undefined
+  let allowed:
+    | { readonly port: number; readonly hosts: ReadonlySet<string>; readonly origins: ReadonlySet<string> }
+    | undefined
   const allowedFor = (port: number) => {
     if (allowed?.port !== port) {
       allowed = { port, hosts: allowedHosts(port), origins: allowedOrigins(port, options.config.values) }
@@ -131,7 +136,9 @@ export const makeAdmission = (options: GuardOptions) => {
     const path = new URL(head.url, "http://localhost").pathname
 
     if (tunnelled) {
-      if (!isTunnelAllowed(head.method, head.url)) return refuse(new NotFound({ message: "not reachable through the relay" }))
+      if (!isTunnelAllowed(head.method, head.url)) {
+        return refuse(new NotFound({ message: "not reachable through the relay" }))
+      }
     } else {
       const host = headers["host"]
       if (host === undefined || !hosts.has(host.toLowerCase())) {
@@ -140,16 +147,24 @@ export const makeAdmission = (options: GuardOptions) => {
     }
 
     const origin = headers["origin"]
-    if (origin !== undefined && !origins.has(origin)) return refuse(new Forbidden({ message: `Origin ${origin} is not allowed` }))
+    if (origin !== undefined && !origins.has(origin)) {
+      return refuse(new Forbidden({ message: `Origin ${origin} is not allowed` }))
+    }
     if (head.method === "OPTIONS") return { _tag: "Preflight" }
 
     if (auth.required && !tunnelled && !isPublic(path) && !browserSession()) {
       const check = auth.check(bearerOf(headers["authorization"]), head.client)
       if (check === "limited") {
-        return refuse(new TooManyRequests({ message: "too many wrong auth tokens from this client; wait a minute" }), true)
+        return refuse(
+          new TooManyRequests({ message: "too many wrong auth tokens from this client; wait a minute" }),
+          true
+        )
       }
       if (check !== "ok") {
-        return refuse(new Unauthorized({ message: "this daemon requires its auth token (Authorization: Bearer …)" }), true)
+        return refuse(
+          new Unauthorized({ message: "this daemon requires its auth token (Authorization: Bearer …)" }),
+          true
+        )
       }
     }
 

@@ -8,16 +8,16 @@ import { Deliveries } from "../../services/Deliveries.js"
 import { EventLog } from "../../services/EventLog.js"
 import { MessageRouter } from "../../services/MessageRouter.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
+import { Policy } from "../../services/Policy.js"
+import { Tunnelled } from "../../services/RequestContext.js"
 import { Roles } from "../../services/Roles.js"
 import { Schedules } from "../../services/Schedules.js"
 import { Spawner } from "../../services/Spawner.js"
-import { Tunnelled } from "../../services/RequestContext.js"
 import { TunnelClient } from "../../services/TunnelClient.js"
 import { VERSION } from "../../Version.js"
-import { Policy } from "../../services/Policy.js"
 import { authorizeFor, authorizeRegistration, currentSender } from "./Caller.js"
-import { PolicyHandlers } from "./PolicyHandlers.js"
 import { readAsk, readFilter, readOne } from "./PolicyChecks.js"
+import { PolicyHandlers } from "./PolicyHandlers.js"
 
 const startedAt = Date.now()
 
@@ -55,21 +55,35 @@ const PeersHandlers = HttpApiBuilder.group(DaemonApi, "peers", (handlers) =>
       .handle("register", ({ payload }) =>
         Effect.zipRight(
           authorizeRegistration(payload),
-          Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-            registry.register(payload, request.headers[PEER_TOKEN_HEADER]))
+          Effect.flatMap(
+            HttpServerRequest.HttpServerRequest,
+            (request) => registry.register(payload, request.headers[PEER_TOKEN_HEADER])
+          )
         ))
       .handle("remove", ({ path }) =>
         changeable(path.ref).pipe(
           Effect.flatMap((peer) => registry.remove(peer.peer_id)),
           Effect.map((peer) => ({ removed: peer.peer_id }))
         ))
-      .handle("setDescription", ({ path, payload }) =>
-        Effect.flatMap(changeable(path.ref), (peer) => registry.setDescription(peer.peer_id, payload.description)))
-      .handle("setCircle", ({ path, payload }) =>
-        Effect.flatMap(changeable(path.ref), (peer) => registry.setCircle(peer.peer_id, payload.circle)))
-      .handle("setStatus", ({ path, payload }) =>
-        Effect.flatMap(changeable(path.ref), (peer) => registry.setStatus(peer.peer_id, payload.status)))
-      .handle("claimRole", ({ path, payload }) => Effect.flatMap(changeable(path.ref), (peer) => roles.claim(peer, payload)))
+      .handle(
+        "setDescription",
+        ({ path, payload }) =>
+          Effect.flatMap(changeable(path.ref), (peer) => registry.setDescription(peer.peer_id, payload.description))
+      )
+      .handle(
+        "setCircle",
+        ({ path, payload }) =>
+          Effect.flatMap(changeable(path.ref), (peer) => registry.setCircle(peer.peer_id, payload.circle))
+      )
+      .handle(
+        "setStatus",
+        ({ path, payload }) =>
+          Effect.flatMap(changeable(path.ref), (peer) => registry.setStatus(peer.peer_id, payload.status))
+      )
+      .handle(
+        "claimRole",
+        ({ path, payload }) => Effect.flatMap(changeable(path.ref), (peer) => roles.claim(peer, payload))
+      )
   }))
 
 const MessagesHandlers = HttpApiBuilder.group(DaemonApi, "messages", (handlers) =>
@@ -79,8 +93,10 @@ const MessagesHandlers = HttpApiBuilder.group(DaemonApi, "messages", (handlers) 
       .handle("ask", ({ payload }) => Effect.flatMap(currentSender, (sender) => router.ask(sender, payload)))
       .handle("ack", ({ payload }) => Effect.flatMap(currentSender, (sender) => router.ack(sender, payload)))
       .handle("notify", ({ payload }) => Effect.flatMap(currentSender, (sender) => router.notify(sender, payload)))
-      .handle("broadcast", ({ payload }) =>
-        Effect.flatMap(currentSender, (sender) => router.broadcast(sender, payload)))
+      .handle(
+        "broadcast",
+        ({ payload }) => Effect.flatMap(currentSender, (sender) => router.broadcast(sender, payload))
+      )
   }))
 
 const AsksHandlers = HttpApiBuilder.group(DaemonApi, "asks", (handlers) =>
@@ -139,7 +155,12 @@ const DeliveriesHandlers = HttpApiBuilder.group(DaemonApi, "deliveries", (handle
           })
           const now = yield* Effect.forEach(ids, (id) => deliveries.get(id))
           return {
-            delivered: now.flatMap((m) => (m !== undefined && m.to_peer === peer.peer_id && (m.state === "delivered" || m.state === "acked") ? [m.id] : []))
+            delivered: now.flatMap((
+              m
+            ) => (m !== undefined && m.to_peer === peer.peer_id && (m.state === "delivered" || m.state === "acked")
+              ? [m.id]
+              : [])
+            )
           }
         }))
   }))

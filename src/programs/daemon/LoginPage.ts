@@ -2,7 +2,8 @@ const escape = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" })[c]!)
 
 /** The local login form: a plain HTML form (no script), posted back to the same path. */
-export const loginPage = ({ css, error }: { readonly css: string | undefined; readonly error?: string }) => `<!doctype html>
+export const loginPage = ({ css, error }: { readonly css: string | undefined; readonly error?: string }) =>
+  `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">

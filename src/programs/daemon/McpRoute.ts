@@ -14,13 +14,11 @@ import { VERSION } from "../../Version.js"
 import { makeMcpServer } from "../mcp/Tools.js"
 import { allowedOrigins } from "./Origins.js"
 
-
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"])
 
 /** The port this connection arrived on, for the Host check (the guard's port may be 0 in tests). */
 const localPort = (request: HttpServerRequest.HttpServerRequest) =>
   (request.source as IncomingMessage | undefined)?.socket?.localPort
-
 
 /** The request for the MCP SDK, its JSON body checked for nesting first (the SDK parses it unbounded). */
 const mcpWebRequest = (request: HttpServerRequest.HttpServerRequest) =>
@@ -53,25 +51,48 @@ const handle = (client: Context.Context<DaemonClient>) =>
       return errorResponse(new Forbidden({ message: "Host header is not a loopback address of this daemon" }))
     }
     const origin = request.headers["origin"]
-    if (origin !== undefined && !allowedOrigins(port ?? 0, { ...config.values, relay: { ...config.values.relay, enabled: false } }).has(origin)) {
+    if (
+      origin !== undefined &&
+      !allowedOrigins(port ?? 0, { ...config.values, relay: { ...config.values.relay, enabled: false } }).has(origin)
+    ) {
       return errorResponse(new Forbidden({ message: `Origin ${origin} is not allowed` }))
     }
     const auth = yield* AuthToken
     if (!auth.required) {
-      return errorResponse(new Unauthorized({ message: "MCP over HTTP needs daemon.auth_token (run `repowire setup --http-mcp`)" }), {
+      return errorResponse(
+        new Unauthorized({ message: "MCP over HTTP needs daemon.auth_token (run `repowire setup --http-mcp`)" }),
+        {
+          "www-authenticate": "Bearer"
+        }
+      )
+    }
+    const check = auth.check(
+      bearerOf(request.headers["authorization"]),
+      Option.getOrElse(request.remoteAddress, () => "local")
+    )
+    if (check === "limited") {
+      return errorResponse(new TooManyRequests({ message: "too many wrong bearer tokens; wait a minute" }))
+    }
+    if (check !== "ok") {
+      return errorResponse(new Unauthorized({ message: "missing or wrong bearer token" }), {
         "www-authenticate": "Bearer"
       })
     }
-    const check = auth.check(bearerOf(request.headers["authorization"]), Option.getOrElse(request.remoteAddress, () => "local"))
-    if (check === "limited") return errorResponse(new TooManyRequests({ message: "too many wrong bearer tokens; wait a minute" }))
-    if (check !== "ok") return errorResponse(new Unauthorized({ message: "missing or wrong bearer token" }), { "www-authenticate": "Bearer" })
     const tools = McpCallerHeaders(request.headers).pipe(Layer.provideMerge(Layer.succeedContext(client)))
-    const server = makeMcpServer({ runPromiseExit: (effect) => Effect.runPromiseExit(Effect.provide(effect, tools)) }, VERSION)
+    const server = makeMcpServer(
+      { runPromiseExit: (effect) => Effect.runPromiseExit(Effect.provide(effect, tools)) },
+      VERSION
+    )
     const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true })
-    yield* Effect.acquireRelease(Effect.promise(() => server.connect(transport)), () => Effect.promise(() => server.close()))
+    yield* Effect.acquireRelease(Effect.promise(() => server.connect(transport)), () =>
+      Effect.promise(() => server.close()))
     const webRequest = yield* mcpWebRequest(request)
-    if (webRequest === undefined) return errorResponse(new BadRequest({ message: `the request body is ${tooDeep()}` }))
-    const response = yield* Effect.promise(() => transport.handleRequest(webRequest))
+    if (webRequest === undefined) {
+      return errorResponse(new BadRequest({ message: `the request body is ${tooDeep()}` }))
+    }
+    const response = yield* Effect.promise(() =>
+      transport.handleRequest(webRequest)
+    )
     return HttpServerResponse.fromWeb(response)
   })
 

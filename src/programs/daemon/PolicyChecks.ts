@@ -1,16 +1,16 @@
 /** The access rules where the HTTP app serves reads (peers, events, asks) and uploads; messages are checked by the MessageRouter. */
 import { HttpServerRequest } from "@effect/platform"
 import { Clock, Effect } from "effect"
-import type { MeshEvent } from "../../protocol/MeshEvent.js"
+import { callerOf, makeGate } from "../../layers/policy/Gate.js"
 import { PolicyDenied } from "../../protocol/Errors.js"
+import type { MeshEvent } from "../../protocol/MeshEvent.js"
 import type { Ask } from "../../protocol/Message.js"
 import { type Peer, PEER_TOKEN_HEADER } from "../../protocol/Peer.js"
-import { callerOf, makeGate } from "../../layers/policy/Gate.js"
+import { AuthToken } from "../../services/AuthToken.js"
 import { EventLog } from "../../services/EventLog.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
 import { Policy, type PolicyPeer } from "../../services/Policy.js"
 import { Tunnelled } from "../../services/RequestContext.js"
-import { AuthToken } from "../../services/AuthToken.js"
 import { hasDashboardSession } from "./DashboardSession.js"
 
 /**
@@ -71,29 +71,30 @@ const partiesOf = (event: MeshEvent, known: (id: string) => Peer | undefined): R
  * What a reader may see under the `read` rules: peers, and events about peers it may read.
  * Undefined while no policy is in force (everything is visible, as before).
  */
-const makeReadFilter = (live: boolean) => Effect.gen(function*() {
-  const policy = yield* Policy
-  if (!live && !policy.active()) return undefined
-  const caller = yield* currentCaller
-  const registry = yield* PeerRegistry
-  // A stream opened while no policy was in force learns peers from the events it passes on:
-  // listing them would be a look at the registry (which repairs liveness) per connection.
-  const listed = policy.active() ? yield* registry.list({ all: true }) : []
-  const peers = new Map<string, Peer>(listed.map((p) => [p.peer_id, p]))
-  const mayRead = (target: PolicyPeer) =>
-    !policy.active() || target.peer_id === caller.peer?.peer_id ||
-    policy.decideNow({ caller, action: "read", target }).effect === "allow"
-  const known = (id: string) => peers.get(id)
-  return {
-    caller,
-    peer: mayRead,
-    event: (event: MeshEvent) => {
-      if (event.type === "peer_joined" || event.type === "peer_updated") peers.set(event.peer.peer_id, event.peer)
-      return !policy.active() || partiesOf(event, known).every(mayRead)
-    },
-    ask: (ask: AskParties) => askParties(ask, known).every(mayRead)
-  }
-})
+const makeReadFilter = (live: boolean) =>
+  Effect.gen(function*() {
+    const policy = yield* Policy
+    if (!live && !policy.active()) return undefined
+    const caller = yield* currentCaller
+    const registry = yield* PeerRegistry
+    // A stream opened while no policy was in force learns peers from the events it passes on:
+    // listing them would be a look at the registry (which repairs liveness) per connection.
+    const listed = policy.active() ? yield* registry.list({ all: true }) : []
+    const peers = new Map<string, Peer>(listed.map((p) => [p.peer_id, p]))
+    const mayRead = (target: PolicyPeer) =>
+      !policy.active() || target.peer_id === caller.peer?.peer_id ||
+      policy.decideNow({ caller, action: "read", target }).effect === "allow"
+    const known = (id: string) => peers.get(id)
+    return {
+      caller,
+      peer: mayRead,
+      event: (event: MeshEvent) => {
+        if (event.type === "peer_joined" || event.type === "peer_updated") peers.set(event.peer.peer_id, event.peer)
+        return !policy.active() || partiesOf(event, known).every(mayRead)
+      },
+      ask: (ask: AskParties) => askParties(ask, known).every(mayRead)
+    }
+  })
 
 export const readFilter = makeReadFilter(false)
 

@@ -1,17 +1,22 @@
 import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
 import { Clock, Effect } from "effect"
+import { callerOf, denialMessage, makeGate } from "../../layers/policy/Gate.js"
 import { DaemonApi } from "../../protocol/DaemonApi.js"
 import { Forbidden, Unauthorized } from "../../protocol/Errors.js"
-import { MCP_TOOLS } from "../../protocol/Policy.js"
 import { PEER_TOKEN_HEADER } from "../../protocol/Peer.js"
-import { callerOf, denialMessage, makeGate } from "../../layers/policy/Gate.js"
+import { MCP_TOOLS } from "../../protocol/Policy.js"
 import { EventLog } from "../../services/EventLog.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
 import { type Decision, Policy } from "../../services/Policy.js"
 import { Tunnelled } from "../../services/RequestContext.js"
 
-const localOnly = Effect.flatMap(Tunnelled, (tunnelled) =>
-  tunnelled ? Effect.fail(new Forbidden({ message: "the access rules are checked on the daemon's machine only" })) : Effect.void)
+const localOnly = Effect.flatMap(
+  Tunnelled,
+  (tunnelled) =>
+    tunnelled
+      ? Effect.fail(new Forbidden({ message: "the access rules are checked on the daemon's machine only" }))
+      : Effect.void
+)
 
 const body = (decision: Decision) => ({
   decision: decision.effect,
@@ -31,8 +36,12 @@ export const PolicyHandlers = HttpApiBuilder.group(DaemonApi, "policy", (handler
       yield* localOnly.pipe(Effect.mapError((e) => new Unauthorized({ message: e.message })))
       const request = yield* HttpServerRequest.HttpServerRequest
       const token = request.headers[PEER_TOKEN_HEADER]
-      const peer = token === undefined || token === "" ? undefined : registry.byTokenNow(token, yield* Clock.currentTimeMillis)
-      if (peer === undefined) return yield* new Unauthorized({ message: "needs the peer's token in X-Repowire-Peer-Token" })
+      const peer = token === undefined || token === ""
+        ? undefined
+        : registry.byTokenNow(token, yield* Clock.currentTimeMillis)
+      if (peer === undefined) {
+        return yield* new Unauthorized({ message: "needs the peer's token in X-Repowire-Peer-Token" })
+      }
       return peer
     })
 

@@ -1,8 +1,8 @@
 import { HttpLayerRouter, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
+import { errorResponse, NotFound } from "../../protocol/Errors.js"
 import { Tunnelled } from "../../services/RequestContext.js"
 import { TunnelClient } from "../../services/TunnelClient.js"
-import { errorResponse, NotFound } from "../../protocol/Errors.js"
 
 /**
  * `POST /relay/reconnect`: local-only. Re-reads the relay section of config.yaml and redials

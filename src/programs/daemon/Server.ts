@@ -1,15 +1,15 @@
 import { HttpMiddleware } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, ExecutionStrategy, Layer, LogLevel, Logger, Scope } from "effect"
+import { Effect, ExecutionStrategy, Layer, Logger, LogLevel, Scope } from "effect"
 import * as fs from "node:fs/promises"
 import * as Http from "node:http"
 import { AttachmentsLive } from "../../layers/AttachmentsLive.js"
 import { AuthTokenLive } from "../../layers/AuthTokenLive.js"
 import { PolicyLive } from "../../layers/PolicyLive.js"
-import { durationMillis } from "../../protocol/ConfigFile.js"
-import { Internal, wireErrorOf } from "../../protocol/Errors.js"
 import { SqliteLive } from "../../layers/Sqlite.js"
 import { TunnelClientLocal } from "../../layers/TunnelClientLive.js"
+import { durationMillis } from "../../protocol/ConfigFile.js"
+import { Internal, wireErrorOf } from "../../protocol/Errors.js"
 import { Config } from "../../services/Config.js"
 import { LocalApp } from "../../services/LocalApp.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
@@ -67,9 +67,10 @@ const Serve = (options: { readonly directRoutes: boolean }) =>
       // Logged last, once every connection is closed (the log says the stop was a clean one).
       yield* Effect.addFinalizer(() => Effect.logInfo("repowire daemon stopped"))
       const serverScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
-      const server = yield* NodeHttpServer.make(() => node, { host: values.daemon.host, port: values.daemon.port }).pipe(
-        Scope.extend(serverScope)
-      )
+      const server = yield* NodeHttpServer.make(() => node, { host: values.daemon.host, port: values.daemon.port })
+        .pipe(
+          Scope.extend(serverScope)
+        )
       // Closing the server waits for every connection to end, and a stuck client (a body that
       // never comes) never ends its own: idle connections close now, the rest after the grace.
       yield* Scope.addFinalizer(

@@ -8,8 +8,8 @@ import { RolesLive } from "../../layers/RolesLive.js"
 import { SchedulesLive } from "../../layers/SchedulesLive.js"
 import { TransportsLive } from "../../layers/TransportsLive.js"
 import { Ids } from "../../services/Ids.js"
-import { SpawnerLive } from "./SpawnerLive.js"
 import type { Transports } from "../../services/Transports.js"
+import { SpawnerLive } from "./SpawnerLive.js"
 
 /** The mesh services over the given agent connections: unit tests pass a fake `Transports`. */
 export const meshServicesOver = <E, R>(transports: Layer.Layer<Transports, E, R>) =>

@@ -43,7 +43,8 @@ export const SpawnerLive = Layer.effect(
       return command === undefined || settings.allowed_paths.length === 0
         ? Effect.fail(
           new SpawnRefused({
-            message: `spawning is off for ${request.backend}: set daemon.spawn.commands.${request.backend} (the command ` +
+            message:
+              `spawning is off for ${request.backend}: set daemon.spawn.commands.${request.backend} (the command ` +
               `a new tmux window runs) and daemon.spawn.allowed_paths (the folders agents may run in) in ${config.paths.configFile}`
           })
         )
@@ -54,7 +55,9 @@ export const SpawnerLive = Layer.effect(
       const command = yield* commandFor(request)
       const circle = request.circle ?? caller.circle
       if (!reachesCircle(caller, circle)) {
-        return yield* new Forbidden({ message: `${caller.display_name} reaches only circle ${caller.circle}, not ${circle}` })
+        return yield* new Forbidden({
+          message: `${caller.display_name} reaches only circle ${caller.circle}, not ${circle}`
+        })
       }
       const folder = yield* allowedFolder(request.path, settings.allowed_paths)
       const peer = yield* Effect.orDie(registry.register({
@@ -85,7 +88,18 @@ export const SpawnerLive = Layer.effect(
       yield* db.run(
         `INSERT INTO spawned (peer_id, tmux_socket, session, window_id, pane_id, pane_pid, spawned_by, command, path, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [peer.peer_id, window.socket, window.session, window.window, window.pane, window.panePid, caller.peer_id, command, folder, yield* Clock.currentTimeMillis]
+        [
+          peer.peer_id,
+          window.socket,
+          window.session,
+          window.window,
+          window.pane,
+          window.panePid,
+          caller.peer_id,
+          command,
+          folder,
+          yield* Clock.currentTimeMillis
+        ]
       )
       writeSession({
         key: sessionKeyFor(request.backend, { tmuxSocket: window.socket, pane: window.pane }),
@@ -107,7 +121,9 @@ export const SpawnerLive = Layer.effect(
       yield* Effect.orDie(tmux.signal(channel))
       if (request.message !== undefined) {
         yield* router.notify(caller, { from_peer: caller.peer_id, to_peer: peer.peer_id, text: request.message }).pipe(
-          Effect.catchAll((e) => Effect.logWarning(`the first message to ${peer.display_name} was not queued: ${e.message}`))
+          Effect.catchAll((e) =>
+            Effect.logWarning(`the first message to ${peer.display_name} was not queued: ${e.message}`)
+          )
         )
       }
       return {
@@ -135,7 +151,10 @@ export const SpawnerLive = Layer.effect(
       const same = (yield* pane.panePid(pane_id)) === pane_pid
       const closed = same && (yield* Effect.isSuccess(pane.killWindow(window_id)))
       yield* db.run("DELETE FROM spawned WHERE peer_id = ?", [peer.peer_id])
-      removeSession(sessionKeyFor(peer.backend as SpawnRequest["backend"], { tmuxSocket: row.value.tmux_socket, pane: pane_id }), homeEnv)
+      removeSession(
+        sessionKeyFor(peer.backend as SpawnRequest["backend"], { tmuxSocket: row.value.tmux_socket, pane: pane_id }),
+        homeEnv
+      )
       yield* Effect.ignore(registry.setStatus(peer.peer_id, "offline"))
       return { peer_id: peer.peer_id, display_name: peer.display_name, window_closed: closed }
     })

@@ -1,12 +1,12 @@
+import { repowireHome } from "../../protocol/HomeFiles.js"
+import type { HookEvent } from "../../protocol/HookPayload.js"
+import * as S from "../../protocol/MiniSchema.js"
 import { formatIncoming, incomingFromMessage } from "../agent/DeliveryText.js"
 import type { AgentIdentity } from "../agent/Identity.js"
 import { registerSession, withSessionLock } from "../agent/Registration.js"
-import { repowireHome } from "../../protocol/HomeFiles.js"
 import { readSession, type SessionRecord, writeSession } from "../agent/Sessions.js"
 import { startDelivery, stopDelivery } from "./DeliveryProcess.js"
 import { addContext, blockStop } from "./Output.js"
-import type { HookEvent } from "../../protocol/HookPayload.js"
-import * as S from "../../protocol/MiniSchema.js"
 import { callAsPeer } from "./PeerLink.js"
 import { lastAssistantText } from "./Transcript.js"
 
@@ -23,7 +23,11 @@ const report = (identity: AgentIdentity, report: unknown, status?: "online" | "b
   }))
 
 const setStatus = (identity: AgentIdentity, status: "online" | "offline", env: NodeJS.ProcessEnv) =>
-  callAsPeer(identity, (s) => ({ method: "POST", path: `/peers/${encodeURIComponent(s.peer_id)}/status`, body: { status } }), env)
+  callAsPeer(
+    identity,
+    (s) => ({ method: "POST", path: `/peers/${encodeURIComponent(s.peer_id)}/status`, body: { status } }),
+    env
+  )
 
 const QueuedMessage = S.struct({
   id: S.string,
@@ -102,7 +106,11 @@ const sessionStart = async (identity: AgentIdentity, env: NodeJS.ProcessEnv): Pr
   if (identity.pane !== null) {
     // The peer goes offline the moment its pane exits, not after daemon.peers.idle_timeout.
     const { installPaneExitedHook } = await import("./PaneExitedHook.js")
-    const failed = await installPaneExitedHook(identity.tmuxSocket, { home: repowireHome(env), node: process.execPath, bin: process.argv[1]! })
+    const failed = await installPaneExitedHook(identity.tmuxSocket, {
+      home: repowireHome(env),
+      node: process.execPath,
+      bin: process.argv[1]!
+    })
     if (failed !== undefined) process.stderr.write(`repowire: no tmux pane-exited hook: ${failed}\n`)
   }
   return addContext(identity.backend, "SessionStart", sessionIntro(session))
@@ -112,7 +120,12 @@ const queuedText = (messages: ReadonlyArray<QueuedMessage>) =>
   messages.map((m) => formatIncoming(incomingFromMessage(m))).join("\n\n")
 
 /** Remembers asks the agent has been shown, so a Stop hook does not hand them over again. */
-const markShown = (identity: AgentIdentity, session: SessionRecord, ids: ReadonlyArray<string>, env: NodeJS.ProcessEnv) => {
+const markShown = (
+  identity: AgentIdentity,
+  session: SessionRecord,
+  ids: ReadonlyArray<string>,
+  env: NodeJS.ProcessEnv
+) => {
   if (ids.length === 0) return
   const current = readSession(identity.key, env) ?? session
   writeSession({ ...current, reminded: [...new Set([...(current.reminded ?? []), ...ids])].slice(-200) }, env)
@@ -139,7 +152,9 @@ const newPart = (identity: AgentIdentity, full: string, env: NodeJS.ProcessEnv):
   if (current === null) return full
   const previous = current.last_assistant
   writeSession({ ...current, last_assistant: full.slice(-65_536) }, env)
-  return previous !== undefined && previous !== "" && full.startsWith(previous) ? full.slice(previous.length).trim() : full
+  return previous !== undefined && previous !== "" && full.startsWith(previous)
+    ? full.slice(previous.length).trim()
+    : full
 }
 
 /**

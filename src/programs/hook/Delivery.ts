@@ -26,13 +26,37 @@ const textDecoder = new TextDecoder()
 export const incomingOf = (frame: DeliveryFrame): Incoming => {
   switch (frame.type) {
     case "ask":
-      return { kind: "ask", from_name: frame.from_name, text: frame.text, correlation_id: frame.correlation_id, attachments: frame.attachments }
+      return {
+        kind: "ask",
+        from_name: frame.from_name,
+        text: frame.text,
+        correlation_id: frame.correlation_id,
+        attachments: frame.attachments
+      }
     case "notify":
       return frame.in_reply_to === null
-        ? { kind: "notify", from_name: frame.from_name, text: frame.text, correlation_id: null, attachments: frame.attachments }
-        : { kind: "reply", from_name: frame.from_name, text: frame.text, correlation_id: frame.in_reply_to, attachments: frame.attachments }
+        ? {
+          kind: "notify",
+          from_name: frame.from_name,
+          text: frame.text,
+          correlation_id: null,
+          attachments: frame.attachments
+        }
+        : {
+          kind: "reply",
+          from_name: frame.from_name,
+          text: frame.text,
+          correlation_id: frame.in_reply_to,
+          attachments: frame.attachments
+        }
     case "broadcast":
-      return { kind: "broadcast", from_name: frame.from_name, text: frame.text, correlation_id: null, attachments: frame.attachments }
+      return {
+        kind: "broadcast",
+        from_name: frame.from_name,
+        text: frame.text,
+        correlation_id: null,
+        attachments: frame.attachments
+      }
   }
 }
 
@@ -56,7 +80,9 @@ const connectOnce = (session: SessionRecord, pane: PaneTarget) =>
         const frame = yield* Queue.take(inbox)
         const outcome = yield* injector.inject(pane, formatIncoming(incomingOf(frame))).pipe(
           Effect.as({ outcome: "injected" as const }),
-          Effect.catchAll((e) => log(`inject failed: ${e.message}`).pipe(Effect.as({ outcome: "failed" as const, detail: e.message })))
+          Effect.catchAll((e) =>
+            log(`inject failed: ${e.message}`).pipe(Effect.as({ outcome: "failed" as const, detail: e.message }))
+          )
         )
         yield* send({ type: "delivery_ack", message_id: frame.message_id, ...outcome })
       })

@@ -1,6 +1,3 @@
-import { DaemonUnreachableError } from "../agent/DaemonHttp.js"
-import { type AgentBackend, isAgentBackend, resolveIdentity } from "../agent/Identity.js"
-import { runEvent } from "./Actions.js"
 import {
   decodeHookPayload,
   HOOK_EVENTS,
@@ -9,6 +6,9 @@ import {
   UPSTREAM_NOOP_EVENTS
 } from "../../protocol/HookPayload.js"
 import { parseJsonBounded } from "../../protocol/JsonDepth.js"
+import { DaemonUnreachableError } from "../agent/DaemonHttp.js"
+import { type AgentBackend, isAgentBackend, resolveIdentity } from "../agent/Identity.js"
+import { runEvent } from "./Actions.js"
 
 /**
  * `repowire hook <event> [--backend B]`: loaded by bin.ts without the CLI tree, so a hook
@@ -96,7 +96,11 @@ export const runHook = async (args: ReadonlyArray<string>, env: NodeJS.ProcessEn
     const out = await runEvent(identity, decoded.value, env)
     process.stdout.write(JSON.stringify(out) + "\n")
   } catch (e) {
-    say(e instanceof DaemonUnreachableError ? `${e.message}; the agent carries on` : `hook ${event}: ${e instanceof Error ? e.message : String(e)}`)
+    say(
+      e instanceof DaemonUnreachableError
+        ? `${e.message}; the agent carries on`
+        : `hook ${event}: ${e instanceof Error ? e.message : String(e)}`
+    )
   }
   return 0
 }

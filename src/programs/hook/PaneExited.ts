@@ -7,7 +7,11 @@ import { readSession, type SessionRecord } from "../agent/Sessions.js"
 import { stopDelivery } from "./DeliveryProcess.js"
 
 /** The sessions recorded for tmux pane `pane` (of the server at `socket`, when given). */
-const sessionsOfPane = (pane: string, socket: string | undefined, env: NodeJS.ProcessEnv): ReadonlyArray<SessionRecord> => {
+const sessionsOfPane = (
+  pane: string,
+  socket: string | undefined,
+  env: NodeJS.ProcessEnv
+): ReadonlyArray<SessionRecord> => {
   let files: Array<string>
   try {
     files = fs.readdirSync(resolvePaths(env).sessionsDir).filter((f) => f.endsWith(".json"))
@@ -16,7 +20,9 @@ const sessionsOfPane = (pane: string, socket: string | undefined, env: NodeJS.Pr
   }
   return files
     .map((f) => readSession(path.basename(f, ".json"), env))
-    .filter((s): s is SessionRecord => s !== null && s.pane === pane && (socket === undefined || s.tmux_socket === socket))
+    .filter((s): s is SessionRecord =>
+      s !== null && s.pane === pane && (socket === undefined || s.tmux_socket === socket)
+    )
 }
 
 /**

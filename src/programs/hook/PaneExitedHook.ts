@@ -25,7 +25,9 @@ export const paneExitedShell = (
     ].join(" ")
 
 /** The tmux command for the server-wide hook: run in the background for the pane that exited. */
-export const paneExitedHookCommand = (command: { readonly home: string; readonly node: string; readonly bin: string }) => {
+export const paneExitedHookCommand = (
+  command: { readonly home: string; readonly node: string; readonly bin: string }
+) => {
   const shell = paneExitedShell(command, `"#{hook_pane}"`, `"#{socket_path}"`)
   return shell === undefined ? undefined : `run-shell -b '${shell}'`
 }

@@ -1,4 +1,10 @@
-import { type DaemonTarget, DaemonUnreachableError, errorMessage, type JsonResponse, requestJson } from "../agent/DaemonHttp.js"
+import {
+  type DaemonTarget,
+  DaemonUnreachableError,
+  errorMessage,
+  type JsonResponse,
+  requestJson
+} from "../agent/DaemonHttp.js"
 import type { AgentIdentity } from "../agent/Identity.js"
 import { quickDaemonTarget } from "../agent/QuickConfig.js"
 import { renewSession } from "../agent/Registration.js"

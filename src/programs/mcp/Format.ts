@@ -31,7 +31,14 @@ export const asksText = (asks: ReadonlyArray<Ask>) =>
     : [
       `${asks.length} ask(s): id\tfrom\tto\tstate\ttext\treply`,
       ...asks.map((a) =>
-        [a.correlation_id, a.from_name, a.to_name, a.state, oneLine(a.text, 120), a.reply === null ? "-" : oneLine(a.reply, 200)]
+        [
+          a.correlation_id,
+          a.from_name,
+          a.to_name,
+          a.state,
+          oneLine(a.text, 120),
+          a.reply === null ? "-" : oneLine(a.reply, 200)
+        ]
           .join("\t")
       )
     ].join("\n")

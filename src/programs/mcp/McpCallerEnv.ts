@@ -1,7 +1,7 @@
 import { Effect, Layer, Redacted, Ref } from "effect"
 import { daemonUrl } from "../../protocol/HomeFiles.js"
 import { Config } from "../../services/Config.js"
-import { type CallerPeer, CallerError, McpCaller } from "../../services/McpCaller.js"
+import { CallerError, type CallerPeer, McpCaller } from "../../services/McpCaller.js"
 import { DaemonUnreachableError } from "../agent/DaemonHttp.js"
 import { type AgentBackend, resolveIdentity } from "../agent/Identity.js"
 import { ensureSession, renewSession } from "../agent/Registration.js"
@@ -35,13 +35,18 @@ export const McpCallerEnv = (backend: AgentBackend, env: NodeJS.ProcessEnv = pro
       const attempt = (fresh: boolean) =>
         Effect.flatMap(Ref.get(cached), (stale) =>
           Effect.tryPromise({
-            try: () => (fresh ? renewSession(identity, target(), env, stale?.peer_id) : ensureSession(identity, target(), env)),
+            try: () => (fresh
+              ? renewSession(identity, target(), env, stale?.peer_id)
+              : ensureSession(identity, target(), env)),
             catch: (e) => e
           }))
       const register = (fresh: boolean) =>
         attempt(fresh).pipe(
           Effect.catchIf((e) => e instanceof DaemonUnreachableError, () =>
-            Effect.tryPromise({ try: () => ensureDaemon(config.paths, config.values), catch: (e) => e }).pipe(
+            Effect.tryPromise({
+              try: () => ensureDaemon(config.paths, config.values),
+              catch: (e) => e
+            }).pipe(
               Effect.zipRight(attempt(fresh))
             )),
           Effect.map(toPeer),

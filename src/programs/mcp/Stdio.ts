@@ -8,7 +8,10 @@ import { McpCallerEnv } from "./McpCallerEnv.js"
 import { makeMcpServer } from "./Tools.js"
 
 export const McpStdioLayer = (backend: AgentBackend) =>
-  Layer.mergeAll(DaemonClientLive, McpCallerEnv(backend)).pipe(Layer.provide(ConfigLive), Layer.provideMerge(StderrLogger))
+  Layer.mergeAll(DaemonClientLive, McpCallerEnv(backend)).pipe(
+    Layer.provide(ConfigLive),
+    Layer.provideMerge(StderrLogger)
+  )
 
 /** Serves MCP on stdin/stdout until the client hangs up. */
 export const serveStdio = (backend: AgentBackend, version: string) =>

@@ -1,10 +1,13 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { Effect } from "effect"
 import type { McpToolName } from "../../protocol/Policy.js"
-import type { CallerPeer } from "../../services/McpCaller.js"
 import { DaemonClient } from "../../services/DaemonClient.js"
+import type { CallerPeer } from "../../services/McpCaller.js"
 
-type RequestHandler = (request: unknown, extra: unknown) => Promise<{ readonly tools?: ReadonlyArray<{ name: string }> }>
+type RequestHandler = (
+  request: unknown,
+  extra: unknown
+) => Promise<{ readonly tools?: ReadonlyArray<{ name: string }> }>
 
 /** The tools the access rules deny the calling peer (the daemon decides). */
 export const deniedTools = (me: CallerPeer) =>
@@ -14,8 +17,10 @@ export const deniedTools = (me: CallerPeer) =>
 
 /** The calling peer may use `tool`: fails with the daemon's policy_denied (naming the rule) when not. */
 export const allowTool = (tool: McpToolName) => (me: CallerPeer) =>
-  Effect.flatMap(DaemonClient, (client) =>
-    client.call((api) => api.policy.tool({ payload: { tool } }), { peerToken: me.token }))
+  Effect.flatMap(
+    DaemonClient,
+    (client) => client.call((api) => api.policy.tool({ payload: { tool } }), { peerToken: me.token })
+  )
 
 /**
  * `tools/list` leaves out the tools the rules deny this peer. The SDK offers no hook for it, so

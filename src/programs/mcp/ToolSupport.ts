@@ -1,9 +1,9 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Cause, Effect, Exit, Option } from "effect"
-import { type CallerPeer, McpCaller } from "../../services/McpCaller.js"
-import { DaemonClient, type DaemonApiClient } from "../../services/DaemonClient.js"
-import { isStaleCaller, messageOf } from "../agent/Failures.js"
 import type { McpToolName } from "../../protocol/Policy.js"
+import { type DaemonApiClient, DaemonClient } from "../../services/DaemonClient.js"
+import { type CallerPeer, McpCaller } from "../../services/McpCaller.js"
+import { isStaleCaller, messageOf } from "../agent/Failures.js"
 
 /** Anything that runs an Effect to an Exit: a ManagedRuntime or a Runtime fits. */
 export interface EffectRunner<R> {
@@ -13,14 +13,19 @@ export interface EffectRunner<R> {
 export type ToolContext = DaemonClient | McpCaller
 
 /** Runs a tool's effect and turns its outcome into the tool result. */
-export type ToolRun = (tool: McpToolName, effect: Effect.Effect<string, unknown, ToolContext>) => Promise<CallToolResult>
+export type ToolRun = (
+  tool: McpToolName,
+  effect: Effect.Effect<string, unknown, ToolContext>
+) => Promise<CallToolResult>
 
 export const toResult = (exit: Exit.Exit<string, unknown>): CallToolResult =>
   Exit.match(exit, {
     onSuccess: (text) => ({ content: [{ type: "text", text }] }),
     onFailure: (cause) => {
       const failure = Cause.failureOption(cause)
-      const text = Option.isSome(failure) ? messageOf(failure.value) : `internal error: ${Cause.pretty(cause).split("\n")[0]}`
+      const text = Option.isSome(failure)
+        ? messageOf(failure.value)
+        : `internal error: ${Cause.pretty(cause).split("\n")[0]}`
       return { isError: true, content: [{ type: "text", text }] }
     }
   })

@@ -1,13 +1,13 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { Effect } from "effect"
 import { z } from "zod"
-import { askResultText, asksText, peersText } from "./Format.js"
-import { attachmentsSchema, either, resolveAttachments } from "./UpstreamArgs.js"
-import { registerLifecycleTools } from "./LifecycleTools.js"
 import { reachableFrom } from "../../layers/Reach.js"
-import { asPeer, call, type EffectRunner, toResult, type ToolContext } from "./ToolSupport.js"
 import { MCP_TOOLS, type McpToolName } from "../../protocol/Policy.js"
+import { askResultText, asksText, peersText } from "./Format.js"
+import { registerLifecycleTools } from "./LifecycleTools.js"
 import { allowTool, deniedTools, filterToolList } from "./ToolPolicy.js"
+import { asPeer, call, type EffectRunner, type ToolContext, toResult } from "./ToolSupport.js"
+import { attachmentsSchema, either, resolveAttachments } from "./UpstreamArgs.js"
 
 export type { EffectRunner } from "./ToolSupport.js"
 
@@ -31,36 +31,55 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
     }
   }, ({ circle, show_offline, ...rest }) => {
     const all = rest.all ?? show_offline
-    return run("list_peers", asPeer((me) =>
-      Effect.gen(function*() {
-        const self = yield* call((api) => api.peers.get({ path: { ref: me.peer_id } }), me.token)
-        const { peers } = yield* call((api) =>
-          api.peers.list({ urlParams: { ...(all ? { all: true } : {}), ...(circle ? { circle } : {}) } }), me.token)
-        // By default, the peers the caller reaches: its circle (and everyone in every circle), or all for an orchestrator.
-        const shown = circle === undefined ? reachableFrom(self, peers) : peers
-        return peersText(shown, me.peer_id)
-      })
-    ))
+    return run(
+      "list_peers",
+      asPeer((me) =>
+        Effect.gen(function*() {
+          const self = yield* call((api) => api.peers.get({ path: { ref: me.peer_id } }), me.token)
+          const { peers } = yield* call(
+            (api) => api.peers.list({ urlParams: { ...(all ? { all: true } : {}), ...(circle ? { circle } : {}) } }),
+            me.token
+          )
+          // By default, the peers the caller reaches: its circle (and everyone in every circle), or all for an orchestrator.
+          const shown = circle === undefined ? reachableFrom(self, peers) : peers
+          return peersText(shown, me.peer_id)
+        })
+      )
+    )
   })
 
-  server.registerTool("whoami", { description: "Your own peer: name, id, circle, status." }, () =>
-    run("whoami", asPeer((me) =>
-      call((api) => api.peers.get({ path: { ref: me.peer_id } }), me.token).pipe(
-        Effect.map((p) =>
-          `you are ${p.display_name} (${p.peer_id}), circle ${p.circle}, backend ${p.backend}, ${p.status}` +
-          (p.description ? `\ndescription: ${p.description}` : "")
+  server.registerTool(
+    "whoami",
+    { description: "Your own peer: name, id, circle, status." },
+    () =>
+      run(
+        "whoami",
+        asPeer((me) =>
+          call((api) => api.peers.get({ path: { ref: me.peer_id } }), me.token).pipe(
+            Effect.map((p) =>
+              `you are ${p.display_name} (${p.peer_id}), circle ${p.circle}, backend ${p.backend}, ${p.status}` +
+              (p.description ? `\ndescription: ${p.description}` : "")
+            )
+          )
         )
       )
-    )))
+  )
 
-  server.registerTool("set_description", {
-    description: "Say what you are working on; other peers see it in list_peers.",
-    inputSchema: { description: z.string().max(2000) }
-  }, ({ description }) =>
-    run("set_description", asPeer((me) =>
-      call((api) => api.peers.setDescription({ path: { ref: me.peer_id }, payload: { description } }), me.token)
-        .pipe(Effect.as("description set"))
-    )))
+  server.registerTool(
+    "set_description",
+    {
+      description: "Say what you are working on; other peers see it in list_peers.",
+      inputSchema: { description: z.string().max(2000) }
+    },
+    ({ description }) =>
+      run(
+        "set_description",
+        asPeer((me) =>
+          call((api) => api.peers.setDescription({ path: { ref: me.peer_id }, payload: { description } }), me.token)
+            .pipe(Effect.as("description set"))
+        )
+      )
+  )
 
   server.registerTool("ask", {
     description:
@@ -75,36 +94,46 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
       attachments: attachmentsSchema
     }
   }, (args) =>
-    run("ask", asPeer((me) =>
-      Effect.gen(function*() {
-        const to = yield* either(args.to, args.peer_name, "to (or peer_name)")
-        const text = yield* either(args.text, args.query, "text (or query)")
-        const attachments = yield* resolveAttachments(args.attachments, me.token)
-        const payload = {
-          from_peer: me.peer_id,
-          to_peer: to,
-          text,
-          ...(args.reply_to ? { reply_to: args.reply_to } : {}),
-          ...(args.circle ? { circle: args.circle } : {}),
-          ...(attachments ? { attachments } : {})
-        }
-        const r = yield* call((api) => api.messages.ask({ payload }), me.token)
-        return `${r.correlation_id} sent to ${to} (${r.delivery})`
-      })
-    )))
+    run(
+      "ask",
+      asPeer((me) =>
+        Effect.gen(function*() {
+          const to = yield* either(args.to, args.peer_name, "to (or peer_name)")
+          const text = yield* either(args.text, args.query, "text (or query)")
+          const attachments = yield* resolveAttachments(args.attachments, me.token)
+          const payload = {
+            from_peer: me.peer_id,
+            to_peer: to,
+            text,
+            ...(args.reply_to ? { reply_to: args.reply_to } : {}),
+            ...(args.circle ? { circle: args.circle } : {}),
+            ...(attachments ? { attachments } : {})
+          }
+          const r = yield* call((api) => api.messages.ask({ payload }), me.token)
+          return `${r.correlation_id} sent to ${to} (${r.delivery})`
+        })
+      )
+    ))
 
   server.registerTool("ack", {
     description: "Close an ask you received: bare (seen) or with your reply as message.",
-    inputSchema: { correlation_id: z.string().min(1), message: z.string().min(1).optional(), attachments: attachmentsSchema }
+    inputSchema: {
+      correlation_id: z.string().min(1),
+      message: z.string().min(1).optional(),
+      attachments: attachmentsSchema
+    }
   }, ({ attachments: items, correlation_id, message }) =>
-    run("ack", asPeer((me) =>
-      Effect.gen(function*() {
-        const attachments = yield* resolveAttachments(items, me.token)
-        const payload = { correlation_id, ...(message ? { message } : {}), ...(attachments ? { attachments } : {}) }
-        const r = yield* call((api) => api.messages.ack({ payload }), me.token)
-        return `${r.correlation_id} acked${r.reply ? `, reply ${r.reply.delivery}` : ""}`
-      })
-    )))
+    run(
+      "ack",
+      asPeer((me) =>
+        Effect.gen(function*() {
+          const attachments = yield* resolveAttachments(items, me.token)
+          const payload = { correlation_id, ...(message ? { message } : {}), ...(attachments ? { attachments } : {}) }
+          const r = yield* call((api) => api.messages.ack({ payload }), me.token)
+          return `${r.correlation_id} acked${r.reply ? `, reply ${r.reply.delivery}` : ""}`
+        })
+      )
+    ))
 
   server.registerTool("notify_peer", {
     description: "Send a message to a peer (no answer tracked).",
@@ -116,16 +145,19 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
       attachments: attachmentsSchema
     }
   }, (args) =>
-    run("notify_peer", asPeer((me) =>
-      Effect.gen(function*() {
-        const to = yield* either(args.to, args.peer_name, "to (or peer_name)")
-        const text = yield* either(args.text, args.message, "text (or message)")
-        const attachments = yield* resolveAttachments(args.attachments, me.token)
-        const payload = { from_peer: me.peer_id, to_peer: to, text, ...(attachments ? { attachments } : {}) }
-        const r = yield* call((api) => api.messages.notify({ payload }), me.token)
-        return `sent to ${to} (${r.delivery})`
-      })
-    )))
+    run(
+      "notify_peer",
+      asPeer((me) =>
+        Effect.gen(function*() {
+          const to = yield* either(args.to, args.peer_name, "to (or peer_name)")
+          const text = yield* either(args.text, args.message, "text (or message)")
+          const attachments = yield* resolveAttachments(args.attachments, me.token)
+          const payload = { from_peer: me.peer_id, to_peer: to, text, ...(attachments ? { attachments } : {}) }
+          const r = yield* call((api) => api.messages.notify({ payload }), me.token)
+          return `sent to ${to} (${r.delivery})`
+        })
+      )
+    ))
 
   server.registerTool("broadcast", {
     description: "Send a message to every peer of your circle.",
@@ -135,32 +167,40 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
       attachments: attachmentsSchema
     }
   }, (args) =>
-    run("broadcast", asPeer((me) =>
-      Effect.gen(function*() {
-        const text = yield* either(args.text, args.message, "text (or message)")
-        const attachments = yield* resolveAttachments(args.attachments, me.token)
-        return { from_peer: me.peer_id, text, ...(attachments ? { attachments } : {}) }
-      }).pipe(
-        Effect.flatMap((payload) => call((api) => api.messages.broadcast({ payload }), me.token)),
-        Effect.map((r) =>
-          r.delivered.length + r.queued.length + r.skipped.length === 0
-            ? "nobody else in your circle"
-            : `broadcast delivered to ${r.delivered.join(", ") || "nobody"}; queued for ${r.queued.join(", ") || "nobody"}` +
-              (r.skipped.length > 0 ? `; skipped: ${r.skipped.map((s) => `${s.name} (${s.reason})`).join(", ")}` : "")
+    run(
+      "broadcast",
+      asPeer((me) =>
+        Effect.gen(function*() {
+          const text = yield* either(args.text, args.message, "text (or message)")
+          const attachments = yield* resolveAttachments(args.attachments, me.token)
+          return { from_peer: me.peer_id, text, ...(attachments ? { attachments } : {}) }
+        }).pipe(
+          Effect.flatMap((payload) => call((api) => api.messages.broadcast({ payload }), me.token)),
+          Effect.map((r) =>
+            r.delivered.length + r.queued.length + r.skipped.length === 0
+              ? "nobody else in your circle"
+              : `broadcast delivered to ${r.delivered.join(", ") || "nobody"}; queued for ${
+                r.queued.join(", ") || "nobody"
+              }` +
+                (r.skipped.length > 0 ? `; skipped: ${r.skipped.map((s) => `${s.name} (${s.reason})`).join(", ")}` : "")
+          )
         )
       )
-    )))
+    ))
 
   server.registerTool("list_asks", {
     description: "Your asks: inbound (asked of you) or outbound (yours); open ones by default.",
     inputSchema: { direction: z.enum(["inbound", "outbound"]).optional(), open: z.boolean().optional() }
   }, ({ direction, open }) =>
-    run("list_asks", asPeer((me) =>
-      call((api) =>
-        api.asks.list({
-          urlParams: { peer: me.peer_id, open: open ?? true, ...(direction ? { direction } : {}) }
-        }), me.token).pipe(Effect.map(({ asks }) => asksText(asks)))
-    )))
+    run(
+      "list_asks",
+      asPeer((me) =>
+        call((api) =>
+          api.asks.list({
+            urlParams: { peer: me.peer_id, open: open ?? true, ...(direction ? { direction } : {}) }
+          }), me.token).pipe(Effect.map(({ asks }) => asksText(asks)))
+      )
+    ))
 
   server.registerTool("wait_on_ack", {
     description: "Wait until an ask you sent is acked (or the timeout passes) and return the reply.",
@@ -171,10 +211,13 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
     }
   }, ({ correlation_id, timeout_s, timeout_seconds }) => {
     const timeout = timeout_s ?? (timeout_seconds !== undefined ? Math.round(timeout_seconds) : 60)
-    return run("wait_on_ack", asPeer((me) =>
-      call((api) => api.asks.wait({ path: { id: correlation_id }, urlParams: { timeout } }), me.token)
-        .pipe(Effect.map((a) => askResultText(a, timeout)))
-    ))
+    return run(
+      "wait_on_ack",
+      asPeer((me) =>
+        call((api) => api.asks.wait({ path: { id: correlation_id }, urlParams: { timeout } }), me.token)
+          .pipe(Effect.map((a) => askResultText(a, timeout)))
+      )
+    )
   })
 
   registerLifecycleTools(server, run)

@@ -6,7 +6,7 @@ import { ApiKeys } from "../../services/ApiKeys.js"
 import { RelayRouter } from "../../services/RelayRouter.js"
 import { RelaySessions } from "../../services/RelaySessions.js"
 import { errorPage, jsonResponse } from "./Pages.js"
-import { type RelayContext, readBody } from "./RelayContext.js"
+import { readBody, type RelayContext } from "./RelayContext.js"
 
 // Nesting is bounded before Schema sees the value: a message about a 3,000-deep value overflows the stack.
 const decodeRegister = Schema.decodeUnknownEither(parseJsonWithin(RegisterRequest))
@@ -18,9 +18,13 @@ export const bearer = (req: IncomingMessage): string | undefined => {
 
 /** `POST /api/register`: a new user and a fresh key. It never returns an existing user's key. */
 export const register = async (ctx: RelayContext, req: IncomingMessage, res: ServerResponse) => {
-  if (!ctx.options.registration) return errorPage(res, 403, "Registration is closed on this relay; ask its operator for a key.")
+  if (!ctx.options.registration) {
+    return errorPage(res, 403, "Registration is closed on this relay; ask its operator for a key.")
+  }
   const allowed = ctx.registerLimiter.take(ctx.clientIp(req))
-  if (allowed !== true) return errorPage(res, 429, "Too many registrations; retry later.", { "retry-after": String(allowed) })
+  if (allowed !== true) {
+    return errorPage(res, 429, "Too many registrations; retry later.", { "retry-after": String(allowed) })
+  }
   const body = await readBody(req, res, 4096)
   if (body._tag === "TooLarge") return errorPage(res, 413, "The body is larger than 4 KiB.")
   if (body._tag === "Aborted") return errorPage(res, 400, "The body did not arrive whole.")
@@ -41,7 +45,9 @@ export const register = async (ctx: RelayContext, req: IncomingMessage, res: Ser
  */
 export const rotate = async (ctx: RelayContext, req: IncomingMessage, res: ServerResponse) => {
   const allowed = ctx.authLimiter.take(ctx.clientIp(req))
-  if (allowed !== true) return errorPage(res, 429, "Too many attempts; retry later.", { "retry-after": String(allowed) })
+  if (allowed !== true) {
+    return errorPage(res, 429, "Too many attempts; retry later.", { "retry-after": String(allowed) })
+  }
   req.resume()
   const presented = bearer(req)
   if (presented === undefined) return errorPage(res, 401, "Send the current key as Authorization: Bearer.")

@@ -4,7 +4,7 @@ import { ApiKeys } from "../../services/ApiKeys.js"
 import { RelayRouter } from "../../services/RelayRouter.js"
 import { RelaySessions } from "../../services/RelaySessions.js"
 import { htmlResponse, landingPage, pickerPage } from "./Pages.js"
-import { type RelayContext, readBody } from "./RelayContext.js"
+import { readBody, type RelayContext } from "./RelayContext.js"
 
 const redirect = (res: ServerResponse, location: string, headers: Record<string, string | Array<string>> = {}) => {
   res.writeHead(303, { location, "cache-control": "no-store", ...headers })
@@ -31,7 +31,9 @@ export const landing = async (ctx: RelayContext, req: IncomingMessage, res: Serv
 /** `POST /auth` (form field `key`): a session cookie holding a random id, never the key. */
 export const auth = async (ctx: RelayContext, req: IncomingMessage, res: ServerResponse) => {
   const tls = ctx.options.tls !== undefined
-  if (!ctx.sameOrigin(req)) return htmlResponse(res, 403, landingPage("This form must be sent from the relay's own page."), tls)
+  if (!ctx.sameOrigin(req)) {
+    return htmlResponse(res, 403, landingPage("This form must be sent from the relay's own page."), tls)
+  }
   const allowed = ctx.authLimiter.take(ctx.clientIp(req))
   if (allowed !== true) {
     return htmlResponse(res, 429, landingPage("Too many attempts. Wait a minute and try again."), tls, {
@@ -56,7 +58,9 @@ export const auth = async (ctx: RelayContext, req: IncomingMessage, res: ServerR
     if (connected.length === 1) yield* sessions.choose(Redacted.value(session.id), connected[0]!.daemon_id)
     return session
   }))
-  return redirect(res, connected.length === 1 ? "/dashboard" : "/", { "set-cookie": ctx.cookie(Redacted.value(created.id)) })
+  return redirect(res, connected.length === 1 ? "/dashboard" : "/", {
+    "set-cookie": ctx.cookie(Redacted.value(created.id))
+  })
 }
 
 /** `POST /select` (form field `daemon_id`): a user with several daemons picks one of their own. */

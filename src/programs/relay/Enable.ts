@@ -1,8 +1,8 @@
 import { Effect } from "effect"
-import type { Config } from "../../services/Config.js"
-import { readRuntime } from "../../protocol/HomeFiles.js"
 import { loadConfig, updateConfigFile } from "../../layers/ConfigLive.js"
 import { defaultDaemonId } from "../../layers/TunnelClientLive.js"
+import { readRuntime } from "../../protocol/HomeFiles.js"
+import type { Config } from "../../services/Config.js"
 import { notifyDaemon, postForKey, relayApiBase, RelayCallError } from "./RelayClient.js"
 
 export interface EnableRelayOptions {
@@ -54,7 +54,9 @@ export const enableRelay = (options: EnableRelayOptions) =>
  * `relay rotate-key`: the relay mints a new key and revokes the current one (ending its sessions
  * and tunnels); the new key goes into config.yaml and the running daemon redials with it.
  */
-export const rotateKey = (options: { readonly ca?: string | Buffer | undefined; readonly env?: NodeJS.ProcessEnv } = {}) =>
+export const rotateKey = (
+  options: { readonly ca?: string | Buffer | undefined; readonly env?: NodeJS.ProcessEnv } = {}
+) =>
   Effect.gen(function*() {
     const config = yield* loadConfig(options.env ?? process.env)
     const { api_key, url } = config.values.relay

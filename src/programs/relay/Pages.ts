@@ -5,7 +5,8 @@ const escape = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" })[c]!)
 
 export const securityHeaders = (tls: boolean): Record<string, string> => ({
-  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+  "content-security-policy":
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
   "x-content-type-options": "nosniff",
   // same-origin: with no-referrer Chromium sends `Origin: null` on the key form's POST, which the
   // sameOrigin check refuses, so a real browser could never log in.
@@ -15,7 +16,8 @@ export const securityHeaders = (tls: boolean): Record<string, string> => ({
   ...(tls ? { "strict-transport-security": "max-age=31536000" } : {})
 })
 
-const layout = (title: string, body: string) => `<!doctype html>
+const layout = (title: string, body: string) =>
+  `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escape(title)}</title>
 <style>
@@ -26,7 +28,9 @@ li{margin:.4rem 0}
 </style></head><body>${body}</body></html>`
 
 export const landingPage = (error?: string) =>
-  layout("repowire relay", `<h1>repowire relay</h1>
+  layout(
+    "repowire relay",
+    `<h1>repowire relay</h1>
 <p>Sign in with your relay key to reach your dashboard.</p>
 ${error === undefined ? "" : `<p class="error" role="alert">${escape(error)}</p>`}
 <form method="post" action="/auth">
@@ -34,21 +38,31 @@ ${error === undefined ? "" : `<p class="error" role="alert">${escape(error)}</p>
 <input id="key" name="key" type="password" autocomplete="off" placeholder="rw_…" required>
 <button type="submit">Open dashboard</button>
 </form>
-<p class="muted">Your key is in <code>~/.repowire/config.yaml</code> (relay.api_key) on the machine running the daemon.</p>`)
+<p class="muted">Your key is in <code>~/.repowire/config.yaml</code> (relay.api_key) on the machine running the daemon.</p>`
+  )
 
 export const pickerPage = (daemons: ReadonlyArray<DaemonSeen>, error?: string) =>
-  layout("Choose a daemon", `<h1>Choose a daemon</h1>
+  layout(
+    "Choose a daemon",
+    `<h1>Choose a daemon</h1>
 ${error === undefined ? "" : `<p class="error" role="alert">${escape(error)}</p>`}
 <ul>${
-    daemons.map((d) =>
-      `<li><form method="post" action="/select"><input type="hidden" name="daemon_id" value="${escape(d.daemon_id)}">
+      daemons.map((d) =>
+        `<li><form method="post" action="/select"><input type="hidden" name="daemon_id" value="${escape(d.daemon_id)}">
 <button type="submit"${d.connected ? "" : " disabled"}>${escape(d.daemon_id)}</button>
 <span class="muted">${d.connected ? "connected" : `offline, last seen ${escape(d.last_seen)}`}</span></form></li>`
-    ).join("")
-  }</ul>
-<form method="post" action="/logout"><button type="submit">Sign out</button></form>`)
+      ).join("")
+    }</ul>
+<form method="post" action="/logout"><button type="submit">Sign out</button></form>`
+  )
 
-export const htmlResponse = (res: ServerResponse, status: number, html: string, tls: boolean, extra: Record<string, string | Array<string>> = {}) => {
+export const htmlResponse = (
+  res: ServerResponse,
+  status: number,
+  html: string,
+  tls: boolean,
+  extra: Record<string, string | Array<string>> = {}
+) => {
   res.writeHead(status, { ...securityHeaders(tls), "content-type": "text/html; charset=utf-8", ...extra })
   res.end(html)
 }

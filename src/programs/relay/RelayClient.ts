@@ -39,16 +39,23 @@ export const postForKey = (
         const text = Buffer.concat(chunks).toString("utf8")
         if ((res.statusCode ?? 0) >= 300) {
           const message = /"message":"([^"]*)"/.exec(text)?.[1] ?? text.slice(0, 200)
-          return resume(Effect.fail(new RelayCallError({ message: `the relay answered ${res.statusCode}: ${message}` })))
+          return resume(
+            Effect.fail(new RelayCallError({ message: `the relay answered ${res.statusCode}: ${message}` }))
+          )
         }
         const decoded = decodeIssued(text)
-        resume(Either.isRight(decoded)
-          ? Effect.succeed(decoded.right)
-          : Effect.fail(new RelayCallError({ message: "the relay's answer was not a key" })))
+        resume(
+          Either.isRight(decoded)
+            ? Effect.succeed(decoded.right)
+            : Effect.fail(new RelayCallError({ message: "the relay's answer was not a key" }))
+        )
       })
     })
     req.on("timeout", () => req.destroy(new Error("timed out")))
-    req.on("error", (e) => resume(Effect.fail(new RelayCallError({ message: `cannot reach the relay at ${url}: ${e.message}` }))))
+    req.on(
+      "error",
+      (e) => resume(Effect.fail(new RelayCallError({ message: `cannot reach the relay at ${url}: ${e.message}` })))
+    )
     req.end(body)
   })
 

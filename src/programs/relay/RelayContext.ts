@@ -1,9 +1,9 @@
 import { Cause, Effect, Exit, Fiber, Option, Runtime } from "effect"
-import { VERSION } from "../../Version.js"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { ApiKeys } from "../../services/ApiKeys.js"
 import type { RelayRouter } from "../../services/RelayRouter.js"
 import { type RelaySession, RelaySessions } from "../../services/RelaySessions.js"
+import { VERSION } from "../../Version.js"
 import { ClientGate } from "./ClientGate.js"
 import { RateLimiter } from "./RateLimiter.js"
 
@@ -111,8 +111,14 @@ export class RelayContext {
   /** The origin browsers see for this relay. */
   origin(req: IncomingMessage): string {
     const proxied = this.fromProxy(req)
-    const proto = proxied ? String(req.headers["x-forwarded-proto"] ?? "https").split(",")[0]!.trim() : this.options.tls ? "https" : "http"
-    const host = proxied ? String(req.headers["x-forwarded-host"] ?? req.headers.host ?? "") : String(req.headers.host ?? "")
+    const proto = proxied
+      ? String(req.headers["x-forwarded-proto"] ?? "https").split(",")[0]!.trim()
+      : this.options.tls
+      ? "https"
+      : "http"
+    const host = proxied
+      ? String(req.headers["x-forwarded-host"] ?? req.headers.host ?? "")
+      : String(req.headers.host ?? "")
     return `${proto}://${host.split(",")[0]!.trim()}`
   }
 
@@ -140,7 +146,9 @@ export class RelayContext {
   }
 
   cookie(id: string): string {
-    return `${COOKIE}=${id}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=${Math.floor(this.options.sessionTtlMs / 1000)}`
+    return `${COOKIE}=${id}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=${
+      Math.floor(this.options.sessionTtlMs / 1000)
+    }`
   }
 
   clearCookie(): string {

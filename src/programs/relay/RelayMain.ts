@@ -1,9 +1,9 @@
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { resolvePaths } from "../../protocol/HomeFiles.js"
 import { RelayLive } from "../../layers/RelayLive.js"
 import { defaultRetention } from "../../layers/RelayRouterLive.js"
+import { resolvePaths } from "../../protocol/HomeFiles.js"
 import { defaultRelayOptions, type RelayOptions } from "./RelayContext.js"
 import { makeRelayServer } from "./RelayServer.js"
 

@@ -5,6 +5,8 @@ import type * as net from "node:net"
 import type { AddressInfo } from "node:net"
 import type { Duplex } from "node:stream"
 import { WebSocketServer } from "ws"
+import { RelayTunnel } from "../../layers/tunnel/relay/RelayTunnel.js"
+import { rawResponse } from "../../layers/tunnel/relay/TunnelStreams.js"
 import { DAEMON_ID_HEADER, DaemonId, type RelayHealth } from "../../protocol/RelayApi.js"
 import { HEADER_BYTES, MAX_FRAME_PAYLOAD } from "../../protocol/TunnelFrame.js"
 import { isTunnelAllowed, tunnelPathname } from "../../protocol/TunnelRoutes.js"
@@ -14,8 +16,6 @@ import { bearer, register, rotate } from "./ApiRoutes.js"
 import { auth, landing, logout, select } from "./BrowserRoutes.js"
 import { errorPage, jsonResponse } from "./Pages.js"
 import { RelayContext, type RelayOptions, type RelayServices } from "./RelayContext.js"
-import { RelayTunnel } from "../../layers/tunnel/relay/RelayTunnel.js"
-import { rawResponse } from "../../layers/tunnel/relay/TunnelStreams.js"
 
 export interface RelayServer {
   readonly port: number
@@ -53,7 +53,9 @@ const proxy = async (ctx: RelayContext, req: http.IncomingMessage, res: http.Ser
     return errorPage(res, 401, "Sign in at / with your relay key.")
   }
   if (!isTunnelAllowed(method, url)) return errorPage(res, 404, "Not available through the relay.")
-  if (method !== "GET" && method !== "HEAD" && !ctx.sameOrigin(req)) return errorPage(res, 403, "Cross-site request refused.")
+  if (method !== "GET" && method !== "HEAD" && !ctx.sameOrigin(req)) {
+    return errorPage(res, 403, "Cross-site request refused.")
+  }
   const { daemon_id, user_id } = current.session
   const link = daemon_id === null
     ? Option.none()
@@ -93,7 +95,9 @@ const acceptTunnel = async (
   if (ctx.draining) return rawResponse(socket, 503, "The relay is shutting down.")
   const key = bearer(req)
   const daemonId = req.headers[DAEMON_ID_HEADER]
-  if (typeof daemonId !== "string" || !isDaemonId(daemonId)) return rawResponse(socket, 400, "Missing daemon id header.")
+  if (typeof daemonId !== "string" || !isDaemonId(daemonId)) {
+    return rawResponse(socket, 400, "Missing daemon id header.")
+  }
   const record = key === undefined
     ? Option.none()
     : await ctx.run(Effect.flatMap(ApiKeys, (k) => k.verify(Redacted.make(key))))
@@ -102,7 +106,14 @@ const acceptTunnel = async (
   wss.handleUpgrade(req, socket, head, (ws) => {
     const info = { userId: record.value.user_id, keyId: record.value.key_id, daemonId }
     const limits = { responseTimeoutMs: ctx.options.responseTimeoutMs, bufferBytes: ctx.options.tunnelBufferBytes }
-    const tunnel = new RelayTunnel(info, ws, socket, browserWss, limits, (t) => void ctx.run(Effect.flatMap(RelayRouter, (r) => r.detach(t))))
+    const tunnel = new RelayTunnel(
+      info,
+      ws,
+      socket,
+      browserWss,
+      limits,
+      (t) => void ctx.run(Effect.flatMap(RelayRouter, (r) => r.detach(t)))
+    )
     void ctx.run(Effect.flatMap(RelayRouter, (r) => r.attach(tunnel, ctx.options.maxTunnelsPerKey)))
   })
 }
@@ -134,7 +145,11 @@ export const makeRelayServer = (options: RelayOptions) =>
     // Nothing exports the relay's spans; making one per query and request only costs time.
     const runtime = yield* Effect.runtime<RelayServices>().pipe(Effect.withTracerEnabled(false))
     const ctx = new RelayContext(options, runtime)
-    const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_PAYLOAD + HEADER_BYTES })
+    const wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: MAX_FRAME_PAYLOAD + HEADER_BYTES
+    })
     const browserWss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_PAYLOAD })
     const handler = onRequest(ctx)
     const timeouts = {

@@ -2,7 +2,15 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { LAUNCHD_LABEL, launchdPlist, launchdPlistPath, type ServiceInputs, SYSTEMD_UNIT, systemdUnit, systemdUnitPath } from "./Units.js"
+import {
+  LAUNCHD_LABEL,
+  launchdPlist,
+  launchdPlistPath,
+  type ServiceInputs,
+  SYSTEMD_UNIT,
+  systemdUnit,
+  systemdUnitPath
+} from "./Units.js"
 
 /** One service manager: where its file goes, what it says, and the commands that drive it. */
 export interface ServiceManager {
@@ -34,7 +42,9 @@ const systemd = (env: NodeJS.ProcessEnv): ServiceManager => ({
         "Run the daemon with `repowire daemon start`, or under your own supervisor with `repowire serve`"
     }
     const user = run(["systemctl", "--user", "show-environment"])
-    return user.ok ? undefined : `the systemd user manager does not answer (${user.out.split("\n")[0]}): nothing written`
+    return user.ok
+      ? undefined
+      : `the systemd user manager does not answer (${user.out.split("\n")[0]}): nothing written`
   },
   // restart, not enable --now: a unit already running (an older one, or upstream's Go build's
   // repowire.service, which this file replaces) must pick up the new definition.
@@ -57,7 +67,8 @@ const launchd = (): ServiceManager => {
     name: "launchd",
     file,
     text: launchdPlist,
-    unavailable: () => (run(["launchctl", "print", domain]).ok ? undefined : `launchctl cannot reach ${domain}: nothing written`),
+    unavailable:
+      () => (run(["launchctl", "print", domain]).ok ? undefined : `launchctl cannot reach ${domain}: nothing written`),
     afterInstall: [["launchctl", "bootstrap", domain, file]],
     beforeUninstall: [["launchctl", "bootout", `${domain}/${LAUNCHD_LABEL}`]],
     afterUninstall: [],
@@ -66,7 +77,10 @@ const launchd = (): ServiceManager => {
   }
 }
 
-export const serviceManager = (platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): ServiceManager | string =>
+export const serviceManager = (
+  platform: NodeJS.Platform = process.platform,
+  env: NodeJS.ProcessEnv = process.env
+): ServiceManager | string =>
   platform === "linux" ? systemd(env) : platform === "darwin" ? launchd() : `no service manager support on ${platform}`
 
 export const writeServiceFile = (file: string, text: string) => {

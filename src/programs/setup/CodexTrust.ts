@@ -56,7 +56,11 @@ export const hookHash = (event: string, group: Obj, handler: Obj): string => {
 }
 
 /** The trust entries for the handlers in `hooksJson` (the file at `hooksPath`) whose command is one of `commands`. */
-export const trustEntries = (hooksPath: string, hooksJson: string, commands: ReadonlyArray<string>): ReadonlyArray<TrustEntry> => {
+export const trustEntries = (
+  hooksPath: string,
+  hooksJson: string,
+  commands: ReadonlyArray<string>
+): ReadonlyArray<TrustEntry> => {
   let doc: unknown
   try {
     doc = JSON.parse(hooksJson)

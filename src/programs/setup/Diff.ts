@@ -12,7 +12,9 @@ export const diffText = (file: string, before: string | null, after: string | nu
   }
   const from = Math.max(0, start - 3)
   const header = [`--- ${before === null ? "/dev/null" : file}`, `+++ ${after === null ? "/dev/null" : file}`]
-  const hunk = `@@ -${from + 1},${Math.min(a.length, endA + 3) - from} +${from + 1},${Math.min(b.length, endB + 3) - from} @@`
+  const hunk = `@@ -${from + 1},${Math.min(a.length, endA + 3) - from} +${from + 1},${
+    Math.min(b.length, endB + 3) - from
+  } @@`
   return [
     ...header,
     hunk,

@@ -5,12 +5,17 @@ export interface IntegrationStatus {
   readonly backend: string
   readonly label: string
   readonly detected: boolean
-  readonly files: ReadonlyArray<{ readonly path: string; readonly state: "installed" | "missing" | "unreadable"; readonly detail?: string }>
+  readonly files: ReadonlyArray<
+    { readonly path: string; readonly state: "installed" | "missing" | "unreadable"; readonly detail?: string }
+  >
   readonly support: string
 }
 
 /** What setup installed, per runtime and file, read from the files themselves. */
-export const inspect = (all: ReadonlyArray<Integration>, env: NodeJS.ProcessEnv = process.env): ReadonlyArray<IntegrationStatus> =>
+export const inspect = (
+  all: ReadonlyArray<Integration>,
+  env: NodeJS.ProcessEnv = process.env
+): ReadonlyArray<IntegrationStatus> =>
   all.map((i) => ({
     backend: i.backend,
     label: i.label,

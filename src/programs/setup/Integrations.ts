@@ -1,6 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { AgentBackend } from "../agent/Identity.js"
+import { trustEntries } from "./CodexTrust.js"
 import {
   addHooks,
   getEntry,
@@ -15,9 +16,14 @@ import {
   setEntry
 } from "./JsonEdit.js"
 import { openCodePlugin } from "./OpenCodePlugin.js"
-import { trustEntries } from "./CodexTrust.js"
 import { addBlock, checkToml, hasBlock, parseToml, removeBlock, removeTables, TomlParseError } from "./TomlBlock.js"
-import { foreignEntries, foreignHooks, stripForeignEntries, stripForeignHooks, upstreamPluginFiles } from "./Upstream.js"
+import {
+  foreignEntries,
+  foreignHooks,
+  stripForeignEntries,
+  stripForeignHooks,
+  upstreamPluginFiles
+} from "./Upstream.js"
 
 /** What another managed file will hold once the plan is applied (its current text when unchanged). */
 export type PlannedText = (file: string) => string | null
@@ -172,12 +178,19 @@ const codexConfigFile = (
       `default_tools_approval_mode = "approve"`,
       ...trust.flatMap((t) => ["", `[hooks.state.${tomlString(t.key)}]`, `trusted_hash = ${tomlString(t.hash)}`])
     ].join("\n")
-    const base = removeTables(removeBlock(text), [["mcp_servers", "repowire"], ...trust.map((t) => ["hooks", "state", t.key])])
+    const base = removeTables(removeBlock(text), [
+      ["mcp_servers", "repowire"],
+      ...trust.map((t) => ["hooks", "state", t.key])
+    ])
     const out = addBlock(base, body, "hooks = true")
     try {
       parseToml(file, out)
     } catch (e) {
-      throw new TomlParseError(`${file}: setup would make it invalid TOML (${(e as Error).message.replace(/^.*is not valid TOML: /, "")}); left untouched`)
+      throw new TomlParseError(
+        `${file}: setup would make it invalid TOML (${
+          (e as Error).message.replace(/^.*is not valid TOML: /, "")
+        }); left untouched`
+      )
     }
     return out
   },
@@ -214,7 +227,8 @@ export const integrations = (home: string, command: ReadonlyArray<string>): Read
       label: "Claude Code",
       binary: "claude",
       configDir: claudeDir,
-      support: "MCP tools; hooks SessionStart, UserPromptSubmit, PostToolUse, Stop (blocks with waiting messages), SessionEnd; tmux live delivery",
+      support:
+        "MCP tools; hooks SessionStart, UserPromptSubmit, PostToolUse, Stop (blocks with waiting messages), SessionEnd; tmux live delivery",
       files: [
         jsonFile(path.join(claudeDir, "settings.json"), {
           hooks: hookCommands(command, "claude-code", [
@@ -226,7 +240,11 @@ export const integrations = (home: string, command: ReadonlyArray<string>): Read
           ])
         }),
         jsonFile(path.join(home, ".claude.json"), {
-          entry: { section: "mcpServers", name: "repowire", value: { type: "stdio", command: bin!, args: mcpArgs("claude-code") } }
+          entry: {
+            section: "mcpServers",
+            name: "repowire",
+            value: { type: "stdio", command: bin!, args: mcpArgs("claude-code") }
+          }
         })
       ]
     },
@@ -274,7 +292,11 @@ export const integrations = (home: string, command: ReadonlyArray<string>): Read
         "MCP tools (opencode.json mcp); a plugin adds the mesh intro to the system prompt and forwards session start, chat messages, tool calls, session.idle (reports the answer, prompts the session with waiting messages and confirms them once that turn ran) and session.deleted; tmux live delivery",
       files: [
         jsonFile(path.join(openCodeDir, "opencode.json"), {
-          entry: { section: "mcp", name: "repowire", value: { type: "local", command: [bin!, ...mcpArgs("opencode")], enabled: true } }
+          entry: {
+            section: "mcp",
+            name: "repowire",
+            value: { type: "local", command: [bin!, ...mcpArgs("opencode")], enabled: true }
+          }
         }),
         ownedFile(path.join(openCodeDir, "plugin", "repowire.js"), openCodePlugin(command)),
         ...upstreamPluginFiles(home).map(displacedFile)

@@ -10,7 +10,9 @@ export const parseJsonConfig = (file: string, text: string): JsonObject => {
   try {
     value = JSON.parse(text)
   } catch (e) {
-    throw new ConfigParseError(`${file} is not valid JSON (${e instanceof Error ? e.message : String(e)}); left untouched`)
+    throw new ConfigParseError(
+      `${file} is not valid JSON (${e instanceof Error ? e.message : String(e)}); left untouched`
+    )
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ConfigParseError(`${file} does not hold a JSON object; left untouched`)
@@ -109,7 +111,8 @@ export const getEntry = (doc: JsonObject, section: string, name: string): Json |
   return isObject(map) ? map[name] : undefined
 }
 
-export const jsonEqual = (a: unknown, b: unknown): boolean => JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b))
+export const jsonEqual = (a: unknown, b: unknown): boolean =>
+  JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b))
 
 const sortKeys = (u: unknown): unknown =>
   Array.isArray(u)

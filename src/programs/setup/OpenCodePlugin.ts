@@ -5,7 +5,8 @@
  * session.idle prompts the session with waiting messages, like a blocking Stop hook: they are
  * confirmed delivered only once OpenCode ran a turn on that prompt.
  */
-export const openCodePlugin = (command: ReadonlyArray<string>) => `// repowire OpenCode plugin: added by \`repowire setup\`, removed by \`repowire uninstall\`.
+export const openCodePlugin = (command: ReadonlyArray<string>) =>
+  `// repowire OpenCode plugin: added by \`repowire setup\`, removed by \`repowire uninstall\`.
 import { spawn } from "node:child_process"
 
 const COMMAND = ${JSON.stringify(command)}

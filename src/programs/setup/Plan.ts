@@ -1,7 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { ConfigParseError, jsonEqual } from "./JsonEdit.js"
 import { detect, type Integration, type ManagedFile, type PlannedText } from "./Integrations.js"
+import { ConfigParseError, jsonEqual } from "./JsonEdit.js"
 import { TomlParseError } from "./TomlBlock.js"
 
 /** What setup/uninstall will do to one file. */
@@ -51,7 +51,9 @@ export const readState = (home: string): SetupState => {
 
 export const writeState = (home: string, state: SetupState) => {
   fs.mkdirSync(home, { recursive: true, mode: 0o700 })
-  if (Object.keys(state.files).length === 0 && (state.config ?? []).length === 0 && (state.takeover ?? []).length === 0) fs.rmSync(stateFile(home), { force: true })
+  if (
+    Object.keys(state.files).length === 0 && (state.config ?? []).length === 0 && (state.takeover ?? []).length === 0
+  ) fs.rmSync(stateFile(home), { force: true })
   else fs.writeFileSync(stateFile(home), JSON.stringify(state, null, 2) + "\n", { mode: 0o600 })
 }
 
@@ -65,7 +67,9 @@ const readText = (file: string): string | null => {
 }
 
 const describe = (e: unknown) =>
-  e instanceof ConfigParseError || e instanceof TomlParseError ? e.message : `${e instanceof Error ? e.message : String(e)}`
+  e instanceof ConfigParseError || e instanceof TomlParseError
+    ? e.message
+    : `${e instanceof Error ? e.message : String(e)}`
 
 /**
  * Every file is planned before any is written; a file may depend on what an earlier one of its
@@ -213,5 +217,9 @@ export const applyUninstall = (planned: Planned, home: string) => {
   for (const u of planned.unchanged) delete files[u.file.path]
   const restored = new Set(planned.changes.map((c) => c.file.path))
   const takeover = (state.takeover ?? []).filter((t) => !restored.has(t.file))
-  writeState(home, { files, ...(state.config ? { config: state.config } : {}), ...(takeover.length > 0 ? { takeover } : {}) })
+  writeState(home, {
+    files,
+    ...(state.config ? { config: state.config } : {}),
+    ...(takeover.length > 0 ? { takeover } : {})
+  })
 }

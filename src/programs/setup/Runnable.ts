@@ -31,7 +31,9 @@ export const repowirePrograms = (text: string): ReadonlyArray<string> => {
       for (const g of list) {
         if (!isObject(g) || !Array.isArray(g.hooks)) continue
         for (const h of g.hooks) {
-          if (isObject(h) && typeof h.command === "string" && isRepowireHookCommand(h.command)) out.push(programOf(h.command))
+          if (isObject(h) && typeof h.command === "string" && isRepowireHookCommand(h.command)) {
+            out.push(programOf(h.command))
+          }
         }
       }
     }

@@ -72,7 +72,9 @@ export const shimState = (home: string): ShimState => {
   }
   const target = readShimTarget(text)
   if (target === undefined) return { state: "broken", detail: `${shimPath(home)} is not repowire's shim` }
-  if (!fs.existsSync(target.bin)) return { state: "broken", detail: `${shimPath(home)} runs ${target.bin}, which is gone` }
+  if (!fs.existsSync(target.bin)) {
+    return { state: "broken", detail: `${shimPath(home)} runs ${target.bin}, which is gone` }
+  }
   try {
     fs.accessSync(shimPath(home), fs.constants.X_OK)
   } catch {

@@ -44,7 +44,9 @@ const headerPath = (line: string): ReadonlyArray<string> | undefined => {
       if (keys.length !== 1) return path.length > 0 ? path : undefined
       path.push(keys[0]!)
       const next = node[keys[0]!]
-      if (typeof next !== "object" || next === null || Array.isArray(next) || Object.keys(next).length === 0) return path
+      if (typeof next !== "object" || next === null || Array.isArray(next) || Object.keys(next).length === 0) {
+        return path
+      }
       node = next as Record<string, unknown>
     }
   } catch {

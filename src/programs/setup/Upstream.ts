@@ -36,7 +36,9 @@ export const foreignHooks = (doc: JsonObject, keep: ReadonlyArray<string>): Read
   isObject(doc.hooks)
     ? Object.entries(doc.hooks).flatMap(([event, list]) =>
       Array.isArray(list)
-        ? list.flatMap(hookCommandsOf).filter((c) => isRepowireHookCommand(c) && !keep.includes(c)).map((c) => `${event}: ${c}`)
+        ? list.flatMap(hookCommandsOf).filter((c) => isRepowireHookCommand(c) && !keep.includes(c)).map((c) =>
+          `${event}: ${c}`
+        )
         : []
     )
     : []

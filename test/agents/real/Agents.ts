@@ -2,8 +2,8 @@ import { execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { asHuman } from "../../support/Http.js"
 import { startDaemon, type TestDaemon } from "../../support/Daemon.js"
+import { asHuman } from "../../support/Http.js"
 import { BIN, httpJson } from "../Harness.js"
 import { type FakeModel, startFakeModel } from "./FakeModel.js"
 
@@ -23,7 +23,9 @@ const ROOT = path.resolve(import.meta.dirname, "../../..")
 export const agentBinDir = (name: AgentName): string => {
   const a = AGENTS[name]
   const dir = path.join(cache(), `${a.pkg.replace("/", "+")}@${a.version}`, "node_modules", ".bin")
-  if (!fs.existsSync(path.join(dir, a.bin))) execFileSync("bash", [path.join(ROOT, "scripts", "ensure-agents.sh")], { stdio: "inherit" })
+  if (!fs.existsSync(path.join(dir, a.bin))) {
+    execFileSync("bash", [path.join(ROOT, "scripts", "ensure-agents.sh")], { stdio: "inherit" })
+  }
   return dir
 }
 
@@ -37,7 +39,12 @@ export interface Run {
 export const run = (
   cmd: string,
   args: ReadonlyArray<string>,
-  options: { readonly env: NodeJS.ProcessEnv; readonly cwd: string; readonly timeoutMs?: number; readonly input?: string }
+  options: {
+    readonly env: NodeJS.ProcessEnv
+    readonly cwd: string
+    readonly timeoutMs?: number
+    readonly input?: string
+  }
 ): Promise<Run> =>
   new Promise((resolve, reject) => {
     const started = Date.now()
@@ -57,7 +64,10 @@ export const run = (
     child.on("close", (code) => {
       clearTimeout(timer)
       // Kept next to the workspace for a look after a failure.
-      fs.appendFileSync(path.join(path.dirname(options.cwd), "runs.log"), `$ ${cmd} ${args.join(" ")}\n${stdout}\n${stderr}\n`)
+      fs.appendFileSync(
+        path.join(path.dirname(options.cwd), "runs.log"),
+        `$ ${cmd} ${args.join(" ")}\n${stdout}\n${stderr}\n`
+      )
       resolve({ code, stdout, stderr, ms: Date.now() - started })
     })
     child.stdin.end(options.input ?? "")
@@ -98,7 +108,10 @@ export const startMesh = async (
   fs.mkdirSync(workspace)
   fs.mkdirSync(path.join(root, "repowire"), { mode: 0o700 })
   const daemon = await startDaemon({}, path.join(root, "repowire"))
-  const lead = (await httpJson(daemon.url, "POST", "/peers", { body: { name: "lead", backend: "cli" }, headers: asHuman(daemon.home) })).body as Mesh["lead"]
+  const lead = (await httpJson(daemon.url, "POST", "/peers", {
+    body: { name: "lead", backend: "cli" },
+    headers: asHuman(daemon.home)
+  })).body as Mesh["lead"]
   let leadAsk: string | undefined
   const asLead = { "x-repowire-peer-token": lead.token }
   const model = await startFakeModel({
@@ -108,10 +121,15 @@ export const startMesh = async (
     afterAsk: async () => {
       const deadline = Date.now() + 10_000
       while (Date.now() < deadline) {
-        const open = await httpJson(daemon.url, "GET", `/asks?peer=${lead.peer_id}&direction=inbound&open=true`, { headers: asLead })
+        const open = await httpJson(daemon.url, "GET", `/asks?peer=${lead.peer_id}&direction=inbound&open=true`, {
+          headers: asLead
+        })
         const ask = (open.body.asks ?? [])[0]
         if (ask) {
-          await httpJson(daemon.url, "POST", "/ack", { body: { correlation_id: ask.correlation_id, message: REPLY }, headers: asLead })
+          await httpJson(daemon.url, "POST", "/ack", {
+            body: { correlation_id: ask.correlation_id, message: REPLY },
+            headers: asLead
+          })
           if (options.askBack === false) return
           const sent = await httpJson(daemon.url, "POST", "/ask", {
             body: { from_peer: lead.peer_id, to_peer: PEER, text: LEAD_QUESTION },
@@ -167,4 +185,5 @@ const killDeliveries = (home: string) => {
   }
 }
 
-export const setup = (mesh: Mesh) => run(process.execPath, [BIN, "setup"], { env: mesh.env, cwd: mesh.workspace, timeoutMs: 30_000 })
+export const setup = (mesh: Mesh) =>
+  run(process.execPath, [BIN, "setup"], { env: mesh.env, cwd: mesh.workspace, timeoutMs: 30_000 })

@@ -27,8 +27,19 @@ describe(label, () => {
     const installed = await setup(mesh)
     assert.strictEqual(installed.code, 0, installed.stderr)
     const list = await run("claude", ["mcp", "list"], { env: mesh.env, cwd: mesh.workspace, timeoutMs: 60_000 })
-    assert.match(list.stdout, /repowire: .*mcp --backend claude-code.*Connected/, `${label}: claude mcp list: ${list.stdout}${list.stderr}`)
-    const turn = await run("claude", ["-p", "Ask lead which port the API listens on.", "--allowedTools", "mcp__repowire", "--output-format", "text"], {
+    assert.match(
+      list.stdout,
+      /repowire: .*mcp --backend claude-code.*Connected/,
+      `${label}: claude mcp list: ${list.stdout}${list.stderr}`
+    )
+    const turn = await run("claude", [
+      "-p",
+      "Ask lead which port the API listens on.",
+      "--allowedTools",
+      "mcp__repowire",
+      "--output-format",
+      "text"
+    ], {
       env: mesh.env,
       cwd: mesh.workspace,
       timeoutMs: 150_000

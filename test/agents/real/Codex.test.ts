@@ -12,7 +12,8 @@ import { assertTurn } from "./Expect.js"
 const label = `Codex ${AGENTS.codex.version}`
 
 // A model Codex knows to take tool_search: Codex 0.171 offers MCP tools only through it.
-const providerToml = (mesh: Mesh) => `model = "gpt-5.5"
+const providerToml = (mesh: Mesh) =>
+  `model = "gpt-5.5"
 model_provider = "fake"
 
 [model_providers.fake]
@@ -32,7 +33,11 @@ const turn = async (trusted: boolean) => {
     const installed = await setup(mesh)
     assert.strictEqual(installed.code, 0, installed.stderr)
     const list = await run("codex", ["mcp", "list"], { env: mesh.env, cwd: mesh.workspace, timeoutMs: 60_000 })
-    assert.match(list.stdout, /repowire\s+.*mcp --backend codex/, `${label}: codex mcp list: ${list.stdout}${list.stderr}`)
+    assert.match(
+      list.stdout,
+      /repowire\s+.*mcp --backend codex/,
+      `${label}: codex mcp list: ${list.stdout}${list.stderr}`
+    )
     const exec = await run("codex", ["exec", "--skip-git-repo-check", "Ask lead which port the API listens on."], {
       env: mesh.env,
       cwd: mesh.workspace,
@@ -47,6 +52,10 @@ const turn = async (trusted: boolean) => {
 }
 
 describe(label, () => {
-  it("setup installs it; one `codex exec` turn lists peers, asks, and acks the ask its Stop hook hands over", () => turn(false), 240_000)
+  it(
+    "setup installs it; one `codex exec` turn lists peers, asks, and acks the ask its Stop hook hands over",
+    () => turn(false),
+    240_000
+  )
   it("the same with a trusted [projects] table in config.toml", () => turn(true), 240_000)
 })

@@ -32,14 +32,20 @@ export interface Script {
   readonly afterAsk?: () => Promise<void>
 }
 
-const tool = (tools: ReadonlyArray<Tool>, short: string) => tools.find((t) => t.name === short || t.name.endsWith(`_${short}`))
+const tool = (tools: ReadonlyArray<Tool>, short: string) =>
+  tools.find((t) => t.name === short || t.name.endsWith(`_${short}`))
 const called = (c: Conversation, t: Tool | undefined) => t !== undefined && c.calls.includes(t.name)
 const param = (t: Tool, names: ReadonlyArray<string>) => names.find((n) => t.params.includes(n)) ?? names[0]!
 
 export const INCOMING_ASK = /\[repowire\] ask (ask-[A-Za-z0-9_-]+) from ([^:\s]+):/
 
 const decide = async (c: Conversation, script: Script, state: { asked: boolean }): Promise<Reply> => {
-  if (c.wantsJson) return { kind: "text", text: JSON.stringify({ reasoning: "scripted", next_speaker: "user", model_choice: "flash" }) }
+  if (c.wantsJson) {
+    return {
+      kind: "text",
+      text: JSON.stringify({ reasoning: "scripted", next_speaker: "user", model_choice: "flash" })
+    }
+  }
   const listPeers = tool(c.tools, "list_peers")
   const ask = tool(c.tools, "ask")
   const ack = tool(c.tools, "ack")
@@ -50,7 +56,10 @@ const decide = async (c: Conversation, script: Script, state: { asked: boolean }
     return {
       kind: "tool",
       name: ack.name,
-      args: { [param(ack, ["correlation_id", "id"])]: incoming[1], [param(ack, ["message", "text", "reply"])]: script.answer }
+      args: {
+        [param(ack, ["correlation_id", "id"])]: incoming[1],
+        [param(ack, ["message", "text", "reply"])]: script.answer
+      }
     }
   }
   if (called(c, ack)) return { kind: "text", text: `Answered ${incoming?.[2] ?? "the ask"}: ${script.answer}` }
@@ -59,7 +68,10 @@ const decide = async (c: Conversation, script: Script, state: { asked: boolean }
     return {
       kind: "tool",
       name: ask.name,
-      args: { [param(ask, ["to", "to_peer", "peer", "target"])]: script.askTo, [param(ask, ["text", "question", "message"])]: script.question }
+      args: {
+        [param(ask, ["to", "to_peer", "peer", "target"])]: script.askTo,
+        [param(ask, ["text", "question", "message"])]: script.question
+      }
     }
   }
   if (!state.asked) {
@@ -98,7 +110,10 @@ export const startFakeModel = async (script: Script): Promise<FakeModel> => {
     if (p.endsWith("/count_tokens")) return send("application/json", JSON.stringify({ input_tokens: 10 }))
     if (p.endsWith(":countTokens")) return send("application/json", JSON.stringify({ totalTokens: 10 }))
     if (req.method === "GET" && p.endsWith("/models")) {
-      return send("application/json", JSON.stringify({ object: "list", data: [{ id: "fake", object: "model" }], models: [] }))
+      return send(
+        "application/json",
+        JSON.stringify({ object: "list", data: [{ id: "fake", object: "model" }], models: [] })
+      )
     }
     let conversation: Conversation
     let write: (reply: Reply) => { type: string; body: string }
@@ -115,7 +130,12 @@ export const startFakeModel = async (script: Script): Promise<FakeModel> => {
       conversation = chat.read(body)
       write = (r) => chat.write(r, n, body.stream === true)
     } else {
-      log.push({ path: p, body, conversation: { tools: [], text: "", calls: [], wantsJson: false }, reply: { kind: "text", text: "404" } })
+      log.push({
+        path: p,
+        body,
+        conversation: { tools: [], text: "", calls: [], wantsJson: false },
+        reply: { kind: "text", text: "404" }
+      })
       return send("application/json", JSON.stringify({ error: { message: `no route ${p}` } }), 404)
     }
     const reply = await decide(conversation, script, state)

@@ -15,12 +15,20 @@ describe(label, () => {
       fs.mkdirSync(path.join(mesh.home, ".gemini"))
       fs.writeFileSync(
         path.join(mesh.home, ".gemini", "settings.json"),
-        JSON.stringify({ security: { auth: { selectedType: "gemini-api-key" }, folderTrust: { enabled: false } }, telemetry: { enabled: false }, privacy: { usageStatisticsEnabled: false } })
+        JSON.stringify({
+          security: { auth: { selectedType: "gemini-api-key" }, folderTrust: { enabled: false } },
+          telemetry: { enabled: false },
+          privacy: { usageStatisticsEnabled: false }
+        })
       )
       const installed = await setup(mesh)
       assert.strictEqual(installed.code, 0, installed.stderr)
       const list = await run("gemini", ["mcp", "list"], { env: mesh.env, cwd: mesh.workspace, timeoutMs: 60_000 })
-      assert.match(list.stdout + list.stderr, /repowire.*Connected/, `${label}: gemini mcp list: ${list.stdout}${list.stderr}`)
+      assert.match(
+        list.stdout + list.stderr,
+        /repowire.*Connected/,
+        `${label}: gemini mcp list: ${list.stdout}${list.stderr}`
+      )
       const turn = await run("gemini", ["-p", "Ask lead which port the API listens on.", "--yolo"], {
         env: mesh.env,
         cwd: mesh.workspace,
@@ -30,7 +38,11 @@ describe(label, () => {
       assert.strictEqual(turn.code, 0, `${turn.stdout}\n${turn.stderr}`)
       const { events } = await assertTurn(mesh, "gemini", label)
       const answers = events.filter((e) => e.type === "chat" && e.role === "assistant").map((e) => e.text ?? "")
-      assert.strictEqual(answers.filter((t) => t.includes("I asked lead")).length, 1, `${label}: each answer reported once: ${JSON.stringify(answers)}`)
+      assert.strictEqual(
+        answers.filter((t) => t.includes("I asked lead")).length,
+        1,
+        `${label}: each answer reported once: ${JSON.stringify(answers)}`
+      )
     } finally {
       await mesh.close()
     }

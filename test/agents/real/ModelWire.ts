@@ -49,8 +49,17 @@ export const anthropic = {
       : { type: "tool_use", id: `toolu_${n}`, name: reply.name, input: reply.args }
     const stop = reply.kind === "text" ? "end_turn" : "tool_use"
     const usage = { input_tokens: 10, output_tokens: 10, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 }
-    const message = { id: `msg_${n}`, type: "message", role: "assistant", model: "claude-fake", stop_sequence: null, usage }
-    if (!stream) return { type: "application/json", body: JSON.stringify({ ...message, content: [block], stop_reason: stop }) }
+    const message = {
+      id: `msg_${n}`,
+      type: "message",
+      role: "assistant",
+      model: "claude-fake",
+      stop_sequence: null,
+      usage
+    }
+    if (!stream) {
+      return { type: "application/json", body: JSON.stringify({ ...message, content: [block], stop_reason: stop }) }
+    }
     const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
     const start = reply.kind === "text" ? { type: "text", text: "" } : { ...block, input: {} }
     const delta = reply.kind === "text"
@@ -73,8 +82,15 @@ const joined = (ns: string, name: string) => (ns === "" || ns.endsWith("_") ? `$
 const responseTools = (tools: Any): Array<NsTool> =>
   (tools ?? []).flatMap((t: Any): Array<NsTool> =>
     Array.isArray(t.tools)
-      ? t.tools.filter((x: Any) => x.name).map((x: Any) => ({ name: joined(t.name, x.name), short: x.name, namespace: t.name, params: props(x.parameters) }))
-      : t.name ? [{ name: t.name, short: t.name, params: props(t.parameters) }] : []
+      ? t.tools.filter((x: Any) => x.name).map((x: Any) => ({
+        name: joined(t.name, x.name),
+        short: x.name,
+        namespace: t.name,
+        params: props(x.parameters)
+      }))
+      : t.name
+      ? [{ name: t.name, short: t.name, params: props(t.parameters) }]
+      : []
   )
 
 /**
@@ -88,7 +104,9 @@ const offered = (body: Any): Array<NsTool> => {
     .flatMap((m) => m[1]!.split("\n").map((l) => l.replace(/^- /, "").trim()).filter((n) => n.includes("repowire")))
   return [
     ...responseTools(body.tools),
-    ...responseTools((body.input ?? []).filter((i: Any) => i.type === "tool_search_output").flatMap((i: Any) => i.tools ?? [])),
+    ...responseTools(
+      (body.input ?? []).filter((i: Any) => i.type === "tool_search_output").flatMap((i: Any) => i.tools ?? [])
+    ),
     ...added.flatMap((ns) => MESH_TOOLS.map((short) => ({ name: joined(ns, short), short, namespace: ns, params: [] })))
   ]
 }
@@ -99,7 +117,11 @@ export const responses = {
     tools: offered(body),
     text: texts([body.instructions, body.input]).join("\n"),
     calls: (body.input ?? []).flatMap((i: Any) =>
-      i.type === "function_call" ? [joined(i.namespace ?? "", i.name)] : i.type === "tool_search_call" ? ["tool_search"] : []
+      i.type === "function_call"
+        ? [joined(i.namespace ?? "", i.name)]
+        : i.type === "tool_search_call"
+        ? ["tool_search"]
+        : []
     ),
     wantsJson: false,
     canSearch: (body.tools ?? []).some((t: Any) => t.type === "tool_search") &&
@@ -109,9 +131,22 @@ export const responses = {
     const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
     let item: object
     if (reply.kind === "text") {
-      item = { type: "message", role: "assistant", id: `msg_${n}`, status: "completed", content: [{ type: "output_text", text: reply.text, annotations: [] }] }
+      item = {
+        type: "message",
+        role: "assistant",
+        id: `msg_${n}`,
+        status: "completed",
+        content: [{ type: "output_text", text: reply.text, annotations: [] }]
+      }
     } else if (reply.kind === "search") {
-      item = { type: "tool_search_call", id: `ts_${n}`, call_id: `call_${n}`, status: "completed", execution: "client", arguments: { query: reply.query, limit: 8 } }
+      item = {
+        type: "tool_search_call",
+        id: `ts_${n}`,
+        call_id: `call_${n}`,
+        status: "completed",
+        execution: "client",
+        arguments: { query: reply.query, limit: 8 }
+      }
     } else {
       // A namespaced tool (Codex's MCP tools) is called by its short name within its namespace.
       const tool = offered(body).find((t) => t.name === reply.name)
@@ -124,12 +159,25 @@ export const responses = {
         arguments: JSON.stringify(reply.args)
       }
     }
-    const usage = { input_tokens: 10, input_tokens_details: null, output_tokens: 10, output_tokens_details: null, total_tokens: 20 }
+    const usage = {
+      input_tokens: 10,
+      input_tokens_details: null,
+      output_tokens: 10,
+      output_tokens_details: null,
+      total_tokens: 20
+    }
     return {
       type: "text/event-stream",
       body: ev("response.created", { response: { id: `resp_${n}` } }) +
         ev("response.output_item.added", { output_index: 0, item }) +
-        (reply.kind === "text" ? ev("response.output_text.delta", { output_index: 0, content_index: 0, item_id: `msg_${n}`, delta: reply.text }) : "") +
+        (reply.kind === "text"
+          ? ev("response.output_text.delta", {
+            output_index: 0,
+            content_index: 0,
+            item_id: `msg_${n}`,
+            delta: reply.text
+          })
+          : "") +
         ev("response.output_item.done", { output_index: 0, item }) +
         ev("response.completed", { response: { id: `resp_${n}`, usage } })
     }
@@ -140,11 +188,17 @@ export const responses = {
 export const gemini = {
   read: (body: Any): Conversation => ({
     tools: (body.tools ?? []).flatMap((t: Any) =>
-      (t.functionDeclarations ?? []).map((f: Any) => ({ name: f.name, params: props(f.parametersJsonSchema ?? f.parameters) }))
+      (t.functionDeclarations ?? []).map((f: Any) => ({
+        name: f.name,
+        params: props(f.parametersJsonSchema ?? f.parameters)
+      }))
     ),
     text: texts([body.systemInstruction, body.contents]).join("\n"),
-    calls: (body.contents ?? []).flatMap((c: Any) => (c.parts ?? []).filter((p: Any) => p.functionCall).map((p: Any) => p.functionCall.name)),
-    wantsJson: body.generationConfig?.responseMimeType === "application/json" || body.generationConfig?.responseJsonSchema !== undefined
+    calls: (body.contents ?? []).flatMap((c: Any) =>
+      (c.parts ?? []).filter((p: Any) => p.functionCall).map((p: Any) => p.functionCall.name)
+    ),
+    wantsJson: body.generationConfig?.responseMimeType === "application/json" ||
+      body.generationConfig?.responseJsonSchema !== undefined
   }),
   write: (reply: Reply, stream: boolean): { type: string; body: string } => {
     if (reply.kind === "search") throw new Error("no tool search in the Gemini API")
@@ -171,21 +225,41 @@ export const chat = {
   write: (reply: Reply, n: number, stream: boolean): { type: string; body: string } => {
     if (reply.kind === "search") throw new Error("no tool search in chat completions")
     const toolCall = reply.kind === "tool"
-      ? { index: 0, id: `call_${n}`, type: "function", function: { name: reply.name, arguments: JSON.stringify(reply.args) } }
+      ? {
+        index: 0,
+        id: `call_${n}`,
+        type: "function",
+        function: { name: reply.name, arguments: JSON.stringify(reply.args) }
+      }
       : undefined
     const finish = reply.kind === "text" ? "stop" : "tool_calls"
     const usage = { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 }
     const base = { id: `chatcmpl-${n}`, created: 0, model: "fake" }
     if (!stream) {
-      const message = { role: "assistant", content: reply.kind === "text" ? reply.text : null, ...(toolCall ? { tool_calls: [toolCall] } : {}) }
-      return { type: "application/json", body: JSON.stringify({ ...base, object: "chat.completion", choices: [{ index: 0, message, finish_reason: finish }], usage }) }
+      const message = {
+        role: "assistant",
+        content: reply.kind === "text" ? reply.text : null,
+        ...(toolCall ? { tool_calls: [toolCall] } : {})
+      }
+      return {
+        type: "application/json",
+        body: JSON.stringify({
+          ...base,
+          object: "chat.completion",
+          choices: [{ index: 0, message, finish_reason: finish }],
+          usage
+        })
+      }
     }
     const data = (choices: Array<object>, extra: object = {}) =>
       `data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices, ...extra })}\n\n`
-    const delta = reply.kind === "text" ? { role: "assistant", content: reply.text } : { role: "assistant", tool_calls: [toolCall] }
+    const delta = reply.kind === "text"
+      ? { role: "assistant", content: reply.text }
+      : { role: "assistant", tool_calls: [toolCall] }
     return {
       type: "text/event-stream",
-      body: data([{ index: 0, delta, finish_reason: null }]) + data([{ index: 0, delta: {}, finish_reason: finish }], { usage }) + "data: [DONE]\n\n"
+      body: data([{ index: 0, delta, finish_reason: null }]) +
+        data([{ index: 0, delta: {}, finish_reason: finish }], { usage }) + "data: [DONE]\n\n"
     }
   }
 }

@@ -13,10 +13,10 @@ import {
 import { isTunnelAllowed } from "../../../protocol/TunnelRoutes.js"
 import { Tunnelled } from "../../../services/RequestContext.js"
 import { SendCredit } from "../shared/Credit.js"
+import { SPLIT_MIN } from "../shared/SplitSend.js"
 import type { Link } from "./Dialer.js"
 import { IncomingBody } from "./IncomingBody.js"
 import { type BodyOut, type BodyStream, pullBody, sendBytes, sendWebBody } from "./ResponseBody.js"
-import { SPLIT_MIN } from "../shared/SplitSend.js"
 import { tunnelRequest } from "./TunnelRequest.js"
 import { TunnelWebSocket } from "./TunnelWebSocket.js"
 
@@ -160,7 +160,9 @@ export class DaemonStreams<E, R> {
   }
 
   private respondError(stream: DaemonStream, status: number, message: string) {
-    const body = new TextEncoder().encode(JSON.stringify({ error: { code: status === 404 ? "not_found" : "internal", message } }))
+    const body = new TextEncoder().encode(
+      JSON.stringify({ error: { code: status === 404 ? "not_found" : "internal", message } })
+    )
     stream.responded = true
     this.send(Frames.response(stream.id, { status, headers: [["content-type", "application/json"]] }))
     this.send(Frames.data(stream.id, body, true))

@@ -133,7 +133,12 @@ export class Dialer {
       if (generation !== this.generation) return
       this.attempt = 0
       this.lastSeen = Date.now()
-      this.status = { ...this.status, status: "connected", last_error: null, last_connected_at: new Date().toISOString() }
+      this.status = {
+        ...this.status,
+        status: "connected",
+        last_error: null,
+        last_connected_at: new Date().toISOString()
+      }
       const send = (bytes: Uint8Array) => {
         if (ws.readyState !== WebSocket.OPEN) return
         batch(bytes.length)
@@ -169,7 +174,8 @@ export class Dialer {
       if (generation !== this.generation) return
       this.handlers?.onClose()
       this.handlers = undefined
-      const why = error ?? (reason.length > 0 ? `the relay closed the tunnel: ${reason.toString()}` : `closed (${code})`)
+      const why = error ??
+        (reason.length > 0 ? `the relay closed the tunnel: ${reason.toString()}` : `closed (${code})`)
       this.status = { ...this.status, status: "down", last_error: why }
       const graceful = code === 1001 || code === 4001
       if (code === 1001) this.restartingUntil = Date.now() + 60_000
@@ -178,7 +184,9 @@ export class Dialer {
   }
 
   private schedule(soon: boolean): void {
-    const cap = Date.now() < this.restartingUntil ? Math.min(1_000, this.options.backoffMaxMs) : this.options.backoffMaxMs
+    const cap = Date.now() < this.restartingUntil
+      ? Math.min(1_000, this.options.backoffMaxMs)
+      : this.options.backoffMaxMs
     const base = soon ? this.options.backoffInitialMs : Math.min(cap, this.options.backoffInitialMs * 2 ** this.attempt)
     this.attempt = Math.min(this.attempt + 1, 30)
     const delay = base / 2 + Math.random() * (base / 2)

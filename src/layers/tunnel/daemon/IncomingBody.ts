@@ -35,21 +35,21 @@ export class IncomingBody {
 
   private makeStream(): ReadableStream<Uint8Array> {
     return new ReadableStream<Uint8Array>({
-    pull: async (controller) => {
-      while (this.chunks.length === 0 && !this.ended && this.failed === undefined) {
-        await new Promise<void>((resolve) => (this.wake = resolve))
-        this.wake = undefined
+      pull: async (controller) => {
+        while (this.chunks.length === 0 && !this.ended && this.failed === undefined) {
+          await new Promise<void>((resolve) => (this.wake = resolve))
+          this.wake = undefined
+        }
+        if (this.failed !== undefined) return controller.error(this.failed)
+        const chunk = this.chunks.shift()
+        if (chunk !== undefined) {
+          this.outstanding -= chunk.length
+          controller.enqueue(chunk)
+          this.grant(chunk.length)
+        } else if (this.ended) {
+          controller.close()
+        }
       }
-      if (this.failed !== undefined) return controller.error(this.failed)
-      const chunk = this.chunks.shift()
-      if (chunk !== undefined) {
-        this.outstanding -= chunk.length
-        controller.enqueue(chunk)
-        this.grant(chunk.length)
-      } else if (this.ended) {
-        controller.close()
-      }
-    }
     }, { highWaterMark: 0 })
   }
 }

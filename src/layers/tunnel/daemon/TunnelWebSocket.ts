@@ -33,7 +33,11 @@ export class TunnelWebSocket extends EventTarget {
   send(data: string | Uint8Array | ArrayBuffer): void {
     if (this.readyState !== 1) return
     const text = typeof data === "string"
-    const body = typeof data === "string" ? encoder.encode(data) : data instanceof Uint8Array ? data : new Uint8Array(data)
+    const body = typeof data === "string"
+      ? encoder.encode(data)
+      : data instanceof Uint8Array
+      ? data
+      : new Uint8Array(data)
     this.queued += body.length
     if (this.queued > MAX_QUEUED) {
       this.close(1008, "the browser is not reading")

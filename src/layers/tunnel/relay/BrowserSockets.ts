@@ -1,7 +1,13 @@
 import { STATUS_CODES } from "node:http"
 import type { WebSocket, WebSocketServer } from "ws"
 import { Frames, INITIAL_WINDOW, type ResponseHead, type TunnelFrame } from "../../../protocol/TunnelFrame.js"
-import { droppedResponseHeaders, type Stream, type StreamHost, type UpgradeStream, validCloseCode } from "./TunnelStreams.js"
+import {
+  droppedResponseHeaders,
+  type Stream,
+  type StreamHost,
+  type UpgradeStream,
+  validCloseCode
+} from "./TunnelStreams.js"
 
 /** Frames a WebSocket stream may hold while its browser is being accepted (bytes count against its window). */
 const MAX_PENDING_FRAMES = 256
@@ -16,7 +22,8 @@ export const browserSockets = (host: StreamHost, wss: WebSocketServer) => {
       stream.socket.write(
         `HTTP/1.1 ${head.status} ${STATUS_CODES[head.status] ?? ""}\r\n` +
           head.headers.filter(([k]) => !droppedResponseHeaders.has(k.toLowerCase())).map(([k, v]) => `${k}: ${v}\r\n`)
-            .join("") + "connection: close\r\n\r\n"
+            .join("") +
+          "connection: close\r\n\r\n"
       )
       return
     }
@@ -74,9 +81,13 @@ export const browserSockets = (host: StreamHost, wss: WebSocketServer) => {
     budget.hold(stream, cost)
     if (stream.browser === undefined) {
       // Held until the browser is accepted: the bytes spend the stream's window like delivered ones.
-      if (stream.inFlight + stream.unacked > stream.window) return host.overrun(stream, "window exceeded before the browser was accepted")
+      if (stream.inFlight + stream.unacked > stream.window) {
+        return host.overrun(stream, "window exceeded before the browser was accepted")
+      }
       if (host.overBudget(stream)) return
-      if (stream.pending.length >= MAX_PENDING_FRAMES) return host.overrun(stream, "too many frames before the browser was accepted")
+      if (stream.pending.length >= MAX_PENDING_FRAMES) {
+        return host.overrun(stream, "too many frames before the browser was accepted")
+      }
       stream.pending.push(frame)
       return
     }
@@ -97,7 +108,9 @@ export const browserSockets = (host: StreamHost, wss: WebSocketServer) => {
   const onWsClose = (stream: Stream, code: number, reason: string): void => {
     if (stream.kind !== "ws") return host.resetFromRelay(stream.id, "protocol_error", "a WebSocket close on HTTP")
     if (stream.browser === undefined) {
-      if (stream.pending.length >= MAX_PENDING_FRAMES) return host.overrun(stream, "too many frames before the browser was accepted")
+      if (stream.pending.length >= MAX_PENDING_FRAMES) {
+        return host.overrun(stream, "too many frames before the browser was accepted")
+      }
       stream.pending.push(Frames.wsClose(stream.id, code, reason))
       return
     }

@@ -19,7 +19,9 @@ export const daemonAnswers = (
     const headers = head.headers.filter(([k]) => !droppedResponseHeaders.has(k.toLowerCase())).flat()
     if (stream.kind === "http") {
       const length = declaredBodyLength(head.status, head.headers)
-      if (length === "invalid") return host.resetFromRelay(stream.id, "protocol_error", "a response head with bad framing")
+      if (length === "invalid") {
+        return host.resetFromRelay(stream.id, "protocol_error", "a response head with bad framing")
+      }
       stream.remaining = length
       try {
         stream.res.writeHead(head.status, headers)
@@ -44,9 +46,13 @@ export const daemonAnswers = (
     if (host.overBudget(stream)) return
     if (stream.kind === "http" && stream.remaining !== undefined) {
       // The declared length is the framing the browser reads by: never a byte past it, never short of it.
-      if (body.length > stream.remaining) return host.resetFromRelay(stream.id, "protocol_error", "body longer than its Content-Length")
+      if (body.length > stream.remaining) {
+        return host.resetFromRelay(stream.id, "protocol_error", "body longer than its Content-Length")
+      }
       stream.remaining -= body.length
-      if (end && stream.remaining > 0) return host.resetFromRelay(stream.id, "protocol_error", "body shorter than its Content-Length")
+      if (end && stream.remaining > 0) {
+        return host.resetFromRelay(stream.id, "protocol_error", "body shorter than its Content-Length")
+      }
     }
     const sink = stream.kind === "http" ? stream.res : stream.socket
     const ack = () => {

@@ -2,22 +2,16 @@ import { Either } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Duplex } from "node:stream"
 import { WebSocket, type WebSocketServer } from "ws"
-import {
-  decodeFrame,
-  Frames,
-  INITIAL_WINDOW,
-  type ResetCode,
-  type TunnelFrame
-} from "../../../protocol/TunnelFrame.js"
 import { TunnelClose } from "../../../protocol/TunnelClose.js"
+import { decodeFrame, Frames, INITIAL_WINDOW, type ResetCode, type TunnelFrame } from "../../../protocol/TunnelFrame.js"
 import { tunnelHeaders } from "../../../protocol/TunnelRoutes.js"
-import { SendCredit } from "../shared/Credit.js"
 import type { TunnelInfo, TunnelLink } from "../../../services/RelayRouter.js"
 import { errorPage } from "../../JsonResponses.js"
-import { headDeadlineMs } from "./HeadDeadline.js"
+import { SendCredit } from "../shared/Credit.js"
 import { browserSockets } from "./BrowserSockets.js"
 import { pumpUpload } from "./BrowserUploads.js"
 import { daemonAnswers } from "./DaemonAnswers.js"
+import { headDeadlineMs } from "./HeadDeadline.js"
 import { TunnelBudget } from "./TunnelBudget.js"
 import { TunnelOutbound } from "./TunnelOutbound.js"
 import { type HttpStream, rawResponse, type Stream, type StreamHost, type UpgradeStream } from "./TunnelStreams.js"
@@ -56,8 +50,12 @@ export class RelayTunnel implements TunnelLink {
     private readonly limits: TunnelLimits,
     private readonly onClosed: (tunnel: RelayTunnel) => void
   ) {
-    this.out = new TunnelOutbound(ws, socket, () => this.closed, () =>
-      this.teardown("flow_control: the daemon stopped reading its tunnel"))
+    this.out = new TunnelOutbound(
+      ws,
+      socket,
+      () => this.closed,
+      () => this.teardown("flow_control: the daemon stopped reading its tunnel")
+    )
     const host: StreamHost = {
       out: this.out,
       budget: this.budget,
@@ -130,8 +128,18 @@ export class RelayTunnel implements TunnelLink {
       return
     }
     const stream: HttpStream = {
-      kind: "http", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, window: INITIAL_WINDOW, unacked: 0,
-      responded: false, done: false, headTimer: undefined, req, res, remaining: undefined
+      kind: "http",
+      id: this.allocate(),
+      up: new SendCredit(INITIAL_WINDOW),
+      inFlight: 0,
+      window: INITIAL_WINDOW,
+      unacked: 0,
+      responded: false,
+      done: false,
+      headTimer: undefined,
+      req,
+      res,
+      remaining: undefined
     }
     this.streams.set(stream.id, stream)
     this.send(Frames.open(stream.id, {
@@ -164,8 +172,21 @@ export class RelayTunnel implements TunnelLink {
       return
     }
     const stream: UpgradeStream = {
-      kind: "ws", id: this.allocate(), up: new SendCredit(INITIAL_WINDOW), inFlight: 0, window: INITIAL_WINDOW, unacked: 0,
-      responded: false, done: false, headTimer: undefined, req, socket, head, browser: undefined, pending: [], backlog: 0,
+      kind: "ws",
+      id: this.allocate(),
+      up: new SendCredit(INITIAL_WINDOW),
+      inFlight: 0,
+      window: INITIAL_WINDOW,
+      unacked: 0,
+      responded: false,
+      done: false,
+      headTimer: undefined,
+      req,
+      socket,
+      head,
+      browser: undefined,
+      pending: [],
+      backlog: 0,
       sending: Promise.resolve()
     }
     this.streams.set(stream.id, stream)

@@ -2,9 +2,9 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { STATUS_CODES } from "node:http"
 import type { Duplex } from "node:stream"
 import type { WebSocket } from "ws"
-import type { SendCredit } from "../shared/Credit.js"
 import type { ResetCode, TunnelFrame } from "../../../protocol/TunnelFrame.js"
 import { errorCode } from "../../JsonResponses.js"
+import type { SendCredit } from "../shared/Credit.js"
 import type { TunnelBudget } from "./TunnelBudget.js"
 import type { TunnelOutbound } from "./TunnelOutbound.js"
 
@@ -55,7 +55,13 @@ export interface StreamHost {
   readonly forget: (stream: Stream) => void
 }
 
-export const droppedResponseHeaders = new Set(["connection", "keep-alive", "transfer-encoding", "set-cookie", "upgrade"])
+export const droppedResponseHeaders = new Set([
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "set-cookie",
+  "upgrade"
+])
 
 export const validCloseCode = (code: number) =>
   (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999)

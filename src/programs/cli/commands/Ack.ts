@@ -14,9 +14,16 @@ export const sendAck = ({ correlationId, from, json, message }: Command.Command.
       api.messages.ack({
         payload: { correlation_id: correlationId, ...(message._tag === "Some" ? { message: message.value } : {}) }
       })).pipe(
-        Effect.flatMap((r) => (json ? printJson(r) : Console.log(`${r.correlation_id}\tacked${r.reply ? `\treply ${r.reply.delivery}` : ""}`))),
+        Effect.flatMap((
+          r
+        ) => (json
+          ? printJson(r)
+          : Console.log(`${r.correlation_id}\tacked${r.reply ? `\treply ${r.reply.delivery}` : ""}`))
+        ),
         Effect.provide(ClientLayer)
       )
   )
 
-export const ackCommand = Command.make("ack", ackConfig, sendAck).pipe(Command.withDescription("Close an ask, optionally with a reply"))
+export const ackCommand = Command.make("ack", ackConfig, sendAck).pipe(
+  Command.withDescription("Close an ask, optionally with a reply")
+)

@@ -17,7 +17,12 @@ export const sendAsk = ({ from, json, replyTo, text, to }: Command.Command.Parse
   runCommand(
     asCliPeer(from, (me, api) =>
       api.messages.ask({
-        payload: { from_peer: me.peer_id, to_peer: to, text, ...(replyTo._tag === "Some" ? { reply_to: replyTo.value } : {}) }
+        payload: {
+          from_peer: me.peer_id,
+          to_peer: to,
+          text,
+          ...(replyTo._tag === "Some" ? { reply_to: replyTo.value } : {})
+        }
       })).pipe(
         Effect.flatMap((r) => (json ? printJson(r) : Console.log(`${r.correlation_id}\t${r.delivery}`))),
         Effect.provide(ClientLayer)

@@ -19,10 +19,13 @@ const show = Command.make("show", { json: Options.boolean("json").pipe(Options.w
     yield* Console.log(json ? JSON.stringify(shown, null, 2) : YAML.stringify(shown).trimEnd())
   }))).pipe(Command.withDescription("Print the effective configuration (file + environment), secrets hidden"))
 
-const where = Command.make("path", {}, () =>
-  withConfig(Effect.flatMap(Config, ({ paths }) => Console.log(paths.configFile)))).pipe(
-    Command.withDescription("Print the path of config.yaml")
-  )
+const where = Command.make(
+  "path",
+  {},
+  () => withConfig(Effect.flatMap(Config, ({ paths }) => Console.log(paths.configFile)))
+).pipe(
+  Command.withDescription("Print the path of config.yaml")
+)
 
 export const configCommand = Command.make("config").pipe(
   Command.withDescription("Show the configuration"),

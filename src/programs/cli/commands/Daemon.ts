@@ -1,7 +1,7 @@
 import { Command, Options } from "@effect/cli"
 import { Console, Effect } from "effect"
-import { Config } from "../../../services/Config.js"
 import { daemonUrl, readRuntime } from "../../../protocol/HomeFiles.js"
+import { Config } from "../../../services/Config.js"
 import { daemonHealth, ensureDaemon, stopDaemon } from "../../daemon/Launcher.js"
 import { fail, withConfig } from "../CliError.js"
 

@@ -1,13 +1,13 @@
 import { Command } from "@effect/cli"
+import { Console, Effect, Layer } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
-import { Console, Effect, Layer } from "effect"
 import { loadConfig } from "../../../layers/ConfigLive.js"
 import { DaemonClientLive } from "../../../layers/DaemonClientLive.js"
+import { movedAsideStates } from "../../../layers/ForeignState.js"
 import type { PolicyHealth } from "../../../protocol/Policy.js"
 import { Config } from "../../../services/Config.js"
 import { DaemonClient } from "../../../services/DaemonClient.js"
-import { movedAsideStates } from "../../../layers/ForeignState.js"
 import { readState } from "../../setup/Plan.js"
 import { repowirePrograms, runs } from "../../setup/Runnable.js"
 import { shimPath, shimState } from "../../setup/Shim.js"
@@ -19,7 +19,10 @@ type Check = { readonly level: "ok" | "warn" | "fail"; readonly what: string }
 
 const policyCheck = (policy: PolicyHealth): Check =>
   policy.status === "invalid"
-    ? { level: "fail", what: `access rules: ${policy.error ?? "invalid"} (the daemon keeps its ${policy.rules} previous rule(s))` }
+    ? {
+      level: "fail",
+      what: `access rules: ${policy.error ?? "invalid"} (the daemon keeps its ${policy.rules} previous rule(s))`
+    }
     : policy.status === "ok"
     ? { level: "ok", what: `access rules: ${policy.rules} rule(s) in force (repowire policy show)` }
     : { level: "ok", what: "access rules: none (policy.yaml absent; circles alone decide)" }
@@ -45,10 +48,14 @@ const brokenPrograms = (label: string, file: string, home: string): ReadonlyArra
       const shim = shimState(home)
       return shim.state === "ok" ? [] : [{
         level: "fail",
-        what: `${label}: ${file} runs ${program}, which ${shim.state === "missing" ? "is missing" : shim.detail}; run \`repowire setup\``
+        what: `${label}: ${file} runs ${program}, which ${
+          shim.state === "missing" ? "is missing" : shim.detail
+        }; run \`repowire setup\``
       }]
     }
-    return runs(program) ? [] : [{ level: "fail", what: `${label}: ${file} runs ${program}, which does not run; run \`repowire setup\`` }]
+    return runs(program)
+      ? []
+      : [{ level: "fail", what: `${label}: ${file} runs ${program}, which does not run; run \`repowire setup\`` }]
   })
 }
 
@@ -67,11 +74,17 @@ const takenOver = (config: Config["Type"]): ReadonlyArray<Check> => [
     level: "ok",
     what: `taken over (upstream's, or an older setup's): ${t.file} (${t.entries.join("; ")}); its copy: ${t.backup}`
   })),
-  ...movedAsideStates(config.paths.stateDb).map((f): Check => ({ level: "ok", what: `upstream's state.db moved aside: ${f}` })),
+  ...movedAsideStates(config.paths.stateDb).map((f): Check => ({
+    level: "ok",
+    what: `upstream's state.db moved aside: ${f}`
+  })),
   ...(config.upstream
     ? [{
       level: "warn" as const,
-      what: `${config.paths.configFile} is upstream's: ${[...config.upstream.renamed.map((r) => `read ${r}`), ...config.upstream.ignored.map((k) => `ignored ${k}`)].join(", ")}`
+      what: `${config.paths.configFile} is upstream's: ${
+        [...config.upstream.renamed.map((r) => `read ${r}`), ...config.upstream.ignored.map((k) => `ignored ${k}`)]
+          .join(", ")
+      }`
     }]
     : [])
 ]
@@ -103,11 +116,12 @@ export const doctorCommand = Command.make("doctor", {}, () =>
       }
       if (status.daemon.running) {
         checks.push({ level: "ok", what: `daemon answers at ${status.daemon.url}` })
-        const refused = yield* Effect.flatMap(DaemonClient, (c) => c.call((api) => api.peers.list({ urlParams: {} }))).pipe(
-          Effect.provide(layer),
-          Effect.as(null),
-          Effect.catchAll((e) => Effect.succeed(e.message))
-        )
+        const refused = yield* Effect.flatMap(DaemonClient, (c) => c.call((api) => api.peers.list({ urlParams: {} })))
+          .pipe(
+            Effect.provide(layer),
+            Effect.as(null),
+            Effect.catchAll((e) => Effect.succeed(e.message))
+          )
         checks.push(
           refused === null
             ? { level: "ok", what: "daemon accepts this machine's auth token" }
@@ -120,10 +134,17 @@ export const doctorCommand = Command.make("doctor", {}, () =>
         )
         if (policy._tag === "Some") checks.push(policyCheck(policy.value))
       } else {
-        checks.push({ level: "warn", what: `daemon not running (${status.daemon.error}); a SessionStart hook starts it` })
+        checks.push({
+          level: "warn",
+          what: `daemon not running (${status.daemon.error}); a SessionStart hook starts it`
+        })
       }
       const tmux = tmuxVersion()
-      checks.push(tmux ? { level: "ok", what: `${tmux}: live delivery into panes works` } : { level: "warn", what: "tmux not found: messages wait for the next hook instead of live delivery" })
+      checks.push(
+        tmux
+          ? { level: "ok", what: `${tmux}: live delivery into panes works` }
+          : { level: "warn", what: "tmux not found: messages wait for the next hook instead of live delivery" }
+      )
       for (const a of status.agents) {
         if (!a.detected) continue
         for (const f of a.files) {
@@ -141,7 +162,9 @@ export const doctorCommand = Command.make("doctor", {}, () =>
       }
       checks.push(...shimCheck(config.paths.home), ...takenOver(config))
     }
-    for (const c of checks) yield* Console.log(`${c.level === "ok" ? "ok  " : c.level === "warn" ? "warn" : "FAIL"}  ${c.what}`)
+    for (const c of checks) {
+      yield* Console.log(`${c.level === "ok" ? "ok  " : c.level === "warn" ? "warn" : "FAIL"}  ${c.what}`)
+    }
     const failed = checks.filter((c) => c.level === "fail").length
     if (failed > 0) return yield* Effect.fail(new Error(`${failed} check(s) failed`))
   }))).pipe(Command.withDescription("Check that repowire is installed and working"))

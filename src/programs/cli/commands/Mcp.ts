@@ -10,7 +10,10 @@ const backend = Options.choice("backend", AGENT_BACKENDS).pipe(
   Options.withDefault("claude-code" as const)
 )
 
-export const mcpCommand = Command.make("mcp", { backend }, ({ backend }) =>
-  runCommand(serveStdio(backend, VERSION).pipe(Effect.asVoid))).pipe(
-    Command.withDescription("MCP server over stdio (the agent's tools: list_peers, ask, ack, ...)")
-  )
+export const mcpCommand = Command.make(
+  "mcp",
+  { backend },
+  ({ backend }) => runCommand(serveStdio(backend, VERSION).pipe(Effect.asVoid))
+).pipe(
+  Command.withDescription("MCP server over stdio (the agent's tools: list_peers, ask, ack, ...)")
+)

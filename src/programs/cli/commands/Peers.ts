@@ -14,9 +14,13 @@ export const listPeers = ({ all, circle, json }: Command.Command.ParseConfig<typ
   runCommand(
     Effect.flatMap(DaemonClient, (c) =>
       c.call((api) =>
-        api.peers.list({ urlParams: { ...(all ? { all: true } : {}), ...(circle._tag === "Some" ? { circle: circle.value } : {}) } })
+        api.peers.list({
+          urlParams: { ...(all ? { all: true } : {}), ...(circle._tag === "Some" ? { circle: circle.value } : {}) }
+        })
       )).pipe(Effect.flatMap((body) => (json ? printJson(body) : Console.log(peersText(body.peers, undefined)))))
       .pipe(Effect.provide(ClientLayer))
   )
 
-export const peersCommand = Command.make("peers", peersConfig, listPeers).pipe(Command.withDescription("List the peers on the mesh"))
+export const peersCommand = Command.make("peers", peersConfig, listPeers).pipe(
+  Command.withDescription("List the peers on the mesh")
+)

@@ -2,8 +2,8 @@ import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import { MCP_TOOLS, POLICY_ACTIONS, type PolicyView } from "../../../protocol/Policy.js"
 import { DaemonClient } from "../../../services/DaemonClient.js"
-import { fail } from "../CliError.js"
 import { ClientLayer, printJson, runCommand } from "../Client.js"
+import { fail } from "../CliError.js"
 
 const json = Options.boolean("json").pipe(Options.withDescription("print the daemon's answer as JSON"))
 
@@ -32,7 +32,10 @@ const action = Options.choice("action", POLICY_ACTIONS).pipe(
   Options.withDescription("what the caller does to the target"),
   Options.optional
 )
-const tool = Options.choice("tool", MCP_TOOLS).pipe(Options.withDescription("an MCP tool the caller uses"), Options.optional)
+const tool = Options.choice("tool", MCP_TOOLS).pipe(
+  Options.withDescription("an MCP tool the caller uses"),
+  Options.optional
+)
 const via = Options.choice("via", ["local", "relay"] as const).pipe(
   Options.withDescription("how the request arrives (default local)"),
   Options.optional

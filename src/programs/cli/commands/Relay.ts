@@ -2,10 +2,10 @@ import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option, Redacted } from "effect"
 import * as fs from "node:fs"
 import { RelayLive } from "../../../layers/RelayLive.js"
-import { enableRelay, rotateKey } from "../../relay/Enable.js"
-import { relayDatabase, serveRelay } from "../../relay/RelayMain.js"
 import { ApiKeys } from "../../../services/ApiKeys.js"
 import { RelaySessions } from "../../../services/RelaySessions.js"
+import { enableRelay, rotateKey } from "../../relay/Enable.js"
+import { relayDatabase, serveRelay } from "../../relay/RelayMain.js"
 
 const dataDir = Options.directory("data-dir").pipe(
   Options.withDescription("Where the relay keeps its SQLite file (default $REPOWIRE_HOME/relay)"),
@@ -37,7 +37,11 @@ const serve = Command.make("serve", {
   ),
   headersTimeout: seconds("headers-timeout", 10, "Seconds a client has to send a request's head"),
   bodyTimeout: seconds("body-timeout", 10, "Seconds a client without a session has to send a request's body"),
-  responseTimeout: seconds("response-timeout", 15, "Seconds a daemon has to start answering before the browser gets 504"),
+  responseTimeout: seconds(
+    "response-timeout",
+    15,
+    "Seconds a daemon has to start answering before the browser gets 504"
+  ),
   maxUnauthenticated: Options.integer("max-unauthenticated").pipe(
     Options.withDefault(32),
     Options.withDescription("Connections one client address may hold before it signs in")
@@ -63,14 +67,28 @@ const serve = Command.make("serve", {
     if (cert === undefined && !o.behindProxy) {
       return yield* Effect.fail("the relay needs TLS: give --tls-cert and --tls-key, or run --behind-proxy a TLS proxy")
     }
-    if (cert !== undefined && o.behindProxy) return yield* Effect.fail("--behind-proxy and --tls-cert exclude each other")
-    if (Math.min(o.headersTimeout, o.bodyTimeout, o.responseTimeout, o.maxUnauthenticated, o.maxTunnelsPerKey, o.tunnelBufferMib, o.daemonTtlDays) < 1) {
+    if (cert !== undefined && o.behindProxy) {
+      return yield* Effect.fail("--behind-proxy and --tls-cert exclude each other")
+    }
+    if (
+      Math.min(
+        o.headersTimeout,
+        o.bodyTimeout,
+        o.responseTimeout,
+        o.maxUnauthenticated,
+        o.maxTunnelsPerKey,
+        o.tunnelBufferMib,
+        o.daemonTtlDays
+      ) < 1
+    ) {
       return yield* Effect.fail("timeouts and limits must be at least 1")
     }
     return yield* serveRelay({
       host: o.host,
       port: o.port,
-      tls: cert === undefined || key === undefined ? undefined : { cert: fs.readFileSync(cert), key: fs.readFileSync(key) },
+      tls: cert === undefined || key === undefined
+        ? undefined
+        : { cert: fs.readFileSync(cert), key: fs.readFileSync(key) },
       trustedProxies: o.behindProxy ? (o.trustedProxy.length > 0 ? o.trustedProxy : ["127.0.0.1", "::1"]) : [],
       registration: !o.closedRegistration,
       headersTimeoutMs: o.headersTimeout * 1000,
@@ -85,36 +103,54 @@ const serve = Command.make("serve", {
   })).pipe(Command.withDescription("Run the relay: HTTPS for browsers, WSS tunnels for daemons"))
 
 const withKeys = <A, E>(dir: Option.Option<string>, f: Effect.Effect<A, E, ApiKeys | RelaySessions>) =>
-  Effect.flatMap(relayDatabase(Option.getOrUndefined(dir)), (db) => f.pipe(Effect.provide(RelayLive(db)), Effect.scoped))
+  Effect.flatMap(
+    relayDatabase(Option.getOrUndefined(dir)),
+    (db) => f.pipe(Effect.provide(RelayLive(db)), Effect.scoped)
+  )
 
 const create = Command.make("create", {
   user: Options.text("user").pipe(Options.withDescription("User id the key belongs to")),
   label: Options.text("label").pipe(Options.optional),
   dataDir
 }, ({ dataDir, label, user }) =>
-  withKeys(dataDir, Effect.gen(function*() {
-    const minted = yield* Effect.flatMap(ApiKeys, (k) => k.create(user, Option.getOrUndefined(label)))
-    yield* Console.error(`key ${minted.record.key_id} for user ${user} (shown once; the relay keeps only its digest):`)
-    yield* Console.log(Redacted.value(minted.key))
-  }))).pipe(Command.withDescription("Mint a key for a user id and print it once"))
+  withKeys(
+    dataDir,
+    Effect.gen(function*() {
+      const minted = yield* Effect.flatMap(ApiKeys, (k) => k.create(user, Option.getOrUndefined(label)))
+      yield* Console.error(
+        `key ${minted.record.key_id} for user ${user} (shown once; the relay keeps only its digest):`
+      )
+      yield* Console.log(Redacted.value(minted.key))
+    })
+  )).pipe(Command.withDescription("Mint a key for a user id and print it once"))
 
 const list = Command.make("list", { json, dataDir }, ({ dataDir, json }) =>
-  withKeys(dataDir, Effect.gen(function*() {
-    const keys = yield* Effect.flatMap(ApiKeys, (k) => k.list)
-    if (json) return yield* Console.log(JSON.stringify({ keys }))
-    yield* Console.log(["key_id", "user_id", "label", "created_at", "revoked_at"].join("\t"))
-    for (const k of keys) {
-      yield* Console.log([k.key_id, k.user_id, k.label ?? "", k.created_at, k.revoked_at ?? ""].join("\t"))
-    }
-  }))).pipe(Command.withDescription("List keys (ids and owners, never the keys)"))
+  withKeys(
+    dataDir,
+    Effect.gen(function*() {
+      const keys = yield* Effect.flatMap(ApiKeys, (k) => k.list)
+      if (json) return yield* Console.log(JSON.stringify({ keys }))
+      yield* Console.log(["key_id", "user_id", "label", "created_at", "revoked_at"].join("\t"))
+      for (const k of keys) {
+        yield* Console.log([k.key_id, k.user_id, k.label ?? "", k.created_at, k.revoked_at ?? ""].join("\t"))
+      }
+    })
+  )).pipe(Command.withDescription("List keys (ids and owners, never the keys)"))
 
-const revoke = Command.make("revoke", { id: Args.text({ name: "key-id-or-user-id" }), dataDir }, ({ dataDir, id }) =>
-  withKeys(dataDir, Effect.gen(function*() {
-    const revoked = yield* Effect.flatMap(ApiKeys, (k) => k.revoke(id))
-    if (revoked.length === 0) return yield* Effect.fail(`no active key matches ${id}`)
-    yield* Effect.forEach(revoked, (keyId) => Effect.flatMap(RelaySessions, (s) => s.removeByKey(keyId)))
-    yield* Console.log(`revoked ${revoked.join(", ")}; their sessions ended, their tunnels close within seconds`)
-  }))).pipe(Command.withDescription("Revoke a key (or every key of a user)"))
+const revoke = Command.make(
+  "revoke",
+  { id: Args.text({ name: "key-id-or-user-id" }), dataDir },
+  ({ dataDir, id }) =>
+    withKeys(
+      dataDir,
+      Effect.gen(function*() {
+        const revoked = yield* Effect.flatMap(ApiKeys, (k) => k.revoke(id))
+        if (revoked.length === 0) return yield* Effect.fail(`no active key matches ${id}`)
+        yield* Effect.forEach(revoked, (keyId) => Effect.flatMap(RelaySessions, (s) => s.removeByKey(keyId)))
+        yield* Console.log(`revoked ${revoked.join(", ")}; their sessions ended, their tunnels close within seconds`)
+      })
+    )
+).pipe(Command.withDescription("Revoke a key (or every key of a user)"))
 
 const keys = Command.make("keys").pipe(
   Command.withSubcommands([create, list, revoke]),
@@ -124,8 +160,14 @@ const keys = Command.make("keys").pipe(
 const rotate = Command.make("rotate-key", { ca: caFile }, ({ ca }) =>
   Effect.gen(function*() {
     const result = yield* rotateKey({ ca: readCa(ca) })
-    yield* Console.log(`new relay key ${result.key_id} saved to config.yaml; ${result.revoked_key_id ?? "the old key"} revoked`)
-    yield* Console.log(result.daemon_notified ? "the daemon reconnected with it" : "no running daemon answered; it will use the new key when it starts")
+    yield* Console.log(
+      `new relay key ${result.key_id} saved to config.yaml; ${result.revoked_key_id ?? "the old key"} revoked`
+    )
+    yield* Console.log(
+      result.daemon_notified
+        ? "the daemon reconnected with it"
+        : "no running daemon answered; it will use the new key when it starts"
+    )
   })).pipe(Command.withDescription("Mint a new relay key, revoke the old one, reconnect the daemon"))
 
 const register = Command.make("register", {
@@ -135,7 +177,9 @@ const register = Command.make("register", {
 }, ({ ca, label, url }) =>
   Effect.gen(function*() {
     const result = yield* enableRelay({ url, label: Option.getOrUndefined(label), ca: readCa(ca) })
-    yield* Console.log(`registered at ${url} as ${result.user_id} (daemon ${result.daemon_id}); key saved to config.yaml`)
+    yield* Console.log(
+      `registered at ${url} as ${result.user_id} (daemon ${result.daemon_id}); key saved to config.yaml`
+    )
   })).pipe(Command.withDescription("Register this daemon at a relay (what `setup --relay URL` does)"))
 
 export const relayCommand = Command.make("relay").pipe(

@@ -17,24 +17,28 @@ const cron = Options.text("cron").pipe(
 const kind = Options.choice("kind", ["notify", "ask"]).pipe(Options.withDefault("notify" as const))
 const circle = Options.text("circle").pipe(Options.withDescription("the circle to find <to> in"), Options.optional)
 
-const add = Command.make("add", { to, text, at, cron, kind, circle, from: fromOption, json: jsonOption }, (o) =>
-  runCommand(
-    asCliPeer(o.from, (me, api) =>
-      api.schedules.create({
-        payload: {
-          from_peer: me.peer_id,
-          to_peer: o.to,
-          text: o.text,
-          kind: o.kind,
-          ...Option.match(o.at, { onNone: () => ({}), onSome: (value) => ({ at: value }) }),
-          ...Option.match(o.cron, { onNone: () => ({}), onSome: (value) => ({ cron: value }) }),
-          ...Option.match(o.circle, { onNone: () => ({}), onSome: (value) => ({ circle: value }) })
-        }
-      })).pipe(
-        Effect.flatMap((s) => (o.json ? printJson(s) : Console.log(`${s.id}\t${s.next_fire_at}`))),
-        Effect.provide(ClientLayer)
-      )
-  )).pipe(Command.withDescription("Schedule a message (--at WHEN or --cron EXPR); prints the schedule id"))
+const add = Command.make(
+  "add",
+  { to, text, at, cron, kind, circle, from: fromOption, json: jsonOption },
+  (o) =>
+    runCommand(
+      asCliPeer(o.from, (me, api) =>
+        api.schedules.create({
+          payload: {
+            from_peer: me.peer_id,
+            to_peer: o.to,
+            text: o.text,
+            kind: o.kind,
+            ...Option.match(o.at, { onNone: () => ({}), onSome: (value) => ({ at: value }) }),
+            ...Option.match(o.cron, { onNone: () => ({}), onSome: (value) => ({ cron: value }) }),
+            ...Option.match(o.circle, { onNone: () => ({}), onSome: (value) => ({ circle: value }) })
+          }
+        })).pipe(
+          Effect.flatMap((s) => (o.json ? printJson(s) : Console.log(`${s.id}\t${s.next_fire_at}`))),
+          Effect.provide(ClientLayer)
+        )
+    )
+).pipe(Command.withDescription("Schedule a message (--at WHEN or --cron EXPR); prints the schedule id"))
 
 const list = Command.make("list", { from: fromOption, json: jsonOption }, ({ from, json }) =>
   runCommand(

@@ -1,8 +1,8 @@
 import { Command, Options } from "@effect/cli"
-import { randomBytes } from "node:crypto"
-import * as os from "node:os"
 import { Console, Effect, Option } from "effect"
+import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import { decodeConfigValues, loadConfig, readConfigDocument, updateConfigFile } from "../../../layers/ConfigLive.js"
 import { enableRelay } from "../../relay/Enable.js"
 import { setupCommandOverride, setupCommandParts } from "../../setup/Command.js"
@@ -34,16 +34,22 @@ const RELAY_KEYS = ["enabled", "url", "api_key", "daemon_id"].map((key) => ["rel
 export const printPlan = (planned: Planned, dryRun: boolean) =>
   Effect.gen(function*() {
     for (const c of planned.changes) {
-      yield* Console.log(dryRun ? diffText(c.file.path, c.before, c.after) : `${c.integration.label}: updated ${c.file.path}`)
+      yield* Console.log(
+        dryRun ? diffText(c.file.path, c.before, c.after) : `${c.integration.label}: updated ${c.file.path}`
+      )
     }
     for (const u of planned.unchanged) yield* Console.log(`${u.integration.label}: ${u.file.path} already up to date`)
-    for (const s of planned.skipped) yield* Console.log(`${s.label}: not found (no \`${s.binary}\` on PATH, no ${s.configDir})`)
+    for (const s of planned.skipped) {
+      yield* Console.log(`${s.label}: not found (no \`${s.binary}\` on PATH, no ${s.configDir})`)
+    }
   })
 
 /** Config keys setup sets itself (the relay keys are written by the registration). */
 const configChanges = (httpMcp: boolean, currentToken: string | null) => [
   ...(httpMcp ? [{ keyPath: ["daemon", "mcp_http", "enabled"], value: true as unknown }] : []),
-  ...(httpMcp && currentToken === null ? [{ keyPath: ["daemon", "auth_token"], value: randomBytes(32).toString("base64url") }] : [])
+  ...(httpMcp && currentToken === null
+    ? [{ keyPath: ["daemon", "auth_token"], value: randomBytes(32).toString("base64url") }]
+    : [])
 ]
 
 export const setupCommand = Command.make(
@@ -56,7 +62,9 @@ export const setupCommand = Command.make(
       if (Option.isSome(relay)) yield* decodeConfigValues(config.paths, { relay: { url: relay.value } }, {})
       const planned = planSetup(integrations(os.homedir(), setupCommandParts(config.paths.home)))
       const usesShim = setupCommandOverride() === undefined
-      if (usesShim && dryRun) yield* Console.log(`${shimPath(config.paths.home)}: (re)written to run this install (dry run)`)
+      if (usesShim && dryRun) {
+        yield* Console.log(`${shimPath(config.paths.home)}: (re)written to run this install (dry run)`)
+      }
       yield* printPlan(planned, dryRun)
       const changes = configChanges(httpMcp, config.values.daemon.auth_token)
       if (Option.isSome(relay)) {
@@ -99,7 +107,9 @@ export const setupCommand = Command.make(
           writeState(config.paths.home, { ...state, config: [...recorded, ...fresh] })
         }
         // The shim first: the configs written next call it.
-        if (usesShim && writeShim(config.paths.home)) yield* Console.log(`${shimPath(config.paths.home)}: runs this install`)
+        if (usesShim && writeShim(config.paths.home)) {
+          yield* Console.log(`${shimPath(config.paths.home)}: runs this install`)
+        }
         applySetup(planned, config.paths.home)
         if (httpMcp) {
           yield* Console.log(

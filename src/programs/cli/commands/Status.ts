@@ -1,7 +1,7 @@
 import { Command, Options } from "@effect/cli"
+import { Console, Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
-import { Console, Effect } from "effect"
 import { Config } from "../../../services/Config.js"
 import { DaemonClient } from "../../../services/DaemonClient.js"
 import { setupCommandParts } from "../../setup/Command.js"
@@ -43,7 +43,9 @@ export const statusCommand = Command.make("status", { json }, ({ json }) =>
         json ? printJson(s) : Console.log([
           `home: ${s.home}`,
           s.daemon.running
-            ? `daemon: running at ${s.daemon.url} (version ${s.daemon.version}, up ${Math.round(s.daemon.uptime_s)}s, ` +
+            ? `daemon: running at ${s.daemon.url} (version ${s.daemon.version}, up ${
+              Math.round(s.daemon.uptime_s)
+            }s, ` +
               `${s.daemon.peers.online} online, ${s.daemon.peers.busy} busy, relay ${s.daemon.relay.status})`
             : `daemon: not running (${s.daemon.error})`,
           `mcp over http: ${s.mcp_http ? "enabled" : "disabled"}; auth token: ${s.auth_token ? "set" : "not set"}`,
