@@ -4,15 +4,6 @@ import { z } from "zod"
 import { schedulesText } from "./Format.js"
 import { asPeer, call, type ToolRun } from "./ToolSupport.js"
 
-export const LIFECYCLE_TOOL_NAMES = [
-  "schedule_create",
-  "schedule_list",
-  "schedule_delete",
-  "spawn_peer",
-  "kill_peer",
-  "claim_role"
-] as const
-
 /** Tools that act on time and on agents themselves: schedules, spawning and killing agents. */
 export const registerLifecycleTools = (server: McpServer, run: ToolRun) => {
   server.registerTool(

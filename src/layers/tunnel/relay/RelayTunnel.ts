@@ -118,6 +118,20 @@ export class RelayTunnel implements TunnelLink {
     this.teardown(reason)
   }
 
+  /** What every new stream starts with: a fresh id and a full window each way. */
+  private freshStream() {
+    return {
+      id: this.allocate(),
+      up: new SendCredit(INITIAL_WINDOW),
+      inFlight: 0,
+      window: INITIAL_WINDOW,
+      unacked: 0,
+      responded: false,
+      done: false,
+      headTimer: undefined
+    }
+  }
+
   proxyHttp(req: IncomingMessage, res: ServerResponse, path: string): void {
     if (!this.isOpen) {
       errorPage(res, 502, "The daemon is not connected.")
@@ -129,14 +143,7 @@ export class RelayTunnel implements TunnelLink {
     }
     const stream: HttpStream = {
       kind: "http",
-      id: this.allocate(),
-      up: new SendCredit(INITIAL_WINDOW),
-      inFlight: 0,
-      window: INITIAL_WINDOW,
-      unacked: 0,
-      responded: false,
-      done: false,
-      headTimer: undefined,
+      ...this.freshStream(),
       req,
       res,
       remaining: undefined
@@ -173,14 +180,7 @@ export class RelayTunnel implements TunnelLink {
     }
     const stream: UpgradeStream = {
       kind: "ws",
-      id: this.allocate(),
-      up: new SendCredit(INITIAL_WINDOW),
-      inFlight: 0,
-      window: INITIAL_WINDOW,
-      unacked: 0,
-      responded: false,
-      done: false,
-      headTimer: undefined,
+      ...this.freshStream(),
       req,
       socket,
       head,
