@@ -225,16 +225,17 @@ export class SchedulesGroup extends HttpApiGroup.make("schedules")
   )
 {}
 
-/** Local-only: never tunnelled, and refused again for tunnelled requests. */
+/** The `spawn` action of the access rules decides; through the relay only a rule can allow it. */
 export class SpawnGroup extends HttpApiGroup.make("spawn")
   .add(
     HttpApiEndpoint.post("spawn", "/spawn").setPayload(SpawnRequest).addSuccess(Spawned, { status: 201 })
       .addError(SpawnRefusedBody).addError(SpawnFailedBody).addError(ForbiddenBody).addError(PeerNotFoundBody)
-      .addError(AmbiguousPeerBody)
+      .addError(AmbiguousPeerBody).addError(PolicyDeniedBody)
   )
   .add(
     HttpApiEndpoint.post("kill", "/peers/:ref/kill").setPath(RefPath).addSuccess(Killed)
       .addError(SpawnRefusedBody).addError(PeerNotFoundBody).addError(AmbiguousPeerBody).addError(ForbiddenBody)
+      .addError(PolicyDeniedBody)
   )
 {}
 

@@ -19,7 +19,10 @@ const rules: ReadonlyArray<readonly [method: string, pattern: RegExp]> = [
   ["GET", /^\/attachments\/[^/]+$/],
   // The dashboard lists and deletes schedules; creating one stays local (CLI, MCP tools).
   ["GET", /^\/schedules$/],
-  ["DELETE", /^\/schedules\/[^/]+$/]
+  ["DELETE", /^\/schedules\/[^/]+$/],
+  // Starting and stopping agents: the daemon refuses them unless an access rule allows via:relay spawn.
+  ["POST", /^\/spawn$/],
+  ["POST", /^\/peers\/[^/]+\/kill$/]
 ]
 
 /** Paths with dot segments, doubled or encoded separators are refused rather than normalised. */

@@ -4,7 +4,7 @@ import { updateConfigFile } from "../../src/layers/ConfigLive.js"
 import { resolvePaths } from "../../src/protocol/HomeFiles.js"
 import { login, makeCert, mintKey, RelayServicesLayer, request, startRelay, tempDir } from "../relay/harness.js"
 import { startDaemon } from "../support/Daemon.js"
-import { dashboardSession, register, request as local } from "../support/Http.js"
+import { asHuman, dashboardSession, register, request as local } from "../support/Http.js"
 import { writePolicy } from "./support.js"
 
 const cert = makeCert(tempDir("rw-cert-"))
@@ -17,7 +17,7 @@ rules:
 
 describe("a tunnelled request under the access rules", () => {
   it.live(
-    "via:relay makes the relay dashboard read-only; the local dashboard still sends",
+    "via:relay makes the relay dashboard read-only; the local dashboard still sends; spawning through the relay needs a rule",
     () =>
       Effect.gen(function*() {
         const relay = yield* startRelay(cert)
@@ -91,6 +91,49 @@ describe("a tunnelled request under the access rules", () => {
           body: JSON.stringify({ from: "agent", tool: "ask" })
         })
         assert.strictEqual(check.status, 404)
+
+        // Starting an agent through the relay: off while no rule allows via:relay spawn.
+        const spawnThroughRelay = () =>
+          request(`${relay.url}/spawn`, cert.cert, {
+            method: "POST",
+            headers: { cookie, origin: relay.url, "content-type": "application/json" },
+            body: JSON.stringify({ path: home, backend: "codex" })
+          })
+        const refused = yield* spawnThroughRelay()
+        assert.strictEqual(refused.status, 403, refused.body)
+        assert.strictEqual(JSON.parse(refused.body).error.code, "spawn_refused")
+        assert.include(JSON.parse(refused.body).error.message, "needs a rule that allows it")
+
+        const untilRules = (count: number) =>
+          Effect.gen(function*() {
+            for (let i = 0;; i++) {
+              const h = yield* Effect.promise(() => local(d.url, "GET", "/health", { headers: host }))
+              if (h.body?.policy?.rules === count) return
+              if (i > 200) return yield* Effect.dieMessage(`the policy never had ${count} rules`)
+              yield* Effect.sleep("25 millis")
+            }
+          })
+        writePolicy(home, `${READ_ONLY_RELAY}  - {effect: allow, from: "via:relay", actions: [spawn]}\n`)
+        yield* untilRules(2)
+        // The rule lets the request through to the spawner, which is not configured here.
+        const allowed = yield* spawnThroughRelay()
+        assert.strictEqual(allowed.status, 403, allowed.body)
+        assert.notInclude(JSON.parse(allowed.body).error.message, "needs a rule")
+        assert.include(JSON.parse(allowed.body).error.message, "daemon.spawn")
+
+        // Locally, a rule that denies spawn refuses even a human, and records it.
+        writePolicy(home, `rules:\n  - {effect: deny, from: "*", actions: [spawn]}\n`)
+        yield* untilRules(1)
+        const ops = yield* Effect.promise(() => register(d.url, { name: "ops", backend: "cli" }, asHuman(home)))
+        const spawnDenied = yield* Effect.promise(() =>
+          local(d.url, "POST", "/spawn", {
+            headers: { ...host, "x-repowire-peer-token": ops.token },
+            body: { path: home, backend: "codex" }
+          })
+        )
+        assert.strictEqual(spawnDenied.status, 403, spawnDenied.text)
+        assert.strictEqual(spawnDenied.body.error.code, "policy_denied")
+        assert.include(spawnDenied.body.error.message, "spawn")
       }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))),
     30_000
   )

@@ -144,13 +144,21 @@ describe("relay + the real daemon", () => {
             ["POST", "/relay/reconnect"],
             ["POST", "/events/chat"],
             ["GET", "/deliveries?peer=x"],
-            ["POST", "/spawn"],
-            ["POST", "/peers/x/kill"],
             ["POST", "/schedules"]
           ] as const
         ) {
           const r = yield* request(`${relay.url}${path}`, cert.cert, { method, headers: { cookie, origin: relay.url } })
           assert.strictEqual(r.status, 404, `${method} ${path}`)
+        }
+        // Starting and stopping agents reach the daemon, which refuses them with no rule allowing it.
+        for (const path of ["/spawn", "/peers/x/kill"]) {
+          const r = yield* request(`${relay.url}${path}`, cert.cert, {
+            method: "POST",
+            headers: { cookie, origin: relay.url, "content-type": "application/json" },
+            body: JSON.stringify({ path: "/tmp", backend: "codex" })
+          })
+          assert.strictEqual(r.status, 403, `POST ${path}: ${r.body}`)
+          assert.strictEqual(JSON.parse(r.body).error.code, "spawn_refused")
         }
         // The local-only reconnect route works from the machine itself.
         const again = yield* Effect.promise(() =>

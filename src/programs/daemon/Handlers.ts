@@ -1,7 +1,7 @@
 import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import { DaemonApi } from "../../protocol/DaemonApi.js"
-import { Forbidden, SpawnRefused } from "../../protocol/Errors.js"
+import { Forbidden } from "../../protocol/Errors.js"
 import { PEER_TOKEN_HEADER } from "../../protocol/Peer.js"
 import { Asks } from "../../services/Asks.js"
 import { Deliveries } from "../../services/Deliveries.js"
@@ -9,14 +9,13 @@ import { EventLog } from "../../services/EventLog.js"
 import { MessageRouter } from "../../services/MessageRouter.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
 import { Policy } from "../../services/Policy.js"
-import { Tunnelled } from "../../services/RequestContext.js"
 import { Roles } from "../../services/Roles.js"
 import { Schedules } from "../../services/Schedules.js"
 import { Spawner } from "../../services/Spawner.js"
 import { TunnelClient } from "../../services/TunnelClient.js"
 import { VERSION } from "../../Version.js"
 import { authorizeFor, authorizeRegistration, currentSender } from "./Caller.js"
-import { readAsk, readFilter, readOne } from "./PolicyChecks.js"
+import { readAsk, readFilter, readOne, spawnGate } from "./PolicyChecks.js"
 import { PolicyHandlers } from "./PolicyHandlers.js"
 
 const startedAt = Date.now()
@@ -229,20 +228,15 @@ const SchedulesHandlers = HttpApiBuilder.group(DaemonApi, "schedules", (handlers
       .handle("remove", ({ path }) => Effect.flatMap(currentSender, (sender) => schedules.remove(sender, path.id)))
   }))
 
-/** Starting a process on this machine is never done for a request that came through the relay. */
-const localOnly = Effect.gen(function*() {
-  if (yield* Tunnelled) {
-    return yield* new SpawnRefused({ message: "spawning and killing agents is refused through the relay" })
-  }
-  return yield* currentSender
-})
+/** Who may start or stop an agent on this machine: the access rules' `spawn` action decides. */
+const spawnCaller = Effect.flatMap(currentSender, spawnGate)
 
 const SpawnHandlers = HttpApiBuilder.group(DaemonApi, "spawn", (handlers) =>
   Effect.gen(function*() {
     const spawner = yield* Spawner
     return handlers
-      .handle("spawn", ({ payload }) => Effect.flatMap(localOnly, (sender) => spawner.spawn(sender, payload)))
-      .handle("kill", ({ path }) => Effect.flatMap(localOnly, (sender) => spawner.kill(sender, path.ref)))
+      .handle("spawn", ({ payload }) => Effect.flatMap(spawnCaller, (sender) => spawner.spawn(sender, payload)))
+      .handle("kill", ({ path }) => Effect.flatMap(spawnCaller, (sender) => spawner.kill(sender, path.ref)))
   }))
 
 export const DaemonHandlers = Layer.mergeAll(

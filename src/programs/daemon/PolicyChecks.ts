@@ -2,7 +2,7 @@
 import { HttpServerRequest } from "@effect/platform"
 import { Clock, Effect } from "effect"
 import { callerOf, makeGate } from "../../layers/policy/Gate.js"
-import { PolicyDenied } from "../../protocol/Errors.js"
+import { PolicyDenied, SpawnRefused } from "../../protocol/Errors.js"
 import type { MeshEvent } from "../../protocol/MeshEvent.js"
 import type { Ask } from "../../protocol/Message.js"
 import { type Peer, PEER_TOKEN_HEADER } from "../../protocol/Peer.js"
@@ -146,3 +146,27 @@ export const attachRefusal = Effect.gen(function*() {
   )
   return checked._tag === "Left" ? checked.left : undefined
 })
+
+/**
+ * Starting or stopping an agent (`spawn`): the access rules decide for the sender, and through
+ * the relay it stays off unless a rule (not the default) allows it.
+ */
+export const spawnGate = (sender: Peer) =>
+  Effect.gen(function*() {
+    const policy = yield* Policy
+    const tunnelled = yield* Tunnelled
+    const question = {
+      caller: callerOf(sender, tunnelled ? "relay" : "local"),
+      action: "spawn" as const,
+      target: undefined
+    }
+    const checked = makeGate(policy, yield* EventLog).checkNow(question, yield* Clock.currentTimeMillis)
+    if (checked._tag === "Left") return yield* checked.left
+    if (tunnelled && (!policy.active() || policy.decideNow(question).rule === undefined)) {
+      return yield* new SpawnRefused({
+        message: "spawning and killing agents through the relay needs a rule that allows it " +
+          "(effect: allow, from: \"via:relay\", actions: [spawn])"
+      })
+    }
+    return sender
+  })
