@@ -3,18 +3,17 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Duplex } from "node:stream"
 import { WebSocket, type WebSocketServer } from "ws"
 import { TunnelClose } from "../../../protocol/TunnelClose.js"
-import { decodeFrame, Frames, INITIAL_WINDOW, type ResetCode, type TunnelFrame } from "../../../protocol/TunnelFrame.js"
+import { decodeFrame, Frames, type ResetCode, type TunnelFrame } from "../../../protocol/TunnelFrame.js"
 import { tunnelHeaders } from "../../../protocol/TunnelRoutes.js"
 import type { TunnelInfo, TunnelLink } from "../../../services/RelayRouter.js"
 import { errorPage } from "../../JsonResponses.js"
-import { SendCredit } from "../shared/Credit.js"
 import { browserSockets } from "./BrowserSockets.js"
 import { pumpUpload } from "./BrowserUploads.js"
 import { daemonAnswers } from "./DaemonAnswers.js"
 import { headDeadlineMs } from "./HeadDeadline.js"
 import { TunnelBudget } from "./TunnelBudget.js"
 import { TunnelOutbound } from "./TunnelOutbound.js"
-import { type HttpStream, rawResponse, type Stream, type StreamHost, type UpgradeStream } from "./TunnelStreams.js"
+import { newHttpStream, newUpgradeStream, rawResponse, type Stream, type StreamHost } from "./TunnelStreams.js"
 
 /** Concurrent browser requests one daemon's tunnel carries; beyond it the browser gets 503. */
 const MAX_STREAMS = 512
@@ -118,36 +117,19 @@ export class RelayTunnel implements TunnelLink {
     this.teardown(reason)
   }
 
-  /** What every new stream starts with: a fresh id and a full window each way. */
-  private freshStream() {
-    return {
-      id: this.allocate(),
-      up: new SendCredit(INITIAL_WINDOW),
-      inFlight: 0,
-      window: INITIAL_WINDOW,
-      unacked: 0,
-      responded: false,
-      done: false,
-      headTimer: undefined
-    }
+  /** Why no stream can open now (no daemon, or too many in flight), or undefined. */
+  private refusal(): { readonly status: number; readonly message: string } | undefined {
+    if (!this.isOpen) return { status: 502, message: "The daemon is not connected." }
+    if (this.streams.size >= MAX_STREAMS) return { status: 503, message: "Too many requests in flight to this daemon." }
+    return undefined
   }
 
   proxyHttp(req: IncomingMessage, res: ServerResponse, path: string): void {
-    if (!this.isOpen) {
-      errorPage(res, 502, "The daemon is not connected.")
-      return
+    const refused = this.refusal()
+    if (refused !== undefined) {
+      return errorPage(res, refused.status, refused.message, refused.status === 503 ? { "retry-after": "1" } : {})
     }
-    if (this.streams.size >= MAX_STREAMS) {
-      errorPage(res, 503, "Too many requests in flight to this daemon.", { "retry-after": "1" })
-      return
-    }
-    const stream: HttpStream = {
-      kind: "http",
-      ...this.freshStream(),
-      req,
-      res,
-      remaining: undefined
-    }
+    const stream = newHttpStream(this.allocate(), req, res)
     this.streams.set(stream.id, stream)
     this.send(Frames.open(stream.id, {
       method: req.method ?? "GET",
@@ -170,25 +152,9 @@ export class RelayTunnel implements TunnelLink {
   }
 
   proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void {
-    if (!this.isOpen) {
-      rawResponse(socket, 502, "The daemon is not connected.")
-      return
-    }
-    if (this.streams.size >= MAX_STREAMS) {
-      rawResponse(socket, 503, "Too many requests in flight to this daemon.")
-      return
-    }
-    const stream: UpgradeStream = {
-      kind: "ws",
-      ...this.freshStream(),
-      req,
-      socket,
-      head,
-      browser: undefined,
-      pending: [],
-      backlog: 0,
-      sending: Promise.resolve()
-    }
+    const refused = this.refusal()
+    if (refused !== undefined) return rawResponse(socket, refused.status, refused.message)
+    const stream = newUpgradeStream(this.allocate(), req, socket, head)
     this.streams.set(stream.id, stream)
     this.awaitHead(stream, this.limits.responseTimeoutMs)
     socket.on("close", () => {

@@ -2,9 +2,9 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { STATUS_CODES } from "node:http"
 import type { Duplex } from "node:stream"
 import type { WebSocket } from "ws"
-import type { ResetCode, TunnelFrame } from "../../../protocol/TunnelFrame.js"
+import { INITIAL_WINDOW, type ResetCode, type TunnelFrame } from "../../../protocol/TunnelFrame.js"
 import { errorCode } from "../../JsonResponses.js"
-import type { SendCredit } from "../shared/Credit.js"
+import { SendCredit } from "../shared/Credit.js"
 import type { TunnelBudget } from "./TunnelBudget.js"
 import type { TunnelOutbound } from "./TunnelOutbound.js"
 
@@ -43,6 +43,38 @@ export interface UpgradeStream extends BaseStream {
   sending: Promise<void>
 }
 export type Stream = HttpStream | UpgradeStream
+
+/** What every stream starts with: its id and a full window each way. */
+const fresh = (id: number) => ({
+  id,
+  up: new SendCredit(INITIAL_WINDOW),
+  inFlight: 0,
+  window: INITIAL_WINDOW,
+  unacked: 0,
+  responded: false,
+  done: false,
+  headTimer: undefined
+})
+
+export const newHttpStream = (id: number, req: IncomingMessage, res: ServerResponse): HttpStream => ({
+  kind: "http",
+  ...fresh(id),
+  req,
+  res,
+  remaining: undefined
+})
+
+export const newUpgradeStream = (id: number, req: IncomingMessage, socket: Duplex, head: Buffer): UpgradeStream => ({
+  kind: "ws",
+  ...fresh(id),
+  req,
+  socket,
+  head,
+  browser: undefined,
+  pending: [],
+  backlog: 0,
+  sending: Promise.resolve()
+})
 
 /** What a stream's handlers need from the tunnel that carries it. */
 export interface StreamHost {
