@@ -1,7 +1,7 @@
 import * as fs from "node:fs"
-import * as http from "node:http"
 import * as path from "node:path"
 import WebSocket from "ws"
+import { agent, post } from "./support/Http.js"
 import { startDaemonProcess } from "./support/Processes.js"
 import { median, ms, percentile, ratio, report, sleep } from "./support/Stats.js"
 
@@ -15,27 +15,6 @@ const RULES = 100
 const WARM_UP = 100
 const ASKS = 1000
 const PER_SECOND = 50
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 16 })
-
-const post = (base: string, route: string, body: unknown, headers: Record<string, string> = {}) =>
-  new Promise<any>((resolve, reject) => {
-    const payload = JSON.stringify(body)
-    const req = http.request(new URL(route, base), {
-      method: "POST",
-      agent,
-      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload), ...headers }
-    }, (res) => {
-      let text = ""
-      res.on("data", (c) => (text += c))
-      res.on(
-        "end",
-        () => (res.statusCode! < 300 ? resolve(JSON.parse(text)) : reject(new Error(`${res.statusCode} ${text}`)))
-      )
-    })
-    req.on("error", reject)
-    req.end(payload)
-  })
 
 /** A hundred rules of every selector kind, none of which decides for the bench's peers. */
 export const hundredRules = () => {
