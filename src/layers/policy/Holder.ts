@@ -1,8 +1,9 @@
 import { Either } from "effect"
 import type { PolicyHealth } from "../../protocol/Policy.js"
 import type { PolicyShape } from "../../services/Policy.js"
+import { cachedDecider } from "./DecisionCache.js"
 import { parsePolicy, policyErrorText } from "./PolicyText.js"
-import { type CompiledPolicy, decide, ruleText } from "./Rules.js"
+import { type CompiledPolicy, ruleText } from "./Rules.js"
 
 /** What loading a text did: in force now, kept the previous rules, or no file. */
 export type LoadOutcome =
@@ -16,11 +17,13 @@ export type LoadOutcome =
  */
 export const makePolicyHolder = (file: string) => {
   let compiled: CompiledPolicy | undefined
+  let decideCached: ReturnType<typeof cachedDecider> | undefined
   let error: string | undefined
 
   const load = (text: string | undefined): LoadOutcome => {
     if (text === undefined) {
       compiled = undefined
+      decideCached = undefined
       error = undefined
       return { _tag: "Removed" }
     }
@@ -30,6 +33,7 @@ export const makePolicyHolder = (file: string) => {
       return { _tag: "Invalid", message: error }
     }
     compiled = parsed.right
+    decideCached = cachedDecider(compiled)
     error = undefined
     return { _tag: "Loaded", rules: compiled.rules.length }
   }
@@ -49,7 +53,7 @@ export const makePolicyHolder = (file: string) => {
   const shape: PolicyShape = {
     active: () => compiled !== undefined,
     decideNow: (question) =>
-      compiled === undefined ? { effect: "allow", rule: undefined, reason: "no policy" } : decide(compiled, question),
+      decideCached === undefined ? { effect: "allow", rule: undefined, reason: "no policy" } : decideCached(question),
     health,
     view: () => ({
       ...health(),
