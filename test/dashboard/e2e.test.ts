@@ -244,6 +244,37 @@ describe("dashboard end to end (Chromium + real daemon)", () => {
     await shot("log-after-restart")
   }, 90_000)
 
+  it("shows the access rules in force, read-only, and their denials in the log", async () => {
+    const file = path.join(home, "policy.yaml")
+    const write = async (text: string) => {
+      await fs.writeFile(`${file}.tmp`, text, { mode: 0o600 })
+      await fs.rename(`${file}.tmp`, file)
+    }
+    await write(`default: allow\nrules:\n  - {effect: deny, from: "name:web", to: "name:api", actions: [notify]}\n`)
+    await page.goto(`${daemon.url}/dashboard#/rules`)
+    await page.locator(".rule.e-deny", { hasText: "deny name:web → name:api notify" }).waitFor()
+    assert.include(await page.locator(".rules-head").textContent(), "default allow")
+
+    const refused = await web.post("/notify", { from_peer: web.peerId, to_peer: "api", text: "not for api" })
+    assert.strictEqual(refused.status, 403)
+    await page.goto(`${daemon.url}/dashboard#/log`)
+    const denial = page.locator(".event.t-policy_denied", { hasText: "web → api" })
+    await denial.waitFor()
+    assert.include(await denial.textContent(), "rule 1")
+    assert.notInclude(await denial.textContent(), "not for api")
+
+    // A change to the file shows without reloading the page: the health bar links to the new rules.
+    await write(
+      `default: allow\nrules:\n  - {effect: deny, from: "*", actions: [broadcast]}\n  - {effect: allow, from: "*"}\n`
+    )
+    await page.locator(".health a[href='#/rules']", { hasText: "2 rules" }).click()
+    await page.locator(".rule.e-deny", { hasText: "deny * broadcast" }).waitFor()
+    assert.strictEqual(await page.locator(".rule-list li").count(), 2)
+    await shot("rules")
+    await fs.rm(file)
+    await page.locator(".health a[href='#/rules']").waitFor({ state: "detached" })
+  }, 90_000)
+
   it("works on a phone-sized screen", async () => {
     await page.setViewportSize({ width: 390, height: 844 })
     await page.goto(`${daemon.url}/dashboard#/peers`)
