@@ -1,8 +1,8 @@
 import type { Decision, PolicyPeer, PolicyQuestion } from "../../services/Policy.js"
 import { type CompiledPolicy, decide } from "./Rules.js"
 
-/** Distinct questions remembered before the cache starts over (a few hundred peers squared). */
-const MAX_ENTRIES = 65_536
+/** Distinct questions remembered before the cache starts over: every pair of ninety peers, about 2 MB. */
+const MAX_ENTRIES = 8_192
 
 /**
  * Each field length-prefixed, so no choice of names can make two different peers one key
