@@ -1,7 +1,7 @@
 import { Effect } from "effect"
-import { equalBytes, fromBase64Url, toBase64Url, utf8 } from "./Bytes.js"
+import { equalBytes, fromBase64Url, toBase64Url, toHex, utf8 } from "./Bytes.js"
 import { Handshake } from "./Handshake.js"
-import { hmac, type KeyPair } from "./Primitives.js"
+import { hash, hmac, type KeyPair } from "./Primitives.js"
 import { HandshakeFailed } from "./SealedErrors.js"
 
 /**
@@ -85,3 +85,6 @@ export const readPinned = <E, R>(
 
 /** A pin on one known key (the browser's pin on its daemon). */
 export const pinnedTo = (expected: Uint8Array) => (key: Uint8Array) => Effect.succeed(equalBytes(key, expected))
+
+/** How a static key is shown to people: SHA-256 of the public key, hex. */
+export const fingerprintOf = (publicKey: Uint8Array) => Effect.map(hash(publicKey), toHex)
