@@ -59,17 +59,6 @@ export class CipherState {
     })
   }
 
-  /** REKEY(k): the first 32 bytes of ENCRYPT(k, 2^64-1, empty, 32 zeros) (§4.2); the counter stays. */
-  rekey(): Effect.Effect<void> {
-    const key = this.key
-    if (key === undefined) return Effect.void
-    return Effect.gen(this, function*() {
-      const next = (yield* encrypt(key, MAX_NONCE, new Uint8Array(0), new Uint8Array(32))).slice(0, 32)
-      this.k = next
-      this.key = yield* aesKey(next)
-    })
-  }
-
   /** The raw key, for deriving per-stream keys from a transport key. */
   get rawKey(): Uint8Array | undefined {
     return this.k
