@@ -9,4 +9,6 @@ export class Devices extends Context.Tag("repowire/Devices")<Devices, {
   readonly revoke: (id: string) => Effect.Effect<PairedDevice, DeviceNotFound>
   /** The unrevoked device with this static public key, marked seen now. */
   readonly admit: (publicKey: Uint8Array) => Effect.Effect<Option.Option<PairedDevice>>
+  /** Completes when the device is revoked (at once if it already is): its sessions end then. */
+  readonly revoked: (id: string) => Effect.Effect<void>
 }>() {}

@@ -1,4 +1,4 @@
-import { Clock, Effect, Layer, Option } from "effect"
+import { Clock, Deferred, Effect, Layer, Option } from "effect"
 import { DeviceNotFound } from "../../protocol/Errors.js"
 import { toHex } from "../../protocol/sealed/Bytes.js"
 import type { PairedDevice } from "../../protocol/sealed/Devices.js"
@@ -12,12 +12,33 @@ export const DevicesLive = Layer.effect(
   Effect.gen(function*() {
     const db = yield* Database
     const byId = (id: string) => db.one(DeviceRow, `SELECT ${DEVICE_COLUMNS} FROM devices WHERE id = ?`, [id])
+    // One signal per device that has sessions waiting on it; completed and dropped on revocation.
+    const signals = new Map<string, Deferred.Deferred<void>>()
+
+    const revoked = (id: string) =>
+      Effect.gen(function*() {
+        // The signal first, then the row: a revocation in between completes the signal.
+        let signal = signals.get(id)
+        if (signal === undefined) {
+          signal = yield* Deferred.make<void>()
+          signals.set(id, signal)
+        }
+        const row = yield* byId(id)
+        if (Option.isNone(row) || row.value.revoked_at !== null) {
+          signals.delete(id)
+          return
+        }
+        yield* Deferred.await(signal)
+      })
 
     const revoke = Effect.fn("Devices.revoke")(function*(id: string) {
       const at = yield* Clock.currentTimeMillis
       const changed = yield* db.run("UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [at, id])
       const row = changed.changes === 0 ? Option.none() : yield* byId(id)
       if (Option.isNone(row)) return yield* new DeviceNotFound({ message: `no paired device ${id} (or it is revoked)` })
+      const signal = signals.get(id)
+      signals.delete(id)
+      if (signal !== undefined) yield* Deferred.succeed(signal, undefined)
       return deviceOf(row.value)
     })
 
@@ -41,7 +62,8 @@ export const DevicesLive = Layer.effect(
         (rows) => rows.map(deviceOf)
       ),
       revoke,
-      admit
+      admit,
+      revoked
     })
   })
 )
