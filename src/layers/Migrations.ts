@@ -119,5 +119,26 @@ export const migrations = Migrator.fromRecord({
       path        TEXT NOT NULL,
       created_at  INTEGER NOT NULL
     )`
+  }),
+  // The sealed tunnel: one-time pairing secrets (their Noise psk, not the link's key) and the
+  // browsers paired through them, by static public key.
+  "0004_sealed": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE pairing_secrets (
+      id         TEXT PRIMARY KEY,
+      psk        TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL,
+      used_at    INTEGER
+    )`
+    yield* sql`CREATE TABLE devices (
+      id          TEXT PRIMARY KEY,
+      public_key  TEXT NOT NULL UNIQUE,
+      fingerprint TEXT NOT NULL,
+      label       TEXT NOT NULL,
+      created_at  INTEGER NOT NULL,
+      last_seen   INTEGER NOT NULL,
+      revoked_at  INTEGER
+    )`
   })
 })

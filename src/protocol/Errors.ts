@@ -166,6 +166,8 @@ type AnyWireError =
   | SpawnRefused
   | SpawnFailed
   | RoleTaken
+  | PairingRefused
+  | DeviceNotFound
 
 /** A typed error as an HTTP response: the one way a route answers outside the HttpApi's own encoding. */
 export const errorResponse = (error: AnyWireError, headers: Readonly<Record<string, string>> = {}) => {
@@ -200,3 +202,19 @@ export class RoleTaken extends Schema.TaggedError<RoleTaken>()("RoleTaken", { me
   static readonly status = 409
 }
 export const RoleTakenBody = envelope(RoleTaken)
+
+/** A pairing secret that is unknown, already used or expired: nothing was stored. */
+export class PairingRefused extends Schema.TaggedError<PairingRefused>()("PairingRefused", {
+  message: Schema.String
+}) {
+  static readonly code = "pairing_refused"
+  static readonly status = 403
+}
+export const PairingRefusedBody = envelope(PairingRefused)
+
+/** No paired device has this id (or it is already revoked). */
+export class DeviceNotFound extends Schema.TaggedError<DeviceNotFound>()("DeviceNotFound", { message: Schema.String }) {
+  static readonly code = "device_not_found"
+  static readonly status = 404
+}
+export const DeviceNotFoundBody = envelope(DeviceNotFound)

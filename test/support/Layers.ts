@@ -10,6 +10,7 @@ import { ConfigMemory } from "../../src/layers/ConfigLive.js"
 import { type DaemonRetention, RelayRouterLive } from "../../src/layers/RelayRouterLive.js"
 import { RelaySessionsLive } from "../../src/layers/RelaySessionsLive.js"
 import { RelayStoreLive } from "../../src/layers/RelayStoreLive.js"
+import { SealedLive } from "../../src/layers/sealed/SealedLive.js"
 import { SqliteLive, SqliteMemory } from "../../src/layers/Sqlite.js"
 import { MeshServices, meshServicesOver } from "../../src/programs/daemon/Services.js"
 import type { Transports } from "../../src/services/Transports.js"
@@ -42,7 +43,7 @@ export const attachmentsLayer = (home: string, config: Record<string, unknown> =
 /** The daemon's services as it runs them, on SQLite and files under `home`, without its HTTP server. */
 export const daemonServicesLayer = (home: string, config: Record<string, unknown> = {}) =>
   MeshServices.pipe(
-    Layer.provideMerge(Layer.mergeAll(AttachmentsLive, TunnelClient.Disabled, AuthTokenLive)),
+    Layer.provideMerge(Layer.mergeAll(AttachmentsLive, TunnelClient.Disabled, AuthTokenLive, SealedLive)),
     Layer.provideMerge(SqliteLive),
     Layer.provideMerge(ConfigMemory(home, config))
   )

@@ -17,6 +17,7 @@ import { VERSION } from "../../Version.js"
 import { authorizeFor, authorizeRegistration, currentSender } from "./Caller.js"
 import { readAsk, readFilter, readOne, spawnGate } from "./PolicyChecks.js"
 import { PolicyHandlers } from "./PolicyHandlers.js"
+import { SealedHandlers } from "./SealedHandlers.js"
 
 const startedAt = Date.now()
 
@@ -248,5 +249,6 @@ export const DaemonHandlers = Layer.mergeAll(
   EventsHandlers,
   SchedulesHandlers,
   SpawnHandlers,
-  PolicyHandlers
+  PolicyHandlers,
+  SealedHandlers
 )

@@ -6,6 +6,7 @@ import * as Http from "node:http"
 import { AttachmentsLive } from "../../layers/AttachmentsLive.js"
 import { AuthTokenLive } from "../../layers/AuthTokenLive.js"
 import { PolicyLive } from "../../layers/PolicyLive.js"
+import { SealedLive } from "../../layers/sealed/SealedLive.js"
 import { SqliteLive } from "../../layers/Sqlite.js"
 import { TunnelClientLocal } from "../../layers/TunnelClientLive.js"
 import { durationMillis } from "../../protocol/ConfigFile.js"
@@ -111,7 +112,7 @@ export const makeDaemonLive = (options: { readonly directRoutes: boolean }) =>
   Serve(options).pipe(
     Layer.provide(MeshServices),
     // The access rules reach the mesh services and the app's handlers alike.
-    Layer.provide(Layer.mergeAll(AttachmentsLive, TunnelClientLocal(), AuthTokenLive, PolicyLive)),
+    Layer.provide(Layer.mergeAll(AttachmentsLive, TunnelClientLocal(), AuthTokenLive, PolicyLive, SealedLive)),
     // One LocalApp for both: Serve sets the app, the relay link serves tunnelled requests from it.
     Layer.provide(LocalApp.Live),
     Layer.provide(SqliteLive),

@@ -6,6 +6,7 @@ import { ApiKeys } from "../../../services/ApiKeys.js"
 import { RelaySessions } from "../../../services/RelaySessions.js"
 import { enableRelay, rotateKey } from "../../relay/Enable.js"
 import { relayDatabase, serveRelay } from "../../relay/RelayMain.js"
+import { devicesCommand, pairCommand } from "./RelayPair.js"
 
 const dataDir = Options.directory("data-dir").pipe(
   Options.withDescription("Where the relay keeps its SQLite file (default $REPOWIRE_HOME/relay)"),
@@ -183,6 +184,6 @@ const register = Command.make("register", {
   })).pipe(Command.withDescription("Register this daemon at a relay (what `setup --relay URL` does)"))
 
 export const relayCommand = Command.make("relay").pipe(
-  Command.withSubcommands([serve, keys, rotate, register]),
+  Command.withSubcommands([serve, keys, rotate, register, pairCommand, devicesCommand]),
   Command.withDescription("The relay server, its keys, and this daemon's link to it")
 )
