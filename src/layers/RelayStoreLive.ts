@@ -3,7 +3,11 @@ import { Migrator, SqlClient } from "@effect/sql"
 import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
 import { Effect, Layer } from "effect"
 
-const migrations = Migrator.fromRecord({
+/**
+ * The relay's schema, portable: the same migrations run on SQLite and on PostgreSQL
+ * (RelayStorePg). Epoch milliseconds are BIGINT: 64-bit in PostgreSQL, INTEGER affinity in SQLite.
+ */
+export const relayMigrations = Migrator.fromRecord({
   "0001_relay": Effect.flatMap(SqlClient.SqlClient, (sql) =>
     Effect.all([
       sql`CREATE TABLE users (user_id TEXT PRIMARY KEY, created_at TEXT NOT NULL)`,
@@ -20,7 +24,7 @@ const migrations = Migrator.fromRecord({
         user_id TEXT NOT NULL,
         key_id TEXT NOT NULL,
         daemon_id TEXT,
-        expires_at INTEGER NOT NULL
+        expires_at BIGINT NOT NULL
       )`,
       sql`CREATE INDEX sessions_key ON sessions(key_id)`,
       sql`CREATE TABLE daemons (
@@ -39,7 +43,7 @@ const migrations = Migrator.fromRecord({
 
 /** The relay's SQLite file (users, key digests, sessions, daemons seen), migrated on open. */
 export const RelayStoreLive = (filename: string) =>
-  SqliteMigrator.layer({ loader: migrations }).pipe(
+  SqliteMigrator.layer({ loader: relayMigrations }).pipe(
     Layer.provideMerge(SqliteClient.layer({ filename })),
     Layer.provide(NodeContext.layer)
   )
