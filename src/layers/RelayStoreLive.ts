@@ -38,7 +38,19 @@ export const relayMigrations = Migrator.fromRecord({
   "0002_daemons_last_seen": Effect.flatMap(
     SqlClient.SqlClient,
     (sql) => sql`CREATE INDEX daemons_last_seen ON daemons(last_seen)`
-  )
+  ),
+  // Rate limits shared by every process on the store (RateLimitsLive); expired windows are pruned by window_end.
+  "0003_rate_limits": Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.all([
+      sql`CREATE TABLE rate_limits (
+        bucket TEXT NOT NULL,
+        client TEXT NOT NULL,
+        window_end BIGINT NOT NULL,
+        hits INTEGER NOT NULL,
+        PRIMARY KEY (bucket, client)
+      )`,
+      sql`CREATE INDEX rate_limits_window_end ON rate_limits(window_end)`
+    ], { discard: true }))
 })
 
 /** The relay's SQLite file (users, key digests, sessions, daemons seen), migrated on open. */
