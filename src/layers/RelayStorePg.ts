@@ -1,7 +1,7 @@
 import { NodeContext } from "@effect/platform-node"
-import { SqlClient } from "@effect/sql"
+import { SqlClient, SqlError } from "@effect/sql"
 import { PgClient, PgMigrator } from "@effect/sql-pg"
-import { Effect, Layer, type Redacted } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import Pg from "pg"
 import { relayMigrations } from "./RelayStoreLive.js"
 
@@ -37,9 +37,30 @@ const migrateLocked = Effect.scoped(Effect.gen(function*() {
   return yield* PgMigrator.run({ loader: relayMigrations })
 }))
 
+/** Where the store is, for messages: host, port and database, never the credentials. */
+const describe = (url: Redacted.Redacted<string>) => {
+  try {
+    const parsed = new URL(Redacted.value(url))
+    return `${parsed.hostname}:${parsed.port || "5432"}${parsed.pathname}`
+  } catch {
+    return "the --database-url"
+  }
+}
+
 /** The relay's store on PostgreSQL: what several replicas share. Migrated on start. */
 export const RelayStorePg = (url: Redacted.Redacted<string>) =>
   Layer.effectDiscard(migrateLocked).pipe(
     Layer.provideMerge(PgClient.layer({ url, types, applicationName: "repowire-relay" })),
-    Layer.provide(NodeContext.layer)
+    Layer.provide(NodeContext.layer),
+    // The client says only "Failed to connect": name the server and the reason (refused, auth, ...).
+    Layer.mapError((error) =>
+      error._tag === "SqlError"
+        ? new SqlError.SqlError({
+          cause: error.cause,
+          message: `PostgreSQL at ${describe(url)}: ${error.message}: ${
+            error.cause instanceof Error ? error.cause.message : String(error.cause)
+          }`
+        })
+        : error
+    )
   )

@@ -345,6 +345,17 @@ describe("relay store on PostgreSQL: starting together, picking the layer", () =
       assert.include(String(exit), "InvalidDatabaseUrl")
     }))
 
+  it.live("an unreachable server is named in the failure, without its password", () =>
+    Effect.gen(function*() {
+      const error = yield* Layer.build(RelayStorePg(Redacted.make("postgres://relay:hunter2@127.0.0.1:1/relay"))).pipe(
+        Effect.scoped,
+        Effect.flip
+      )
+      assert.include(error.message, "PostgreSQL at 127.0.0.1:1/relay")
+      assert.include(error.message, "ECONNREFUSED")
+      assert.notInclude(error.message, "hunter2")
+    }))
+
   it(
     "relay keys create / list / revoke --database-url work on PostgreSQL (and REPOWIRE_RELAY__DATABASE_URL)",
     async () => {
