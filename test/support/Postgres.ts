@@ -79,7 +79,8 @@ rm -rf "${dir}"`
 export const startPostgres = async (): Promise<PostgresServer> => {
   const bin = binDir()
   const user = serverUser()
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rw-pg-"))
+  // As root the server's user must reach the dir: /tmp is open to all, a private TMPDIR may not be.
+  const dir = fs.mkdtempSync(path.join(user === undefined ? os.tmpdir() : "/tmp", "rw-pg-"))
   if (user !== undefined) fs.chownSync(dir, user.uid, user.gid)
   const data = path.join(dir, "data")
   const password = randomBytes(18).toString("base64url")
@@ -104,12 +105,12 @@ export const startPostgres = async (): Promise<PostgresServer> => {
       user,
       dir
     )
-    // Durability is not what these servers test: no fsync, small memory, no unix socket.
+    // Durability is not what these servers test: no fsync, small memory; TCP only, as the relay connects.
     fs.appendFileSync(
       path.join(data, "postgresql.conf"),
       [
         "listen_addresses = '127.0.0.1'",
-        `unix_socket_directories = '${dir}'`,
+        "unix_socket_directories = ''",
         "fsync = off",
         "synchronous_commit = off",
         "full_page_writes = off",
