@@ -30,7 +30,9 @@ export const ApiKeysLive = Layer.effect(
         revoked_at: null
       }
       yield* sql.withTransaction(Effect.gen(function*() {
-        yield* sql`INSERT OR IGNORE INTO users ${sql.insert({ user_id: userId, created_at: now })}`
+        yield* sql`INSERT INTO users ${
+          sql.insert({ user_id: userId, created_at: now })
+        } ON CONFLICT (user_id) DO NOTHING`
         yield* sql`INSERT INTO api_keys ${sql.insert({ ...record, digest: digestOf(key) })}`
       }))
       return { key: Redacted.make(key), record }

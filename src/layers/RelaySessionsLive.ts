@@ -12,9 +12,12 @@ const SELECT_SESSION = "SELECT user_id, key_id, daemon_id, expires_at FROM sessi
  * Every proxied browser request looks its session up. Through @effect/sql that costs ~100 µs
  * (statement compile, cache, semaphore); a prepared statement on a read-only connection to the
  * same file costs a few, and still sees every committed write, this process's or the CLI's.
- * An in-memory database has no second connection, so it stays on the SQL client.
+ * An in-memory database has no second connection, so it stays on the SQL client, as does PostgreSQL.
  */
 const sessionReader = (sql: SqlClient.SqlClient) =>
+  sql.onDialectOrElse({ sqlite: () => sqliteReader(sql), orElse: () => Effect.succeed(undefined) })
+
+const sqliteReader = (sql: SqlClient.SqlClient) =>
   Effect.gen(function*() {
     const rows = yield* sql<{ file: string }>`SELECT file FROM pragma_database_list WHERE name = 'main'`
     const file = rows[0]?.file ?? ""

@@ -3,7 +3,11 @@ import { Migrator, SqlClient } from "@effect/sql"
 import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
 import { Effect, Layer } from "effect"
 
-const migrations = Migrator.fromRecord({
+/**
+ * The relay's schema, portable: the same migrations run on SQLite and on PostgreSQL
+ * (RelayStorePg). Epoch milliseconds are BIGINT: 64-bit in PostgreSQL, INTEGER affinity in SQLite.
+ */
+export const relayMigrations = Migrator.fromRecord({
   "0001_relay": Effect.flatMap(SqlClient.SqlClient, (sql) =>
     Effect.all([
       sql`CREATE TABLE users (user_id TEXT PRIMARY KEY, created_at TEXT NOT NULL)`,
@@ -20,7 +24,7 @@ const migrations = Migrator.fromRecord({
         user_id TEXT NOT NULL,
         key_id TEXT NOT NULL,
         daemon_id TEXT,
-        expires_at INTEGER NOT NULL
+        expires_at BIGINT NOT NULL
       )`,
       sql`CREATE INDEX sessions_key ON sessions(key_id)`,
       sql`CREATE TABLE daemons (
@@ -34,12 +38,24 @@ const migrations = Migrator.fromRecord({
   "0002_daemons_last_seen": Effect.flatMap(
     SqlClient.SqlClient,
     (sql) => sql`CREATE INDEX daemons_last_seen ON daemons(last_seen)`
-  )
+  ),
+  // Rate limits shared by every process on the store (RateLimitsLive); expired windows are pruned by window_end.
+  "0003_rate_limits": Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.all([
+      sql`CREATE TABLE rate_limits (
+        bucket TEXT NOT NULL,
+        client TEXT NOT NULL,
+        window_end BIGINT NOT NULL,
+        hits INTEGER NOT NULL,
+        PRIMARY KEY (bucket, client)
+      )`,
+      sql`CREATE INDEX rate_limits_window_end ON rate_limits(window_end)`
+    ], { discard: true }))
 })
 
 /** The relay's SQLite file (users, key digests, sessions, daemons seen), migrated on open. */
 export const RelayStoreLive = (filename: string) =>
-  SqliteMigrator.layer({ loader: migrations }).pipe(
+  SqliteMigrator.layer({ loader: relayMigrations }).pipe(
     Layer.provideMerge(SqliteClient.layer({ filename })),
     Layer.provide(NodeContext.layer)
   )

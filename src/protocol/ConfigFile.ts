@@ -101,7 +101,14 @@ export const RelaySection = Schema.Struct({
     }))),
     null
   ),
-  daemon_id: field(Schema.NullOr(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/))), null)
+  daemon_id: field(Schema.NullOr(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/))), null),
+  /** The relay server's PostgreSQL store (`relay serve --database-url`), also REPOWIRE_RELAY__DATABASE_URL. */
+  database_url: field(
+    Schema.NullOr(Schema.String.pipe(Schema.pattern(/^postgres(ql)?:\/\/\S+$/, {
+      message: () => "a PostgreSQL URL like postgres://user:password@host/db"
+    }))),
+    null
+  )
 })
 
 export const LoggingSection = Schema.Struct({

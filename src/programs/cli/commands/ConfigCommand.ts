@@ -14,7 +14,11 @@ const show = Command.make("show", { json: Options.boolean("json").pipe(Options.w
     const shown = {
       ...values,
       daemon: { ...values.daemon, auth_token: values.daemon.auth_token === null ? null : REDACTED },
-      relay: { ...values.relay, api_key: values.relay.api_key === null ? null : REDACTED }
+      relay: {
+        ...values.relay,
+        api_key: values.relay.api_key === null ? null : REDACTED,
+        database_url: values.relay.database_url === null ? null : REDACTED
+      }
     }
     yield* Console.log(json ? JSON.stringify(shown, null, 2) : YAML.stringify(shown).trimEnd())
   }))).pipe(Command.withDescription("Print the effective configuration (file + environment), secrets hidden"))

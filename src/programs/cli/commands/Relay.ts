@@ -1,7 +1,8 @@
 import { Args, Command, Options } from "@effect/cli"
-import { Console, Effect, Option, Redacted } from "effect"
+import { Config, Console, Effect, Option, Redacted } from "effect"
 import * as fs from "node:fs"
-import { RelayLive } from "../../../layers/RelayLive.js"
+import { RelayLiveOn } from "../../../layers/RelayLive.js"
+import { relayStoreLayer } from "../../../layers/RelayStore.js"
 import { ApiKeys } from "../../../services/ApiKeys.js"
 import { RelaySessions } from "../../../services/RelaySessions.js"
 import { enableRelay, rotateKey } from "../../relay/Enable.js"
@@ -10,6 +11,11 @@ import { devicesCommand, pairCommand } from "./RelayPair.js"
 
 const dataDir = Options.directory("data-dir").pipe(
   Options.withDescription("Where the relay keeps its SQLite file (default $REPOWIRE_HOME/relay)"),
+  Options.optional
+)
+const databaseUrl = Options.redacted("database-url").pipe(
+  Options.withDescription("The relay's PostgreSQL store, postgres://… (default: the SQLite file under --data-dir)"),
+  Options.withFallbackConfig(Config.redacted("REPOWIRE_RELAY__DATABASE_URL")),
   Options.optional
 )
 const json = Options.boolean("json").pipe(Options.withDescription("Print JSON"))
@@ -103,19 +109,26 @@ const serve = Command.make("serve", {
     })
   })).pipe(Command.withDescription("Run the relay: HTTPS for browsers, WSS tunnels for daemons"))
 
-const withKeys = <A, E>(dir: Option.Option<string>, f: Effect.Effect<A, E, ApiKeys | RelaySessions>) =>
-  Effect.flatMap(
-    relayDatabase(Option.getOrUndefined(dir)),
-    (db) => f.pipe(Effect.provide(RelayLive(db)), Effect.scoped)
+const withKeys = <A, E>(
+  store: { readonly dataDir: Option.Option<string>; readonly databaseUrl: Option.Option<Redacted.Redacted> },
+  f: Effect.Effect<A, E, ApiKeys | RelaySessions>
+) =>
+  f.pipe(
+    Effect.provide(RelayLiveOn(relayStoreLayer({
+      databaseUrl: Option.getOrUndefined(store.databaseUrl),
+      sqliteFile: relayDatabase(Option.getOrUndefined(store.dataDir))
+    }))),
+    Effect.scoped
   )
 
 const create = Command.make("create", {
   user: Options.text("user").pipe(Options.withDescription("User id the key belongs to")),
   label: Options.text("label").pipe(Options.optional),
-  dataDir
-}, ({ dataDir, label, user }) =>
+  dataDir,
+  databaseUrl
+}, ({ dataDir, databaseUrl, label, user }) =>
   withKeys(
-    dataDir,
+    { dataDir, databaseUrl },
     Effect.gen(function*() {
       const minted = yield* Effect.flatMap(ApiKeys, (k) => k.create(user, Option.getOrUndefined(label)))
       yield* Console.error(
@@ -125,9 +138,9 @@ const create = Command.make("create", {
     })
   )).pipe(Command.withDescription("Mint a key for a user id and print it once"))
 
-const list = Command.make("list", { json, dataDir }, ({ dataDir, json }) =>
+const list = Command.make("list", { json, dataDir, databaseUrl }, ({ dataDir, databaseUrl, json }) =>
   withKeys(
-    dataDir,
+    { dataDir, databaseUrl },
     Effect.gen(function*() {
       const keys = yield* Effect.flatMap(ApiKeys, (k) => k.list)
       if (json) return yield* Console.log(JSON.stringify({ keys }))
@@ -140,10 +153,10 @@ const list = Command.make("list", { json, dataDir }, ({ dataDir, json }) =>
 
 const revoke = Command.make(
   "revoke",
-  { id: Args.text({ name: "key-id-or-user-id" }), dataDir },
-  ({ dataDir, id }) =>
+  { id: Args.text({ name: "key-id-or-user-id" }), dataDir, databaseUrl },
+  ({ dataDir, databaseUrl, id }) =>
     withKeys(
-      dataDir,
+      { dataDir, databaseUrl },
       Effect.gen(function*() {
         const revoked = yield* Effect.flatMap(ApiKeys, (k) => k.revoke(id))
         if (revoked.length === 0) return yield* Effect.fail(`no active key matches ${id}`)
