@@ -7,10 +7,19 @@ import { DaemonApi } from "../protocol/DaemonApi.js"
 import { daemonUrl } from "../protocol/HomeFiles.js"
 import { PEER_TOKEN_HEADER } from "../protocol/Peer.js"
 import { unreachableCause, unreachableMessage } from "../protocol/Unreachable.js"
+import { HUMAN_CREDENTIAL_HEADER } from "../services/AuthToken.js"
 import { Config } from "../services/Config.js"
 import { DaemonClient, DaemonFailure, DaemonUnreachable } from "../services/DaemonClient.js"
 
-const currentPeerToken = FiberRef.unsafeMake<string | undefined>(undefined)
+/** The headers of the calling peer (and of a human registering) for the requests of one call. */
+const callerHeaders = FiberRef.unsafeMake<Readonly<Record<string, string>>>({})
+
+const headersOf = (
+  options: { readonly peerToken?: string | undefined; readonly humanCredential?: string | undefined } | undefined
+) => ({
+  ...(options?.peerToken ? { [PEER_TOKEN_HEADER]: options.peerToken } : {}),
+  ...(options?.humanCredential ? { [HUMAN_CREDENTIAL_HEADER]: options.humanCredential } : {})
+})
 
 const causeText = (e: HttpClientError.RequestError) => {
   const cause = e.cause as { code?: unknown; message?: unknown; cause?: { code?: unknown } } | undefined
@@ -30,27 +39,49 @@ export const DaemonClientLive = Layer.effect(
     const authToken = config.authToken
     const api = yield* HttpApiClient.make(DaemonApi, {
       transformClient: HttpClient.mapRequestEffect((request) =>
-        FiberRef.get(currentPeerToken).pipe(
-          Effect.map((peerToken) => {
+        FiberRef.get(callerHeaders).pipe(
+          Effect.map((headers) => {
             const withAuth = authToken ? HttpClientRequest.bearerToken(request, Redacted.value(authToken)) : request
-            const withPeer = peerToken ? HttpClientRequest.setHeader(withAuth, PEER_TOKEN_HEADER, peerToken) : withAuth
-            return HttpClientRequest.prependUrl(withPeer, currentUrl())
+            return HttpClientRequest.prependUrl(HttpClientRequest.setHeaders(withAuth, headers), currentUrl())
           })
         )
       )
     })
+    const call: DaemonClient["Type"]["call"] = (f, options) =>
+      Effect.locally(f(api), callerHeaders, headersOf(options)).pipe(
+        Effect.catchIf(
+          (e): e is Extract<typeof e, HttpClientError.HttpClientError | ParseResult.ParseError> =>
+            HttpClientError.isHttpClientError(e) || ParseResult.isParseError(e),
+          (e): Effect.Effect<never, DaemonUnreachable | DaemonFailure> => {
+            if (HttpClientError.isHttpClientError(e) && e._tag === "RequestError") {
+              return Effect.fail(new DaemonUnreachable({ message: unreachableMessage(currentUrl(), causeText(e)) }))
+            }
+            if (HttpClientError.isHttpClientError(e) && e._tag === "ResponseError") {
+              return Effect.fail(
+                new DaemonFailure({
+                  message: `daemon answered ${e.response.status} to ${e.request.method} ${e.request.url}`
+                })
+              )
+            }
+            return Effect.fail(
+              new DaemonFailure({ message: `unexpected answer from the daemon: ${String(e.message).split("\n")[0]}` })
+            )
+          }
+        )
+      ) as never
     return DaemonClient.of({
       get baseUrl() {
         return currentUrl()
       },
+      call,
+      register: (request, options) => call((api) => api.peers.register({ payload: request }), options),
       upload: (files, options) =>
         Effect.tryPromise({
           try: async () => {
             const form = new FormData()
             for (const file of files) form.append("file", new Blob([await fs.readFile(file)]), path.basename(file))
-            const headers: Record<string, string> = {}
+            const headers: Record<string, string> = headersOf(options)
             if (authToken) headers.authorization = `Bearer ${Redacted.value(authToken)}`
-            if (options?.peerToken) headers[PEER_TOKEN_HEADER] = options.peerToken
             return { response: await fetch(`${currentUrl()}/attachments`, { method: "POST", body: form, headers }) }
           },
           catch: (e) =>
@@ -84,29 +115,7 @@ export const DaemonClientLive = Layer.effect(
               )
             )
           )
-        ),
-      call: (f, options) =>
-        Effect.locally(f(api), currentPeerToken, options?.peerToken).pipe(
-          Effect.catchIf(
-            (e): e is Extract<typeof e, HttpClientError.HttpClientError | ParseResult.ParseError> =>
-              HttpClientError.isHttpClientError(e) || ParseResult.isParseError(e),
-            (e): Effect.Effect<never, DaemonUnreachable | DaemonFailure> => {
-              if (HttpClientError.isHttpClientError(e) && e._tag === "RequestError") {
-                return Effect.fail(new DaemonUnreachable({ message: unreachableMessage(currentUrl(), causeText(e)) }))
-              }
-              if (HttpClientError.isHttpClientError(e) && e._tag === "ResponseError") {
-                return Effect.fail(
-                  new DaemonFailure({
-                    message: `daemon answered ${e.response.status} to ${e.request.method} ${e.request.url}`
-                  })
-                )
-              }
-              return Effect.fail(
-                new DaemonFailure({ message: `unexpected answer from the daemon: ${String(e.message).split("\n")[0]}` })
-              )
-            }
-          )
-        ) as never
+        )
     })
   })
 ).pipe(Layer.provide(NodeHttpClient.layerUndici))
