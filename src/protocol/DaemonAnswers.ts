@@ -1,4 +1,6 @@
-// MiniSchema and type-only imports: the hook decodes the daemon's answers without loading effect.
+// MiniSchema and type-only imports: the hook (and the launcher it uses) decode the daemon's
+// answers without loading effect.
+import type { Health } from "./DaemonApi.js"
 import type { ErrorBody } from "./Errors.js"
 import type { AskList, DeliveriesConfirmed, DeliveryList } from "./Message.js"
 import * as S from "./MiniSchema.js"
@@ -8,6 +10,9 @@ import type { Registered } from "./Peer.js"
  * The daemon's answers as the hook reads them: the fields it uses of the DaemonApi contract's
  * Schemas, each checked at compile time against that Schema's encoded form.
  */
+
+/** `GET /health`, as far as starting the daemon needs: that it is ours and well. */
+export const HealthAnswer = S.reading<typeof Health.Encoded>()(S.struct({ ok: S.boolean, version: S.string }))
 
 export const RegisteredAnswer = S.reading<typeof Registered.Encoded>()(
   S.struct({ peer_id: S.string, display_name: S.string, circle: S.string, token: S.string })
