@@ -1,6 +1,6 @@
 import { HttpApiClient, HttpClient, HttpClientError, HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Effect, FiberRef, Layer, Option, ParseResult, Redacted, Schema } from "effect"
+import { Duration, Effect, FiberRef, Layer, Option, ParseResult, Redacted, Schema } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { DaemonApi } from "../protocol/DaemonApi.js"
@@ -26,6 +26,8 @@ const causeText = (e: HttpClientError.RequestError) => {
   const code = cause?.code ?? cause?.cause?.code
   return unreachableCause(code, typeof cause?.message === "string" ? cause.message : e.reason)
 }
+
+const REGISTER_TIMEOUT = Duration.millis(1500)
 
 const Uploaded = Schema.Struct({ attachments: Schema.Array(Schema.Struct({ id: Schema.String })) })
 const ErrorBody = Schema.Struct({ error: Schema.Struct({ message: Schema.String }) })
@@ -74,7 +76,18 @@ export const DaemonClientLive = Layer.effect(
         return currentUrl()
       },
       call,
-      register: (request, options) => call((api) => api.peers.register({ payload: request }), options),
+      // A session registers on its first command or tool call: a daemon that hangs is one that
+      // is not there (the MCP server then starts one), as for the hook's client.
+      register: (request, options) =>
+        call((api) => api.peers.register({ payload: request }), options).pipe(
+          Effect.timeoutFail({
+            duration: REGISTER_TIMEOUT,
+            onTimeout: () =>
+              new DaemonUnreachable({
+                message: unreachableMessage(currentUrl(), `no answer within ${Duration.toMillis(REGISTER_TIMEOUT)}ms`)
+              })
+          })
+        ),
       upload: (files, options) =>
         Effect.tryPromise({
           try: async () => {

@@ -14,6 +14,7 @@ const recorder = Effect.acquireRelease(
     const server = http.createServer((req, res) => {
       seen.push(req.headers)
       if (req.method === "POST" && req.url === "/peers") {
+        if (req.headers["x-repowire-human-credential"] === "hang") return
         res.writeHead(201, { "content-type": "application/json" })
         res.end(JSON.stringify(
           req.headers["x-repowire-human-credential"] === "bad"
@@ -119,5 +120,14 @@ describe("DaemonClient", () => {
       )
       assert.strictEqual(error._tag, "DaemonFailure", "an answer outside the contract is not a registration")
       assert.strictEqual(seen[1]!["x-repowire-peer-token"], undefined)
+      const hung = yield* Effect.flatMap(
+        DaemonClient,
+        (c) => c.register({ name: "ops", backend: "cli" }, { humanCredential: "hang" })
+      ).pipe(
+        Effect.provide(client),
+        Effect.flip
+      )
+      assert.strictEqual(hung._tag, "DaemonUnreachable", "a daemon that does not answer is not there")
+      assert.include(hung.message, "(no answer within 1500ms)")
     }))
 })
