@@ -1,4 +1,4 @@
-import { Effect, Option, Redacted, Schema } from "effect"
+import { Data, Effect, Option, Redacted, Schema } from "effect"
 import { wireErrorOf } from "../../protocol/Errors.js"
 import { PeerId } from "../../protocol/Peer.js"
 import { Config } from "../../services/Config.js"
@@ -13,9 +13,7 @@ import { acquireSessionLock, readSession, type SessionRecord, usableSession } fr
  */
 
 /** A refusal of the registration, as the hook's client words it: `cannot register: daemon answered 403: …`. */
-export class RegistrationError extends Schema.TaggedError<RegistrationError>()("RegistrationError", {
-  message: Schema.String
-}) {}
+export class RegistrationError extends Data.TaggedError("RegistrationError")<{ readonly message: string }> {}
 
 const refused = (e: { readonly _tag: string }) =>
   e._tag === "Unauthorized" || e._tag === "Forbidden" || e._tag === "PeerNotFound"
@@ -56,12 +54,15 @@ const register = Effect.fn("PeerSession.register")(
           )
       })
     )
+    // Not there stays DaemonUnreachable (the MCP server then starts a daemon); a refusal or an
+    // answer outside the contract is a RegistrationError.
     const registered = yield* resumed.pipe(
       Effect.mapError((e) => {
+        if (e._tag === "DaemonUnreachable") return e
         const wire = wireErrorOf(e)
-        return wire === undefined
-          ? e
-          : new RegistrationError({ message: `cannot register: daemon answered ${wire.status}: ${e.message}` })
+        return new RegistrationError({
+          message: `cannot register: ${wire === undefined ? e.message : `daemon answered ${wire.status}: ${e.message}`}`
+        })
       })
     )
     return keepRegistration(identity, target, previous, registered, env)
