@@ -111,22 +111,16 @@ describe("DaemonClient", () => {
       )
       assert.strictEqual(seen[0]!["x-repowire-human-credential"], "human-secret")
       assert.strictEqual(seen[0]!["x-repowire-peer-token"], "peer-secret")
-      const error = yield* Effect.flatMap(
-        DaemonClient,
-        (c) => c.register({ name: "ops", backend: "cli" }, { humanCredential: "bad" })
-      ).pipe(
-        Effect.provide(client),
-        Effect.flip
-      )
+      // The stand-in answers a credential of "bad" outside the contract, and never one of "hang".
+      const refusal = (humanCredential: string) =>
+        Effect.flatMap(DaemonClient, (c) => c.register({ name: "ops", backend: "cli" }, { humanCredential })).pipe(
+          Effect.provide(client),
+          Effect.flip
+        )
+      const error = yield* refusal("bad")
       assert.strictEqual(error._tag, "DaemonFailure", "an answer outside the contract is not a registration")
       assert.strictEqual(seen[1]!["x-repowire-peer-token"], undefined)
-      const hung = yield* Effect.flatMap(
-        DaemonClient,
-        (c) => c.register({ name: "ops", backend: "cli" }, { humanCredential: "hang" })
-      ).pipe(
-        Effect.provide(client),
-        Effect.flip
-      )
+      const hung = yield* refusal("hang")
       assert.strictEqual(hung._tag, "DaemonUnreachable", "a daemon that does not answer is not there")
       assert.include(hung.message, "(no answer within 1500ms)")
     }))
