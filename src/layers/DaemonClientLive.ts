@@ -1,22 +1,32 @@
 import { HttpApiClient, HttpClient, HttpClientError, HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Effect, FiberRef, Layer, Option, ParseResult, Redacted, Schema } from "effect"
+import { Duration, Effect, FiberRef, Layer, Option, ParseResult, Redacted, Schema } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { DaemonApi } from "../protocol/DaemonApi.js"
 import { daemonUrl } from "../protocol/HomeFiles.js"
-import { PEER_TOKEN_HEADER } from "../protocol/Peer.js"
+import { HUMAN_CREDENTIAL_HEADER, PEER_TOKEN_HEADER } from "../protocol/Peer.js"
 import { unreachableCause, unreachableMessage } from "../protocol/Unreachable.js"
 import { Config } from "../services/Config.js"
 import { DaemonClient, DaemonFailure, DaemonUnreachable } from "../services/DaemonClient.js"
 
-const currentPeerToken = FiberRef.unsafeMake<string | undefined>(undefined)
+/** The headers of the calling peer (and of a human registering) for the requests of one call. */
+const callerHeaders = FiberRef.unsafeMake<Readonly<Record<string, string>>>({})
+
+const headersOf = (
+  options: { readonly peerToken?: string | undefined; readonly humanCredential?: string | undefined } | undefined
+) => ({
+  ...(options?.peerToken ? { [PEER_TOKEN_HEADER]: options.peerToken } : {}),
+  ...(options?.humanCredential ? { [HUMAN_CREDENTIAL_HEADER]: options.humanCredential } : {})
+})
 
 const causeText = (e: HttpClientError.RequestError) => {
   const cause = e.cause as { code?: unknown; message?: unknown; cause?: { code?: unknown } } | undefined
   const code = cause?.code ?? cause?.cause?.code
   return unreachableCause(code, typeof cause?.message === "string" ? cause.message : e.reason)
 }
+
+const REGISTER_TIMEOUT = Duration.millis(1500)
 
 const Uploaded = Schema.Struct({ attachments: Schema.Array(Schema.Struct({ id: Schema.String })) })
 const ErrorBody = Schema.Struct({ error: Schema.Struct({ message: Schema.String }) })
@@ -30,27 +40,60 @@ export const DaemonClientLive = Layer.effect(
     const authToken = config.authToken
     const api = yield* HttpApiClient.make(DaemonApi, {
       transformClient: HttpClient.mapRequestEffect((request) =>
-        FiberRef.get(currentPeerToken).pipe(
-          Effect.map((peerToken) => {
+        FiberRef.get(callerHeaders).pipe(
+          Effect.map((headers) => {
             const withAuth = authToken ? HttpClientRequest.bearerToken(request, Redacted.value(authToken)) : request
-            const withPeer = peerToken ? HttpClientRequest.setHeader(withAuth, PEER_TOKEN_HEADER, peerToken) : withAuth
-            return HttpClientRequest.prependUrl(withPeer, currentUrl())
+            return HttpClientRequest.prependUrl(HttpClientRequest.setHeaders(withAuth, headers), currentUrl())
           })
         )
       )
     })
+    const call: DaemonClient["Type"]["call"] = (f, options) =>
+      Effect.locally(f(api), callerHeaders, headersOf(options)).pipe(
+        Effect.catchIf(
+          (e): e is Extract<typeof e, HttpClientError.HttpClientError | ParseResult.ParseError> =>
+            HttpClientError.isHttpClientError(e) || ParseResult.isParseError(e),
+          (e): Effect.Effect<never, DaemonUnreachable | DaemonFailure> => {
+            if (HttpClientError.isHttpClientError(e) && e._tag === "RequestError") {
+              return Effect.fail(new DaemonUnreachable({ message: unreachableMessage(currentUrl(), causeText(e)) }))
+            }
+            if (HttpClientError.isHttpClientError(e) && e._tag === "ResponseError") {
+              return Effect.fail(
+                new DaemonFailure({
+                  message: `daemon answered ${e.response.status} to ${e.request.method} ${e.request.url}`
+                })
+              )
+            }
+            return Effect.fail(
+              new DaemonFailure({ message: `unexpected answer from the daemon: ${String(e.message).split("\n")[0]}` })
+            )
+          }
+        )
+      ) as never
     return DaemonClient.of({
       get baseUrl() {
         return currentUrl()
       },
+      call,
+      // A session registers on its first command or tool call: a daemon that hangs is one that
+      // is not there (the MCP server then starts one), as for the hook's client.
+      register: (request, options) =>
+        call((api) => api.peers.register({ payload: request }), options).pipe(
+          Effect.timeoutFail({
+            duration: REGISTER_TIMEOUT,
+            onTimeout: () =>
+              new DaemonUnreachable({
+                message: unreachableMessage(currentUrl(), `no answer within ${Duration.toMillis(REGISTER_TIMEOUT)}ms`)
+              })
+          })
+        ),
       upload: (files, options) =>
         Effect.tryPromise({
           try: async () => {
             const form = new FormData()
             for (const file of files) form.append("file", new Blob([await fs.readFile(file)]), path.basename(file))
-            const headers: Record<string, string> = {}
+            const headers: Record<string, string> = headersOf(options)
             if (authToken) headers.authorization = `Bearer ${Redacted.value(authToken)}`
-            if (options?.peerToken) headers[PEER_TOKEN_HEADER] = options.peerToken
             return { response: await fetch(`${currentUrl()}/attachments`, { method: "POST", body: form, headers }) }
           },
           catch: (e) =>
@@ -84,29 +127,7 @@ export const DaemonClientLive = Layer.effect(
               )
             )
           )
-        ),
-      call: (f, options) =>
-        Effect.locally(f(api), currentPeerToken, options?.peerToken).pipe(
-          Effect.catchIf(
-            (e): e is Extract<typeof e, HttpClientError.HttpClientError | ParseResult.ParseError> =>
-              HttpClientError.isHttpClientError(e) || ParseResult.isParseError(e),
-            (e): Effect.Effect<never, DaemonUnreachable | DaemonFailure> => {
-              if (HttpClientError.isHttpClientError(e) && e._tag === "RequestError") {
-                return Effect.fail(new DaemonUnreachable({ message: unreachableMessage(currentUrl(), causeText(e)) }))
-              }
-              if (HttpClientError.isHttpClientError(e) && e._tag === "ResponseError") {
-                return Effect.fail(
-                  new DaemonFailure({
-                    message: `daemon answered ${e.response.status} to ${e.request.method} ${e.request.url}`
-                  })
-                )
-              }
-              return Effect.fail(
-                new DaemonFailure({ message: `unexpected answer from the daemon: ${String(e.message).split("\n")[0]}` })
-              )
-            }
-          )
-        ) as never
+        )
     })
   })
 ).pipe(Layer.provide(NodeHttpClient.layerUndici))

@@ -45,6 +45,15 @@ export const array = <A>(d: Decoder<A>): Decoder<ReadonlyArray<A>> => (u, path) 
   return ok(out)
 }
 
+/** An array of which only the entries that decode are kept (a newer daemon may add kinds of entry). */
+export const entries = <A>(d: Decoder<A>): Decoder<ReadonlyArray<A>> => (u, path) => {
+  if (!Array.isArray(u)) return fail(path, "an array", u)
+  return ok(u.flatMap((entry, i) => {
+    const r = d(entry, `${path}[${i}]`)
+    return r.ok ? [r.value] : []
+  }))
+}
+
 export const literal = <const L extends string>(...values: ReadonlyArray<L>): Decoder<L> => (u, path) =>
   typeof u === "string" && (values as ReadonlyArray<string>).includes(u)
     ? ok(u as L)
@@ -65,4 +74,16 @@ export const struct = <S extends Shape>(shape: S): Decoder<Out<S>> => (u, path) 
   return ok(out as Out<S>)
 }
 
+/**
+ * `d`, checked at compile time to read every value `E` (a contract Schema's Encoded type) can
+ * be: a field the contract renames or retypes fails to compile here, not at run time.
+ */
+export const reading = <E>() => <A>(d: Decoder<A>, ..._check: [E] extends [A] ? [] : [never]): Decoder<A> => d
+
 export const decode = <A>(d: Decoder<A>, u: unknown): Decoded<A> => d(u, "")
+
+/** The decoded value, or `fallback` when `u` does not decode. */
+export const decodeOr = <A>(d: Decoder<A>, u: unknown, fallback: A): A => {
+  const decoded = d(u, "")
+  return decoded.ok ? decoded.value : fallback
+}

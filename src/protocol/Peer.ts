@@ -109,3 +109,6 @@ export const ClaimRole = Schema.Struct({
 export type ClaimRole = typeof ClaimRole.Type
 
 export const PEER_TOKEN_HEADER = "x-repowire-peer-token"
+
+/** The header that carries the local human credential (or the auth token) on registration. */
+export const HUMAN_CREDENTIAL_HEADER = "x-repowire-human-credential"

@@ -33,9 +33,6 @@ export class AuthToken extends Context.Tag("repowire/AuthToken")<AuthToken, {
   readonly humanCredentialValid: (presented: string | undefined) => boolean
 }>() {}
 
-/** The header that carries the local human credential (or the auth token) on registration. */
-export const HUMAN_CREDENTIAL_HEADER = "x-repowire-human-credential"
-
 /** The dashboard's session cookie; the port keeps two daemons' cookies apart on one host. */
 export const sessionCookieName = (port: number) => `repowire_session_${port}`
 

@@ -118,6 +118,11 @@ describe("client commands against a real daemon (auth token set)", () => {
       down.stderr.trim(),
       "repowire: daemon not reachable at http://127.0.0.1:1 (connection refused); start it with `repowire daemon start`"
     )
+    const refused = await runBin(["notify", "backend", "hi", "--from", "intruder"], {
+      env: { ...env, REPOWIRE_AUTH_TOKEN: "not-the-token-0123456789abcdef0123" }
+    })
+    assert.strictEqual(refused.code, 1)
+    assert.match(refused.stderr.trim(), /^repowire: cannot register: daemon answered 401: [^\n]+$/)
     const usage = await repowire("ask")
     assert.notStrictEqual(usage.code, 0)
     const help = await repowire("asks", "--help")

@@ -13,6 +13,16 @@ const recorder = Effect.acquireRelease(
     const seen: Array<http.IncomingHttpHeaders> = []
     const server = http.createServer((req, res) => {
       seen.push(req.headers)
+      if (req.method === "POST" && req.url === "/peers") {
+        if (req.headers["x-repowire-human-credential"] === "hang") return
+        res.writeHead(201, { "content-type": "application/json" })
+        res.end(JSON.stringify(
+          req.headers["x-repowire-human-credential"] === "bad"
+            ? { peer_id: "not-a-peer-id", display_name: "ops", circle: "default", token: "t" }
+            : { peer_id: "peer-0123456789", display_name: "ops", circle: "default", token: "peer-token" }
+        ))
+        return
+      }
       if (req.url?.startsWith("/peers/nobody")) {
         res.writeHead(404, { "content-type": "application/json" })
         res.end(JSON.stringify({ error: { code: "peer_not_found", message: "no peer named `nobody`" } }))
@@ -76,5 +86,42 @@ describe("DaemonClient", () => {
         error.message,
         `daemon not reachable at http://127.0.0.1:${port} (connection refused); start it with \`repowire daemon start\``
       )
+    }))
+
+  it.scopedLive("registers with the human credential and the resumed peer's token, decoding Registered", () =>
+    Effect.gen(function*() {
+      const { port, seen } = yield* recorder
+      const client = clientFor(port, null)
+      const registered = yield* Effect.flatMap(
+        DaemonClient,
+        (c) =>
+          c.register({ name: "ops", backend: "cli", role: "human" }, {
+            humanCredential: "human-secret",
+            peerToken: "peer-secret"
+          })
+      ).pipe(Effect.provide(client))
+      assert.deepStrictEqual(
+        registered,
+        {
+          peer_id: "peer-0123456789",
+          display_name: "ops",
+          circle: "default",
+          token: "peer-token"
+        } as typeof registered
+      )
+      assert.strictEqual(seen[0]!["x-repowire-human-credential"], "human-secret")
+      assert.strictEqual(seen[0]!["x-repowire-peer-token"], "peer-secret")
+      // The stand-in answers a credential of "bad" outside the contract, and never one of "hang".
+      const refusal = (humanCredential: string) =>
+        Effect.flatMap(DaemonClient, (c) => c.register({ name: "ops", backend: "cli" }, { humanCredential })).pipe(
+          Effect.provide(client),
+          Effect.flip
+        )
+      const error = yield* refusal("bad")
+      assert.strictEqual(error._tag, "DaemonFailure", "an answer outside the contract is not a registration")
+      assert.strictEqual(seen[1]!["x-repowire-peer-token"], undefined)
+      const hung = yield* refusal("hang")
+      assert.strictEqual(hung._tag, "DaemonUnreachable", "a daemon that does not answer is not there")
+      assert.include(hung.message, "(no answer within 1500ms)")
     }))
 })

@@ -56,3 +56,39 @@ export const writeSession = (record: SessionRecord, env: NodeJS.ProcessEnv = pro
 export const removeSession = (key: string, env: NodeJS.ProcessEnv = process.env): void => {
   fs.rmSync(sessionFile(key, env), { force: true })
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * Takes the session's lock file, so the hooks and the MCP server of one session (which start
+ * together) register it once, not twice; resolves to its release. A lock older than 10 s is stale.
+ */
+export const acquireSessionLock = async (key: string, env: NodeJS.ProcessEnv): Promise<() => void> => {
+  const lock = `${sessionFile(key, env)}.lock`
+  fs.mkdirSync(path.dirname(lock), { recursive: true, mode: 0o700 })
+  const deadline = Date.now() + 5000
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: "wx", mode: 0o600 })
+      return () => fs.rmSync(lock, { force: true })
+    } catch {
+      const age = Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now())
+      if (age > 10_000 || Date.now() > deadline) fs.rmSync(lock, { force: true })
+      else await sleep(25)
+    }
+  }
+}
+
+/** Runs `f` holding the session's lock file. */
+export const withSessionLock = async <A>(key: string, env: NodeJS.ProcessEnv, f: () => Promise<A>): Promise<A> => {
+  const release = await acquireSessionLock(key, env)
+  try {
+    return await f()
+  } finally {
+    release()
+  }
+}
+
+/** A stored session the caller may use as it is: registered with the daemon at `baseUrl`. */
+export const usableSession = (s: SessionRecord | null, baseUrl: string): s is SessionRecord =>
+  s !== null && s.base_url === baseUrl

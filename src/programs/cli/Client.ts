@@ -1,12 +1,10 @@
-import { Console, Effect, Layer, Redacted } from "effect"
+import { Console, Effect, Layer } from "effect"
 import { ConfigLive } from "../../layers/ConfigLive.js"
 import { DaemonClientLive } from "../../layers/DaemonClientLive.js"
-import { daemonUrl } from "../../protocol/HomeFiles.js"
-import { Config } from "../../services/Config.js"
 import { type DaemonApiClient, DaemonClient } from "../../services/DaemonClient.js"
 import { isStaleCaller, messageOf } from "../agent/Failures.js"
 import { type AgentIdentity, sanitizeName } from "../agent/Identity.js"
-import { ensureSession, renewSession } from "../agent/Registration.js"
+import { ensurePeerSession, renewPeerSession } from "../agent/PeerSession.js"
 import type { SessionRecord } from "../agent/Sessions.js"
 import { CliError } from "./CliError.js"
 
@@ -29,31 +27,19 @@ const cliIdentity = (from: string): AgentIdentity => {
  * live in $REPOWIRE_HOME/sessions/cli-<name>.json (0600); registered once, and again when the
  * daemon no longer knows it.
  */
-const cliSession = (from: string, stalePeerId?: string) =>
-  Effect.gen(function*() {
-    const config = yield* Config
-    const target = {
-      baseUrl: daemonUrl(config.paths, config.values),
-      authToken: config.authToken ? Redacted.value(config.authToken) : null
-    }
-    const identity = cliIdentity(from)
-    const human = { role: "human" as const }
-    return yield* Effect.tryPromise({
-      try: () =>
-        stalePeerId === undefined
-          ? ensureSession(identity, target, process.env, human)
-          : renewSession(identity, target, process.env, stalePeerId, human),
-      catch: (e) => new Error(messageOf(e))
-    })
-  })
+const human = { role: "human" } as const
 
 /** Runs `f` as the named cli peer, registering again once if the daemon forgot it. */
 export const asCliPeer = <A, E>(from: string, f: (me: SessionRecord, api: DaemonApiClient) => Effect.Effect<A, E>) =>
   Effect.gen(function*() {
     const client = yield* DaemonClient
     const attempt = (me: SessionRecord) => client.call((api) => f(me, api), { peerToken: me.token })
-    const me = yield* cliSession(from)
+    const identity = cliIdentity(from)
+    const me = yield* ensurePeerSession(identity, process.env, human)
     return yield* attempt(me).pipe(
-      Effect.catchIf(isStaleCaller(me.peer_id), () => Effect.flatMap(cliSession(from, me.peer_id), attempt))
+      Effect.catchIf(
+        isStaleCaller(me.peer_id),
+        () => Effect.flatMap(renewPeerSession(identity, process.env, me.peer_id, human), attempt)
+      )
     )
   })

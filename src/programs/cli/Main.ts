@@ -26,29 +26,36 @@ import { setupCommand } from "./commands/Setup.js"
 import { statusCommand } from "./commands/Status.js"
 import { uninstallCommand } from "./commands/Uninstall.js"
 
+/**
+ * A one-shot command's run is a span named after it. Not the long-running ones (serve, mcp,
+ * hook, relay serve): every request they serve would sit under a span that never ends.
+ */
+const traced = <Name extends string, R, E, A>(name: string, command: Command.Command<Name, R, E, A>) =>
+  Command.transformHandler(command, (effect) => Effect.withSpan(effect, `repowire ${name}`))
+
 const root = Command.make("repowire").pipe(
   Command.withDescription("A mesh network for AI coding agents: ask, notify and broadcast between sessions"),
   Command.withSubcommands([
     serveCommand,
-    daemonCommand,
-    serviceCommand,
-    configCommand,
-    setupCommand,
-    uninstallCommand,
-    statusCommand,
-    doctorCommand,
-    peersCommand,
-    peerCommand,
-    askCommand,
-    notifyCommand,
-    broadcastCommand,
-    ackCommand,
-    asksCommand,
-    scheduleCommand,
+    traced("daemon", daemonCommand),
+    traced("service", serviceCommand),
+    traced("config", configCommand),
+    traced("setup", setupCommand),
+    traced("uninstall", uninstallCommand),
+    traced("status", statusCommand),
+    traced("doctor", doctorCommand),
+    traced("peers", peersCommand),
+    traced("peer", peerCommand),
+    traced("ask", askCommand),
+    traced("notify", notifyCommand),
+    traced("broadcast", broadcastCommand),
+    traced("ack", ackCommand),
+    traced("asks", asksCommand),
+    traced("schedule", scheduleCommand),
     mcpCommand,
     hookCommand,
     relayCommand,
-    policyCommand
+    traced("policy", policyCommand)
   ])
 )
 

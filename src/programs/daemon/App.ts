@@ -34,17 +34,16 @@ export const DaemonRoutes = Layer.mergeAll(
  * The daemon's HTTP app behind its guard, with its services bound in: the server serves it,
  * and the relay tunnel runs it in-process.
  */
-export const makeDaemonApp = (options: { readonly port: () => number }) =>
-  Effect.gen(function*() {
-    const config = yield* Config
-    const routes = yield* HttpLayerRouter.toHttpEffect(DaemonRoutes)
-    // Raw routes read their services per request; bind them here once.
-    const context = yield* Effect.context<
-      Config | AuthToken | Transports | PeerRegistry | MessageRouter | EventLog | Attachments | TunnelClient
-    >()
-    // A Reference: bound here too, or raw routes would read its default (no policy).
-    const policy = yield* Policy
-    const bound = Effect.provide(routes, context).pipe(Effect.provideService(Policy, policy))
-    const guarded = guard({ config, auth: yield* AuthToken, ...options })(bound)
-    return guarded as DaemonHttpApp
-  })
+export const makeDaemonApp = Effect.fn("makeDaemonApp")(function*(options: { readonly port: () => number }) {
+  const config = yield* Config
+  const routes = yield* HttpLayerRouter.toHttpEffect(DaemonRoutes)
+  // Raw routes read their services per request; bind them here once.
+  const context = yield* Effect.context<
+    Config | AuthToken | Transports | PeerRegistry | MessageRouter | EventLog | Attachments | TunnelClient
+  >()
+  // A Reference: bound here too, or raw routes would read its default (no policy).
+  const policy = yield* Policy
+  const bound = Effect.provide(routes, context).pipe(Effect.provideService(Policy, policy))
+  const guarded = guard({ config, auth: yield* AuthToken, ...options })(bound)
+  return guarded as DaemonHttpApp
+})

@@ -95,7 +95,8 @@ const upload = Effect.gen(function*() {
     MultipartTooLarge: (e) => Effect.succeed(refuse(new PayloadTooLarge({ message: e.message }))),
     MultipartInvalid: (e) => Effect.succeed(refuse(new BadRequest({ message: e.message }))),
     MultipartStalled: (e) => Effect.succeed(refuse(new RequestTimeout({ message: e.message })))
-  })
+  }),
+  Effect.withSpan("Attachments.uploadRoute")
 )
 
 const download = Effect.gen(function*() {
@@ -113,7 +114,10 @@ const download = Effect.gen(function*() {
       "cache-control": "private, max-age=3600"
     }
   })
-}).pipe(Effect.catchTag("AttachmentNotFound", (e) => Effect.succeed(errorResponse(e))))
+}).pipe(
+  Effect.catchTag("AttachmentNotFound", (e) => Effect.succeed(errorResponse(e))),
+  Effect.withSpan("Attachments.downloadRoute")
+)
 
 /** POST /attachments (multipart upload) and GET /attachments/:id (download, never rendered). */
 export const AttachmentRoutes = Layer.mergeAll(

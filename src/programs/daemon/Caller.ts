@@ -1,8 +1,8 @@
 import { HttpServerRequest } from "@effect/platform"
 import { Clock, Effect, Either } from "effect"
 import { Forbidden, Unauthorized } from "../../protocol/Errors.js"
-import { type Peer, PEER_TOKEN_HEADER, type RegisterPeer } from "../../protocol/Peer.js"
-import { AuthToken, HUMAN_CREDENTIAL_HEADER } from "../../services/AuthToken.js"
+import { HUMAN_CREDENTIAL_HEADER, type Peer, PEER_TOKEN_HEADER, type RegisterPeer } from "../../protocol/Peer.js"
+import { AuthToken } from "../../services/AuthToken.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
 import { Tunnelled } from "../../services/RequestContext.js"
 import { hasDashboardSession } from "./DashboardSession.js"
@@ -46,17 +46,16 @@ const roleOf = (input: RegisterPeer) =>
  * Anyone local may register an agent; a human or service peer (which reaches every circle and
  * may change other peers) needs the daemon's auth token or the local human credential.
  */
-export const authorizeRegistration = (input: RegisterPeer) =>
-  Effect.gen(function*() {
-    if (roleOf(input) === "agent") return
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const auth = yield* AuthToken
-    if (auth.humanCredentialValid(request.headers[HUMAN_CREDENTIAL_HEADER])) return
-    return yield* new Forbidden({
-      message: `registering a ${roleOf(input)} peer needs the daemon's auth token or the local human credential ` +
-        `($REPOWIRE_HOME/human.token) in ${HUMAN_CREDENTIAL_HEADER}`
-    })
+export const authorizeRegistration = Effect.fn("Caller.authorizeRegistration")(function*(input: RegisterPeer) {
+  if (roleOf(input) === "agent") return
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const auth = yield* AuthToken
+  if (auth.humanCredentialValid(request.headers[HUMAN_CREDENTIAL_HEADER])) return
+  return yield* new Forbidden({
+    message: `registering a ${roleOf(input)} peer needs the daemon's auth token or the local human credential ` +
+      `($REPOWIRE_HOME/human.token) in ${HUMAN_CREDENTIAL_HEADER}`
   })
+})
 
 /** The caller may change `target`: it is that peer, or a human. */
 export const authorizeFor = (target: Peer) =>

@@ -78,7 +78,7 @@ export const makeDashboardRoutes = (assets: DashboardAssets | undefined) => {
     const auth = yield* AuthToken
     if (!auth.required || (yield* mayView)) return redirect("../dashboard")
     return html(loginPage({ css }))
-  })
+  }).pipe(Effect.withSpan("Dashboard.showLogin"))
 
   const login = Effect.gen(function*() {
     const auth = yield* AuthToken
@@ -96,11 +96,11 @@ export const makeDashboardRoutes = (assets: DashboardAssets | undefined) => {
       return html(loginPage({ css, error: "That token is not the daemon's auth token." }), 401)
     }
     return yield* withNewSession(auth, request, redirect("../dashboard"))
-  })
+  }).pipe(Effect.withSpan("Dashboard.login"))
 
   const logout = Effect.gen(function*() {
     return yield* withoutSession(yield* AuthToken, yield* HttpServerRequest.HttpServerRequest, redirect("../dashboard"))
-  })
+  }).pipe(Effect.withSpan("Dashboard.logout"))
 
   return Layer.mergeAll(
     HttpLayerRouter.add("GET", "/dashboard", index),

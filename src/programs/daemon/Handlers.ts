@@ -59,21 +59,24 @@ const PeersHandlers = HttpApiBuilder.group(DaemonApi, "peers", (handlers) =>
             HttpServerRequest.HttpServerRequest,
             (request) => registry.register(payload, request.headers[PEER_TOKEN_HEADER])
           )
-        ))
+        ).pipe(Effect.withSpan("PeersHandlers.register")))
       .handle("remove", ({ path }) =>
         changeable(path.ref).pipe(
           Effect.flatMap((peer) => registry.remove(peer.peer_id)),
-          Effect.map((peer) => ({ removed: peer.peer_id }))
+          Effect.map((peer) => ({ removed: peer.peer_id })),
+          Effect.withSpan("PeersHandlers.remove")
         ))
       .handle(
         "setDescription",
         ({ path, payload }) =>
           Effect.flatMap(changeable(path.ref), (peer) => registry.setDescription(peer.peer_id, payload.description))
+            .pipe(Effect.withSpan("PeersHandlers.setDescription"))
       )
       .handle(
         "setCircle",
         ({ path, payload }) =>
           Effect.flatMap(changeable(path.ref), (peer) => registry.setCircle(peer.peer_id, payload.circle))
+            .pipe(Effect.withSpan("PeersHandlers.setCircle"))
       )
       .handle(
         "setStatus",
@@ -82,7 +85,9 @@ const PeersHandlers = HttpApiBuilder.group(DaemonApi, "peers", (handlers) =>
       )
       .handle(
         "claimRole",
-        ({ path, payload }) => Effect.flatMap(changeable(path.ref), (peer) => roles.claim(peer, payload))
+        ({ path, payload }) =>
+          Effect.flatMap(changeable(path.ref), (peer) => roles.claim(peer, payload))
+            .pipe(Effect.withSpan("PeersHandlers.claimRole"))
       )
   }))
 
@@ -220,13 +225,17 @@ const SchedulesHandlers = HttpApiBuilder.group(DaemonApi, "schedules", (handlers
     const schedules = yield* Schedules
     const registry = yield* PeerRegistry
     return handlers
-      .handle("create", ({ payload }) => Effect.flatMap(currentSender, (sender) => schedules.create(sender, payload)))
+      .handle("create", ({ payload }) =>
+        Effect.flatMap(currentSender, (sender) => schedules.create(sender, payload))
+          .pipe(Effect.withSpan("SchedulesHandlers.create")))
       .handle("list", ({ urlParams }) =>
         Effect.gen(function*() {
           const owner = urlParams.peer === undefined ? undefined : (yield* registry.resolve(urlParams.peer)).peer_id
           return { schedules: yield* schedules.list({ owner }) }
         }))
-      .handle("remove", ({ path }) => Effect.flatMap(currentSender, (sender) => schedules.remove(sender, path.id)))
+      .handle("remove", ({ path }) =>
+        Effect.flatMap(currentSender, (sender) => schedules.remove(sender, path.id))
+          .pipe(Effect.withSpan("SchedulesHandlers.remove")))
   }))
 
 /** Who may start or stop an agent on this machine: the access rules' `spawn` action decides. */

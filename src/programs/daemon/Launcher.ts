@@ -5,7 +5,9 @@ import * as http from "node:http"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { ConfigFile } from "../../protocol/ConfigFile.js"
+import { HealthAnswer } from "../../protocol/DaemonAnswers.js"
 import { daemonUrl, isAlive, readRuntime, type RepowirePaths } from "../../protocol/HomeFiles.js"
+import * as S from "../../protocol/MiniSchema.js"
 
 /**
  * Starting and stopping the detached daemon, in plain Node (no Effect runtime), so a hook can
@@ -31,8 +33,8 @@ export const DAEMON_NODE_FLAGS: ReadonlyArray<string> = [
   "--v8-pool-size=1"
 ]
 
-/** GET /health with a short timeout; undefined when nothing healthy answers. */
-export const daemonHealth = (baseUrl: string, timeoutMs = 1000): Promise<Record<string, unknown> | undefined> =>
+/** GET /health with a short timeout: whether a daemon answers it. */
+const daemonAnswers = (baseUrl: string, timeoutMs = 1000): Promise<boolean> =>
   new Promise((resolve) => {
     const url = new URL("/health", baseUrl)
     const req = http.get(url, { timeout: timeoutMs, headers: { host: url.host } }, (res) => {
@@ -41,14 +43,14 @@ export const daemonHealth = (baseUrl: string, timeoutMs = 1000): Promise<Record<
       res.on("data", (chunk: string) => (body += chunk))
       res.on("end", () => {
         try {
-          resolve(res.statusCode === 200 ? JSON.parse(body) as Record<string, unknown> : undefined)
+          resolve(res.statusCode === 200 && S.decode(HealthAnswer, JSON.parse(body)).ok)
         } catch {
-          resolve(undefined)
+          resolve(false)
         }
       })
     })
     req.on("timeout", () => req.destroy())
-    req.on("error", () => resolve(undefined))
+    req.on("error", () => resolve(false))
   })
 
 /** dist/bin.mjs: this process's own entry when it is the bundle, else the repo's build. */
@@ -75,7 +77,7 @@ export const ensureDaemon = async (
 ): Promise<{ readonly started: boolean; readonly baseUrl: string }> => {
   const timeoutMs = options.timeoutMs ?? 15_000
   const current = daemonUrl(paths, values)
-  if (await daemonHealth(current)) return { started: false, baseUrl: current }
+  if (await daemonAnswers(current)) return { started: false, baseUrl: current }
   await fs.mkdir(paths.home, { recursive: true, mode: 0o700 })
   const lock = path.join(paths.home, "daemon.lock")
   let owner = false
@@ -112,7 +114,7 @@ export const ensureDaemon = async (
       await sleep(50)
       if (exited !== undefined) throw new DaemonStartError(`the daemon exited: ${exited().replace(/^repowire: /, "")}`)
       const url = daemonUrl(paths, values)
-      if (readRuntime(paths) !== undefined && await daemonHealth(url, 500)) return { started: owner, baseUrl: url }
+      if (readRuntime(paths) !== undefined && await daemonAnswers(url, 500)) return { started: owner, baseUrl: url }
     }
     throw new DaemonStartError(`the daemon did not answer within ${timeoutMs / 1000}s; see ${paths.logFile}`)
   } finally {

@@ -101,5 +101,5 @@ export const McpRoute = Layer.unwrapScoped(
   Effect.gen(function*() {
     const client = yield* Layer.build(DaemonClientLive)
     return HttpLayerRouter.add("*", "/mcp", handle(client))
-  })
+  }).pipe(Effect.withSpan("McpRoute.make"))
 )

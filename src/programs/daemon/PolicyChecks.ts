@@ -151,22 +151,21 @@ export const attachRefusal = Effect.gen(function*() {
  * Starting or stopping an agent (`spawn`): the access rules decide for the sender, and through
  * the relay it stays off unless a rule (not the default) allows it.
  */
-export const spawnGate = (sender: Peer) =>
-  Effect.gen(function*() {
-    const policy = yield* Policy
-    const tunnelled = yield* Tunnelled
-    const question = {
-      caller: callerOf(sender, tunnelled ? "relay" : "local"),
-      action: "spawn" as const,
-      target: undefined
-    }
-    const checked = makeGate(policy, yield* EventLog).checkNow(question, yield* Clock.currentTimeMillis)
-    if (checked._tag === "Left") return yield* checked.left
-    if (tunnelled && (!policy.active() || policy.decideNow(question).rule === undefined)) {
-      return yield* new SpawnRefused({
-        message: "spawning and killing agents through the relay needs a rule that allows it " +
-          "(effect: allow, from: \"via:relay\", actions: [spawn])"
-      })
-    }
-    return sender
-  })
+export const spawnGate = Effect.fn("PolicyChecks.spawnGate")(function*(sender: Peer) {
+  const policy = yield* Policy
+  const tunnelled = yield* Tunnelled
+  const question = {
+    caller: callerOf(sender, tunnelled ? "relay" : "local"),
+    action: "spawn" as const,
+    target: undefined
+  }
+  const checked = makeGate(policy, yield* EventLog).checkNow(question, yield* Clock.currentTimeMillis)
+  if (checked._tag === "Left") return yield* checked.left
+  if (tunnelled && (!policy.active() || policy.decideNow(question).rule === undefined)) {
+    return yield* new SpawnRefused({
+      message: "spawning and killing agents through the relay needs a rule that allows it " +
+        "(effect: allow, from: \"via:relay\", actions: [spawn])"
+    })
+  }
+  return sender
+})

@@ -55,7 +55,7 @@ export const PolicyHandlers = HttpApiBuilder.group(DaemonApi, "policy", (handler
           if (payload.tool !== undefined) return body(policy.decideNow({ caller, tool: payload.tool }))
           const target = payload.to === undefined ? undefined : yield* registry.resolve(payload.to)
           return body(policy.decideNow({ caller, action: payload.action!, target }))
-        }))
+        }).pipe(Effect.withSpan("PolicyHandlers.check")))
       .handle("tools", () =>
         Effect.gen(function*() {
           const caller = callerOf(yield* tokenPeer)

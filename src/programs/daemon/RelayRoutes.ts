@@ -15,6 +15,6 @@ export const relayReconnectHandler = Effect.gen(function*() {
   }
   const status = yield* Effect.flatMap(TunnelClient, (c) => c.reconnect)
   return yield* HttpServerResponse.json({ relay: status })
-}).pipe(Effect.orDie)
+}).pipe(Effect.orDie, Effect.withSpan("RelayRoutes.reconnect"))
 
 export const RelayRoutes = HttpLayerRouter.add("POST", "/relay/reconnect", relayReconnectHandler)

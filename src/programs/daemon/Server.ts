@@ -101,7 +101,7 @@ const Serve = (options: { readonly directRoutes: boolean }) =>
         () => Effect.promise(() => fs.rm(paths.runtimeFile, { force: true }))
       )
       yield* Effect.logInfo(`repowire daemon listening on ${url} (dashboard: ${url}/dashboard)`)
-    })
+    }).pipe(Effect.withSpan("Daemon.serve"))
   )
 
 /**

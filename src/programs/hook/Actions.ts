@@ -1,13 +1,14 @@
+import { AsksAnswer, ConfirmedAnswer, DeliveriesAnswer, type QueuedMessage } from "../../protocol/DaemonAnswers.js"
 import { repowireHome } from "../../protocol/HomeFiles.js"
 import type { HookEvent } from "../../protocol/HookPayload.js"
 import * as S from "../../protocol/MiniSchema.js"
 import { formatIncoming, incomingFromMessage } from "../agent/DeliveryText.js"
 import type { AgentIdentity } from "../agent/Identity.js"
-import { registerSession, withSessionLock } from "../agent/Registration.js"
-import { readSession, type SessionRecord, writeSession } from "../agent/Sessions.js"
+import { readSession, type SessionRecord, withSessionLock, writeSession } from "../agent/Sessions.js"
 import { startDelivery, stopDelivery } from "./DeliveryProcess.js"
 import { addContext, blockStop } from "./Output.js"
 import { callAsPeer } from "./PeerLink.js"
+import { registerSession } from "./Register.js"
 import { lastAssistantText } from "./Transcript.js"
 
 type Out = Record<string, unknown>
@@ -29,27 +30,6 @@ const setStatus = (identity: AgentIdentity, status: "online" | "offline", env: N
     env
   )
 
-const QueuedMessage = S.struct({
-  id: S.string,
-  kind: S.string,
-  from_name: S.string,
-  text: S.string,
-  correlation_id: S.nullable(S.string),
-  attachments: S.optional(S.array(S.struct({ name: S.string, path: S.string })))
-})
-type QueuedMessage = typeof QueuedMessage extends S.Decoder<infer A> ? A : never
-const OpenAsk = S.struct({ correlation_id: S.string, from_name: S.string, text: S.string })
-
-/** The entries of `body[key]` that decode; none when the answer has no such list. */
-const listOf = <A>(item: S.Decoder<A>, body: unknown, key: string): ReadonlyArray<A> => {
-  const v = typeof body === "object" && body !== null ? (body as Record<string, unknown>)[key] : undefined
-  if (!Array.isArray(v)) return []
-  return v.flatMap((entry) => {
-    const decoded = S.decode(item, entry)
-    return decoded.ok ? [decoded.value] : []
-  })
-}
-
 /**
  * Messages waiting for this peer. The OpenCode plugin hands them over with a prompt that may
  * never run (\`opencode run\` can exit first), so for it they are only peeked, and confirmed by
@@ -62,7 +42,7 @@ const waiting = async (identity: AgentIdentity) => {
     method: "GET",
     path: `/deliveries?peer=${encodeURIComponent(s.peer_id)}${peek}`
   }))
-  return { session, messages: listOf(QueuedMessage, response.body, "messages") }
+  return { session, messages: S.decodeOr(DeliveriesAnswer, response.body, { messages: [] }).messages }
 }
 
 /** What the OpenCode plugin confirms once the agent has the messages. */
@@ -76,7 +56,7 @@ const confirmDelivered = async (identity: AgentIdentity, ids: ReadonlyArray<stri
     path: "/deliveries/ack",
     body: { peer: s.peer_id, message_ids: ids }
   }))
-  return { delivered: listOf(S.string, response.body, "delivered") }
+  return { delivered: S.decodeOr(ConfirmedAnswer, response.body, { delivered: [] }).delivered }
 }
 
 const openInboundAsks = async (identity: AgentIdentity) => {
@@ -84,7 +64,7 @@ const openInboundAsks = async (identity: AgentIdentity) => {
     method: "GET",
     path: `/asks?peer=${encodeURIComponent(s.peer_id)}&direction=inbound&open=true`
   }))
-  return listOf(OpenAsk, response.body, "asks")
+  return S.decodeOr(AsksAnswer, response.body, { asks: [] }).asks
 }
 
 const sessionIntro = (s: SessionRecord) =>

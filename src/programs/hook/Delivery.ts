@@ -7,9 +7,9 @@ import { resolvePaths, runningDaemonUrl } from "../../protocol/HomeFiles.js"
 import { PaneInjector, type PaneTarget } from "../../services/PaneInjector.js"
 import { formatIncoming, type Incoming } from "../agent/DeliveryText.js"
 import { type AgentBackend, peerNameFor } from "../agent/Identity.js"
-import { quickDaemonTarget } from "../agent/QuickConfig.js"
-import { renewSession } from "../agent/Registration.js"
 import { readSession, type SessionRecord } from "../agent/Sessions.js"
+import { quickDaemonTarget } from "./QuickConfig.js"
+import { renewSession } from "./Register.js"
 
 /**
  * The delivery process of an agent in tmux: holds the peer's /ws connection, types each

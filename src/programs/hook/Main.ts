@@ -6,9 +6,9 @@ import {
   UPSTREAM_NOOP_EVENTS
 } from "../../protocol/HookPayload.js"
 import { parseJsonBounded } from "../../protocol/JsonDepth.js"
-import { DaemonUnreachableError } from "../agent/DaemonHttp.js"
 import { type AgentBackend, isAgentBackend, resolveIdentity } from "../agent/Identity.js"
 import { runEvent } from "./Actions.js"
+import { DaemonUnreachableError } from "./DaemonHttp.js"
 
 /**
  * `repowire hook <event> [--backend B]`: loaded by bin.ts without the CLI tree, so a hook

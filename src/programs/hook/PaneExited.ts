@@ -1,10 +1,10 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { resolvePaths } from "../../protocol/HomeFiles.js"
-import { requestJson } from "../agent/DaemonHttp.js"
-import { quickDaemonTarget } from "../agent/QuickConfig.js"
 import { readSession, type SessionRecord } from "../agent/Sessions.js"
+import { requestJson } from "./DaemonHttp.js"
 import { stopDelivery } from "./DeliveryProcess.js"
+import { quickDaemonTarget } from "./QuickConfig.js"
 
 /** The sessions recorded for tmux pane `pane` (of the server at `socket`, when given). */
 const sessionsOfPane = (

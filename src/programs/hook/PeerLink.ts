@@ -1,14 +1,14 @@
+import type { AgentIdentity } from "../agent/Identity.js"
+import { readSession, type SessionRecord } from "../agent/Sessions.js"
 import {
   type DaemonTarget,
   DaemonUnreachableError,
   errorMessage,
   type JsonResponse,
   requestJson
-} from "../agent/DaemonHttp.js"
-import type { AgentIdentity } from "../agent/Identity.js"
-import { quickDaemonTarget } from "../agent/QuickConfig.js"
-import { renewSession } from "../agent/Registration.js"
-import { readSession, type SessionRecord } from "../agent/Sessions.js"
+} from "./DaemonHttp.js"
+import { quickDaemonTarget } from "./QuickConfig.js"
+import { renewSession } from "./Register.js"
 
 export class HookFailure extends Error {}
 

@@ -8,7 +8,8 @@ import { McpCallerEnv } from "./McpCallerEnv.js"
 import { makeMcpServer } from "./Tools.js"
 
 export const McpStdioLayer = (backend: AgentBackend) =>
-  Layer.mergeAll(DaemonClientLive, McpCallerEnv(backend)).pipe(
+  McpCallerEnv(backend).pipe(
+    Layer.provideMerge(DaemonClientLive),
     Layer.provide(ConfigLive),
     Layer.provideMerge(StderrLogger)
   )

@@ -1,8 +1,10 @@
 import { Command, Options } from "@effect/cli"
-import { Console, Effect } from "effect"
-import { daemonUrl, readRuntime } from "../../../protocol/HomeFiles.js"
+import { Console, Effect, Option } from "effect"
+import { DaemonClientLive } from "../../../layers/DaemonClientLive.js"
+import { readRuntime } from "../../../protocol/HomeFiles.js"
 import { Config } from "../../../services/Config.js"
-import { daemonHealth, ensureDaemon, stopDaemon } from "../../daemon/Launcher.js"
+import { DaemonClient } from "../../../services/DaemonClient.js"
+import { ensureDaemon, stopDaemon } from "../../daemon/Launcher.js"
 import { fail, withConfig } from "../CliError.js"
 
 const json = Options.boolean("json").pipe(Options.withDescription("Print JSON"))
@@ -31,22 +33,27 @@ const stop = Command.make("stop", {}, () =>
   }))).pipe(Command.withDescription("Stop the background daemon"))
 
 const status = Command.make("status", { json }, ({ json }) =>
-  withConfig(Effect.gen(function*() {
-    const { paths, values } = yield* Config
-    const url = daemonUrl(paths, values)
-    const health = yield* Effect.promise(() => daemonHealth(url))
-    if (health === undefined) return yield* fail(`daemon not running at ${url} (start it with: repowire daemon start)`)
-    if (json) return yield* Console.log(JSON.stringify({ url, pid: readRuntime(paths)?.pid ?? null, ...health }))
-    const peers = health.peers as { online: number; busy: number; offline: number }
-    const relay = health.relay as { status: string; last_error: string | null }
-    yield* Console.log(
-      [
-        `daemon ${health.version} at ${url} (pid ${readRuntime(paths)?.pid ?? "?"}), up ${health.uptime_s}s`,
-        `peers: ${peers.online} online, ${peers.busy} busy, ${peers.offline} offline`,
-        `relay: ${relay.status}${relay.last_error ? ` (${relay.last_error})` : ""}`
-      ].join("\n")
-    )
-  }))).pipe(Command.withDescription("Show whether the daemon runs, and its health"))
+  withConfig(
+    Effect.gen(function*() {
+      const { paths } = yield* Config
+      const client = yield* DaemonClient
+      const url = client.baseUrl
+      const answer = yield* client.call((api) => api.health.health()).pipe(Effect.timeout("1 second"), Effect.option)
+      if (Option.isNone(answer)) {
+        return yield* fail(`daemon not running at ${url} (start it with: repowire daemon start)`)
+      }
+      const health = answer.value
+      if (json) return yield* Console.log(JSON.stringify({ url, pid: readRuntime(paths)?.pid ?? null, ...health }))
+      const { peers, relay } = health
+      yield* Console.log(
+        [
+          `daemon ${health.version} at ${url} (pid ${readRuntime(paths)?.pid ?? "?"}), up ${health.uptime_s}s`,
+          `peers: ${peers.online} online, ${peers.busy} busy, ${peers.offline} offline`,
+          `relay: ${relay.status}${relay.last_error ? ` (${relay.last_error})` : ""}`
+        ].join("\n")
+      )
+    }).pipe(Effect.provide(DaemonClientLive))
+  )).pipe(Command.withDescription("Show whether the daemon runs, and its health"))
 
 export const daemonCommand = Command.make("daemon").pipe(
   Command.withDescription("Manage the background daemon"),

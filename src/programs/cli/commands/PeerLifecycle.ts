@@ -83,18 +83,18 @@ const claimRole = Command.make("claim-role", {
   json: jsonOption
 }, (o) => {
   const payload = { role: o.role, ...optional("circle", o.circle), ...(o.force ? { force: true } : {}) }
-  const claimed = Option.match(o.peer, {
+  const claimed = Effect.gen(function*() {
     // As a human (the cli peer), who may change any peer.
-    onSome: (ref) => asCliPeer(o.from, (_, api) => api.peers.claimRole({ path: { ref }, payload })),
+    if (Option.isSome(o.peer)) {
+      const ref = o.peer.value
+      return yield* asCliPeer(o.from, (_, api) => api.peers.claimRole({ path: { ref }, payload }))
+    }
     // As the agent itself, with its own token.
-    onNone: () =>
-      Effect.flatMap(
-        thisSession,
-        (me) =>
-          Effect.flatMap(DaemonClient, (client) =>
-            client.call((api) =>
-              api.peers.claimRole({ path: { ref: me.peer_id }, payload }), { peerToken: me.token }))
-      )
+    const me = yield* thisSession
+    const client = yield* DaemonClient
+    return yield* client.call((api) => api.peers.claimRole({ path: { ref: me.peer_id }, payload }), {
+      peerToken: me.token
+    })
   })
   return runCommand(
     claimed.pipe(

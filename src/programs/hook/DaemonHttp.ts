@@ -1,12 +1,10 @@
 import * as http from "node:http"
+import { ErrorAnswer } from "../../protocol/DaemonAnswers.js"
 import * as S from "../../protocol/MiniSchema.js"
 import { unreachableCause, unreachableMessage } from "../../protocol/Unreachable.js"
+import type { DaemonTarget } from "../agent/Registration.js"
 
-/** What a first-party client needs to reach the daemon. */
-export interface DaemonTarget {
-  readonly baseUrl: string
-  readonly authToken: string | null
-}
+export type { DaemonTarget }
 
 export interface JsonResponse {
   readonly status: number
@@ -21,7 +19,8 @@ export class DaemonUnreachableError extends Error {
 
 /**
  * One JSON request with a hard deadline, on plain node:http so hooks stay fast (no Effect,
- * no undici). Network failures and timeouts reject with DaemonUnreachableError.
+ * no undici). Network failures and timeouts reject with DaemonUnreachableError. The hook's
+ * alone: the CLI and the MCP server use the typed DaemonClient.
  */
 export const requestJson = (
   target: DaemonTarget,
@@ -62,11 +61,9 @@ export const requestJson = (
     req.end(payload)
   })
 
-const ErrorEnvelope = S.struct({ error: S.struct({ message: S.string }) })
-
 /** The daemon's error envelope message, or the status line. */
 export const errorMessage = (res: JsonResponse): string => {
-  const envelope = S.decode(ErrorEnvelope, res.body)
+  const envelope = S.decode(ErrorAnswer, res.body)
   const message = envelope.ok
     ? envelope.value.error.message
     : typeof res.body === "string" && res.body !== ""
