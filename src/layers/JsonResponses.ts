@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http"
+import { type AnyWireError, wireErrorOf } from "../protocol/Errors.js"
 
 export const jsonResponse = (
   res: ServerResponse,
@@ -41,4 +42,14 @@ export const errorPage = (res: ServerResponse, status: number, message: string, 
     return
   }
   jsonResponse(res, status, { error: { code: errorCode(status), message } }, extra)
+}
+
+/** A typed error of `src/protocol/Errors.ts` written on a node:http response, in its envelope. */
+export const writeWireError = (res: ServerResponse, error: AnyWireError, extra: Record<string, string> = {}) => {
+  const wire = wireErrorOf(error)!
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  jsonResponse(res, wire.status, wire.body, extra)
 }
