@@ -5,12 +5,13 @@ import { WebSocket, type WebSocketServer } from "ws"
 import { TunnelClose } from "../../../protocol/TunnelClose.js"
 import { decodeFrame, Frames, type ResetCode, type TunnelFrame } from "../../../protocol/TunnelFrame.js"
 import { tunnelHeaders } from "../../../protocol/TunnelRoutes.js"
-import type { TunnelInfo, TunnelLink } from "../../../services/RelayRouter.js"
+import type { TunnelInfo } from "../../../services/RelayRouter.js"
 import { errorPage } from "../../JsonResponses.js"
 import { browserSockets } from "./BrowserSockets.js"
 import { pumpUpload } from "./BrowserUploads.js"
 import { daemonAnswers } from "./DaemonAnswers.js"
 import { headDeadlineMs } from "./HeadDeadline.js"
+import type { ProxyLink } from "./ProxyLink.js"
 import { TunnelBudget } from "./TunnelBudget.js"
 import { TunnelOutbound } from "./TunnelOutbound.js"
 import { newHttpStream, newUpgradeStream, rawResponse, type Stream, type StreamHost } from "./TunnelStreams.js"
@@ -29,7 +30,7 @@ export interface TunnelLimits {
  * The relay's end of one daemon's tunnel: multiplexes browser requests and WebSockets onto
  * the daemon's WebSocket as streams, with per-stream credit in both directions.
  */
-export class RelayTunnel implements TunnelLink {
+export class RelayTunnel implements ProxyLink {
   private readonly streams = new Map<number, Stream>()
   private nextId = 1
   private draining = false
