@@ -1,5 +1,4 @@
-// node:http here, not the platform's server: one server owns the socket, so the proxy core streams bytes
-// straight between the browser and the tunnel; the relay's own routes are handed to the platform app.
+// node:http here: one server owns the socket so the proxy core streams bytes without copies (own routes: platform).
 import { Effect } from "effect"
 import * as http from "node:http"
 import * as https from "node:https"
