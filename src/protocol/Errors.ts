@@ -124,6 +124,11 @@ export class Unavailable extends Schema.TaggedError<Unavailable>()("Unavailable"
   static readonly code = "unavailable"
   static readonly status = 503
 }
+/** What the request reached (the relay: the user's daemon) did not answer in time. */
+export class GatewayTimeout extends Schema.TaggedError<GatewayTimeout>()("GatewayTimeout", { message: Schema.String }) {
+  static readonly code = "gateway_timeout"
+  static readonly status = 504
+}
 /** A bug, never the client's doing; the details go to the log, not the caller. */
 export class Internal extends Schema.TaggedError<Internal>()("Internal", { message: Schema.String }) {
   static readonly code = "internal"
@@ -190,6 +195,7 @@ export type AnyWireError =
   | Conflict
   | BadGateway
   | Unavailable
+  | GatewayTimeout
 
 /**
  * A typed error as an HTTP response: the one way a route answers outside the HttpApi's own

@@ -4,7 +4,6 @@ import type { Duplex } from "node:stream"
 import type { WebSocket } from "ws"
 import { type AnyWireError, wireErrorOf } from "../../../protocol/Errors.js"
 import { INITIAL_WINDOW, type ResetCode, type TunnelFrame } from "../../../protocol/TunnelFrame.js"
-import { errorCode } from "../../JsonResponses.js"
 import { SendCredit } from "../shared/Credit.js"
 import type { TunnelBudget } from "./TunnelBudget.js"
 import type { TunnelOutbound } from "./TunnelOutbound.js"
@@ -106,10 +105,6 @@ const rawWrite = (socket: Duplex, status: number, value: unknown): void => {
       `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
   )
 }
-
-/** An HTTP answer written straight on a socket (refused upgrades). */
-export const rawResponse = (socket: Duplex, status: number, message: string): void =>
-  rawWrite(socket, status, { error: { code: errorCode(status), message } })
 
 /** A typed error of `src/protocol/Errors.ts` written straight on a socket (a refused upgrade or connection). */
 export const rawError = (socket: Duplex, error: AnyWireError): void => {
