@@ -1,33 +1,31 @@
 import { HttpLayerRouter, HttpMiddleware } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { Internal } from "../../protocol/Errors.js"
 import { health, register, rotate } from "./ApiRoutes.js"
 import { auth, landing, logout, select } from "./BrowserRoutes.js"
 import { apiError } from "./Pages.js"
 import { Relay, type RelayContext } from "./RelayContext.js"
 
-/** The relay's own routes: health, the key form and session, the CLI's key API. */
-export const RelayRoutes = Layer.mergeAll(
-  HttpLayerRouter.add("*", "/_relay/health", health),
-  HttpLayerRouter.add("*", "/health", health),
-  HttpLayerRouter.add("GET", "/", landing),
-  HttpLayerRouter.add("POST", "/auth", auth),
-  HttpLayerRouter.add("POST", "/select", select),
-  HttpLayerRouter.add("POST", "/logout", logout),
-  HttpLayerRouter.add("POST", "/api/register", register),
-  HttpLayerRouter.add("POST", "/api/rotate", rotate)
-)
+/** The relay's own routes, whoever asks: health, the key form and session, the CLI's key API. */
+const ownRoutes = [
+  HttpLayerRouter.route("*", "/_relay/health", health),
+  HttpLayerRouter.route("GET", "/", landing),
+  HttpLayerRouter.route("POST", "/auth", auth),
+  HttpLayerRouter.route("POST", "/select", select),
+  HttpLayerRouter.route("POST", "/logout", logout),
+  HttpLayerRouter.route("POST", "/api/register", register),
+  HttpLayerRouter.route("POST", "/api/rotate", rotate)
+]
 
-const FORMS = new Set(["POST /auth", "POST /select", "POST /logout", "POST /api/register", "POST /api/rotate"])
+/** `/health` is the relay's own only without a session; a signed-in browser gets its daemon's. */
+export const RelayRoutes = HttpLayerRouter.addAll([...ownRoutes, HttpLayerRouter.route("*", "/health", health)])
 
-/**
- * Whether the relay answers a request itself (the routes above) rather than tunnel it to the
- * browser's daemon. `/health` is the daemon's own health for a signed-in browser.
- */
+const owned = new Set(ownRoutes.map((route) => `${route.method} ${route.path}`))
+
+/** Whether the relay answers a request itself (the routes above) rather than tunnel it to the browser's daemon. */
 export const isRelayRoute = (method: string, path: string, hasSession: boolean): boolean =>
-  path === "/_relay/health" || (path === "/" && method === "GET") || FORMS.has(`${method} ${path}`) ||
-  (path === "/health" && !hasSession)
+  owned.has(`* ${path}`) || owned.has(`${method} ${path}`) || (path === "/health" && !hasSession)
 
 const failed = apiError(new Internal({ message: "The relay failed to handle this request." }))
 
