@@ -24,7 +24,7 @@ describe("which requests the relay answers itself", () => {
       ["GET", "/peers", true],
       ["GET", "/dashboard", false]
     ]
-    own.forEach(([m, p, s]) => assert.isTrue(isRelayRoute(m, p, s), `${m} ${p} session=${s}`))
-    tunnelled.forEach(([m, p, s]) => assert.isFalse(isRelayRoute(m, p, s), `${m} ${p} session=${s}`))
+    own.forEach(([m, p, s]) => assert.isTrue(isRelayRoute(m, p, () => s), `${m} ${p} session=${s}`))
+    tunnelled.forEach(([m, p, s]) => assert.isFalse(isRelayRoute(m, p, () => s), `${m} ${p} session=${s}`))
   })
 })

@@ -26,11 +26,15 @@ const notAllowed = new NotFound({ message: "Not available through the relay." })
 const daemonAway = new BadGateway({ message: "Your daemon is not connected to the relay right now." })
 
 /** The link to the session's chosen daemon, when it is connected. */
-const chosenLink = async (ctx: RelayContext, current: CurrentSession): Promise<ProxyLink | undefined> => {
-  const { daemon_id, user_id } = current.session
-  if (daemon_id === null) return undefined
-  const link = await ctx.runQuick(Effect.flatMap(RelayRouter, (r) => r.find(user_id, daemon_id)))
-  return Option.isSome(link) ? asProxyLink(link.value) : undefined
+const chosenLink = (ctx: RelayContext, { session }: CurrentSession): Promise<Option.Option<ProxyLink>> => {
+  const daemonId = session.daemon_id
+  if (daemonId === null) return Promise.resolve(Option.none())
+  return ctx.runQuick(
+    Effect.map(
+      Effect.flatMap(RelayRouter, (r) => r.find(session.user_id, daemonId)),
+      Option.flatMap((link) => Option.fromNullable(asProxyLink(link)))
+    )
+  )
 }
 
 /** Browser traffic for the user's chosen daemon: session, allow-list, same-origin writes. */
@@ -51,9 +55,9 @@ export const proxyHttp = async (ctx: RelayContext, req: IncomingMessage, res: Se
     return writeWireError(res, new Forbidden({ message: "Cross-site request refused." }))
   }
   const link = await chosenLink(ctx, current)
-  if (link === undefined) return writeWireError(res, daemonAway)
+  if (Option.isNone(link)) return writeWireError(res, daemonAway)
   ctx.gate.authenticated(req, ctx.clientIp(head))
-  link.proxyHttp(req, res, url)
+  link.value.proxyHttp(req, res, url)
 }
 
 /** A browser WebSocket (the dashboard's live stream) bridged to the chosen daemon. */
@@ -65,9 +69,9 @@ export const proxyUpgrade = async (ctx: RelayContext, req: IncomingMessage, sock
   if (!isTunnelAllowed("GET", url) || tunnelPathname(url) !== "/events/ws") return rawError(socket, notAllowed)
   if (!ctx.sameOrigin(requestHead)) return rawError(socket, new Forbidden({ message: "Cross-site WebSocket refused." }))
   const link = await chosenLink(ctx, current)
-  if (link === undefined) return rawError(socket, daemonAway)
+  if (Option.isNone(link)) return rawError(socket, daemonAway)
   ctx.gate.authenticated(req, ctx.clientIp(requestHead))
-  link.proxyUpgrade(req, socket, head, url)
+  link.value.proxyUpgrade(req, socket, head, url)
 }
 
 /** `GET /tunnel` from a daemon: key in Authorization, daemon id in a header, then the tunnel. */

@@ -24,8 +24,8 @@ export const RelayRoutes = HttpLayerRouter.addAll([...ownRoutes, HttpLayerRouter
 const owned = new Set(ownRoutes.map((route) => `${route.method} ${route.path}`))
 
 /** Whether the relay answers a request itself (the routes above) rather than tunnel it to the browser's daemon. */
-export const isRelayRoute = (method: string, path: string, hasSession: boolean): boolean =>
-  owned.has(`* ${path}`) || owned.has(`${method} ${path}`) || (path === "/health" && !hasSession)
+export const isRelayRoute = (method: string, path: string, hasSession: () => boolean): boolean =>
+  owned.has(`* ${path}`) || owned.has(`${method} ${path}`) || (path === "/health" && !hasSession())
 
 const failed = apiError(new Internal({ message: "The relay failed to handle this request." }))
 

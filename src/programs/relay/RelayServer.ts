@@ -29,7 +29,7 @@ const onRequest =
     const head = headOf(req)
     if (!ctx.gate.request(req, res, ctx.clientIp(head))) return
     const path = (req.url ?? "/").split("?")[0]!
-    if (isRelayRoute(req.method ?? "GET", path, ctx.sessionId(head) !== undefined)) return relayRoutes(req, res)
+    if (isRelayRoute(req.method ?? "GET", path, () => ctx.sessionId(head) !== undefined)) return relayRoutes(req, res)
     proxyHttp(ctx, req, res).catch(() => writeWireError(res, failed))
   }
 
