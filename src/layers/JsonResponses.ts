@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http"
 import { type AnyWireError, wireErrorOf } from "../protocol/Errors.js"
 
-export const jsonResponse = (
+const jsonResponse = (
   res: ServerResponse,
   status: number,
   value: unknown,
