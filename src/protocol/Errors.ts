@@ -104,6 +104,31 @@ export class TooManyRequests
   static readonly code = "too_many_requests"
   static readonly status = 429
 }
+/** Too many attempts from one client (the relay's per-address limits). */
+export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", { message: Schema.String }) {
+  static readonly code = "rate_limited"
+  static readonly status = 429
+}
+/** The request is fine, but the state it needs is not there (the relay: no daemon connected). */
+export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", { message: Schema.String }) {
+  static readonly code = "conflict"
+  static readonly status = 409
+}
+/** What the request was meant to reach (the relay: the user's daemon) is not there to answer. */
+export class BadGateway extends Schema.TaggedError<BadGateway>()("BadGateway", { message: Schema.String }) {
+  static readonly code = "bad_gateway"
+  static readonly status = 502
+}
+/** The server is not taking this now (the relay: shutting down). */
+export class Unavailable extends Schema.TaggedError<Unavailable>()("Unavailable", { message: Schema.String }) {
+  static readonly code = "unavailable"
+  static readonly status = 503
+}
+/** What the request reached (the relay: the user's daemon) did not answer in time. */
+export class GatewayTimeout extends Schema.TaggedError<GatewayTimeout>()("GatewayTimeout", { message: Schema.String }) {
+  static readonly code = "gateway_timeout"
+  static readonly status = 504
+}
 /** A bug, never the client's doing; the details go to the log, not the caller. */
 export class Internal extends Schema.TaggedError<Internal>()("Internal", { message: Schema.String }) {
   static readonly code = "internal"
@@ -144,7 +169,7 @@ export const wireErrorOf = (error: unknown): WireError | undefined => {
     : undefined
 }
 
-type AnyWireError =
+export type AnyWireError =
   | BadRequest
   | Unauthorized
   | Forbidden
@@ -168,11 +193,30 @@ type AnyWireError =
   | RoleTaken
   | PairingRefused
   | DeviceNotFound
+  | RateLimited
+  | Conflict
+  | BadGateway
+  | Unavailable
+  | GatewayTimeout
 
-/** A typed error as an HTTP response: the one way a route answers outside the HttpApi's own encoding. */
-export const errorResponse = (error: AnyWireError, headers: Readonly<Record<string, string>> = {}) => {
+/**
+ * A typed error as an HTTP response: the one way a route answers outside the HttpApi's own
+ * encoding. The body is the JSON envelope, or with `page` an HTML page that shows the message
+ * (the relay's forms answer a person, not a program).
+ */
+export const errorResponse = (
+  error: AnyWireError,
+  headers: Readonly<Record<string, string>> = {},
+  page?: (message: string) => string
+) => {
   const wire = wireErrorOf(error)!
-  return HttpServerResponse.unsafeJson(wire.body, { status: wire.status, headers })
+  return page === undefined
+    ? HttpServerResponse.unsafeJson(wire.body, { status: wire.status, headers })
+    : HttpServerResponse.text(page(wire.body.error.message), {
+      status: wire.status,
+      contentType: "text/html; charset=utf-8",
+      headers
+    })
 }
 export class ScheduleNotFound
   extends Schema.TaggedError<ScheduleNotFound>()("ScheduleNotFound", { message: Schema.String })

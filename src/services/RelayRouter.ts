@@ -1,6 +1,4 @@
 import { Context, type Effect, type Option } from "effect"
-import type { IncomingMessage, ServerResponse } from "node:http"
-import type { Duplex } from "node:stream"
 
 /** Who a tunnel belongs to: fixed when the daemon connects with its key. */
 export interface TunnelInfo {
@@ -9,7 +7,10 @@ export interface TunnelInfo {
   readonly daemonId: string
 }
 
-/** One connected daemon, as the relay's HTTP side uses it. */
+/**
+ * One connected daemon, as the relay's table sees it. How browser traffic is streamed into it
+ * is the streaming core's business (`ProxyLink` in `layers/tunnel/relay`), not the table's.
+ */
 export interface TunnelLink {
   readonly info: TunnelInfo
   readonly connectedAt: string
@@ -17,8 +18,6 @@ export interface TunnelLink {
   readonly activeStreams: number
   /** Bytes written to the daemon's socket that it has not taken yet. */
   readonly queuedBytes: number
-  proxyHttp(req: IncomingMessage, res: ServerResponse, path: string): void
-  proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void
   keepalive(now: number, deadAfterMs: number): void
   goAway(reason: string): void
   close(code: number, reason: string): void

@@ -90,8 +90,6 @@ const fakeLink = (userId: string, daemonId: string, keyId = "k_test"): TunnelLin
     },
     activeStreams: 0,
     queuedBytes: 0,
-    proxyHttp: () => undefined,
-    proxyUpgrade: () => undefined,
     keepalive: () => undefined,
     goAway: () => undefined,
     close: (code) => {

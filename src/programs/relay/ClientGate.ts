@@ -1,6 +1,10 @@
+// node:http here: the gate works on the sockets and requests the proxy core streams, before any framework sees them.
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Socket } from "node:net"
-import { errorPage } from "./Pages.js"
+import { writeWireError } from "../../layers/JsonResponses.js"
+import { RateLimited, RequestTimeout } from "../../protocol/Errors.js"
+
+export const tooManyConnections = new RateLimited({ message: "Too many connections from this address." })
 
 interface Connection {
   /** Counted against this address until it authenticates; undefined once it has (or when proxied). */
@@ -55,7 +59,7 @@ export class ClientGate {
     const connection = this.started(req.socket)
     if (connection?.proxied === true) {
       if (!this.enter(client)) {
-        errorPage(res, 429, "Too many connections from this address.", { connection: "close" })
+        writeWireError(res, tooManyConnections, { connection: "close" })
         return false
       }
       this.counted.add(req)
@@ -91,7 +95,9 @@ export class ClientGate {
       if (req.complete) return
       if (res.headersSent) return void req.socket.destroy()
       res.once("finish", () => req.socket.destroy())
-      errorPage(res, 408, "The request body did not arrive in time.", { connection: "close" })
+      writeWireError(res, new RequestTimeout({ message: "The request body did not arrive in time." }), {
+        connection: "close"
+      })
     }, this.bodyMs)
     this.deadlines.set(req, timer)
     const clear = () => clearTimeout(timer)

@@ -1,4 +1,5 @@
-import type { ServerResponse } from "node:http"
+import { HttpServerResponse } from "@effect/platform"
+import { type AnyWireError, errorResponse } from "../../protocol/Errors.js"
 import type { DaemonSeen } from "../../services/RelayRouter.js"
 
 const escape = (s: string) =>
@@ -56,15 +57,29 @@ ${error === undefined ? "" : `<p class="error" role="alert">${escape(error)}</p>
 <form method="post" action="/logout"><button type="submit">Sign out</button></form>`
   )
 
-export const htmlResponse = (
-  res: ServerResponse,
-  status: number,
-  html: string,
-  tls: boolean,
-  extra: Record<string, string | Array<string>> = {}
-) => {
-  res.writeHead(status, { ...securityHeaders(tls), "content-type": "text/html; charset=utf-8", ...extra })
-  res.end(html)
-}
+/** A page of the relay's own, with its security headers. */
+export const htmlPage = (html: string, tls: boolean) =>
+  HttpServerResponse.text(html, { contentType: "text/html; charset=utf-8", headers: securityHeaders(tls) })
 
-export { errorCode, errorPage, jsonResponse } from "../../layers/JsonResponses.js"
+/** A refused form: the page again, with the error's message inline and its status. */
+export const pageError = (
+  error: AnyWireError,
+  page: (message: string) => string,
+  tls: boolean,
+  extra: Record<string, string> = {}
+) => errorResponse(error, { ...securityHeaders(tls), ...extra }, page)
+
+/** What the relay's JSON answers carry besides the body. */
+export const jsonHeaders = { "cache-control": "no-store", "x-content-type-options": "nosniff" } as const
+
+/** A JSON answer of the relay's own (health, issued keys). */
+export const jsonAnswer = (value: unknown, status?: number) =>
+  HttpServerResponse.unsafeJson(value, { headers: jsonHeaders, ...(status === undefined ? {} : { status }) })
+
+/** A refused API call: the error envelope. */
+export const apiError = (error: AnyWireError, extra: Record<string, string> = {}) =>
+  errorResponse(error, { ...jsonHeaders, ...extra })
+
+/** A redirect after a form (303: the browser follows with a GET). */
+export const seeOther = (location: string, extra: Record<string, string> = {}) =>
+  HttpServerResponse.empty({ status: 303, headers: { location, "cache-control": "no-store", ...extra } })

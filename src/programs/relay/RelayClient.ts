@@ -1,6 +1,6 @@
-import { Data, Effect, Either, Schema } from "effect"
-import * as http from "node:http"
-import * as https from "node:https"
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { Data, Effect, Either, Layer, Schema } from "effect"
 import { KeyIssued } from "../../protocol/RelayApi.js"
 
 export class RelayCallError extends Data.TaggedError("RelayCallError")<{ readonly message: string }> {}
@@ -14,66 +14,51 @@ export const relayApiBase = (url: string): string => {
 
 const decodeIssued = Schema.decodeUnknownEither(Schema.parseJson(KeyIssued))
 
+/** A one-shot client: its own agent (trusting `ca` when given), closed with the call. */
+const clientWith = (ca: string | Buffer | undefined) =>
+  NodeHttpClient.layerWithoutAgent.pipe(Layer.provide(NodeHttpClient.makeAgentLayer(ca === undefined ? {} : { ca })))
+
+const causeMessage = (error: { readonly cause?: unknown; readonly message: string }) =>
+  error.cause instanceof Error ? error.cause.message : error.message
+
 /** POSTs to a relay API route and decodes a KeyIssued answer. */
 export const postForKey = (
   url: string,
   options: { readonly bearer?: string; readonly body?: unknown; readonly ca?: string | Buffer | undefined }
 ) =>
-  Effect.async<KeyIssued, RelayCallError>((resume) => {
-    const target = new URL(url)
-    const body = JSON.stringify(options.body ?? {})
-    const client = target.protocol === "https:" ? https : http
-    const req = client.request(target, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "content-length": Buffer.byteLength(body),
-        ...(options.bearer === undefined ? {} : { authorization: `Bearer ${options.bearer}` })
-      },
-      ...(options.ca === undefined ? {} : { ca: options.ca }),
-      timeout: 15_000
-    }, (res) => {
-      const chunks: Array<Buffer> = []
-      res.on("data", (c: Buffer) => chunks.push(c))
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8")
-        if ((res.statusCode ?? 0) >= 300) {
-          const message = /"message":"([^"]*)"/.exec(text)?.[1] ?? text.slice(0, 200)
-          return resume(
-            Effect.fail(new RelayCallError({ message: `the relay answered ${res.statusCode}: ${message}` }))
-          )
-        }
-        const decoded = decodeIssued(text)
-        resume(
-          Either.isRight(decoded)
-            ? Effect.succeed(decoded.right)
-            : Effect.fail(new RelayCallError({ message: "the relay's answer was not a key" }))
-        )
-      })
-    })
-    req.on("timeout", () => req.destroy(new Error("timed out")))
-    req.on(
-      "error",
-      (e) => resume(Effect.fail(new RelayCallError({ message: `cannot reach the relay at ${url}: ${e.message}` })))
+  Effect.gen(function*() {
+    const request = HttpClientRequest.post(url).pipe(
+      HttpClientRequest.bodyUnsafeJson(options.body ?? {}),
+      options.bearer === undefined ? (r) => r : HttpClientRequest.bearerToken(options.bearer)
     )
-    req.end(body)
-  })
+    const unreachable = (message: string) =>
+      new RelayCallError({ message: `cannot reach the relay at ${url}: ${message}` })
+    const response = yield* HttpClient.execute(request).pipe(
+      Effect.timeoutFail({ duration: "15 seconds", onTimeout: () => unreachable("timed out") }),
+      Effect.catchTag("RequestError", (e) => Effect.fail(unreachable(causeMessage(e))))
+    )
+    const text = yield* response.text.pipe(Effect.catchAll((e) => Effect.fail(unreachable(causeMessage(e)))))
+    if (response.status >= 300) {
+      const message = /"message":"([^"]*)"/.exec(text)?.[1] ?? text.slice(0, 200)
+      return yield* new RelayCallError({ message: `the relay answered ${response.status}: ${message}` })
+    }
+    const decoded = decodeIssued(text)
+    return Either.isRight(decoded)
+      ? decoded.right
+      : yield* new RelayCallError({ message: "the relay's answer was not a key" })
+  }).pipe(Effect.scoped, Effect.provide(clientWith(options.ca)))
 
 /** Asks the local daemon to reload its relay config; false when no daemon answers. */
 export const notifyDaemon = (host: string, port: number, authToken: string | null) =>
-  Effect.async<boolean>((resume) => {
-    const req = http.request({
-      host,
-      port,
-      path: "/relay/reconnect",
-      method: "POST",
-      headers: { host: `127.0.0.1:${port}`, ...(authToken === null ? {} : { authorization: `Bearer ${authToken}` }) },
-      timeout: 5_000
-    }, (res) => {
-      res.resume()
-      resume(Effect.succeed((res.statusCode ?? 0) < 300))
-    })
-    req.on("timeout", () => req.destroy())
-    req.on("error", () => resume(Effect.succeed(false)))
-    req.end()
-  })
+  HttpClient.execute(
+    HttpClientRequest.post(`http://${host}:${port}/relay/reconnect`).pipe(
+      HttpClientRequest.setHeader("host", `127.0.0.1:${port}`),
+      authToken === null ? (r) => r : HttpClientRequest.bearerToken(authToken)
+    )
+  ).pipe(
+    Effect.map((response) => response.status < 300),
+    Effect.timeout("5 seconds"),
+    Effect.scoped,
+    Effect.catchAll(() => Effect.succeed(false)),
+    Effect.provide(clientWith(undefined))
+  )

@@ -1,5 +1,5 @@
-import { Cause, Effect, Exit, Fiber, Option, Runtime } from "effect"
-import type { IncomingMessage, ServerResponse } from "node:http"
+import { HttpServerRequest } from "@effect/platform"
+import { Cause, Context, Effect, Exit, Fiber, Option, Runtime } from "effect"
 import type { ApiKeys } from "../../services/ApiKeys.js"
 import type { RelayRouter } from "../../services/RelayRouter.js"
 import { type RelaySession, RelaySessions } from "../../services/RelaySessions.js"
@@ -58,6 +58,35 @@ export type RelayServices = ApiKeys | RelaySessions | RelayRouter
 
 export const COOKIE = "__Host-rw_session"
 
+/**
+ * What the relay reads of a request to place it: the peer's address and the headers. node:http
+ * requests (the proxy core) and the platform's requests (the relay's own routes) both give it.
+ */
+export interface RequestHead {
+  readonly address: string | undefined
+  readonly headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+}
+
+export interface CurrentSession {
+  readonly id: string
+  readonly session: RelaySession
+}
+
+const headerText = (value: string | ReadonlyArray<string> | undefined): string =>
+  value === undefined ? "" : typeof value === "string" ? value : value.join(",")
+
+const sessionIdOf = (header: string | ReadonlyArray<string> | undefined): string | undefined => {
+  for (const part of headerText(header).split(";")) {
+    const [name, ...rest] = part.trim().split("=")
+    if (name === COOKIE) return rest.join("=")
+  }
+  return undefined
+}
+
+/** The key a daemon or the CLI presents: `Authorization: Bearer rw_...`. */
+export const bearer = (authorization: string | ReadonlyArray<string> | undefined): string | undefined =>
+  /^Bearer (\S+)$/.exec(headerText(authorization))?.[1]
+
 /** What every relay handler shares: options, the Effect runtime of the relay's services, limiters. */
 export class RelayContext {
   readonly authLimiter: RateLimiter
@@ -96,52 +125,44 @@ export class RelayContext {
     return this.options.trustedProxies.some((p) => addressMatches(p, remote))
   }
 
-  private fromProxy(req: IncomingMessage): boolean {
-    return this.isProxy(req.socket.remoteAddress)
-  }
-
   /** The client address: the proxy's view only when the request came from the trusted proxy. */
-  clientIp(req: IncomingMessage): string {
-    const remote = req.socket.remoteAddress ?? "unknown"
-    if (!this.fromProxy(req)) return remote
-    const forwarded = String(req.headers["x-forwarded-for"] ?? "").split(",").map((s) => s.trim()).filter(Boolean)
+  clientIp(head: RequestHead): string {
+    const remote = head.address ?? "unknown"
+    if (!this.isProxy(head.address)) return remote
+    const forwarded = headerText(head.headers["x-forwarded-for"]).split(",").map((s) => s.trim()).filter(Boolean)
     return forwarded[forwarded.length - 1] ?? remote
   }
 
   /** The origin browsers see for this relay. */
-  origin(req: IncomingMessage): string {
-    const proxied = this.fromProxy(req)
+  origin(head: RequestHead): string {
+    const proxied = this.isProxy(head.address)
+    const { headers } = head
     const proto = proxied
-      ? String(req.headers["x-forwarded-proto"] ?? "https").split(",")[0]!.trim()
+      ? headerText(headers["x-forwarded-proto"] ?? "https").split(",")[0]!.trim()
       : this.options.tls
       ? "https"
       : "http"
-    const host = proxied
-      ? String(req.headers["x-forwarded-host"] ?? req.headers.host ?? "")
-      : String(req.headers.host ?? "")
+    const host = proxied ? headerText(headers["x-forwarded-host"] ?? headers.host) : headerText(headers.host)
     return `${proto}://${host.split(",")[0]!.trim()}`
   }
 
   /** No Origin (same-origin navigation in older browsers) or exactly ours. */
-  sameOrigin(req: IncomingMessage): boolean {
-    const origin = req.headers.origin
-    return origin === undefined || origin === this.origin(req)
+  sameOrigin(head: RequestHead): boolean {
+    const origin = head.headers.origin
+    return origin === undefined || origin === this.origin(head)
   }
 
-  sessionId(req: IncomingMessage): string | undefined {
-    const header = req.headers.cookie ?? ""
-    for (const part of header.split(";")) {
-      const [name, ...rest] = part.trim().split("=")
-      if (name === COOKIE) return rest.join("=")
-    }
-    return undefined
+  sessionId(head: RequestHead): string | undefined {
+    return sessionIdOf(head.headers.cookie)
   }
 
-  session(req: IncomingMessage): Promise<{ readonly id: string; readonly session: RelaySession } | undefined> {
-    const id = this.sessionId(req)
-    if (id === undefined) return Promise.resolve(undefined)
-    return this.runQuick(Effect.flatMap(RelaySessions, (s) => s.get(id))).then((o) =>
-      Option.match(o, { onNone: () => undefined, onSome: (session) => ({ id, session }) })
+  /** The request's session, when its cookie names a live one. */
+  session(head: RequestHead): Effect.Effect<CurrentSession | undefined, never, RelaySessions> {
+    const id = this.sessionId(head)
+    if (id === undefined) return Effect.succeed(undefined)
+    return Effect.map(
+      Effect.flatMap(RelaySessions, (s) => s.get(id)),
+      Option.match({ onNone: () => undefined, onSome: (session) => ({ id, session }) })
     )
   }
 
@@ -155,34 +176,6 @@ export class RelayContext {
     return `${COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0`
   }
 }
-
-export type Body =
-  | { readonly _tag: "Read"; readonly text: string }
-  | { readonly _tag: "TooLarge" }
-  | { readonly _tag: "Aborted" }
-
-/**
- * Reads a small request body. Past `limit` bytes it stops reading and marks the connection to
- * close after the answer (the caller sends 413), so the rest is never taken in.
- */
-export const readBody = (req: IncomingMessage, res: ServerResponse, limit: number): Promise<Body> =>
-  new Promise((resolve) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    const onData = (c: Buffer) => {
-      size += c.length
-      if (size <= limit) return void chunks.push(c)
-      req.off("data", onData)
-      req.pause()
-      res.shouldKeepAlive = false
-      res.once("finish", () => req.socket.destroy())
-      resolve({ _tag: "TooLarge" })
-    }
-    req.on("data", onData)
-    req.on("end", () => resolve({ _tag: "Read", text: Buffer.concat(chunks).toString("utf8") }))
-    req.on("error", () => resolve({ _tag: "Aborted" }))
-    req.on("close", () => resolve({ _tag: "Aborted" }))
-  })
 
 const ipv4 = (s: string): number | undefined => {
   const parts = s.split(".").map(Number)
@@ -202,3 +195,12 @@ export const addressMatches = (rule: string, remote: string): boolean => {
   const size = 2 ** (32 - n)
   return Math.floor(a / size) === Math.floor(b / size)
 }
+
+/** The relay's context, for the routes served on `@effect/platform`. */
+export class Relay extends Context.Tag("repowire/relay/RelayContext")<Relay, RelayContext>() {}
+
+/** The head of the request a platform route is serving. */
+export const requestHead = Effect.map(HttpServerRequest.HttpServerRequest, (request): RequestHead => ({
+  address: Option.getOrUndefined(request.remoteAddress),
+  headers: request.headers
+}))

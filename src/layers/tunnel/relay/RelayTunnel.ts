@@ -2,21 +2,24 @@ import { Either } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Duplex } from "node:stream"
 import { WebSocket, type WebSocketServer } from "ws"
+import { type AnyWireError, BadGateway, GatewayTimeout, Unavailable } from "../../../protocol/Errors.js"
 import { TunnelClose } from "../../../protocol/TunnelClose.js"
 import { decodeFrame, Frames, type ResetCode, type TunnelFrame } from "../../../protocol/TunnelFrame.js"
 import { tunnelHeaders } from "../../../protocol/TunnelRoutes.js"
-import type { TunnelInfo, TunnelLink } from "../../../services/RelayRouter.js"
-import { errorPage } from "../../JsonResponses.js"
+import type { TunnelInfo } from "../../../services/RelayRouter.js"
+import { writeWireError } from "../../JsonResponses.js"
 import { browserSockets } from "./BrowserSockets.js"
 import { pumpUpload } from "./BrowserUploads.js"
 import { daemonAnswers } from "./DaemonAnswers.js"
 import { headDeadlineMs } from "./HeadDeadline.js"
+import type { ProxyLink } from "./ProxyLink.js"
 import { TunnelBudget } from "./TunnelBudget.js"
 import { TunnelOutbound } from "./TunnelOutbound.js"
-import { newHttpStream, newUpgradeStream, rawResponse, type Stream, type StreamHost } from "./TunnelStreams.js"
+import { newHttpStream, newUpgradeStream, rawError, type Stream, type StreamHost } from "./TunnelStreams.js"
 
 /** Concurrent browser requests one daemon's tunnel carries; beyond it the browser gets 503. */
 const MAX_STREAMS = 512
+const tooManyStreams = new Unavailable({ message: "Too many requests in flight to this daemon." })
 
 export interface TunnelLimits {
   /** How long a browser waits for the daemon's response head before it gets 504. */
@@ -29,7 +32,7 @@ export interface TunnelLimits {
  * The relay's end of one daemon's tunnel: multiplexes browser requests and WebSockets onto
  * the daemon's WebSocket as streams, with per-stream credit in both directions.
  */
-export class RelayTunnel implements TunnelLink {
+export class RelayTunnel implements ProxyLink {
   private readonly streams = new Map<number, Stream>()
   private nextId = 1
   private draining = false
@@ -118,16 +121,15 @@ export class RelayTunnel implements TunnelLink {
   }
 
   /** Why no stream can open now (no daemon, or too many in flight), or undefined. */
-  private refusal(): { readonly status: number; readonly message: string } | undefined {
-    if (!this.isOpen) return { status: 502, message: "The daemon is not connected." }
-    if (this.streams.size >= MAX_STREAMS) return { status: 503, message: "Too many requests in flight to this daemon." }
-    return undefined
+  private refusal(): BadGateway | Unavailable | undefined {
+    if (!this.isOpen) return new BadGateway({ message: "The daemon is not connected." })
+    return this.streams.size >= MAX_STREAMS ? tooManyStreams : undefined
   }
 
   proxyHttp(req: IncomingMessage, res: ServerResponse, path: string): void {
     const refused = this.refusal()
     if (refused !== undefined) {
-      return errorPage(res, refused.status, refused.message, refused.status === 503 ? { "retry-after": "1" } : {})
+      return writeWireError(res, refused, refused._tag === "Unavailable" ? { "retry-after": "1" } : {})
     }
     const stream = newHttpStream(this.allocate(), req, res)
     this.streams.set(stream.id, stream)
@@ -153,7 +155,7 @@ export class RelayTunnel implements TunnelLink {
 
   proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void {
     const refused = this.refusal()
-    if (refused !== undefined) return rawResponse(socket, refused.status, refused.message)
+    if (refused !== undefined) return rawError(socket, refused)
     const stream = newUpgradeStream(this.allocate(), req, socket, head)
     this.streams.set(stream.id, stream)
     this.awaitHead(stream, this.limits.responseTimeoutMs)
@@ -173,7 +175,7 @@ export class RelayTunnel implements TunnelLink {
     stream.headTimer = setTimeout(() => {
       if (stream.done || stream.responded) return
       this.send(Frames.reset(stream.id, "cancelled", "no response head in time"))
-      this.finish(stream, 504, "Your daemon did not answer in time.")
+      this.finish(stream, new GatewayTimeout({ message: "Your daemon did not answer in time." }))
     }, deadlineMs)
   }
 
@@ -201,7 +203,7 @@ export class RelayTunnel implements TunnelLink {
       this.forget(fullest)
       fullest.browser.terminate()
     } else {
-      this.finish(fullest, 502, "The browser did not take its answer in time.")
+      this.finish(fullest, new BadGateway({ message: "The browser did not take its answer in time." }))
     }
     return fullest === stream
   }
@@ -243,7 +245,7 @@ export class RelayTunnel implements TunnelLink {
       case "Window":
         return stream.up.add(frame.increment)
       case "Reset":
-        return this.finish(stream, 502, `The daemon reset the request (${frame.code}).`)
+        return this.finish(stream, new BadGateway({ message: `The daemon reset the request (${frame.code}).` }))
       case "WsMessage":
         return this.sockets.onWsMessage(stream, frame)
       case "WsClose":
@@ -255,7 +257,7 @@ export class RelayTunnel implements TunnelLink {
   private resetFromRelay(id: number, code: ResetCode, message: string): void {
     this.send(Frames.reset(id, code, message))
     const stream = this.streams.get(id)
-    if (stream !== undefined) this.finish(stream, 502, `The tunnel stream failed (${code}).`)
+    if (stream !== undefined) this.finish(stream, new BadGateway({ message: `The tunnel stream failed (${code}).` }))
   }
 
   private cancel(stream: Stream, code: ResetCode, message: string): void {
@@ -263,15 +265,14 @@ export class RelayTunnel implements TunnelLink {
     this.forget(stream)
   }
 
-  private finish(stream: Stream, status: number, message: string): void {
+  private finish(stream: Stream, error: AnyWireError): void {
     this.forget(stream)
     if (stream.kind === "http") {
-      if (!stream.res.headersSent) errorPage(stream.res, status, message)
-      else stream.res.destroy()
+      writeWireError(stream.res, error)
     } else if (stream.browser !== undefined) {
       stream.browser.close(1011, "tunnel stream failed")
     } else if (!stream.responded) {
-      rawResponse(stream.socket, status, message)
+      rawError(stream.socket, error)
     } else {
       stream.socket.destroy()
     }
@@ -290,7 +291,8 @@ export class RelayTunnel implements TunnelLink {
     if (this.closed) return
     this.closed = true
     this.out.wakeWriters()
-    for (const stream of [...this.streams.values()]) this.finish(stream, 502, `The daemon is unreachable: ${reason}.`)
+    const unreachable = new BadGateway({ message: `The daemon is unreachable: ${reason}.` })
+    for (const stream of [...this.streams.values()]) this.finish(stream, unreachable)
     this.onClosed(this)
   }
 }

@@ -2,8 +2,8 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { STATUS_CODES } from "node:http"
 import type { Duplex } from "node:stream"
 import type { WebSocket } from "ws"
+import { type AnyWireError, wireErrorOf } from "../../../protocol/Errors.js"
 import { INITIAL_WINDOW, type ResetCode, type TunnelFrame } from "../../../protocol/TunnelFrame.js"
-import { errorCode } from "../../JsonResponses.js"
 import { SendCredit } from "../shared/Credit.js"
 import type { TunnelBudget } from "./TunnelBudget.js"
 import type { TunnelOutbound } from "./TunnelOutbound.js"
@@ -98,11 +98,16 @@ export const droppedResponseHeaders = new Set([
 export const validCloseCode = (code: number) =>
   (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999)
 
-/** An HTTP answer written straight on a socket (refused upgrades). */
-export const rawResponse = (socket: Duplex, status: number, message: string): void => {
-  const body = JSON.stringify({ error: { code: errorCode(status), message } })
+const rawWrite = (socket: Duplex, status: number, value: unknown): void => {
+  const body = JSON.stringify(value)
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\ncontent-type: application/json\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
   )
+}
+
+/** A typed error of `src/protocol/Errors.ts` written straight on a socket (a refused upgrade or connection). */
+export const rawError = (socket: Duplex, error: AnyWireError): void => {
+  const wire = wireErrorOf(error)!
+  rawWrite(socket, wire.status, wire.body)
 }

@@ -1,0 +1,109 @@
+// node:http here: browser requests and upgrades are piped into the tunnel as they come, without copies.
+import { Effect, Option, Redacted, Schema } from "effect"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import type { Duplex } from "node:stream"
+import type { WebSocketServer } from "ws"
+import { writeWireError } from "../../layers/JsonResponses.js"
+import { asProxyLink, type ProxyLink } from "../../layers/tunnel/relay/ProxyLink.js"
+import { RelayTunnel } from "../../layers/tunnel/relay/RelayTunnel.js"
+import { rawError } from "../../layers/tunnel/relay/TunnelStreams.js"
+import { BadGateway, BadRequest, Forbidden, NotFound, Unauthorized, Unavailable } from "../../protocol/Errors.js"
+import { DAEMON_ID_HEADER, DaemonId } from "../../protocol/RelayApi.js"
+import { isTunnelAllowed, tunnelPathname } from "../../protocol/TunnelRoutes.js"
+import { ApiKeys } from "../../services/ApiKeys.js"
+import { RelayRouter } from "../../services/RelayRouter.js"
+import { bearer, type CurrentSession, type RelayContext, type RequestHead } from "./RelayContext.js"
+
+const isDaemonId = Schema.is(DaemonId)
+
+export const headOf = (req: IncomingMessage): RequestHead => ({
+  address: req.socket.remoteAddress,
+  headers: req.headers
+})
+
+const signIn = new Unauthorized({ message: "Sign in at / with your relay key." })
+const notAllowed = new NotFound({ message: "Not available through the relay." })
+const daemonAway = new BadGateway({ message: "Your daemon is not connected to the relay right now." })
+
+/** The link to the session's chosen daemon, when it is connected. */
+const chosenLink = (ctx: RelayContext, { session }: CurrentSession): Promise<Option.Option<ProxyLink>> => {
+  const daemonId = session.daemon_id
+  if (daemonId === null) return Promise.resolve(Option.none())
+  return ctx.runQuick(
+    Effect.map(
+      Effect.flatMap(RelayRouter, (r) => r.find(session.user_id, daemonId)),
+      Option.flatMap((link) => Option.fromNullable(asProxyLink(link)))
+    )
+  )
+}
+
+/** Browser traffic for the user's chosen daemon: session, allow-list, same-origin writes. */
+export const proxyHttp = async (ctx: RelayContext, req: IncomingMessage, res: ServerResponse) => {
+  const method = req.method ?? "GET"
+  const url = req.url ?? "/"
+  const head = headOf(req)
+  const current = await ctx.runQuick(ctx.session(head))
+  if (current === undefined) {
+    if (method === "GET" && (req.headers.accept ?? "").includes("text/html")) {
+      res.writeHead(303, { location: "/" })
+      return res.end()
+    }
+    return writeWireError(res, signIn)
+  }
+  if (!isTunnelAllowed(method, url)) return writeWireError(res, notAllowed)
+  if (method !== "GET" && method !== "HEAD" && !ctx.sameOrigin(head)) {
+    return writeWireError(res, new Forbidden({ message: "Cross-site request refused." }))
+  }
+  const link = await chosenLink(ctx, current)
+  if (Option.isNone(link)) return writeWireError(res, daemonAway)
+  ctx.gate.authenticated(req, ctx.clientIp(head))
+  link.value.proxyHttp(req, res, url)
+}
+
+/** A browser WebSocket (the dashboard's live stream) bridged to the chosen daemon. */
+export const proxyUpgrade = async (ctx: RelayContext, req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const url = req.url ?? "/"
+  const requestHead = headOf(req)
+  const current = await ctx.runQuick(ctx.session(requestHead))
+  if (current === undefined) return rawError(socket, signIn)
+  if (!isTunnelAllowed("GET", url) || tunnelPathname(url) !== "/events/ws") return rawError(socket, notAllowed)
+  if (!ctx.sameOrigin(requestHead)) return rawError(socket, new Forbidden({ message: "Cross-site WebSocket refused." }))
+  const link = await chosenLink(ctx, current)
+  if (Option.isNone(link)) return rawError(socket, daemonAway)
+  ctx.gate.authenticated(req, ctx.clientIp(requestHead))
+  link.value.proxyUpgrade(req, socket, head, url)
+}
+
+/** `GET /tunnel` from a daemon: key in Authorization, daemon id in a header, then the tunnel. */
+export const acceptTunnel = async (
+  ctx: RelayContext,
+  sockets: { readonly tunnels: WebSocketServer; readonly browsers: WebSocketServer },
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer
+) => {
+  if (ctx.draining) return rawError(socket, new Unavailable({ message: "The relay is shutting down." }))
+  const key = bearer(req.headers.authorization)
+  const daemonId = req.headers[DAEMON_ID_HEADER]
+  if (typeof daemonId !== "string" || !isDaemonId(daemonId)) {
+    return rawError(socket, new BadRequest({ message: "Missing daemon id header." }))
+  }
+  const record = key === undefined
+    ? Option.none()
+    : await ctx.run(Effect.flatMap(ApiKeys, (k) => k.verify(Redacted.make(key))))
+  if (Option.isNone(record)) return rawError(socket, new Unauthorized({ message: "The relay key is not valid." }))
+  ctx.gate.authenticated(req, ctx.clientIp(headOf(req)))
+  sockets.tunnels.handleUpgrade(req, socket, head, (ws) => {
+    const info = { userId: record.value.user_id, keyId: record.value.key_id, daemonId }
+    const limits = { responseTimeoutMs: ctx.options.responseTimeoutMs, bufferBytes: ctx.options.tunnelBufferBytes }
+    const tunnel = new RelayTunnel(
+      info,
+      ws,
+      socket,
+      sockets.browsers,
+      limits,
+      (t) => void ctx.run(Effect.flatMap(RelayRouter, (r) => r.detach(t)))
+    )
+    void ctx.run(Effect.flatMap(RelayRouter, (r) => r.attach(tunnel, ctx.options.maxTunnelsPerKey)))
+  })
+}
