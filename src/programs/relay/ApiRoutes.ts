@@ -43,7 +43,7 @@ export const register = Effect.gen(function*() {
   if (!relay.options.registration) {
     return apiError(new Forbidden({ message: "Registration is closed on this relay; ask its operator for a key." }))
   }
-  const allowed = relay.registerLimiter.take(relay.clientIp(yield* requestHead))
+  const allowed = yield* relay.limits.take("register", relay.clientIp(yield* requestHead))
   if (allowed !== true) {
     return apiError(new RateLimited({ message: "Too many registrations; retry later." }), {
       "retry-after": String(allowed)
@@ -72,7 +72,7 @@ export const register = Effect.gen(function*() {
 export const rotate = Effect.gen(function*() {
   const relay = yield* Relay
   const head = yield* requestHead
-  const allowed = relay.authLimiter.take(relay.clientIp(head))
+  const allowed = yield* relay.limits.take("auth", relay.clientIp(head))
   if (allowed !== true) {
     return apiError(new RateLimited({ message: "Too many attempts; retry later." }), { "retry-after": String(allowed) })
   }

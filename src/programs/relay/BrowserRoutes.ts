@@ -36,7 +36,7 @@ export const auth = Effect.gen(function*() {
   if (!relay.sameOrigin(head)) {
     return refuse(new Forbidden({ message: "This form must be sent from the relay's own page." }))
   }
-  const allowed = relay.authLimiter.take(relay.clientIp(head))
+  const allowed = yield* relay.limits.take("auth", relay.clientIp(head))
   if (allowed !== true) {
     return refuse(new RateLimited({ message: "Too many attempts. Wait a minute and try again." }), {
       "retry-after": String(allowed)

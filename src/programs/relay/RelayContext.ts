@@ -1,11 +1,11 @@
 import { HttpServerRequest } from "@effect/platform"
 import { Cause, Context, Effect, Exit, Fiber, Option, Runtime } from "effect"
 import type { ApiKeys } from "../../services/ApiKeys.js"
+import type { RateLimits } from "../../services/RateLimits.js"
 import type { RelayRouter } from "../../services/RelayRouter.js"
 import { type RelaySession, RelaySessions } from "../../services/RelaySessions.js"
 import { VERSION } from "../../Version.js"
 import { ClientGate } from "./ClientGate.js"
-import { RateLimiter } from "./RateLimiter.js"
 
 export interface RelayOptions {
   readonly host: string
@@ -87,17 +87,20 @@ const sessionIdOf = (header: string | ReadonlyArray<string> | undefined): string
 export const bearer = (authorization: string | ReadonlyArray<string> | undefined): string | undefined =>
   /^Bearer (\S+)$/.exec(headerText(authorization))?.[1]
 
-/** What every relay handler shares: options, the Effect runtime of the relay's services, limiters. */
+/**
+ * What every relay handler shares: options, the Effect runtime of the relay's services, and the
+ * rate limits (buckets "auth" and "register"), kept in the store so replicas count the same hits.
+ */
 export class RelayContext {
-  readonly authLimiter: RateLimiter
-  readonly registerLimiter: RateLimiter
   readonly gate: ClientGate
   readonly startedAt = Date.now()
   draining = false
 
-  constructor(readonly options: RelayOptions, readonly runtime: Runtime.Runtime<RelayServices>) {
-    this.authLimiter = new RateLimiter(options.authRate.max, options.authRate.windowMs)
-    this.registerLimiter = new RateLimiter(options.authRate.max, options.authRate.windowMs)
+  constructor(
+    readonly options: RelayOptions,
+    readonly runtime: Runtime.Runtime<RelayServices>,
+    readonly limits: Context.Tag.Service<RateLimits>
+  ) {
     this.gate = new ClientGate(options.maxUnauthenticatedPerClient, options.headersTimeoutMs, options.bodyTimeoutMs)
   }
 

@@ -1,8 +1,9 @@
-import { Effect } from "effect"
+import { Effect, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { RelayLive } from "../../layers/RelayLive.js"
+import { RelayLiveOn } from "../../layers/RelayLive.js"
 import { defaultRetention } from "../../layers/RelayRouterLive.js"
+import { relayStoreLayer } from "../../layers/RelayStore.js"
 import { resolvePaths } from "../../protocol/HomeFiles.js"
 import { defaultRelayOptions, type RelayOptions } from "./RelayContext.js"
 import { makeRelayServer } from "./RelayServer.js"
@@ -20,15 +21,28 @@ export const relayDatabase = (dataDir: string | undefined, env: NodeJS.ProcessEn
     return file
   })
 
+export interface StoreOptions {
+  readonly dataDir?: string | undefined
+  /** PostgreSQL shared by replicas; otherwise SQLite under dataDir. */
+  readonly databaseUrl?: Redacted.Redacted<string> | undefined
+}
+
+/** Where the store is, for the log line: the SQLite file, or the PostgreSQL host without credentials. */
+const storeName = (options: StoreOptions) => {
+  if (options.databaseUrl === undefined) return Effect.map(relayDatabase(options.dataDir), (file) => `data: ${file}`)
+  const url = new URL(Redacted.value(options.databaseUrl))
+  return Effect.succeed(`store: postgres ${url.hostname}:${url.port || "5432"}${url.pathname}`)
+}
+
 /** Runs the relay until interrupted (SIGINT/SIGTERM), then drains and closes. */
-export const serveRelay = (options: Partial<RelayOptions> & { readonly dataDir?: string | undefined }) =>
+export const serveRelay = (options: Partial<RelayOptions> & StoreOptions) =>
   Effect.gen(function*() {
-    const db = yield* relayDatabase(options.dataDir)
     const resolved = { ...defaultRelayOptions, ...options }
     const retention = { ...defaultRetention, ttlMs: resolved.daemonTtlMs }
+    const store = relayStoreLayer({ databaseUrl: options.databaseUrl, sqliteFile: relayDatabase(options.dataDir) })
     return yield* Effect.gen(function*() {
       const server = yield* makeRelayServer(resolved)
-      yield* Effect.logInfo(`repowire relay listening on ${server.url} (data: ${db})`)
+      yield* Effect.logInfo(`repowire relay listening on ${server.url} (${yield* storeName(options)})`)
       return yield* Effect.never
-    }).pipe(Effect.scoped, Effect.provide(RelayLive(db, undefined, retention)))
+    }).pipe(Effect.scoped, Effect.provide(RelayLiveOn(store, undefined, retention)))
   })

@@ -7,9 +7,11 @@ import type { AddressInfo } from "node:net"
 import type { Duplex } from "node:stream"
 import { WebSocketServer } from "ws"
 import { writeWireError } from "../../layers/JsonResponses.js"
+import { RateLimitsLive } from "../../layers/RateLimitsLive.js"
 import { rawError } from "../../layers/tunnel/relay/TunnelStreams.js"
 import { Internal } from "../../protocol/Errors.js"
 import { HEADER_BYTES, MAX_FRAME_PAYLOAD } from "../../protocol/TunnelFrame.js"
+import { RateLimits } from "../../services/RateLimits.js"
 import { RelayRouter } from "../../services/RelayRouter.js"
 import { acceptTunnel, headOf, proxyHttp, proxyUpgrade } from "./BrowserProxy.js"
 import { tooManyConnections } from "./ClientGate.js"
@@ -43,7 +45,8 @@ export const makeRelayServer = (options: RelayOptions) =>
   Effect.gen(function*() {
     // Nothing exports the relay's spans; making one per query and request only costs time.
     const runtime = yield* Effect.runtime<RelayServices>().pipe(Effect.withTracerEnabled(false))
-    const ctx = new RelayContext(options, runtime)
+    const limits = yield* RateLimits.pipe(Effect.provide(RateLimitsLive(options.authRate)))
+    const ctx = new RelayContext(options, runtime, limits)
     const wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,

@@ -65,7 +65,8 @@ const serve = Command.make("serve", {
     Options.withDefault(30),
     Options.withDescription("Days after which a daemon id not seen is forgotten")
   ),
-  dataDir
+  dataDir,
+  databaseUrl
 }, (o) =>
   Effect.gen(function*() {
     const cert = Option.getOrUndefined(o.tlsCert)
@@ -105,7 +106,8 @@ const serve = Command.make("serve", {
       maxTunnelsPerKey: o.maxTunnelsPerKey,
       tunnelBufferBytes: o.tunnelBufferMib * 1024 * 1024,
       daemonTtlMs: o.daemonTtlDays * 86_400_000,
-      dataDir: Option.getOrUndefined(o.dataDir)
+      dataDir: Option.getOrUndefined(o.dataDir),
+      databaseUrl: Option.getOrUndefined(o.databaseUrl)
     })
   })).pipe(Command.withDescription("Run the relay: HTTPS for browsers, WSS tunnels for daemons"))
 
