@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect, Layer, Option, Runtime } from "effect"
 import { TunnelClose } from "../protocol/TunnelClose.js"
 import { type DaemonSeen, RelayRouter, type TunnelLink } from "../services/RelayRouter.js"
+import { TunnelDirectory } from "../services/TunnelDirectory.js"
 
 export interface KeepaliveOptions {
   /** How often each tunnel is pinged. */
@@ -32,6 +33,12 @@ export const RelayRouterLive = (
     RelayRouter,
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
+      // With several replicas, the directory says which one holds each tunnel; alone, nothing else does.
+      const directory = yield* Effect.serviceOption(TunnelDirectory)
+      const claim = (userId: string, daemonId: string) =>
+        Option.match(directory, { onNone: () => Effect.void, onSome: (d) => d.claim(userId, daemonId) })
+      const release = (userId: string, daemonId: string) =>
+        Option.match(directory, { onNone: () => Effect.void, onSome: (d) => d.release(userId, daemonId) })
       const byUser = new Map<string, Map<string, TunnelLink>>()
       const byKey = new Map<string, Set<TunnelLink>>()
       const all = () => [...byUser.values()].flatMap((m) => [...m.values()])
@@ -88,6 +95,7 @@ export const RelayRouterLive = (
           previous.close(TunnelClose.replaced, "replaced by a newer connection")
         }
         yield* seen(userId, daemonId)
+        yield* claim(userId, daemonId)
         return true
       })
 
@@ -99,20 +107,28 @@ export const RelayRouterLive = (
           mine.delete(link.info.daemonId)
           if (mine.size === 0) byUser.delete(link.info.userId)
           yield* seen(link.info.userId, link.info.daemonId)
+          yield* release(link.info.userId, link.info.daemonId)
         }
       })
 
       const find = (userId: string, daemonId: string) =>
         Effect.sync(() => Option.fromNullable(byUser.get(userId)?.get(daemonId)).pipe(Option.filter((l) => l.isOpen)))
 
+      const elsewhere = (userId: string, daemonId: string) =>
+        Option.match(directory, {
+          onNone: () => Effect.succeedNone,
+          onSome: (d) => Effect.map(d.holder(userId, daemonId), Option.filter((h) => h.replicaId !== d.self.replicaId))
+        })
+
       const daemons = Effect.fn("RelayRouter.daemons")(function*(userId: string) {
         const rows = yield* sql<{ daemon_id: string; last_seen: string }>`
           SELECT daemon_id, last_seen FROM daemons WHERE user_id = ${userId} AND last_seen >= ${cutoff()}
           ORDER BY last_seen DESC`.pipe(Effect.orDie)
         const live = byUser.get(userId) ?? new Map<string, TunnelLink>()
+        const remote = new Set(Option.isSome(directory) ? yield* directory.value.held(userId) : [])
         const list: Array<DaemonSeen> = rows.map((r) => ({
           daemon_id: r.daemon_id,
-          connected: live.get(r.daemon_id)?.isOpen ?? false,
+          connected: (live.get(r.daemon_id)?.isOpen ?? false) || remote.has(r.daemon_id),
           last_seen: r.last_seen
         }))
         // A tunnel open for longer than the TTL is still listed, though its row was forgotten.
@@ -144,6 +160,6 @@ export const RelayRouterLive = (
         }
       })
 
-      return RelayRouter.of({ attach, detach, find, daemons, closeKey, drainAll, closeAll, counts })
+      return RelayRouter.of({ attach, detach, find, elsewhere, daemons, closeKey, drainAll, closeAll, counts })
     })
   )

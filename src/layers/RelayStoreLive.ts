@@ -50,6 +50,19 @@ export const relayMigrations = Migrator.fromRecord({
         PRIMARY KEY (bucket, client)
       )`,
       sql`CREATE INDEX rate_limits_window_end ON rate_limits(window_end)`
+    ], { discard: true })),
+  // Which replica holds which tunnel (TunnelDirectoryLive); a holder renews its rows by replica_id.
+  "0005_tunnel_directory": Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.all([
+      sql`CREATE TABLE tunnel_directory (
+        user_id TEXT NOT NULL,
+        daemon_id TEXT NOT NULL,
+        replica_id TEXT NOT NULL,
+        internal_url TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        PRIMARY KEY (user_id, daemon_id)
+      )`,
+      sql`CREATE INDEX tunnel_directory_replica ON tunnel_directory(replica_id)`
     ], { discard: true }))
 })
 

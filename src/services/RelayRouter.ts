@@ -1,4 +1,5 @@
 import { Context, type Effect, type Option } from "effect"
+import type { TunnelHolder } from "./TunnelDirectory.js"
 
 /** Who a tunnel belongs to: fixed when the daemon connects with its key. */
 export interface TunnelInfo {
@@ -38,7 +39,9 @@ export class RelayRouter extends Context.Tag("repowire/RelayRouter")<RelayRouter
   readonly attach: (link: TunnelLink, maxPerKey: number) => Effect.Effect<boolean>
   readonly detach: (link: TunnelLink) => Effect.Effect<void>
   readonly find: (userId: string, daemonId: string) => Effect.Effect<Option.Option<TunnelLink>>
-  /** The user's daemons: connected ones first, then those seen before. */
+  /** Another replica that holds the tunnel, when this one does not (none without a tunnel directory). */
+  readonly elsewhere: (userId: string, daemonId: string) => Effect.Effect<Option.Option<TunnelHolder>>
+  /** The user's daemons: connected ones (here or on another replica) first, then those seen before. */
   readonly daemons: (userId: string) => Effect.Effect<ReadonlyArray<DaemonSeen>>
   /** Ends every tunnel that authenticated with this key. */
   readonly closeKey: (keyId: string, reason: string) => Effect.Effect<number>

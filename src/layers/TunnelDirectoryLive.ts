@@ -1,0 +1,68 @@
+import { SqlClient } from "@effect/sql"
+import { Effect, Layer, Option, Runtime } from "effect"
+import { TunnelDirectory, type TunnelHolder } from "../services/TunnelDirectory.js"
+
+export interface Lease {
+  /** A row not renewed for this long is no longer believed. */
+  readonly leaseMs: number
+  /** How often the holder renews all of its rows (one UPDATE). */
+  readonly renewMs: number
+}
+
+/** A dead replica's tunnels lapse within 6 s; a live one renews every 2 s, so two renewals may fail. */
+export const defaultLease: Lease = { leaseMs: 6_000, renewMs: 2_000 }
+
+/**
+ * The tunnel directory in the `tunnel_directory` table (SQLite or PostgreSQL). The renewal timer
+ * is the lease's protocol; on a clean stop this replica's rows are deleted. Leases compare
+ * wall clocks of different replicas: keep them in sync (NTP) to well under the lease.
+ */
+export const TunnelDirectoryLive = (self: TunnelHolder, lease: Lease = defaultLease) =>
+  Layer.scoped(
+    TunnelDirectory,
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const runtime = yield* Effect.runtime<never>()
+      const renew = Effect.suspend(() =>
+        sql`UPDATE tunnel_directory SET expires_at = ${Date.now() + lease.leaseMs} WHERE replica_id = ${self.replicaId}`
+      ).pipe(Effect.catchAllCause((cause) => Effect.logWarning("tunnel directory: lease renewal failed", cause)))
+      yield* Effect.acquireRelease(
+        Effect.sync(() => setInterval(() => Runtime.runFork(runtime)(renew), lease.renewMs)),
+        (timer) =>
+          Effect.sync(() => clearInterval(timer)).pipe(
+            Effect.zipRight(sql`DELETE FROM tunnel_directory WHERE replica_id = ${self.replicaId}`),
+            Effect.catchAllCause(() => Effect.void)
+          )
+      )
+
+      const claim = Effect.fn("TunnelDirectory.claim")(function*(userId: string, daemonId: string) {
+        yield* sql`INSERT INTO tunnel_directory (user_id, daemon_id, replica_id, internal_url, expires_at)
+          VALUES (${userId}, ${daemonId}, ${self.replicaId}, ${self.internalUrl}, ${Date.now() + lease.leaseMs})
+          ON CONFLICT (user_id, daemon_id) DO UPDATE SET replica_id = excluded.replica_id,
+            internal_url = excluded.internal_url, expires_at = excluded.expires_at`
+      }, Effect.orDie)
+
+      const release = Effect.fn("TunnelDirectory.release")(function*(userId: string, daemonId: string) {
+        yield* sql`DELETE FROM tunnel_directory
+          WHERE user_id = ${userId} AND daemon_id = ${daemonId} AND replica_id = ${self.replicaId}`
+      }, Effect.orDie)
+
+      const holder = Effect.fn("TunnelDirectory.holder")(function*(userId: string, daemonId: string) {
+        const rows = yield* sql<{ replica_id: string; internal_url: string }>`
+          SELECT replica_id, internal_url FROM tunnel_directory
+          WHERE user_id = ${userId} AND daemon_id = ${daemonId} AND expires_at > ${Date.now()}`
+        return Option.map(
+          Option.fromNullable(rows[0]),
+          (r): TunnelHolder => ({ replicaId: r.replica_id, internalUrl: r.internal_url })
+        )
+      }, Effect.orDie)
+
+      const held = Effect.fn("TunnelDirectory.held")(function*(userId: string) {
+        const rows = yield* sql<{ daemon_id: string }>`
+          SELECT daemon_id FROM tunnel_directory WHERE user_id = ${userId} AND expires_at > ${Date.now()}`
+        return rows.map((r) => r.daemon_id)
+      }, Effect.orDie)
+
+      return TunnelDirectory.of({ self, claim, release, holder, held })
+    })
+  )

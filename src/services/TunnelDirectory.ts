@@ -1,0 +1,24 @@
+import { Context, type Effect, type Option } from "effect"
+
+/** The replica that holds a daemon's tunnel, and how other replicas reach it. */
+export interface TunnelHolder {
+  readonly replicaId: string
+  readonly internalUrl: string
+}
+
+/**
+ * Which replica holds which (user, daemon id) tunnel, shared through the relay's store. The
+ * holder's rows carry a lease it renews; a replica that dies stops renewing and its rows lapse.
+ */
+export class TunnelDirectory extends Context.Tag("repowire/TunnelDirectory")<TunnelDirectory, {
+  /** This replica. */
+  readonly self: TunnelHolder
+  /** This replica now holds the tunnel (a newer claim replaces any other replica's). */
+  readonly claim: (userId: string, daemonId: string) => Effect.Effect<void>
+  /** This replica no longer holds it (another replica's newer claim is left alone). */
+  readonly release: (userId: string, daemonId: string) => Effect.Effect<void>
+  /** The replica whose lease on the tunnel is live, if any. */
+  readonly holder: (userId: string, daemonId: string) => Effect.Effect<Option.Option<TunnelHolder>>
+  /** The user's daemon ids some replica holds a live lease on. */
+  readonly held: (userId: string) => Effect.Effect<ReadonlyArray<string>>
+}>() {}

@@ -1,0 +1,145 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Option, Redacted } from "effect"
+import * as path from "node:path"
+import { afterAll, beforeAll } from "vitest"
+import { RelayLiveOn } from "../../src/layers/RelayLive.js"
+import { relayStoreLayer } from "../../src/layers/RelayStore.js"
+import { type Lease, TunnelDirectoryLive } from "../../src/layers/TunnelDirectoryLive.js"
+import { RelayRouter, type TunnelLink } from "../../src/services/RelayRouter.js"
+import { TunnelDirectory } from "../../src/services/TunnelDirectory.js"
+import { type PostgresServer, startPostgres } from "../support/Postgres.js"
+import { tempDir } from "./harness.js"
+
+/** The tunnel directory on both store engines, through the real router and directory layers. */
+
+let server: PostgresServer | undefined
+beforeAll(async () => {
+  server = await startPostgres()
+}, 60_000)
+afterAll(async () => {
+  await server?.stop()
+})
+
+type Location = { readonly databaseUrl: Redacted.Redacted<string> | undefined; readonly file: string }
+
+const engines: ReadonlyArray<{ readonly name: string; readonly fresh: Effect.Effect<Location> }> = [
+  {
+    name: "sqlite",
+    fresh: Effect.sync(() => ({ databaseUrl: undefined, file: path.join(tempDir("rw-dir-"), "relay.db") }))
+  },
+  {
+    name: "postgres",
+    fresh: Effect.promise(() => server!.createDatabase()).pipe(
+      Effect.map((url) => ({ databaseUrl: Redacted.make(url), file: "/nonexistent" }))
+    )
+  }
+]
+
+const store = (at: Location) => relayStoreLayer({ databaseUrl: at.databaseUrl, sqliteFile: Effect.succeed(at.file) })
+
+/** One replica's router (with its directory) on the store at `at`. */
+const replica = (at: Location, name: string) =>
+  Layer.build(
+    RelayLiveOn(store(at), { intervalMs: 60_000, deadAfterMs: 120_000 }, undefined, {
+      replicaId: name,
+      internalUrl: `https://${name}.internal:8443`
+    })
+  )
+
+const link = (userId: string, daemonId: string): TunnelLink => ({
+  info: { userId, keyId: "k_test", daemonId },
+  connectedAt: new Date().toISOString(),
+  isOpen: true,
+  activeStreams: 0,
+  queuedBytes: 0,
+  keepalive: () => undefined,
+  goAway: () => undefined,
+  close: () => undefined
+})
+
+const on = <A>(
+  ctx: Effect.Effect.Success<ReturnType<typeof replica>>,
+  effect: Effect.Effect<A, never, RelayRouter>
+) => Effect.provide(effect, ctx)
+
+const lone = (at: Location, name: string, lease: Lease) =>
+  Layer.build(
+    TunnelDirectoryLive({ replicaId: name, internalUrl: `https://${name}.internal` }, lease).pipe(
+      Layer.provide(store(at))
+    )
+  )
+
+describe.each(engines)("tunnel directory on $name", (engine) => {
+  it.live(
+    "a tunnel attached on one replica is found elsewhere from another; detached, it is gone",
+    () =>
+      Effect.gen(function*() {
+        const at = yield* engine.fresh
+        const a = yield* replica(at, "a")
+        const b = yield* replica(at, "b")
+        const tunnel = link("alice", "laptop")
+        assert.isTrue(yield* on(a, Effect.flatMap(RelayRouter, (r) => r.attach(tunnel, 8))))
+        const seen = yield* on(b, Effect.flatMap(RelayRouter, (r) => r.elsewhere("alice", "laptop")))
+        assert.deepStrictEqual(Option.getOrNull(seen), { replicaId: "a", internalUrl: "https://a.internal:8443" })
+        // A holds it itself: nothing elsewhere, from A's side.
+        assert.isTrue(Option.isNone(yield* on(a, Effect.flatMap(RelayRouter, (r) => r.elsewhere("alice", "laptop")))))
+        const listed = yield* on(b, Effect.flatMap(RelayRouter, (r) => r.daemons("alice")))
+        assert.deepStrictEqual(listed.map((d) => [d.daemon_id, d.connected]), [["laptop", true]])
+        // Another user's daemons are not anyone else's.
+        assert.isTrue(Option.isNone(yield* on(b, Effect.flatMap(RelayRouter, (r) => r.elsewhere("bob", "laptop")))))
+        yield* on(a, Effect.flatMap(RelayRouter, (r) => r.detach(tunnel)))
+        assert.isTrue(Option.isNone(yield* on(b, Effect.flatMap(RelayRouter, (r) => r.elsewhere("alice", "laptop")))))
+        const after = yield* on(b, Effect.flatMap(RelayRouter, (r) => r.daemons("alice")))
+        assert.deepStrictEqual(after.map((d) => [d.daemon_id, d.connected]), [["laptop", false]])
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live("a newer claim takes over; the old holder's release leaves it alone", () =>
+    Effect.gen(function*() {
+      const at = yield* engine.fresh
+      const a = yield* lone(at, "a", { leaseMs: 60_000, renewMs: 60_000 })
+      const b = yield* lone(at, "b", { leaseMs: 60_000, renewMs: 60_000 })
+      const holder = Effect.flatMap(TunnelDirectory, (d) => d.holder("alice", "laptop"))
+      yield* Effect.provide(Effect.flatMap(TunnelDirectory, (d) => d.claim("alice", "laptop")), a)
+      yield* Effect.provide(Effect.flatMap(TunnelDirectory, (d) => d.claim("alice", "laptop")), b)
+      yield* Effect.provide(Effect.flatMap(TunnelDirectory, (d) => d.release("alice", "laptop")), a)
+      assert.strictEqual(Option.getOrNull(yield* Effect.provide(holder, a))?.replicaId, "b")
+    }).pipe(Effect.scoped), 60_000)
+
+  it.live(
+    "leases: renewed while the holder lives, lapsed within the lease when it stops renewing, gone on a clean stop",
+    () =>
+      Effect.gen(function*() {
+        const at = yield* engine.fresh
+        const holder = Effect.flatMap(TunnelDirectory, (d) => d.holder("alice", "laptop"))
+        const claim = Effect.flatMap(TunnelDirectory, (d) => d.claim("alice", "laptop"))
+        const renewing = yield* lone(at, "renewing", { leaseMs: 400, renewMs: 100 })
+        yield* Effect.provide(claim, renewing)
+        yield* Effect.sleep("1 second")
+        assert.strictEqual(Option.getOrNull(yield* Effect.provide(holder, renewing))?.replicaId, "renewing")
+        // A holder that stops renewing (as a SIGKILLed one does) is no longer believed after the lease.
+        const silent = yield* lone(at, "silent", { leaseMs: 400, renewMs: 60_000 })
+        yield* Effect.provide(claim, silent)
+        assert.strictEqual(Option.getOrNull(yield* Effect.provide(holder, silent))?.replicaId, "silent")
+        yield* Effect.sleep("600 millis")
+        assert.isTrue(Option.isNone(yield* Effect.provide(holder, silent)))
+        assert.deepStrictEqual(
+          yield* Effect.provide(Effect.flatMap(TunnelDirectory, (d) => d.held("alice")), silent),
+          []
+        )
+        // A clean stop deletes the replica's rows at once.
+        const stopping = yield* Effect.scoped(Effect.gen(function*() {
+          const c = yield* lone(at, "clean", { leaseMs: 60_000, renewMs: 60_000 })
+          yield* Effect.provide(Effect.flatMap(TunnelDirectory, (d) => d.claim("bob", "desk")), c)
+          return Option.getOrNull(
+            yield* Effect.provide(Effect.flatMap(TunnelDirectory, (d) => d.holder("bob", "desk")), c)
+          )
+        }))
+        assert.strictEqual(stopping?.replicaId, "clean")
+        const after = yield* Effect.provide(Effect.flatMap(TunnelDirectory, (d) => d.holder("bob", "desk")), renewing)
+        assert.isTrue(Option.isNone(after))
+      }).pipe(Effect.scoped),
+    60_000
+  )
+})
