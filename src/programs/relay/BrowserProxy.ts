@@ -12,6 +12,7 @@ import { DAEMON_ID_HEADER, DaemonId } from "../../protocol/RelayApi.js"
 import { isTunnelAllowed, tunnelPathname } from "../../protocol/TunnelRoutes.js"
 import { ApiKeys } from "../../services/ApiKeys.js"
 import { RelayRouter } from "../../services/RelayRouter.js"
+import { hopHttp, hopUpgrade } from "./ClusterHop.js"
 import { bearer, type CurrentSession, type RelayContext, type RequestHead } from "./RelayContext.js"
 
 const isDaemonId = Schema.is(DaemonId)
@@ -55,8 +56,8 @@ export const proxyHttp = async (ctx: RelayContext, req: IncomingMessage, res: Se
     return writeWireError(res, new Forbidden({ message: "Cross-site request refused." }))
   }
   const link = await chosenLink(ctx, current)
-  if (Option.isNone(link)) return writeWireError(res, daemonAway)
   ctx.gate.authenticated(req, ctx.clientIp(head))
+  if (Option.isNone(link)) return (await hopHttp(ctx, current, req, res, url)) || writeWireError(res, daemonAway)
   link.value.proxyHttp(req, res, url)
 }
 
@@ -69,8 +70,10 @@ export const proxyUpgrade = async (ctx: RelayContext, req: IncomingMessage, sock
   if (!isTunnelAllowed("GET", url) || tunnelPathname(url) !== "/events/ws") return rawError(socket, notAllowed)
   if (!ctx.sameOrigin(requestHead)) return rawError(socket, new Forbidden({ message: "Cross-site WebSocket refused." }))
   const link = await chosenLink(ctx, current)
-  if (Option.isNone(link)) return rawError(socket, daemonAway)
   ctx.gate.authenticated(req, ctx.clientIp(requestHead))
+  if (Option.isNone(link)) {
+    return (await hopUpgrade(ctx, current, req, socket, head, url)) || rawError(socket, daemonAway)
+  }
   link.value.proxyUpgrade(req, socket, head, url)
 }
 

@@ -1,5 +1,5 @@
 import { HttpServerRequest } from "@effect/platform"
-import { Cause, Context, Effect, Exit, Fiber, Option, Runtime } from "effect"
+import { Cause, Context, Effect, Exit, Fiber, Option, type Redacted, Runtime } from "effect"
 import type { ApiKeys } from "../../services/ApiKeys.js"
 import type { RateLimits } from "../../services/RateLimits.js"
 import type { RelayRouter } from "../../services/RelayRouter.js"
@@ -33,6 +33,8 @@ export interface RelayOptions {
   readonly tunnelBufferBytes: number
   /** Daemon ids not seen for this long are forgotten (lazily, when daemons come and go). */
   readonly daemonTtlMs: number
+  /** Set when this relay is one of several replicas: the secret their internal hops are signed with. */
+  readonly cluster?: { readonly secret: Redacted.Redacted<string> } | undefined
   readonly version: string
 }
 

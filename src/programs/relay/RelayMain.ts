@@ -1,4 +1,5 @@
 import { Effect, Redacted } from "effect"
+import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { RelayLiveOn } from "../../layers/RelayLive.js"
@@ -25,6 +26,8 @@ export interface StoreOptions {
   readonly dataDir?: string | undefined
   /** PostgreSQL shared by replicas; otherwise SQLite under dataDir. */
   readonly databaseUrl?: Redacted.Redacted<string> | undefined
+  /** How the other replicas reach this one (`--internal-url`); with `cluster`, makes it a replica. */
+  readonly internalUrl?: string | undefined
 }
 
 /** Where the store is, for the log line: the SQLite file, or the PostgreSQL host without credentials. */
@@ -40,9 +43,14 @@ export const serveRelay = (options: Partial<RelayOptions> & StoreOptions) =>
     const resolved = { ...defaultRelayOptions, ...options }
     const retention = { ...defaultRetention, ttlMs: resolved.daemonTtlMs }
     const store = relayStoreLayer({ databaseUrl: options.databaseUrl, sqliteFile: relayDatabase(options.dataDir) })
+    // A fresh id per process: a replica restarted on the same URL never renews its predecessor's leases.
+    const replica = resolved.cluster === undefined || options.internalUrl === undefined
+      ? undefined
+      : { replicaId: randomUUID(), internalUrl: options.internalUrl }
     return yield* Effect.gen(function*() {
       const server = yield* makeRelayServer(resolved)
-      yield* Effect.logInfo(`repowire relay listening on ${server.url} (${yield* storeName(options)})`)
+      const role = replica === undefined ? "" : `, replica reached at ${replica.internalUrl}`
+      yield* Effect.logInfo(`repowire relay listening on ${server.url} (${yield* storeName(options)}${role})`)
       return yield* Effect.never
-    }).pipe(Effect.scoped, Effect.provide(RelayLiveOn(store, undefined, retention)))
+    }).pipe(Effect.scoped, Effect.provide(RelayLiveOn(store, undefined, retention, replica)))
   })

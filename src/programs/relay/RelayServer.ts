@@ -15,6 +15,7 @@ import { RateLimits } from "../../services/RateLimits.js"
 import { RelayRouter } from "../../services/RelayRouter.js"
 import { acceptTunnel, headOf, proxyHttp, proxyUpgrade } from "./BrowserProxy.js"
 import { tooManyConnections } from "./ClientGate.js"
+import { isHopPath, serveHop, serveHopUpgrade } from "./ClusterHop.js"
 import { RelayContext, type RelayOptions, type RelayServices } from "./RelayContext.js"
 import { isRelayRoute, makeRelayRoutesHandler } from "./RelayRoutes.js"
 
@@ -31,6 +32,7 @@ const onRequest =
     const head = headOf(req)
     if (!ctx.gate.request(req, res, ctx.clientIp(head))) return
     const path = (req.url ?? "/").split("?")[0]!
+    if (isHopPath(path)) return void serveHop(ctx, req, res).catch(() => writeWireError(res, failed))
     if (isRelayRoute(req.method ?? "GET", path, () => ctx.sessionId(head) !== undefined)) return relayRoutes(req, res)
     proxyHttp(ctx, req, res).catch(() => writeWireError(res, failed))
   }
@@ -80,6 +82,8 @@ export const makeRelayServer = (options: RelayOptions) =>
       const path = (req.url ?? "/").split("?")[0]
       const accept = path === "/tunnel"
         ? acceptTunnel(ctx, { tunnels: wss, browsers: browserWss }, req, socket, head)
+        : isHopPath(path ?? "/")
+        ? serveHopUpgrade(ctx, req, socket, head)
         : proxyUpgrade(ctx, req, socket, head)
       accept.catch(() => rawError(socket, new Internal({ message: "The relay failed to handle this upgrade." })))
     })

@@ -66,7 +66,17 @@ const serve = Command.make("serve", {
     Options.withDescription("Days after which a daemon id not seen is forgotten")
   ),
   dataDir,
-  databaseUrl
+  databaseUrl,
+  clusterSecret: Options.redacted("cluster-secret").pipe(
+    Options.withDescription("Secret shared by the relay's replicas, signing their internal hops (with --internal-url)"),
+    Options.withFallbackConfig(Config.redacted("REPOWIRE_RELAY__CLUSTER_SECRET")),
+    Options.optional
+  ),
+  internalUrl: Options.text("internal-url").pipe(
+    Options.withDescription("How the other replicas reach this one, e.g. http://10.0.0.5:8443 (the same port)"),
+    Options.withFallbackConfig(Config.string("REPOWIRE_RELAY__INTERNAL_URL")),
+    Options.optional
+  )
 }, (o) =>
   Effect.gen(function*() {
     const cert = Option.getOrUndefined(o.tlsCert)
@@ -91,6 +101,20 @@ const serve = Command.make("serve", {
     ) {
       return yield* Effect.fail("timeouts and limits must be at least 1")
     }
+    const secret = Option.getOrUndefined(o.clusterSecret)
+    const internalUrl = Option.getOrUndefined(o.internalUrl)
+    if ((secret === undefined) !== (internalUrl === undefined)) {
+      return yield* Effect.fail("a replica needs both --cluster-secret and --internal-url")
+    }
+    if (secret !== undefined && Option.isNone(o.databaseUrl)) {
+      return yield* Effect.fail("replicas share their state in PostgreSQL: give --database-url")
+    }
+    if (secret !== undefined && Redacted.value(secret).length < 16) {
+      return yield* Effect.fail("--cluster-secret must be at least 16 characters")
+    }
+    if (internalUrl !== undefined && !/^https?:\/\/\S+$/.test(internalUrl)) {
+      return yield* Effect.fail("--internal-url must be an http:// or https:// URL")
+    }
     return yield* serveRelay({
       host: o.host,
       port: o.port,
@@ -107,7 +131,9 @@ const serve = Command.make("serve", {
       tunnelBufferBytes: o.tunnelBufferMib * 1024 * 1024,
       daemonTtlMs: o.daemonTtlDays * 86_400_000,
       dataDir: Option.getOrUndefined(o.dataDir),
-      databaseUrl: Option.getOrUndefined(o.databaseUrl)
+      databaseUrl: Option.getOrUndefined(o.databaseUrl),
+      cluster: secret === undefined ? undefined : { secret },
+      internalUrl
     })
   })).pipe(Command.withDescription("Run the relay: HTTPS for browsers, WSS tunnels for daemons"))
 

@@ -1,0 +1,121 @@
+// node:http here: a browser's request or WebSocket is piped to the replica holding its tunnel, bytes as they come.
+import * as http from "node:http"
+import * as https from "node:https"
+import type { Duplex } from "node:stream"
+import { BadGateway } from "../../../protocol/Errors.js"
+import { writeWireError } from "../../JsonResponses.js"
+import { HOP_HEADER, HOP_PREFIX } from "./HopAuth.js"
+import { rawError } from "./TunnelStreams.js"
+
+const agents = {
+  http: new http.Agent({ keepAlive: true, noDelay: true }),
+  https: new https.Agent({ keepAlive: true, noDelay: true })
+}
+
+/** Hop-by-hop headers, and the browser's credentials, which the holder does not need. */
+const notForwarded = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "host",
+  "cookie",
+  "authorization",
+  "proxy-authorization",
+  HOP_HEADER
+])
+
+const headersOf = (raw: ReadonlyArray<string>, keep: (name: string) => boolean): Array<[string, string]> => {
+  const out: Array<[string, string]> = []
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (keep(raw[i]!.toLowerCase())) out.push([raw[i]!, raw[i + 1]!])
+  }
+  return out
+}
+
+const unreachable = new BadGateway({ message: "The relay replica holding your daemon's tunnel did not answer." })
+
+const open = (internalUrl: string, path: string, options: http.RequestOptions) => {
+  const target = new URL(`${internalUrl.replace(/\/+$/, "")}${HOP_PREFIX}${path}`)
+  const secure = target.protocol === "https:"
+  return (secure ? https : http).request(target, { agent: secure ? agents.https : agents.http, ...options })
+}
+
+/** A browser request streamed to the holder and its answer streamed back, under the pipes' backpressure. */
+export const forwardHttp = (
+  internalUrl: string,
+  hop: string,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  path: string
+): void => {
+  const headers: Array<[string, string]> = [...headersOf(req.rawHeaders, (n) => !notForwarded.has(n)), [
+    HOP_HEADER,
+    hop
+  ]]
+  const upstream = open(internalUrl, path, { method: req.method ?? "GET", headers: Object.fromEntries(group(headers)) })
+  upstream.on("response", (answer) => {
+    const kept = headersOf(answer.rawHeaders, (n) => !notForwarded.has(n))
+    res.writeHead(answer.statusCode ?? 502, answer.statusMessage, kept.flat())
+    res.flushHeaders()
+    answer.pipe(res)
+    answer.on("error", () => res.destroy())
+    answer.on("aborted", () => res.destroy())
+  })
+  upstream.on("error", () => (res.headersSent ? res.destroy() : writeWireError(res, unreachable)))
+  res.on("close", () => {
+    if (!res.writableFinished) upstream.destroy()
+  })
+  req.pipe(upstream)
+}
+
+/** Repeated request headers (several cookies are dropped anyway) become one list per name. */
+const group = (pairs: ReadonlyArray<[string, string]>): Map<string, Array<string>> => {
+  const map = new Map<string, Array<string>>()
+  for (const [k, v] of pairs) map.set(k, [...(map.get(k) ?? []), v])
+  return map
+}
+
+/** A browser WebSocket upgrade handed to the holder; once it switches protocols, the two sockets are piped. */
+export const forwardUpgrade = (
+  internalUrl: string,
+  hop: string,
+  req: http.IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  path: string
+): void => {
+  const headers = [
+    ...headersOf(req.rawHeaders, (n) => !notForwarded.has(n)),
+    ["connection", "Upgrade"] as [string, string],
+    ["upgrade", "websocket"] as [string, string],
+    [HOP_HEADER, hop] as [string, string]
+  ]
+  const upstream = open(internalUrl, path, { method: "GET", headers: Object.fromEntries(group(headers)), agent: false })
+  const statusLine = (answer: http.IncomingMessage, keep: (name: string) => boolean, extra = "") =>
+    `HTTP/1.1 ${answer.statusCode} ${answer.statusMessage}\r\n${
+      headersOf(answer.rawHeaders, keep).map(([k, v]) => `${k}: ${v}\r\n`).join("")
+    }${extra}\r\n`
+  upstream.on("upgrade", (answer, peer, peerHead) => {
+    socket.write(statusLine(answer, () => true))
+    if (peerHead.length > 0) socket.write(peerHead)
+    if (head.length > 0) peer.write(head)
+    peer.on("error", () => socket.destroy())
+    socket.on("error", () => peer.destroy())
+    peer.on("close", () => socket.destroy())
+    socket.on("close", () => peer.destroy())
+    peer.pipe(socket)
+    socket.pipe(peer)
+  })
+  upstream.on("response", (answer) => {
+    // Refused by the holder: its answer, then the browser's connection closes.
+    socket.write(statusLine(answer, (n) => !notForwarded.has(n), "connection: close\r\n"))
+    answer.pipe(socket)
+  })
+  upstream.on("error", () => rawError(socket, unreachable))
+  socket.on("close", () => upstream.destroy())
+  upstream.end()
+}
