@@ -252,4 +252,34 @@ describe("relay on several replicas (real processes, one PostgreSQL)", () => {
     },
     90_000
   )
+
+  it(
+    "a replica stopped with SIGTERM sends GOAWAY: the daemon is back through the other at once",
+    async () => {
+      await withCluster(2, async (_pg, _db, key, all) => {
+        const lb = await roundRobin(all.map((r) => r.port))
+        const daemon = await daemonFor(lb.url, key)
+        try {
+          const holder = await until("the daemon's tunnel", 10_000, async () => {
+            const counts = await Promise.all(all.map(tunnelsOf))
+            return all.find((_, i) => counts[i] === 1)
+          })
+          const other = all.find((r) => r !== holder)!
+          const { cookie } = await login(other.url, key)
+          assert.strictEqual((await daemonHealth(other.url, cookie))?.relay?.status, "connected")
+          const stopping = Date.now()
+          holder.child.kill("SIGTERM")
+          await new Promise((r) => holder.child.once("exit", r))
+          await until("the daemon on the other replica", 5_000, async () => (await tunnelsOf(other)) === 1 || undefined)
+          assert.strictEqual((await daemonHealth(other.url, cookie))?.relay?.status, "connected")
+          // GOAWAY makes the daemon redial at once, well inside the 6 s lease (directory.test.ts checks a clean stop deletes the rows).
+          assert.isBelow(Date.now() - stopping, 5_000)
+        } finally {
+          daemon.child.kill("SIGKILL")
+          await lb.close()
+        }
+      })
+    },
+    90_000
+  )
 })
