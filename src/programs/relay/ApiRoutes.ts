@@ -5,6 +5,7 @@ import { type KeyIssued, RegisterRequest } from "../../protocol/RelayApi.js"
 import { ApiKeys } from "../../services/ApiKeys.js"
 import { RelayRouter } from "../../services/RelayRouter.js"
 import { RelaySessions } from "../../services/RelaySessions.js"
+import { auditAuth, auditRegistration, auditRotation } from "./AuditHooks.js"
 import { errorPage, jsonResponse } from "./Pages.js"
 import { readBody, type RelayContext } from "./RelayContext.js"
 
@@ -31,6 +32,7 @@ export const register = async (ctx: RelayContext, req: IncomingMessage, res: Ser
   const decoded = decodeRegister(body.text === "" ? "{}" : body.text)
   if (Either.isLeft(decoded)) return errorPage(res, 400, "Body must be JSON {label?: string}.")
   const minted = await ctx.run(Effect.flatMap(ApiKeys, (k) => k.register(decoded.right.label)))
+  auditRegistration(ctx, req, minted.record)
   const issued: KeyIssued = {
     user_id: minted.record.user_id,
     key_id: minted.record.key_id,
@@ -66,7 +68,9 @@ export const rotate = async (ctx: RelayContext, req: IncomingMessage, res: Serve
     }
     return { result, oldKeyId: old.value.key_id }
   }))
+  if (issued === undefined) auditAuth(ctx, req, "rotate", Option.none())
   if (issued === undefined) return errorPage(res, 401, "That key is not valid.")
+  auditRotation(ctx, req, issued.result)
   jsonResponse(res, 200, issued.result)
   // After the answer is out: the caller's own tunnel used the old key, so it reconnects with the new one.
   res.on("finish", () => void ctx.run(Effect.flatMap(RelayRouter, (r) => r.closeKey(issued.oldKeyId, "key rotated"))))

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { ApiKeys } from "../../services/ApiKeys.js"
 import { RelayRouter } from "../../services/RelayRouter.js"
 import { RelaySessions } from "../../services/RelaySessions.js"
+import { auditAuth, auditLogout, auditSessionCreated } from "./AuditHooks.js"
 import { htmlResponse, landingPage, pickerPage } from "./Pages.js"
 import { readBody, type RelayContext } from "./RelayContext.js"
 
@@ -45,6 +46,7 @@ export const auth = async (ctx: RelayContext, req: IncomingMessage, res: ServerR
   const key = body._tag === "Read" ? formField(body.text, "key") : undefined
   if (key === undefined || key === "") return htmlResponse(res, 400, landingPage("Enter your relay key."), tls)
   const record = await ctx.run(Effect.flatMap(ApiKeys, (k) => k.verify(Redacted.make(key))))
+  auditAuth(ctx, req, "browser", record)
   if (Option.isNone(record)) return htmlResponse(res, 401, landingPage("That key is not valid."), tls)
   const { key_id, user_id } = record.value
   const daemons = await ctx.run(Effect.flatMap(RelayRouter, (r) => r.daemons(user_id)))
@@ -58,6 +60,7 @@ export const auth = async (ctx: RelayContext, req: IncomingMessage, res: ServerR
     if (connected.length === 1) yield* sessions.choose(Redacted.value(session.id), connected[0]!.daemon_id)
     return session
   }))
+  auditSessionCreated(ctx, req, record.value, connected.length === 1 ? connected[0]!.daemon_id : undefined)
   return redirect(res, connected.length === 1 ? "/dashboard" : "/", {
     "set-cookie": ctx.cookie(Redacted.value(created.id))
   })
@@ -82,6 +85,7 @@ export const select = async (ctx: RelayContext, req: IncomingMessage, res: Serve
 export const logout = async (ctx: RelayContext, req: IncomingMessage, res: ServerResponse) => {
   if (!ctx.sameOrigin(req)) return redirect(res, "/")
   const id = ctx.sessionId(req)
+  await auditLogout(ctx, req)
   if (id !== undefined) await ctx.run(Effect.flatMap(RelaySessions, (s) => s.remove(id)))
   return redirect(res, "/", { "set-cookie": ctx.clearCookie() })
 }

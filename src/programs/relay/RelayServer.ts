@@ -1,3 +1,4 @@
+import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Option, Redacted, Schema } from "effect"
 import * as http from "node:http"
 import * as https from "node:https"
@@ -13,6 +14,8 @@ import { isTunnelAllowed, tunnelPathname } from "../../protocol/TunnelRoutes.js"
 import { ApiKeys } from "../../services/ApiKeys.js"
 import { RelayRouter } from "../../services/RelayRouter.js"
 import { bearer, register, rotate } from "./ApiRoutes.js"
+import { auditAuth, auditRequest, auditTunnel, auditUpgrade } from "./AuditHooks.js"
+import { auditRoutes } from "./AuditRoutes.js"
 import { auth, landing, logout, select } from "./BrowserRoutes.js"
 import { errorPage, jsonResponse } from "./Pages.js"
 import { RelayContext, type RelayOptions, type RelayServices } from "./RelayContext.js"
@@ -62,15 +65,17 @@ const proxy = async (ctx: RelayContext, req: http.IncomingMessage, res: http.Ser
     : await ctx.runQuick(Effect.flatMap(RelayRouter, (r) => r.find(user_id, daemon_id)))
   if (Option.isNone(link)) return errorPage(res, 502, "Your daemon is not connected to the relay right now.")
   ctx.gate.authenticated(req, ctx.clientIp(req))
+  auditRequest(ctx, req, res, current.session)
   link.value.proxyHttp(req, res, url)
 }
 
-const onRequest = (ctx: RelayContext) => (req: http.IncomingMessage, res: http.ServerResponse) => {
+const onRequest = (ctx: RelayContext, audit: AuditHandler) => (req: http.IncomingMessage, res: http.ServerResponse) => {
   const path = (req.url ?? "/").split("?")[0]
   const method = req.method ?? "GET"
   if (!ctx.gate.request(req, res, ctx.clientIp(req))) return
   const route = async () => {
     if (path === "/_relay/health") return health(ctx, res)
+    if (path === "/_relay/audit" || path === "/_relay/audit/key") return audit(req, res)
     if (path === "/" && method === "GET") return landing(ctx, req, res)
     if (path === "/auth" && method === "POST") return auth(ctx, req, res)
     if (path === "/select" && method === "POST") return select(ctx, req, res)
@@ -101,10 +106,12 @@ const acceptTunnel = async (
   const record = key === undefined
     ? Option.none()
     : await ctx.run(Effect.flatMap(ApiKeys, (k) => k.verify(Redacted.make(key))))
+  auditAuth(ctx, req, "tunnel", record)
   if (Option.isNone(record)) return rawResponse(socket, 401, "The relay key is not valid.")
   ctx.gate.authenticated(req, ctx.clientIp(req))
   wss.handleUpgrade(req, socket, head, (ws) => {
     const info = { userId: record.value.user_id, keyId: record.value.key_id, daemonId }
+    auditTunnel(ctx, req, info, ws)
     const limits = { responseTimeoutMs: ctx.options.responseTimeoutMs, bufferBytes: ctx.options.tunnelBufferBytes }
     const tunnel = new RelayTunnel(
       info,
@@ -133,6 +140,7 @@ const acceptBrowserSocket = async (ctx: RelayContext, req: http.IncomingMessage,
     : await ctx.runQuick(Effect.flatMap(RelayRouter, (r) => r.find(user_id, daemon_id)))
   if (Option.isNone(link)) return rawResponse(socket, 502, "Your daemon is not connected to the relay right now.")
   ctx.gate.authenticated(req, ctx.clientIp(req))
+  auditUpgrade(ctx, req, socket, current.session)
   link.value.proxyUpgrade(req, socket, head, url)
 }
 
@@ -140,6 +148,8 @@ const acceptBrowserSocket = async (ctx: RelayContext, req: http.IncomingMessage,
  * The relay's HTTP(S) server as a scoped resource. Closing the scope sends GOAWAY to every
  * daemon, lets streams drain for `drainMs`, then answers what is left with 502 and closes.
  */
+type AuditHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void
+
 export const makeRelayServer = (options: RelayOptions) =>
   Effect.gen(function*() {
     // Nothing exports the relay's spans; making one per query and request only costs time.
@@ -151,7 +161,7 @@ export const makeRelayServer = (options: RelayOptions) =>
       maxPayload: MAX_FRAME_PAYLOAD + HEADER_BYTES
     })
     const browserWss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_PAYLOAD })
-    const handler = onRequest(ctx)
+    const handler = onRequest(ctx, yield* NodeHttpServer.makeHandler(auditRoutes))
     const timeouts = {
       headersTimeout: options.headersTimeoutMs,
       requestTimeout: 0,
