@@ -14,7 +14,7 @@ import {
 } from "../../protocol/Audit.js"
 import type { AuditSigner } from "./AuditKey.js"
 import { canonicalize } from "./Canonical.js"
-import { link } from "./Chain.js"
+import { linkText } from "./Chain.js"
 
 export const AUDIT_DB_FILE = "audit.db"
 
@@ -34,7 +34,6 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS audit_records (
     chain TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL, user_id TEXT,
     detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (chain, seq)) WITHOUT ROWID`,
-  `CREATE INDEX IF NOT EXISTS audit_records_at ON audit_records(at)`,
   `CREATE TABLE IF NOT EXISTS audit_chains (
     chain TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL,
     checkpoint_seq INTEGER NOT NULL, checkpoint_ms INTEGER NOT NULL)`,
@@ -118,9 +117,8 @@ export class AuditStore {
        ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,
          checkpoint_seq = excluded.checkpoint_seq, checkpoint_ms = excluded.checkpoint_ms`
     )
-    this.insertRecord = db.prepare<[RecordRow]>(
-      `INSERT INTO audit_records (chain, seq, at, kind, user_id, detail, prev_hash, hash)
-       VALUES (@chain, @seq, @at, @kind, @user_id, @detail, @prev_hash, @hash)`
+    this.insertRecord = db.prepare<[string, number, string, string, string | null, string, string, string]>(
+      `INSERT INTO audit_records (chain, seq, at, kind, user_id, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
     )
     this.insertCheckpoint = db.prepare<[CheckpointRow]>(
       `INSERT OR REPLACE INTO audit_checkpoints (chain, seq, hash, at, cut, signature)
@@ -145,10 +143,11 @@ export class AuditStore {
           { chain, seq: 0, hash: GENESIS, checkpoint_seq: 0, checkpoint_ms: Date.now() }
       for (const event of events) {
         const chains = event.user_id === null ? [GLOBAL_CHAIN] : [GLOBAL_CHAIN, userChain(event.user_id)]
+        const detail = canonicalize(event.detail)
         for (const chain of chains) {
           const h = head(chain)
-          const r = link(h, { chain, at: event.at, kind: event.kind, user_id: event.user_id, detail: event.detail })
-          this.insertRecord.run({ ...r, detail: canonicalize(r.detail) })
+          const r = linkText(h, { chain, at: event.at, kind: event.kind, user_id: event.user_id }, detail)
+          this.insertRecord.run(chain, r.seq, r.at, r.kind, r.user_id, detail, r.prev_hash, r.hash)
           const next = { ...h, seq: r.seq, hash: r.hash }
           heads.set(chain, r.seq - h.checkpoint_seq >= policy.every ? this.checkpoint(next, false) : next)
         }

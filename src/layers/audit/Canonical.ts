@@ -16,8 +16,15 @@ export const canonicalize = (value: unknown): string => {
       return JSON.stringify(value)
     case "object": {
       if (Array.isArray(value)) return `[${value.map(canonicalize).join(",")}]`
-      const entries = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort()
-      return `{${entries.map((k) => `${JSON.stringify(k)}:${canonicalize((value as Record<string, unknown>)[k])}`)}}`
+      const record = value as Record<string, unknown>
+      let out = "{"
+      for (const key of Object.keys(record).sort()) {
+        const v = record[key]
+        if (v === undefined) continue
+        if (out.length > 1) out += ","
+        out += `${JSON.stringify(key)}:${canonicalize(v)}`
+      }
+      return `${out}}`
     }
     default:
       throw new TypeError(`canonical JSON has no ${typeof value}`)

@@ -8,7 +8,7 @@ import { loadSigner } from "../../../src/layers/audit/AuditKey.js"
 import { checkpointSigned } from "../../../src/layers/audit/AuditKey.js"
 import { AuditStore, openAuditDb, readChains } from "../../../src/layers/audit/AuditStore.js"
 import { canonicalize } from "../../../src/layers/audit/Canonical.js"
-import { link, recordHash } from "../../../src/layers/audit/Chain.js"
+import { canonicalBody, link, linkText, recordHash } from "../../../src/layers/audit/Chain.js"
 import { verifyChain } from "../../../src/layers/audit/Verify.js"
 import { type AuditCheckpoint, type AuditRecord, GENESIS } from "../../../src/protocol/Audit.js"
 
@@ -122,6 +122,19 @@ describe("hash chain", () => {
     assert.strictEqual(recordHash(r.prev_hash, r), expected)
     assert.strictEqual(r.seq, 1)
     assert.strictEqual(r.prev_hash, GENESIS)
+  })
+
+  it("the writer's fast path hashes exactly what the verifier recomputes", () => {
+    const detail = { path: "/p\u2028\"q\"", status: 200, sealed: false, n: 1e21, client: "::1", none: null }
+    for (const user_id of [null, "u_\u00e9\ud83d\ude00"]) {
+      const body = { chain: "user:x", at: "2026-12-03T07:00:00.000Z", kind: "request" as const, user_id }
+      const fast = linkText({ seq: 41, hash: "ab".repeat(32) }, body, canonicalize(detail))
+      assert.strictEqual(
+        canonicalBody({ ...body, seq: 42 }, canonicalize(detail)),
+        canonicalize({ ...body, seq: 42, detail })
+      )
+      assert.strictEqual(fast.hash, recordHash("ab".repeat(32), { ...body, seq: 42, detail }))
+    }
   })
 
   it("an untouched chain verifies, and names its newest checkpoint", () => {
