@@ -8,7 +8,8 @@ const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   hook: () => import("./hook.js"),
   inject: () => import("./inject.js"),
   policy: () => import("./policy.js"),
-  relay: () => import("./relay.js")
+  relay: () => import("./relay.js"),
+  audit: () => import("./audit.js")
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
