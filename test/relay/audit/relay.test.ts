@@ -215,6 +215,19 @@ describe("relay audit log (real relay, real SQLite)", () => {
     60_000
   )
 
+  it("--audit-retain takes a duration; relay audit without a relay or a store says which is missing", () => {
+    const home = tempDir("rw-op-")
+    const bad = cli(home, ["relay", "serve", "--behind-proxy", "--port", "0", "--audit-retain", "90x"])
+    assert.notStrictEqual(bad.code, 0)
+    assert.include(bad.stdout + bad.stderr, "90x: give a duration like 90d, 12h, 30m")
+    const none = cli(home, ["relay", "audit"])
+    assert.strictEqual(none.code, 1)
+    assert.include(none.stderr, "no relay is configured")
+    const empty = cli(home, ["relay", "audit", "--data-dir", tempDir("rw-empty-")])
+    assert.strictEqual(empty.code, 1)
+    assert.include(empty.stderr, "no audit log in")
+  }, 60_000)
+
   it.live("the CLI's key commands are audited beside a running relay", () =>
     Effect.gen(function*() {
       const dataDir = tempDir("rw-audit-cli-")
