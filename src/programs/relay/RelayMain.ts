@@ -1,6 +1,7 @@
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { AuditLive } from "../../layers/audit/AuditLive.js"
 import { RelayLive } from "../../layers/RelayLive.js"
 import { defaultRetention } from "../../layers/RelayRouterLive.js"
 import { resolvePaths } from "../../protocol/HomeFiles.js"
@@ -21,7 +22,13 @@ export const relayDatabase = (dataDir: string | undefined, env: NodeJS.ProcessEn
   })
 
 /** Runs the relay until interrupted (SIGINT/SIGTERM), then drains and closes. */
-export const serveRelay = (options: Partial<RelayOptions> & { readonly dataDir?: string | undefined }) =>
+export const serveRelay = (
+  options: Partial<RelayOptions> & {
+    readonly dataDir?: string | undefined
+    /** Audit records older than this are dropped behind a signed cut. */
+    readonly auditRetainMs?: number | undefined
+  }
+) =>
   Effect.gen(function*() {
     const db = yield* relayDatabase(options.dataDir)
     const resolved = { ...defaultRelayOptions, ...options }
@@ -30,5 +37,13 @@ export const serveRelay = (options: Partial<RelayOptions> & { readonly dataDir?:
       const server = yield* makeRelayServer(resolved)
       yield* Effect.logInfo(`repowire relay listening on ${server.url} (data: ${db})`)
       return yield* Effect.never
-    }).pipe(Effect.scoped, Effect.provide(RelayLive(db, undefined, retention)))
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(
+        Layer.merge(
+          RelayLive(db, undefined, retention),
+          AuditLive(path.dirname(db), { retainMs: options.auditRetainMs })
+        )
+      )
+    )
   })
