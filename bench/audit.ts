@@ -93,7 +93,7 @@ export async function run(): Promise<void> {
     await off.close()
     await on.close()
   }
-  const db = new BetterSqlite(path.join(on.dir, "audit.db"), { readonly: true })
+  const db = new BetterSqlite(path.join(on.dir, "relay.db"), { readonly: true })
   const written = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM audit_records").get()!.n
   db.close()
   console.log(

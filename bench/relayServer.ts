@@ -29,7 +29,7 @@ Effect.gen(function*() {
   Effect.provide(
     env.RELAY_AUDIT_DIR === undefined
       ? RelayLive(env.RELAY_DB!)
-      : Layer.merge(RelayLive(env.RELAY_DB!), AuditLive(env.RELAY_AUDIT_DIR))
+      : AuditLive(env.RELAY_AUDIT_DIR).pipe(Layer.provideMerge(RelayLive(env.RELAY_DB!)))
   ),
   Effect.runPromise
 )

@@ -320,7 +320,8 @@ describe("relay store on PostgreSQL: starting together, picking the layer", () =
         assert.deepStrictEqual(applied.map((m) => [m.migration_id, m.name]), [
           [1, "relay"],
           [2, "daemons_last_seen"],
-          [3, "rate_limits"]
+          [3, "rate_limits"],
+          [4, "audit"]
         ])
         // Nobody is left holding the migration lock.
         const locks = yield* Effect.flatMap(

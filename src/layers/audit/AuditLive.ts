@@ -1,13 +1,13 @@
-import { Effect, Layer, Runtime } from "effect"
+import { Effect, Layer, Schedule } from "effect"
 import type { AuditEvent } from "../../protocol/Audit.js"
 import { Audit } from "../../services/Audit.js"
 import { loadSigner } from "./AuditKey.js"
-import { AuditStore, type CheckpointPolicy, openAuditDb, type StampedEvent } from "./AuditStore.js"
+import { type CheckpointPolicy, makeAuditStore, type StampedEvent } from "./AuditStore.js"
 
 export interface AuditOptions extends CheckpointPolicy {
   /** Queued events are written at most this long after they happen (the most a crash can lose). */
   readonly flushMs: number
-  /** A queue this long is written at once, without waiting for `flushMs`. */
+  /** At most this many events per transaction; a longer queue is written in several. */
   readonly maxBatch: number
   /** Records older than this are dropped behind a signed cut; undefined keeps everything. */
   readonly retainMs?: number | undefined
@@ -15,91 +15,86 @@ export interface AuditOptions extends CheckpointPolicy {
 
 export const defaultAuditOptions: AuditOptions = { every: 256, intervalMs: 60_000, flushMs: 100, maxBatch: 512 }
 
-/** Retention looks for old records at start and then this often (riding the checkpoint tick). */
+/** Retention looks for old records at start and then this often. */
 const RETAIN_EVERY_MS = 3600_000
 
 /**
- * The audit log in `<dataDir>/audit.db`, signed with `<dataDir>/audit-ed25519.pem`. Call
- * sites only queue; one timer writes the queue in a transaction, and the checkpoint tick signs
- * each chain that grew. Closing the layer writes what is queued and checkpoints every chain.
+ * The audit log in the relay's store (the SqlClient beside it: SQLite or PostgreSQL), signed
+ * with `<keyDir>/audit-ed25519.pem`. A call site only pushes the event into an array; one
+ * writer fiber, every `flushMs`, stamps, canonicalises, hashes and appends what is queued in a
+ * transaction per batch, and signs each chain that grew once its checkpoint is due. Closing
+ * the layer writes what is queued and checkpoints every chain.
  */
-export const AuditLive = (dataDir: string, options: Partial<AuditOptions> = {}) =>
+export const AuditLive = (keyDir: string, options: Partial<AuditOptions> = {}) =>
   Layer.scoped(
     Audit,
     Effect.gen(function*() {
       const o = { ...defaultAuditOptions, ...options }
-      const db = yield* Effect.acquireRelease(
-        Effect.sync(() => openAuditDb(dataDir)),
-        (db) => Effect.sync(() => db.close())
-      )
-      const signer = loadSigner(dataDir)
-      const runtime = yield* Effect.runtime<never>()
-      const store = new AuditStore(db, signer, o)
+      const signer = loadSigner(keyDir)
+      const store = yield* makeAuditStore(signer, o)
+      const lock = yield* Effect.makeSemaphore(1)
 
       let queue: Array<StampedEvent> = []
-      let timer: ReturnType<typeof setTimeout> | undefined
       let grew = false
 
-      const write = () => {
-        clearTimeout(timer)
-        timer = undefined
-        if (queue.length === 0) return
-        const batch = queue
-        queue = []
-        try {
-          store.append(batch)
-          grew = true
-        } catch (e) {
-          // The disk said no: keep the batch for the next write rather than lose it.
-          queue = batch.concat(queue)
-          Runtime.runFork(runtime)(Effect.logWarning(`audit write failed, will retry: ${(e as Error).message}`))
-          timer = setTimeout(write, o.flushMs)
-        }
-      }
-
+      // The request path: one small object into an array, nothing else.
       const record = (event: AuditEvent) => {
-        queue.push({ ...event, at: new Date().toISOString() })
-        if (queue.length >= o.maxBatch) setImmediate(write)
-        else if (timer === undefined) timer = setTimeout(write, o.flushMs)
+        queue.push({ kind: event.kind, user_id: event.user_id, detail: event.detail, ms: Date.now() })
       }
 
-      const retain = () => {
-        if (o.retainMs !== undefined) store.retain(new Date(Date.now() - o.retainMs).toISOString())
-      }
-      retain()
-      let retainedAt = Date.now()
+      /** Writes what is queued, batch by batch; a batch the store refused goes back to the queue's head. */
+      const write = lock.withPermits(1)(Effect.gen(function*() {
+        while (queue.length > 0) {
+          const batch = queue.slice(0, o.maxBatch)
+          queue = queue.slice(batch.length)
+          const failed = yield* store.append(batch).pipe(
+            Effect.as(false),
+            Effect.catchAll((e) =>
+              Effect.sync(() => {
+                queue = batch.concat(queue)
+              }).pipe(
+                Effect.zipRight(Effect.logWarning(`audit write failed, will retry: ${e.message}`)),
+                Effect.as(true)
+              )
+            )
+          )
+          if (failed) return
+          grew = true
+        }
+      }))
 
+      const checkpoint = (olderThanMs: number) =>
+        lock.withPermits(1)(Effect.gen(function*() {
+          yield* store.checkpointDue(olderThanMs)
+          grew = (yield* store.unsigned) > 0
+        }))
+
+      const retain = o.retainMs === undefined
+        ? Effect.void
+        : lock.withPermits(1)(store.retain(new Date(Date.now() - o.retainMs).toISOString()))
+      const logged = <E extends { message: string }>(what: string, effect: Effect.Effect<unknown, E>) =>
+        effect.pipe(Effect.catchAll((e) => Effect.logWarning(`audit ${what} failed: ${e.message}`)))
+
+      yield* logged("retention", retain)
+      yield* write.pipe(Effect.repeat(Schedule.spaced(o.flushMs)), Effect.forkScoped)
       // The minute checkpoint is the protocol's timer; an idle relay's tick finds nothing to sign.
-      const tick = setInterval(() => {
-        write()
-        if (grew) {
-          store.checkpointDue(o.intervalMs)
-          grew = store.unsigned() > 0
-        }
-        if (Date.now() - retainedAt >= RETAIN_EVERY_MS) {
-          retainedAt = Date.now()
-          retain()
-        }
-      }, Math.max(10, Math.floor(o.intervalMs / 4)))
-      tick.unref()
+      const tick = Effect.suspend(() => (grew ? logged("checkpoint", checkpoint(o.intervalMs)) : Effect.void))
+      yield* tick.pipe(Effect.repeat(Schedule.spaced(Math.max(10, Math.floor(o.intervalMs / 4)))), Effect.forkScoped)
+      yield* logged("retention", retain).pipe(
+        Effect.repeat(Schedule.spaced(RETAIN_EVERY_MS)),
+        Effect.delay(RETAIN_EVERY_MS),
+        Effect.forkScoped
+      )
 
       yield* Effect.addFinalizer(() =>
-        Effect.sync(() => {
-          clearInterval(tick)
-          write()
-          store.checkpointDue(0)
-        })
+        Effect.zipRight(write, logged("checkpoint", checkpoint(0))).pipe(Effect.ignoreLogged)
       )
 
       return Audit.of({
         enabled: true,
         record,
-        flush: Effect.sync(write),
-        page: (userId, since, limit) =>
-          Effect.sync(() => {
-            write()
-            return store.page(userId, since, limit)
-          }),
+        flush: write,
+        page: (userId, since, limit) => Effect.zipRight(write, store.page(userId, since, limit)).pipe(Effect.orDie),
         key: { algorithm: "Ed25519", public_key: signer.publicKey }
       })
     })

@@ -1,26 +1,21 @@
-import BetterSqlite from "better-sqlite3"
-import { Schema } from "effect"
-import * as fs from "node:fs"
-import * as path from "node:path"
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Effect } from "effect"
 import {
-  AuditCheckpoint,
   type AuditEvent,
   type AuditPage,
-  AuditRecord,
   type ChainHead,
   GENESIS,
   GLOBAL_CHAIN,
   userChain
 } from "../../protocol/Audit.js"
 import type { AuditSigner } from "./AuditKey.js"
+import { checkpointOf, type CheckpointRow, type HeadRow, recordOf, type RecordRow } from "./AuditRows.js"
 import { canonicalize } from "./Canonical.js"
 import { linkText } from "./Chain.js"
 
-export const AUDIT_DB_FILE = "audit.db"
-
-/** A queued event with the time it happened (records are written later, in batches). */
+/** A queued event with the time it happened, epoch ms (records are written later, in batches). */
 export interface StampedEvent extends AuditEvent {
-  readonly at: string
+  readonly ms: number
 }
 
 export interface CheckpointPolicy {
@@ -30,227 +25,183 @@ export interface CheckpointPolicy {
   readonly intervalMs: number
 }
 
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS audit_records (
-    chain TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL, user_id TEXT,
-    detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (chain, seq)) WITHOUT ROWID`,
-  `CREATE TABLE IF NOT EXISTS audit_chains (
-    chain TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL,
-    checkpoint_seq INTEGER NOT NULL, checkpoint_ms INTEGER NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS audit_checkpoints (
-    chain TEXT NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL, at TEXT NOT NULL, cut INTEGER NOT NULL,
-    signature TEXT NOT NULL, PRIMARY KEY (chain, seq, cut))`
-]
+/** Rows per INSERT: 8 columns each stays far below SQLite's and PostgreSQL's bound-parameter limits. */
+const ROWS_PER_INSERT = 500
 
-interface HeadRow {
-  chain: string
-  seq: number
-  hash: string
-  checkpoint_seq: number
-  checkpoint_ms: number
-}
-
-interface RecordRow {
-  chain: string
-  seq: number
-  at: string
-  kind: string
-  user_id: string | null
-  detail: string
-  prev_hash: string
-  hash: string
-}
-
-interface CheckpointRow {
-  chain: string
-  seq: number
-  hash: string
-  at: string
-  cut: number
-  signature: string
-}
-
-const decodeRecord = Schema.decodeUnknownSync(AuditRecord)
-const decodeCheckpoint = Schema.decodeUnknownSync(AuditCheckpoint)
-
-/** Rows are decoded on the way out: what is on disk is not trusted to be well-formed. */
-export const recordOf = (row: RecordRow): AuditRecord => decodeRecord({ ...row, detail: JSON.parse(row.detail) })
-export const checkpointOf = (row: CheckpointRow): AuditCheckpoint => decodeCheckpoint({ ...row, cut: row.cut === 1 })
-
-export const openAuditDb = (dir: string, options: { readonly readonly?: boolean } = {}) => {
-  const file = path.join(dir, AUDIT_DB_FILE)
-  if (options.readonly !== true) {
-    fs.closeSync(fs.openSync(file, "a", 0o600))
-    fs.chmodSync(file, 0o600)
-  }
-  const db = new BetterSqlite(file, { readonly: options.readonly === true, fileMustExist: options.readonly === true })
-  db.pragma("busy_timeout = 5000")
-  if (options.readonly !== true) {
-    db.pragma("journal_mode = WAL")
-    db.pragma("synchronous = NORMAL")
-    for (const statement of SCHEMA) db.exec(statement)
-  }
-  return db
-}
-
-/** Appends, checkpoints, retention and reads on the audit SQLite file. Every write is one transaction. */
-export class AuditStore {
-  private readonly getHead
-  private readonly putHead
-  private readonly insertRecord
-  private readonly insertCheckpoint
-  private readonly dueHeads
-  private readonly recordsAfter
-  private readonly checkpointsIn
-  private readonly lastCut
-  private readonly writeBatch
-
-  constructor(
-    readonly db: BetterSqlite.Database,
-    private readonly signer: AuditSigner,
-    readonly policy: CheckpointPolicy
-  ) {
-    this.getHead = db.prepare<[string], HeadRow>("SELECT * FROM audit_chains WHERE chain = ?")
-    this.putHead = db.prepare<[HeadRow]>(
-      `INSERT INTO audit_chains (chain, seq, hash, checkpoint_seq, checkpoint_ms)
-       VALUES (@chain, @seq, @hash, @checkpoint_seq, @checkpoint_ms)
-       ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,
-         checkpoint_seq = excluded.checkpoint_seq, checkpoint_ms = excluded.checkpoint_ms`
-    )
-    this.insertRecord = db.prepare<[string, number, string, string, string | null, string, string, string]>(
-      `INSERT INTO audit_records (chain, seq, at, kind, user_id, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-    )
-    this.insertCheckpoint = db.prepare<[CheckpointRow]>(
-      `INSERT OR REPLACE INTO audit_checkpoints (chain, seq, hash, at, cut, signature)
-       VALUES (@chain, @seq, @hash, @at, @cut, @signature)`
-    )
-    this.dueHeads = db.prepare<[number], HeadRow>(
-      "SELECT * FROM audit_chains WHERE seq > checkpoint_seq AND checkpoint_ms <= ?"
-    )
-    this.recordsAfter = db.prepare<[string, number, number], RecordRow>(
-      "SELECT * FROM audit_records WHERE chain = ? AND seq > ? ORDER BY seq LIMIT ?"
-    )
-    this.checkpointsIn = db.prepare<[string, number, number], CheckpointRow>(
-      "SELECT * FROM audit_checkpoints WHERE chain = ? AND seq > ? AND seq <= ? ORDER BY seq, cut"
-    )
-    this.lastCut = db.prepare<[string], CheckpointRow>(
-      "SELECT * FROM audit_checkpoints WHERE chain = ? AND cut = 1 ORDER BY seq DESC LIMIT 1"
-    )
-    this.writeBatch = db.transaction((events: ReadonlyArray<StampedEvent>) => {
-      const heads = new Map<string, HeadRow>()
-      const head = (chain: string): HeadRow =>
-        heads.get(chain) ?? this.getHead.get(chain) ??
-          { chain, seq: 0, hash: GENESIS, checkpoint_seq: 0, checkpoint_ms: Date.now() }
-      for (const event of events) {
-        const chains = event.user_id === null ? [GLOBAL_CHAIN] : [GLOBAL_CHAIN, userChain(event.user_id)]
-        const detail = canonicalize(event.detail)
-        for (const chain of chains) {
-          const h = head(chain)
-          const r = linkText(h, { chain, at: event.at, kind: event.kind, user_id: event.user_id }, detail)
-          this.insertRecord.run(chain, r.seq, r.at, r.kind, r.user_id, detail, r.prev_hash, r.hash)
-          const next = { ...h, seq: r.seq, hash: r.hash }
-          heads.set(chain, r.seq - h.checkpoint_seq >= policy.every ? this.checkpoint(next, false) : next)
-        }
-      }
-      heads.forEach((h) => this.putHead.run(h))
-    })
-  }
-
-  private checkpoint(h: HeadRow, cut: boolean): HeadRow {
-    const signed = this.signer.sign({ chain: h.chain, seq: h.seq, hash: h.hash, at: new Date().toISOString(), cut })
-    this.insertCheckpoint.run({ ...signed, cut: cut ? 1 : 0 })
-    return { ...h, checkpoint_seq: h.seq, checkpoint_ms: Date.now() }
-  }
-
-  /** Appends a batch to the global chain and each user's chain, checkpointing every `every` records. */
-  append(events: ReadonlyArray<StampedEvent>): void {
-    if (events.length > 0) this.writeBatch.immediate(events)
-  }
-
+export interface AuditStore {
+  /** Appends a batch to the global chain and each user's chain in one transaction, checkpointing every `every`. */
+  readonly append: (events: ReadonlyArray<StampedEvent>) => Effect.Effect<void, SqlError.SqlError>
   /** Checkpoints every chain with records after its last checkpoint older than `olderThanMs` (0: all). */
-  checkpointDue(olderThanMs: number): number {
-    return this.db.transaction(() => {
-      const due = this.dueHeads.all(Date.now() - olderThanMs)
-      due.forEach((h) => this.putHead.run(this.checkpoint(h, false)))
-      return due.length
-    }).immediate()
-  }
-
+  readonly checkpointDue: (olderThanMs: number) => Effect.Effect<number, SqlError.SqlError>
   /**
    * Drops records older than `before` (ISO time) only together with a signed `cut` checkpoint
    * at the last one dropped, so a verifier can tell retention from deletion.
    */
-  retain(before: string): number {
-    return this.db.transaction(() => {
-      const cuts = this.db.prepare<[string], { chain: string; seq: number }>(
-        "SELECT chain, MAX(seq) AS seq FROM audit_records WHERE at < ? GROUP BY chain"
-      ).all(before)
-      let dropped = 0
-      for (const { chain, seq } of cuts) {
-        const at = this.db.prepare<[string, number], { hash: string }>(
-          "SELECT hash FROM audit_records WHERE chain = ? AND seq = ?"
-        ).get(chain, seq)
-        if (at === undefined) continue
-        const head = this.getHead.get(chain)!
-        this.checkpoint({ ...head, seq, hash: at.hash }, true)
-        dropped += this.db.prepare("DELETE FROM audit_records WHERE chain = ? AND seq <= ?").run(chain, seq).changes
-        this.db.prepare("DELETE FROM audit_checkpoints WHERE chain = ? AND seq < ?").run(chain, seq)
-      }
-      return dropped
-    }).immediate()
-  }
-
+  readonly retain: (before: string) => Effect.Effect<number, SqlError.SqlError>
   /** How many chains have records after their last checkpoint. */
-  unsigned(): number {
-    return this.db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM audit_chains WHERE seq > checkpoint_seq")
-      .get()!.n
-  }
-
-  head(chain: string): ChainHead {
-    const h = this.getHead.get(chain)
-    return h === undefined ? { seq: 0, hash: GENESIS } : { seq: h.seq, hash: h.hash }
-  }
-
-  /** A chain from `since` (exclusive), at most `limit` records, with the checkpoints they need. */
-  page(userId: string, since: number, limit: number): AuditPage {
-    const chain = userChain(userId)
-    const head = this.head(chain)
-    const records = this.recordsAfter.all(chain, since, limit).map(recordOf)
-    const upTo = records.length === limit ? records[records.length - 1]!.seq : head.seq
-    const checkpoints = this.checkpointsIn.all(chain, since, upTo).map(checkpointOf)
-    const cut = this.lastCut.get(chain)
-    if (cut !== undefined && !checkpoints.some((c) => c.cut && c.seq === cut.seq)) {
-      checkpoints.unshift(checkpointOf(cut))
-    }
-    return {
-      user_id: userId,
-      chain,
-      head,
-      records,
-      checkpoints,
-      next_since: upTo < head.seq ? upTo : null,
-      public_key: this.signer.publicKey
-    }
-  }
+  readonly unsigned: Effect.Effect<number, SqlError.SqlError>
+  readonly head: (chain: string) => Effect.Effect<ChainHead, SqlError.SqlError>
+  /** A user's chain from `since` (exclusive), at most `limit` records, with the checkpoints they need. */
+  readonly page: (userId: string, since: number, limit: number) => Effect.Effect<AuditPage, SqlError.SqlError>
 }
 
-/** Everything in the store, chain by chain, for the operator's verifier. */
-export const readChains = (db: BetterSqlite.Database, only?: string) => {
-  const names = only === undefined
-    ? db.prepare<[], { chain: string }>(
-      "SELECT chain FROM audit_chains UNION SELECT chain FROM audit_records UNION SELECT chain FROM audit_checkpoints ORDER BY chain"
-    ).all().map((r) => r.chain)
-    : [only]
-  return names.map((chain) => {
-    const head = db.prepare<[string], HeadRow>("SELECT * FROM audit_chains WHERE chain = ?").get(chain)
-    return {
-      chain,
-      head: head === undefined ? undefined : { seq: head.seq, hash: head.hash },
-      records: db.prepare<[string], RecordRow>("SELECT * FROM audit_records WHERE chain = ? ORDER BY seq").all(chain)
-        .map(recordOf),
-      checkpoints: db.prepare<[string], CheckpointRow>(
-        "SELECT * FROM audit_checkpoints WHERE chain = ? ORDER BY seq, cut"
-      ).all(chain).map(checkpointOf)
+/**
+ * The audit chains in the relay's store (SQLite or PostgreSQL, migration 0004_audit). Several
+ * writers (replicas, the CLI beside a relay) keep each chain linear: a batch locks the heads of
+ * the chains it extends (FOR UPDATE on PostgreSQL; SQLite has one writer at a time) before it
+ * reads them, and (chain, seq) is the records' primary key, so a stale head can never fork one.
+ */
+export const makeAuditStore = (signer: AuditSigner, policy: CheckpointPolicy) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const forUpdate = sql.onDialectOrElse({ pg: () => sql.literal("FOR UPDATE"), orElse: () => sql.literal("") })
+
+    const putHeads = (heads: ReadonlyArray<HeadRow>) =>
+      heads.length === 0 ? Effect.void : sql`INSERT INTO audit_chains ${sql.insert(heads)}
+        ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,
+          checkpoint_seq = excluded.checkpoint_seq, checkpoint_ms = excluded.checkpoint_ms`
+
+    const putCheckpoints = (rows: ReadonlyArray<CheckpointRow>) =>
+      rows.length === 0 ? Effect.void : sql`INSERT INTO audit_checkpoints ${sql.insert(rows)}
+        ON CONFLICT (chain, seq, cut) DO UPDATE SET hash = excluded.hash, at = excluded.at,
+          signature = excluded.signature`
+
+    const sign = (h: HeadRow, cut: boolean, out: Array<CheckpointRow>): HeadRow => {
+      const signed = signer.sign({ chain: h.chain, seq: h.seq, hash: h.hash, at: new Date().toISOString(), cut })
+      out.push({ ...signed, cut: cut ? 1 : 0 })
+      return { ...h, checkpoint_seq: h.seq, checkpoint_ms: Date.now() }
     }
+
+    /** The current heads of `chains`, created at genesis when new, locked until the transaction ends. */
+    const lockHeads = (chains: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        const now = Date.now()
+        yield* sql`INSERT INTO audit_chains ${
+          sql.insert(chains.map((chain) => ({ chain, seq: 0, hash: GENESIS, checkpoint_seq: 0, checkpoint_ms: now })))
+        } ON CONFLICT (chain) DO NOTHING`
+        const rows = yield* sql<HeadRow>`SELECT chain, seq, hash, checkpoint_seq, checkpoint_ms FROM audit_chains
+          WHERE ${sql.in("chain", chains)} ORDER BY chain ${forUpdate}`
+        return new Map(rows.map((h) => [h.chain, h]))
+      })
+
+    const append = (events: ReadonlyArray<StampedEvent>) =>
+      Effect.gen(function*() {
+        const chains = new Set<string>([GLOBAL_CHAIN])
+        for (const e of events) if (e.user_id !== null) chains.add(userChain(e.user_id))
+        const heads = yield* lockHeads([...chains].sort())
+        const records: Array<RecordRow> = []
+        const checkpoints: Array<CheckpointRow> = []
+        for (const event of events) {
+          const at = new Date(event.ms).toISOString()
+          const detail = canonicalize(event.detail)
+          const body = { at, kind: event.kind, user_id: event.user_id }
+          for (const chain of event.user_id === null ? [GLOBAL_CHAIN] : [GLOBAL_CHAIN, userChain(event.user_id)]) {
+            const h = heads.get(chain)!
+            const r = linkText(h, { ...body, chain }, detail)
+            records.push({ ...r, detail })
+            const next = { ...h, seq: r.seq, hash: r.hash }
+            heads.set(chain, r.seq - h.checkpoint_seq >= policy.every ? sign(next, false, checkpoints) : next)
+          }
+        }
+        for (let i = 0; i < records.length; i += ROWS_PER_INSERT) {
+          yield* sql`INSERT INTO audit_records ${sql.insert(records.slice(i, i + ROWS_PER_INSERT))}`
+        }
+        yield* putCheckpoints(checkpoints)
+        yield* putHeads([...heads.values()])
+      }).pipe(sql.withTransaction)
+
+    const checkpointDue = (olderThanMs: number) =>
+      Effect.gen(function*() {
+        const due = yield* sql<HeadRow>`SELECT chain, seq, hash, checkpoint_seq, checkpoint_ms FROM audit_chains
+          WHERE seq > checkpoint_seq AND checkpoint_ms <= ${Date.now() - olderThanMs} ORDER BY chain ${forUpdate}`
+        const checkpoints: Array<CheckpointRow> = []
+        const heads = due.map((h) => sign(h, false, checkpoints))
+        yield* putCheckpoints(checkpoints)
+        yield* putHeads(heads)
+        return due.length
+      }).pipe(sql.withTransaction)
+
+    const retain = (before: string) =>
+      Effect.gen(function*() {
+        const cuts = yield* sql<{ chain: string; seq: number; hash: string }>`
+          SELECT r.chain, r.seq, r.hash FROM audit_records r
+          JOIN (SELECT chain, MAX(seq) AS seq FROM audit_records WHERE at < ${before} GROUP BY chain) last
+            ON r.chain = last.chain AND r.seq = last.seq`
+        let dropped = 0
+        for (const { chain, hash, seq } of cuts) {
+          const [head] = yield* sql<HeadRow>`SELECT chain, seq, hash, checkpoint_seq, checkpoint_ms FROM audit_chains
+            WHERE chain = ${chain} ${forUpdate}`
+          if (head === undefined) continue
+          const checkpoints: Array<CheckpointRow> = []
+          sign({ ...head, seq, hash }, true, checkpoints)
+          yield* putCheckpoints(checkpoints)
+          const gone = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM audit_records
+            WHERE chain = ${chain} AND seq <= ${seq}`
+          dropped += Number(gone[0]!.n)
+          yield* sql`DELETE FROM audit_records WHERE chain = ${chain} AND seq <= ${seq}`
+          yield* sql`DELETE FROM audit_checkpoints WHERE chain = ${chain} AND seq < ${seq}`
+        }
+        return dropped
+      }).pipe(sql.withTransaction)
+
+    const head = (chain: string) =>
+      Effect.map(
+        sql<{ seq: number; hash: string }>`SELECT seq, hash FROM audit_chains WHERE chain = ${chain}`,
+        ([h]) => (h === undefined ? { seq: 0, hash: GENESIS } : { seq: h.seq, hash: h.hash })
+      )
+
+    const page = (userId: string, since: number, limit: number) =>
+      Effect.gen(function*() {
+        const chain = userChain(userId)
+        const top = yield* head(chain)
+        const records = (yield* sql<RecordRow>`SELECT * FROM audit_records WHERE chain = ${chain} AND seq > ${since}
+          ORDER BY seq LIMIT ${limit}`).map(recordOf)
+        const upTo = records.length === limit ? records[records.length - 1]!.seq : top.seq
+        const checkpoints = (yield* sql<CheckpointRow>`SELECT * FROM audit_checkpoints
+          WHERE chain = ${chain} AND seq > ${since} AND seq <= ${upTo} ORDER BY seq, cut`).map(checkpointOf)
+        const [cut] = yield* sql<CheckpointRow>`SELECT * FROM audit_checkpoints WHERE chain = ${chain} AND cut = 1
+          ORDER BY seq DESC LIMIT 1`
+        if (cut !== undefined && !checkpoints.some((c) => c.cut && c.seq === cut.seq)) {
+          checkpoints.unshift(checkpointOf(cut))
+        }
+        return {
+          user_id: userId,
+          chain,
+          head: top,
+          records,
+          checkpoints,
+          next_since: upTo < top.seq ? upTo : null,
+          public_key: signer.publicKey
+        } satisfies AuditPage
+      })
+
+    const unsigned = Effect.map(
+      sql<{ n: number }>`SELECT COUNT(*) AS n FROM audit_chains WHERE seq > checkpoint_seq`,
+      ([row]) => Number(row!.n)
+    )
+
+    return { append, checkpointDue, retain, unsigned, head, page } satisfies AuditStore
   })
-}
+
+/** Everything in the store, chain by chain (or one chain), for the operator's verifier. */
+export const readChains = (only?: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const names = only === undefined
+      ? (yield* sql<{ chain: string }>`SELECT chain FROM audit_chains UNION SELECT chain FROM audit_records
+          UNION SELECT chain FROM audit_checkpoints ORDER BY chain`).map((r) => r.chain)
+      : [only]
+    return yield* Effect.forEach(names, (chain) =>
+      Effect.gen(function*() {
+        const [head] = yield* sql<HeadRow>`SELECT * FROM audit_chains WHERE chain = ${chain}`
+        const records = yield* sql<RecordRow>`SELECT * FROM audit_records WHERE chain = ${chain} ORDER BY seq`
+        const checkpoints = yield* sql<CheckpointRow>`SELECT * FROM audit_checkpoints WHERE chain = ${chain}
+          ORDER BY seq, cut`
+        return {
+          chain,
+          head: head === undefined ? undefined : { seq: head.seq, hash: head.hash },
+          records: records.map(recordOf),
+          checkpoints: checkpoints.map(checkpointOf)
+        }
+      }))
+  })

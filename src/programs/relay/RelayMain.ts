@@ -40,9 +40,8 @@ export const serveRelay = (
     }).pipe(
       Effect.scoped,
       Effect.provide(
-        Layer.merge(
-          RelayLive(db, undefined, retention),
-          AuditLive(path.dirname(db), { retainMs: options.auditRetainMs })
+        AuditLive(path.dirname(db), { retainMs: options.auditRetainMs }).pipe(
+          Layer.provideMerge(RelayLive(db, undefined, retention))
         )
       )
     )

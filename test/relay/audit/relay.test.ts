@@ -27,9 +27,8 @@ const cert = makeCert(tempDir("rw-cert-"))
 
 /** The relay's services and its audit log on `dataDir`, as `relay serve` composes them. */
 const relayLayers = (dataDir: string, audit: Partial<AuditOptions> = {}) =>
-  Layer.merge(
-    RelayServicesLayer(path.join(dataDir, "relay.db")),
-    AuditLive(dataDir, { flushMs: 10, intervalMs: 200, ...audit })
+  AuditLive(dataDir, { flushMs: 10, intervalMs: 200, ...audit }).pipe(
+    Layer.provideMerge(RelayServicesLayer(path.join(dataDir, "relay.db")))
   )
 
 /** Runs `body` against a relay on `dataDir` (and `port`, 0 for any); closing it flushes and checkpoints. */
@@ -325,7 +324,7 @@ describe("relay audit log (real relay, real SQLite)", () => {
         assert.strictEqual(ok.code, 0, ok.stdout + ok.stderr)
         assert.match(ok.stdout, /verified/)
 
-        const db = new BetterSqlite(path.join(dataDir, "audit.db"))
+        const db = new BetterSqlite(path.join(dataDir, "relay.db"))
         const victim = db.prepare(
           "SELECT chain, seq FROM audit_records WHERE chain = 'global' ORDER BY seq LIMIT 1 OFFSET 1"
         )

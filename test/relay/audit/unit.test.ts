@@ -6,7 +6,6 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { loadSigner } from "../../../src/layers/audit/AuditKey.js"
 import { checkpointSigned } from "../../../src/layers/audit/AuditKey.js"
-import { AuditStore, openAuditDb, readChains } from "../../../src/layers/audit/AuditStore.js"
 import { canonicalize } from "../../../src/layers/audit/Canonical.js"
 import { canonicalBody, link, linkText, recordHash } from "../../../src/layers/audit/Chain.js"
 import { verifyChain } from "../../../src/layers/audit/Verify.js"
@@ -276,56 +275,5 @@ describe("tampering is found and named", () => {
     const e = broken(restored)
     assert.strictEqual(e.seq, 6)
     assert.strictEqual(e.problem, "not_extending")
-  })
-})
-
-describe("the SQLite store", () => {
-  const event = (i: number, user: string | null = "alice") => ({
-    at: new Date(Date.now() - 10_000 + i).toISOString(),
-    kind: "request" as const,
-    user_id: user,
-    detail: { path: `/p/${i}` }
-  })
-
-  it("writes the global and each user's chain, checkpoints every N records, and verifies", () => {
-    const dir = tmp()
-    const signer = loadSigner(dir)
-    const db = openAuditDb(dir)
-    const store = new AuditStore(db, signer, { every: 4, intervalMs: 60_000 })
-    store.append(Array.from({ length: 9 }, (_, i) => event(i, i % 3 === 0 ? null : i % 3 === 1 ? "alice" : "bob")))
-    store.checkpointDue(0)
-    const chains = readChains(db)
-    assert.deepStrictEqual(chains.map((c) => [c.chain, c.records.length]), [
-      ["global", 9],
-      ["user:alice", 3],
-      ["user:bob", 3]
-    ])
-    assert.deepStrictEqual(chains[0]!.checkpoints.map((c) => c.seq), [4, 8, 9])
-    for (const c of chains) assert.isTrue(Either.isRight(verifyChain({ ...c, publicKey: signer.publicKey })))
-    assert.strictEqual(fs.statSync(path.join(dir, "audit-ed25519.pem")).mode & 0o777, 0o600)
-    assert.strictEqual(fs.statSync(path.join(dir, "audit.db")).mode & 0o777, 0o600)
-    db.close()
-  })
-
-  it("retention drops old records only behind a signed cut, which verifies; deletion without one does not", () => {
-    const dir = tmp()
-    const signer = loadSigner(dir)
-    const db = openAuditDb(dir)
-    const store = new AuditStore(db, signer, { every: 256, intervalMs: 60_000 })
-    store.append(Array.from({ length: 6 }, (_, i) => event(i)))
-    store.append([{ ...event(7), at: new Date(Date.now() + 60_000).toISOString() }])
-    const dropped = store.retain(new Date().toISOString())
-    assert.strictEqual(dropped, 12)
-    const alice = readChains(db, "user:alice")[0]!
-    assert.deepStrictEqual(alice.records.map((r) => r.seq), [7])
-    assert.deepStrictEqual(alice.checkpoints.map((c) => [c.seq, c.cut]), [[6, true]])
-    assert.isTrue(Either.isRight(verifyChain({ ...alice, publicKey: signer.publicKey })))
-    const withoutCut = verifyChain({ ...alice, checkpoints: [], publicKey: signer.publicKey })
-    assert.strictEqual(broken(withoutCut).problem, "deleted")
-    store.append([event(8)])
-    const after = readChains(db, "user:alice")[0]!
-    assert.deepStrictEqual(after.records.map((r) => r.seq), [7, 8])
-    assert.isTrue(Either.isRight(verifyChain({ ...after, publicKey: signer.publicKey })))
-    db.close()
   })
 })

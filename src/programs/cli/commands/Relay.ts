@@ -122,7 +122,7 @@ const withKeys = <A, E>(
   const sqliteFile = relayDatabase(Option.getOrUndefined(store.dataDir))
   const relay = RelayLiveOn(relayStoreLayer({ databaseUrl: Option.getOrUndefined(store.databaseUrl), sqliteFile }))
   const audit = Layer.unwrapEffect(Effect.map(sqliteFile, (db) => AuditLive(path.dirname(db))))
-  return f.pipe(Effect.provide(Layer.merge(relay, audit)), Effect.scoped)
+  return f.pipe(Effect.provide(audit.pipe(Layer.provideMerge(relay))), Effect.scoped)
 }
 
 /** `key_revoked` for each key, under the user it belonged to. */

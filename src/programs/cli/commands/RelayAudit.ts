@@ -1,15 +1,16 @@
 import { HelpDoc, Options } from "@effect/cli"
 import { Command } from "@effect/cli"
-import { Console, Effect, Either, Option } from "effect"
+import { Config, Console, Effect, Either, Option, Redacted } from "effect"
 import { createPrivateKey, createPublicKey } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fetchAudit } from "../../../layers/audit/AuditFetch.js"
 import { AUDIT_KEY_FILE } from "../../../layers/audit/AuditKey.js"
 import { readPin, writePin } from "../../../layers/audit/AuditPin.js"
-import { AUDIT_DB_FILE, openAuditDb, readChains } from "../../../layers/audit/AuditStore.js"
+import { readChains } from "../../../layers/audit/AuditStore.js"
 import { verifyChain } from "../../../layers/audit/Verify.js"
 import { loadConfig } from "../../../layers/ConfigLive.js"
+import { relayStoreLayer } from "../../../layers/RelayStore.js"
 import { type AuditBroken, type AuditRecord, userChain } from "../../../protocol/Audit.js"
 import { resolvePaths } from "../../../protocol/HomeFiles.js"
 import { relayApiBase } from "../../relay/RelayClient.js"
@@ -33,20 +34,32 @@ const line = (r: AuditRecord) => [r.seq, r.at, r.kind, r.user_id ?? "-", JSON.st
 
 const brokenLine = (e: AuditBroken) => `audit chain ${e.chain} fails at seq ${e.seq} (${e.problem}): ${e.message}`
 
-/** The relay host: every chain (or one user's) straight from the store, every hash and signature checked. */
-const operator = (dataDir: string, o: { user?: string; since: number; json: boolean; verify: boolean }) =>
+/** The relay's SQLite file in its data dir (what `relay serve --data-dir` writes). */
+const RELAY_DB_FILE = "relay.db"
+
+/** The chains from the relay's store: PostgreSQL with a database URL, else the SQLite file in the data dir. */
+const chainsIn = (dataDir: string, databaseUrl: Redacted.Redacted | undefined, only: string | undefined) =>
   Effect.gen(function*() {
-    if (!fs.existsSync(path.join(dataDir, AUDIT_DB_FILE))) return yield* Effect.fail(`no audit log in ${dataDir}`)
+    const file = path.join(dataDir, RELAY_DB_FILE)
+    if (databaseUrl === undefined && !fs.existsSync(file)) return yield* Effect.fail(`no audit log in ${dataDir}`)
+    return yield* readChains(only).pipe(
+      Effect.provide(relayStoreLayer({ databaseUrl, sqliteFile: Effect.succeed(file) })),
+      Effect.mapError((e) => `cannot read the relay's store: ${e.message}`)
+    )
+  })
+
+/** The relay host: every chain (or one user's) straight from the store, every hash and signature checked. */
+const operator = (
+  dataDir: string,
+  o: { user?: string; since: number; json: boolean; verify: boolean; databaseUrl: Redacted.Redacted | undefined }
+) =>
+  Effect.gen(function*() {
+    const chains = yield* chainsIn(dataDir, o.databaseUrl, o.user === undefined ? undefined : userChain(o.user))
     const keyFile = path.join(dataDir, AUDIT_KEY_FILE)
     const publicKey = yield* Effect.try({
       try: () => createPublicKey(createPrivateKey(fs.readFileSync(keyFile))).export({ format: "jwk" }).x!,
       catch: () => `cannot read the audit key ${keyFile}`
     })
-    const db = openAuditDb(dataDir, { readonly: true })
-    const chains = yield* Effect.ensuring(
-      Effect.sync(() => readChains(db, o.user === undefined ? undefined : userChain(o.user))),
-      Effect.sync(() => db.close())
-    )
     const results = chains.map((c) => ({ c, result: verifyChain({ ...c, publicKey }) }))
     const broken = results.flatMap(({ result }) => Either.isLeft(result) ? [result.left] : [])
     const shown = (c: (typeof chains)[number]) => (o.verify ? [] : c.records.filter((r) => r.seq > o.since))
@@ -162,6 +175,13 @@ export const auditCommand = Command.make("audit", {
     Options.optional
   ),
   user: Options.text("user").pipe(Options.withDescription("With --data-dir: only this user's chain"), Options.optional),
+  databaseUrl: Options.redacted("database-url").pipe(
+    Options.withDescription(
+      "With --data-dir: the relay's PostgreSQL store, postgres://… (the audit key stays in --data-dir)"
+    ),
+    Options.withFallbackConfig(Config.redacted("REPOWIRE_RELAY__DATABASE_URL")),
+    Options.optional
+  ),
   ca: Options.file("ca", { exists: "yes" }).pipe(
     Options.withDescription("Extra CA certificate to trust for the relay (self-signed relays)"),
     Options.optional
@@ -173,6 +193,7 @@ export const auditCommand = Command.make("audit", {
         since: o.since,
         json: o.json,
         verify: o.verify,
+        databaseUrl: Option.getOrUndefined(o.databaseUrl),
         ...Option.match(o.user, { onNone: () => ({}), onSome: (user) => ({ user }) })
       }),
     onNone: () => daemonSide({ since: o.since, json: o.json, verify: o.verify, ca: Option.getOrUndefined(o.ca) })
