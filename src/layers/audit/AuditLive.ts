@@ -11,9 +11,20 @@ export interface AuditOptions extends CheckpointPolicy {
   readonly maxBatch: number
   /** Records older than this are dropped behind a signed cut; undefined keeps everything. */
   readonly retainMs?: number | undefined
+  /**
+   * Whether this process signs checkpoints (the relay does). The CLI's key commands only append:
+   * on an operator's machine beside a PostgreSQL store, its local key is not the relay's.
+   */
+  readonly signs: boolean
 }
 
-export const defaultAuditOptions: AuditOptions = { every: 256, intervalMs: 60_000, flushMs: 100, maxBatch: 512 }
+export const defaultAuditOptions: AuditOptions = {
+  every: 256,
+  intervalMs: 60_000,
+  flushMs: 100,
+  maxBatch: 512,
+  signs: true
+}
 
 /** Retention looks for old records at start and then this often. */
 const RETAIN_EVERY_MS = 3600_000
@@ -31,11 +42,10 @@ export const AuditLive = (keyDir: string, options: Partial<AuditOptions> = {}) =
     Effect.gen(function*() {
       const o = { ...defaultAuditOptions, ...options }
       const signer = loadSigner(keyDir)
-      const store = yield* makeAuditStore(signer, o)
+      const store = yield* makeAuditStore(signer, o.signs ? o : { ...o, every: Number.POSITIVE_INFINITY })
       const lock = yield* Effect.makeSemaphore(1)
 
       let queue: Array<StampedEvent> = []
-      let grew = false
 
       // The request path: one small object into an array, nothing else.
       const record = (event: AuditEvent) => {
@@ -59,17 +69,12 @@ export const AuditLive = (keyDir: string, options: Partial<AuditOptions> = {}) =
             )
           )
           if (failed) return
-          grew = true
         }
       }))
 
-      const checkpoint = (olderThanMs: number) =>
-        lock.withPermits(1)(Effect.gen(function*() {
-          yield* store.checkpointDue(olderThanMs)
-          grew = (yield* store.unsigned) > 0
-        }))
+      const checkpoint = (olderThanMs: number) => lock.withPermits(1)(store.checkpointDue(olderThanMs))
 
-      const retain = o.retainMs === undefined
+      const retain = o.retainMs === undefined || !o.signs
         ? Effect.void
         : lock.withPermits(1)(store.retain(new Date(Date.now() - o.retainMs).toISOString()))
       const logged = <E extends { message: string }>(what: string, effect: Effect.Effect<unknown, E>) =>
@@ -77,9 +82,12 @@ export const AuditLive = (keyDir: string, options: Partial<AuditOptions> = {}) =
 
       yield* logged("retention", retain)
       yield* write.pipe(Effect.repeat(Schedule.spaced(o.flushMs)), Effect.forkScoped)
-      // The minute checkpoint is the protocol's timer; an idle relay's tick finds nothing to sign.
-      const tick = Effect.suspend(() => (grew ? logged("checkpoint", checkpoint(o.intervalMs)) : Effect.void))
-      yield* tick.pipe(Effect.repeat(Schedule.spaced(Math.max(10, Math.floor(o.intervalMs / 4)))), Effect.forkScoped)
+      // The minute checkpoint is the protocol's timer. The tick asks the store, not this process:
+      // records another writer appended (a replica, the CLI) get signed too; an idle store has none.
+      const tick = logged("checkpoint", checkpoint(o.intervalMs))
+      if (o.signs) {
+        yield* tick.pipe(Effect.repeat(Schedule.spaced(Math.max(10, Math.floor(o.intervalMs / 4)))), Effect.forkScoped)
+      }
       yield* logged("retention", retain).pipe(
         Effect.repeat(Schedule.spaced(RETAIN_EVERY_MS)),
         Effect.delay(RETAIN_EVERY_MS),
@@ -87,7 +95,7 @@ export const AuditLive = (keyDir: string, options: Partial<AuditOptions> = {}) =
       )
 
       yield* Effect.addFinalizer(() =>
-        Effect.zipRight(write, logged("checkpoint", checkpoint(0))).pipe(Effect.ignoreLogged)
+        Effect.zipRight(write, o.signs ? logged("checkpoint", checkpoint(0)) : Effect.void).pipe(Effect.ignoreLogged)
       )
 
       return Audit.of({

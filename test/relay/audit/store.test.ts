@@ -134,6 +134,24 @@ describe.each(engines)("audit chains on $name", (engine) => {
 })
 
 describe("audit chains on PostgreSQL: several writers, the operator", () => {
+  it.live("the CLI's writer appends without signing; the relay's tick signs what another writer appended", () =>
+    onStore(engines[1]!, () =>
+      Effect.gen(function*() {
+        const record = (n: number) =>
+          Effect.map(Audit, (a) => a.record({ kind: "key_minted", user_id: "dan", detail: { n } }))
+        yield* record(1).pipe(Effect.provide(AuditLive(tempDir("rw-cli-key-"), { flushMs: 10, signs: false })))
+        const [unsigned] = yield* readChains("user:dan")
+        assert.strictEqual(unsigned!.records.length, 1)
+        assert.deepStrictEqual(unsigned!.checkpoints, [], "the CLI signed nothing with its own key")
+        const relayKey = tempDir("rw-relay-key-")
+        // Read while the relay's writer is still open: its tick signed them, not its close.
+        const [signed] = yield* Effect.zipRight(Effect.sleep("150 millis"), readChains("user:dan")).pipe(
+          Effect.provide(AuditLive(relayKey, { flushMs: 10, intervalMs: 40, every: 256 }))
+        )
+        assert.deepStrictEqual(signed!.checkpoints.map((c) => c.seq), [1])
+        assert.isTrue(Either.isRight(verifyChain({ ...signed!, publicKey: loadSigner(relayKey).publicKey })))
+      })))
+
   it.live("two replicas appending at once keep every chain linear: no fork, no gap, every record verifies", () =>
     onStore(engines[1]!, (at) =>
       Effect.gen(function*() {

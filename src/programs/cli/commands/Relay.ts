@@ -121,7 +121,7 @@ const withKeys = <A, E>(
 ) => {
   const sqliteFile = relayDatabase(Option.getOrUndefined(store.dataDir))
   const relay = RelayLiveOn(relayStoreLayer({ databaseUrl: Option.getOrUndefined(store.databaseUrl), sqliteFile }))
-  const audit = Layer.unwrapEffect(Effect.map(sqliteFile, (db) => AuditLive(path.dirname(db))))
+  const audit = Layer.unwrapEffect(Effect.map(sqliteFile, (db) => AuditLive(path.dirname(db), { signs: false })))
   return f.pipe(Effect.provide(audit.pipe(Layer.provideMerge(relay))), Effect.scoped)
 }
 
