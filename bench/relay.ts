@@ -25,7 +25,7 @@ import { TunnelClient } from "../src/services/TunnelClient.js"
 const MiB = 1024 * 1024
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rw-bench-relay-"))
 
-const makeCert = () => {
+export const makeCert = () => {
   const key = path.join(tmp, "key.pem")
   const cert = path.join(tmp, "cert.pem")
   execFileSync("openssl", [
@@ -55,12 +55,16 @@ const rssOf = (pid: number) => {
   return Number(line?.replace(/\D+/g, "") ?? 0) * 1024
 }
 
-const cpuOf = (pid: number) => {
+export const cpuOf = (pid: number) => {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
   return (Number(fields[11]) + Number(fields[12])) * 10
 }
 
-const startRelayProcess = async (cert: { key: string; cert: string }, db: string) => {
+export const startRelayProcess = async (
+  cert: { key: string; cert: string },
+  db: string,
+  env: Record<string, string> = {}
+) => {
   const child = spawn(process.execPath, [
     ...(process.env.BENCH_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []),
     "--expose-gc",
@@ -68,14 +72,14 @@ const startRelayProcess = async (cert: { key: string; cert: string }, db: string
     "tsx",
     path.join(import.meta.dirname, "relayServer.ts")
   ], {
-    env: { ...process.env, RELAY_CERT: cert.cert, RELAY_KEY: cert.key, RELAY_DB: db },
+    env: { ...process.env, RELAY_CERT: cert.cert, RELAY_KEY: cert.key, RELAY_DB: db, ...env },
     stdio: ["ignore", "pipe", "inherit"]
   })
   const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve))
   return { child, port: (JSON.parse(line) as { port: number }).port }
 }
 
-const mint = (db: string, users: ReadonlyArray<string>) =>
+export const mint = (db: string, users: ReadonlyArray<string>) =>
   Effect.forEach(
     users,
     (u) => Effect.flatMap(ApiKeys, (k) => k.create(u)).pipe(Effect.map((m) => Redacted.value(m.key)))
@@ -102,7 +106,7 @@ const downloadApp = HttpRouter.empty.pipe(
   Effect.orDie
 )
 
-interface Target {
+export interface Target {
   readonly url: string
   readonly headers: Record<string, string>
   readonly agent: http.Agent
@@ -122,7 +126,7 @@ const get = (t: Target, route: string, onData?: (n: number) => void) =>
     req.on("error", reject)
   })
 
-const smallGets = async (t: Target, total: number, concurrency: number) => {
+export const smallGets = async (t: Target, total: number, concurrency: number) => {
   const latencies: Array<number> = []
   let next = 0
   const started = performance.now()
@@ -138,7 +142,7 @@ const smallGets = async (t: Target, total: number, concurrency: number) => {
   return { p50: latencies[Math.floor(latencies.length / 2)]!, rps: latencies.length / elapsed }
 }
 
-const login = (base: string, ca: Buffer, key: string) =>
+export const login = (base: string, ca: Buffer, key: string) =>
   new Promise<string>((resolve, reject) => {
     const req = https.request(`${base}/auth`, {
       method: "POST",
@@ -153,7 +157,7 @@ const login = (base: string, ca: Buffer, key: string) =>
     req.end(`key=${encodeURIComponent(key)}`)
   })
 
-const waitFor = async (check: () => Promise<boolean>, what: string, timeoutMs = 10_000) => {
+export const waitFor = async (check: () => Promise<boolean>, what: string, timeoutMs = 10_000) => {
   const deadline = Date.now() + timeoutMs
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)

@@ -1,6 +1,7 @@
 /** A relay in its own process, so the bench can read its RSS alone. Prints {"port":N} when listening. */
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
+import { AuditLive } from "../src/layers/audit/AuditLive.js"
 import { RelayLive } from "../src/layers/RelayLive.js"
 import { defaultRelayOptions } from "../src/programs/relay/RelayContext.js"
 import { makeRelayServer } from "../src/programs/relay/RelayServer.js"
@@ -22,4 +23,13 @@ Effect.gen(function*() {
   })
   process.stdout.write(`${JSON.stringify({ port: server.port })}\n`)
   return yield* Effect.never
-}).pipe(Effect.scoped, Effect.provide(RelayLive(env.RELAY_DB!)), Effect.runPromise)
+}).pipe(
+  Effect.scoped,
+  // RELAY_AUDIT_DIR: the audit log on, as `relay serve` runs it (the audit bench compares both).
+  Effect.provide(
+    env.RELAY_AUDIT_DIR === undefined
+      ? RelayLive(env.RELAY_DB!)
+      : AuditLive(env.RELAY_AUDIT_DIR).pipe(Layer.provideMerge(RelayLive(env.RELAY_DB!)))
+  ),
+  Effect.runPromise
+)

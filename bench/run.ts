@@ -10,7 +10,8 @@ const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   pairing: () => import("./pairing.js"),
   policy: () => import("./policy.js"),
   relay: () => import("./relay.js"),
-  relayCluster: () => import("./relayCluster.js")
+  relayCluster: () => import("./relayCluster.js"),
+  audit: () => import("./audit.js")
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))

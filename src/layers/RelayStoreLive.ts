@@ -51,6 +51,39 @@ export const relayMigrations = Migrator.fromRecord({
       )`,
       sql`CREATE INDEX rate_limits_window_end ON rate_limits(window_end)`
     ], { discard: true })),
+  // The audit chains (layers/audit): every record on its chain, each chain's head, the signed checkpoints.
+  // No index on `at`: retention scans hourly, and every append would pay for one. On SQLite the
+  // records are clustered on their key (WITHOUT ROWID): one B-tree insert per record, not two.
+  "0004_audit": Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.all([
+      sql`CREATE TABLE audit_records (
+        chain TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        user_id TEXT,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        PRIMARY KEY (chain, seq)
+      ) ${sql.onDialectOrElse({ sqlite: () => sql.literal("WITHOUT ROWID"), orElse: () => sql.literal("") })}`,
+      sql`CREATE TABLE audit_chains (
+        chain TEXT PRIMARY KEY,
+        seq BIGINT NOT NULL,
+        hash TEXT NOT NULL,
+        checkpoint_seq BIGINT NOT NULL,
+        checkpoint_ms BIGINT NOT NULL
+      )`,
+      sql`CREATE TABLE audit_checkpoints (
+        chain TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        hash TEXT NOT NULL,
+        at TEXT NOT NULL,
+        cut INTEGER NOT NULL,
+        signature TEXT NOT NULL,
+        PRIMARY KEY (chain, seq, cut)
+      )`
+    ], { discard: true })),
   // Which replica holds which tunnel (TunnelDirectoryLive); a holder renews its rows by replica_id.
   "0005_tunnel_directory": Effect.flatMap(SqlClient.SqlClient, (sql) =>
     Effect.all([

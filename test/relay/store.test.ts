@@ -321,6 +321,7 @@ describe("relay store on PostgreSQL: starting together, picking the layer", () =
           [1, "relay"],
           [2, "daemons_last_seen"],
           [3, "rate_limits"],
+          [4, "audit"],
           [5, "tunnel_directory"]
         ])
         // Nobody is left holding the migration lock.

@@ -12,6 +12,7 @@ import { type KeyIssued, RegisterRequest, type RelayHealth } from "../../protoco
 import { ApiKeys } from "../../services/ApiKeys.js"
 import { RelayRouter } from "../../services/RelayRouter.js"
 import { RelaySessions } from "../../services/RelaySessions.js"
+import { auditAuth, auditRegistration, auditRotation } from "./AuditHooks.js"
 import { apiError, jsonAnswer } from "./Pages.js"
 import { bearer, Relay, requestHead } from "./RelayContext.js"
 import { readSmallBody } from "./SmallBody.js"
@@ -57,6 +58,7 @@ export const register = Effect.gen(function*() {
   const decoded = decodeRegister(body.text === "" ? "{}" : body.text)
   if (Either.isLeft(decoded)) return apiError(new BadRequest({ message: "Body must be JSON {label?: string}." }))
   const minted = yield* Effect.flatMap(ApiKeys, (k) => k.register(decoded.right.label))
+  auditRegistration(relay, yield* requestHead, minted.record)
   const issued: KeyIssued = {
     user_id: minted.record.user_id,
     key_id: minted.record.key_id,
@@ -82,7 +84,10 @@ export const rotate = Effect.gen(function*() {
   }
   const keys = yield* ApiKeys
   const old = yield* keys.verify(Redacted.make(presented))
-  if (Option.isNone(old)) return apiError(new Unauthorized({ message: "That key is not valid." }))
+  if (Option.isNone(old)) {
+    auditAuth(relay, head, "rotate", old)
+    return apiError(new Unauthorized({ message: "That key is not valid." }))
+  }
   const minted = yield* keys.create(old.value.user_id, old.value.label ?? undefined)
   yield* keys.revoke(old.value.key_id)
   yield* Effect.flatMap(RelaySessions, (s) => s.removeByKey(old.value.key_id))
@@ -96,5 +101,6 @@ export const rotate = Effect.gen(function*() {
     api_key: Redacted.value(minted.key),
     revoked_key_id: old.value.key_id
   }
+  auditRotation(relay, head, issued)
   return jsonAnswer(issued)
 })

@@ -12,6 +12,7 @@ import { DAEMON_ID_HEADER, DaemonId } from "../../protocol/RelayApi.js"
 import { isTunnelAllowed, tunnelPathname } from "../../protocol/TunnelRoutes.js"
 import { ApiKeys } from "../../services/ApiKeys.js"
 import { RelayRouter } from "../../services/RelayRouter.js"
+import { auditAuth, auditRequest, auditTunnel, auditUpgrade } from "./AuditHooks.js"
 import { hopHttp, hopUpgrade } from "./ClusterHop.js"
 import { bearer, type CurrentSession, type RelayContext, type RequestHead } from "./RelayContext.js"
 
@@ -57,6 +58,7 @@ export const proxyHttp = async (ctx: RelayContext, req: IncomingMessage, res: Se
   }
   const link = await chosenLink(ctx, current)
   ctx.gate.authenticated(req, ctx.clientIp(head))
+  auditRequest(ctx, req, res, current.session)
   if (Option.isNone(link)) return (await hopHttp(ctx, current, req, res, url)) || writeWireError(res, daemonAway)
   link.value.proxyHttp(req, res, url)
 }
@@ -71,6 +73,7 @@ export const proxyUpgrade = async (ctx: RelayContext, req: IncomingMessage, sock
   if (!ctx.sameOrigin(requestHead)) return rawError(socket, new Forbidden({ message: "Cross-site WebSocket refused." }))
   const link = await chosenLink(ctx, current)
   ctx.gate.authenticated(req, ctx.clientIp(requestHead))
+  auditUpgrade(ctx, req, socket, current.session)
   if (Option.isNone(link)) {
     return (await hopUpgrade(ctx, current, req, socket, head, url)) || rawError(socket, daemonAway)
   }
@@ -94,10 +97,12 @@ export const acceptTunnel = async (
   const record = key === undefined
     ? Option.none()
     : await ctx.run(Effect.flatMap(ApiKeys, (k) => k.verify(Redacted.make(key))))
+  auditAuth(ctx, headOf(req), "tunnel", record)
   if (Option.isNone(record)) return rawError(socket, new Unauthorized({ message: "The relay key is not valid." }))
   ctx.gate.authenticated(req, ctx.clientIp(headOf(req)))
   sockets.tunnels.handleUpgrade(req, socket, head, (ws) => {
     const info = { userId: record.value.user_id, keyId: record.value.key_id, daemonId }
+    auditTunnel(ctx, req, info, ws)
     const limits = { responseTimeoutMs: ctx.options.responseTimeoutMs, bufferBytes: ctx.options.tunnelBufferBytes }
     const tunnel = new RelayTunnel(
       info,

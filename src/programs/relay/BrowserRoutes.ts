@@ -3,6 +3,7 @@ import { BadRequest, Conflict, Forbidden, PayloadTooLarge, RateLimited, Unauthor
 import { ApiKeys } from "../../services/ApiKeys.js"
 import { RelayRouter } from "../../services/RelayRouter.js"
 import { RelaySessions } from "../../services/RelaySessions.js"
+import { auditAuth, auditLogout, auditSessionCreated } from "./AuditHooks.js"
 import { htmlPage, landingPage, pageError, pickerPage, seeOther } from "./Pages.js"
 import { Relay, requestHead } from "./RelayContext.js"
 import { formField, readSmallBody } from "./SmallBody.js"
@@ -47,6 +48,7 @@ export const auth = Effect.gen(function*() {
   const key = body._tag === "Read" ? formField(body.text, "key") : undefined
   if (key === undefined || key === "") return refuse(new BadRequest({ message: "Enter your relay key." }))
   const record = yield* Effect.flatMap(ApiKeys, (k) => k.verify(Redacted.make(key)))
+  auditAuth(relay, head, "browser", record)
   if (Option.isNone(record)) return refuse(new Unauthorized({ message: "That key is not valid." }))
   const { key_id, user_id } = record.value
   const daemons = yield* Effect.flatMap(RelayRouter, (r) => r.daemons(user_id))
@@ -57,6 +59,7 @@ export const auth = Effect.gen(function*() {
   const sessions = yield* RelaySessions
   const created = yield* sessions.create(user_id, key_id, Duration.millis(relay.options.sessionTtlMs))
   if (connected.length === 1) yield* sessions.choose(Redacted.value(created.id), connected[0]!.daemon_id)
+  auditSessionCreated(relay, head, record.value, connected.length === 1 ? connected[0]!.daemon_id : undefined)
   return seeOther(connected.length === 1 ? "/dashboard" : "/", {
     "set-cookie": relay.cookie(Redacted.value(created.id))
   })
@@ -87,6 +90,7 @@ export const logout = Effect.gen(function*() {
   const head = yield* requestHead
   if (!relay.sameOrigin(head)) return seeOther("/")
   const id = relay.sessionId(head)
+  yield* auditLogout(relay, head)
   if (id !== undefined) yield* Effect.flatMap(RelaySessions, (s) => s.remove(id))
   return seeOther("/", { "set-cookie": relay.clearCookie() })
 })

@@ -1,7 +1,8 @@
-import { Effect, Redacted } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { AuditLive } from "../../layers/audit/AuditLive.js"
 import { RelayLiveOn } from "../../layers/RelayLive.js"
 import { defaultRetention } from "../../layers/RelayRouterLive.js"
 import { relayStoreLayer } from "../../layers/RelayStore.js"
@@ -9,12 +10,18 @@ import { resolvePaths } from "../../protocol/HomeFiles.js"
 import { defaultRelayOptions, type RelayOptions } from "./RelayContext.js"
 import { makeRelayServer } from "./RelayServer.js"
 
-/** `$REPOWIRE_HOME/relay` unless given; created 0700. Returns the SQLite file inside it. */
-export const relayDatabase = (dataDir: string | undefined, env: NodeJS.ProcessEnv = process.env) =>
+/** `$REPOWIRE_HOME/relay` unless given, created 0700: the SQLite store and the audit key live there. */
+export const relayDataDir = (dataDir: string | undefined, env: NodeJS.ProcessEnv = process.env) =>
   Effect.sync(() => {
     const dir = path.resolve(dataDir ?? path.join(resolvePaths(env).home, "relay"))
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
     fs.chmodSync(dir, 0o700)
+    return dir
+  })
+
+/** The SQLite file in the relay's data dir, created 0600. */
+export const relayDatabase = (dataDir: string | undefined, env: NodeJS.ProcessEnv = process.env) =>
+  Effect.map(relayDataDir(dataDir, env), (dir) => {
     const file = path.join(dir, "relay.db")
     // Created 0600 before SQLite opens it: it holds key digests and session digests.
     fs.closeSync(fs.openSync(file, "a", 0o600))
@@ -38,7 +45,12 @@ const storeName = (options: StoreOptions) => {
 }
 
 /** Runs the relay until interrupted (SIGINT/SIGTERM), then drains and closes. */
-export const serveRelay = (options: Partial<RelayOptions> & StoreOptions) =>
+export const serveRelay = (
+  options: Partial<RelayOptions> & StoreOptions & {
+    /** Audit records older than this are dropped behind a signed cut. */
+    readonly auditRetainMs?: number | undefined
+  }
+) =>
   Effect.gen(function*() {
     const resolved = { ...defaultRelayOptions, ...options }
     const retention = { ...defaultRetention, ttlMs: resolved.daemonTtlMs }
@@ -47,10 +59,18 @@ export const serveRelay = (options: Partial<RelayOptions> & StoreOptions) =>
     const replica = resolved.cluster === undefined || options.internalUrl === undefined
       ? undefined
       : { replicaId: randomUUID(), internalUrl: options.internalUrl }
+    const keyDir = yield* relayDataDir(options.dataDir)
     return yield* Effect.gen(function*() {
       const server = yield* makeRelayServer(resolved)
       const role = replica === undefined ? "" : `, replica reached at ${replica.internalUrl}`
       yield* Effect.logInfo(`repowire relay listening on ${server.url} (${yield* storeName(options)}${role})`)
       return yield* Effect.never
-    }).pipe(Effect.scoped, Effect.provide(RelayLiveOn(store, undefined, retention, replica)))
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(
+        AuditLive(keyDir, { retainMs: options.auditRetainMs }).pipe(
+          Layer.provideMerge(RelayLiveOn(store, undefined, retention, replica))
+        )
+      )
+    )
   })

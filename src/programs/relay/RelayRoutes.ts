@@ -3,6 +3,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Effect } from "effect"
 import { Internal } from "../../protocol/Errors.js"
 import { health, register, rotate } from "./ApiRoutes.js"
+import { auditKey, auditRead } from "./AuditRoutes.js"
 import { auth, landing, logout, select } from "./BrowserRoutes.js"
 import { apiError } from "./Pages.js"
 import { Relay, type RelayContext } from "./RelayContext.js"
@@ -15,7 +16,9 @@ const ownRoutes = [
   HttpLayerRouter.route("POST", "/select", select),
   HttpLayerRouter.route("POST", "/logout", logout),
   HttpLayerRouter.route("POST", "/api/register", register),
-  HttpLayerRouter.route("POST", "/api/rotate", rotate)
+  HttpLayerRouter.route("POST", "/api/rotate", rotate),
+  HttpLayerRouter.route("GET", "/_relay/audit", auditRead),
+  HttpLayerRouter.route("GET", "/_relay/audit/key", auditKey)
 ]
 
 /** `/health` is the relay's own only without a session; a signed-in browser gets its daemon's. */

@@ -1,12 +1,16 @@
 import { Args, Command, Options } from "@effect/cli"
-import { Config, Console, Effect, Option, Redacted } from "effect"
+import { Config, Console, Effect, Layer, Option, Redacted } from "effect"
 import * as fs from "node:fs"
+import * as path from "node:path"
+import { AuditLive } from "../../../layers/audit/AuditLive.js"
 import { RelayLiveOn } from "../../../layers/RelayLive.js"
 import { relayStoreLayer } from "../../../layers/RelayStore.js"
 import { ApiKeys } from "../../../services/ApiKeys.js"
+import { Audit } from "../../../services/Audit.js"
 import { RelaySessions } from "../../../services/RelaySessions.js"
 import { enableRelay, rotateKey } from "../../relay/Enable.js"
 import { relayDatabase, serveRelay } from "../../relay/RelayMain.js"
+import { auditCommand, auditRetain } from "./RelayAudit.js"
 import { devicesCommand, pairCommand } from "./RelayPair.js"
 
 const dataDir = Options.directory("data-dir").pipe(
@@ -65,6 +69,7 @@ const serve = Command.make("serve", {
     Options.withDefault(30),
     Options.withDescription("Days after which a daemon id not seen is forgotten")
   ),
+  auditRetain,
   dataDir,
   databaseUrl,
   clusterSecret: Options.redacted("cluster-secret").pipe(
@@ -133,21 +138,30 @@ const serve = Command.make("serve", {
       dataDir: Option.getOrUndefined(o.dataDir),
       databaseUrl: Option.getOrUndefined(o.databaseUrl),
       cluster: secret === undefined ? undefined : { secret },
-      internalUrl
+      internalUrl,
+      auditRetainMs: Option.getOrUndefined(o.auditRetain)
     })
   })).pipe(Command.withDescription("Run the relay: HTTPS for browsers, WSS tunnels for daemons"))
 
 const withKeys = <A, E>(
   store: { readonly dataDir: Option.Option<string>; readonly databaseUrl: Option.Option<Redacted.Redacted> },
-  f: Effect.Effect<A, E, ApiKeys | RelaySessions>
-) =>
-  f.pipe(
-    Effect.provide(RelayLiveOn(relayStoreLayer({
-      databaseUrl: Option.getOrUndefined(store.databaseUrl),
-      sqliteFile: relayDatabase(Option.getOrUndefined(store.dataDir))
-    }))),
-    Effect.scoped
-  )
+  f: Effect.Effect<A, E, ApiKeys | RelaySessions | Audit>
+) => {
+  const sqliteFile = relayDatabase(Option.getOrUndefined(store.dataDir))
+  const relay = RelayLiveOn(relayStoreLayer({ databaseUrl: Option.getOrUndefined(store.databaseUrl), sqliteFile }))
+  const audit = Layer.unwrapEffect(Effect.map(sqliteFile, (db) => AuditLive(path.dirname(db), { signs: false })))
+  return f.pipe(Effect.provide(audit.pipe(Layer.provideMerge(relay))), Effect.scoped)
+}
+
+/** `key_revoked` for each key, under the user it belonged to. */
+const auditRevoked = (keyIds: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const audit = yield* Audit
+    const owners = new Map((yield* Effect.flatMap(ApiKeys, (k) => k.list)).map((k) => [k.key_id, k.user_id]))
+    keyIds.forEach((keyId) =>
+      audit.record({ kind: "key_revoked", user_id: owners.get(keyId) ?? null, detail: { key_id: keyId, via: "cli" } })
+    )
+  })
 
 const create = Command.make("create", {
   user: Options.text("user").pipe(Options.withDescription("User id the key belongs to")),
@@ -159,6 +173,8 @@ const create = Command.make("create", {
     { dataDir, databaseUrl },
     Effect.gen(function*() {
       const minted = yield* Effect.flatMap(ApiKeys, (k) => k.create(user, Option.getOrUndefined(label)))
+      yield* Effect.map(Audit, (a) =>
+        a.record({ kind: "key_minted", user_id: user, detail: { key_id: minted.record.key_id, via: "cli" } }))
       yield* Console.error(
         `key ${minted.record.key_id} for user ${user} (shown once; the relay keeps only its digest):`
       )
@@ -188,6 +204,7 @@ const revoke = Command.make(
       Effect.gen(function*() {
         const revoked = yield* Effect.flatMap(ApiKeys, (k) => k.revoke(id))
         if (revoked.length === 0) return yield* Effect.fail(`no active key matches ${id}`)
+        yield* auditRevoked(revoked)
         yield* Effect.forEach(revoked, (keyId) => Effect.flatMap(RelaySessions, (s) => s.removeByKey(keyId)))
         yield* Console.log(`revoked ${revoked.join(", ")}; their sessions ended, their tunnels close within seconds`)
       })
@@ -225,6 +242,6 @@ const register = Command.make("register", {
   })).pipe(Command.withDescription("Register this daemon at a relay (what `setup --relay URL` does)"))
 
 export const relayCommand = Command.make("relay").pipe(
-  Command.withSubcommands([serve, keys, rotate, register, pairCommand, devicesCommand]),
+  Command.withSubcommands([serve, keys, rotate, register, pairCommand, devicesCommand, auditCommand]),
   Command.withDescription("The relay server, its keys, and this daemon's link to it")
 )

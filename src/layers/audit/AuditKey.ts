@@ -1,0 +1,57 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from "node:crypto"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import type { AuditCheckpoint, CheckpointBody } from "../../protocol/Audit.js"
+import { canonicalize } from "./Canonical.js"
+
+export const AUDIT_KEY_FILE = "audit-ed25519.pem"
+
+/** A signature over a checkpoint can never be mistaken for one over anything else. */
+const DOMAIN = "repowire-audit-checkpoint-v1\n"
+
+const message = (body: CheckpointBody) =>
+  Buffer.from(
+    DOMAIN + canonicalize({ chain: body.chain, seq: body.seq, hash: body.hash, at: body.at, cut: body.cut }),
+    "utf8"
+  )
+
+export interface AuditSigner {
+  readonly publicKey: string
+  readonly sign: (body: CheckpointBody) => AuditCheckpoint
+}
+
+/** The relay's Ed25519 audit key in `dir` (0600), made on first use. */
+export const loadSigner = (dir: string): AuditSigner => {
+  const file = path.join(dir, AUDIT_KEY_FILE)
+  let privateKey: KeyObject
+  if (fs.existsSync(file)) {
+    privateKey = createPrivateKey(fs.readFileSync(file))
+  } else {
+    const pair = generateKeyPairSync("ed25519")
+    const pem = pair.privateKey.export({ format: "pem", type: "pkcs8" })
+    try {
+      fs.writeFileSync(file, pem, { mode: 0o600, flag: "wx" })
+      privateKey = pair.privateKey
+    } catch {
+      // Another process (the CLI beside a running relay) made it first: use theirs.
+      privateKey = createPrivateKey(fs.readFileSync(file))
+    }
+  }
+  fs.chmodSync(file, 0o600)
+  if (privateKey.asymmetricKeyType !== "ed25519") throw new Error(`${file} is not an Ed25519 key`)
+  const publicKey = createPublicKey(privateKey).export({ format: "jwk" }).x!
+  return {
+    publicKey,
+    sign: (body) => ({ ...body, signature: sign(null, message(body), privateKey).toString("base64url") })
+  }
+}
+
+/** Whether `checkpoint` was signed by the raw Ed25519 public key `publicKey` (base64url). */
+export const checkpointSigned = (publicKey: string, checkpoint: AuditCheckpoint): boolean => {
+  try {
+    const key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: publicKey }, format: "jwk" })
+    return verify(null, message(checkpoint), key, Buffer.from(checkpoint.signature, "base64url"))
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,109 @@
+import { Effect, Layer, Schedule } from "effect"
+import type { AuditEvent } from "../../protocol/Audit.js"
+import { Audit } from "../../services/Audit.js"
+import { loadSigner } from "./AuditKey.js"
+import { type CheckpointPolicy, makeAuditStore, type StampedEvent } from "./AuditStore.js"
+
+export interface AuditOptions extends CheckpointPolicy {
+  /** Queued events are written at most this long after they happen (the most a crash can lose). */
+  readonly flushMs: number
+  /** At most this many events per transaction; a longer queue is written in several. */
+  readonly maxBatch: number
+  /** Records older than this are dropped behind a signed cut; undefined keeps everything. */
+  readonly retainMs?: number | undefined
+  /**
+   * Whether this process signs checkpoints (the relay does). The CLI's key commands only append:
+   * on an operator's machine beside a PostgreSQL store, its local key is not the relay's.
+   */
+  readonly signs: boolean
+}
+
+export const defaultAuditOptions: AuditOptions = {
+  every: 256,
+  intervalMs: 60_000,
+  flushMs: 100,
+  maxBatch: 512,
+  signs: true
+}
+
+/** Retention looks for old records at start and then this often. */
+const RETAIN_EVERY_MS = 3600_000
+
+/**
+ * The audit log in the relay's store (the SqlClient beside it: SQLite or PostgreSQL), signed
+ * with `<keyDir>/audit-ed25519.pem`. A call site only pushes the event into an array; one
+ * writer fiber, every `flushMs`, stamps, canonicalises, hashes and appends what is queued in a
+ * transaction per batch, and signs each chain that grew once its checkpoint is due. Closing
+ * the layer writes what is queued and checkpoints every chain.
+ */
+export const AuditLive = (keyDir: string, options: Partial<AuditOptions> = {}) =>
+  Layer.scoped(
+    Audit,
+    Effect.gen(function*() {
+      const o = { ...defaultAuditOptions, ...options }
+      const signer = loadSigner(keyDir)
+      const store = yield* makeAuditStore(signer, o.signs ? o : { ...o, every: Number.POSITIVE_INFINITY })
+      const lock = yield* Effect.makeSemaphore(1)
+
+      let queue: Array<StampedEvent> = []
+
+      // The request path: one small object into an array, nothing else.
+      const record = (event: AuditEvent) => {
+        queue.push({ kind: event.kind, user_id: event.user_id, detail: event.detail, ms: Date.now() })
+      }
+
+      /** Writes what is queued, batch by batch; a batch the store refused goes back to the queue's head. */
+      const write = lock.withPermits(1)(Effect.gen(function*() {
+        while (queue.length > 0) {
+          const batch = queue.slice(0, o.maxBatch)
+          queue = queue.slice(batch.length)
+          const failed = yield* store.append(batch).pipe(
+            Effect.as(false),
+            Effect.catchAll((e) =>
+              Effect.sync(() => {
+                queue = batch.concat(queue)
+              }).pipe(
+                Effect.zipRight(Effect.logWarning(`audit write failed, will retry: ${e.message}`)),
+                Effect.as(true)
+              )
+            )
+          )
+          if (failed) return
+        }
+      }))
+
+      const checkpoint = (olderThanMs: number) => lock.withPermits(1)(store.checkpointDue(olderThanMs))
+
+      const retain = o.retainMs === undefined || !o.signs
+        ? Effect.void
+        : lock.withPermits(1)(store.retain(new Date(Date.now() - o.retainMs).toISOString()))
+      const logged = <E extends { message: string }>(what: string, effect: Effect.Effect<unknown, E>) =>
+        effect.pipe(Effect.catchAll((e) => Effect.logWarning(`audit ${what} failed: ${e.message}`)))
+
+      yield* logged("retention", retain)
+      yield* write.pipe(Effect.repeat(Schedule.spaced(o.flushMs)), Effect.forkScoped)
+      // The minute checkpoint is the protocol's timer. The tick asks the store, not this process:
+      // records another writer appended (a replica, the CLI) get signed too; an idle store has none.
+      const tick = logged("checkpoint", checkpoint(o.intervalMs))
+      if (o.signs) {
+        yield* tick.pipe(Effect.repeat(Schedule.spaced(Math.max(10, Math.floor(o.intervalMs / 4)))), Effect.forkScoped)
+      }
+      yield* logged("retention", retain).pipe(
+        Effect.repeat(Schedule.spaced(RETAIN_EVERY_MS)),
+        Effect.delay(RETAIN_EVERY_MS),
+        Effect.forkScoped
+      )
+
+      yield* Effect.addFinalizer(() =>
+        Effect.zipRight(write, o.signs ? logged("checkpoint", checkpoint(0)) : Effect.void).pipe(Effect.ignoreLogged)
+      )
+
+      return Audit.of({
+        enabled: true,
+        record,
+        flush: write,
+        page: (userId, since, limit) => Effect.zipRight(write, store.page(userId, since, limit)).pipe(Effect.orDie),
+        key: { algorithm: "Ed25519", public_key: signer.publicKey }
+      })
+    })
+  )

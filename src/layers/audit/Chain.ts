@@ -1,0 +1,50 @@
+import { createHash } from "node:crypto"
+import type { AuditBody, AuditRecord } from "../../protocol/Audit.js"
+import { canonicalize } from "./Canonical.js"
+
+/** hash = SHA-256(prev_hash bytes ‖ canonical JSON of the record's body), hex. */
+export const recordHash = (prevHash: string, body: AuditBody): string => hashText(prevHash, canonicalize(bodyOf(body)))
+
+const hashText = (prevHash: string, canonicalBody: string) =>
+  createHash("sha256").update(Buffer.from(prevHash, "hex")).update(canonicalBody, "utf8").digest("hex")
+
+/**
+ * The writer's fast path: the same canonical JSON as `canonicalize(bodyOf(r))` (keys in sorted
+ * order, the detail already canonical), without walking the record, so an event costs one
+ * canonicalisation however many chains it goes to.
+ */
+export const canonicalBody = (r: Omit<AuditBody, "detail">, canonicalDetail: string): string =>
+  `{"at":${JSON.stringify(r.at)},"chain":${JSON.stringify(r.chain)},"detail":${canonicalDetail},"kind":${
+    JSON.stringify(r.kind)
+  },"seq":${r.seq},"user_id":${r.user_id === null ? "null" : JSON.stringify(r.user_id)}}`
+
+/** The record after `prev`, hashed through the fast path; `detail` is already canonical JSON. */
+export const linkText = (
+  prev: { readonly seq: number; readonly hash: string },
+  body: Omit<AuditBody, "seq" | "detail">,
+  canonicalDetail: string
+) => {
+  const seq = prev.seq + 1
+  return {
+    ...body,
+    seq,
+    prev_hash: prev.hash,
+    hash: hashText(prev.hash, canonicalBody({ ...body, seq }, canonicalDetail))
+  }
+}
+
+/** The fields a record's hash covers, whatever else the value carries. */
+export const bodyOf = (r: AuditBody): AuditBody => ({
+  chain: r.chain,
+  seq: r.seq,
+  at: r.at,
+  kind: r.kind,
+  user_id: r.user_id,
+  detail: r.detail
+})
+
+/** The record that follows `prev` on its chain. */
+export const link = (prev: { readonly seq: number; readonly hash: string }, body: Omit<AuditBody, "seq">) => {
+  const full: AuditBody = { ...body, seq: prev.seq + 1 }
+  return { ...full, prev_hash: prev.hash, hash: recordHash(prev.hash, full) } satisfies AuditRecord
+}

@@ -1,0 +1,218 @@
+import { SqlClient } from "@effect/sql"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Either, Layer, Redacted, type Scope } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { afterAll, beforeAll } from "vitest"
+import { loadSigner } from "../../../src/layers/audit/AuditKey.js"
+import { AuditLive } from "../../../src/layers/audit/AuditLive.js"
+import { makeAuditStore, readChains, type StampedEvent } from "../../../src/layers/audit/AuditStore.js"
+import { verifyChain } from "../../../src/layers/audit/Verify.js"
+import { relayStoreLayer } from "../../../src/layers/RelayStore.js"
+import { Audit } from "../../../src/services/Audit.js"
+import { type PostgresServer, startPostgres } from "../../support/Postgres.js"
+import { cli } from "../../support/Process.js"
+import { tempDir } from "../harness.js"
+
+/**
+ * The audit chains in the relay's store, run against both of its Layers: SQLite (a file, as the
+ * relay runs it) and PostgreSQL (a real server, a fresh database per test).
+ */
+
+let server: PostgresServer | undefined
+beforeAll(async () => {
+  server = await startPostgres()
+}, 60_000)
+afterAll(async () => {
+  await server?.stop()
+})
+
+type Location = { readonly databaseUrl: Redacted.Redacted<string> | undefined; readonly file: string }
+
+const engines: ReadonlyArray<{ readonly name: string; readonly fresh: Effect.Effect<Location> }> = [
+  {
+    name: "sqlite",
+    fresh: Effect.sync(() => ({ databaseUrl: undefined, file: path.join(tempDir("rw-audit-store-"), "relay.db") }))
+  },
+  {
+    name: "postgres",
+    fresh: Effect.promise(() => server!.createDatabase()).pipe(
+      Effect.map((url) => ({ databaseUrl: Redacted.make(url), file: "/nonexistent-sqlite-file" }))
+    )
+  }
+]
+
+/** One process's connection to the store at `at`: two of these on one store are two replicas. */
+const storeAt = (at: Location) => relayStoreLayer({ databaseUrl: at.databaseUrl, sqliteFile: Effect.succeed(at.file) })
+
+const onStore = <A, E>(
+  engine: (typeof engines)[number],
+  test: (at: Location) => Effect.Effect<A, E, SqlClient.SqlClient | Scope.Scope>
+) => Effect.flatMap(engine.fresh, (at) => test(at).pipe(Effect.provide(storeAt(at)))).pipe(Effect.scoped)
+
+const event = (i: number, user: string | null = "alice"): StampedEvent => ({
+  ms: Date.now() - 10_000 + i,
+  kind: "request",
+  user_id: user,
+  detail: { path: `/p/${i}` }
+})
+
+const problemOf = (result: ReturnType<typeof verifyChain>) => {
+  if (Either.isRight(result)) return assert.fail("expected the chain to fail verification")
+  return result.left.problem
+}
+
+describe.each(engines)("audit chains on $name", (engine) => {
+  it.live("writes the global and each user's chain, checkpoints every N records, and verifies", () =>
+    onStore(engine, () =>
+      Effect.gen(function*() {
+        const dir = tempDir("rw-audit-key-")
+        const signer = loadSigner(dir)
+        const store = yield* makeAuditStore(signer, { every: 4, intervalMs: 60_000 })
+        yield* store.append(
+          Array.from({ length: 9 }, (_, i) => event(i, i % 3 === 0 ? null : i % 3 === 1 ? "alice" : "bob"))
+        )
+        yield* store.checkpointDue(0)
+        const chains = yield* readChains()
+        assert.deepStrictEqual(chains.map((c) => [c.chain, c.records.length]), [
+          ["global", 9],
+          ["user:alice", 3],
+          ["user:bob", 3]
+        ])
+        assert.deepStrictEqual(chains[0]!.checkpoints.map((c) => c.seq), [4, 8, 9])
+        for (const c of chains) assert.isTrue(Either.isRight(verifyChain({ ...c, publicKey: signer.publicKey })))
+        assert.strictEqual(fs.statSync(path.join(dir, "audit-ed25519.pem")).mode & 0o777, 0o600)
+      })))
+
+  it.live("retention drops old records only behind a signed cut, which verifies; deletion without one does not", () =>
+    onStore(engine, () =>
+      Effect.gen(function*() {
+        const signer = loadSigner(tempDir("rw-audit-key-"))
+        const store = yield* makeAuditStore(signer, { every: 256, intervalMs: 60_000 })
+        yield* store.append(Array.from({ length: 6 }, (_, i) => event(i)))
+        yield* store.append([{ ...event(7), ms: Date.now() + 60_000 }])
+        const dropped = yield* store.retain(new Date().toISOString())
+        assert.strictEqual(dropped, 12)
+        const [alice] = yield* readChains("user:alice")
+        assert.deepStrictEqual(alice!.records.map((r) => r.seq), [7])
+        assert.deepStrictEqual(alice!.checkpoints.map((c) => [c.seq, c.cut]), [[6, true]])
+        assert.isTrue(Either.isRight(verifyChain({ ...alice!, publicKey: signer.publicKey })))
+        assert.strictEqual(
+          problemOf(verifyChain({ ...alice!, checkpoints: [], publicKey: signer.publicKey })),
+          "deleted"
+        )
+        yield* store.append([event(8)])
+        const [after] = yield* readChains("user:alice")
+        assert.deepStrictEqual(after!.records.map((r) => r.seq), [7, 8])
+        assert.isTrue(Either.isRight(verifyChain({ ...after!, publicKey: signer.publicKey })))
+      })))
+
+  it.live("AuditLive queues, writes in batches on its own, serves a user's page, and checkpoints on close", () =>
+    onStore(engine, () =>
+      Effect.gen(function*() {
+        const dir = tempDir("rw-audit-key-")
+        const page = yield* Effect.gen(function*() {
+          const audit = yield* Audit
+          for (let i = 0; i < 40; i++) {
+            audit.record({ kind: "request", user_id: i % 2 === 0 ? "alice" : "bob", detail: { n: i } })
+          }
+          yield* Effect.sleep("100 millis")
+          return yield* audit.page("alice", 0, 1000)
+        }).pipe(Effect.provide(AuditLive(dir, { flushMs: 10, maxBatch: 7 })))
+        assert.deepStrictEqual(page.records.map((r) => r.detail.n), Array.from({ length: 20 }, (_, i) => 2 * i))
+        const chains = yield* readChains()
+        assert.deepStrictEqual(chains.map((c) => [c.chain, c.head?.seq]), [
+          ["global", 40],
+          ["user:alice", 20],
+          ["user:bob", 20]
+        ])
+        for (const c of chains) {
+          assert.strictEqual(c.checkpoints.at(-1)?.seq, c.head?.seq, `${c.chain} checkpointed on close`)
+          assert.isTrue(Either.isRight(verifyChain({ ...c, publicKey: page.public_key })))
+        }
+      })))
+})
+
+describe("audit chains on PostgreSQL: several writers, the operator", () => {
+  it.live("the CLI's writer appends without signing; the relay's tick signs what another writer appended", () =>
+    onStore(engines[1]!, () =>
+      Effect.gen(function*() {
+        const record = (n: number) =>
+          Effect.map(Audit, (a) => a.record({ kind: "key_minted", user_id: "dan", detail: { n } }))
+        yield* record(1).pipe(Effect.provide(AuditLive(tempDir("rw-cli-key-"), { flushMs: 10, signs: false })))
+        const [unsigned] = yield* readChains("user:dan")
+        assert.strictEqual(unsigned!.records.length, 1)
+        assert.deepStrictEqual(unsigned!.checkpoints, [], "the CLI signed nothing with its own key")
+        const relayKey = tempDir("rw-relay-key-")
+        // Read while the relay's writer is still open: its tick signed them, not its close.
+        const [signed] = yield* Effect.zipRight(Effect.sleep("150 millis"), readChains("user:dan")).pipe(
+          Effect.provide(AuditLive(relayKey, { flushMs: 10, intervalMs: 40, every: 256 }))
+        )
+        assert.deepStrictEqual(signed!.checkpoints.map((c) => c.seq), [1])
+        assert.isTrue(Either.isRight(verifyChain({ ...signed!, publicKey: loadSigner(relayKey).publicKey })))
+      })))
+
+  it.live("two replicas appending at once keep every chain linear: no fork, no gap, every record verifies", () =>
+    onStore(engines[1]!, (at) =>
+      Effect.gen(function*() {
+        const signer = loadSigner(tempDir("rw-audit-key-"))
+        const policy = { every: 16, intervalMs: 60_000 }
+        const writer = (name: string) =>
+          Effect.flatMap(
+            Layer.build(storeAt(at)),
+            (ctx) => Effect.provide(makeAuditStore(signer, policy), ctx)
+          ).pipe(Effect.map((store) => ({ name, store })))
+        const replicas = [yield* writer("a"), yield* writer("b")]
+        // Each replica writes 30 batches of 10 (alice's and its own user's), both at once.
+        yield* Effect.forEach(replicas, ({ name, store }) =>
+          Effect.forEach(
+            Array.from({ length: 30 }, (_, b) => b),
+            (b) =>
+              store.append(
+                Array.from({ length: 10 }, (_, i) => event(b * 10 + i, i % 2 === 0 ? "alice" : `user-${name}`))
+              ),
+            { discard: true }
+          ), { concurrency: "unbounded", discard: true })
+        yield* replicas[0]!.store.checkpointDue(0)
+        const chains = yield* readChains()
+        assert.deepStrictEqual(chains.map((c) => [c.chain, c.records.length]), [
+          ["global", 600],
+          ["user:alice", 300],
+          ["user:user-a", 150],
+          ["user:user-b", 150]
+        ])
+        for (const c of chains) {
+          assert.deepStrictEqual(c.records.map((r) => r.seq), Array.from({ length: c.records.length }, (_, i) => i + 1))
+          assert.isTrue(Either.isRight(verifyChain({ ...c, publicKey: signer.publicKey })), c.chain)
+        }
+      })))
+
+  it.live("relay audit --data-dir D --database-url (or REPOWIRE_RELAY__DATABASE_URL) verifies the chains in PostgreSQL", () =>
+    onStore(engines[1]!, (at) =>
+      Effect.gen(function*() {
+        const dataDir = tempDir("rw-audit-op-")
+        yield* Effect.gen(function*() {
+          const audit = yield* Audit
+          for (let i = 0; i < 5; i++) audit.record({ kind: "request", user_id: "carol", detail: { n: i } })
+        }).pipe(Effect.provide(AuditLive(dataDir, { flushMs: 10 })))
+        const url = Redacted.value(at.databaseUrl!)
+        const home = tempDir("rw-op-")
+        const ok = cli(home, ["relay", "audit", "--data-dir", dataDir, "--database-url", url, "--verify"])
+        assert.strictEqual(ok.code, 0, ok.stderr)
+        assert.match(ok.stdout, /chain user:carol: 5 records \(seq 1\.\.5\), signed checkpoint at seq 5: verified/)
+        const json = cli(home, ["relay", "audit", "--data-dir", dataDir, "--user", "carol", "--json"], {
+          REPOWIRE_RELAY__DATABASE_URL: url
+        })
+        assert.strictEqual(json.code, 0, json.stderr)
+        const report = JSON.parse(json.stdout) as { ok: boolean; chains: Array<{ entries: Array<unknown> }> }
+        assert.isTrue(report.ok)
+        assert.strictEqual(report.chains[0]!.entries.length, 5)
+        assert.isFalse(fs.existsSync(path.join(dataDir, "relay.db")), "no SQLite file is made beside PostgreSQL")
+
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`DELETE FROM audit_records WHERE chain = 'user:carol' AND seq = 3`
+        const bad = cli(home, ["relay", "audit", "--data-dir", dataDir, "--database-url", url, "--verify"])
+        assert.strictEqual(bad.code, 1)
+        assert.include(bad.stderr, "audit chain user:carol fails at seq 3 (deleted)")
+      })))
+})

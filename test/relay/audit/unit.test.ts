@@ -1,0 +1,279 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Either } from "effect"
+import { createHash } from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { loadSigner } from "../../../src/layers/audit/AuditKey.js"
+import { checkpointSigned } from "../../../src/layers/audit/AuditKey.js"
+import { canonicalize } from "../../../src/layers/audit/Canonical.js"
+import { canonicalBody, link, linkText, recordHash } from "../../../src/layers/audit/Chain.js"
+import { verifyChain } from "../../../src/layers/audit/Verify.js"
+import { type AuditCheckpoint, type AuditRecord, GENESIS } from "../../../src/protocol/Audit.js"
+
+const ieee754 = (hex: string) => Buffer.from(hex, "hex").readDoubleBE(0)
+
+/** RFC 8785 Appendix B: IEEE 754 values and how canonical JSON prints them. */
+const APPENDIX_B: ReadonlyArray<readonly [string, string]> = [
+  ["0000000000000000", "0"],
+  ["8000000000000000", "0"],
+  ["0000000000000001", "5e-324"],
+  ["8000000000000001", "-5e-324"],
+  ["7fefffffffffffff", "1.7976931348623157e+308"],
+  ["ffefffffffffffff", "-1.7976931348623157e+308"],
+  ["4340000000000000", "9007199254740992"],
+  ["c340000000000000", "-9007199254740992"],
+  ["4430000000000000", "295147905179352830000"],
+  ["44b52d02c7e14af5", "9.999999999999997e+22"],
+  ["44b52d02c7e14af6", "1e+23"],
+  ["44b52d02c7e14af7", "1.0000000000000001e+23"],
+  ["444b1ae4d6e2ef4e", "999999999999999700000"],
+  ["444b1ae4d6e2ef4f", "999999999999999900000"],
+  ["444b1ae4d6e2ef50", "1e+21"],
+  ["3eb0c6f7a0b5ed8c", "9.999999999999997e-7"],
+  ["3eb0c6f7a0b5ed8d", "0.000001"],
+  ["41b3de4355555553", "333333333.3333332"],
+  ["41b3de4355555554", "333333333.33333325"],
+  ["41b3de4355555555", "333333333.3333333"],
+  ["41b3de4355555556", "333333333.3333334"],
+  ["41b3de4355555557", "333333333.33333343"],
+  ["becbf647612f3696", "-0.0000033333333333333333"],
+  ["43143ff3c1cb0959", "1424953923781206.2"]
+]
+
+describe("canonical JSON (RFC 8785)", () => {
+  it("prints every Appendix B number as the RFC does", () => {
+    for (const [hex, expected] of APPENDIX_B) assert.strictEqual(canonicalize(ieee754(hex)), expected, hex)
+  })
+
+  it("refuses NaN and Infinity", () => {
+    assert.throws(() => canonicalize(ieee754("7fffffffffffffff")))
+    assert.throws(() => canonicalize(ieee754("7ff0000000000000")))
+  })
+
+  it("§3.2.2: literals, numbers and string escapes", () => {
+    const input = JSON.parse(
+      `{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],
+        "string": "\\u20ac$\\u000F\\u000aA'\\u0042\\u0022\\u005c\\\\\\"\\/",
+        "literals": [null, true, false]}`
+    )
+    assert.strictEqual(
+      canonicalize(input),
+      `{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA'B\\"\\\\\\\\\\"/"}`
+    )
+  })
+
+  it("§3.2.3: keys sorted by UTF-16 code units", () => {
+    const input = JSON.parse(`{
+      "\\u20ac": "Euro Sign", "\\r": "Carriage Return", "\\ufb33": "Hebrew Letter Dalet With Dagesh",
+      "1": "One", "\\ud83d\\ude00": "Emoji: Grinning Face", "\\u0080": "Control",
+      "\\u00f6": "Latin Small Letter O With Diaeresis"}`)
+    assert.strictEqual(
+      canonicalize(input),
+      `{"\\r":"Carriage Return","1":"One","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis","\u20ac":"Euro Sign","\ud83d\ude00":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}`
+    )
+  })
+})
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "rw-audit-unit-"))
+
+/** A chain of `n` records and its signed checkpoints every `every` records (and at the end). */
+const makeChain = (n: number, every = 4) => {
+  const signer = loadSigner(tmp())
+  const records: Array<AuditRecord> = []
+  const checkpoints: Array<AuditCheckpoint> = []
+  let head = { seq: 0, hash: GENESIS }
+  for (let i = 0; i < n; i++) {
+    const r = link(head, {
+      chain: "user:alice",
+      at: new Date(1_700_000_000_000 + i * 1000).toISOString(),
+      kind: "request",
+      user_id: "alice",
+      detail: { method: "GET", path: `/peers/${i}`, status: 200 }
+    })
+    records.push(r)
+    head = r
+    if (r.seq % every === 0 || i === n - 1) {
+      checkpoints.push(signer.sign({ chain: "user:alice", seq: r.seq, hash: r.hash, at: r.at, cut: false }))
+    }
+  }
+  return { signer, records, checkpoints, head: { seq: head.seq, hash: head.hash } }
+}
+
+const broken = (result: ReturnType<typeof verifyChain>) => {
+  assert.isTrue(Either.isLeft(result), "verification should fail")
+  return Either.isLeft(result) ? result.left : (undefined as never)
+}
+
+describe("hash chain", () => {
+  it("hash = SHA-256(prev_hash bytes ‖ canonical JSON of the body)", () => {
+    const r = link({ seq: 0, hash: GENESIS }, {
+      chain: "global",
+      at: "2026-01-01T00:00:00.000Z",
+      kind: "auth_failed",
+      user_id: null,
+      detail: { via: "browser", client: "10.0.0.1" }
+    })
+    const expected = createHash("sha256").update(Buffer.alloc(32)).update(
+      `{"at":"2026-01-01T00:00:00.000Z","chain":"global","detail":{"client":"10.0.0.1","via":"browser"},"kind":"auth_failed","seq":1,"user_id":null}`
+    ).digest("hex")
+    assert.strictEqual(r.hash, expected)
+    assert.strictEqual(recordHash(r.prev_hash, r), expected)
+    assert.strictEqual(r.seq, 1)
+    assert.strictEqual(r.prev_hash, GENESIS)
+  })
+
+  it("the writer's fast path hashes exactly what the verifier recomputes", () => {
+    const detail = { path: "/p\u2028\"q\"", status: 200, sealed: false, n: 1e21, client: "::1", none: null }
+    for (const user_id of [null, "u_\u00e9\ud83d\ude00"]) {
+      const body = { chain: "user:x", at: "2026-12-03T07:00:00.000Z", kind: "request" as const, user_id }
+      const fast = linkText({ seq: 41, hash: "ab".repeat(32) }, body, canonicalize(detail))
+      assert.strictEqual(
+        canonicalBody({ ...body, seq: 42 }, canonicalize(detail)),
+        canonicalize({ ...body, seq: 42, detail })
+      )
+      assert.strictEqual(fast.hash, recordHash("ab".repeat(32), { ...body, seq: 42, detail }))
+    }
+  })
+
+  it("an untouched chain verifies, and names its newest checkpoint", () => {
+    const c = makeChain(10)
+    const result = verifyChain({ chain: "user:alice", ...c, publicKey: c.signer.publicKey })
+    assert.isTrue(Either.isRight(result))
+    if (Either.isRight(result)) {
+      assert.strictEqual(result.right.records, 10)
+      assert.strictEqual(result.right.checkpoint?.seq, 10)
+    }
+  })
+
+  it("checkpoint signatures verify with the public key only, and not after any change", () => {
+    const c = makeChain(4)
+    const cp = c.checkpoints[0]!
+    assert.isTrue(checkpointSigned(c.signer.publicKey, cp))
+    assert.isFalse(checkpointSigned(c.signer.publicKey, { ...cp, seq: 3 }))
+    assert.isFalse(checkpointSigned(loadSigner(tmp()).publicKey, cp))
+  })
+})
+
+describe("tampering is found and named", () => {
+  it("edit: a changed record fails at its seq", () => {
+    const c = makeChain(10)
+    const records = c.records.map((r) => r.seq === 6 ? { ...r, detail: { ...r.detail, status: 403 } } : r)
+    const e = broken(verifyChain({ chain: "user:alice", ...c, records, publicKey: c.signer.publicKey }))
+    assert.strictEqual(e.seq, 6)
+    assert.strictEqual(e.problem, "edited")
+  })
+
+  it("edit with a recomputed hash: the next record's link names it", () => {
+    const c = makeChain(10)
+    const records = c.records.map((r) => {
+      if (r.seq !== 6) return r
+      const edited = { ...r, detail: { ...r.detail, path: "/elsewhere" } }
+      return { ...edited, hash: recordHash(edited.prev_hash, edited) }
+    })
+    const e = broken(verifyChain({ chain: "user:alice", ...c, records, publicKey: c.signer.publicKey }))
+    assert.strictEqual(e.seq, 6)
+    assert.strictEqual(e.problem, "edited")
+  })
+
+  it("delete: a missing record is named", () => {
+    const c = makeChain(10)
+    const records = c.records.filter((r) => r.seq !== 3)
+    const e = broken(verifyChain({ chain: "user:alice", ...c, records, publicKey: c.signer.publicKey }))
+    assert.strictEqual(e.seq, 3)
+    assert.strictEqual(e.problem, "deleted")
+  })
+
+  it("delete at the start: missing first records without a signed cut", () => {
+    const c = makeChain(10)
+    const records = c.records.filter((r) => r.seq > 2)
+    const e = broken(verifyChain({ chain: "user:alice", ...c, records, publicKey: c.signer.publicKey }))
+    assert.strictEqual(e.seq, 1)
+    assert.strictEqual(e.problem, "deleted")
+  })
+
+  it("reorder: two records swapped in place, or renumbered into each other's seq", () => {
+    const c = makeChain(10)
+    const swapped = [...c.records]
+    ;[swapped[4], swapped[5]] = [swapped[5]!, swapped[4]!]
+    const e = broken(verifyChain({ chain: "user:alice", ...c, records: swapped, publicKey: c.signer.publicKey }))
+    assert.strictEqual(e.seq, 5)
+    assert.strictEqual(e.problem, "reordered")
+    const renumbered = c.records.map((r) => r.seq === 5 ? { ...r, seq: 6 } : r.seq === 6 ? { ...r, seq: 5 } : r)
+      .sort((a, b) => a.seq - b.seq)
+    const f = broken(verifyChain({ chain: "user:alice", ...c, records: renumbered, publicKey: c.signer.publicKey }))
+    assert.strictEqual(f.seq, 5)
+    assert.strictEqual(f.problem, "reordered")
+  })
+
+  it("truncate: records cut off before a signed checkpoint", () => {
+    const c = makeChain(10)
+    const records = c.records.filter((r) => r.seq <= 7)
+    const e = broken(
+      verifyChain({ chain: "user:alice", records, checkpoints: c.checkpoints, publicKey: c.signer.publicKey })
+    )
+    assert.strictEqual(e.seq, 8)
+    assert.strictEqual(e.problem, "truncated")
+  })
+
+  it("forged checkpoint: signed by another key, or altered after signing", () => {
+    const c = makeChain(10)
+    const other = loadSigner(tmp())
+    const forged = other.sign({ chain: "user:alice", seq: 8, hash: c.records[7]!.hash, at: "x", cut: false })
+    const e = broken(
+      verifyChain({
+        chain: "user:alice",
+        ...c,
+        checkpoints: [...c.checkpoints.filter((x) => x.seq !== 8), forged],
+        publicKey: c.signer.publicKey
+      })
+    )
+    assert.strictEqual(e.seq, 8)
+    assert.strictEqual(e.problem, "forged_checkpoint")
+    const altered = c.checkpoints.map((x) => x.seq === 4 ? { ...x, hash: c.records[2]!.hash } : x)
+    const f = broken(verifyChain({ chain: "user:alice", ...c, checkpoints: altered, publicKey: c.signer.publicKey }))
+    assert.strictEqual(f.seq, 4)
+    assert.strictEqual(f.problem, "forged_checkpoint")
+  })
+
+  it("a whole history rewritten after a checkpoint fails at the checkpoint it contradicts", () => {
+    const c = makeChain(10)
+    let head = c.records[1]!
+    const rewritten = c.records.slice(0, 2)
+    for (const r of c.records.slice(2)) {
+      const next = link(head, { ...r, detail: { ...r.detail, status: 500 } })
+      rewritten.push(next)
+      head = next
+    }
+    const e = broken(verifyChain({ chain: "user:alice", ...c, records: rewritten, publicKey: c.signer.publicKey }))
+    assert.strictEqual(e.seq, 4)
+    assert.strictEqual(e.problem, "rewritten")
+  })
+
+  it("a pinned checkpoint: a later history must extend it", () => {
+    const c = makeChain(12)
+    const pin = { seq: 8, hash: c.records[7]!.hash }
+    const later = verifyChain({
+      chain: "user:alice",
+      records: c.records.slice(7),
+      checkpoints: c.checkpoints.filter((x) => x.seq >= 8),
+      publicKey: c.signer.publicKey,
+      head: c.head,
+      pin
+    })
+    assert.isTrue(Either.isRight(later))
+    const old = makeChain(0)
+    const restored = verifyChain({
+      chain: "user:alice",
+      records: c.records.slice(0, 5),
+      checkpoints: c.checkpoints.filter((x) => x.seq <= 4),
+      publicKey: c.signer.publicKey,
+      head: { seq: 5, hash: c.records[4]!.hash },
+      pin
+    })
+    assert.strictEqual(old.records.length, 0)
+    const e = broken(restored)
+    assert.strictEqual(e.seq, 6)
+    assert.strictEqual(e.problem, "not_extending")
+  })
+})
