@@ -101,7 +101,12 @@ export const RelaySection = Schema.Struct({
     }))),
     null
   ),
-  daemon_id: field(Schema.NullOr(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/))), null)
+  daemon_id: field(Schema.NullOr(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/))), null),
+  /**
+   * `required`: tunnelled requests are answered only inside a paired device's sealed channel
+   * (the relay cannot read or downgrade them); `off`: the plain tunnel the relay can read.
+   */
+  e2e: field(Schema.Literal("required", "off"), "required")
 })
 
 export const LoggingSection = Schema.Struct({

@@ -9,7 +9,7 @@ import { RelayTunnel } from "../../layers/tunnel/relay/RelayTunnel.js"
 import { rawResponse } from "../../layers/tunnel/relay/TunnelStreams.js"
 import { DAEMON_ID_HEADER, DaemonId, type RelayHealth } from "../../protocol/RelayApi.js"
 import { HEADER_BYTES, MAX_FRAME_PAYLOAD } from "../../protocol/TunnelFrame.js"
-import { isTunnelAllowed, tunnelPathname } from "../../protocol/TunnelRoutes.js"
+import { isTunnelAllowed, isTunnelSocket } from "../../protocol/TunnelRoutes.js"
 import { ApiKeys } from "../../services/ApiKeys.js"
 import { RelayRouter } from "../../services/RelayRouter.js"
 import { bearer, register, rotate } from "./ApiRoutes.js"
@@ -123,7 +123,7 @@ const acceptBrowserSocket = async (ctx: RelayContext, req: http.IncomingMessage,
   const url = req.url ?? "/"
   const current = await ctx.session(req)
   if (current === undefined) return rawResponse(socket, 401, "Sign in at / with your relay key.")
-  if (!isTunnelAllowed("GET", url) || tunnelPathname(url) !== "/events/ws") {
+  if (!isTunnelSocket(url)) {
     return rawResponse(socket, 404, "Not available through the relay.")
   }
   if (!ctx.sameOrigin(req)) return rawResponse(socket, 403, "Cross-site WebSocket refused.")
