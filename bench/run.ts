@@ -9,7 +9,8 @@ const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   inject: () => import("./inject.js"),
   pairing: () => import("./pairing.js"),
   policy: () => import("./policy.js"),
-  relay: () => import("./relay.js")
+  relay: () => import("./relay.js"),
+  sealed: () => import("./sealed.js")
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))

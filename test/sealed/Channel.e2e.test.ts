@@ -7,7 +7,16 @@ import { generateKeyPair } from "../../src/protocol/sealed/Primitives.js"
 import { mintKey, RelayServicesLayer, startRelay, tempDir } from "../relay/harness.js"
 import { startDaemon } from "../support/Daemon.js"
 import { asHuman, register, request as local } from "../support/Http.js"
-import { openChannel, openSocket, pairThroughRelay, readAll, readUntil, recordingHop, relayCall } from "./wire.js"
+import {
+  loginPlain,
+  openChannel,
+  openSocket,
+  pairThroughRelay,
+  readAll,
+  readUntil,
+  recordingHop,
+  relayCall
+} from "./wire.js"
 
 const MARKERS = {
   peer: "zq-peer-marker-7c1",
@@ -16,17 +25,6 @@ const MARKERS = {
   attachment: "zq attachment bytes marker 9e4",
   file: "zq-file-marker-3a8.txt"
 }
-
-const loginPlain = (base: string, key: string) =>
-  Effect.promise(async () => {
-    const res = await fetch(`${base}/auth`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", origin: base },
-      body: `key=${encodeURIComponent(key)}`,
-      redirect: "manual"
-    })
-    return (res.headers.get("set-cookie") ?? "").split(";")[0]!
-  })
 
 /** A plain relay (no TLS, as behind a proxy), a recording hop before it, and a daemon dialling the hop. */
 const setup = (e2e: "required" | "off") =>

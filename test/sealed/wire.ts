@@ -36,6 +36,18 @@ export const recordingHop = (target: number) =>
     (hop) => Effect.sync(() => hop.server.close())
   )
 
+/** Signs in at a plain relay with a key; the session cookie. */
+export const loginPlain = (base: string, key: string) =>
+  Effect.promise(async () => {
+    const res = await fetch(`${base}/auth`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: base },
+      body: `key=${encodeURIComponent(key)}`,
+      redirect: "manual"
+    })
+    return (res.headers.get("set-cookie") ?? "").split(";")[0]!
+  })
+
 /** A plain HTTP call to the relay as the browser makes it (its cookie, the relay's Origin). */
 export const relayCall = (
   base: string,
