@@ -1,9 +1,11 @@
-import { Effect, type Fiber, Queue } from "effect"
+import { Chunk, Effect, type Fiber, Queue } from "effect"
+import { concat } from "../../protocol/sealed/Bytes.js"
 import {
   DATA_MAX,
   inner,
   jsonMessage,
   Kind,
+  MAX_BATCH,
   recordMessage,
   STREAM_WINDOW,
   u32,
@@ -45,20 +47,24 @@ export class ChannelStream {
   static readonly make = (
     id: number,
     session: SealedSession,
-    write: (message: Uint8Array) => Effect.Effect<void, unknown>
+    write: (message: Uint8Array) => Effect.Effect<void, unknown>,
+    forget: (id: number) => void
   ) =>
     Effect.gen(function*() {
       const opener = yield* session.incoming(id)
       const sealer: RecordSealer = yield* session.outgoing(id)
       const outbox = yield* Queue.unbounded<Uint8Array | typeof END>()
+      // What is queued goes out as one message: a small answer's head, body and end cross the relay once.
       const drain = Effect.gen(function*() {
         while (true) {
-          const next = yield* Queue.take(outbox)
-          const record = next === END ? yield* sealer.end() : yield* sealer.seal(next)
-          yield* write(recordMessage(id, record))
-          if (next === END) return
+          const batch = Chunk.toReadonlyArray(yield* Queue.takeBetween(outbox, 1, MAX_BATCH))
+          // Counters are taken in order as each seal is made; the encryptions then run side by side.
+          const sealing = batch.map((next) => next === END ? sealer.end() : sealer.seal(next))
+          const records = yield* Effect.all(sealing, { concurrency: "unbounded" })
+          yield* write(recordMessage(id, records.length === 1 ? records[0]! : concat(...records)))
+          if (batch.includes(END)) return forget(id)
         }
-      }).pipe(Effect.catchAll(() => Effect.void))
+      }).pipe(Effect.catchAll(() => Effect.sync(() => forget(id))))
       yield* Effect.forkScoped(drain)
       return new ChannelStream(id, opener, outbox)
     })

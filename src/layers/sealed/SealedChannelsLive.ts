@@ -26,6 +26,28 @@ import { replay } from "./SealedReplay.js"
 
 const encoder = new TextEncoder()
 
+/** Ended stream ids beyond the last gap-free run from 1 (the browser numbers its streams 1, 2, 3, ...). */
+const MAX_ENDED = 4096
+
+/**
+ * The stream ids a channel has ended: every id up to `floor`, and the few above it that ended
+ * before a lower one (streams finish out of order). Small as long as the browser counts up.
+ */
+class EndedIds {
+  private floor = 0
+  private readonly above = new Set<number>()
+  get size(): number {
+    return this.above.size
+  }
+  has(id: number): boolean {
+    return id <= this.floor || this.above.has(id)
+  }
+  add(id: number): void {
+    this.above.add(id)
+    while (this.above.delete(this.floor + 1)) this.floor++
+  }
+}
+
 const bytesOf = (data: string | Uint8Array | ArrayBuffer) =>
   typeof data === "string" ? encoder.encode(data) : data instanceof Uint8Array ? data : new Uint8Array(data)
 
@@ -40,6 +62,7 @@ export const SealedChannelsLive = Layer.effect(
       const close = (code: number, reason: string) => Effect.ignore(write(new Socket.CloseEvent(code, reason)))
       const inbox = yield* Queue.unbounded<Uint8Array>()
       const streams = new Map<number, ChannelStream>()
+      const ended = new EndedIds()
       const app = yield* local.app
 
       /** The next message, which must be a handshake one. */
@@ -61,7 +84,7 @@ export const SealedChannelsLive = Layer.effect(
             stream.abort()
             stream.end()
             if (stream.fiber !== undefined) yield* Fiber.interrupt(stream.fiber).pipe(Effect.forkDaemon)
-            return streams.delete(stream.id)
+            return
           }
           const { body, kind } = splitInner(opened.data)
           switch (kind) {
@@ -111,22 +134,24 @@ export const SealedChannelsLive = Layer.effect(
             if (outer?._tag !== "Record") return yield* close(CLOSE_BROKEN, "a malformed channel message")
             let stream = streams.get(outer.stream)
             if (stream === undefined) {
-              if (streams.size >= MAX_STREAMS) {
-                return yield* close(CLOSE_BROKEN, "too many open streams")
+              // A stream the daemon already ended: a late window or cancel, of no further use.
+              if (ended.has(outer.stream)) continue
+              if (streams.size >= MAX_STREAMS || ended.size > MAX_ENDED) {
+                return yield* close(CLOSE_BROKEN, "too many streams open or left out of order")
               }
-              const made = yield* Effect.either(ChannelStream.make(outer.stream, open.session, write))
-              // A stream id used before: the browser broke the protocol.
-              if (made._tag === "Left") return yield* close(CLOSE_BROKEN, "a stream id was used twice")
-              stream = made.right
+              stream = yield* ChannelStream.make(outer.stream, open.session, write, (id) => {
+                streams.delete(id)
+                ended.add(id)
+              })
               streams.set(outer.stream, stream)
             }
-            const opened = yield* Effect.either(stream.opener.open(outer.record))
+            const opened = yield* Effect.either(stream.opener.feed(outer.record))
             if (opened._tag === "Left") {
               stream.reset(opened.left.message)
-              streams.delete(stream.id)
               continue
             }
-            yield* onMessage(open, stream, opened.right)
+            for (const plaintext of opened.right) yield* onMessage(open, stream, { _tag: "Data", data: plaintext })
+            if (stream.opener.complete) yield* onMessage(open, stream, { _tag: "End" })
           }
         })
 

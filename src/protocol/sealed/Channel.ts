@@ -10,10 +10,11 @@ import { MAX_RECORD_PLAINTEXT } from "./Records.js"
  *
  *   0x00 <noise message>                 the Noise_XX session handshake, three messages, browser first,
  *                                        then an empty one from the daemon: this browser's key is accepted
- *   0x01 <stream u32> <sealed record>    a record of one stream, in the sender's direction
+ *   0x01 <stream u32> <sealed records>   one or more records of one stream, back to back, in the
+ *                                        sender's direction (each record carries its length)
  *
- * A stream is one request (or event stream, or WebSocket): the browser picks its id, each id
- * once per channel. Each record's plaintext is one message: a kind byte, then its body.
+ * A stream is one request (or event stream, or WebSocket): the browser picks its id, each
+ * higher than the last; the daemon drops records for a stream it has already ended. Each record's plaintext is one message: a kind byte, then its body.
  * Browser to daemon: Head (JSON), Data, BodyEnd, Window, WsMessage, WsClose, Cancel.
  * Daemon to browser: Head (JSON), Data, Window, WsMessage, WsClose, Reset. The daemon's end
  * record ends the response (a stream cut before it was truncated); the browser's end record
@@ -39,7 +40,11 @@ export type Kind = typeof Kind[keyof typeof Kind]
 export const DATA_MAX = MAX_RECORD_PLAINTEXT - 1
 /** Bytes one side may send on a stream before the other grants more. */
 export const STREAM_WINDOW = 512 * 1024
-/** Streams one channel may hold open at once; more are reset. */
+/** Records sealed into one channel message at most: about 768 KiB, under the tunnel's 1 MiB frames. */
+export const MAX_BATCH = 12
+/** The browser grants credit back once it has read this much (one Window message, not one per record). */
+export const GRANT_AT = STREAM_WINDOW / 4
+/** Streams one channel may hold open at once; more close the channel. */
 export const MAX_STREAMS = 64
 /** Close codes the daemon ends a channel with. */
 export const CLOSE_NOT_PAIRED = 4403

@@ -3,6 +3,7 @@ import { concat } from "./Bytes.js"
 import {
   DATA_MAX,
   decodeResponseHead,
+  GRANT_AT,
   inner,
   Kind,
   readU32,
@@ -85,12 +86,22 @@ export class ClientStream {
         const chunk = this.chunks.shift()
         if (chunk !== undefined) {
           controller.enqueue(chunk)
-          this.send(inner(Kind.Window, u32(chunk.length)))
+          this.grant(chunk.length)
         } else if (this.failure !== undefined) controller.error(this.failure)
         else controller.close()
       },
       cancel: () => this.cancel()
     }, { highWaterMark: 0 })
+  }
+
+  private owed = 0
+
+  /** Credit back to the daemon for what was read, a quarter window at a time. */
+  private grant(n: number) {
+    this.owed += n
+    if (this.owed < GRANT_AT || this.ended) return
+    this.send(inner(Kind.Window, u32(this.owed)))
+    this.owed = 0
   }
 
   /** Seals and writes one message after those before it. */
@@ -137,21 +148,21 @@ export class ClientStream {
     this.fail(new Error("the stream was cancelled"))
   }
 
-  /** A record of the daemon's, opened after those before it. */
-  receive(record: Uint8Array): void {
+  /** Records of the daemon's (one or more, back to back), opened after those before them. */
+  receive(records: Uint8Array): void {
     this.inChain = this.inChain.then(async () => {
-      if (this.failure !== undefined) return
-      const opened = await Effect.runPromise(Effect.either(this.opener.open(record)))
+      if (this.failure !== undefined || this.ended) return
+      const opened = await Effect.runPromise(Effect.either(this.opener.feed(records)))
       if (opened._tag === "Left") return this.fail(new Error(opened.left.message))
-      if (opened.right._tag === "End") {
-        this.ended = true
-        this.wake?.()
-        this.credit.close()
-        this.sendEnd()
-        this.forget(this.id)
-        return this.rejectHead(new Error("the stream ended before its response"))
-      }
-      this.dispatch(opened.right.data)
+      for (const plaintext of opened.right) this.dispatch(plaintext)
+      if (!this.opener.complete) return
+      // The daemon's end record: the response is whole, and the daemon has forgotten the stream.
+      this.ended = true
+      this.sentEnd = true
+      this.wake?.()
+      this.credit.close()
+      this.forget(this.id)
+      this.rejectHead(new Error("the stream ended before its response"))
     })
   }
 

@@ -146,6 +146,10 @@ export const hkdf3 = (chainingKey: Uint8Array, ikm: Uint8Array) =>
   })
 
 /** HKDF with two outputs: the first two of the three (Noise computes them the same way). */
+/** HKDF's first output alone (the same bytes as `hkdf2`'s first), one HMAC fewer. */
+export const hkdf1 = (chainingKey: Uint8Array, ikm: Uint8Array) =>
+  Effect.flatMap(hmac(chainingKey, ikm), (temp) => hmac(temp, Uint8Array.of(1)))
+
 export const hkdf2 = (chainingKey: Uint8Array, ikm: Uint8Array) =>
   Effect.gen(function*() {
     const temp = yield* hmac(chainingKey, ikm)

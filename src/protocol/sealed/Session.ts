@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import { concat, utf8 } from "./Bytes.js"
 import type { HandshakeResult } from "./Handshake.js"
-import { hkdf2 } from "./Primitives.js"
+import { hkdf1 } from "./Primitives.js"
 import { RecordOpener, RecordSealer } from "./Records.js"
 import { StreamClosed } from "./SealedErrors.js"
 
@@ -47,7 +47,7 @@ export class SealedSession {
     }
     used.add(stream)
     const base = direction === "send" ? this.sendKey : this.receiveKey
-    return Effect.map(hkdf2(base, concat(STREAM_LABEL, streamIdBytes(stream))), ([key]) => key)
+    return hkdf1(base, concat(STREAM_LABEL, streamIdBytes(stream)))
   }
 
   /** The sealer of this party's records on `stream`; each stream id once. */
