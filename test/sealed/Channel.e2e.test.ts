@@ -1,7 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { LOADER_SHA256 } from "../../src/programs/daemon/LoaderPage.js"
 import { SealedChannel } from "../../src/protocol/sealed/ChannelClient.js"
 import { generateKeyPair } from "../../src/protocol/sealed/Primitives.js"
 import { mintKey, RelayServicesLayer, startRelay, tempDir } from "../relay/harness.js"
@@ -80,6 +82,8 @@ describe("the sealed channel through a real relay", () => {
         assert.strictEqual(page.status, 200)
         assert.include(page.text, "Pair this browser: run <code>repowire relay pair</code>")
         assert.notInclude(page.text, MARKERS.peer)
+        // Byte for byte the page whose digest `repowire relay pair` prints.
+        assert.strictEqual(createHash("sha256").update(page.text).digest("hex"), LOADER_SHA256)
         const peers = yield* Effect.promise(() => relayCall(relay.url, cookie, "GET", "/peers"))
         assert.strictEqual(peers.status, 403)
         assert.include(peers.text, "repowire relay pair")
