@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Logger, LogLevel } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -66,6 +66,13 @@ const text = (channel: SealedChannel, p: string, init: Parameters<SealedChannel[
 
 /** The relay's store on disk, read back after the run. */
 const dataDir = tempDir("rw-relay-data-")
+
+/** Everything the relay logs (it runs on this test's runtime; the daemon on its own). */
+const relayLogs: Array<string> = []
+const RelayLogger = Logger.replace(
+  Logger.defaultLogger,
+  Logger.make(({ message }) => relayLogs.push(JSON.stringify(message)))
+)
 
 describe("the sealed channel through a real relay", () => {
   it.live(
@@ -158,6 +165,10 @@ describe("the sealed channel through a real relay", () => {
         assert.isNotEmpty(relayFiles)
         assert.isTrue(relayFiles.some((f) => f.includes("carol")))
         for (const marker of Object.values(MARKERS)) assert.isFalse(relayFiles.some((f) => f.includes(marker)))
+        const logged = relayLogs.join("\n")
+        // The relay does log (its tunnel coming up and the like), at every level: none of it is the dashboard's.
+        assert.isNotEmpty(relayLogs)
+        for (const marker of Object.values(MARKERS)) assert.notInclude(logged, marker)
 
         // Revoking the device ends its channel at once, and its open streams with it.
         const revoked = yield* Effect.promise(() =>
@@ -172,7 +183,12 @@ describe("the sealed channel through a real relay", () => {
           openChannel(relay.url, cookie, browser, paired.daemonKey).then(() => "opened", (e: Error) => e.message)
         )
         assert.include(again, "4403")
-      }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(path.join(dataDir, "relay.db")))),
+      }).pipe(
+        Effect.scoped,
+        Effect.provide(RelayServicesLayer(path.join(dataDir, "relay.db"))),
+        Effect.provide(RelayLogger),
+        Logger.withMinimumLogLevel(LogLevel.All)
+      ),
     60_000
   )
 
