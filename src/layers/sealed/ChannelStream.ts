@@ -51,8 +51,10 @@ export class ChannelStream {
     forget: (id: number) => void
   ) =>
     Effect.gen(function*() {
-      const opener = yield* session.incoming(id)
-      const sealer: RecordSealer = yield* session.outgoing(id)
+      const [opener, sealer]: [RecordOpener, RecordSealer] = yield* Effect.all(
+        [session.incoming(id), session.outgoing(id)],
+        { concurrency: 2 }
+      )
       const outbox = yield* Queue.unbounded<Uint8Array | typeof END>()
       // What is queued goes out as one message: a small answer's head, body and end cross the relay once.
       const drain = Effect.gen(function*() {

@@ -115,8 +115,9 @@ export class SealedChannel {
   private async stream(): Promise<ClientStream> {
     if (this.closedWith !== undefined) throw new Error(`the channel closed: ${this.closedWith.reason}`)
     const id = this.nextId++
-    const sealer = await Effect.runPromise(this.session.outgoing(id))
-    const opener = await Effect.runPromise(this.session.incoming(id))
+    const [sealer, opener] = await Effect.runPromise(
+      Effect.all([this.session.outgoing(id), this.session.incoming(id)], { concurrency: 2 })
+    )
     const stream = new ClientStream(id, sealer, opener, (m) => this.socket.send(m), (i) => this.streams.delete(i))
     this.streams.set(id, stream)
     return stream

@@ -145,11 +145,14 @@ export const hkdf3 = (chainingKey: Uint8Array, ikm: Uint8Array) =>
     return [o1, o2, o3] as const
   })
 
-/** HKDF with two outputs: the first two of the three (Noise computes them the same way). */
-/** HKDF's first output alone (the same bytes as `hkdf2`'s first), one HMAC fewer. */
-export const hkdf1 = (chainingKey: Uint8Array, ikm: Uint8Array) =>
-  Effect.flatMap(hmac(chainingKey, ikm), (temp) => hmac(temp, Uint8Array.of(1)))
+/** An HMAC-SHA256 key imported once, for many MACs under it. */
+export const hmacKey = (key: Uint8Array): Promise<CryptoKey> =>
+  subtle().importKey("raw", buf(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"])
 
+export const hmacWith = (key: CryptoKey, data: Uint8Array): Effect.Effect<Uint8Array> =>
+  Effect.promise(async () => new Uint8Array(await subtle().sign("HMAC", key, buf(data))))
+
+/** HKDF with two outputs: the first two of the three (Noise computes them the same way). */
 export const hkdf2 = (chainingKey: Uint8Array, ikm: Uint8Array) =>
   Effect.gen(function*() {
     const temp = yield* hmac(chainingKey, ikm)
