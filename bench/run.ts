@@ -11,7 +11,8 @@ const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   policy: () => import("./policy.js"),
   relay: () => import("./relay.js"),
   relayCluster: () => import("./relayCluster.js"),
-  audit: () => import("./audit.js")
+  audit: () => import("./audit.js"),
+  sealed: () => import("./sealed.js")
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))

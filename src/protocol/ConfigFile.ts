@@ -108,7 +108,13 @@ export const RelaySection = Schema.Struct({
       message: () => "a PostgreSQL URL like postgres://user:password@host/db"
     }))),
     null
-  )
+  ),
+  /**
+   * `required`: tunnelled requests are answered only inside a paired device's sealed channel
+   * (the relay cannot read or downgrade them); `off`: the plain tunnel the relay can read.
+   * `off` by default until the dashboard can pair and open the channel itself (README).
+   */
+  e2e: field(Schema.Literal("required", "off"), "off")
 })
 
 export const LoggingSection = Schema.Struct({

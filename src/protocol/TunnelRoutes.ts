@@ -22,7 +22,23 @@ const rules: ReadonlyArray<readonly [method: string, pattern: RegExp]> = [
   ["DELETE", /^\/schedules\/[^/]+$/],
   // Starting and stopping agents: the daemon refuses them unless an access rule allows via:relay spawn.
   ["POST", /^\/spawn$/],
-  ["POST", /^\/peers\/[^/]+\/kill$/]
+  ["POST", /^\/peers\/[^/]+\/kill$/],
+  // The sealed tunnel (SPEC §9): the pairing handshake and the one channel that carries the rest.
+  ["POST", /^\/sealed\/pair\/(begin|finish)$/],
+  ["GET", /^\/sealed\/channel$/]
+]
+
+/** The sealed channel's path: a WebSocket that carries every other request, sealed. */
+export const SEALED_CHANNEL_PATH = "/sealed/channel"
+
+/**
+ * What a browser may reach through the relay without a sealed channel when the daemon requires
+ * one (`relay.e2e: required`): the loader page, the pairing handshake and the channel itself.
+ */
+const unsealed: ReadonlyArray<readonly [method: string, pattern: RegExp]> = [
+  ["GET", /^\/dashboard$/],
+  ["POST", /^\/sealed\/pair\/(begin|finish)$/],
+  ["GET", /^\/sealed\/channel$/]
 ]
 
 /** Paths with dot segments, doubled or encoded separators are refused rather than normalised. */
@@ -36,6 +52,17 @@ export const tunnelPathname = (url: string): string | undefined => {
 export const isTunnelAllowed = (method: string, url: string): boolean => {
   const path = tunnelPathname(url)
   return path !== undefined && rules.some(([m, pattern]) => m === method && pattern.test(path))
+}
+
+export const isUnsealedAllowed = (method: string, url: string): boolean => {
+  const path = tunnelPathname(url)
+  return path !== undefined && unsealed.some(([m, pattern]) => m === method && pattern.test(path))
+}
+
+/** The WebSockets a browser may open through the relay. */
+export const isTunnelSocket = (url: string): boolean => {
+  const path = tunnelPathname(url)
+  return isTunnelAllowed("GET", url) && (path === "/events/ws" || path === SEALED_CHANNEL_PATH)
 }
 
 /** Hop-by-hop headers and everything that could carry a credential or a spoofed client address. */

@@ -24,7 +24,7 @@ describe("dashboard through the relay (Chromium)", () => {
       const key = yield* mintKey("carol")
       const daemon = yield* Effect.acquireRelease(
         Effect.promise(() =>
-          startDaemon({ relay: { enabled: true, url: relay.url, api_key: key, daemon_id: "laptop" } })
+          startDaemon({ relay: { enabled: true, url: relay.url, api_key: key, daemon_id: "laptop", e2e: "off" } })
         ),
         (d) => Effect.promise(() => d.close())
       )

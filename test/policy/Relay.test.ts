@@ -23,7 +23,8 @@ describe("a tunnelled request under the access rules", () => {
         const relay = yield* startRelay(cert)
         const key = yield* mintKey("carol")
         const home = tempDir("rw-home-")
-        const relayConfig = { enabled: true, url: relay.url, api_key: key, daemon_id: "laptop" }
+        // The plain tunnel (relay.e2e: off): the access rules on tunnelled requests, unsealed.
+        const relayConfig = { enabled: true, url: relay.url, api_key: key, daemon_id: "laptop", e2e: "off" }
         yield* updateConfigFile(resolvePaths({ REPOWIRE_HOME: home }), [{ keyPath: ["relay"], value: relayConfig }])
           .pipe(Effect.orDie)
         writePolicy(home, READ_ONLY_RELAY)

@@ -13,17 +13,17 @@ import { login, makeCert, mintKey, RelayServicesLayer, request, startRelay, temp
 const cert = makeCert(tempDir("rw-cert-"))
 process.env.REPOWIRE_RELAY_CA_FILE = cert.certFile
 
-/** The real daemon (port 0, temp home) with its relay link on. */
+/** The real daemon (port 0, temp home) with its relay link on: the plain tunnel (relay.e2e: off) these tests cover. */
 const daemon = (url: string, key: string, daemonId = "laptop") =>
   Effect.acquireRelease(
     Effect.gen(function*() {
       // config.yaml on disk too: POST /relay/reconnect re-reads it.
       const home = tempDir("rw-home-")
       yield* updateConfigFile(resolvePaths({ REPOWIRE_HOME: home }), [
-        { keyPath: ["relay"], value: { enabled: true, url, api_key: key, daemon_id: daemonId } }
+        { keyPath: ["relay"], value: { enabled: true, url, api_key: key, daemon_id: daemonId, e2e: "off" } }
       ]).pipe(Effect.orDie)
       return yield* Effect.promise(() =>
-        startDaemon({ relay: { enabled: true, url, api_key: key, daemon_id: daemonId } }, home)
+        startDaemon({ relay: { enabled: true, url, api_key: key, daemon_id: daemonId, e2e: "off" } }, home)
       )
     }),
     (d) => Effect.promise(() => d.close())
@@ -216,7 +216,7 @@ describe("relay + the real daemon", () => {
         const relay = yield* startRelay(cert)
         const home = tempDir("rw-home-")
         const d = yield* Effect.acquireRelease(
-          Effect.promise(() => startDaemon({}, home)),
+          Effect.promise(() => startDaemon({ relay: { e2e: "off" } }, home)),
           (x) => Effect.promise(() => x.close())
         )
         assert.strictEqual((yield* health(d)).body.relay.status, "disabled")

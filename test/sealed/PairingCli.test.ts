@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { readFileSync, statSync } from "node:fs"
 import * as path from "node:path"
+import { LOADER_SHA256 } from "../../src/programs/daemon/LoaderPage.js"
 import { fromBase64Url, toBase64Url, utf8 } from "../../src/protocol/sealed/Bytes.js"
 import { pairingPsk, parsePairingSecret, startPairing } from "../../src/protocol/sealed/Pairing.js"
 import { generateKeyPair } from "../../src/protocol/sealed/Primitives.js"
@@ -55,6 +56,7 @@ describe("repowire relay pair / devices against a running daemon", () => {
       // The terminal QR code: a square of half-block rows (two modules a row), about 20 for this link.
       assert.isAtLeast(stdout.split("\n").filter((line) => /[█▀▄].*[█▀▄].*[█▀▄]/.test(line)).length, 15)
       assert.match(stdout, /daemon identity: [0-9a-f]{64}/)
+      assert.include(stdout, `loader page SHA-256: ${LOADER_SHA256}`)
 
       for (const file of ["x25519.key", "ed25519.key"]) {
         assert.strictEqual(statSync(path.join(home, "identity", file)).mode & 0o777, 0o600, file)
@@ -96,7 +98,7 @@ describe("repowire relay pair / devices against a running daemon", () => {
     }
   }, 60_000)
 
-  it("the admin routes need the human credential; none of the pairing routes is tunnelled", async () => {
+  it("the admin routes need the human credential and are never tunnelled; the handshake is", async () => {
     const home = await tempHome()
     const daemon = await spawnDaemon(home, env)
     try {
@@ -120,11 +122,12 @@ describe("repowire relay pair / devices against a running daemon", () => {
         const [method, route] of [
           ["POST", "/relay/pair"],
           ["GET", "/relay/devices"],
-          ["DELETE", "/relay/devices/dev_1"],
-          ["POST", "/sealed/pair/begin"],
-          ["POST", "/sealed/pair/finish"]
+          ["DELETE", "/relay/devices/dev_1"]
         ] as const
       ) assert.isFalse(isTunnelAllowed(method, route), route)
+      // The browser pairs through the relay: the secret's psk, not the route, authenticates it.
+      assert.isTrue(isTunnelAllowed("POST", "/sealed/pair/begin"))
+      assert.isTrue(isTunnelAllowed("POST", "/sealed/pair/finish"))
     } finally {
       daemon.child.kill("SIGTERM")
     }

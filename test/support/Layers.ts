@@ -13,6 +13,7 @@ import { RelayStoreLive } from "../../src/layers/RelayStoreLive.js"
 import { SealedLive } from "../../src/layers/sealed/SealedLive.js"
 import { SqliteLive, SqliteMemory } from "../../src/layers/Sqlite.js"
 import { MeshServices, meshServicesOver } from "../../src/programs/daemon/Services.js"
+import { LocalApp } from "../../src/services/LocalApp.js"
 import type { Transports } from "../../src/services/Transports.js"
 import { TunnelClient } from "../../src/services/TunnelClient.js"
 
@@ -44,6 +45,7 @@ export const attachmentsLayer = (home: string, config: Record<string, unknown> =
 export const daemonServicesLayer = (home: string, config: Record<string, unknown> = {}) =>
   MeshServices.pipe(
     Layer.provideMerge(Layer.mergeAll(AttachmentsLive, TunnelClient.Disabled, AuthTokenLive, SealedLive)),
+    Layer.provideMerge(LocalApp.Live),
     Layer.provideMerge(SqliteLive),
     Layer.provideMerge(ConfigMemory(home, config))
   )

@@ -207,9 +207,16 @@ const rows: ReadonlyArray<Row> = [
   }
 ]
 
+// The plain tunnel's rules (relay.e2e: off); test/sealed/E2eAdmission.test.ts has the sealed ones.
 const config = ConfigMemory("/nonexistent-repowire-home", {
   daemon: { auth_token: TOKEN, max_body_bytes: 1000 },
-  relay: { enabled: true, url: "wss://relay.example.com", api_key: "rw_test_key_0123456789abcdef", daemon_id: "laptop" }
+  relay: {
+    enabled: true,
+    url: "wss://relay.example.com",
+    api_key: "rw_test_key_0123456789abcdef",
+    daemon_id: "laptop",
+    e2e: "off"
+  }
 })
 
 layer(config)("Guard admission", (it) => {

@@ -9,6 +9,7 @@ import type { DaemonHttpApp } from "../../services/LocalApp.js"
 import type { MessageRouter } from "../../services/MessageRouter.js"
 import type { PeerRegistry } from "../../services/PeerRegistry.js"
 import { Policy } from "../../services/Policy.js"
+import type { SealedChannels } from "../../services/SealedChannels.js"
 import type { Transports } from "../../services/Transports.js"
 import type { TunnelClient } from "../../services/TunnelClient.js"
 import { AgentSocketRoute } from "./AgentSocket.js"
@@ -19,6 +20,7 @@ import { guard } from "./Guard.js"
 import { DaemonHandlers } from "./Handlers.js"
 import { McpRoute } from "./McpRoute.js"
 import { RelayRoutes } from "./RelayRoutes.js"
+import { SealedChannelRoute } from "./SealedChannelRoute.js"
 
 export const DaemonRoutes = Layer.mergeAll(
   HttpLayerRouter.addHttpApi(DaemonApi).pipe(Layer.provide(DaemonHandlers)),
@@ -27,7 +29,8 @@ export const DaemonRoutes = Layer.mergeAll(
   AttachmentRoutes,
   DashboardRoutes,
   McpRoute,
-  RelayRoutes
+  RelayRoutes,
+  SealedChannelRoute
 )
 
 /**
@@ -39,7 +42,15 @@ export const makeDaemonApp = Effect.fn("makeDaemonApp")(function*(options: { rea
   const routes = yield* HttpLayerRouter.toHttpEffect(DaemonRoutes)
   // Raw routes read their services per request; bind them here once.
   const context = yield* Effect.context<
-    Config | AuthToken | Transports | PeerRegistry | MessageRouter | EventLog | Attachments | TunnelClient
+    | Config
+    | AuthToken
+    | Transports
+    | PeerRegistry
+    | MessageRouter
+    | EventLog
+    | Attachments
+    | TunnelClient
+    | SealedChannels
   >()
   // A Reference: bound here too, or raw routes would read its default (no policy).
   const policy = yield* Policy

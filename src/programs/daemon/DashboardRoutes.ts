@@ -1,9 +1,11 @@
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
 import { AuthToken } from "../../services/AuthToken.js"
-import { Tunnelled } from "../../services/RequestContext.js"
+import { Config } from "../../services/Config.js"
+import { SealedDevice, Tunnelled } from "../../services/RequestContext.js"
 import { assetContentType, type DashboardAssets, defaultAssetsDir, loadDashboardAssets } from "./DashboardAssets.js"
 import { hasDashboardSession, withNewSession, withoutSession } from "./DashboardSession.js"
+import { LOADER_CSP, LOADER_PAGE } from "./LoaderPage.js"
 import { loginPage } from "./LoginPage.js"
 
 /** No inline script or style, no framing, connections only back to where the page came from. */
@@ -44,6 +46,17 @@ const mayView = Effect.gen(function*() {
   return hasDashboardSession(auth, yield* HttpServerRequest.HttpServerRequest)
 })
 
+/** Through the relay, with `relay.e2e: required`, outside a sealed channel: the fixed pair page. */
+const needsPairing = Effect.gen(function*() {
+  if (!(yield* Tunnelled) || (yield* SealedDevice) !== undefined) return false
+  return (yield* Config).values.relay.e2e === "required"
+})
+
+const loader = HttpServerResponse.text(LOADER_PAGE, {
+  contentType: "text/html; charset=utf-8",
+  headers: { ...pageHeaders, "content-security-policy": LOADER_CSP, "cache-control": "no-store" }
+})
+
 const notBuilt = html(
   "<!doctype html><title>repowire</title><p>The dashboard is not built. Run <code>npm run build</code>.</p>",
   503
@@ -54,6 +67,7 @@ export const makeDashboardRoutes = (assets: DashboardAssets | undefined) => {
     const request = yield* HttpServerRequest.HttpServerRequest
     // The router also matches /dashboard/, where the page's relative URLs would point elsewhere.
     if (request.url.split("?")[0]!.endsWith("/")) return redirect("../dashboard")
+    if (yield* needsPairing) return loader
     if (!(yield* mayView)) return redirect("dashboard/login")
     const page = assets === undefined ? notBuilt : html(assets.indexHtml)
     // Through the relay the relay's own session stands for the browser.

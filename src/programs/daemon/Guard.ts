@@ -14,10 +14,10 @@ import {
 } from "../../protocol/Errors.js"
 import { decodeErrorMessage } from "../../protocol/Issues.js"
 import { jsonDepthWithin, tooDeep } from "../../protocol/JsonDepth.js"
-import { isTunnelAllowed } from "../../protocol/TunnelRoutes.js"
+import { isTunnelAllowed, isUnsealedAllowed, SEALED_CHANNEL_PATH } from "../../protocol/TunnelRoutes.js"
 import { type AuthToken, bearerOf } from "../../services/AuthToken.js"
 import type { Config } from "../../services/Config.js"
-import { Tunnelled } from "../../services/RequestContext.js"
+import { SealedDevice, Tunnelled } from "../../services/RequestContext.js"
 import { readBoundedBody } from "./BoundedBody.js"
 import { unsupportedMediaType } from "./ContentType.js"
 import { hasDashboardSession } from "./DashboardSession.js"
@@ -86,6 +86,8 @@ export interface RequestHead {
   readonly url: string
   readonly headers: Readonly<Record<string, string | undefined>>
   readonly tunnelled: boolean
+  /** The request came inside a paired device's sealed channel. */
+  readonly sealed?: boolean | undefined
   /** The client's address: wrong auth tokens are rate limited per address. */
   readonly client: string
 }
@@ -111,6 +113,9 @@ export type Verdict =
 
 type GuardRefusal = NotFound | Forbidden | TooManyRequests | Unauthorized | UnsupportedMediaType | PayloadTooLarge
 
+export const NOT_PAIRED = "this browser is not paired with the daemon. Pair this browser: run `repowire relay pair` " +
+  "on the daemon's machine and open the link it prints"
+
 const refuse = (error: GuardRefusal, cors = false, close = false): Verdict => ({ _tag: "Refuse", error, cors, close })
 
 /**
@@ -130,6 +135,7 @@ export const makeAdmission = (options: GuardOptions) => {
   }
   const { auth, config } = options
   const limit = config.values.daemon.max_body_bytes
+  const e2eRequired = config.values.relay.e2e === "required"
   return (head: RequestHead, browserSession: () => boolean): Verdict => {
     const { hosts, origins } = allowedFor(options.port())
     const { headers, tunnelled } = head
@@ -138,6 +144,13 @@ export const makeAdmission = (options: GuardOptions) => {
     if (tunnelled) {
       if (!isTunnelAllowed(head.method, head.url)) {
         return refuse(new NotFound({ message: "not reachable through the relay" }))
+      }
+      if (head.sealed === true && path === SEALED_CHANNEL_PATH) {
+        return refuse(new NotFound({ message: "a sealed channel does not carry another" }))
+      }
+      // The relay cannot read or downgrade a paired browser's traffic: nothing else is answered in clear.
+      if (e2eRequired && head.sealed !== true && !isUnsealedAllowed(head.method, head.url)) {
+        return refuse(new Forbidden({ message: NOT_PAIRED }))
       }
     } else {
       const host = headers["host"]
@@ -195,8 +208,16 @@ export const guard = (options: GuardOptions) => (app: HttpApp): HttpApp => {
   return Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const tunnelled = yield* Tunnelled
+    const sealed = (yield* SealedDevice) !== undefined
     const verdict = admit(
-      { method: request.method, url: request.url, headers: request.headers, tunnelled, client: clientOf(request) },
+      {
+        method: request.method,
+        url: request.url,
+        headers: request.headers,
+        tunnelled,
+        sealed,
+        client: clientOf(request)
+      },
       () => hasDashboardSession(options.auth, request)
     )
     const origin = request.headers["origin"]

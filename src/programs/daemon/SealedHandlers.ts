@@ -10,7 +10,7 @@ import { Pairing } from "../../services/Pairing.js"
 import { Tunnelled } from "../../services/RequestContext.js"
 import { SealedIdentity } from "../../services/SealedIdentity.js"
 
-/** Not through the relay, for now: the tunnel's sealed wiring decides which of these it carries. */
+/** Minting secrets and managing devices never go through the relay; the handshake itself does. */
 const localOnly = Effect.flatMap(Tunnelled, (tunnelled) =>
   tunnelled
     ? Effect.fail(new Forbidden({ message: "pairing and paired devices are managed on the daemon's machine only" }))
@@ -65,7 +65,6 @@ export const SealedHandlers = HttpApiBuilder.group(DaemonApi, "sealed", (handler
         Effect.zipRight(localHuman(headers), devices.revoke(path.id)))
       .handle("begin", ({ payload }) =>
         Effect.gen(function*() {
-          yield* localOnly
           const reply = yield* pairing.begin(payload.secret_id, yield* messageOf(payload.message)).pipe(
             Effect.catchTag("HandshakeFailed", (e) => Effect.fail(refusedHandshake(e)))
           )
@@ -73,7 +72,6 @@ export const SealedHandlers = HttpApiBuilder.group(DaemonApi, "sealed", (handler
         }))
       .handle("finish", ({ payload }) =>
         Effect.gen(function*() {
-          yield* localOnly
           const done = yield* pairing.finish(payload.secret_id, yield* messageOf(payload.message)).pipe(
             Effect.catchTag("HandshakeFailed", (e) => Effect.fail(refusedHandshake(e)))
           )

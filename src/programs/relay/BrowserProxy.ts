@@ -9,7 +9,7 @@ import { RelayTunnel } from "../../layers/tunnel/relay/RelayTunnel.js"
 import { rawError } from "../../layers/tunnel/relay/TunnelStreams.js"
 import { BadGateway, BadRequest, Forbidden, NotFound, Unauthorized, Unavailable } from "../../protocol/Errors.js"
 import { DAEMON_ID_HEADER, DaemonId } from "../../protocol/RelayApi.js"
-import { isTunnelAllowed, tunnelPathname } from "../../protocol/TunnelRoutes.js"
+import { isTunnelAllowed, isTunnelSocket } from "../../protocol/TunnelRoutes.js"
 import { ApiKeys } from "../../services/ApiKeys.js"
 import { RelayRouter } from "../../services/RelayRouter.js"
 import { auditAuth, auditRequest, auditTunnel, auditUpgrade } from "./AuditHooks.js"
@@ -69,7 +69,7 @@ export const proxyUpgrade = async (ctx: RelayContext, req: IncomingMessage, sock
   const requestHead = headOf(req)
   const current = await ctx.runQuick(ctx.session(requestHead))
   if (current === undefined) return rawError(socket, signIn)
-  if (!isTunnelAllowed("GET", url) || tunnelPathname(url) !== "/events/ws") return rawError(socket, notAllowed)
+  if (!isTunnelSocket(url)) return rawError(socket, notAllowed)
   if (!ctx.sameOrigin(requestHead)) return rawError(socket, new Forbidden({ message: "Cross-site WebSocket refused." }))
   const link = await chosenLink(ctx, current)
   ctx.gate.authenticated(req, ctx.clientIp(requestHead))

@@ -8,7 +8,7 @@ import { forwardHttp, forwardUpgrade } from "../../layers/tunnel/relay/HopForwar
 import { asProxyLink, type ProxyLink } from "../../layers/tunnel/relay/ProxyLink.js"
 import { rawError } from "../../layers/tunnel/relay/TunnelStreams.js"
 import { BadGateway, NotFound, Unauthorized } from "../../protocol/Errors.js"
-import { isTunnelAllowed, tunnelPathname } from "../../protocol/TunnelRoutes.js"
+import { isTunnelAllowed, isTunnelSocket } from "../../protocol/TunnelRoutes.js"
 import { RelayRouter } from "../../services/RelayRouter.js"
 import type { CurrentSession, RelayContext } from "./RelayContext.js"
 
@@ -87,6 +87,6 @@ export const serveHop = async (ctx: RelayContext, req: IncomingMessage, res: Ser
 export const serveHopUpgrade = async (ctx: RelayContext, req: IncomingMessage, socket: Duplex, head: Buffer) => {
   const accepted = await accept(ctx, req)
   if ("error" in accepted) return rawError(socket, accepted.error)
-  if (tunnelPathname(accepted.path) !== "/events/ws") return rawError(socket, notAllowed)
+  if (!isTunnelSocket(accepted.path)) return rawError(socket, notAllowed)
   accepted.link.proxyUpgrade(req, socket, head, accepted.path)
 }

@@ -145,6 +145,13 @@ export const hkdf3 = (chainingKey: Uint8Array, ikm: Uint8Array) =>
     return [o1, o2, o3] as const
   })
 
+/** An HMAC-SHA256 key imported once, for many MACs under it. */
+export const hmacKey = (key: Uint8Array): Promise<CryptoKey> =>
+  subtle().importKey("raw", buf(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"])
+
+export const hmacWith = (key: CryptoKey, data: Uint8Array): Effect.Effect<Uint8Array> =>
+  Effect.promise(async () => new Uint8Array(await subtle().sign("HMAC", key, buf(data))))
+
 /** HKDF with two outputs: the first two of the three (Noise computes them the same way). */
 export const hkdf2 = (chainingKey: Uint8Array, ikm: Uint8Array) =>
   Effect.gen(function*() {

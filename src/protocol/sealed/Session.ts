@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import { concat, utf8 } from "./Bytes.js"
 import type { HandshakeResult } from "./Handshake.js"
-import { hkdf2 } from "./Primitives.js"
+import { hmacKey, hmacWith } from "./Primitives.js"
 import { RecordOpener, RecordSealer } from "./Records.js"
 import { StreamClosed } from "./SealedErrors.js"
 
@@ -16,13 +16,15 @@ const streamIdBytes = (stream: number) => {
 /**
  * A session after its handshake. The tunnel carries many streams at once (one per request,
  * event stream or WebSocket), and the relay may deliver them in any order relative to each
- * other, so each stream and direction gets its own key: the first output of Noise's HKDF with
- * that direction's transport key as chaining key and the stream id as input. Records then
- * count from 0 on each; a stream id is used once per direction, so no key and counter repeat.
+ * other, so each stream and direction gets its own key: HKDF-Expand (RFC 5869) of one block,
+ * with that direction's transport key (uniformly random, from Noise's Split) as the PRK and
+ * the label and stream id as info. Records then count from 0 on each; a stream id is used
+ * once per direction, so no key and counter repeat. The two PRKs are imported once per session.
  */
 export class SealedSession {
   private readonly sent = new Set<number>()
   private readonly received = new Set<number>()
+  private prks: { send?: Promise<CryptoKey>; receive?: Promise<CryptoKey> } = {}
 
   private constructor(
     readonly remoteStatic: Uint8Array,
@@ -46,8 +48,9 @@ export class SealedSession {
       return Effect.fail(new StreamClosed({ message: `stream ${stream} was already used in this direction` }))
     }
     used.add(stream)
-    const base = direction === "send" ? this.sendKey : this.receiveKey
-    return Effect.map(hkdf2(base, concat(STREAM_LABEL, streamIdBytes(stream))), ([key]) => key)
+    const prk = this.prks[direction] ??= hmacKey(direction === "send" ? this.sendKey : this.receiveKey)
+    const info = concat(STREAM_LABEL, streamIdBytes(stream), Uint8Array.of(1))
+    return Effect.flatMap(Effect.promise(() => prk), (key) => hmacWith(key, info))
   }
 
   /** The sealer of this party's records on `stream`; each stream id once. */
