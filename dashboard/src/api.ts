@@ -1,3 +1,4 @@
+import type { AuditPage } from "./state/accessLog.js"
 import type { Ask, AttachmentRef, Health, MeshEvent, Peer, PolicyView, Schedule } from "./state/types.js"
 
 // Every URL is relative to the page (served at …/dashboard), so the same build works on the
@@ -154,4 +155,23 @@ export const spawnAgent = async (form: SpawnForm): Promise<string> => {
     body
   )
   return `started ${r.display_name} in circle ${r.circle} (tmux ${r.tmux_session}:${r.tmux_window})`
+}
+
+/**
+ * The signed-in user's own audit chain, from the relay (`GET /_relay/audit`, the relay's session
+ * cookie on its origin). `null` when this page is not served through a relay: the daemon does
+ * not answer that path. Not through `request`: a 401 here must not reload the page.
+ */
+export const getAuditPage = async (since: number, limit: number): Promise<AuditPage | null> => {
+  const response = await fetch(`/_relay/audit?since=${since}&limit=${limit}`, {
+    credentials: "same-origin",
+    headers: { accept: "application/json" }
+  })
+  const json = (response.headers.get("content-type") ?? "").includes("application/json")
+  if (response.status === 404 || !json) return null
+  if (!response.ok) {
+    const body = (await response.json()) as { error?: { code?: string; message?: string } }
+    throw new ApiError(response.status, body.error?.code ?? "http_error", body.error?.message ?? response.statusText)
+  }
+  return (await response.json()) as AuditPage
 }

@@ -1,4 +1,5 @@
 import type { Store } from "../store.js"
+import { AccessLogView } from "./AccessLogView.js"
 import { AsksView } from "./AsksView.js"
 import { Composer } from "./Composer.js"
 import { HealthBar } from "./HealthBar.js"
@@ -17,7 +18,8 @@ const TABS = [
   { view: "compose", label: "Compose", hash: "#/compose" },
   { view: "schedules", label: "Schedules", hash: "#/schedules" },
   { view: "spawn", label: "New agent", hash: "#/spawn" },
-  { view: "rules", label: "Rules", hash: "#/rules" }
+  { view: "rules", label: "Rules", hash: "#/rules" },
+  { view: "access", label: "Access log", hash: "#/access" }
 ] as const
 
 export const App = ({ store }: { store: Store }) => {
@@ -68,6 +70,7 @@ export const App = ({ store }: { store: Store }) => {
               />
             )
             : null}
+          {route.view === "access" ? <AccessLogView /> : null}
           {route.view === "compose" ?
             (
               <Composer

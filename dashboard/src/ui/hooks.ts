@@ -8,7 +8,7 @@ export const useStore = (store: Store): AppState => {
 }
 
 export interface Route {
-  readonly view: "log" | "asks" | "peers" | "peer" | "compose" | "schedules" | "spawn" | "rules"
+  readonly view: "log" | "asks" | "peers" | "peer" | "compose" | "schedules" | "spawn" | "rules" | "access"
   readonly arg: string
   readonly query: string
 }
@@ -24,6 +24,7 @@ export const parseRoute = (hash: string): Route => {
     case "schedules":
     case "spawn":
     case "rules":
+    case "access":
       return { view, arg, query }
     case "peer":
       return { view: "peer", arg, query }
