@@ -125,13 +125,35 @@ describe("dashboard Access log through the relay (Chromium)", () => {
           const tabActive = await page.locator(".tabs .tab.active").textContent()
           await page.screenshot({ path: path.join(artifacts, "dashboard-access-log.png") })
 
+          // A long chain: 210 more requests through the tunnel, so the newest page (200) holds no
+          // sign-in and "Load older" brings the rest.
+          for (let i = 0; i < 210; i++) await away.request.get(`${relay.url}/health`)
+          const long = await waitFor("the 210 requests in carol's chain", async () => {
+            const c = await chain(away, relay.url)
+            return c.records.filter((r) => r.kind === "request" && r.detail.path === "/health").length >= 211
+              ? c
+              : undefined
+          })
+          await page.reload()
+          await page.locator(".access-row").first().waitFor()
+          const newestPage = await page.locator(".access-row").count()
+          const markedOnNewestPage = await page.locator(".access-row.new-address").count()
+          await page.locator(".access button.older").click()
+          await page.locator(`.access-row[data-seq="1"]`).waitFor()
+          const allRows = await page.locator(".access-row").evaluateAll((els) =>
+            els.map((e) => Number(e.getAttribute("data-seq")))
+          )
+          const olderLeft = await page.locator(".access button.older").count()
+          const markedAfter = await page.locator(".access-row.new-address .client").allTextContents()
+          const paging = { newestPage, markedOnNewestPage, allRows, olderLeft, markedAfter, head: long.head.seq }
+
           // The daemon's own dashboard: no relay session there, only a note.
           const local = await home.newPage()
           await local.goto(`${daemon.url}/dashboard#/access`)
           const note = await local.locator(".access-local").textContent({ timeout: 10_000 })
           await local.screenshot({ path: path.join(artifacts, "dashboard-access-log-local.png") })
           const body = await page.content()
-          return { rows, head, tabActive, note, errors, daveChain, body, carol: await chain(away, relay.url) }
+          return { rows, head, tabActive, note, paging, errors, daveChain, body, carol: await chain(away, relay.url) }
         })
 
         assert.strictEqual(result.tabActive, "Access log")
@@ -164,6 +186,15 @@ describe("dashboard Access log through the relay (Chromium)", () => {
         // No key material anywhere on the page.
         assert.notInclude(result.body, carolKey)
         assert.notInclude(result.body, daveKey)
+        // Paging: the newest 200, then everything older down to seq 1, each record once.
+        assert.strictEqual(result.paging.newestPage, 200)
+        assert.strictEqual(result.paging.markedOnNewestPage, 0)
+        assert.isAtLeast(result.paging.allRows.length, result.paging.head)
+        assert.strictEqual(new Set(result.paging.allRows).size, result.paging.allRows.length)
+        assert.deepStrictEqual(result.paging.allRows, [...result.paging.allRows].sort((a, b) => b - a))
+        assert.strictEqual(result.paging.allRows.at(-1), 1)
+        assert.strictEqual(result.paging.olderLeft, 0)
+        assert.deepStrictEqual(result.paging.markedAfter, ["203.0.113.7"])
         assert.include(result.note ?? "", "lives on the relay")
         assert.deepStrictEqual(result.errors, [])
       }).pipe(Effect.scoped, Effect.provide(relayLayers(tempDir("rw-access-relay-")))),
