@@ -65,8 +65,8 @@ export const isTunnelSocket = (url: string): boolean => {
   return isTunnelAllowed("GET", url) && (path === "/events/ws" || path === SEALED_CHANNEL_PATH)
 }
 
-/** Hop-by-hop headers and everything that could carry a credential or a spoofed client address. */
-const dropped = new Set([
+/** Hop-by-hop headers and the browser's credentials: never passed on by the relay, to a daemon or a replica. */
+export const HOP_BY_HOP_AND_CREDENTIALS: ReadonlyArray<string> = [
   "connection",
   "keep-alive",
   "proxy-connection",
@@ -77,7 +77,12 @@ const dropped = new Set([
   "host",
   "cookie",
   "authorization",
-  "proxy-authorization",
+  "proxy-authorization"
+]
+
+/** Those, and everything that could carry a spoofed client address or origin. */
+const dropped = new Set([
+  ...HOP_BY_HOP_AND_CREDENTIALS,
   "origin",
   "referer",
   "forwarded",

@@ -1,46 +1,19 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Option, Redacted } from "effect"
-import * as path from "node:path"
-import { afterAll, beforeAll } from "vitest"
+import { Effect, Layer, Option } from "effect"
 import { RelayLiveOn } from "../../src/layers/RelayLive.js"
-import { relayStoreLayer } from "../../src/layers/RelayStore.js"
 import { type Lease, TunnelDirectoryLive } from "../../src/layers/TunnelDirectoryLive.js"
 import { RelayRouter, type TunnelLink } from "../../src/services/RelayRouter.js"
 import { TunnelDirectory } from "../../src/services/TunnelDirectory.js"
-import { type PostgresServer, startPostgres } from "../support/Postgres.js"
-import { tempDir } from "./harness.js"
+import { storeAt, storeEngines, type StoreLocation as Location } from "../support/StoreEngines.js"
 
 /** The tunnel directory on both store engines, through the real router and directory layers. */
 
-let server: PostgresServer | undefined
-beforeAll(async () => {
-  server = await startPostgres()
-}, 60_000)
-afterAll(async () => {
-  await server?.stop()
-})
-
-type Location = { readonly databaseUrl: Redacted.Redacted<string> | undefined; readonly file: string }
-
-const engines: ReadonlyArray<{ readonly name: string; readonly fresh: Effect.Effect<Location> }> = [
-  {
-    name: "sqlite",
-    fresh: Effect.sync(() => ({ databaseUrl: undefined, file: path.join(tempDir("rw-dir-"), "relay.db") }))
-  },
-  {
-    name: "postgres",
-    fresh: Effect.promise(() => server!.createDatabase()).pipe(
-      Effect.map((url) => ({ databaseUrl: Redacted.make(url), file: "/nonexistent" }))
-    )
-  }
-]
-
-const store = (at: Location) => relayStoreLayer({ databaseUrl: at.databaseUrl, sqliteFile: Effect.succeed(at.file) })
+const engines = storeEngines("rw-dir-")
 
 /** One replica's router (with its directory) on the store at `at`. */
 const replica = (at: Location, name: string) =>
   Layer.build(
-    RelayLiveOn(store(at), { intervalMs: 60_000, deadAfterMs: 120_000 }, undefined, {
+    RelayLiveOn(storeAt(at), { intervalMs: 60_000, deadAfterMs: 120_000 }, undefined, {
       replicaId: name,
       internalUrl: `https://${name}.internal:8443`
     })
@@ -65,7 +38,7 @@ const on = <A>(
 const lone = (at: Location, name: string, lease: Lease) =>
   Layer.build(
     TunnelDirectoryLive({ replicaId: name, internalUrl: `https://${name}.internal` }, lease).pipe(
-      Layer.provide(store(at))
+      Layer.provide(storeAt(at))
     )
   )
 

@@ -1,8 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Layer, Option, Redacted, type Scope, TestClock } from "effect"
-import * as path from "node:path"
-import { afterAll, beforeAll } from "vitest"
 import { RateLimitsLive } from "../../src/layers/RateLimitsLive.js"
 import { RelayLiveOn } from "../../src/layers/RelayLive.js"
 import type { DaemonRetention } from "../../src/layers/RelayRouterLive.js"
@@ -13,9 +11,8 @@ import { RateLimits } from "../../src/services/RateLimits.js"
 import { RelayRouter, type TunnelLink } from "../../src/services/RelayRouter.js"
 import { RelaySessions } from "../../src/services/RelaySessions.js"
 import { tempHome } from "../support/Daemon.js"
-import { type PostgresServer, startPostgres } from "../support/Postgres.js"
 import { cli } from "../support/Process.js"
-import { tempDir } from "./harness.js"
+import { storeAt, type StoreEngine, storeEngines, type StoreLocation } from "../support/StoreEngines.js"
 
 /**
  * The relay's store suite, run against both of its Layers: SQLite (a file, as the relay runs it)
@@ -23,34 +20,10 @@ import { tempDir } from "./harness.js"
  * services, on the layer `relayStoreLayer` picks.
  */
 
-let server: PostgresServer | undefined
-beforeAll(async () => {
-  server = await startPostgres()
-}, 60_000)
-afterAll(async () => {
-  await server?.stop()
-})
+const engines = storeEngines("rw-store-")
+const postgres = engines[1]!
 
-interface Engine {
-  readonly name: string
-  /** A fresh, empty store: the location two "replicas" of one test share. */
-  readonly fresh: Effect.Effect<{ readonly databaseUrl: Redacted.Redacted<string> | undefined; readonly file: string }>
-}
-
-const engines: ReadonlyArray<Engine> = [
-  {
-    name: "sqlite",
-    fresh: Effect.sync(() => ({ databaseUrl: undefined, file: path.join(tempDir("rw-store-"), "relay.db") }))
-  },
-  {
-    name: "postgres",
-    fresh: Effect.promise(() => server!.createDatabase()).pipe(
-      Effect.map((url) => ({ databaseUrl: Redacted.make(url), file: "/nonexistent-sqlite-file" }))
-    )
-  }
-]
-
-type Location = Effect.Effect.Success<Engine["fresh"]>
+type Location = StoreLocation
 
 const LIMIT = { max: 3, windowMs: 60_000 }
 
@@ -58,12 +31,12 @@ const LIMIT = { max: 3, windowMs: 60_000 }
 const replica = (at: Location, retention?: DaemonRetention) =>
   Layer.merge(
     RelayLiveOn(
-      relayStoreLayer({ databaseUrl: at.databaseUrl, sqliteFile: Effect.succeed(at.file) }),
+      storeAt(at),
       { intervalMs: 60_000, deadAfterMs: 120_000 },
       retention
     ),
     RateLimitsLive(LIMIT).pipe(
-      Layer.provide(relayStoreLayer({ databaseUrl: at.databaseUrl, sqliteFile: Effect.succeed(at.file) }))
+      Layer.provide(storeAt(at))
     )
   )
 
@@ -71,7 +44,7 @@ type Services = Layer.Layer.Success<ReturnType<typeof replica>>
 
 /** Runs `test` on a fresh store with one replica's services. */
 const onStore = <A, E>(
-  engine: Engine,
+  engine: StoreEngine,
   test: (at: Location) => Effect.Effect<A, E, Services | Scope.Scope>,
   retention?: DaemonRetention
 ) => Effect.flatMap(engine.fresh, (at) => test(at).pipe(Effect.provide(replica(at, retention)))).pipe(Effect.scoped)
@@ -303,7 +276,7 @@ describe("relay store on PostgreSQL: starting together, picking the layer", () =
     "four replicas starting at once on a fresh database migrate it once, without an error",
     () =>
       Effect.gen(function*() {
-        const url = Redacted.make(yield* Effect.promise(() => server!.createDatabase()))
+        const url = (yield* postgres.fresh).databaseUrl!
         const started = yield* Effect.all(
           Array.from({ length: 4 }, () => Effect.exit(Layer.build(RelayStorePg(url)))),
           { concurrency: "unbounded" }
@@ -360,7 +333,7 @@ describe("relay store on PostgreSQL: starting together, picking the layer", () =
     "relay keys create / list / revoke --database-url work on PostgreSQL (and REPOWIRE_RELAY__DATABASE_URL)",
     async () => {
       const home = await tempHome()
-      const url = await server!.createDatabase()
+      const url = Redacted.value((await Effect.runPromise(postgres.fresh)).databaseUrl!)
       const created = cli(home, ["relay", "keys", "create", "--user", "alice", "--database-url", url])
       assert.strictEqual(created.code, 0, created.stderr)
       const key = created.stdout.trim()

@@ -3,15 +3,13 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Layer, Redacted, type Scope } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { afterAll, beforeAll } from "vitest"
 import { loadSigner } from "../../../src/layers/audit/AuditKey.js"
 import { AuditLive } from "../../../src/layers/audit/AuditLive.js"
 import { makeAuditStore, readChains, type StampedEvent } from "../../../src/layers/audit/AuditStore.js"
 import { verifyChain } from "../../../src/layers/audit/Verify.js"
-import { relayStoreLayer } from "../../../src/layers/RelayStore.js"
 import { Audit } from "../../../src/services/Audit.js"
-import { type PostgresServer, startPostgres } from "../../support/Postgres.js"
 import { cli } from "../../support/Process.js"
+import { storeAt, storeEngines, type StoreLocation as Location } from "../../support/StoreEngines.js"
 import { tempDir } from "../harness.js"
 
 /**
@@ -19,31 +17,7 @@ import { tempDir } from "../harness.js"
  * relay runs it) and PostgreSQL (a real server, a fresh database per test).
  */
 
-let server: PostgresServer | undefined
-beforeAll(async () => {
-  server = await startPostgres()
-}, 60_000)
-afterAll(async () => {
-  await server?.stop()
-})
-
-type Location = { readonly databaseUrl: Redacted.Redacted<string> | undefined; readonly file: string }
-
-const engines: ReadonlyArray<{ readonly name: string; readonly fresh: Effect.Effect<Location> }> = [
-  {
-    name: "sqlite",
-    fresh: Effect.sync(() => ({ databaseUrl: undefined, file: path.join(tempDir("rw-audit-store-"), "relay.db") }))
-  },
-  {
-    name: "postgres",
-    fresh: Effect.promise(() => server!.createDatabase()).pipe(
-      Effect.map((url) => ({ databaseUrl: Redacted.make(url), file: "/nonexistent-sqlite-file" }))
-    )
-  }
-]
-
-/** One process's connection to the store at `at`: two of these on one store are two replicas. */
-const storeAt = (at: Location) => relayStoreLayer({ databaseUrl: at.databaseUrl, sqliteFile: Effect.succeed(at.file) })
+const engines = storeEngines("rw-audit-store-")
 
 const onStore = <A, E>(
   engine: (typeof engines)[number],

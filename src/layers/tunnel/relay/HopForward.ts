@@ -3,6 +3,7 @@ import * as http from "node:http"
 import * as https from "node:https"
 import type { Duplex } from "node:stream"
 import { BadGateway } from "../../../protocol/Errors.js"
+import { HOP_BY_HOP_AND_CREDENTIALS } from "../../../protocol/TunnelRoutes.js"
 import { writeWireError } from "../../JsonResponses.js"
 import { HOP_HEADER, HOP_PREFIX } from "./HopAuth.js"
 import { rawError } from "./TunnelStreams.js"
@@ -13,20 +14,7 @@ const agents = {
 }
 
 /** Hop-by-hop headers, and the browser's credentials, which the holder does not need. */
-const notForwarded = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "te",
-  "trailer",
-  "upgrade",
-  "host",
-  "cookie",
-  "authorization",
-  "proxy-authorization",
-  HOP_HEADER
-])
+const notForwarded = new Set([...HOP_BY_HOP_AND_CREDENTIALS, HOP_HEADER])
 
 const headersOf = (raw: ReadonlyArray<string>, keep: (name: string) => boolean): Array<[string, string]> => {
   const out: Array<[string, string]> = []
