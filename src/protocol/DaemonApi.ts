@@ -1,14 +1,13 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
+import { BooleanParam, IdPath, IntParam, RefPath } from "./ApiParams.js"
 import {
   AlreadyAckedBody,
   AmbiguousPeerBody,
   AskNotFoundBody,
   AttachmentNotFoundBody,
   BadRequestBody,
-  DeviceNotFoundBody,
   ForbiddenBody,
-  PairingRefusedBody,
   PeerNotFoundBody,
   PolicyDeniedBody,
   QueueFullBody,
@@ -55,7 +54,7 @@ import {
   PolicyView
 } from "./Policy.js"
 import { CreateSchedule, Schedule, ScheduleList } from "./Schedule.js"
-import { DeviceList, PairedDevice, PairingDone, PairingMessage, PairingReply, PairingTicket } from "./sealed/Devices.js"
+import { SealedGroup } from "./SealedApi.js"
 import { Killed, Spawned, SpawnRequest } from "./Spawn.js"
 
 export const RelayStatus = Schema.Struct({
@@ -76,18 +75,6 @@ export const Health = Schema.Struct({
   policy: PolicyHealth
 })
 export type Health = typeof Health.Type
-
-const BooleanParam = Schema.Literal("true", "false", "1", "0").pipe(
-  Schema.transform(Schema.Boolean, {
-    strict: true,
-    decode: (s) => s === "true" || s === "1",
-    encode: (b) => (b ? "true" : "false")
-  })
-)
-const IntParam = (min: number, max: number) => Schema.NumberFromString.pipe(Schema.int(), Schema.between(min, max))
-
-const RefPath = Schema.Struct({ ref: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128)) })
-const IdPath = Schema.Struct({ id: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128)) })
 
 export class HealthGroup extends HttpApiGroup.make("health")
   .add(HttpApiEndpoint.get("health", "/health").addSuccess(Health))
@@ -258,38 +245,6 @@ export class PolicyGroup extends HttpApiGroup.make("policy")
     HttpApiEndpoint.post("tool", "/policy/tool").setPayload(PolicyToolRequest)
       .addSuccess(Schema.Struct({ decision: Schema.Literal("allow") })).addError(UnauthorizedBody)
       .addError(PolicyDeniedBody)
-  )
-{}
-
-/** The local human credential (or the auth token), checked by the handler: a missing one is 403, not 400. */
-const HumanHeaders = Schema.Struct({ "x-repowire-human-credential": Schema.optional(Schema.String) })
-
-/**
- * The sealed tunnel's pairing (SPEC §9). Minting secrets and managing devices are local-only
- * and need the local human credential; they are off the tunnel allow-list. The two handshake
- * steps are authenticated by the pairing secret itself (the Noise psk).
- */
-export class SealedGroup extends HttpApiGroup.make("sealed")
-  .add(
-    HttpApiEndpoint.post("pair", "/relay/pair").setHeaders(HumanHeaders).addSuccess(PairingTicket, { status: 201 })
-      .addError(ForbiddenBody)
-  )
-  .add(
-    HttpApiEndpoint.get("devices", "/relay/devices").setHeaders(HumanHeaders).addSuccess(DeviceList).addError(
-      ForbiddenBody
-    )
-  )
-  .add(
-    HttpApiEndpoint.del("revoke", "/relay/devices/:id").setPath(IdPath).setHeaders(HumanHeaders)
-      .addSuccess(PairedDevice).addError(ForbiddenBody).addError(DeviceNotFoundBody)
-  )
-  .add(
-    HttpApiEndpoint.post("begin", "/sealed/pair/begin").setPayload(PairingMessage).addSuccess(PairingReply)
-      .addError(PairingRefusedBody).addError(ForbiddenBody)
-  )
-  .add(
-    HttpApiEndpoint.post("finish", "/sealed/pair/finish").setPayload(PairingMessage).addSuccess(PairingDone)
-      .addError(PairingRefusedBody).addError(ForbiddenBody)
   )
 {}
 
