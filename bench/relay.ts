@@ -6,7 +6,7 @@
 import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Chunk, Effect, Layer, ManagedRuntime, Option, Redacted, Stream } from "effect"
-import { execFileSync, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as http from "node:http"
@@ -21,33 +21,15 @@ import { TunnelClientLive } from "../src/layers/TunnelClientLive.js"
 import { DaemonLive } from "../src/programs/daemon/Server.js"
 import { ApiKeys } from "../src/services/ApiKeys.js"
 import { TunnelClient } from "../src/services/TunnelClient.js"
+import { makeCert as makeTestCert } from "../test/relay/harness.js"
 
 const MiB = 1024 * 1024
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rw-bench-relay-"))
 
+/** A self-signed certificate for 127.0.0.1 (the tests' helper), as file paths and the CA to trust. */
 export const makeCert = () => {
-  const key = path.join(tmp, "key.pem")
-  const cert = path.join(tmp, "cert.pem")
-  execFileSync("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    key,
-    "-out",
-    cert,
-    "-days",
-    "1",
-    "-subj",
-    "/CN=localhost",
-    "-addext",
-    "subjectAltName=IP:127.0.0.1,DNS:localhost"
-  ], { stdio: "ignore" })
-  return { key, cert, ca: fs.readFileSync(cert) }
+  const made = makeTestCert(tmp)
+  return { key: made.keyFile, cert: made.certFile, ca: made.cert }
 }
 
 const rssOf = (pid: number) => {
