@@ -12,6 +12,7 @@ import {
 import { applyPeerEvents, type PeerMap, peerMap } from "./state/peers.js"
 import type { Health, MeshEvent, MeshEventType } from "./state/types.js"
 import { backoffMs } from "./state/windowing.js"
+import { TransportEventSource } from "./transport.js"
 
 export type StreamState = "connecting" | "live" | "reconnecting"
 
@@ -162,7 +163,7 @@ export class Store {
 
   private connect() {
     this.source?.close()
-    const source = new EventSource(streamUrl(this.state.log.lastId), { withCredentials: true })
+    const source = new TransportEventSource(streamUrl(this.state.log.lastId), { withCredentials: true })
     this.source = source
     const onMessage = (message: MessageEvent<string>) => {
       const event = parseEventData(message.data)
@@ -180,7 +181,7 @@ export class Store {
       this.set({ stream: "reconnecting" })
       // The browser retries by itself (with Last-Event-ID) unless the stream was closed for
       // good, e.g. by an error status while the daemon restarts: then reopen with ?since=.
-      if (source.readyState === EventSource.CLOSED) {
+      if (source.readyState === TransportEventSource.CLOSED) {
         clearTimeout(this.retryTimer)
         this.retryTimer = setTimeout(() => this.connect(), backoffMs(this.attempt++))
       }

@@ -1,6 +1,13 @@
 import { attachmentUrl } from "../api.js"
 import { formatBytes } from "../state/format.js"
 import type { AttachmentRef } from "../state/types.js"
+import { sealedDownload } from "../transport.js"
+
+const saveSealed = (a: AttachmentRef) => (event: MouseEvent) => {
+  if (sealedDownload === undefined) return
+  event.preventDefault()
+  void sealedDownload(attachmentUrl(a.id), a.name)
+}
 
 export const Chips = ({ attachments }: { attachments: ReadonlyArray<AttachmentRef> }) =>
   attachments.length === 0 ? null : (
@@ -11,6 +18,7 @@ export const Chips = ({ attachments }: { attachments: ReadonlyArray<AttachmentRe
           class="chip"
           href={attachmentUrl(a.id)}
           download={a.name}
+          onClick={saveSealed(a)}
           title={`${a.content_type}, ${formatBytes(a.size)}`}
         >
           {a.name}
