@@ -236,6 +236,48 @@ describe("the dashboard through a relay that requires the sealed tunnel (Chromiu
         assert.include(revoked.text, "repowire relay pair")
         assert.notInclude(revoked.text, MARKERS.peer)
         assert.deepStrictEqual(errors, [])
+
+        // Revoked while no page was open: the next load's channel is refused, and nothing shows.
+        const closedWhileRevoked = yield* Effect.promise(async () => {
+          const ticket = (await local(daemon.url, "POST", "/relay/pair", { headers: asHuman(daemon.home) })).body
+          await page.goto("about:blank")
+          await page.goto(`${dashboard}#pair=${ticket.secret}`)
+          await sealedState(page, "started")
+          await page.goto("about:blank")
+          const listed = (await local(daemon.url, "GET", "/relay/devices", { headers: asHuman(daemon.home) })).body
+            .devices as ReadonlyArray<{ id: string; revoked_at: string | null }>
+          const live = listed.filter((d) => d.revoked_at === null)
+          for (const d of live) {
+            await local(daemon.url, "DELETE", `/relay/devices/${d.id}`, { headers: asHuman(daemon.home) })
+          }
+          await page.goto(dashboard)
+          await page.locator("html[data-sealed=refused], html[data-sealed=revoked]").waitFor({
+            state: "attached",
+            timeout: 20_000
+          })
+          return { live: live.length, text: await page.locator("body").innerText() }
+        })
+        assert.strictEqual(closedWhileRevoked.live, 1)
+        assert.include(closedWhileRevoked.text, "repowire relay pair")
+        assert.notInclude(closedWhileRevoked.text, MARKERS.peer)
+
+        // The loader's CSP admits its own script only: a script injected into the page does not run.
+        const injected = yield* Effect.promise(() =>
+          page.evaluate(() =>
+            new Promise<{ directive: string; ran: boolean }>((resolve) => {
+              document.addEventListener(
+                "securitypolicyviolation",
+                (e) =>
+                  setTimeout(() => resolve({ directive: e.effectiveDirective, ran: "injected" in globalThis }), 50),
+                { once: true }
+              )
+              const script = document.createElement("script")
+              script.textContent = "globalThis.injected = true"
+              document.head.append(script)
+            })
+          )
+        )
+        assert.deepStrictEqual(injected, { directive: "script-src-elem", ran: false })
       }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))),
     120_000
   )
