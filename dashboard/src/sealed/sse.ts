@@ -9,9 +9,11 @@ export class SseParser {
 
   push(text: string): void {
     this.buffer += text
-    const lines = this.buffer.split(/\r\n|\r|\n/)
-    // The last piece has no line end yet (a lone \r at the end could still become \r\n).
-    this.buffer = lines.pop() ?? ""
+    // A \r at the very end may be the first half of a \r\n: it waits for the next piece.
+    const held = this.buffer.endsWith("\r") ? "\r" : ""
+    const lines = this.buffer.slice(0, this.buffer.length - held.length).split(/\r\n|\r|\n/)
+    // The last piece has no line end yet.
+    this.buffer = (lines.pop() ?? "") + held
     for (const line of lines) this.line(line)
   }
 
