@@ -12,7 +12,7 @@ import {
 import { applyPeerEvents, type PeerMap, peerMap } from "./state/peers.js"
 import type { Health, MeshEvent, MeshEventType } from "./state/types.js"
 import { backoffMs } from "./state/windowing.js"
-import { TransportEventSource } from "./transport.js"
+import { openEventSource } from "./transport.js"
 
 export type StreamState = "connecting" | "live" | "reconnecting"
 
@@ -163,7 +163,7 @@ export class Store {
 
   private connect() {
     this.source?.close()
-    const source = new TransportEventSource(streamUrl(this.state.log.lastId), { withCredentials: true })
+    const source = openEventSource(streamUrl(this.state.log.lastId), { withCredentials: true })
     this.source = source
     const onMessage = (message: MessageEvent<string>) => {
       const event = parseEventData(message.data)
@@ -181,7 +181,7 @@ export class Store {
       this.set({ stream: "reconnecting" })
       // The browser retries by itself (with Last-Event-ID) unless the stream was closed for
       // good, e.g. by an error status while the daemon restarts: then reopen with ?since=.
-      if (source.readyState === TransportEventSource.CLOSED) {
+      if (source.readyState === EventSource.CLOSED) {
         clearTimeout(this.retryTimer)
         this.retryTimer = setTimeout(() => this.connect(), backoffMs(this.attempt++))
       }

@@ -20,15 +20,18 @@ export interface SealedTransport extends SealedInfo {
   readonly download: (url: string, name: string) => Promise<void>
 }
 
-const sealed = (globalThis as { repowireSealed?: SealedTransport }).repowireSealed
+/** Read at each use, not at import: the loader installs it before the app starts, tests stub the globals later. */
+const sealed = () => (globalThis as { repowireSealed?: SealedTransport }).repowireSealed
 
-export const sealedInfo: SealedInfo | undefined = sealed
+export const sealedInfo = (): SealedInfo | undefined => sealed()
 
-export const transportFetch: typeof fetch = sealed?.fetch ?? ((input, init) => fetch(input, init))
+export const transportFetch: typeof fetch = (input, init) => (sealed()?.fetch ?? fetch)(input, init)
 
-export const TransportEventSource: typeof EventSource = sealed?.EventSource ?? globalThis.EventSource
+export const openEventSource = (url: string, init?: EventSourceInit): EventSource =>
+  new (sealed()?.EventSource ?? EventSource)(url, init)
 
-export const TransportWebSocket: typeof WebSocket = sealed?.WebSocket ?? globalThis.WebSocket
+export const openWebSocket = (url: string | URL, protocols?: string | Array<string>): WebSocket =>
+  new (sealed()?.WebSocket ?? WebSocket)(url, protocols)
 
 /** Through the channel, a click on a download link fetches it sealed; otherwise the link works as is. */
-export const sealedDownload = sealed?.download
+export const sealedDownload = () => sealed()?.download

@@ -227,13 +227,19 @@ describe("the dashboard through a relay that requires the sealed tunnel (Chromiu
           })
           await sealedState(page, "revoked")
           const text = await page.locator("body").innerText()
+          // Loaded again, the stored key is refused: the same kind of page, never the data.
           await page.reload()
-          await sealedState(page, "unpaired")
-          return { status: gone.status, text }
+          await page.locator("html[data-sealed=refused], html[data-sealed=revoked]").waitFor({
+            state: "attached",
+            timeout: 20_000
+          })
+          return { status: gone.status, text, again: await page.locator("body").innerText() }
         })
         assert.strictEqual(revoked.status, 200)
         assert.include(revoked.text, "revoked")
         assert.include(revoked.text, "repowire relay pair")
+        assert.include(revoked.again, "repowire relay pair")
+        assert.notInclude(revoked.again, MARKERS.peer)
         assert.notInclude(revoked.text, MARKERS.peer)
         assert.deepStrictEqual(errors, [])
 

@@ -52,5 +52,3 @@ export const loadDevice = async (): Promise<StoredDevice | undefined> => {
 }
 
 export const saveDevice = (device: StoredDevice) => run("readwrite", (s) => s.put(device, SLOT))
-
-export const forgetDevice = () => run("readwrite", (s) => s.delete(SLOT))

@@ -8,7 +8,7 @@ import { pairWith, type PostJson } from "../../../src/protocol/sealed/PairingCli
 import { generateKeyPair } from "../../../src/protocol/sealed/Primitives.js"
 import type { SealedTransport } from "../transport.js"
 import { ChannelHolder, type Refusal } from "./channelHolder.js"
-import { forgetDevice, loadDevice, saveDevice, type StoredDevice } from "./deviceStore.js"
+import { loadDevice, saveDevice, type StoredDevice } from "./deviceStore.js"
 import { PAIR_HINT, setState, showMessage } from "./loaderPage.js"
 import { makeSealedEventSource } from "./SealedEventSource.js"
 import { makeSealedFetch } from "./sealedFetch.js"
@@ -77,8 +77,9 @@ const digestOfThisPage = async () => {
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", await response.arrayBuffer())))
 }
 
+// The key stays stored: a close code is not authenticated (a relay could send one to make the
+// browser drop its key), and a refused key only ever gets this page again. A new link replaces it.
 const refused = (why: Refusal) => {
-  void forgetDevice()
   if (why === "revoked") {
     showMessage(
       "revoked",

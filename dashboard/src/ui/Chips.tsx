@@ -4,9 +4,10 @@ import type { AttachmentRef } from "../state/types.js"
 import { sealedDownload } from "../transport.js"
 
 const saveSealed = (a: AttachmentRef) => (event: MouseEvent) => {
-  if (sealedDownload === undefined) return
+  const download = sealedDownload()
+  if (download === undefined) return
   event.preventDefault()
-  void sealedDownload(attachmentUrl(a.id), a.name)
+  void download(attachmentUrl(a.id), a.name)
 }
 
 export const Chips = ({ attachments }: { attachments: ReadonlyArray<AttachmentRef> }) =>

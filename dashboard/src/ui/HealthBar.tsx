@@ -4,16 +4,17 @@ import { sealedInfo } from "../transport.js"
 
 /** Through a sealed relay: the daemon identity this browser pinned and the loader page it ran. */
 const Sealed = () => {
-  if (sealedInfo === undefined) return null
-  const loader = sealedInfo.loaderSha256()
+  const sealed = sealedInfo()
+  if (sealed === undefined) return null
+  const loader = sealed.loaderSha256()
   return (
     <span
       class="sealed"
-      data-fingerprint={sealedInfo.daemonFingerprint}
+      data-fingerprint={sealed.daemonFingerprint}
       data-loader-sha256={loader ?? ""}
-      title={`sealed channel to daemon ${sealedInfo.daemonFingerprint}; loader page SHA-256 ${loader ?? "(checking)"}`}
+      title={`sealed channel to daemon ${sealed.daemonFingerprint}; loader page SHA-256 ${loader ?? "(checking)"}`}
     >
-      sealed · daemon {sealedInfo.daemonFingerprint.slice(0, 16)}
+      sealed · daemon {sealed.daemonFingerprint.slice(0, 16)}
       {loader === undefined ? null : ` · loader ${loader.slice(0, 16)}`}
     </span>
   )
