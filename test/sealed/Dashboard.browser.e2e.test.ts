@@ -284,6 +284,30 @@ describe("the dashboard through a relay that requires the sealed tunnel (Chromiu
           )
         )
         assert.deepStrictEqual(injected, { directive: "script-src-elem", ran: false })
+
+        // A link opened while signed out at the relay: the sign-in carries it on, and the browser pairs.
+        const signedOut = yield* Effect.promise(async () => {
+          const ticket = (await local(daemon.url, "POST", "/relay/pair", { headers: asHuman(daemon.home) })).body
+          const fresh = await browser.newContext()
+          const tab = await fresh.newPage()
+          const tabErrors: Array<string> = []
+          tab.on("pageerror", (e) => tabErrors.push(e.message))
+          tab.on("console", (m) => {
+            if (/Content.Security.Policy/i.test(m.text())) tabErrors.push(m.text())
+          })
+          await tab.goto(`${dashboard}#pair=${ticket.secret}`)
+          await tab.waitForURL((u) => u.pathname === "/")
+          await tab.locator("input[name=key]").fill(key)
+          await tab.locator("form button[type=submit]").click()
+          await sealedState(tab, "started")
+          await tab.locator(`.peer[data-peer=${MARKERS.peer}]`).waitFor()
+          const href = tab.url()
+          await fresh.close()
+          return { href, tabErrors }
+        })
+        assert.notInclude(signedOut.href, "pair=")
+        assert.strictEqual((yield* devices(daemon)).filter((d) => d.revoked_at === null).length, 1)
+        assert.deepStrictEqual(signedOut.tabErrors, [])
       }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))),
     120_000
   )
