@@ -58,16 +58,40 @@ const browserLabel = () => {
 }
 
 /** Pairs a new non-extractable key with the link's secret; stores it only once the daemon confirmed it. */
-const pair = async (secretText: string): Promise<StoredDevice> => {
-  const key = await Effect.runPromise(generateKeyPair())
-  const paired = await pairWith(postJson, secretText, key, browserLabel())
-  const device = {
-    deviceId: paired.deviceId,
-    key,
-    daemonKey: paired.daemonKey,
-    daemonFingerprint: paired.daemonFingerprint
+const pair = async (secretText: string): Promise<StoredDevice | undefined> => {
+  let device: StoredDevice
+  try {
+    // A browser without X25519 in WebCrypto fails here, with the message below.
+    const key = await Effect.runPromise(generateKeyPair())
+    const paired = await pairWith(postJson, secretText, key, browserLabel())
+    device = {
+      deviceId: paired.deviceId,
+      key,
+      daemonKey: paired.daemonKey,
+      daemonFingerprint: paired.daemonFingerprint
+    }
+  } catch (e) {
+    showMessage(
+      "pairing_failed",
+      "Pairing failed",
+      `This browser could not pair: ${e instanceof Error ? e.message : String(e)}`,
+      "Nothing was stored. A link works once, for 10 minutes: run `repowire relay pair` for a new one."
+    )
+    return undefined
   }
-  await saveDevice(device)
+  try {
+    await saveDevice(device)
+  } catch (e) {
+    showMessage(
+      "pairing_failed",
+      "This browser cannot keep its key",
+      `The daemon paired it (device ${device.deviceId}), but the browser would not store the key: ${
+        e instanceof Error ? e.message : String(e)
+      }`,
+      "Revoke that device (`repowire relay devices revoke ID`) and pair from a window that keeps site data."
+    )
+    return undefined
+  }
   return device
 }
 
@@ -114,16 +138,8 @@ const main = async () => {
   setState("opening")
   let device: StoredDevice | undefined
   if (secret !== undefined) {
-    try {
-      device = await pair(secret)
-    } catch (e) {
-      return showMessage(
-        "pairing_failed",
-        "Pairing failed",
-        `The daemon refused this pairing link: ${e instanceof Error ? e.message : String(e)}`,
-        "Nothing was stored. A link works once, for 10 minutes: run `repowire relay pair` for a new one."
-      )
-    }
+    device = await pair(secret)
+    if (device === undefined) return
   } else {
     device = await loadDevice().catch(() => undefined)
   }
