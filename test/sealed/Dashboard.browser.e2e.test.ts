@@ -2,14 +2,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import type { Page } from "playwright-core"
 import { buildDashboard } from "../../dashboard/build.mjs"
 import { loadLoaderPage } from "../../src/programs/daemon/LoaderPage.js"
-import { artifacts, callApi, FakeAgent, launchChromium, waitFor } from "../dashboard/e2eHelpers.js"
-import { mintKey, RelayServicesLayer, startRelay } from "../relay/harness.js"
-import { startDaemon } from "../support/Daemon.js"
-import { asHuman, request as local } from "../support/Http.js"
-import { recordingHop } from "./wire.js"
+import { artifacts, FakeAgent, launchChromium } from "../dashboard/e2eHelpers.js"
+import { RelayServicesLayer } from "../relay/harness.js"
+import { listDevices, mintTicket, revokeDevice, sealedRelay, sealedState } from "./dashboardHelpers.js"
 
 // The real dashboard through a real relay that the daemon dials through a recording hop, with
 // `relay.e2e: required`: Chromium pairs from the `#pair=` link, runs the app the loader fetched
@@ -23,24 +20,6 @@ const MARKERS = {
   file: "zq-dash-file-5e3.txt"
 }
 
-const mintTicket = (daemon: { url: string; home: string }) =>
-  Effect.promise(async () =>
-    (await local(daemon.url, "POST", "/relay/pair", { headers: asHuman(daemon.home) })).body as {
-      secret: string
-      daemon_fingerprint: string
-    }
-  )
-
-const devices = (daemon: { url: string; home: string }) =>
-  Effect.promise(async () =>
-    (await local(daemon.url, "GET", "/relay/devices", { headers: asHuman(daemon.home) })).body.devices as ReadonlyArray<
-      { id: string; revoked_at: string | null }
-    >
-  )
-
-const sealedState = (page: Page, state: string) =>
-  page.locator(`html[data-sealed=${state}]`).waitFor({ state: "attached", timeout: 20_000 })
-
 describe("the dashboard through a relay that requires the sealed tunnel (Chromium)", () => {
   it.live(
     "pairs from the link, shows peers, chat and attachments sealed; refuses bad links; revocation ends it",
@@ -48,29 +27,7 @@ describe("the dashboard through a relay that requires the sealed tunnel (Chromiu
       Effect.gen(function*() {
         yield* Effect.promise(() => fs.mkdir(artifacts, { recursive: true }))
         yield* Effect.promise(() => buildDashboard({ quiet: true }))
-        const relay = yield* startRelay({ cert: Buffer.alloc(0), key: Buffer.alloc(0) }, { tls: undefined })
-        const key = yield* mintKey("carol")
-        const hop = yield* recordingHop(relay.port)
-        const daemon = yield* Effect.acquireRelease(
-          Effect.promise(() =>
-            startDaemon({
-              relay: {
-                enabled: true,
-                url: `ws://127.0.0.1:${hop.port}`,
-                api_key: key,
-                daemon_id: "laptop",
-                e2e: "required"
-              }
-            })
-          ),
-          (d) => Effect.promise(() => d.close())
-        )
-        yield* Effect.promise(() =>
-          waitFor("the relay link", async () => {
-            const h = await callApi<{ relay: { status: string } }>(daemon.url, "GET", "/health")
-            return h.body.relay.status === "connected" ? true : undefined
-          })
-        )
+        const { daemon, hop, key, relay } = yield* sealedRelay
         const agent = yield* Effect.acquireRelease(
           Effect.promise(() => FakeAgent.register(daemon, MARKERS.peer, "shop", MARKERS.description)),
           (a) => Effect.sync(() => a.close())
@@ -103,7 +60,7 @@ describe("the dashboard through a relay that requires the sealed tunnel (Chromiu
         assert.strictEqual(unpaired.peers, 403)
 
         // A wrong secret: the message, the fragment gone, nothing stored on either side.
-        const ticket = yield* mintTicket(daemon)
+        const ticket = yield* Effect.promise(() => mintTicket(daemon))
         const [secretId, secretKey] = ticket.secret.split(".") as [string, string]
         const wrongKey = secretKey.replace(/^./, (c) => (c === "A" ? "B" : "A"))
         const wrong = yield* Effect.promise(async () => {
@@ -114,14 +71,14 @@ describe("the dashboard through a relay that requires the sealed tunnel (Chromiu
         assert.include(wrong.text, "Pairing failed")
         assert.include(wrong.text, "Nothing was stored")
         assert.notInclude(wrong.href, "pair=")
-        assert.deepStrictEqual(yield* devices(daemon), [])
+        assert.deepStrictEqual(yield* Effect.promise(() => listDevices(daemon)), [])
         yield* Effect.promise(async () => {
           await page.goto(dashboard)
           await sealedState(page, "unpaired")
         })
 
         // A fresh link: paired, the fragment gone at once, the app running sealed.
-        const good = yield* mintTicket(daemon)
+        const good = yield* Effect.promise(() => mintTicket(daemon))
         const paired = yield* Effect.promise(async () => {
           // Opened afresh, as a link from the terminal opens (the wrong one above came over the open page).
           await page.goto("about:blank")
@@ -146,7 +103,7 @@ describe("the dashboard through a relay that requires the sealed tunnel (Chromiu
         assert.notInclude(paired.href, "#")
         assert.strictEqual(paired.fingerprint, good.daemon_fingerprint)
         assert.strictEqual(paired.loader, loadLoaderPage().sha256)
-        const [device] = yield* devices(daemon)
+        const [device] = yield* Effect.promise(() => listDevices(daemon))
         assert.isDefined(device)
 
         // The same link again, in a second tab: refused, and the device paired before stays the only one.
@@ -159,7 +116,7 @@ describe("the dashboard through a relay that requires the sealed tunnel (Chromiu
           return text
         })
         assert.include(reused, "Pairing failed")
-        assert.strictEqual((yield* devices(daemon)).length, 1)
+        assert.strictEqual((yield* Effect.promise(() => listDevices(daemon))).length, 1)
 
         // Chat text and an attachment, sent and shown through the channel; the event stream and a WebSocket sealed.
         const shown = yield* Effect.promise(async () => {
@@ -222,17 +179,12 @@ describe("the dashboard through a relay that requires the sealed tunnel (Chromiu
           await page.goto(dashboard)
           await sealedState(page, "started")
           await page.locator(`.peer[data-peer=${MARKERS.peer}]`).waitFor()
-          const gone = await local(daemon.url, "DELETE", `/relay/devices/${device!.id}`, {
-            headers: asHuman(daemon.home)
-          })
+          const gone = await revokeDevice(daemon, device!.id)
           await sealedState(page, "revoked")
           const text = await page.locator("body").innerText()
           // Loaded again, the stored key is refused: the same kind of page, never the data.
           await page.reload()
-          await page.locator("html[data-sealed=refused], html[data-sealed=revoked]").waitFor({
-            state: "attached",
-            timeout: 20_000
-          })
+          await sealedState(page, "refused", "revoked")
           return { status: gone.status, text, again: await page.locator("body").innerText() }
         })
         assert.strictEqual(revoked.status, 200)
@@ -245,22 +197,17 @@ describe("the dashboard through a relay that requires the sealed tunnel (Chromiu
 
         // Revoked while no page was open: the next load's channel is refused, and nothing shows.
         const closedWhileRevoked = yield* Effect.promise(async () => {
-          const ticket = (await local(daemon.url, "POST", "/relay/pair", { headers: asHuman(daemon.home) })).body
+          const ticket = await mintTicket(daemon)
           await page.goto("about:blank")
           await page.goto(`${dashboard}#pair=${ticket.secret}`)
           await sealedState(page, "started")
           await page.goto("about:blank")
-          const listed = (await local(daemon.url, "GET", "/relay/devices", { headers: asHuman(daemon.home) })).body
-            .devices as ReadonlyArray<{ id: string; revoked_at: string | null }>
-          const live = listed.filter((d) => d.revoked_at === null)
+          const live = (await listDevices(daemon)).filter((d) => d.revoked_at === null)
           for (const d of live) {
-            await local(daemon.url, "DELETE", `/relay/devices/${d.id}`, { headers: asHuman(daemon.home) })
+            await revokeDevice(daemon, d.id)
           }
           await page.goto(dashboard)
-          await page.locator("html[data-sealed=refused], html[data-sealed=revoked]").waitFor({
-            state: "attached",
-            timeout: 20_000
-          })
+          await sealedState(page, "refused", "revoked")
           return { live: live.length, text: await page.locator("body").innerText() }
         })
         assert.strictEqual(closedWhileRevoked.live, 1)
@@ -287,7 +234,7 @@ describe("the dashboard through a relay that requires the sealed tunnel (Chromiu
 
         // A link opened while signed out at the relay: the sign-in carries it on, and the browser pairs.
         const signedOut = yield* Effect.promise(async () => {
-          const ticket = (await local(daemon.url, "POST", "/relay/pair", { headers: asHuman(daemon.home) })).body
+          const ticket = await mintTicket(daemon)
           const fresh = await browser.newContext()
           const tab = await fresh.newPage()
           const tabErrors: Array<string> = []
@@ -306,7 +253,10 @@ describe("the dashboard through a relay that requires the sealed tunnel (Chromiu
           return { href, tabErrors }
         })
         assert.notInclude(signedOut.href, "pair=")
-        assert.strictEqual((yield* devices(daemon)).filter((d) => d.revoked_at === null).length, 1)
+        assert.strictEqual(
+          (yield* Effect.promise(() => listDevices(daemon))).filter((d) => d.revoked_at === null).length,
+          1
+        )
         assert.deepStrictEqual(signedOut.tabErrors, [])
       }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))),
     120_000
