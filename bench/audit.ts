@@ -32,7 +32,7 @@ const side = async (cert: ReturnType<typeof makeCert>, name: string, audit: bool
   const base = `https://127.0.0.1:${relay.port}`
   const daemon = ManagedRuntime.make(
     TunnelClientLive(app, { ca: cert.ca }).pipe(Layer.provide(ConfigMemory(fs.mkdtempSync(path.join(dir, "home-")), {
-      relay: { enabled: true, url: base, api_key: key, daemon_id: name }
+      relay: { enabled: true, url: base, api_key: key, daemon_id: name, e2e: "off" }
     })))
   )
   await waitFor(

@@ -196,7 +196,7 @@ export async function run(): Promise<void> {
   const daemon = ManagedRuntime.make(DaemonLive.pipe(Layer.provide(ConfigMemory(home, {
     daemon: { port: 0 },
     logging: { level: "error" },
-    relay: { enabled: true, url: base, api_key: daemonKey, daemon_id: "bench" }
+    relay: { enabled: true, url: base, api_key: daemonKey, daemon_id: "bench", e2e: "off" }
   }))))
   const download = ManagedRuntime.make(
     Layer.mergeAll(
@@ -205,7 +205,7 @@ export async function run(): Promise<void> {
         Layer.provideMerge(NodeHttpServer.layer(http.createServer, { port: 0, host: "127.0.0.1" }))
       )
     ).pipe(Layer.provide(ConfigMemory(fs.mkdtempSync(path.join(tmp, "dl-")), {
-      relay: { enabled: true, url: base, api_key: downloadKey, daemon_id: "download" }
+      relay: { enabled: true, url: base, api_key: downloadKey, daemon_id: "download", e2e: "off" }
     })))
   )
   const agents: Array<http.Agent> = []

@@ -56,7 +56,7 @@ export const run = async () => {
     )
     stops.push(() => holder!.child.kill("SIGKILL"), () => forwarder!.child.kill("SIGKILL"))
     const home = await tempHome()
-    const relay = { enabled: true, url: holder!.url, api_key: key, daemon_id: "bench" }
+    const relay = { enabled: true, url: holder!.url, api_key: key, daemon_id: "bench", e2e: "off" }
     await Effect.runPromise(updateConfigFile(resolvePaths({ REPOWIRE_HOME: home }), [
       { keyPath: ["relay"], value: relay },
       { keyPath: ["logging", "level"], value: "error" }

@@ -48,6 +48,7 @@ export async function buildDashboard({ outDir: finalDir = join(root, "dist/dashb
     jsGzipBytes: gzipSync(jsBytes, { level: 9 }).length,
     cssGzipBytes: gzipSync(cssBytes, { level: 9 }).length
   }
+  await writeFile(join(outDir, "loader.html"), await buildLoader())
   await writeFile(join(outDir, "manifest.json"), JSON.stringify(manifest, null, 2))
   const old = `${finalDir}.old-${suffix}`
   await rename(finalDir, old).catch(() => undefined)
@@ -57,6 +58,28 @@ export async function buildDashboard({ outDir: finalDir = join(root, "dist/dashb
     console.error(`dashboard: ${js} ${manifest.jsGzipBytes} B gzipped, ${css} ${manifest.cssGzipBytes} B gzipped`)
   }
   return manifest
+}
+
+/**
+ * The sealed dashboard's loader page: one inline script (the page's CSP pins its hash), no
+ * other asset, so the page's SHA-256 covers all the code a relay serves for it.
+ */
+async function buildLoader() {
+  const result = await build({
+    entryPoints: [join(here, "src/sealed/loader.ts")],
+    write: false,
+    bundle: true,
+    minify: true,
+    format: "iife",
+    platform: "browser",
+    target: ["es2020", "chrome100", "firefox100", "safari15"],
+    legalComments: "none",
+    logLevel: "warning"
+  })
+  const script = result.outputFiles[0].text.trim()
+  if (script.includes("</script")) throw new Error("the loader's script cannot be inlined: it contains </script")
+  const template = await readFile(join(here, "loader.html"), "utf8")
+  return template.replace("%LOADER%", () => script)
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

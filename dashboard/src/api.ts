@@ -1,8 +1,10 @@
 import type { AuditPage } from "./state/accessLog.js"
 import type { Ask, AttachmentRef, Health, MeshEvent, Peer, PolicyView, Schedule } from "./state/types.js"
+import { transportFetch } from "./transport.js"
 
 // Every URL is relative to the page (served at …/dashboard), so the same build works on the
 // daemon and through the relay. Credentials are cookies the server set; page JS holds none.
+// Through a relay that requires the sealed tunnel, transportFetch carries them sealed.
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -11,7 +13,7 @@ export class ApiError extends Error {
 }
 
 const request = async <A>(url: string, init?: RequestInit): Promise<A> => {
-  const response = await fetch(url, {
+  const response = await transportFetch(url, {
     credentials: "same-origin",
     ...init,
     headers: { accept: "application/json", ...init?.headers }

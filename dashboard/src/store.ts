@@ -12,6 +12,7 @@ import {
 import { applyPeerEvents, type PeerMap, peerMap } from "./state/peers.js"
 import type { Health, MeshEvent, MeshEventType } from "./state/types.js"
 import { backoffMs } from "./state/windowing.js"
+import { openEventSource } from "./transport.js"
 
 export type StreamState = "connecting" | "live" | "reconnecting"
 
@@ -162,7 +163,7 @@ export class Store {
 
   private connect() {
     this.source?.close()
-    const source = new EventSource(streamUrl(this.state.log.lastId), { withCredentials: true })
+    const source = openEventSource(streamUrl(this.state.log.lastId), { withCredentials: true })
     this.source = source
     const onMessage = (message: MessageEvent<string>) => {
       const event = parseEventData(message.data)

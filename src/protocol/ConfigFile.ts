@@ -111,10 +111,10 @@ export const RelaySection = Schema.Struct({
   ),
   /**
    * `required`: tunnelled requests are answered only inside a paired device's sealed channel
-   * (the relay cannot read or downgrade them); `off`: the plain tunnel the relay can read.
-   * `off` by default until the dashboard can pair and open the channel itself (README).
+   * (the relay cannot read or downgrade them), the default; `off`: the plain tunnel the relay
+   * can read, for clients that do not speak the sealed channel.
    */
-  e2e: field(Schema.Literal("required", "off"), "off")
+  e2e: field(Schema.Literal("required", "off"), "required")
 })
 
 export const LoggingSection = Schema.Struct({

@@ -40,7 +40,7 @@ const replicas = async (n: number, db: string) => {
 /** A real daemon process whose relay link dials `url`. */
 const daemonFor = async (url: string, key: string) => {
   const home = await tempHome()
-  const relay = { enabled: true, url, api_key: key, daemon_id: "laptop" }
+  const relay = { enabled: true, url, api_key: key, daemon_id: "laptop", e2e: "off" }
   await Effect.runPromise(
     updateConfigFile(resolvePaths({ REPOWIRE_HOME: home }), [
       { keyPath: ["relay"], value: relay },

@@ -3,7 +3,7 @@ import { Effect, Logger, LogLevel } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { LOADER_SHA256 } from "../../src/programs/daemon/LoaderPage.js"
+import { loadLoaderPage } from "../../src/programs/daemon/LoaderPage.js"
 import { SealedChannel } from "../../src/protocol/sealed/ChannelClient.js"
 import { generateKeyPair } from "../../src/protocol/sealed/Primitives.js"
 import { mintKey, RelayServicesLayer, startRelay, tempDir } from "../relay/harness.js"
@@ -90,7 +90,7 @@ describe("the sealed channel through a real relay", () => {
         assert.include(page.text, "Pair this browser: run <code>repowire relay pair</code>")
         assert.notInclude(page.text, MARKERS.peer)
         // Byte for byte the page whose digest `repowire relay pair` prints.
-        assert.strictEqual(createHash("sha256").update(page.text).digest("hex"), LOADER_SHA256)
+        assert.strictEqual(createHash("sha256").update(page.text).digest("hex"), loadLoaderPage().sha256)
         const peers = yield* Effect.promise(() => relayCall(relay.url, cookie, "GET", "/peers"))
         assert.strictEqual(peers.status, 403)
         assert.include(peers.text, "repowire relay pair")

@@ -53,7 +53,20 @@ layer(ConfigMemory("/nonexistent-repowire-home", { relay: { ...relay, e2e: "requ
 )
 
 layer(ConfigMemory("/nonexistent-repowire-home", { relay }))(
-  "relay.e2e: off (the default while the dashboard cannot pair)",
+  "relay.e2e unset on a daemon that enables the relay",
+  (it) => {
+    it.effect("is required: the plain tunnel answers nothing but the pairing and the channel", () =>
+      Effect.gen(function*() {
+        assert.strictEqual((yield* Config).values.relay.e2e, "required")
+        assert.strictEqual(yield* verdictOf({}), "refuse 403")
+        assert.strictEqual(yield* verdictOf({ method: "POST", url: "/notify" }), "refuse 403")
+        assert.strictEqual(yield* verdictOf({ url: "/dashboard" }), "admit")
+      }))
+  }
+)
+
+layer(ConfigMemory("/nonexistent-repowire-home", { relay: { ...relay, e2e: "off" } }))(
+  "relay.e2e: off",
   (it) => {
     it.effect("the plain tunnel answers its allow-list", () =>
       Effect.gen(function*() {

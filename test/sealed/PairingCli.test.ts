@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { readFileSync, statSync } from "node:fs"
 import * as path from "node:path"
-import { LOADER_SHA256 } from "../../src/programs/daemon/LoaderPage.js"
+import { loadLoaderPage } from "../../src/programs/daemon/LoaderPage.js"
 import { fromBase64Url, toBase64Url, utf8 } from "../../src/protocol/sealed/Bytes.js"
 import { pairingPsk, parsePairingSecret, startPairing } from "../../src/protocol/sealed/Pairing.js"
 import { generateKeyPair } from "../../src/protocol/sealed/Primitives.js"
@@ -56,7 +56,7 @@ describe("repowire relay pair / devices against a running daemon", () => {
       // The terminal QR code: a square of half-block rows (two modules a row), about 20 for this link.
       assert.isAtLeast(stdout.split("\n").filter((line) => /[█▀▄].*[█▀▄].*[█▀▄]/.test(line)).length, 15)
       assert.match(stdout, /daemon identity: [0-9a-f]{64}/)
-      assert.include(stdout, `loader page SHA-256: ${LOADER_SHA256}`)
+      assert.include(stdout, `loader page SHA-256: ${loadLoaderPage().sha256}`)
 
       for (const file of ["x25519.key", "ed25519.key"]) {
         assert.strictEqual(statSync(path.join(home, "identity", file)).mode & 0o777, 0o600, file)

@@ -1,5 +1,24 @@
 import type { Health } from "../state/types.js"
 import type { StreamState } from "../store.js"
+import { sealedInfo } from "../transport.js"
+
+/** Through a sealed relay: the daemon identity this browser pinned and the loader page it ran. */
+const Sealed = () => {
+  const sealed = sealedInfo()
+  if (sealed === undefined) return null
+  const loader = sealed.loaderSha256()
+  return (
+    <span
+      class="sealed"
+      data-fingerprint={sealed.daemonFingerprint}
+      data-loader-sha256={loader ?? ""}
+      title={`sealed channel to daemon ${sealed.daemonFingerprint}; loader page SHA-256 ${loader ?? "(checking)"}`}
+    >
+      sealed · daemon {sealed.daemonFingerprint.slice(0, 16)}
+      {loader === undefined ? null : ` · loader ${loader.slice(0, 16)}`}
+    </span>
+  )
+}
 
 const uptime = (
   s: number
@@ -9,6 +28,7 @@ export const HealthBar = ({ health, stream }: { health: Health | null; stream: S
   <div class="health" data-stream={stream}>
     <span class={`dot live-${stream}`} title={`event stream ${stream}`} />
     <span class="stream">{stream}</span>
+    <Sealed />
     {health === null ? null : (
       <>
         <span title="daemon">v{health.version} · up {uptime(health.uptime_s)}</span>

@@ -5,7 +5,7 @@ import { Config } from "../../services/Config.js"
 import { SealedDevice, Tunnelled } from "../../services/RequestContext.js"
 import { assetContentType, type DashboardAssets, defaultAssetsDir, loadDashboardAssets } from "./DashboardAssets.js"
 import { hasDashboardSession, withNewSession, withoutSession } from "./DashboardSession.js"
-import { LOADER_CSP, LOADER_PAGE } from "./LoaderPage.js"
+import { type LoaderPage, loadLoaderPage, textOnlyLoader } from "./LoaderPage.js"
 import { loginPage } from "./LoginPage.js"
 
 /** No inline script or style, no framing, connections only back to where the page came from. */
@@ -52,17 +52,19 @@ const needsPairing = Effect.gen(function*() {
   return (yield* Config).values.relay.e2e === "required"
 })
 
-const loader = HttpServerResponse.text(LOADER_PAGE, {
-  contentType: "text/html; charset=utf-8",
-  headers: { ...pageHeaders, "content-security-policy": LOADER_CSP, "cache-control": "no-store" }
-})
+const loaderResponse = (page: LoaderPage) =>
+  HttpServerResponse.text(page.html, {
+    contentType: "text/html; charset=utf-8",
+    headers: { ...pageHeaders, "content-security-policy": page.csp, "cache-control": "no-store" }
+  })
 
 const notBuilt = html(
   "<!doctype html><title>repowire</title><p>The dashboard is not built. Run <code>npm run build</code>.</p>",
   503
 )
 
-export const makeDashboardRoutes = (assets: DashboardAssets | undefined) => {
+export const makeDashboardRoutes = (assets: DashboardAssets | undefined, loaderPage: LoaderPage = textOnlyLoader) => {
+  const loader = loaderResponse(loaderPage)
   const index = Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     // The router also matches /dashboard/, where the page's relative URLs would point elsewhere.
@@ -127,5 +129,8 @@ export const makeDashboardRoutes = (assets: DashboardAssets | undefined) => {
 
 /** The dashboard routes on the build found beside the program (dist/dashboard). */
 export const DashboardRoutes = Layer.unwrapEffect(
-  Effect.sync(() => makeDashboardRoutes(loadDashboardAssets(defaultAssetsDir())))
+  Effect.sync(() => {
+    const dir = defaultAssetsDir()
+    return makeDashboardRoutes(loadDashboardAssets(dir), loadLoaderPage(dir))
+  })
 )

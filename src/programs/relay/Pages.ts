@@ -1,13 +1,24 @@
 import { HttpServerResponse } from "@effect/platform"
+import { createHash } from "node:crypto"
 import { type AnyWireError, errorResponse } from "../../protocol/Errors.js"
 import type { DaemonSeen } from "../../services/RelayRouter.js"
 
 const escape = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" })[c]!)
 
+/**
+ * A pairing link (`/dashboard#pair=…`) opened while signed out lands here with its fragment;
+ * the forms carry it on (in their action's fragment, which never reaches the relay) so the
+ * dashboard the sign-in redirects to still gets it. The pages' only script, pinned by its hash.
+ */
+const CARRY_PAIRING_LINK =
+  `if(location.hash.startsWith("#pair="))for(const f of document.forms)f.action=f.getAttribute("action")+location.hash`
+
+const scriptHash = createHash("sha256").update(CARRY_PAIRING_LINK).digest("base64")
+
 export const securityHeaders = (tls: boolean): Record<string, string> => ({
   "content-security-policy":
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    `default-src 'none'; script-src 'sha256-${scriptHash}'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'`,
   "x-content-type-options": "nosniff",
   // same-origin: with no-referrer Chromium sends `Origin: null` on the key form's POST, which the
   // sameOrigin check refuses, so a real browser could never log in.
@@ -26,7 +37,7 @@ body{font:16px system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1
 h1{font-size:1.4rem}input,button{font:inherit;padding:.5rem;margin:.25rem 0}input{width:100%;box-sizing:border-box}
 .error{color:#b00020;background:#fdecee;padding:.5rem;border-radius:4px}.muted{color:#666;font-size:.9rem}
 li{margin:.4rem 0}
-</style></head><body>${body}</body></html>`
+</style></head><body>${body}<script>${CARRY_PAIRING_LINK}</script></body></html>`
 
 export const landingPage = (error?: string) =>
   layout(

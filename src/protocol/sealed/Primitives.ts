@@ -90,18 +90,29 @@ export const dh = (pair: KeyPair, publicKey: Uint8Array): Effect.Effect<Uint8Arr
 export const aesKey = (k: Uint8Array): Effect.Effect<CryptoKey> =>
   Effect.promise(() => subtle().importKey("raw", buf(k), { name: "AES-GCM" }, false, ["encrypt", "decrypt"]))
 
-/** The Noise AESGCM nonce: 32 bits of zeros, then the 64-bit counter big-endian. */
-export const nonceBytes = (n: bigint): Uint8Array => {
+/**
+ * The Noise AESGCM nonce: 32 bits of zeros, then the 64-bit counter big-endian. The sealed
+ * channel's records put their stream id in those first 32 bits instead (`prefix`).
+ */
+export const nonceBytes = (n: bigint, prefix = 0): Uint8Array => {
   const iv = new Uint8Array(12)
-  new DataView(iv.buffer).setBigUint64(4, n, false)
+  const view = new DataView(iv.buffer)
+  view.setUint32(0, prefix, false)
+  view.setBigUint64(4, n, false)
   return iv
 }
 
-export const encrypt = (key: CryptoKey, n: bigint, ad: Uint8Array, plaintext: Uint8Array): Effect.Effect<Uint8Array> =>
+export const encrypt = (
+  key: CryptoKey,
+  n: bigint,
+  ad: Uint8Array,
+  plaintext: Uint8Array,
+  prefix = 0
+): Effect.Effect<Uint8Array> =>
   Effect.promise(async () =>
     new Uint8Array(
       await subtle().encrypt(
-        { name: "AES-GCM", iv: buf(nonceBytes(n)), additionalData: buf(ad), tagLength: 128 },
+        { name: "AES-GCM", iv: buf(nonceBytes(n, prefix)), additionalData: buf(ad), tagLength: 128 },
         key,
         buf(plaintext)
       )
@@ -112,13 +123,14 @@ export const decrypt = (
   key: CryptoKey,
   n: bigint,
   ad: Uint8Array,
-  ciphertext: Uint8Array
+  ciphertext: Uint8Array,
+  prefix = 0
 ): Effect.Effect<Uint8Array, DecryptFailed> =>
   Effect.tryPromise({
     try: async () =>
       new Uint8Array(
         await subtle().decrypt(
-          { name: "AES-GCM", iv: buf(nonceBytes(n)), additionalData: buf(ad), tagLength: 128 },
+          { name: "AES-GCM", iv: buf(nonceBytes(n, prefix)), additionalData: buf(ad), tagLength: 128 },
           key,
           buf(ciphertext)
         )

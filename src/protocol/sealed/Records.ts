@@ -12,13 +12,15 @@ import {
 } from "./SealedErrors.js"
 
 /**
- * Sealed records: one direction of one stream, under its own AES-256-GCM key.
+ * Sealed records: one direction of one stream, under its direction's AES-256-GCM key. The
+ * AES-GCM nonce is the stream's id (32 bits), then the record's counter (64 bits), big-endian:
+ * a stream id is used once per direction, so no key and nonce ever repeat.
  *
  * A record (integers big-endian):
  *
  *   offset  size  field
  *        0     1  type     0x01 data, 0x02 end (its plaintext is empty)
- *        1     8  counter  the record's number on its stream, from 0; also the AES-GCM nonce
+ *        1     8  counter  the record's number on its stream, from 0
  *        9     4  length   bytes of ciphertext that follow: plaintext + 16-byte tag
  *       13     n  ciphertext
  *
@@ -51,10 +53,14 @@ const header = (type: number, counter: number, length: number) => {
 export class RecordSealer {
   private counter = 0
   private ended = false
-  private constructor(private readonly key: CryptoKey, readonly limit: number) {}
+  private constructor(private readonly key: CryptoKey, readonly limit: number, private readonly stream: number) {}
 
   static readonly make = (key: Uint8Array, limit = MAX_RECORD_PLAINTEXT) =>
-    Effect.map(aesKey(key), (k) => new RecordSealer(k, limit))
+    Effect.map(aesKey(key), (k) => new RecordSealer(k, limit, 0))
+
+  /** Stream `stream`'s sealer under a direction key shared by every stream of a session. */
+  static readonly under = (key: CryptoKey, stream: number, limit = MAX_RECORD_PLAINTEXT) =>
+    new RecordSealer(key, limit, stream)
 
   private next(type: number, plaintext: Uint8Array): Effect.Effect<Uint8Array, StreamClosed> {
     if (this.ended) return Effect.fail(new StreamClosed({ message: "the stream already ended" }))
@@ -65,7 +71,10 @@ export class RecordSealer {
     const counter = this.counter++
     if (type === END) this.ended = true
     const ad = header(type, counter, plaintext.length + TAG)
-    return Effect.map(encrypt(this.key, BigInt(counter), ad, plaintext), (ciphertext) => concat(ad, ciphertext))
+    return Effect.map(
+      encrypt(this.key, BigInt(counter), ad, plaintext, this.stream),
+      (ciphertext) => concat(ad, ciphertext)
+    )
   }
 
   /** One data record; more than `limit` bytes is refused (see `sealAll`). */
@@ -103,10 +112,14 @@ export class RecordOpener {
   private ended = false
   private failed: RecordError | undefined
   private buffer: Uint8Array = new Uint8Array(0)
-  private constructor(private readonly key: CryptoKey, readonly limit: number) {}
+  private constructor(private readonly key: CryptoKey, readonly limit: number, private readonly stream: number) {}
 
   static readonly make = (key: Uint8Array, limit = MAX_RECORD_PLAINTEXT) =>
-    Effect.map(aesKey(key), (k) => new RecordOpener(k, limit))
+    Effect.map(aesKey(key), (k) => new RecordOpener(k, limit, 0))
+
+  /** Stream `stream`'s opener under a direction key shared by every stream of a session. */
+  static readonly under = (key: CryptoKey, stream: number, limit = MAX_RECORD_PLAINTEXT) =>
+    new RecordOpener(key, limit, stream)
 
   get complete(): boolean {
     return this.ended
@@ -156,7 +169,7 @@ export class RecordOpener {
     if (counter < expected) return this.stop(new RecordReplayed({ expected: this.expected, got: Number(counter) }))
     if (counter > expected) return this.stop(new RecordReordered({ expected: this.expected, got: Number(counter) }))
     if (type !== DATA && type !== END) return this.stop(new RecordAltered({ message: "unknown sealed record type" }))
-    return decrypt(this.key, counter, record.subarray(0, HEADER), record.subarray(HEADER)).pipe(
+    return decrypt(this.key, counter, record.subarray(0, HEADER), record.subarray(HEADER), this.stream).pipe(
       Effect.catchAll(() => this.stop(new RecordAltered({ message: "a sealed record did not authenticate" }))),
       Effect.flatMap((data): Effect.Effect<Opened, RecordError> => {
         this.expected++

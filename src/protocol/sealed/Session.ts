@@ -1,30 +1,30 @@
 import { Effect } from "effect"
 import { concat, utf8 } from "./Bytes.js"
 import type { HandshakeResult } from "./Handshake.js"
-import { hmacKey, hmacWith } from "./Primitives.js"
+import { aesKey, hmac } from "./Primitives.js"
 import { RecordOpener, RecordSealer } from "./Records.js"
 import { StreamClosed } from "./SealedErrors.js"
 
-const STREAM_LABEL = utf8("repowire/sealed/stream/v1")
+const DIRECTION_LABEL = utf8("repowire/sealed/direction/v2")
+const MAX_STREAM_ID = 0xffff_ffff
 
-const streamIdBytes = (stream: number) => {
-  const bytes = new Uint8Array(8)
-  new DataView(bytes.buffer).setBigUint64(0, BigInt(stream), false)
-  return bytes
-}
+/** HKDF-Expand (RFC 5869) of one block: a transport key (uniformly random, from Noise's Split) as the PRK. */
+const directionKey = (transportKey: Uint8Array): Promise<CryptoKey> =>
+  Effect.runPromise(Effect.flatMap(hmac(transportKey, concat(DIRECTION_LABEL, Uint8Array.of(1))), aesKey))
 
 /**
  * A session after its handshake. The tunnel carries many streams at once (one per request,
  * event stream or WebSocket), and the relay may deliver them in any order relative to each
- * other, so each stream and direction gets its own key: HKDF-Expand (RFC 5869) of one block,
- * with that direction's transport key (uniformly random, from Noise's Split) as the PRK and
- * the label and stream id as info. Records then count from 0 on each; a stream id is used
- * once per direction, so no key and counter repeat. The two PRKs are imported once per session.
+ * other, so records are counted from 0 on each stream and direction. Each direction has one
+ * AES-256-GCM key, derived once per session from Noise's transport key for it (never the
+ * Noise CipherState's own key, so no nonce it uses can meet ours); a record's nonce is its
+ * stream id and counter (Records.ts). A stream id is used once per direction, so no key and
+ * nonce repeat, and a stream costs no key derivation of its own.
  */
 export class SealedSession {
   private readonly sent = new Set<number>()
   private readonly received = new Set<number>()
-  private prks: { send?: Promise<CryptoKey>; receive?: Promise<CryptoKey> } = {}
+  private keys: { send?: Promise<CryptoKey>; receive?: Promise<CryptoKey> } = {}
 
   private constructor(
     readonly remoteStatic: Uint8Array,
@@ -39,27 +39,26 @@ export class SealedSession {
     return new SealedSession(result.remoteStatic, result.handshakeHash, send.rawKey, receive.rawKey)
   }
 
-  private keyFor(stream: number, direction: "send" | "receive") {
+  private keyFor(stream: number, direction: "send" | "receive"): Effect.Effect<CryptoKey, StreamClosed> {
     const used = direction === "send" ? this.sent : this.received
-    if (!Number.isSafeInteger(stream) || stream < 0) {
-      return Effect.fail(new StreamClosed({ message: `stream id ${stream} is not a non-negative integer` }))
+    if (!Number.isSafeInteger(stream) || stream < 0 || stream > MAX_STREAM_ID) {
+      return Effect.fail(new StreamClosed({ message: `stream id ${stream} is not a 32-bit unsigned integer` }))
     }
     if (used.has(stream)) {
       return Effect.fail(new StreamClosed({ message: `stream ${stream} was already used in this direction` }))
     }
     used.add(stream)
-    const prk = this.prks[direction] ??= hmacKey(direction === "send" ? this.sendKey : this.receiveKey)
-    const info = concat(STREAM_LABEL, streamIdBytes(stream), Uint8Array.of(1))
-    return Effect.flatMap(Effect.promise(() => prk), (key) => hmacWith(key, info))
+    const key = this.keys[direction] ??= directionKey(direction === "send" ? this.sendKey : this.receiveKey)
+    return Effect.promise(() => key)
   }
 
   /** The sealer of this party's records on `stream`; each stream id once. */
   outgoing(stream: number): Effect.Effect<RecordSealer, StreamClosed> {
-    return Effect.flatMap(this.keyFor(stream, "send"), (key) => RecordSealer.make(key))
+    return Effect.map(this.keyFor(stream, "send"), (key) => RecordSealer.under(key, stream))
   }
 
   /** The opener of the peer's records on `stream`; each stream id once. */
   incoming(stream: number): Effect.Effect<RecordOpener, StreamClosed> {
-    return Effect.flatMap(this.keyFor(stream, "receive"), (key) => RecordOpener.make(key))
+    return Effect.map(this.keyFor(stream, "receive"), (key) => RecordOpener.under(key, stream))
   }
 }

@@ -7,7 +7,7 @@ import { HUMAN_CREDENTIAL_FILE } from "../../../protocol/HomeFiles.js"
 import type { PairedDevice } from "../../../protocol/sealed/Devices.js"
 import { Config } from "../../../services/Config.js"
 import { DaemonClient } from "../../../services/DaemonClient.js"
-import { LOADER_SHA256 } from "../../daemon/LoaderPage.js"
+import { loadLoaderPage } from "../../daemon/LoaderPage.js"
 import { ClientLayer, printJson, runCommand } from "../Client.js"
 import { fail } from "../CliError.js"
 
@@ -50,7 +50,9 @@ export const pairCommand = Command.make("pair", {}, () =>
       yield* Console.log(link)
       yield* Console.log(`\n${qr}`)
       yield* Console.log(`daemon identity: ${ticket.daemon_fingerprint}`)
-      yield* Console.log(`loader page SHA-256: ${LOADER_SHA256} (what this daemon serves an unpaired browser)`)
+      yield* Console.log(
+        `loader page SHA-256: ${loadLoaderPage().sha256} (the page the relay must serve at /dashboard)`
+      )
       yield* Console.log("The part after # never reaches the relay. Anyone with this link can pair until it is used.")
     }).pipe(Effect.provide(ClientLayer))
   )).pipe(Command.withDescription("Print a one-time link (and QR code) that pairs a browser with this daemon"))
