@@ -7,6 +7,7 @@ import { EventLog } from "../services/EventLog.js"
 import { Ids } from "../services/Ids.js"
 import { type PeerFilter, PeerRegistry } from "../services/PeerRegistry.js"
 import { Transports } from "../services/Transports.js"
+import { machineNameOf } from "./mesh/MachineName.js"
 import { nextFreeName } from "./PeerNames.js"
 import { makePeerTable } from "./registry/PeerTable.js"
 import { makePeerView } from "./registry/PeerView.js"
@@ -30,7 +31,7 @@ export const PeerRegistryLive = Layer.effect(
     const peerView = makePeerView(table, transports, events, idleTimeout)
     const { get, liveNamesInCircle, load, view } = peerView
     const { authenticate, byTokenNow, resolve, resolveNow, touch } = makeSeenAndResolve(db, table, peerView, events)
-    const { dashboard, register } = makeRegister(table, peerView, events, ids)
+    const { dashboard, register } = makeRegister(table, peerView, events, ids, machineNameOf(values))
 
     const list = Effect.fnUntraced(function*(filter: PeerFilter) {
       const now = yield* Clock.currentTimeMillis

@@ -69,6 +69,8 @@ export const Health = Schema.Struct({
   ok: Schema.Boolean,
   version: Schema.String,
   uptime_s: Schema.Number,
+  /** `daemon.machine_name` (default: the host name): the `machine` of this daemon's peers. */
+  machine: Schema.String,
   peers: Schema.Struct({ online: Schema.Int, busy: Schema.Int, offline: Schema.Int }),
   relay: RelayStatus,
   /** The access rules (policy.yaml): in force, invalid (the last good rules stay), or none. */

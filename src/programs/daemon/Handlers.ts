@@ -1,9 +1,11 @@
 import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
 import { Effect, Layer } from "effect"
+import { machineNameOf } from "../../layers/mesh/MachineName.js"
 import { DaemonApi } from "../../protocol/DaemonApi.js"
 import { Forbidden } from "../../protocol/Errors.js"
 import { PEER_TOKEN_HEADER } from "../../protocol/Peer.js"
 import { Asks } from "../../services/Asks.js"
+import { Config } from "../../services/Config.js"
 import { Deliveries } from "../../services/Deliveries.js"
 import { EventLog } from "../../services/EventLog.js"
 import { MessageRouter } from "../../services/MessageRouter.js"
@@ -26,12 +28,14 @@ const HealthHandlers = HttpApiBuilder.group(DaemonApi, "health", (handlers) =>
     const registry = yield* PeerRegistry
     const tunnel = yield* TunnelClient
     const policy = yield* Policy
+    const machine = machineNameOf((yield* Config).values)
     return handlers.handle("health", () =>
       Effect.all({ peers: registry.counts, relay: tunnel.status }).pipe(
         Effect.map(({ peers, relay }) => ({
           ok: true,
           version: VERSION,
           uptime_s: Math.round((Date.now() - startedAt) / 1000),
+          machine,
           peers,
           relay,
           policy: policy.health()
