@@ -12,6 +12,7 @@ import { nextFreeName } from "./PeerNames.js"
 import { makePeerTable } from "./registry/PeerTable.js"
 import { makePeerView } from "./registry/PeerView.js"
 import { makeRegister } from "./registry/Register.js"
+import { makeRemotePeers } from "./registry/RemotePeers.js"
 import { makeSeenAndResolve } from "./registry/SeenAndResolve.js"
 
 /** The registry's parts live in `registry/`; this assembles them and holds the plain updates. */
@@ -31,6 +32,7 @@ export const PeerRegistryLive = Layer.effect(
     const peerView = makePeerView(table, transports, events, idleTimeout)
     const { get, liveNamesInCircle, load, view } = peerView
     const { authenticate, byTokenNow, resolve, resolveNow, touch } = makeSeenAndResolve(db, table, peerView, events)
+    const { remoteGone, remoteIds, syncRemote } = makeRemotePeers(db, table, events)
     const { dashboard, register } = makeRegister(table, peerView, events, ids, machineNameOf(values))
 
     const list = Effect.fnUntraced(function*(filter: PeerFilter) {
@@ -107,6 +109,10 @@ export const PeerRegistryLive = Layer.effect(
       touch,
       remove,
       dashboard,
+      syncRemote,
+      remoteGone,
+      remoteIds,
+      localPeers: Effect.flatMap(table.matching((r) => r.link === null), view),
       counts
     })
   })

@@ -17,6 +17,7 @@ import {
   SpawnRefusedBody,
   UnauthorizedBody
 } from "./Errors.js"
+import { MeshGroup } from "./MeshApi.js"
 import { ChatReportRequest, EventList } from "./MeshEvent.js"
 import {
   AckAccepted,
@@ -262,6 +263,7 @@ export class DaemonApi extends HttpApi.make("repowire")
   .add(SpawnGroup)
   .add(PolicyGroup)
   .add(SealedGroup)
+  .add(MeshGroup)
   .addError(BadRequestBody)
   .addError(UnauthorizedBody)
 {}

@@ -17,6 +17,7 @@ import { Spawner } from "../../services/Spawner.js"
 import { TunnelClient } from "../../services/TunnelClient.js"
 import { VERSION } from "../../Version.js"
 import { authorizeFor, authorizeRegistration, currentSender } from "./Caller.js"
+import { MeshHandlers } from "./MeshHandlers.js"
 import { readAsk, readFilter, readOne, spawnGate } from "./PolicyChecks.js"
 import { PolicyHandlers } from "./PolicyHandlers.js"
 import { SealedHandlers } from "./SealedHandlers.js"
@@ -263,5 +264,6 @@ export const DaemonHandlers = Layer.mergeAll(
   SchedulesHandlers,
   SpawnHandlers,
   PolicyHandlers,
+  MeshHandlers,
   SealedHandlers
 )
