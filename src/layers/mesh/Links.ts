@@ -41,6 +41,8 @@ interface Joining {
 /** Everything this daemon knows about one other daemon of its user, by relay daemon id. */
 interface Remote {
   present: boolean
+  /** Frames from this daemon, handled one after another: a record must not overtake the handshake before it. */
+  tail: Promise<void>
   machine?: string | undefined
   pipe?: SealedPipe | undefined
   initiating?: Handshake | undefined
@@ -58,6 +60,7 @@ const JOIN_TIMEOUT_MS = 15_000
  */
 export class Links {
   private readonly remotes = new Map<string, Remote>()
+  private stopped = false
 
   constructor(
     private readonly identity: SealedIdentity["Type"],
@@ -69,7 +72,7 @@ export class Links {
 
   private remote(daemonId: string): Remote {
     let remote = this.remotes.get(daemonId)
-    if (remote === undefined) this.remotes.set(daemonId, remote = { present: false })
+    if (remote === undefined) this.remotes.set(daemonId, remote = { present: false, tail: Promise.resolve() })
     return remote
   }
 
@@ -126,8 +129,14 @@ export class Links {
     }
   }
 
+  /** The daemon is stopping: late timers and frames find the store closed, so they do nothing. */
+  stop(): void {
+    this.stopped = true
+  }
+
   /** Starts a session with a linked daemon when this side is the one that starts them. */
   connect(daemonId: string): void {
+    if (this.stopped) return
     const link = this.store.links().find((l) => l.daemon_id === daemonId)
     const remote = this.remote(daemonId)
     if (link === undefined || !remote.present || remote.pipe || remote.initiating) return
@@ -144,6 +153,7 @@ export class Links {
 
   /** Every linked daemon that is present but has no session: try again (a lost handshake message). */
   retry(): void {
+    if (this.stopped) return
     for (const link of this.store.links()) {
       const remote = this.remotes.get(link.daemon_id)
       if (remote?.present && !remote.pipe) {
@@ -156,6 +166,11 @@ export class Links {
   frame(from: string, payload: Uint8Array): void {
     const remote = this.remote(from)
     remote.present = true
+    remote.tail = remote.tail.then(() => this.handle(from, remote, payload))
+  }
+
+  private handle(from: string, remote: Remote, payload: Uint8Array): Promise<void> | void {
+    if (this.stopped) return
     const kind = payload[0]
     const body = payload.subarray(1)
     switch (kind) {
@@ -165,23 +180,23 @@ export class Links {
         this.send(from, Uint8Array.of(Kind.SessionRefused))
         return
       case Kind.Session1:
-        return void this.run(this.answerSession(from, remote, body))
+        return this.run(this.answerSession(from, remote, body))
       case Kind.Session2:
-        return void this.run(this.finishSession(from, remote, body))
+        return this.run(this.finishSession(from, remote, body))
       case Kind.Session3:
-        return void this.run(this.acceptSession(from, remote, body))
+        return this.run(this.acceptSession(from, remote, body))
       case Kind.SessionRefused:
         this.drop(from)
         if (remote.initiating === undefined) setTimeout(() => this.connect(from), 200)
         return
       case Kind.Join1:
-        return void this.run(this.answerJoin(from, remote, payload))
+        return this.run(this.answerJoin(from, remote, payload))
       case Kind.Join2:
-        return void this.run(this.continueJoin(from, remote, body))
+        return this.run(this.continueJoin(from, remote, body))
       case Kind.Join3:
-        return void this.run(this.finishJoinAsPairer(from, remote, body))
+        return this.run(this.finishJoinAsPairer(from, remote, body))
       case Kind.JoinOk:
-        return void this.run(this.finishJoinAsJoiner(from, remote, body))
+        return this.run(this.finishJoinAsJoiner(from, remote, body))
       case Kind.JoinRefused: {
         const why = new TextDecoder().decode(body)
         remote.joining?.done(Either.left(new PairingRefused({ message: why || "the other daemon refused the code" })))

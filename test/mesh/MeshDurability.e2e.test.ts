@@ -1,0 +1,156 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { makeCert, mintKey, RelayServicesLayer, startRelay, tempDir } from "../relay/harness.js"
+import { agentSocket, as, join, linked, meshDaemon, pair, peersOf, register, request, until } from "./meshHarness.js"
+
+const cert = makeCert(tempDir("rw-cert-"))
+process.env.REPOWIRE_RELAY_CA_FILE = cert.certFile
+
+const notify = (url: string, from: { peer_id: string; token: string }, to: string, text: string) =>
+  request(url, "POST", "/notify", { headers: as(from as never), body: { from_peer: from.peer_id, to_peer: to, text } })
+
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+describe("one mesh across machines: while a daemon is away", () => {
+  it.live(
+    "a notify is queued, then delivered once when the receiver returns, and when the sender restarted meanwhile",
+    () =>
+      Effect.gen(function*() {
+        const relay = yield* startRelay(cert)
+        const key = yield* mintKey("alice")
+        yield* Effect.promise(async () => {
+          let laptop = await meshDaemon(relay.url, key, "laptop")
+          let server = await meshDaemon(relay.url, key, "server")
+          try {
+            const front = await register(laptop.url, { name: "front", backend: "claude-code" })
+            const api = await register(server.url, { name: "api", backend: "codex" })
+            const code = await pair(laptop)
+            assert.strictEqual((await join(server, code)).status, 200)
+            await linked(laptop, "server")
+            let socket = await agentSocket(server, api)
+            await until("api online on the laptop", async () =>
+              (await peersOf(laptop)).find((p) => p.peer_id === api.peer_id && p.status !== "offline"))
+
+            // The receiver goes away: the sender says queued, and keeps the message.
+            socket.close()
+            await server.close()
+            await until("api offline on the laptop", async () =>
+              (await peersOf(laptop)).find((p) =>
+                p.peer_id === api.peer_id && p.status === "offline"
+              ))
+            const first = await notify(laptop.url, front, "api@server", "first while away")
+            assert.strictEqual(first.status, 200, first.text)
+            assert.strictEqual(first.body.delivery, "queued")
+
+            server = await meshDaemon(relay.url, key, "server", server.home)
+            socket = await agentSocket(server, api)
+            await until("the first message on the server", async () =>
+              socket.frames.find((f) =>
+                f.text === "first while away"
+              ))
+            await until("its receipt on the laptop", async () => {
+              const events = (await request(laptop.url, "GET", "/events?limit=1000")).body.events
+              return events.find((e: { type: string; message_id?: string; state?: string }) =>
+                e.type === "delivery" && e.message_id === first.body.id && e.state === "delivered"
+              )
+            })
+
+            // Now the sender restarts while a message waits for the receiver.
+            socket.close()
+            await server.close()
+            await until("api offline on the laptop", async () =>
+              (await peersOf(laptop)).find((p) =>
+                p.peer_id === api.peer_id && p.status === "offline"
+              ))
+            const second = await notify(laptop.url, front, "api@server", "second while away")
+            assert.strictEqual(second.body.delivery, "queued")
+            await laptop.close()
+            laptop = await meshDaemon(relay.url, key, "laptop", laptop.home)
+            server = await meshDaemon(relay.url, key, "server", server.home)
+            socket = await agentSocket(server, api)
+            await until("the second message on the server", async () =>
+              socket.frames.find((f) =>
+                f.text === "second while away"
+              ))
+            await settle(1500)
+            const texts = socket.frames.map((f) =>
+              f.text
+            )
+            assert.deepStrictEqual(texts.filter((t) => t === "second while away"), ["second while away"])
+            assert.notInclude(texts, "first while away")
+            const serverEvents = (await request(server.url, "GET", "/events?limit=1000")).body.events
+            const notifies = serverEvents.filter((e: { type: string; text?: string }) =>
+              e.type === "notify" && (e.text === "first while away" || e.text === "second while away")
+            )
+            assert.strictEqual(notifies.length, 2)
+            socket.close()
+          } finally {
+            await laptop.close()
+            await server.close()
+          }
+        })
+      }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))),
+    90_000
+  )
+
+  it.live(
+    "a bare name works when one machine has it, 409 with the choices when several do; removing unlinks both",
+    () =>
+      Effect.gen(function*() {
+        const relay = yield* startRelay(cert)
+        const key = yield* mintKey("alice")
+        yield* Effect.promise(async () => {
+          const laptop = await meshDaemon(relay.url, key, "laptop")
+          const server = await meshDaemon(relay.url, key, "server")
+          try {
+            const front = await register(laptop.url, { name: "front", backend: "claude-code" })
+            await register(server.url, { name: "api", backend: "codex" })
+            assert.strictEqual((await join(server, await pair(laptop))).status, 200)
+            await until(
+              "api on the laptop",
+              async () => (await peersOf(laptop)).find((p) => p.display_name === "api" && p.machine === "server")
+            )
+            const bare = await notify(laptop.url, front, "api", "to the only api")
+            assert.strictEqual(bare.status, 200, bare.text)
+
+            await register(laptop.url, { name: "api", backend: "gemini" })
+            const ambiguous = await notify(laptop.url, front, "api", "which one?")
+            assert.strictEqual(ambiguous.status, 409)
+            assert.include(ambiguous.body.error.message, "api@laptop")
+            assert.include(ambiguous.body.error.message, "api@server")
+            assert.strictEqual((await notify(laptop.url, front, "api@laptop", "the local one")).status, 200)
+
+            const removed = await request(laptop.url, "DELETE", "/mesh/links/server", {
+              headers: {
+                "x-repowire-human-credential": (await import("node:fs")).readFileSync(
+                  `${laptop.home}/human.token`,
+                  "utf8"
+                ).trim()
+              }
+            })
+            assert.strictEqual(removed.status, 200, removed.text)
+            await until("the server forgets the laptop", async () => {
+              const peers = await peersOf(server)
+              const links = (await request(server.url, "GET", "/mesh/links", {
+                headers: {
+                  "x-repowire-human-credential": (await import("node:fs")).readFileSync(
+                    `${server.home}/human.token`,
+                    "utf8"
+                  ).trim()
+                }
+              })).body.links
+              return links.length === 0 && !peers.some((p) => p.machine === "laptop")
+                ? true
+                : undefined
+            })
+            assert.isFalse((await peersOf(laptop)).some((p) => p.machine === "server"))
+            assert.strictEqual((await notify(laptop.url, front, "api@server", "gone")).status, 404)
+          } finally {
+            await laptop.close()
+            await server.close()
+          }
+        })
+      }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))),
+    60_000
+  )
+})
