@@ -1,8 +1,10 @@
 import { Effect } from "effect"
+import { execFile } from "node:child_process"
 import * as net from "node:net"
 import WebSocket from "ws"
 import { startDaemon, tempHome, type TestDaemon } from "../support/Daemon.js"
 import { as, asHuman, register, type Registered, request } from "../support/Http.js"
+import { BIN } from "../support/Process.js"
 
 export { asHuman }
 
@@ -95,3 +97,15 @@ export const agentSocket = (d: TestDaemon, peer: Registered) =>
   })
 
 export { as, register, request }
+
+/** The built CLI against a daemon in this process: asynchronous, so the daemon can answer it. */
+export const cliAsync = (home: string, args: ReadonlyArray<string>) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [BIN, ...args], {
+      env: { ...process.env, REPOWIRE_HOME: home, NO_COLOR: "1" },
+      timeout: 30_000
+    }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1
+      resolve({ code, stdout, stderr })
+    })
+  })
