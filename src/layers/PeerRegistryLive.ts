@@ -38,7 +38,7 @@ export const PeerRegistryLive = Layer.effect(
     const list = Effect.fnUntraced(function*(filter: PeerFilter) {
       const now = yield* Clock.currentTimeMillis
       const rows = yield* findAll
-      const peers = yield* view(rows)
+      const peers = yield* view(filter.localOnly === true ? rows.filter((r) => r.link === null) : rows)
       return peers.filter((p) =>
         (filter.circle === undefined || p.circle === filter.circle) &&
         (filter.status === undefined || p.status === filter.status) &&

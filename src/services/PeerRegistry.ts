@@ -8,6 +8,8 @@ export interface PeerFilter {
   readonly status?: PeerStatus | undefined
   /** Include peers that have been offline longer than `daemon.peers.forget_after`. */
   readonly all?: boolean | undefined
+  /** Only this daemon's own peers, not those of linked machines. */
+  readonly localOnly?: boolean | undefined
 }
 
 /** Who a lookup is made for: agents see their own circle; humans and services see all. */

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import * as fs from "node:fs"
 import { makeCert, mintKey, RelayServicesLayer, startRelay, tempDir } from "../relay/harness.js"
 import { agentSocket, as, join, linked, meshDaemon, pair, peersOf, register, request, until } from "./meshHarness.js"
 
@@ -94,7 +95,7 @@ describe("one mesh across machines: while a daemon is away", () => {
   )
 
   it.live(
-    "a bare name works when one machine has it, 409 with the choices when several do; removing unlinks both",
+    "bare names (409 with the choices), broadcast scope, the receiver's machine: rule, and removal on both sides",
     () =>
       Effect.gen(function*() {
         const relay = yield* startRelay(cert)
@@ -120,9 +121,39 @@ describe("one mesh across machines: while a daemon is away", () => {
             assert.include(ambiguous.body.error.message, "api@server")
             assert.strictEqual((await notify(laptop.url, front, "api@laptop", "the local one")).status, 200)
 
+            // A broadcast stays on its machine unless it asks for the mesh.
+            const broadcast = (text: string, scope?: string) =>
+              request(laptop.url, "POST", "/broadcast", {
+                headers: as(front as never),
+                body: { from_peer: front.peer_id, text, ...(scope === undefined ? {} : { scope }) }
+              })
+            const local = await broadcast("local news")
+            assert.strictEqual(local.status, 200, local.text)
+            assert.deepStrictEqual([...local.body.delivered, ...local.body.queued], ["api"])
+            const wide = await broadcast("mesh news, ibis-4410", "mesh")
+            assert.deepStrictEqual([...wide.body.delivered, ...wide.body.queued].sort(), ["api", "api"])
+            await until("the mesh broadcast on the server", async () =>
+              (await request(server.url, "GET", "/events?limit=1000")).text.includes("ibis-4410") ? true : undefined)
+            assert.notInclude((await request(server.url, "GET", "/events?limit=1000")).text, "local news")
+
+            // The receiving daemon's access rules decide, by machine.
+            fs.writeFileSync(
+              `${server.home}/policy.yaml`,
+              "default: allow\nrules:\n  - effect: deny\n    from: \"machine:laptop\"\n    actions: [notify]\n",
+              { mode: 0o600 }
+            )
+            await until("the server's rule in force", async () =>
+              (await request(server.url, "GET", "/health")).body.policy.rules === 1 ? true : undefined)
+            assert.strictEqual((await notify(laptop.url, front, "api@server", "denied, heron-9902")).status, 200)
+            await until("the denial on the server", async () =>
+              (await request(server.url, "GET", "/events?limit=1000")).body.events.find((e: { type: string }) =>
+                e.type === "policy_denied"
+              ))
+            assert.notInclude((await request(server.url, "GET", "/events?limit=1000")).text, "heron-9902")
+
             const removed = await request(laptop.url, "DELETE", "/mesh/links/server", {
               headers: {
-                "x-repowire-human-credential": (await import("node:fs")).readFileSync(
+                "x-repowire-human-credential": fs.readFileSync(
                   `${laptop.home}/human.token`,
                   "utf8"
                 ).trim()
@@ -133,17 +164,21 @@ describe("one mesh across machines: while a daemon is away", () => {
               const peers = await peersOf(server)
               const links = (await request(server.url, "GET", "/mesh/links", {
                 headers: {
-                  "x-repowire-human-credential": (await import("node:fs")).readFileSync(
+                  "x-repowire-human-credential": fs.readFileSync(
                     `${server.home}/human.token`,
                     "utf8"
                   ).trim()
                 }
               })).body.links
-              return links.length === 0 && !peers.some((p) => p.machine === "laptop")
+              return links.length === 0 && !peers.some((p) =>
+                  p.machine === "laptop"
+                )
                 ? true
                 : undefined
             })
-            assert.isFalse((await peersOf(laptop)).some((p) => p.machine === "server"))
+            assert.isFalse((await peersOf(laptop)).some((p) =>
+              p.machine === "server"
+            ))
             assert.strictEqual((await notify(laptop.url, front, "api@server", "gone")).status, 404)
           } finally {
             await laptop.close()

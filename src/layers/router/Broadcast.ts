@@ -26,7 +26,9 @@ export const makeBroadcast = (ctx: RouterContext) => {
     const refs = yield* resolveRefs(request.attachments, at)
     const { allowed: recipients, skipped: denied } = gate.recipientsNow(
       caller,
-      (yield* registry.list({ circle })).filter((p) => p.peer_id !== sender.peer_id && !readsEventLog(p)),
+      (yield* registry.list({ circle, localOnly: request.scope !== "mesh" })).filter((p) =>
+        p.peer_id !== sender.peer_id && !readsEventLog(p)
+      ),
       withAttachments,
       at
     )
