@@ -112,6 +112,7 @@ export const PeerRegistryLive = Layer.effect(
       syncRemote,
       remoteGone,
       remoteIds,
+      isRemoteNow: (peerId) => (table.rows.get(peerId)?.link ?? null) !== null,
       localPeers: Effect.flatMap(table.matching((r) => r.link === null), view),
       counts
     })

@@ -60,6 +60,8 @@ export class PeerRegistry extends Context.Tag("repowire/PeerRegistry")<PeerRegis
   readonly remoteGone: (machine: string, forget: boolean) => Effect.Effect<void>
   /** The ids of a linked machine's peers. */
   readonly remoteIds: (machine: string) => Effect.Effect<ReadonlyArray<string>>
+  /** Whether a peer lives on a linked machine: a synchronous step. */
+  readonly isRemoteNow: (peerId: string) => boolean
   /** This daemon's own peers (not those of linked machines), as they are now. */
   readonly localPeers: Effect.Effect<ReadonlyArray<Peer>>
   readonly counts: Effect.Effect<{ readonly online: number; readonly busy: number; readonly offline: number }>
