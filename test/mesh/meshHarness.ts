@@ -80,15 +80,34 @@ export const peersOf = async (d: TestDaemon) =>
 
 /** An agent's live transport (/ws): it confirms every message it gets and keeps them. */
 export const agentSocket = (d: TestDaemon, peer: Registered) =>
-  new Promise<{ frames: Array<Record<string, unknown>>; close: () => void }>((resolve, reject) => {
+  new Promise<{
+    frames: Array<Record<string, unknown>>
+    /** The first frame (already here or still to come) that `match` accepts. */
+    next: (match: (frame: Record<string, unknown>) => boolean) => Promise<Record<string, unknown>>
+    close: () => void
+  }>((resolve, reject) => {
     const frames: Array<Record<string, unknown>> = []
+    const waiters = new Set<
+      { match: (f: Record<string, unknown>) => boolean; done: (f: Record<string, unknown>) => void }
+    >()
+    const next = (match: (frame: Record<string, unknown>) => boolean) =>
+      new Promise<Record<string, unknown>>((done) => {
+        const found = frames.find(match)
+        if (found !== undefined) return done(found)
+        waiters.add({ match, done })
+      })
     const ws = new WebSocket(`${d.url.replace("http", "ws")}/ws`)
     ws.on("open", () => ws.send(JSON.stringify({ type: "connect", peer_id: peer.peer_id, token: peer.token })))
     ws.on("message", (data: Buffer) => {
       const frame = JSON.parse(data.toString()) as Record<string, unknown>
-      if (frame.type === "connected") return resolve({ frames, close: () => ws.terminate() })
+      if (frame.type === "connected") return resolve({ frames, next, close: () => ws.terminate() })
       if (frame.type === "ping") return ws.send(JSON.stringify({ type: "pong", nonce: frame.nonce }))
       frames.push(frame)
+      for (const waiter of waiters) {
+        if (!waiter.match(frame)) continue
+        waiters.delete(waiter)
+        waiter.done(frame)
+      }
       if (typeof frame.message_id === "string") {
         ws.send(JSON.stringify({ type: "delivery_ack", message_id: frame.message_id, outcome: "received" }))
       }
