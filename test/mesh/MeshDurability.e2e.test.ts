@@ -95,6 +95,58 @@ describe("one mesh across machines: while a daemon is away", () => {
   )
 
   it.live(
+    "an ack made while the asker's daemon is away reaches the asker when it returns",
+    () =>
+      Effect.gen(function*() {
+        const relay = yield* startRelay(cert)
+        const key = yield* mintKey("alice")
+        yield* Effect.promise(async () => {
+          let laptop = await meshDaemon(relay.url, key, "laptop")
+          const server = await meshDaemon(relay.url, key, "server")
+          try {
+            const front = await register(laptop.url, { name: "front", backend: "claude-code" })
+            const api = await register(server.url, { name: "api", backend: "codex" })
+            const socket = await agentSocket(server, api)
+            assert.strictEqual((await join(server, await pair(laptop))).status, 200)
+            await until(
+              "api on the laptop",
+              async () => (await peersOf(laptop)).find((p) => p.peer_id === api.peer_id && p.status !== "offline")
+            )
+            const asked = await request(laptop.url, "POST", "/ask", {
+              headers: as(front as never),
+              body: { from_peer: front.peer_id, to_peer: "api@server", text: "still there?" }
+            })
+            const frame = await socket.next((f) => f.text === "still there?")
+            await until("the ask delivered on the laptop", async () => {
+              const ask = (await request(laptop.url, "GET", `/asks/${asked.body.correlation_id}`, {
+                headers: as(front as never)
+              })).body
+              return ask.state === "delivered" ? ask : undefined
+            })
+
+            await laptop.close()
+            const acked = await request(server.url, "POST", "/ack", {
+              headers: as(api as never),
+              body: { correlation_id: frame.correlation_id, message: "yes, here" }
+            })
+            assert.strictEqual(acked.status, 200, acked.text)
+            laptop = await meshDaemon(relay.url, key, "laptop", laptop.home)
+            const waited = await request(laptop.url, "POST", `/asks/${asked.body.correlation_id}/wait?timeout=15`, {
+              headers: as(front as never)
+            })
+            assert.strictEqual(waited.body.state, "acked")
+            assert.strictEqual(waited.body.reply, "yes, here")
+            socket.close()
+          } finally {
+            await laptop.close()
+            await server.close()
+          }
+        })
+      }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))),
+    60_000
+  )
+
+  it.live(
     "bare names (409 with the choices), broadcast scope, the receiver's machine: rule, and removal on both sides",
     () =>
       Effect.gen(function*() {
