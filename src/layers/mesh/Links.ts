@@ -1,26 +1,16 @@
 import { Effect, Either } from "effect"
-import { PairingRefused, Unavailable } from "../../protocol/Errors.js"
+import { PairingRefused } from "../../protocol/Errors.js"
 import type { MeshCode } from "../../protocol/MeshCode.js"
 import type { MeshNote } from "../../protocol/MeshRelayWire.js"
 import type { JoinHello, MeshMessage } from "../../protocol/MeshWire.js"
-import { concat, fromHex, toHex, utf8 } from "../../protocol/sealed/Bytes.js"
+import { concat, toHex } from "../../protocol/sealed/Bytes.js"
 import type { Handshake } from "../../protocol/sealed/Handshake.js"
-import { fingerprintOf, pairingPsk, readPinned } from "../../protocol/sealed/Pairing.js"
+import { readPinned } from "../../protocol/sealed/Pairing.js"
 import type { SealedIdentity } from "../../services/SealedIdentity.js"
-import {
-  acceptJoin,
-  acceptMeshSession,
-  helloBytes,
-  openConfirmation,
-  readHello,
-  remoteOf,
-  sealConfirmation,
-  splitCodeId,
-  startJoin,
-  startMeshSession,
-  withCodeId
-} from "./Handshakes.js"
+import { acceptMeshSession, startMeshSession } from "./Handshakes.js"
+import { Joins } from "./Joins.js"
 import type { MeshStore } from "./MeshStore.js"
+import { type JoinOutcome, type Remote, unreachable } from "./Remote.js"
 import { Kind, SealedPipe } from "./SealedPipe.js"
 
 export interface LinkEvents {
@@ -29,30 +19,6 @@ export interface LinkEvents {
   readonly down: (machine: string) => void
 }
 
-interface Joining {
-  readonly handshake: Handshake
-  readonly code: MeshCode
-  hello?: JoinHello | undefined
-  readonly done: (
-    outcome: Either.Either<{ machine: string; fingerprint: string }, PairingRefused | Unavailable>
-  ) => void
-}
-
-/** Everything this daemon knows about one other daemon of its user, by relay daemon id. */
-interface Remote {
-  present: boolean
-  /** Frames from this daemon, handled one after another: a record must not overtake the handshake before it. */
-  tail: Promise<void>
-  machine?: string | undefined
-  pipe?: SealedPipe | undefined
-  initiating?: Handshake | undefined
-  responding?: Handshake | undefined
-  joining?: Joining | undefined
-  pairing?: { readonly handshake: Handshake; readonly codeId: string } | undefined
-}
-
-const JOIN_TIMEOUT_MS = 15_000
-
 /**
  * The link state machine: joins (Noise_XXpsk3 keyed by a one-time code, each side checking the
  * other's identity) and sessions (Noise_XX between pinned keys; the daemon with the lower
@@ -60,15 +26,21 @@ const JOIN_TIMEOUT_MS = 15_000
  */
 export class Links {
   private readonly remotes = new Map<string, Remote>()
+  private readonly joins: Joins
   private stopped = false
 
   constructor(
     private readonly identity: SealedIdentity["Type"],
-    private readonly self: JoinHello,
+    self: JoinHello,
     private readonly store: MeshStore,
     private readonly send: (to: string, payload: Uint8Array) => boolean,
     private readonly events: LinkEvents
-  ) {}
+  ) {
+    this.joins = new Joins(identity, self, store, send, (daemonId) => {
+      this.remote(daemonId).present = true
+      setTimeout(() => this.connect(daemonId), 50)
+    })
+  }
 
   private remote(daemonId: string): Remote {
     let remote = this.remotes.get(daemonId)
@@ -190,13 +162,13 @@ export class Links {
         if (remote.initiating === undefined) setTimeout(() => this.connect(from), 200)
         return
       case Kind.Join1:
-        return this.run(this.answerJoin(from, remote, payload))
+        return this.run(this.joins.answerJoin(from, remote, payload))
       case Kind.Join2:
-        return this.run(this.continueJoin(from, remote, body))
+        return this.run(this.joins.continueJoin(from, remote, body))
       case Kind.Join3:
-        return this.run(this.finishJoinAsPairer(from, remote, body))
+        return this.run(this.joins.finishJoinAsPairer(from, remote, body))
       case Kind.JoinOk:
-        return this.run(this.finishJoinAsJoiner(from, remote, body))
+        return this.run(this.joins.finishJoinAsJoiner(from, remote, body))
       case Kind.JoinRefused: {
         const why = new TextDecoder().decode(body)
         remote.joining?.done(Either.left(new PairingRefused({ message: why || "the other daemon refused the code" })))
@@ -265,164 +237,7 @@ export class Links {
     })
   }
 
-  /** The joiner's side: the code names the daemon, its key's fingerprint and the secret. */
-  join(code: MeshCode): Promise<Either.Either<{ machine: string; fingerprint: string }, PairingRefused | Unavailable>> {
-    return new Promise((resolve) => {
-      const remote = this.remote(code.daemonId)
-      const timer = setTimeout(() => done(Either.left(unreachable)), JOIN_TIMEOUT_MS)
-      const done: Joining["done"] = (outcome) => {
-        clearTimeout(timer)
-        if (remote.joining?.done === done) remote.joining = undefined
-        resolve(outcome)
-      }
-      void this.run(Effect.gen(this, function*() {
-        const handshake = yield* startJoin(this.identity.staticKey, yield* pairingPsk(code.secret.key))
-        remote.joining?.done(Either.left(new PairingRefused({ message: "a newer join replaced this one" })))
-        remote.joining = { handshake, code, done }
-        const first = yield* handshake.writeMessage(new Uint8Array(0))
-        if (!this.send(code.daemonId, withCodeId(Kind.Join1, code.secret.id, first))) {
-          done(Either.left(new Unavailable({ message: "this daemon is not connected to the relay" })))
-        }
-      }))
-    })
-  }
-
-  private refuseJoin(to: string, why: string) {
-    this.send(to, concat(Uint8Array.of(Kind.JoinRefused), utf8(why)))
-  }
-
-  /** The pairer's side, first message: the code must be known, unused and unexpired. */
-  private answerJoin(from: string, remote: Remote, payload: Uint8Array) {
-    return Effect.gen(this, function*() {
-      const parts = splitCodeId(payload)
-      if (parts === undefined) return this.refuseJoin(from, "malformed join")
-      const why = this.codeProblem(parts.codeId, Date.now())
-      const code = this.store.code(parts.codeId)
-      if (why !== undefined || code._tag === "None") return this.refuseJoin(from, why ?? "unknown code")
-      const handshake = yield* acceptJoin(this.identity.staticKey, fromHex(code.value.psk))
-      const read = yield* Effect.either(handshake.readMessage(parts.message))
-      if (Either.isLeft(read)) {
-        return this.refuseJoin(from, "the join handshake failed: the code is wrong or was altered")
-      }
-      remote.pairing = { handshake, codeId: parts.codeId }
-      this.send(from, concat(Uint8Array.of(Kind.Join2), yield* handshake.writeMessage(helloBytes(this.self))))
-    })
-  }
-
-  private codeProblem(codeId: string, at: number): string | undefined {
-    const row = this.store.code(codeId)
-    if (row._tag === "None") return "this join code is not known to the other daemon; run `repowire mesh pair` again"
-    if (row.value.used_at !== null) return "this join code was already used; run `repowire mesh pair` again"
-    if (row.value.expires_at <= at) {
-      return "this join code expired (codes last 10 minutes); run `repowire mesh pair` again"
-    }
-    return undefined
-  }
-
-  /** The joiner's side, second message: the pairer's key must be the one the code names. */
-  private continueJoin(from: string, remote: Remote, message: Uint8Array) {
-    return Effect.gen(this, function*() {
-      const joining = remote.joining
-      if (joining === undefined) return
-      const expected = joining.code.fingerprint
-      const pinned = (key: Uint8Array) => Effect.map(fingerprintOf(key), (f) => f === expected)
-      const read = yield* Effect.either(readPinned(joining.handshake, message, pinned))
-      if (Either.isLeft(read)) {
-        return joining.done(Either.left(
-          new PairingRefused({
-            message: read.left._tag === "HandshakeFailed" && read.left.reason === "unpinned_key"
-              ? "the daemon that answered is not the one that printed the code (its identity key differs)"
-              : "the join handshake failed: the code is wrong or was altered"
-          })
-        ))
-      }
-      const hello = yield* readHello(read.right)
-      if (hello.machine === this.self.machine) {
-        return joining.done(Either.left(
-          new PairingRefused({
-            message: `both daemons are named ${hello.machine}: set daemon.machine_name on one of them`
-          })
-        ))
-      }
-      joining.hello = hello
-      this.send(from, concat(Uint8Array.of(Kind.Join3), yield* joining.handshake.writeMessage(helloBytes(this.self))))
-    })
-  }
-
-  /** The pairer's side, last message: the code is spent and the joiner's key pinned, atomically. */
-  private finishJoinAsPairer(from: string, remote: Remote, message: Uint8Array) {
-    return Effect.gen(this, function*() {
-      const pairing = remote.pairing
-      if (pairing === undefined) return
-      remote.pairing = undefined
-      const payload = yield* Effect.either(pairing.handshake.readMessage(message))
-      if (Either.isLeft(payload)) {
-        return this.refuseJoin(from, "the join handshake failed: the code is wrong or was altered")
-      }
-      const hello = yield* Effect.either(readHello(payload.right))
-      if (Either.isLeft(hello)) return this.refuseJoin(from, hello.left.message)
-      const { fingerprint, publicKey } = yield* remoteOf(pairing.handshake)
-      const at = Date.now()
-      const why = hello.right.machine === this.self.machine
-        ? `both daemons are named ${hello.right.machine}: set daemon.machine_name on one of them`
-        : this.pinJoiner(pairing.codeId, at, {
-          machine: hello.right.machine,
-          daemon_id: from,
-          public_key: publicKey,
-          fingerprint,
-          created_at: at,
-          last_seen: at
-        })
-      if (why !== undefined) return this.refuseJoin(from, why)
-      this.send(from, concat(Uint8Array.of(Kind.JoinOk), yield* sealConfirmation(pairing.handshake)))
-      setTimeout(() => this.connect(from), 50)
-    })
-  }
-
-  private pinJoiner(codeId: string, at: number, row: Parameters<MeshStore["pin"]>[0]): string | undefined {
-    const problem = this.codeProblem(codeId, at)
-    if (problem !== undefined) return problem
-    const sameName = this.store.linkByMachine(row.machine)
-    if (sameName !== undefined && sameName.public_key !== row.public_key) {
-      return `a machine named ${row.machine} is already linked here; remove it first (repowire mesh remove ${row.machine})`
-    }
-    if (!this.store.spendCode(codeId, at)) return "this join code was already used; run `repowire mesh pair` again"
-    this.store.pin(row)
-    return undefined
-  }
-
-  private finishJoinAsJoiner(from: string, remote: Remote, record: Uint8Array) {
-    return Effect.gen(this, function*() {
-      const joining = remote.joining
-      if (joining === undefined || joining.hello === undefined) return
-      if (!(yield* openConfirmation(joining.handshake, record))) {
-        return joining.done(
-          Either.left(new PairingRefused({ message: "the other daemon's confirmation did not open" }))
-        )
-      }
-      const { fingerprint, publicKey } = yield* remoteOf(joining.handshake)
-      const at = Date.now()
-      const sameName = this.store.linkByMachine(joining.hello.machine)
-      if (sameName !== undefined && sameName.public_key !== publicKey) {
-        return joining.done(Either.left(
-          new PairingRefused({
-            message: `a machine named ${joining.hello.machine} is already linked here; remove it first`
-          })
-        ))
-      }
-      this.store.pin({
-        machine: joining.hello.machine,
-        daemon_id: from,
-        public_key: publicKey,
-        fingerprint,
-        created_at: at,
-        last_seen: at
-      })
-      joining.done(Either.right({ machine: joining.hello.machine, fingerprint }))
-      remote.present = true
-      setTimeout(() => this.connect(from), 50)
-    })
+  join(code: MeshCode): Promise<JoinOutcome> {
+    return this.joins.join(code, this.remote(code.daemonId))
   }
 }
-
-const unreachable = new Unavailable({ message: "the daemon that printed the code is not connected to the relay" })
