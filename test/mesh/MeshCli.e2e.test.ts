@@ -1,13 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { makeCert, mintKey, RelayServicesLayer, startRelay, tempDir } from "../relay/harness.js"
-import { cliAsync as cli, linked, meshDaemon, peersOf, until } from "./meshHarness.js"
+import { cliAsync as cli, linked, meshDaemon, peersOf, register, until } from "./meshHarness.js"
 
 const cert = makeCert(tempDir("rw-cert-"))
 process.env.REPOWIRE_RELAY_CA_FILE = cert.certFile
 
 describe("repowire mesh pair / join / list / remove", () => {
-  it.live("link two daemons from the CLI, list them, and unlink", () =>
+  it.live("link two daemons from the CLI, list them, broadcast to the mesh, and unlink", () =>
     Effect.gen(function*() {
       const relay = yield* startRelay(cert)
       const key = yield* mintKey("alice")
@@ -39,6 +39,16 @@ describe("repowire mesh pair / join / list / remove", () => {
           assert.strictEqual(link.status, "linked")
           assert.match(link.fingerprint, /^[0-9a-f]{64}$/)
           assert.include((await cli(laptop.home, ["mesh", "list"])).stdout, "server")
+
+          await register(server.url, { name: "api", backend: "codex" })
+          await until("api on the laptop", async () => (await peersOf(laptop)).find((p) => p.display_name === "api"))
+          const wide = await cli(laptop.home, ["broadcast", "--mesh", "--json", "hello all"])
+          assert.strictEqual(wide.code, 0, wide.stderr)
+          const reached = JSON.parse(wide.stdout) as { delivered: Array<string>; queued: Array<string> }
+          assert.include([...reached.delivered, ...reached.queued], "api")
+          const near = await cli(laptop.home, ["broadcast", "--json", "hello here"])
+          const home = JSON.parse(near.stdout) as { delivered: Array<string>; queued: Array<string> }
+          assert.notInclude([...home.delivered, ...home.queued], "api")
 
           const removed = await cli(server.home, ["mesh", "remove", "laptop"])
           assert.strictEqual(removed.code, 0, removed.stderr)
