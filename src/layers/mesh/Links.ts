@@ -170,7 +170,8 @@ export class Links {
       case Kind.JoinOk:
         return this.run(this.joins.finishJoinAsJoiner(from, remote, body))
       case Kind.JoinRefused: {
-        const why = new TextDecoder().decode(body)
+        // Unauthenticated text (the relay could write it): shown only as a short, plain reason.
+        const why = new TextDecoder().decode(body).replace(/[\p{Cc}\p{Cf}]/gu, " ").trim().slice(0, 300)
         remote.joining?.done(Either.left(new PairingRefused({ message: why || "the other daemon refused the code" })))
         remote.joining = undefined
         return
