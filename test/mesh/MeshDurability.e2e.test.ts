@@ -95,6 +95,50 @@ describe("one mesh across machines: while a daemon is away", () => {
   )
 
   it.live(
+    "a link removed while the other daemon was away stays ended when it returns: its records are refused",
+    () =>
+      Effect.gen(function*() {
+        const relay = yield* startRelay(cert)
+        const key = yield* mintKey("alice")
+        yield* Effect.promise(async () => {
+          const laptop = await meshDaemon(relay.url, key, "laptop")
+          let server = await meshDaemon(relay.url, key, "server")
+          try {
+            const front = await register(laptop.url, { name: "front", backend: "claude-code" })
+            const api = await register(server.url, { name: "api", backend: "codex" })
+            assert.strictEqual((await join(server, await pair(laptop))).status, 200)
+            await until(
+              "front on the server",
+              async () => (await peersOf(server)).find((p) => p.peer_id === front.peer_id && p.status !== "offline")
+            )
+            await server.close()
+            const removed = await request(laptop.url, "DELETE", "/mesh/links/server", {
+              headers: { "x-repowire-human-credential": fs.readFileSync(`${laptop.home}/human.token`, "utf8").trim() }
+            })
+            assert.strictEqual(removed.status, 200, removed.text)
+
+            server = await meshDaemon(relay.url, key, "server", server.home)
+            await settle(4000) // past a session retry on either side
+            const serverLinks = (await request(server.url, "GET", "/mesh/links", {
+              headers: { "x-repowire-human-credential": fs.readFileSync(`${server.home}/human.token`, "utf8").trim() }
+            })).body.links
+            assert.deepStrictEqual(serverLinks.map((l: { status: string }) => l.status), ["connecting"])
+            const sent = await notify(server.url, api, "front@laptop", "after the removal, quail-6612")
+            assert.strictEqual(sent.status, 200, sent.text)
+            assert.strictEqual(sent.body.delivery, "queued")
+            await settle(500)
+            assert.notInclude((await request(laptop.url, "GET", "/events?limit=1000")).text, "quail-6612")
+            assert.isFalse((await peersOf(laptop)).some((p) => p.machine === "server"))
+          } finally {
+            await laptop.close()
+            await server.close()
+          }
+        })
+      }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))),
+    60_000
+  )
+
+  it.live(
     "an ack made while the asker's daemon is away reaches the asker when it returns",
     () =>
       Effect.gen(function*() {

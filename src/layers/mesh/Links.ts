@@ -94,6 +94,7 @@ export class Links {
     if (remote === undefined) return
     remote.initiating = undefined
     remote.responding = undefined
+    remote.confirming = undefined
     if (remote.pipe !== undefined) {
       remote.pipe.broken = true
       remote.pipe = undefined
@@ -147,6 +148,11 @@ export class Links {
     const body = payload.subarray(1)
     switch (kind) {
       case Kind.Record:
+        if (remote.pipe === undefined && remote.confirming !== undefined) {
+          const { machine, pipe } = remote.confirming
+          remote.confirming = undefined
+          this.activate(from, remote, pipe, machine)
+        }
         if (remote.pipe !== undefined) return remote.pipe.receive(body)
         // A record of a session this side no longer has (it restarted): the starter begins again.
         this.send(from, Uint8Array.of(Kind.SessionRefused))
@@ -158,8 +164,8 @@ export class Links {
       case Kind.Session3:
         return this.run(this.acceptSession(from, remote, body))
       case Kind.SessionRefused:
+        // Unauthenticated, so it only ends this attempt; the retry timer or a presence note starts the next.
         this.drop(from)
-        if (remote.initiating === undefined) setTimeout(() => this.connect(from), 200)
         return
       case Kind.Join1:
         return this.run(this.joins.answerJoin(from, remote, payload))
@@ -183,7 +189,12 @@ export class Links {
     return Effect.runPromise(Effect.ignore(effect))
   }
 
-  private up(daemonId: string, remote: Remote, handshake: Handshake, machine: string) {
+  /**
+   * A finished handshake's session. The side that answered it is up at once (it checked the
+   * starter's key last); the starter waits for the answering side's first record, since that
+   * side may yet refuse its key (a link removed there while this side was away).
+   */
+  private up(daemonId: string, remote: Remote, handshake: Handshake, machine: string, confirmed: boolean) {
     const pipe = SealedPipe.make(
       handshake.complete!,
       (payload) => this.send(daemonId, payload),
@@ -194,11 +205,16 @@ export class Links {
     )
     return Effect.map(pipe, (made) => {
       this.drop(daemonId)
-      remote.machine = machine
-      remote.pipe = made
-      this.store.seen(machine, Date.now(), daemonId)
-      this.events.up(machine, made)
+      if (confirmed) this.activate(daemonId, remote, made, machine)
+      else remote.confirming = { pipe: made, machine }
     })
+  }
+
+  private activate(daemonId: string, remote: Remote, pipe: SealedPipe, machine: string) {
+    remote.machine = machine
+    remote.pipe = pipe
+    this.store.seen(machine, Date.now(), daemonId)
+    this.events.up(machine, pipe)
   }
 
   private pinnedKey = (key: Uint8Array) => Effect.sync(() => this.store.linkByKey(toHex(key)) !== undefined)
@@ -221,8 +237,8 @@ export class Links {
       if (Either.isLeft(pinned)) return
       const last = yield* handshake.writeMessage(new Uint8Array(0))
       const link = this.store.linkByKey(toHex(handshake.complete!.remoteStatic))!
+      yield* this.up(from, remote, handshake, link.machine, false)
       this.send(from, concat(Uint8Array.of(Kind.Session3), last))
-      yield* this.up(from, remote, handshake, link.machine)
     })
   }
 
@@ -234,7 +250,7 @@ export class Links {
       const pinned = yield* Effect.either(readPinned(handshake, message, this.pinnedKey))
       if (Either.isLeft(pinned)) return void this.send(from, Uint8Array.of(Kind.SessionRefused))
       const link = this.store.linkByKey(toHex(handshake.complete!.remoteStatic))!
-      yield* this.up(from, remote, handshake, link.machine)
+      yield* this.up(from, remote, handshake, link.machine, true)
     })
   }
 

@@ -22,6 +22,8 @@ export interface Remote {
   tail: Promise<void>
   machine?: string | undefined
   pipe?: SealedPipe | undefined
+  /** The starter's session until the other side's first record proves it pinned this side's key too. */
+  confirming?: { readonly pipe: SealedPipe; readonly machine: string } | undefined
   initiating?: Handshake | undefined
   responding?: Handshake | undefined
   joining?: Joining | undefined
