@@ -19,6 +19,8 @@ export class Mesh extends Context.Tag("repowire/Mesh")<Mesh, {
   readonly list: Effect.Effect<ReadonlyArray<MeshLink>>
   /** Ends a link on both sides (the other side is told when it can be reached). */
   readonly remove: (machine: string) => Effect.Effect<void, NotFound>
+  /** Re-reads the relay section of config.yaml and redials (a rotated key, a new relay). */
+  readonly reconnect: Effect.Effect<void>
 }>() {}
 
 /** How long a join code lives. */

@@ -16,6 +16,7 @@ import { MessageRouter } from "../../services/MessageRouter.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
 import { SealedIdentity } from "../../services/SealedIdentity.js"
 import { Transports } from "../../services/Transports.js"
+import { decodeConfigValues, readConfigDocument } from "../ConfigLive.js"
 import { defaultDaemonId, settingsOf } from "../TunnelClientLive.js"
 import { makeInbound } from "./Inbound.js"
 import { Links } from "./Links.js"
@@ -41,7 +42,8 @@ const caFromEnv = (): Buffer | undefined => {
 export const MeshLive = Layer.scoped(
   Mesh,
   Effect.gen(function*() {
-    const { values } = yield* Config
+    const config = yield* Config
+    const { values } = config
     const db = yield* Database
     const identity = yield* SealedIdentity
     const registry = yield* PeerRegistry
@@ -51,7 +53,7 @@ export const MeshLive = Layer.scoped(
     const asks = yield* Asks
     const events = yield* EventLog
     const machine = machineNameOf(values)
-    const settings = settingsOf(values)
+    let settings = settingsOf(values)
     const daemonId = settings?.daemonId ?? values.relay.daemon_id ?? defaultDaemonId()
     const store = makeMeshStore(db)
     const run = <A>(effect: Effect.Effect<A>) =>
@@ -110,23 +112,36 @@ export const MeshLive = Layer.scoped(
       }
     }
 
-    if (settings !== undefined) {
-      yield* Effect.acquireRelease(
-        Effect.sync(() => {
-          dialer = new MeshDialer(settings, caFromEnv(), {
-            onFrame: (from, payload) => links.frame(from, payload),
-            onNote: (note) => links.note(note),
-            onDown: () => links.relayDown()
-          })
-          return setInterval(() => links.retry(), RETRY_MS)
-        }),
-        (timer) =>
-          Effect.sync(() => {
-            clearInterval(timer)
-            dialer?.stop()
-          })
-      )
+    /** (Re)dials the relay's switch with `next` (none: the relay is off); sessions start over. */
+    const dial = (next: typeof settings) => {
+      dialer?.stop()
+      dialer = undefined
+      links.relayDown()
+      settings = next
+      if (next === undefined) return
+      dialer = new MeshDialer(next, caFromEnv(), {
+        onFrame: (from, payload) => links.frame(from, payload),
+        onNote: (note) => links.note(note),
+        onDown: () => links.relayDown()
+      })
     }
+    yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        dial(settings)
+        return setInterval(() => links.retry(), RETRY_MS)
+      }),
+      (timer) =>
+        Effect.sync(() => {
+          clearInterval(timer)
+          dialer?.stop()
+        })
+    )
+
+    const reconnect = Effect.gen(function*() {
+      const doc = yield* readConfigDocument(config.paths)
+      const fresh = yield* decodeConfigValues(config.paths, doc.toJS(), process.env)
+      dial(settingsOf(fresh))
+    }).pipe(Effect.catchAll((e) => Effect.logWarning(`mesh link: config not reloaded: ${e.message}`)))
 
     // Local events linked daemons must hear of, from where the last run left off.
     const since = store.cursor() ??
@@ -201,6 +216,6 @@ export const MeshLive = Layer.scoped(
       yield* forget(remote)
     })
 
-    return Mesh.of({ pair, join, list, remove })
+    return Mesh.of({ pair, join, list, remove, reconnect })
   })
 )
