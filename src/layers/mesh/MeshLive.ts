@@ -56,8 +56,10 @@ export const MeshLive = Layer.scoped(
     let settings = settingsOf(values)
     const daemonId = settings?.daemonId ?? values.relay.daemon_id ?? defaultDaemonId()
     const store = makeMeshStore(db)
+    let closed = false
+    // Sessions' promise chains may still hand over a message while the daemon stops: dropped then.
     const run = <A>(effect: Effect.Effect<A>) =>
-      void Effect.runFork(effect.pipe(Effect.catchAllCause(Effect.logWarning)))
+      closed ? undefined : void Effect.runFork(effect.pipe(Effect.catchAllCause(Effect.logWarning)))
 
     let dialer: MeshDialer | undefined
     const links: Links = new Links(
@@ -132,6 +134,8 @@ export const MeshLive = Layer.scoped(
       }),
       (timer) =>
         Effect.sync(() => {
+          closed = true
+          links.stop()
           clearInterval(timer)
           dialer?.stop()
         })
