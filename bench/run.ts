@@ -7,6 +7,7 @@ const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   agentTurn: () => import("./agentTurn.js"),
   hook: () => import("./hook.js"),
   inject: () => import("./inject.js"),
+  mesh: () => import("./mesh.js"),
   pairing: () => import("./pairing.js"),
   policy: () => import("./policy.js"),
   relay: () => import("./relay.js"),

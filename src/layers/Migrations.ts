@@ -140,5 +140,46 @@ export const migrations = Migrator.fromRecord({
       last_seen   INTEGER NOT NULL,
       revoked_at  INTEGER
     )`
+  }),
+  // One mesh across machines: single-use join codes, the linked daemons by pinned identity key,
+  // remote peers as rows marked with their link, messages that came over a link (so each is
+  // taken once), and what must still reach a linked daemon (receipts and acks).
+  "0005_mesh_links": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE mesh_codes (
+      id         TEXT PRIMARY KEY,
+      psk        TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL,
+      used_at    INTEGER
+    )`
+    yield* sql`CREATE TABLE mesh_links (
+      machine     TEXT PRIMARY KEY,
+      daemon_id   TEXT NOT NULL,
+      public_key  TEXT NOT NULL UNIQUE,
+      fingerprint TEXT NOT NULL,
+      created_at  INTEGER NOT NULL,
+      last_seen   INTEGER
+    )`
+    yield* sql`ALTER TABLE peers ADD COLUMN link TEXT`
+    yield* sql`CREATE TABLE mesh_inbound (
+      origin                TEXT NOT NULL,
+      message_id            TEXT NOT NULL,
+      local_message_id      TEXT,
+      origin_correlation_id TEXT,
+      local_correlation_id  TEXT,
+      PRIMARY KEY (origin, message_id)
+    )`
+    yield* sql`CREATE INDEX mesh_inbound_local ON mesh_inbound (local_message_id)`
+    yield* sql`CREATE INDEX mesh_inbound_ask ON mesh_inbound (local_correlation_id)`
+    yield* sql`CREATE TABLE mesh_outbox (
+      id         INTEGER PRIMARY KEY AUTOINCREMENT,
+      machine    TEXT NOT NULL,
+      key        TEXT NOT NULL,
+      body       TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      UNIQUE (machine, key)
+    )`
+    yield* sql`CREATE TABLE mesh_cursor (name TEXT PRIMARY KEY, event_id INTEGER NOT NULL)`
   })
 })

@@ -28,7 +28,10 @@ export const pick = (
     )
   }
   if (new Set(pool.map((p) => p.circle)).size > 1 || live.length > 1) {
-    const options = pool.map((p) => `${p.display_name} (circle ${p.circle}, ${p.peer_id})`).join(", ")
+    const machines = new Set(pool.map((p) => p.machine)).size > 1
+    const options = pool.map((p) =>
+      `${p.display_name}${machines ? `@${p.machine}` : ""} (circle ${p.circle}, ${p.peer_id})`
+    ).join(", ")
     return Either.left(
       new AmbiguousPeer({ message: `peer \`${ref}\` is ambiguous: use one of ${options}, or pass circle` })
     )

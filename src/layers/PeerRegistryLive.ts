@@ -7,10 +7,12 @@ import { EventLog } from "../services/EventLog.js"
 import { Ids } from "../services/Ids.js"
 import { type PeerFilter, PeerRegistry } from "../services/PeerRegistry.js"
 import { Transports } from "../services/Transports.js"
+import { machineNameOf } from "./mesh/MachineName.js"
 import { nextFreeName } from "./PeerNames.js"
 import { makePeerTable } from "./registry/PeerTable.js"
 import { makePeerView } from "./registry/PeerView.js"
 import { makeRegister } from "./registry/Register.js"
+import { makeRemotePeers } from "./registry/RemotePeers.js"
 import { makeSeenAndResolve } from "./registry/SeenAndResolve.js"
 
 /** The registry's parts live in `registry/`; this assembles them and holds the plain updates. */
@@ -30,12 +32,13 @@ export const PeerRegistryLive = Layer.effect(
     const peerView = makePeerView(table, transports, events, idleTimeout)
     const { get, liveNamesInCircle, load, view } = peerView
     const { authenticate, byTokenNow, resolve, resolveNow, touch } = makeSeenAndResolve(db, table, peerView, events)
-    const { dashboard, register } = makeRegister(table, peerView, events, ids)
+    const { remoteGone, remoteIds, syncRemote } = makeRemotePeers(db, table, events)
+    const { dashboard, register } = makeRegister(table, peerView, events, ids, machineNameOf(values))
 
     const list = Effect.fnUntraced(function*(filter: PeerFilter) {
       const now = yield* Clock.currentTimeMillis
       const rows = yield* findAll
-      const peers = yield* view(rows)
+      const peers = yield* view(filter.localOnly === true ? rows.filter((r) => r.link === null) : rows)
       return peers.filter((p) =>
         (filter.circle === undefined || p.circle === filter.circle) &&
         (filter.status === undefined || p.status === filter.status) &&
@@ -106,6 +109,11 @@ export const PeerRegistryLive = Layer.effect(
       touch,
       remove,
       dashboard,
+      syncRemote,
+      remoteGone,
+      remoteIds,
+      isRemoteNow: (peerId) => (table.rows.get(peerId)?.link ?? null) !== null,
+      localPeers: Effect.flatMap(table.matching((r) => r.link === null), view),
       counts
     })
   })

@@ -10,7 +10,9 @@ export const PeerRow = Schema.Struct({
   metadata: Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
   token_digest: Schema.String,
   last_seen: Schema.Number,
-  created_at: Schema.Number
+  created_at: Schema.Number,
+  /** The linked machine a remote peer lives on; null for this daemon's own peers. */
+  link: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null })
 })
 export type PeerRow = typeof PeerRow.Type
 

@@ -12,7 +12,7 @@ import { defaultDialerOptions, Dialer, type DialerOptions, type RelaySettings } 
 
 export type { TunnelApp } from "./tunnel/daemon/DaemonStreams.js"
 
-const settingsOf = (values: ConfigFile): RelaySettings | undefined => {
+export const settingsOf = (values: ConfigFile): RelaySettings | undefined => {
   const { api_key, daemon_id, enabled, url } = values.relay
   if (!enabled || url === null || api_key === null) return undefined
   return { url, apiKey: Redacted.make(api_key), daemonId: daemon_id ?? defaultDaemonId() }

@@ -60,8 +60,14 @@ export const SpawnSection = Schema.Struct({
   tmux_socket: field(Schema.NullOr(Schema.String.pipe(Schema.minLength(1))), null)
 })
 
+/** How this daemon's peers are shown on other machines (`name@machine`): null means the host name. */
+export const MachineName = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
+  message: () => "a machine name is 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"
+}))
+
 export const DaemonSection = Schema.Struct({
   host: field(LoopbackHost, "127.0.0.1"),
+  machine_name: field(Schema.NullOr(MachineName), null),
   port: field(Port, 8377),
   auth_token: field(Secret, null),
   max_body_bytes: field(Bytes, 1_048_576),

@@ -17,6 +17,7 @@ import {
   SpawnRefusedBody,
   UnauthorizedBody
 } from "./Errors.js"
+import { MeshGroup } from "./MeshApi.js"
 import { ChatReportRequest, EventList } from "./MeshEvent.js"
 import {
   AckAccepted,
@@ -69,6 +70,8 @@ export const Health = Schema.Struct({
   ok: Schema.Boolean,
   version: Schema.String,
   uptime_s: Schema.Number,
+  /** `daemon.machine_name` (default: the host name): the `machine` of this daemon's peers. */
+  machine: Schema.String,
   peers: Schema.Struct({ online: Schema.Int, busy: Schema.Int, offline: Schema.Int }),
   relay: RelayStatus,
   /** The access rules (policy.yaml): in force, invalid (the last good rules stay), or none. */
@@ -260,6 +263,7 @@ export class DaemonApi extends HttpApi.make("repowire")
   .add(SpawnGroup)
   .add(PolicyGroup)
   .add(SealedGroup)
+  .add(MeshGroup)
   .addError(BadRequestBody)
   .addError(UnauthorizedBody)
 {}

@@ -262,3 +262,6 @@ export class DeviceNotFound extends Schema.TaggedError<DeviceNotFound>()("Device
   static readonly status = 404
 }
 export const DeviceNotFoundBody = envelope(DeviceNotFound)
+
+export const NotFoundBody = envelope(NotFound)
+export const UnavailableBody = envelope(Unavailable)

@@ -74,6 +74,8 @@ export const BroadcastRequest = Schema.Struct({
   from_peer: PeerRef,
   text: MessageText,
   circle: Schema.optional(Circle),
+  /** `local` (the default): this machine's peers; `mesh`: the peers of every linked machine too. */
+  scope: Schema.optional(Schema.Literal("local", "mesh")),
   attachments: Schema.optional(AttachmentIds)
 }).pipe(strict)
 export type BroadcastRequest = typeof BroadcastRequest.Type

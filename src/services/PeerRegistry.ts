@@ -1,5 +1,6 @@
 import { Context, type Effect, type Either, type Option } from "effect"
 import type { AmbiguousPeer, Forbidden, PeerNotFound, Unauthorized } from "../protocol/Errors.js"
+import type { RemotePeer } from "../protocol/MeshWire.js"
 import type { Peer, PeerStatus, Registered, RegisterPeer, Role, TurnState } from "../protocol/Peer.js"
 
 export interface PeerFilter {
@@ -7,6 +8,8 @@ export interface PeerFilter {
   readonly status?: PeerStatus | undefined
   /** Include peers that have been offline longer than `daemon.peers.forget_after`. */
   readonly all?: boolean | undefined
+  /** Only this daemon's own peers, not those of linked machines. */
+  readonly localOnly?: boolean | undefined
 }
 
 /** Who a lookup is made for: agents see their own circle; humans and services see all. */
@@ -51,5 +54,15 @@ export class PeerRegistry extends Context.Tag("repowire/PeerRegistry")<PeerRegis
   readonly remove: (peerId: string) => Effect.Effect<Peer, PeerNotFound>
   /** The dashboard's human peer, created on first use. */
   readonly dashboard: Effect.Effect<Peer>
+  /** Shows `peers` as the peers of linked machine `machine` (its daemon's whole list). */
+  readonly syncRemote: (machine: string, peers: ReadonlyArray<RemotePeer>) => Effect.Effect<void>
+  /** A linked machine's peers go offline (its link is down), or away for good (`forget`). */
+  readonly remoteGone: (machine: string, forget: boolean) => Effect.Effect<void>
+  /** The ids of a linked machine's peers. */
+  readonly remoteIds: (machine: string) => Effect.Effect<ReadonlyArray<string>>
+  /** Whether a peer lives on a linked machine: a synchronous step. */
+  readonly isRemoteNow: (peerId: string) => boolean
+  /** This daemon's own peers (not those of linked machines), as they are now. */
+  readonly localPeers: Effect.Effect<ReadonlyArray<Peer>>
   readonly counts: Effect.Effect<{ readonly online: number; readonly busy: number; readonly offline: number }>
 }>() {}

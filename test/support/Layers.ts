@@ -7,6 +7,7 @@ import { AttachmentsLive } from "../../src/layers/AttachmentsLive.js"
 import { AttachmentsMemory } from "../../src/layers/AttachmentsMemory.js"
 import { AuthTokenLive } from "../../src/layers/AuthTokenLive.js"
 import { ConfigMemory } from "../../src/layers/ConfigLive.js"
+import { MeshLive } from "../../src/layers/mesh/MeshLive.js"
 import { type DaemonRetention, RelayRouterLive } from "../../src/layers/RelayRouterLive.js"
 import { RelaySessionsLive } from "../../src/layers/RelaySessionsLive.js"
 import { RelayStoreLive } from "../../src/layers/RelayStoreLive.js"
@@ -43,7 +44,8 @@ export const attachmentsLayer = (home: string, config: Record<string, unknown> =
 
 /** The daemon's services as it runs them, on SQLite and files under `home`, without its HTTP server. */
 export const daemonServicesLayer = (home: string, config: Record<string, unknown> = {}) =>
-  MeshServices.pipe(
+  MeshLive.pipe(
+    Layer.provideMerge(MeshServices),
     Layer.provideMerge(Layer.mergeAll(AttachmentsLive, TunnelClient.Disabled, AuthTokenLive, SealedLive)),
     Layer.provideMerge(LocalApp.Live),
     Layer.provideMerge(SqliteLive),

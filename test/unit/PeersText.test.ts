@@ -11,4 +11,13 @@ describe("list_peers text", () => {
     assert.include(text, "api\tonline (awaiting input)\tclaude-code")
     assert.include(text, "web\tbusy\tclaude-code")
   })
+
+  it("names peers as name@machine once they come from several machines", () => {
+    const local = peersText([peer("api"), peer("web")], undefined)
+    assert.include(local, "api\tonline")
+    assert.notInclude(local, "@")
+    const mesh = peersText([peer("api"), { ...peer("api"), machine: "build-server" }], undefined)
+    assert.include(mesh, "api@box\tonline")
+    assert.include(mesh, "api@build-server\tonline")
+  })
 })

@@ -39,7 +39,7 @@ export const makePeerTable = Effect.fnUntraced(function*(db: Database["Type"]) {
       a.circle < b.circle ? -1 : a.circle > b.circle ? 1 : a.display_name < b.display_name ? -1 : 1
     )
   )
-  const insertPeer = (row: Omit<PeerRow, "metadata" | "turn_state"> & { readonly metadata: string }) =>
+  const insertPeer = (row: Omit<PeerRow, "metadata" | "turn_state" | "link"> & { readonly metadata: string }) =>
     db.run(INSERT_PEER, [
       row.peer_id,
       row.display_name,

@@ -18,13 +18,15 @@ export const makePeerView = (
 
   /** A row no transport holds that has not been seen for `idle_timeout`, still marked present. */
   const isStale = (row: PeerRow, live: ReadonlySet<string>, now: number) =>
-    row.peer_id !== DASHBOARD_PEER_ID && !live.has(row.peer_id) && row.status !== "offline" &&
+    row.peer_id !== DASHBOARD_PEER_ID && row.link === null && !live.has(row.peer_id) && row.status !== "offline" &&
     now - row.last_seen > idleTimeout
 
-  /** What a peer's status really is: one with a live transport is online (or busy). */
+  /** What a peer's status really is: one with a live transport is online (or busy); a remote one's is its daemon's word. */
   const peerOf = (row: PeerRow, live: ReadonlySet<string>, stale: boolean) =>
     row.peer_id === DASHBOARD_PEER_ID
       ? toPeer(row, "online")
+      : row.link !== null
+      ? toPeer(row, row.status)
       : live.has(row.peer_id)
       ? toPeer(row, row.status === "offline" ? "online" : row.status)
       : toPeer(row, stale ? "offline" : row.status)
@@ -71,7 +73,7 @@ export const makePeerView = (
     )
 
   const liveNamesInCircle = Effect.fnUntraced(function*(circle: string, except: string | undefined) {
-    const peers = yield* view(yield* matching((r) => r.circle === circle && r.peer_id !== except))
+    const peers = yield* view(yield* matching((r) => r.circle === circle && r.peer_id !== except && r.link === null))
     return new Set(peers.filter((p) => p.status !== "offline").map((p) => p.display_name))
   })
 

@@ -1,5 +1,4 @@
 import { Clock, Effect, Option } from "effect"
-import * as os from "node:os"
 import { Unauthorized } from "../../protocol/Errors.js"
 import { DEFAULT_CIRCLE, type RegisterPeer } from "../../protocol/Peer.js"
 import type { EventLog } from "../../services/EventLog.js"
@@ -15,7 +14,8 @@ export const makeRegister = (
   table: PeerTable,
   peers: PeerView,
   events: EventLog["Type"],
-  ids: Ids["Type"]
+  ids: Ids["Type"],
+  machine: string
 ) => {
   const { findById, insertPeer, setColumns } = table
   const { liveNamesInCircle, load } = peers
@@ -38,7 +38,7 @@ export const makeRegister = (
         display_name: displayName,
         base_name: input.name,
         path: input.path ?? row.path,
-        machine: input.machine ?? row.machine,
+        machine,
         backend: input.backend,
         circle,
         role: input.role ?? row.role,
@@ -61,7 +61,7 @@ export const makeRegister = (
       display_name: displayName,
       base_name: input.name,
       path: input.path ?? null,
-      machine: input.machine ?? os.hostname(),
+      machine,
       backend: input.backend,
       circle,
       role: input.role ?? (input.backend === "dashboard" || input.backend === "cli" ? "human" : "agent"),
@@ -86,7 +86,7 @@ export const makeRegister = (
         display_name: "dashboard",
         base_name: "dashboard",
         path: null,
-        machine: os.hostname(),
+        machine,
         backend: "dashboard",
         circle: DEFAULT_CIRCLE,
         role: "human",

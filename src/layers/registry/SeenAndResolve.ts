@@ -97,9 +97,12 @@ export const makeSeenAndResolve = (
         : Either.right(peer)
     }
     const scope = circle ?? agentCircle
+    const at = ref.lastIndexOf("@")
+    const name = at > 0 ? ref.slice(0, at) : ref
+    const machine = at > 0 ? ref.slice(at + 1) : undefined
     // Humans, services and orchestrators belong to every circle: an agent can always reach them.
     const named = [...rows.values()].filter((r) =>
-      r.display_name === ref &&
+      r.display_name === name && (machine === undefined || r.machine === machine) &&
       (scope === undefined || r.circle === scope || (circle === undefined && reachesEveryCircle(r)))
     )
     return pick(ref, scope, viewNow(named, now))

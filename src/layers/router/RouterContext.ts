@@ -87,6 +87,20 @@ export const makeRouterContext = Effect.gen(function*() {
     created_at: new Date(at).toISOString()
   })
 
+  /** Files stay on the machine they were uploaded to: a message to a linked machine carries text only. */
+  const attachmentsStayHome = (
+    recipient: { readonly peer_id: string; readonly display_name: string },
+    attachmentIds: ReadonlyArray<string> | undefined
+  ): Either.Either<void, Forbidden> =>
+    (attachmentIds?.length ?? 0) > 0 && registry.isRemoteNow(recipient.peer_id)
+      ? Either.left(
+        new Forbidden({
+          message:
+            `${recipient.display_name} is on another machine: attachments do not cross machines; send the text alone`
+        })
+      )
+      : Either.void
+
   const noRefs = Either.right<ReadonlyArray<AttachmentRef>>([])
   const resolveRefs = (attachmentIds: ReadonlyArray<string> | undefined, at: number) =>
     attachmentIds === undefined || attachmentIds.length === 0 ? noRefs : attachments.resolveNow(attachmentIds, at)
@@ -106,7 +120,8 @@ export const makeRouterContext = Effect.gen(function*() {
     askDeliveredNow,
     pushNow,
     draft,
-    resolveRefs
+    resolveRefs,
+    attachmentsStayHome
   }
 })
 

@@ -9,7 +9,20 @@ import type { RouterContext } from "./RouterContext.js"
 
 /** The synchronous `askNow`/`notifyNow` steps: the daemon's hot path runs them with no fiber. */
 export const makeSendNow = (ctx: RouterContext) => {
-  const { asks, checkSender, db, deliveries, draft, events, gate, ids, pushNow, registry, resolveRefs } = ctx
+  const {
+    asks,
+    attachmentsStayHome,
+    checkSender,
+    db,
+    deliveries,
+    draft,
+    events,
+    gate,
+    ids,
+    pushNow,
+    registry,
+    resolveRefs
+  } = ctx
 
   /**
    * One message, what else it needs written, and its event, in one synchronous transaction,
@@ -66,6 +79,7 @@ export const makeSendNow = (ctx: RouterContext) => {
       yield* checkSender(sender, request.from_peer)
       const target = yield* registry.resolveNow(request.to_peer, sender, request.circle, at)
       yield* gate.sendNow(callerOf(sender, via), "ask", target, (request.attachments?.length ?? 0) > 0, at)
+      yield* attachmentsStayHome(target, request.attachments)
       if (request.reply_to !== undefined) yield* asks.getNow(request.reply_to)
       const refs = yield* resolveRefs(request.attachments, at)
       const correlationId = ids.next("ask")
@@ -83,6 +97,7 @@ export const makeSendNow = (ctx: RouterContext) => {
       yield* checkSender(sender, request.from_peer)
       const target = yield* registry.resolveNow(request.to_peer, sender, request.circle, at)
       yield* gate.sendNow(callerOf(sender, via), "notify", target, (request.attachments?.length ?? 0) > 0, at)
+      yield* attachmentsStayHome(target, request.attachments)
       const refs = yield* resolveRefs(request.attachments, at)
       const message = draft("notify", sender, target, request.text, refs, at)
       yield* store(message, () => {}, {

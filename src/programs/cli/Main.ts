@@ -14,6 +14,7 @@ import { daemonCommand } from "./commands/Daemon.js"
 import { doctorCommand } from "./commands/Doctor.js"
 import { hookCommand } from "./commands/Hook.js"
 import { mcpCommand } from "./commands/Mcp.js"
+import { meshCommand } from "./commands/Mesh.js"
 import { notifyCommand } from "./commands/Notify.js"
 import { peerCommand } from "./commands/Peer.js"
 import { peersCommand } from "./commands/Peers.js"
@@ -55,7 +56,8 @@ const root = Command.make("repowire").pipe(
     mcpCommand,
     hookCommand,
     relayCommand,
-    traced("policy", policyCommand)
+    traced("policy", policyCommand),
+    traced("mesh", meshCommand)
   ])
 )
 

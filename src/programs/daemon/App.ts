@@ -6,6 +6,7 @@ import { AuthToken } from "../../services/AuthToken.js"
 import { Config } from "../../services/Config.js"
 import type { EventLog } from "../../services/EventLog.js"
 import type { DaemonHttpApp } from "../../services/LocalApp.js"
+import { Mesh } from "../../services/Mesh.js"
 import type { MessageRouter } from "../../services/MessageRouter.js"
 import type { PeerRegistry } from "../../services/PeerRegistry.js"
 import { Policy } from "../../services/Policy.js"
@@ -51,6 +52,7 @@ export const makeDaemonApp = Effect.fn("makeDaemonApp")(function*(options: { rea
     | Attachments
     | TunnelClient
     | SealedChannels
+    | Mesh
   >()
   // A Reference: bound here too, or raw routes would read its default (no policy).
   const policy = yield* Policy

@@ -1,9 +1,11 @@
 import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
 import { Effect, Layer } from "effect"
+import { machineNameOf } from "../../layers/mesh/MachineName.js"
 import { DaemonApi } from "../../protocol/DaemonApi.js"
 import { Forbidden } from "../../protocol/Errors.js"
 import { PEER_TOKEN_HEADER } from "../../protocol/Peer.js"
 import { Asks } from "../../services/Asks.js"
+import { Config } from "../../services/Config.js"
 import { Deliveries } from "../../services/Deliveries.js"
 import { EventLog } from "../../services/EventLog.js"
 import { MessageRouter } from "../../services/MessageRouter.js"
@@ -15,6 +17,7 @@ import { Spawner } from "../../services/Spawner.js"
 import { TunnelClient } from "../../services/TunnelClient.js"
 import { VERSION } from "../../Version.js"
 import { authorizeFor, authorizeRegistration, currentSender } from "./Caller.js"
+import { MeshHandlers } from "./MeshHandlers.js"
 import { readAsk, readFilter, readOne, spawnGate } from "./PolicyChecks.js"
 import { PolicyHandlers } from "./PolicyHandlers.js"
 import { SealedHandlers } from "./SealedHandlers.js"
@@ -26,12 +29,14 @@ const HealthHandlers = HttpApiBuilder.group(DaemonApi, "health", (handlers) =>
     const registry = yield* PeerRegistry
     const tunnel = yield* TunnelClient
     const policy = yield* Policy
+    const machine = machineNameOf((yield* Config).values)
     return handlers.handle("health", () =>
       Effect.all({ peers: registry.counts, relay: tunnel.status }).pipe(
         Effect.map(({ peers, relay }) => ({
           ok: true,
           version: VERSION,
           uptime_s: Math.round((Date.now() - startedAt) / 1000),
+          machine,
           peers,
           relay,
           policy: policy.health()
@@ -259,5 +264,6 @@ export const DaemonHandlers = Layer.mergeAll(
   SchedulesHandlers,
   SpawnHandlers,
   PolicyHandlers,
+  MeshHandlers,
   SealedHandlers
 )

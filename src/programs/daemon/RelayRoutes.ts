@@ -1,6 +1,7 @@
 import { HttpLayerRouter, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import { errorResponse, NotFound } from "../../protocol/Errors.js"
+import { Mesh } from "../../services/Mesh.js"
 import { Tunnelled } from "../../services/RequestContext.js"
 import { TunnelClient } from "../../services/TunnelClient.js"
 
@@ -14,6 +15,7 @@ export const relayReconnectHandler = Effect.gen(function*() {
     return errorResponse(new NotFound({ message: "not reachable through the relay" }))
   }
   const status = yield* Effect.flatMap(TunnelClient, (c) => c.reconnect)
+  yield* Effect.flatMap(Mesh, (m) => m.reconnect)
   return yield* HttpServerResponse.json({ relay: status })
 }).pipe(Effect.orDie, Effect.withSpan("RelayRoutes.reconnect"))
 

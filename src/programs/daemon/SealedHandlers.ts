@@ -17,7 +17,7 @@ const localOnly = Effect.flatMap(Tunnelled, (tunnelled) =>
     : Effect.void)
 
 /** Admin routes: local, and a human's (the local human credential or the daemon's auth token). */
-const localHuman = (headers: { readonly "x-repowire-human-credential"?: string | undefined }) =>
+export const localHuman = (headers: { readonly "x-repowire-human-credential"?: string | undefined }) =>
   Effect.zipRight(
     localOnly,
     Effect.flatMap(AuthToken, (auth) =>

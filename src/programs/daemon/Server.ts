@@ -5,6 +5,7 @@ import * as fs from "node:fs/promises"
 import * as Http from "node:http"
 import { AttachmentsLive } from "../../layers/AttachmentsLive.js"
 import { AuthTokenLive } from "../../layers/AuthTokenLive.js"
+import { MeshLive } from "../../layers/mesh/MeshLive.js"
 import { PolicyLive } from "../../layers/PolicyLive.js"
 import { SealedLive } from "../../layers/sealed/SealedLive.js"
 import { SqliteLive } from "../../layers/Sqlite.js"
@@ -110,6 +111,7 @@ const Serve = (options: { readonly directRoutes: boolean }) =>
  */
 export const makeDaemonLive = (options: { readonly directRoutes: boolean }) =>
   Serve(options).pipe(
+    Layer.provide(MeshLive),
     Layer.provide(MeshServices),
     // The access rules reach the mesh services and the app's handlers alike.
     Layer.provide(Layer.mergeAll(AttachmentsLive, TunnelClientLocal(), AuthTokenLive, PolicyLive, SealedLive)),

@@ -8,14 +8,16 @@ const oneLine = (s: string, max: number) => {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat
 }
 
-export const peersText = (peers: ReadonlyArray<Peer>, me: string | undefined) =>
-  peers.length === 0
+/** Peers of several machines are named as they are addressed: `name@machine`. */
+export const peersText = (peers: ReadonlyArray<Peer>, me: string | undefined) => {
+  const machines = new Set(peers.map((p) => p.machine)).size > 1
+  return peers.length === 0
     ? "no peers"
     : [
       `${peers.length} peer(s): name\tstatus\tbackend\tcircle\tdescription`,
       ...peers.map((p) =>
         [
-          `${p.display_name}${p.peer_id === me ? " (you)" : ""}`,
+          `${p.display_name}${machines ? `@${p.machine}` : ""}${p.peer_id === me ? " (you)" : ""}`,
           p.turn_state === null ? p.status : `${p.status} (${p.turn_state.replace("_", " ")})`,
           p.backend,
           p.circle,
@@ -24,6 +26,7 @@ export const peersText = (peers: ReadonlyArray<Peer>, me: string | undefined) =>
           .join("\t")
       )
     ].join("\n")
+}
 
 export const asksText = (asks: ReadonlyArray<Ask>) =>
   asks.length === 0

@@ -164,7 +164,10 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
     inputSchema: {
       text: z.string().min(1).optional(),
       message: z.string().min(1).optional().describe("upstream's name for text"),
-      attachments: attachmentsSchema
+      attachments: attachmentsSchema,
+      scope: z.enum(["local", "mesh"]).optional().describe(
+        "local (default): this machine's peers; mesh: the peers of linked machines too"
+      )
     }
   }, (args) =>
     run(
@@ -173,7 +176,12 @@ export const makeMcpServer = (runner: EffectRunner<ToolContext>, version: string
         Effect.gen(function*() {
           const text = yield* either(args.text, args.message, "text (or message)")
           const attachments = yield* resolveAttachments(args.attachments, me.token)
-          return { from_peer: me.peer_id, text, ...(attachments ? { attachments } : {}) }
+          return {
+            from_peer: me.peer_id,
+            text,
+            ...(attachments ? { attachments } : {}),
+            ...(args.scope === undefined ? {} : { scope: args.scope })
+          }
         }).pipe(
           Effect.flatMap((payload) => call((api) => api.messages.broadcast({ payload }), me.token)),
           Effect.map((r) =>

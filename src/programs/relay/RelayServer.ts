@@ -10,12 +10,14 @@ import { writeWireError } from "../../layers/JsonResponses.js"
 import { RateLimitsLive } from "../../layers/RateLimitsLive.js"
 import { rawError } from "../../layers/tunnel/relay/TunnelStreams.js"
 import { Internal } from "../../protocol/Errors.js"
+import { MAX_MESH_FRAME, MESH_PATH } from "../../protocol/MeshRelayWire.js"
 import { HEADER_BYTES, MAX_FRAME_PAYLOAD } from "../../protocol/TunnelFrame.js"
 import { RateLimits } from "../../services/RateLimits.js"
 import { RelayRouter } from "../../services/RelayRouter.js"
 import { acceptTunnel, headOf, proxyHttp, proxyUpgrade } from "./BrowserProxy.js"
 import { tooManyConnections } from "./ClientGate.js"
 import { isHopPath, serveHop, serveHopUpgrade } from "./ClusterHop.js"
+import { acceptMesh, MeshSwitch } from "./MeshSwitch.js"
 import { RelayContext, type RelayOptions, type RelayServices } from "./RelayContext.js"
 import { isRelayRoute, makeRelayRoutesHandler } from "./RelayRoutes.js"
 
@@ -55,6 +57,10 @@ export const makeRelayServer = (options: RelayOptions) =>
       maxPayload: MAX_FRAME_PAYLOAD + HEADER_BYTES
     })
     const browserWss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_PAYLOAD })
+    const mesh = {
+      switch: new MeshSwitch(),
+      sockets: new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_MESH_FRAME })
+    }
     const handler = onRequest(ctx, yield* makeRelayRoutesHandler(ctx))
     const timeouts = {
       headersTimeout: options.headersTimeoutMs,
@@ -82,6 +88,8 @@ export const makeRelayServer = (options: RelayOptions) =>
       const path = (req.url ?? "/").split("?")[0]
       const accept = path === "/tunnel"
         ? acceptTunnel(ctx, { tunnels: wss, browsers: browserWss }, req, socket, head)
+        : path === MESH_PATH
+        ? acceptMesh(ctx, mesh, req, socket, head)
         : isHopPath(path ?? "/")
         ? serveHopUpgrade(ctx, req, socket, head)
         : proxyUpgrade(ctx, req, socket, head)
@@ -107,6 +115,7 @@ export const makeRelayServer = (options: RelayOptions) =>
           // Let the 502s and close frames just written reach the sockets before cutting them.
           yield* Effect.sleep("100 millis")
           wss.clients.forEach((ws) => ws.terminate())
+          mesh.switch.closeAll()
           browserWss.clients.forEach((ws) => ws.terminate())
           server.closeAllConnections()
         })

@@ -12,7 +12,7 @@ import { ClientLayer, printJson, runCommand } from "../Client.js"
 import { fail } from "../CliError.js"
 
 /** The local human credential the daemon made under its home (else the auth token): admin routes need it. */
-const humanHeaders = Effect.gen(function*() {
+export const humanHeaders = Effect.gen(function*() {
   const config = yield* Config
   const file = path.join(config.paths.home, HUMAN_CREDENTIAL_FILE)
   let credential: string | undefined

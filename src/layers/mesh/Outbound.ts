@@ -1,0 +1,180 @@
+import { Effect, Schema } from "effect"
+import type { DeliveryFrame, ServerFrame } from "../../protocol/AgentFrame.js"
+import type { MeshEvent } from "../../protocol/MeshEvent.js"
+import { MAX_REMOTE_PEERS, type OutboxItem, RemotePeer } from "../../protocol/MeshWire.js"
+import type { Deliveries } from "../../services/Deliveries.js"
+import type { MessageRouter } from "../../services/MessageRouter.js"
+import type { PeerRegistry } from "../../services/PeerRegistry.js"
+import type { Transport, Transports } from "../../services/Transports.js"
+import type { MeshStore } from "./MeshStore.js"
+import type { SealedPipe } from "./SealedPipe.js"
+
+export interface OutboundDeps {
+  readonly store: MeshStore
+  readonly registry: PeerRegistry["Type"]
+  readonly transports: Transports["Type"]
+  readonly router: MessageRouter["Type"]
+  readonly deliveries: Deliveries["Type"]
+  readonly machine: string
+  readonly pipeOf: (machine: string) => SealedPipe | undefined
+  readonly transaction: <A>(body: () => A) => A
+}
+
+const isRemotePeer = Schema.is(RemotePeer)
+const isDelivery = (frame: ServerFrame): frame is DeliveryFrame =>
+  frame.type === "ask" || frame.type === "notify" || frame.type === "broadcast"
+
+/** Transport ids far above the /ws ones, so a remote peer's transport is never mistaken for a socket's. */
+let nextTransportId = 1_000_000_000
+
+/**
+ * What this daemon sends over its links: each remote peer that is online gets a transport that
+ * hands its messages to the link (the message stays queued here until a receipt comes back),
+ * this daemon's peer list whenever it changes, and the receipts and acks it owes.
+ */
+export const makeOutbound = (deps: OutboundDeps) => {
+  const { deliveries, registry, router, store, transports } = deps
+  const attached = new Map<string, { readonly machine: string; readonly transport: Transport }>()
+  const lastPeers = new Map<string, string>()
+  const inFlight = new Map<string, Set<number>>()
+
+  const transportFor = (machine: string, peerId: string): Transport => ({
+    id: nextTransportId++,
+    send: (frame) => {
+      if (!isDelivery(frame)) return true
+      // The answer to an ask that came over the link: its ack (an outbox item) carries it there.
+      if (frame.type === "notify" && frame.in_reply_to !== null) {
+        deliveries.markDeliveredNow(frame.message_id, peerId)
+        return true
+      }
+      return deps.pipeOf(machine)?.send({ t: "deliver", to_peer: peerId as RemotePeer["peer_id"], frame }) ?? false
+    },
+    close: () => Effect.void
+  })
+
+  /** Remote peers that are online get a transport (and their queued messages); the others lose it. */
+  const refresh = (machine: string) =>
+    Effect.gen(function*() {
+      const up = deps.pipeOf(machine) !== undefined
+      for (const peerId of yield* registry.remoteIds(machine)) {
+        const peer = yield* registry.get(peerId)
+        const online = up && peer._tag === "Some" && peer.value.status !== "offline"
+        const current = attached.get(peerId)
+        if (online && current === undefined) {
+          const transport = transportFor(machine, peerId)
+          attached.set(peerId, { machine, transport })
+          yield* transports.attach(peerId, transport)
+          yield* router.flush(peerId)
+        } else if (!online && current !== undefined) {
+          attached.delete(peerId)
+          yield* transports.detach(peerId, current.transport)
+        }
+      }
+      for (const [peerId, entry] of attached) {
+        if (entry.machine !== machine || up) continue
+        attached.delete(peerId)
+        yield* transports.detach(peerId, entry.transport)
+      }
+    })
+
+  /** This daemon's own peers as linked daemons see them (its dashboard and CLI stay home). */
+  const ownPeers = Effect.map(registry.localPeers, (peers) =>
+    peers
+      .filter((p) => p.backend !== "dashboard" && p.backend !== "cli")
+      .map((p) => ({
+        peer_id: p.peer_id,
+        display_name: p.display_name,
+        path: p.path,
+        backend: p.backend,
+        circle: p.circle,
+        role: p.role,
+        status: p.status,
+        description: p.description
+      }))
+      .filter(isRemotePeer)
+      .slice(0, MAX_REMOTE_PEERS))
+
+  const sendPeers = (machine: string, always: boolean) =>
+    Effect.gen(function*() {
+      const pipe = deps.pipeOf(machine)
+      if (pipe === undefined) return
+      const peers = yield* ownPeers
+      const text = JSON.stringify(peers)
+      if (!always && lastPeers.get(machine) === text) return
+      if (pipe.send({ t: "peers", machine: deps.machine, peers })) lastPeers.set(machine, text)
+    })
+
+  const sendOwed = (machine: string) =>
+    Effect.sync(() => {
+      const pipe = deps.pipeOf(machine)
+      if (pipe === undefined) return
+      const sent = inFlight.get(machine) ?? new Set<number>()
+      inFlight.set(machine, sent)
+      for (const row of store.outbox(machine)) {
+        if (sent.has(row.id)) continue
+        if (pipe.send({ t: "out", id: row.id, item: row.body as OutboxItem })) sent.add(row.id)
+      }
+    })
+
+  const done = (machine: string, id: number) =>
+    Effect.sync(() => {
+      store.doneOut(machine, id)
+      inFlight.get(machine)?.delete(id)
+    })
+
+  const up = (machine: string) =>
+    Effect.gen(function*() {
+      inFlight.delete(machine)
+      yield* sendPeers(machine, true)
+      yield* sendOwed(machine)
+      yield* refresh(machine)
+    })
+
+  /** A local event that linked daemons must hear of: a peer change, or a receipt or ack owed. */
+  const onEvent = (event: MeshEvent, links: ReadonlyArray<string>) =>
+    Effect.gen(function*() {
+      if (
+        event.type === "peer_joined" || event.type === "peer_left" || event.type === "peer_status" ||
+        event.type === "peer_updated"
+      ) {
+        for (const machine of links) yield* sendPeers(machine, false)
+        return
+      }
+      if (event.type !== "delivery" && event.type !== "ack") return
+      // The cursor moves only with what is owed: a restart re-reads the rest, and each item is keyed once.
+      const owedTo = deps.transaction(() => {
+        const machine = owedFor(event)
+        if (machine !== undefined) store.setCursor(event.id)
+        return machine
+      })
+      if (owedTo !== undefined) yield* sendOwed(owedTo)
+    })
+
+  /** Records what `event` makes this daemon owe a linked one (with the cursor, in one step); whom. */
+  const owedFor = (event: MeshEvent): string | undefined => {
+    if (event.type === "delivery" && event.state === "delivered") {
+      const row = store.inboundOf(event.message_id, event.correlation_id)
+      if (row === undefined) return undefined
+      store.queueOut(row.origin, `receipt:${row.message_id}`, {
+        k: "receipt",
+        message_id: row.message_id,
+        to_peer: event.to_peer as RemotePeer["peer_id"]
+      }, Date.now())
+      return row.origin
+    }
+    if (event.type === "ack") {
+      const row = store.inboundOf(null, event.correlation_id)
+      if (row === undefined || row.origin_correlation_id === null) return undefined
+      store.queueOut(row.origin, `ack:${row.origin_correlation_id}`, {
+        k: "ack",
+        correlation_id: row.origin_correlation_id,
+        from_peer: event.from_peer as RemotePeer["peer_id"],
+        reply: event.reply
+      }, Date.now())
+      return row.origin
+    }
+    return undefined
+  }
+
+  return { refresh, up, done, onEvent }
+}

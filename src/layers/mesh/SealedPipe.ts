@@ -1,0 +1,114 @@
+import { Effect, Either, Schema } from "effect"
+import { type MeshMessage, MeshMessageJson } from "../../protocol/MeshWire.js"
+import { concat } from "../../protocol/sealed/Bytes.js"
+import type { HandshakeResult } from "../../protocol/sealed/Handshake.js"
+import type { RecordOpener, RecordSealer } from "../../protocol/sealed/Records.js"
+import { SealedSession } from "../../protocol/sealed/Session.js"
+
+/** The first byte of every payload between linked daemons (the relay's frames carry these). */
+export const Kind = {
+  Join1: 0x10,
+  Join2: 0x11,
+  Join3: 0x12,
+  JoinOk: 0x13,
+  JoinRefused: 0x14,
+  Session1: 0x20,
+  Session2: 0x21,
+  Session3: 0x22,
+  SessionRefused: 0x23,
+  Record: 0x30
+} as const
+
+/** Plaintext per record; a longer message is cut into several, each but the last marked "more". */
+const CHUNK = 60 * 1024
+const MORE = 1
+const LAST = 0
+/** The longest message a linked daemon may send: a 64 KiB text, its frame, and room to spare. */
+const MAX_MESSAGE = 1024 * 1024
+
+const encodeMessage = Schema.encodeSync(MeshMessageJson)
+const decodeMessage = Schema.decodeUnknownEither(MeshMessageJson)
+
+/**
+ * One sealed session between two linked daemons: after the Noise_XX handshake, each side's
+ * messages are sealed records on stream 0 of its direction. Records must be sealed and opened
+ * in order (their counters are nonces), so both directions run through a promise chain; the
+ * first record that fails to open ends the session.
+ */
+export class SealedPipe {
+  private sendTail: Promise<void> = Promise.resolve()
+  private receiveTail: Promise<void> = Promise.resolve()
+  private partial: Array<Uint8Array> = []
+  private partialBytes = 0
+  broken = false
+
+  private constructor(
+    private readonly sealer: RecordSealer,
+    private readonly opener: RecordOpener,
+    private readonly write: (payload: Uint8Array) => boolean,
+    private readonly onMessage: (message: MeshMessage) => void,
+    private readonly onBroken: (why: string) => void
+  ) {}
+
+  static readonly make = (
+    result: HandshakeResult,
+    write: (payload: Uint8Array) => boolean,
+    onMessage: (message: MeshMessage) => void,
+    onBroken: (why: string) => void
+  ) =>
+    Effect.gen(function*() {
+      const session = SealedSession.fromHandshake(result)
+      const sealer = yield* Effect.orDie(session.outgoing(0))
+      const opener = yield* Effect.orDie(session.incoming(0))
+      return new SealedPipe(sealer, opener, write, onMessage, onBroken)
+    })
+
+  private fail(why: string) {
+    if (this.broken) return
+    this.broken = true
+    this.onBroken(why)
+  }
+
+  /** Queues a message; false when the session is already broken. */
+  send(message: MeshMessage): boolean {
+    if (this.broken) return false
+    const bytes = new TextEncoder().encode(encodeMessage(message))
+    this.sendTail = this.sendTail.then(async () => {
+      for (let at = 0; at < bytes.length || at === 0; at += CHUNK) {
+        if (this.broken) return
+        const last = at + CHUNK >= bytes.length
+        const plaintext = concat(Uint8Array.of(last ? LAST : MORE), bytes.subarray(at, at + CHUNK))
+        const record = await Effect.runPromise(Effect.either(this.sealer.seal(plaintext)))
+        if (Either.isLeft(record)) return this.fail(record.left.message)
+        if (!this.write(concat(Uint8Array.of(Kind.Record), record.right))) return this.fail("the relay link is down")
+        if (last) return
+      }
+    })
+    return true
+  }
+
+  /** Resolves once every message queued so far is on the wire (or the session broke). */
+  flushed(): Promise<void> {
+    return this.sendTail
+  }
+
+  receive(record: Uint8Array): void {
+    this.receiveTail = this.receiveTail.then(async () => {
+      if (this.broken) return
+      const opened = await Effect.runPromise(Effect.either(this.opener.open(record)))
+      if (Either.isLeft(opened)) return this.fail(opened.left.message)
+      if (opened.right._tag !== "Data" || opened.right.data.length === 0) return this.fail("the session ended")
+      const data = opened.right.data
+      this.partial.push(data.subarray(1))
+      this.partialBytes += data.length - 1
+      if (this.partialBytes > MAX_MESSAGE) return this.fail("a message over 1 MiB")
+      if (data[0] === MORE) return
+      const whole = concat(...this.partial)
+      this.partial = []
+      this.partialBytes = 0
+      const message = decodeMessage(new TextDecoder().decode(whole))
+      // A message this daemon does not understand is skipped; the session itself is sound.
+      if (Either.isRight(message)) this.onMessage(message.right)
+    })
+  }
+}

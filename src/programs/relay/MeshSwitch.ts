@@ -1,0 +1,81 @@
+// node:http + ws here, like the tunnel: the switch only moves opaque frames between sockets.
+import { Effect, Option, Redacted, Schema } from "effect"
+import type { IncomingMessage } from "node:http"
+import type { Duplex } from "node:stream"
+import WebSocket, { type WebSocketServer } from "ws"
+import { rawError } from "../../layers/tunnel/relay/TunnelStreams.js"
+import { BadRequest, Unauthorized, Unavailable } from "../../protocol/Errors.js"
+import { decodeMeshFrame, encodeMeshFrame, type MeshNote } from "../../protocol/MeshRelayWire.js"
+import { DAEMON_ID_HEADER, DaemonId } from "../../protocol/RelayApi.js"
+import { ApiKeys } from "../../services/ApiKeys.js"
+import { bearer, type RelayContext } from "./RelayContext.js"
+
+const isDaemonId = Schema.is(DaemonId)
+
+/** Bytes a daemon may leave unread before frames to it are dropped (its sealed session then restarts). */
+const MAX_BUFFERED = 8 * 1024 * 1024
+
+/**
+ * The daemon-to-daemon switch: each daemon of a user holds one `/mesh` socket, and a frame is
+ * passed only to another daemon of the same user, with the sender's id put in place of the
+ * target's. What the frames carry is sealed between the daemons' identity keys.
+ */
+export class MeshSwitch {
+  private readonly users = new Map<string, Map<string, WebSocket>>()
+
+  private note(ws: WebSocket, note: MeshNote) {
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(note))
+  }
+
+  attach(userId: string, daemonId: string, ws: WebSocket) {
+    const daemons = this.users.get(userId) ?? new Map<string, WebSocket>()
+    this.users.set(userId, daemons)
+    daemons.get(daemonId)?.close(4009, "a newer connection of this daemon replaced this one")
+    daemons.set(daemonId, ws)
+    this.note(ws, { present: [...daemons.keys()].filter((id) => id !== daemonId) })
+    for (const [id, other] of daemons) if (id !== daemonId) this.note(other, { joined: daemonId })
+    ws.on("message", (data: Buffer, isBinary) => {
+      if (!isBinary) return
+      const frame = decodeMeshFrame(data)
+      if (frame === undefined) return ws.close(4400, "malformed mesh frame")
+      const target = daemons.get(frame.id)
+      if (target === undefined || target.readyState !== WebSocket.OPEN || target.bufferedAmount > MAX_BUFFERED) {
+        return this.note(ws, { unreachable: frame.id })
+      }
+      target.send(encodeMeshFrame(daemonId, frame.payload))
+    })
+    ws.on("close", () => {
+      if (daemons.get(daemonId) !== ws) return
+      daemons.delete(daemonId)
+      for (const other of daemons.values()) this.note(other, { left: daemonId })
+      if (daemons.size === 0) this.users.delete(userId)
+    })
+  }
+
+  closeAll() {
+    for (const daemons of this.users.values()) for (const ws of daemons.values()) ws.terminate()
+    this.users.clear()
+  }
+}
+
+/** `GET /mesh` from a daemon: its relay key and daemon id, as on `/tunnel`. */
+export const acceptMesh = async (
+  ctx: RelayContext,
+  mesh: { readonly switch: MeshSwitch; readonly sockets: WebSocketServer },
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer
+) => {
+  if (ctx.draining) return rawError(socket, new Unavailable({ message: "The relay is shutting down." }))
+  const key = bearer(req.headers.authorization)
+  const daemonId = req.headers[DAEMON_ID_HEADER]
+  if (typeof daemonId !== "string" || !isDaemonId(daemonId)) {
+    return rawError(socket, new BadRequest({ message: "Missing daemon id header." }))
+  }
+  const record = key === undefined
+    ? Option.none()
+    : await ctx.run(Effect.flatMap(ApiKeys, (k) => k.verify(Redacted.make(key))))
+  if (Option.isNone(record)) return rawError(socket, new Unauthorized({ message: "The relay key is not valid." }))
+  ctx.gate.authenticated(req, ctx.clientIp({ address: req.socket.remoteAddress, headers: req.headers }))
+  mesh.sockets.handleUpgrade(req, socket, head, (ws) => mesh.switch.attach(record.value.user_id, daemonId, ws))
+}

@@ -1,0 +1,83 @@
+import { Schema } from "effect"
+import { AskFrame, BroadcastFrame, NotifyFrame } from "./AgentFrame.js"
+import { parseJsonWithin } from "./BoundedJson.js"
+import { MachineName } from "./ConfigFile.js"
+import { Backend, Circle, Description, PeerId, PeerName, PeerStatus, Role } from "./Peer.js"
+
+/**
+ * What linked daemons say to each other, inside their sealed session (JSON, one message per
+ * sealed message). The relay sees none of it.
+ */
+
+/** A peer as its own daemon shows it to linked daemons. */
+export const RemotePeer = Schema.Struct({
+  peer_id: PeerId,
+  display_name: PeerName,
+  path: Schema.NullOr(Schema.String.pipe(Schema.maxLength(4096))),
+  backend: Backend,
+  circle: Circle,
+  role: Role,
+  status: PeerStatus,
+  description: Description
+})
+export type RemotePeer = typeof RemotePeer.Type
+
+/** The most peers one daemon may show another: a bound on what a linked daemon can make us store. */
+export const MAX_REMOTE_PEERS = 1000
+
+/** The sender's whole peer list (sent when a session starts and whenever it changes). */
+export const PeersMessage = Schema.Struct({
+  t: Schema.Literal("peers"),
+  machine: MachineName,
+  peers: Schema.Array(RemotePeer).pipe(Schema.maxItems(MAX_REMOTE_PEERS))
+})
+
+/** A stored message handed to a remote peer: its /ws frame, and whom it is for. */
+export const DeliverMessage = Schema.Struct({
+  t: Schema.Literal("deliver"),
+  to_peer: PeerId,
+  frame: Schema.Union(AskFrame, NotifyFrame, BroadcastFrame)
+})
+
+/** What the receiving daemon owes back, durably: a message reached its agent, or an ask was acked. */
+export const OutboxItem = Schema.Union(
+  Schema.Struct({ k: Schema.Literal("receipt"), message_id: Schema.String, to_peer: PeerId }),
+  Schema.Struct({
+    k: Schema.Literal("ack"),
+    correlation_id: Schema.String,
+    from_peer: PeerId,
+    reply: Schema.NullOr(Schema.String)
+  })
+)
+export type OutboxItem = typeof OutboxItem.Type
+
+export const OutMessage = Schema.Struct({ t: Schema.Literal("out"), id: Schema.Int, item: OutboxItem })
+/** An outbox item was taken (or can never be): the sender drops it. */
+export const DoneMessage = Schema.Struct({ t: Schema.Literal("done"), id: Schema.Int })
+/** The sender removed the link: the receiver forgets it too. */
+export const UnlinkMessage = Schema.Struct({ t: Schema.Literal("unlink") })
+
+export const MeshMessage = Schema.Union(PeersMessage, DeliverMessage, OutMessage, DoneMessage, UnlinkMessage)
+export type MeshMessage = typeof MeshMessage.Type
+export const MeshMessageJson = parseJsonWithin(MeshMessage)
+
+/** What each side of a join says about itself inside the pairing handshake. */
+export const JoinHello = Schema.Struct({ machine: MachineName, daemon_id: Schema.String.pipe(Schema.maxLength(64)) })
+export type JoinHello = typeof JoinHello.Type
+export const JoinHelloJson = parseJsonWithin(JoinHello)
+
+/** A linked daemon, as `repowire mesh list` shows it. */
+export const MeshLink = Schema.Struct({
+  machine: Schema.String,
+  daemon_id: Schema.String,
+  fingerprint: Schema.String,
+  status: Schema.Literal("linked", "connecting", "away"),
+  linked_at: Schema.String,
+  last_seen: Schema.NullOr(Schema.String)
+})
+export type MeshLink = typeof MeshLink.Type
+export const MeshLinks = Schema.Struct({ links: Schema.Array(MeshLink) })
+
+export const MeshCode = Schema.Struct({ code: Schema.String, expires_at: Schema.String })
+export const JoinRequest = Schema.Struct({ code: Schema.String.pipe(Schema.maxLength(1000)) })
+export const Joined = Schema.Struct({ machine: Schema.String, fingerprint: Schema.String })

@@ -1,0 +1,132 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import { makeCert, mintKey, RelayServicesLayer, startRelay, tempDir } from "../relay/harness.js"
+import { as, join, meshDaemon, pair, peersOf, register, request, until } from "./meshHarness.js"
+
+const cert = makeCert(tempDir("rw-cert-"))
+process.env.REPOWIRE_RELAY_CA_FILE = cert.certFile
+
+const notify = (url: string, from: { peer_id: string; token: string }, to: string, text: string) =>
+  request(url, "POST", "/notify", { headers: as(from as never), body: { from_peer: from.peer_id, to_peer: to, text } })
+
+describe("one mesh across machines: addressing, scope and rules", () => {
+  it.live(
+    "bare names (409 with the choices), broadcast scope, the receiver's machine: rule, and removal on both sides",
+    () =>
+      Effect.gen(function*() {
+        const relay = yield* startRelay(cert)
+        const key = yield* mintKey("alice")
+        yield* Effect.promise(async () => {
+          const laptop = await meshDaemon(relay.url, key, "laptop")
+          const server = await meshDaemon(relay.url, key, "server")
+          try {
+            const front = await register(laptop.url, { name: "front", backend: "claude-code" })
+            await register(server.url, { name: "api", backend: "codex" })
+            assert.strictEqual((await join(server, await pair(laptop))).status, 200)
+            await until(
+              "api on the laptop",
+              async () => (await peersOf(laptop)).find((p) => p.display_name === "api" && p.machine === "server")
+            )
+            const bare = await notify(laptop.url, front, "api", "to the only api")
+            assert.strictEqual(bare.status, 200, bare.text)
+
+            await register(laptop.url, { name: "api", backend: "gemini" })
+            const ambiguous = await notify(laptop.url, front, "api", "which one?")
+            assert.strictEqual(ambiguous.status, 409)
+            assert.include(ambiguous.body.error.message, "api@laptop")
+            assert.include(ambiguous.body.error.message, "api@server")
+            assert.strictEqual((await notify(laptop.url, front, "api@laptop", "the local one")).status, 200)
+
+            // Files stay on their machine: a message that carries one to another machine is refused, whole.
+            const form = new FormData()
+            form.append("file", new Blob(["notes"], { type: "text/plain" }), "notes.txt")
+            const uploaded = await fetch(`${laptop.url}/attachments`, {
+              method: "POST",
+              body: form,
+              headers: as(front as never)
+            })
+            assert.strictEqual(uploaded.status, 201, await uploaded.clone().text())
+            const attachment = ((await uploaded.json()) as { attachments: Array<{ id: string }> }).attachments[0]!.id
+            const withFile = await request(laptop.url, "POST", "/notify", {
+              headers: as(front as never),
+              body: {
+                from_peer: front.peer_id,
+                to_peer: "api@server",
+                text: "see file, lynx-2231",
+                attachments: [attachment]
+              }
+            })
+            assert.strictEqual(withFile.status, 403, withFile.text)
+            assert.include(withFile.body.error.message, "attachments do not cross machines")
+
+            // A broadcast stays on its machine unless it asks for the mesh.
+            const broadcast = (text: string, scope?: string) =>
+              request(laptop.url, "POST", "/broadcast", {
+                headers: as(front as never),
+                body: { from_peer: front.peer_id, text, ...(scope === undefined ? {} : { scope }) }
+              })
+            const local = await broadcast("local news")
+            assert.strictEqual(local.status, 200, local.text)
+            assert.deepStrictEqual([...local.body.delivered, ...local.body.queued], ["api"])
+            const wide = await broadcast("mesh news, ibis-4410", "mesh")
+            assert.deepStrictEqual([...wide.body.delivered, ...wide.body.queued].sort(), ["api", "api"])
+            await until("the mesh broadcast on the server", async () =>
+              (await request(server.url, "GET", "/events?limit=1000")).text.includes("ibis-4410") ? true : undefined)
+            assert.notInclude((await request(server.url, "GET", "/events?limit=1000")).text, "local news")
+
+            // The receiving daemon's access rules decide, by machine.
+            fs.writeFileSync(
+              `${server.home}/policy.yaml`,
+              "default: allow\nrules:\n  - effect: deny\n    from: \"machine:laptop\"\n    actions: [notify]\n",
+              { mode: 0o600 }
+            )
+            await until("the server's rule in force", async () =>
+              (await request(server.url, "GET", "/health")).body.policy.rules === 1 ? true : undefined)
+            assert.strictEqual((await notify(laptop.url, front, "api@server", "denied, heron-9902")).status, 200)
+            await until("the denial on the server", async () =>
+              (await request(server.url, "GET", "/events?limit=1000")).body.events.find((e: { type: string }) =>
+                e.type === "policy_denied"
+              ))
+            const serverLog = (await request(server.url, "GET", "/events?limit=1000")).text
+            assert.notInclude(serverLog, "heron-9902")
+            assert.notInclude(serverLog, "lynx-2231")
+
+            const removed = await request(laptop.url, "DELETE", "/mesh/links/server", {
+              headers: {
+                "x-repowire-human-credential": fs.readFileSync(
+                  `${laptop.home}/human.token`,
+                  "utf8"
+                ).trim()
+              }
+            })
+            assert.strictEqual(removed.status, 200, removed.text)
+            await until("the server forgets the laptop", async () => {
+              const peers = await peersOf(server)
+              const links = (await request(server.url, "GET", "/mesh/links", {
+                headers: {
+                  "x-repowire-human-credential": fs.readFileSync(
+                    `${server.home}/human.token`,
+                    "utf8"
+                  ).trim()
+                }
+              })).body.links
+              return links.length === 0 && !peers.some((p) =>
+                  p.machine === "laptop"
+                )
+                ? true
+                : undefined
+            })
+            assert.isFalse((await peersOf(laptop)).some((p) =>
+              p.machine === "server"
+            ))
+            assert.strictEqual((await notify(laptop.url, front, "api@server", "gone")).status, 404)
+          } finally {
+            await laptop.close()
+            await server.close()
+          }
+        })
+      }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))),
+    60_000
+  )
+})
