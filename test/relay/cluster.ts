@@ -26,7 +26,9 @@ export const spawnReplica = async (
   home: string,
   cert: { readonly certFile: string; readonly keyFile: string },
   databaseUrl: string,
-  secret: string
+  secret: string,
+  /** More environment (the bench's NODE_OPTIONS=--cpu-prof, for one). */
+  env: Record<string, string> = {}
 ): Promise<Replica> => {
   const port = await freePort()
   const url = `https://127.0.0.1:${port}`
@@ -42,7 +44,8 @@ export const spawnReplica = async (
       NO_COLOR: "1",
       NODE_EXTRA_CA_CERTS: cert.certFile,
       REPOWIRE_RELAY__DATABASE_URL: databaseUrl,
-      REPOWIRE_RELAY__CLUSTER_SECRET: secret
+      REPOWIRE_RELAY__CLUSTER_SECRET: secret,
+      ...env
     },
     stdio: ["ignore", "pipe", "pipe"]
   })
