@@ -81,9 +81,7 @@ export const withCluster = async (n: number, concurrency: number, use: (cluster:
   const cert = makeCert(tempDir("rw-bench-cluster-"))
   const pg = await startPostgres()
   const profileDir = process.env.RELAY_CLUSTER_PROFILE
-  const env: Record<string, string> = profileDir === undefined
-    ? {}
-    : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` }
+  const nodeArgs = profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`]
   const stops: Array<() => Promise<void> | void> = []
   try {
     const db = await pg.createDatabase()
@@ -91,7 +89,7 @@ export const withCluster = async (n: number, concurrency: number, use: (cluster:
       .trim()
     const relayHome = await tempHome()
     const replicas = await Promise.all(
-      Array.from({ length: n }, () => spawnReplica(relayHome, cert, db, "bench-cluster-secret-0123456789", env))
+      Array.from({ length: n }, () => spawnReplica(relayHome, cert, db, "bench-cluster-secret-0123456789", nodeArgs))
     )
     for (const r of replicas) {
       stops.push(() =>

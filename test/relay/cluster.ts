@@ -27,12 +27,13 @@ export const spawnReplica = async (
   cert: { readonly certFile: string; readonly keyFile: string },
   databaseUrl: string,
   secret: string,
-  /** More environment (the bench's NODE_OPTIONS=--cpu-prof, for one). */
-  env: Record<string, string> = {}
+  /** Node flags before the script (the bench's --cpu-prof, for one). */
+  nodeArgs: ReadonlyArray<string> = []
 ): Promise<Replica> => {
   const port = await freePort()
   const url = `https://127.0.0.1:${port}`
   const child = spawn(process.execPath, [
+    ...nodeArgs,
     BIN,
     ...["relay", "serve", "--host", "127.0.0.1", "--port", String(port)],
     ...["--tls-cert", cert.certFile, "--tls-key", cert.keyFile, "--internal-url", url]
@@ -44,8 +45,7 @@ export const spawnReplica = async (
       NO_COLOR: "1",
       NODE_EXTRA_CA_CERTS: cert.certFile,
       REPOWIRE_RELAY__DATABASE_URL: databaseUrl,
-      REPOWIRE_RELAY__CLUSTER_SECRET: secret,
-      ...env
+      REPOWIRE_RELAY__CLUSTER_SECRET: secret
     },
     stdio: ["ignore", "pipe", "pipe"]
   })

@@ -32,10 +32,16 @@ const open = (internalUrl: string, path: string, options: http.RequestOptions) =
   return (secure ? https : http).request(target, { agent: secure ? agents.https : agents.http, ...options })
 }
 
+/** Where a hop goes, and what to do when the holder did not serve it (unreachable, or answered 502). */
+export interface HopDestination {
+  readonly internalUrl: string
+  readonly hop: string
+  readonly onMiss: () => void
+}
+
 /** A browser request streamed to the holder and its answer streamed back, under the pipes' backpressure. */
 export const forwardHttp = (
-  internalUrl: string,
-  hop: string,
+  { hop, internalUrl, onMiss }: HopDestination,
   req: http.IncomingMessage,
   res: http.ServerResponse,
   path: string
@@ -46,6 +52,7 @@ export const forwardHttp = (
   ]]
   const upstream = open(internalUrl, path, { method: req.method ?? "GET", headers: Object.fromEntries(group(headers)) })
   upstream.on("response", (answer) => {
+    if (answer.statusCode === 502) onMiss()
     const kept = headersOf(answer.rawHeaders, (n) => !notForwarded.has(n))
     res.writeHead(answer.statusCode ?? 502, answer.statusMessage, kept.flat())
     res.flushHeaders()
@@ -53,7 +60,11 @@ export const forwardHttp = (
     answer.on("error", () => res.destroy())
     answer.on("aborted", () => res.destroy())
   })
-  upstream.on("error", () => (res.headersSent ? res.destroy() : writeWireError(res, unreachable)))
+  upstream.on("error", () => {
+    onMiss()
+    if (res.headersSent) res.destroy()
+    else writeWireError(res, unreachable)
+  })
   res.on("close", () => {
     if (!res.writableFinished) upstream.destroy()
   })
@@ -69,8 +80,7 @@ const group = (pairs: ReadonlyArray<[string, string]>): Map<string, Array<string
 
 /** A browser WebSocket upgrade handed to the holder; once it switches protocols, the two sockets are piped. */
 export const forwardUpgrade = (
-  internalUrl: string,
-  hop: string,
+  { hop, internalUrl, onMiss }: HopDestination,
   req: http.IncomingMessage,
   socket: Duplex,
   head: Buffer,
@@ -100,10 +110,14 @@ export const forwardUpgrade = (
   })
   upstream.on("response", (answer) => {
     // Refused by the holder: its answer, then the browser's connection closes.
+    if (answer.statusCode === 502) onMiss()
     socket.write(statusLine(answer, (n) => !notForwarded.has(n), "connection: close\r\n"))
     answer.pipe(socket)
   })
-  upstream.on("error", () => rawError(socket, unreachable))
+  upstream.on("error", () => {
+    onMiss()
+    rawError(socket, unreachable)
+  })
   socket.on("close", () => upstream.destroy())
   upstream.end()
 }
