@@ -25,10 +25,14 @@ const get = (agent: https.Agent, url: string, cookie: string) =>
   new Promise<number>((resolve, reject) => {
     const started = performance.now()
     https.get(url, { agent, headers: { cookie } }, (res) => {
-      res.resume()
+      let body = ""
+      res.on("data", (c: Buffer) => (body += c.toString()))
       res.on(
         "end",
-        () => (res.statusCode === 200 ? resolve(performance.now() - started) : reject(new Error(`${res.statusCode}`)))
+        () =>
+          res.statusCode === 200
+            ? resolve(performance.now() - started)
+            : reject(new Error(`${url}: ${res.statusCode} ${body}`))
       )
     }).on("error", reject)
   })
