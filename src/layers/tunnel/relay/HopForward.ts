@@ -8,10 +8,12 @@ import { writeWireError } from "../../JsonResponses.js"
 import { HOP_HEADER, HOP_PREFIX } from "./HopAuth.js"
 import { rawError } from "./TunnelStreams.js"
 
-const agents = {
-  http: new http.Agent({ keepAlive: true, noDelay: true }),
-  https: new https.Agent({ keepAlive: true, noDelay: true })
-}
+/**
+ * One pool of kept-alive connections per holder. An idle one is dropped after 4 s, before the
+ * holder's server drops it at 5 s (Node's keepAliveTimeout): a request never races that close.
+ */
+const pooled = { keepAlive: true, noDelay: true, timeout: 4_000, scheduling: "lifo" } as const
+const agents = { http: new http.Agent(pooled), https: new https.Agent(pooled) }
 
 /** Hop-by-hop headers, and the browser's credentials, which the holder does not need. */
 const notForwarded = new Set([...HOP_BY_HOP_AND_CREDENTIALS, HOP_HEADER])
