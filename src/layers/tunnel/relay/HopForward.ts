@@ -18,20 +18,37 @@ const agents = { http: new http.Agent(pooled), https: new https.Agent(pooled) }
 /** Hop-by-hop headers, and the browser's credentials, which the holder does not need. */
 const notForwarded = new Set([...HOP_BY_HOP_AND_CREDENTIALS, HOP_HEADER])
 
-const headersOf = (raw: ReadonlyArray<string>, keep: (name: string) => boolean): Array<[string, string]> => {
-  const out: Array<[string, string]> = []
+/** The raw `[name, value, name, value, …]` headers `keep` accepts, as node:http takes them back. */
+const headersOf = (raw: ReadonlyArray<string>, keep: (name: string) => boolean): Array<string> => {
+  const out: Array<string> = []
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (keep(raw[i]!.toLowerCase())) out.push([raw[i]!, raw[i + 1]!])
+    if (keep(raw[i]!.toLowerCase())) out.push(raw[i]!, raw[i + 1]!)
   }
   return out
 }
 
+const forwarded = (name: string) => !notForwarded.has(name)
+
+const lines = (flat: ReadonlyArray<string>) => {
+  let text = ""
+  for (let i = 0; i + 1 < flat.length; i += 2) text += `${flat[i]}: ${flat[i + 1]}\r\n`
+  return text
+}
+
 const unreachable = new BadGateway({ message: "The relay replica holding your daemon's tunnel did not answer." })
 
-const open = (internalUrl: string, path: string, options: http.RequestOptions) => {
+// Raw header lists (node:http takes the same flat form it gives), so nothing is regrouped on the way.
+const open = (
+  internalUrl: string,
+  path: string,
+  options: Omit<http.RequestOptions, "headers"> & { readonly headers: Array<string> }
+) => {
   const target = new URL(`${internalUrl.replace(/\/+$/, "")}${HOP_PREFIX}${path}`)
   const secure = target.protocol === "https:"
-  return (secure ? https : http).request(target, { agent: secure ? agents.https : agents.http, ...options })
+  const agent = options.agent ?? (secure ? agents.https : agents.http)
+  // Given a list, node:http adds no Host of its own (the browser's was dropped with the hop-by-hop ones).
+  options.headers.push("host", target.host)
+  return (secure ? https : http).request(target, { ...options, agent, headers: options.headers as never })
 }
 
 /** Where a hop goes, and what to do when the holder did not serve it (unreachable, or answered 502). */
@@ -48,15 +65,12 @@ export const forwardHttp = (
   res: http.ServerResponse,
   path: string
 ): void => {
-  const headers: Array<[string, string]> = [...headersOf(req.rawHeaders, (n) => !notForwarded.has(n)), [
-    HOP_HEADER,
-    hop
-  ]]
-  const upstream = open(internalUrl, path, { method: req.method ?? "GET", headers: Object.fromEntries(group(headers)) })
+  const headers = headersOf(req.rawHeaders, forwarded)
+  headers.push(HOP_HEADER, hop)
+  const upstream = open(internalUrl, path, { method: req.method ?? "GET", headers })
   upstream.on("response", (answer) => {
     if (answer.statusCode === 502) onMiss()
-    const kept = headersOf(answer.rawHeaders, (n) => !notForwarded.has(n))
-    res.writeHead(answer.statusCode ?? 502, answer.statusMessage, kept.flat())
+    res.writeHead(answer.statusCode ?? 502, answer.statusMessage, headersOf(answer.rawHeaders, forwarded))
     res.flushHeaders()
     answer.pipe(res)
     answer.on("error", () => res.destroy())
@@ -73,13 +87,6 @@ export const forwardHttp = (
   req.pipe(upstream)
 }
 
-/** Repeated request headers (several cookies are dropped anyway) become one list per name. */
-const group = (pairs: ReadonlyArray<[string, string]>): Map<string, Array<string>> => {
-  const map = new Map<string, Array<string>>()
-  for (const [k, v] of pairs) map.set(k, [...(map.get(k) ?? []), v])
-  return map
-}
-
 /** A browser WebSocket upgrade handed to the holder; once it switches protocols, the two sockets are piped. */
 export const forwardUpgrade = (
   { hop, internalUrl, onMiss }: HopDestination,
@@ -88,17 +95,11 @@ export const forwardUpgrade = (
   head: Buffer,
   path: string
 ): void => {
-  const headers = [
-    ...headersOf(req.rawHeaders, (n) => !notForwarded.has(n)),
-    ["connection", "Upgrade"] as [string, string],
-    ["upgrade", "websocket"] as [string, string],
-    [HOP_HEADER, hop] as [string, string]
-  ]
-  const upstream = open(internalUrl, path, { method: "GET", headers: Object.fromEntries(group(headers)), agent: false })
+  const headers = headersOf(req.rawHeaders, forwarded)
+  headers.push("connection", "Upgrade", "upgrade", "websocket", HOP_HEADER, hop)
+  const upstream = open(internalUrl, path, { method: "GET", headers, agent: false })
   const statusLine = (answer: http.IncomingMessage, keep: (name: string) => boolean, extra = "") =>
-    `HTTP/1.1 ${answer.statusCode} ${answer.statusMessage}\r\n${
-      headersOf(answer.rawHeaders, keep).map(([k, v]) => `${k}: ${v}\r\n`).join("")
-    }${extra}\r\n`
+    `HTTP/1.1 ${answer.statusCode} ${answer.statusMessage}\r\n${lines(headersOf(answer.rawHeaders, keep))}${extra}\r\n`
   upstream.on("upgrade", (answer, peer, peerHead) => {
     socket.write(statusLine(answer, () => true))
     if (peerHead.length > 0) socket.write(peerHead)
