@@ -71,7 +71,11 @@ export const forwardHttp = (
   upstream.on("response", (answer) => {
     if (answer.statusCode === 502) onMiss()
     res.writeHead(answer.statusCode ?? 502, answer.statusMessage, headersOf(answer.rawHeaders, forwarded))
-    res.flushHeaders()
+    // The head leaves with the first body bytes when they are already here (most answers), else
+    // on its own right after, so an SSE stream's head never waits for its first event.
+    setImmediate(() => {
+      if (!res.writableEnded && !res.destroyed) res.flushHeaders()
+    })
     answer.pipe(res)
     answer.on("error", () => res.destroy())
     answer.on("aborted", () => res.destroy())
