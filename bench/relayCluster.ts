@@ -70,6 +70,7 @@ export const run = () =>
       [
         "CPU per request, forwarded: forwarder / holder / daemon",
         `${perRequest(hopped.forwarder)} / ${perRequest(hopped.holder)} / ${perRequest(hopped.daemon)}`
-      ]
+      ],
+      ["relay CPU, forwarded (both replicas) / direct", ratio(hopped.forwarder + hopped.holder, direct.holder)]
     ])
   })
