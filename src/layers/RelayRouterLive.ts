@@ -57,19 +57,11 @@ export const RelayRouterLive = (
         )
       }).pipe(Effect.catchAllCause(() => Effect.void))
       const runtime = yield* Effect.runtime<never>()
-      const sweep = () => {
-        const now = Date.now()
-        all().forEach((t) => t.keepalive(now, keepalive.deadAfterMs))
-        Runtime.runFork(runtime)(revokedKeys)
-      }
-      yield* Effect.acquireRelease(
-        Effect.sync(() => setInterval(sweep, keepalive.intervalMs)),
-        (timer) => Effect.sync(() => clearInterval(timer))
-      )
 
       // Each tunnel's directory claim, done or in flight: a signal that another replica claimed
       // the same tunnel is judged only after this replica's own claim is in the store.
       const claims = new WeakMap<TunnelLink, Deferred.Deferred<void>>()
+      const settled = new WeakSet<TunnelLink>()
 
       /**
        * Another replica claimed a tunnel this one holds: the daemon reconnected there, and this
@@ -88,6 +80,26 @@ export const RelayRouterLive = (
           if (byUser.get(userId)?.get(daemonId) !== link) return
           link.close(TunnelClose.replaced, "replaced: the daemon reconnected through another relay replica")
         })
+
+      // The same found by the sweep, should a signal be lost: rows no longer naming this replica.
+      const claimedElsewhere = Effect.gen(function*() {
+        if (byUser.size === 0 || Option.isNone(directory)) return
+        const judged = all().filter((l) => settled.has(l))
+        const mine = new Set((yield* directory.value.mine).map((t) => `${t.userId}\u0000${t.daemonId}`))
+        const lost = judged.filter((l) => !mine.has(`${l.info.userId}\u0000${l.info.daemonId}`))
+        yield* Effect.forEach(lost, (l) => movedAway(l.info.userId, l.info.daemonId), { discard: true })
+      }).pipe(Effect.catchAllCause(() => Effect.void))
+
+      const sweep = () => {
+        const now = Date.now()
+        all().forEach((t) => t.keepalive(now, keepalive.deadAfterMs))
+        Runtime.runFork(runtime)(revokedKeys)
+        Runtime.runFork(runtime)(claimedElsewhere)
+      }
+      yield* Effect.acquireRelease(
+        Effect.sync(() => setInterval(sweep, keepalive.intervalMs)),
+        (timer) => Effect.sync(() => clearInterval(timer))
+      )
 
       const onSignal = (signal: ClusterSignal) => {
         if (signal._tag === "KeyRevoked") return void Runtime.runFork(runtime)(closeKey(signal.key_id, "key revoked"))
@@ -132,7 +144,7 @@ export const RelayRouterLive = (
         claims.set(link, claimed)
         yield* Effect.ensuring(
           Effect.zipRight(seen(userId, daemonId), claim(userId, daemonId)),
-          Deferred.succeed(claimed, undefined)
+          Effect.zipRight(Deferred.succeed(claimed, undefined), Effect.sync(() => settled.add(link)))
         )
         return true
       })

@@ -94,6 +94,12 @@ export const TunnelDirectoryLive = (self: TunnelHolder, lease: Lease = defaultLe
         })
       }
 
+      const mine = Effect.map(
+        sql<{ user_id: string; daemon_id: string }>`
+          SELECT user_id, daemon_id FROM tunnel_directory WHERE replica_id = ${self.replicaId}`,
+        (rows) => rows.map((r) => ({ userId: r.user_id, daemonId: r.daemon_id }))
+      ).pipe(Effect.orDie)
+
       const held = Effect.fn("TunnelDirectory.held")(function*(userId: string) {
         const rows = yield* sql<{ daemon_id: string }>`
           SELECT daemon_id FROM tunnel_directory WHERE user_id = ${userId} AND expires_at > ${Date.now()}`
@@ -107,6 +113,7 @@ export const TunnelDirectoryLive = (self: TunnelHolder, lease: Lease = defaultLe
         holder,
         holderNow,
         forget: (userId, daemonId) => cache.forget(userId, daemonId),
+        mine,
         held
       })
     })

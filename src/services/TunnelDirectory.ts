@@ -27,6 +27,8 @@ export class TunnelDirectory extends Context.Tag("repowire/TunnelDirectory")<Tun
   readonly holderNow: (userId: string, daemonId: string) => Effect.Effect<Option.Option<TunnelHolder>>
   /** What `holder` remembers of this tunnel is wrong (the hop to it failed): ask the store next time. */
   readonly forget: (userId: string, daemonId: string) => void
+  /** The tunnels whose rows name this replica (lapsed or not): any other it holds was claimed since by another. */
+  readonly mine: Effect.Effect<ReadonlyArray<{ readonly userId: string; readonly daemonId: string }>>
   /** The user's daemon ids some replica holds a live lease on. */
   readonly held: (userId: string) => Effect.Effect<ReadonlyArray<string>>
 }>() {}

@@ -11,16 +11,16 @@ import { storeAt, storeEngines, type StoreLocation as Location } from "../suppor
 
 const engines = storeEngines("rw-dir-")
 
-/** One replica's router (with its directory) on the store at `at`. */
-const replica = (at: Location, name: string) =>
+/** One replica's router (with its directory) on the store at `at`; its sweep every `sweepMs`. */
+const replica = (at: Location, name: string, sweepMs = 60_000) =>
   Layer.build(
-    RelayLiveOn(storeAt(at), { intervalMs: 60_000, deadAfterMs: 120_000 }, undefined, {
+    RelayLiveOn(storeAt(at), { intervalMs: sweepMs, deadAfterMs: 120_000 }, undefined, {
       replicaId: name,
       internalUrl: `https://${name}.internal:8443`
     })
   )
 
-/** A tunnel that records how it was closed. */
+/** A tunnel that records how it was closed (it stays in the router's table: nothing detaches it). */
 const link = (userId: string, daemonId: string): TunnelLink & { closedWith: Array<number> } => {
   const closedWith: Array<number> = []
   return {
@@ -33,7 +33,8 @@ const link = (userId: string, daemonId: string): TunnelLink & { closedWith: Arra
     queuedBytes: 0,
     keepalive: () => undefined,
     goAway: () => undefined,
-    close: (code) => void closedWith.push(code),
+    // Closing twice is a no-op, as on a real tunnel.
+    close: (code) => void (closedWith.length === 0 && closedWith.push(code)),
     closedWith
   }
 }
@@ -120,6 +121,28 @@ describe.each(engines)("tunnel directory on $name", (engine) => {
           yield* on(b, Effect.flatMap(RelayRouter, (r) => Effect.sync(() => r.missedElsewhere("alice", "laptop"))))
           assert.isTrue(yield* seesC)
         }
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "without a signal (SQLite, or a lost LISTEN connection) the old holder's sweep finds the row taken and ends its stale link",
+    () =>
+      Effect.gen(function*() {
+        const at = yield* engine.fresh
+        const a = yield* replica(at, "a", 200)
+        const c = yield* replica(at, "c")
+        const stale = link("alice", "laptop")
+        const other = link("alice", "desk")
+        assert.isTrue(yield* on(a, Effect.flatMap(RelayRouter, (r) => r.attach(stale, 8))))
+        assert.isTrue(yield* on(a, Effect.flatMap(RelayRouter, (r) => r.attach(other, 8))))
+        const fresh = link("alice", "laptop")
+        assert.isTrue(yield* on(c, Effect.flatMap(RelayRouter, (r) => r.attach(fresh, 8))))
+        assert.isDefined(yield* within(1_500, Effect.sync(() => stale.closedWith.length > 0)))
+        assert.deepStrictEqual(stale.closedWith, [TunnelClose.replaced])
+        // Only the tunnel another replica took: A's other tunnel, and C's new one, stay.
+        yield* Effect.sleep("500 millis")
+        assert.deepStrictEqual([other.closedWith, fresh.closedWith], [[], []])
       }).pipe(Effect.scoped),
     60_000
   )
