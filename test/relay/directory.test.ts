@@ -3,6 +3,7 @@ import { Effect, Layer, Option } from "effect"
 import { RelayLiveOn } from "../../src/layers/RelayLive.js"
 import { type Lease, TunnelDirectoryLive } from "../../src/layers/TunnelDirectoryLive.js"
 import { TunnelClose } from "../../src/protocol/TunnelClose.js"
+import { ApiKeys } from "../../src/services/ApiKeys.js"
 import { RelayRouter, type TunnelLink } from "../../src/services/RelayRouter.js"
 import { TunnelDirectory } from "../../src/services/TunnelDirectory.js"
 import { storeAt, storeEngines, type StoreLocation as Location } from "../support/StoreEngines.js"
@@ -21,10 +22,10 @@ const replica = (at: Location, name: string, sweepMs = 60_000) =>
   )
 
 /** A tunnel that records how it was closed (it stays in the router's table: nothing detaches it). */
-const link = (userId: string, daemonId: string): TunnelLink & { closedWith: Array<number> } => {
+const link = (userId: string, daemonId: string, keyId = "k_test"): TunnelLink & { closedWith: Array<number> } => {
   const closedWith: Array<number> = []
   return {
-    info: { userId, keyId: "k_test", daemonId },
+    info: { userId, keyId, daemonId },
     connectedAt: new Date().toISOString(),
     get isOpen() {
       return closedWith.length === 0
@@ -143,6 +144,32 @@ describe.each(engines)("tunnel directory on $name", (engine) => {
         // Only the tunnel another replica took: A's other tunnel, and C's new one, stay.
         yield* Effect.sleep("500 millis")
         assert.deepStrictEqual([other.closedWith, fresh.closedWith], [[], []])
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "a key revoked by any writer on the store (the CLI's way: no router, no replica) ends its tunnel on a replica at once on PostgreSQL",
+    () =>
+      Effect.gen(function*() {
+        const at = yield* engine.fresh
+        const a = yield* replica(at, "a")
+        const cli = yield* Layer.build(RelayLiveOn(storeAt(at)))
+        const minted = yield* Effect.provide(Effect.flatMap(ApiKeys, (k) => k.create("alice")), cli)
+        const revoked = link("alice", "laptop", minted.record.key_id)
+        const kept = link("alice", "desk")
+        assert.isTrue(yield* on(a, Effect.flatMap(RelayRouter, (r) => r.attach(revoked, 8))))
+        assert.isTrue(yield* on(a, Effect.flatMap(RelayRouter, (r) => r.attach(kept, 8))))
+        yield* Effect.provide(Effect.flatMap(ApiKeys, (k) => k.revoke(minted.record.key_id)), cli)
+        const closed = yield* within(1_000, Effect.sync(() => revoked.closedWith.length > 0))
+        if (engine.name === "postgres") {
+          assert.isDefined(closed, "closed on the store's signal")
+          assert.deepStrictEqual(revoked.closedWith, [TunnelClose.revoked])
+        } else {
+          // SQLite has no signals: the router's periodic check (here every 60 s) is what ends it.
+          assert.isUndefined(closed)
+        }
+        assert.deepStrictEqual(kept.closedWith, [])
       }).pipe(Effect.scoped),
     60_000
   )
