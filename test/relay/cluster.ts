@@ -27,16 +27,17 @@ export const spawnReplica = async (
   cert: { readonly certFile: string; readonly keyFile: string },
   databaseUrl: string,
   secret: string,
-  /** Node flags before the script (the bench's --cpu-prof, for one). */
-  nodeArgs: ReadonlyArray<string> = []
+  /** Node flags before the script (the bench's --cpu-prof, for one), and more `relay serve` flags. */
+  extra: { readonly nodeArgs?: ReadonlyArray<string>; readonly args?: ReadonlyArray<string> } = {}
 ): Promise<Replica> => {
   const port = await freePort()
   const url = `https://127.0.0.1:${port}`
   const child = spawn(process.execPath, [
-    ...nodeArgs,
+    ...extra.nodeArgs ?? [],
     BIN,
     ...["relay", "serve", "--host", "127.0.0.1", "--port", String(port)],
-    ...["--tls-cert", cert.certFile, "--tls-key", cert.keyFile, "--internal-url", url]
+    ...["--tls-cert", cert.certFile, "--tls-key", cert.keyFile, "--internal-url", url],
+    ...extra.args ?? []
   ], {
     // The secret and URL by environment, as a container would get them; the replicas trust the test CA.
     env: {
