@@ -119,7 +119,9 @@ export const withCluster = async (n: number, concurrency: number, use: (cluster:
     ]))
     const daemon = await spawnDaemon(home, { REPOWIRE_RELAY_CA_FILE: cert.certFile })
     stops.unshift(() => void daemon.child.kill("SIGKILL"))
-    const agent = new https.Agent({ keepAlive: true, maxSockets: concurrency, ca: cert.cert })
+    // Idle sockets dropped at 4 s, before a replica closes them at 5 s: a round slower than that
+    // on one replica would otherwise reuse a socket the other is closing ("socket hang up").
+    const agent = new https.Agent({ keepAlive: true, maxSockets: concurrency, timeout: 4_000, ca: cert.cert })
     stops.unshift(() => agent.destroy())
     // Signed in through the last replica: with several, one that does not hold the tunnel.
     const cookie = await signIn(agent, replicas[replicas.length - 1]!.url, key)
