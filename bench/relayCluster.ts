@@ -1,102 +1,56 @@
 /**
  * Relay replicas: small GETs (32 concurrent) to a real daemon through the replica holding its
  * tunnel vs through a replica that forwards them there over the internal hop, in one run, in
- * alternating rounds. Two `relay serve` replicas, a throwaway PostgreSQL and the daemon are real
- * processes (the test suite's helpers start them).
+ * alternating rounds; and the CPU each replica spends per request (from /proc, so the figure
+ * does not move with the machine's load the way latency does). Two `relay serve` replicas, a
+ * throwaway PostgreSQL and the daemon are real processes (the test suite's helpers start them).
  */
-import { Effect } from "effect"
-import * as https from "node:https"
-import { updateConfigFile } from "../src/layers/ConfigLive.js"
-import { resolvePaths } from "../src/protocol/HomeFiles.js"
-import { spawnReplica } from "../test/relay/cluster.js"
-import { makeCert, tempDir } from "../test/relay/harness.js"
-import { tempHome } from "../test/support/Daemon.js"
-import { startPostgres } from "../test/support/Postgres.js"
-import { cli, spawnDaemon } from "../test/support/Process.js"
-import { median, ms, percentile, ratio, report, sleep } from "./support/Stats.js"
+import { round, withCluster } from "./support/Cluster.js"
+import { cpuSeconds } from "./support/Processes.js"
+import { median, ms, percentile, ratio, report } from "./support/Stats.js"
 
 const CONCURRENCY = 32
 const PER_ROUND = 2_000
 const ROUNDS = 3
 
-const get = (agent: https.Agent, url: string, cookie: string) =>
-  new Promise<number>((resolve, reject) => {
-    const started = performance.now()
-    https.get(url, { agent, headers: { cookie } }, (res) => {
-      res.resume()
-      res.on(
-        "end",
-        () => (res.statusCode === 200 ? resolve(performance.now() - started) : reject(new Error(`${res.statusCode}`)))
-      )
-    }).on("error", reject)
-  })
-
-/** PER_ROUND GETs with CONCURRENCY in flight: latencies and requests per second. */
-const round = async (agent: https.Agent, url: string, cookie: string) => {
-  const latencies: Array<number> = []
-  let next = 0
-  const started = performance.now()
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next++ < PER_ROUND) latencies.push(await get(agent, url, cookie))
-  }))
-  return { latencies, perSecond: PER_ROUND / ((performance.now() - started) / 1000) }
-}
-
-export const run = async () => {
-  const cert = makeCert(tempDir("rw-bench-cluster-"))
-  const pg = await startPostgres()
-  const stops: Array<() => void> = []
-  try {
-    const db = await pg.createDatabase()
-    const key = cli(await tempHome(), ["relay", "keys", "create", "--user", "bench", "--database-url", db]).stdout
-      .trim()
-    const relayHome = await tempHome()
-    const [holder, forwarder] = await Promise.all(
-      [0, 1].map(() => spawnReplica(relayHome, cert, db, "bench-cluster-secret-0123456789"))
-    )
-    stops.push(() => holder!.child.kill("SIGKILL"), () => forwarder!.child.kill("SIGKILL"))
-    const home = await tempHome()
-    const relay = { enabled: true, url: holder!.url, api_key: key, daemon_id: "bench", e2e: "off" }
-    await Effect.runPromise(updateConfigFile(resolvePaths({ REPOWIRE_HOME: home }), [
-      { keyPath: ["relay"], value: relay },
-      { keyPath: ["logging", "level"], value: "error" }
-    ]))
-    const daemon = await spawnDaemon(home, { REPOWIRE_RELAY_CA_FILE: cert.certFile })
-    stops.push(() => daemon.child.kill("SIGKILL"))
-    const agent = new https.Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca: cert.cert })
-    let cookie = ""
-    for (let i = 0; i < 100 && cookie === ""; i++) {
-      await sleep(100)
-      const reply = await new Promise<string>((resolve) => {
-        const req = https.request(`${forwarder!.url}/auth`, {
-          method: "POST",
-          agent,
-          headers: { "content-type": "application/x-www-form-urlencoded", origin: forwarder!.url }
-        }, (res) => {
-          res.resume()
-          const set = res.headers["set-cookie"]?.[0]
-          resolve(res.statusCode === 303 && set !== undefined ? set.split(";")[0]! : "")
-        })
-        req.on("error", () => resolve(""))
-        req.end(`key=${encodeURIComponent(key)}`)
-      })
-      cookie = reply
+export const run = () =>
+  withCluster(2, CONCURRENCY, async (cluster) => {
+    const [holder, forwarder] = cluster.replicas
+    const pids = { holder: holder!.child.pid!, forwarder: forwarder!.child.pid! }
+    /** A round with the CPU seconds each replica and the daemon spent on it. */
+    const measured = async (url: string) => {
+      const before = { h: cpuSeconds(pids.holder), f: cpuSeconds(pids.forwarder), d: cpuSeconds(cluster.daemonPid) }
+      const result = await round(cluster, [url], PER_ROUND, CONCURRENCY)
+      const cpu = {
+        holder: cpuSeconds(pids.holder) - before.h,
+        forwarder: cpuSeconds(pids.forwarder) - before.f,
+        daemon: cpuSeconds(cluster.daemonPid) - before.d
+      }
+      return { ...result, cpu }
     }
-    if (cookie === "") throw new Error("could not sign in: the daemon never connected")
     // Warm both paths (TLS sessions, JIT) before measuring.
-    await round(agent, `${holder!.url}/health`, cookie)
-    await round(agent, `${forwarder!.url}/health`, cookie)
-    const direct = { latencies: [] as Array<number>, rates: [] as Array<number> }
-    const hopped = { latencies: [] as Array<number>, rates: [] as Array<number> }
+    await round(cluster, [`${holder!.url}/health`], PER_ROUND, CONCURRENCY)
+    await round(cluster, [`${forwarder!.url}/health`], PER_ROUND, CONCURRENCY)
+    const empty = () => ({
+      latencies: [] as Array<number>,
+      rates: [] as Array<number>,
+      holder: 0,
+      forwarder: 0,
+      daemon: 0
+    })
+    const direct = empty()
+    const hopped = empty()
     for (let i = 0; i < ROUNDS; i++) {
-      const d = await round(agent, `${holder!.url}/health`, cookie)
-      direct.latencies.push(...d.latencies)
-      direct.rates.push(d.perSecond)
-      const h = await round(agent, `${forwarder!.url}/health`, cookie)
-      hopped.latencies.push(...h.latencies)
-      hopped.rates.push(h.perSecond)
+      for (const [into, url] of [[direct, holder!.url], [hopped, forwarder!.url]] as const) {
+        const r = await measured(`${url}/health`)
+        into.latencies.push(...r.latencies)
+        into.rates.push(r.perSecond)
+        into.holder += r.cpu.holder
+        into.forwarder += r.cpu.forwarder
+        into.daemon += r.cpu.daemon
+      }
     }
-    const rate = (xs: Array<number>) => median(xs)
+    const perRequest = (seconds: number) => `${((seconds / (ROUNDS * PER_ROUND)) * 1e6).toFixed(0)} µs`
     report(`GET /health ×${CONCURRENCY} concurrent, ${ROUNDS} × ${PER_ROUND} each way (2 replicas, 1 daemon)`, [
       ["through the holder p50 / p99", `${ms(median(direct.latencies))} / ${ms(percentile(direct.latencies, 99))}`],
       [
@@ -104,12 +58,19 @@ export const run = async () => {
         `${ms(median(hopped.latencies))} / ${ms(percentile(hopped.latencies, 99))}`
       ],
       ["p50 ratio (forwarded / holder)", ratio(median(hopped.latencies), median(direct.latencies))],
-      ["throughput holder / forwarded", `${rate(direct.rates).toFixed(0)} / ${rate(hopped.rates).toFixed(0)} req/s`],
-      ["throughput ratio (forwarded / holder)", `${((rate(hopped.rates) / rate(direct.rates)) * 100).toFixed(0)} %`]
+      [
+        "throughput holder / forwarded",
+        `${median(direct.rates).toFixed(0)} / ${median(hopped.rates).toFixed(0)} req/s`
+      ],
+      [
+        "throughput ratio (forwarded / holder)",
+        `${((median(hopped.rates) / median(direct.rates)) * 100).toFixed(0)} %`
+      ],
+      ["CPU per request, direct: holder / daemon", `${perRequest(direct.holder)} / ${perRequest(direct.daemon)}`],
+      [
+        "CPU per request, forwarded: forwarder / holder / daemon",
+        `${perRequest(hopped.forwarder)} / ${perRequest(hopped.holder)} / ${perRequest(hopped.daemon)}`
+      ],
+      ["relay CPU, forwarded (both replicas) / direct", ratio(hopped.forwarder + hopped.holder, direct.holder)]
     ])
-    agent.destroy()
-  } finally {
-    stops.forEach((stop) => stop())
-    await pg.stop()
-  }
-}
+  })

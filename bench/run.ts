@@ -12,6 +12,7 @@ const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   policy: () => import("./policy.js"),
   relay: () => import("./relay.js"),
   relayCluster: () => import("./relayCluster.js"),
+  relayClusterScale: () => import("./relayClusterScale.js"),
   audit: () => import("./audit.js"),
   sealed: () => import("./sealed.js")
 }

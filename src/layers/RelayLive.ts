@@ -1,5 +1,5 @@
 import type { SqlClient } from "@effect/sql"
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import type { TunnelHolder } from "../services/TunnelDirectory.js"
 import { ApiKeysLive } from "./ApiKeysLive.js"
 import { type DaemonRetention, type KeepaliveOptions, RelayRouterLive } from "./RelayRouterLive.js"
@@ -11,9 +11,15 @@ import { TunnelDirectoryLive } from "./TunnelDirectoryLive.js"
 export const RelayLive = (filename: string, keepalive?: KeepaliveOptions, retention?: DaemonRetention) =>
   RelayLiveOn(RelayStoreLive(filename), keepalive, retention)
 
+/** The store's signals, loaded only for a replica (the PostgreSQL client comes with them). */
+const clusterSignals = Layer.unwrapEffect(
+  Effect.map(Effect.promise(() => import("./ClusterSignalsPg.js")), (m) => m.ClusterSignalsPg)
+)
+
 /**
  * Every relay service on a given store (SQLite or PostgreSQL: see relayStoreLayer). A replica
- * among several also names itself, so its tunnels go into the shared tunnel directory.
+ * among several also names itself, so its tunnels go into the shared tunnel directory, and
+ * hears the other replicas' revocations and claims through the store's signals.
  */
 export const RelayLiveOn = <E>(
   store: Layer.Layer<SqlClient.SqlClient, E>,
@@ -22,6 +28,8 @@ export const RelayLiveOn = <E>(
   replica?: TunnelHolder
 ) => {
   const services = Layer.mergeAll(ApiKeysLive, RelaySessionsLive, RelayRouterLive(keepalive, retention))
-  const placed = replica === undefined ? services : services.pipe(Layer.provide(TunnelDirectoryLive(replica)))
+  const placed = replica === undefined
+    ? services
+    : services.pipe(Layer.provide(TunnelDirectoryLive(replica).pipe(Layer.provideMerge(clusterSignals))))
   return placed.pipe(Layer.provideMerge(store))
 }

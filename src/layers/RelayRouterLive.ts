@@ -1,6 +1,8 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer, Option, Runtime } from "effect"
+import { Deferred, Effect, Layer, Option, Runtime } from "effect"
+import type { ClusterSignal } from "../protocol/ClusterSignal.js"
 import { TunnelClose } from "../protocol/TunnelClose.js"
+import { ClusterSignals } from "../services/ClusterSignals.js"
 import { type DaemonSeen, RelayRouter, type TunnelLink } from "../services/RelayRouter.js"
 import { TunnelDirectory } from "../services/TunnelDirectory.js"
 
@@ -50,18 +52,62 @@ export const RelayRouterLive = (
         const since = checkedAt
         checkedAt = new Date().toISOString()
         const rows = yield* sql<{ key_id: string }>`SELECT key_id FROM api_keys WHERE revoked_at >= ${since}`
-        rows.forEach((r) => all().filter((l) => l.info.keyId === r.key_id).forEach((l) => l.close(4003, "key revoked")))
+        rows.forEach((r) =>
+          all().filter((l) => l.info.keyId === r.key_id).forEach((l) => l.close(TunnelClose.revoked, "key revoked"))
+        )
       }).pipe(Effect.catchAllCause(() => Effect.void))
       const runtime = yield* Effect.runtime<never>()
+
+      // Each tunnel's directory claim, done or in flight: a signal that another replica claimed
+      // the same tunnel is judged only after this replica's own claim is in the store.
+      const claims = new WeakMap<TunnelLink, Deferred.Deferred<void>>()
+      const settled = new WeakSet<TunnelLink>()
+
+      /**
+       * Another replica claimed a tunnel this one holds: the daemon reconnected there, and this
+       * link is stale (half-open, its socket not yet known dead). It is closed, so requests here
+       * go to the new holder instead of into a dead socket. Claims are serialised by the store:
+       * if the row names another replica after this replica's own claim landed, that one is newer.
+       */
+      const movedAway = (userId: string, daemonId: string) =>
+        Effect.gen(function*() {
+          const link = byUser.get(userId)?.get(daemonId)
+          if (link === undefined || Option.isNone(directory)) return
+          const claimed = claims.get(link)
+          if (claimed !== undefined) yield* Deferred.await(claimed)
+          const now = yield* directory.value.holderNow(userId, daemonId)
+          if (Option.isNone(now) || now.value.replicaId === directory.value.self.replicaId) return
+          if (byUser.get(userId)?.get(daemonId) !== link) return
+          link.close(TunnelClose.replaced, "replaced: the daemon reconnected through another relay replica")
+        })
+
+      // The same found by the sweep, should a signal be lost: rows no longer naming this replica.
+      const claimedElsewhere = Effect.gen(function*() {
+        if (byUser.size === 0 || Option.isNone(directory)) return
+        const judged = all().filter((l) => settled.has(l))
+        const mine = new Set((yield* directory.value.mine).map((t) => `${t.userId}\u0000${t.daemonId}`))
+        const lost = judged.filter((l) => !mine.has(`${l.info.userId}\u0000${l.info.daemonId}`))
+        yield* Effect.forEach(lost, (l) => movedAway(l.info.userId, l.info.daemonId), { discard: true })
+      }).pipe(Effect.catchAllCause(() => Effect.void))
+
       const sweep = () => {
         const now = Date.now()
         all().forEach((t) => t.keepalive(now, keepalive.deadAfterMs))
         Runtime.runFork(runtime)(revokedKeys)
+        Runtime.runFork(runtime)(claimedElsewhere)
       }
       yield* Effect.acquireRelease(
         Effect.sync(() => setInterval(sweep, keepalive.intervalMs)),
         (timer) => Effect.sync(() => clearInterval(timer))
       )
+
+      const onSignal = (signal: ClusterSignal) => {
+        if (signal._tag === "KeyRevoked") return void Runtime.runFork(runtime)(closeKey(signal.key_id, "key revoked"))
+        const self = Option.map(directory, (d) => d.self.replicaId)
+        if (signal.replica_id === null || Option.contains(self, signal.replica_id)) return
+        if (byUser.get(signal.user_id)?.has(signal.daemon_id) !== true) return
+        Runtime.runFork(runtime)(movedAway(signal.user_id, signal.daemon_id))
+      }
 
       const cutoff = () => new Date(Date.now() - retention.ttlMs).toISOString()
 
@@ -94,8 +140,12 @@ export const RelayRouterLive = (
         if (previous !== undefined && previous !== link) {
           previous.close(TunnelClose.replaced, "replaced by a newer connection")
         }
-        yield* seen(userId, daemonId)
-        yield* claim(userId, daemonId)
+        const claimed = yield* Deferred.make<void>()
+        claims.set(link, claimed)
+        yield* Effect.ensuring(
+          Effect.zipRight(seen(userId, daemonId), claim(userId, daemonId)),
+          Effect.zipRight(Deferred.succeed(claimed, undefined), Effect.sync(() => settled.add(link)))
+        )
         return true
       })
 
@@ -120,6 +170,10 @@ export const RelayRouterLive = (
           onSome: (d) => Effect.map(d.holder(userId, daemonId), Option.filter((h) => h.replicaId !== d.self.replicaId))
         })
 
+      const missedElsewhere = (userId: string, daemonId: string) => {
+        if (Option.isSome(directory)) directory.value.forget(userId, daemonId)
+      }
+
       const daemons = Effect.fn("RelayRouter.daemons")(function*(userId: string) {
         const rows = yield* sql<{ daemon_id: string; last_seen: string }>`
           SELECT daemon_id, last_seen FROM daemons WHERE user_id = ${userId} AND last_seen >= ${cutoff()}
@@ -143,7 +197,7 @@ export const RelayRouterLive = (
       const closeKey = (keyId: string, reason: string) =>
         Effect.sync(() => {
           const links = all().filter((l) => l.info.keyId === keyId)
-          links.forEach((l) => l.close(4003, reason))
+          links.forEach((l) => l.close(TunnelClose.revoked, reason))
           return links.length
         })
 
@@ -160,6 +214,21 @@ export const RelayRouterLive = (
         }
       })
 
-      return RelayRouter.of({ attach, detach, find, elsewhere, daemons, closeKey, drainAll, closeAll, counts })
+      // Last, once every member the listener calls exists.
+      const signals = yield* Effect.serviceOption(ClusterSignals)
+      if (Option.isSome(signals)) yield* signals.value.subscribe(onSignal)
+
+      return RelayRouter.of({
+        attach,
+        detach,
+        find,
+        elsewhere,
+        missedElsewhere,
+        daemons,
+        closeKey,
+        drainAll,
+        closeAll,
+        counts
+      })
     })
   )

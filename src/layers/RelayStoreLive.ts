@@ -2,6 +2,7 @@ import { NodeContext } from "@effect/platform-node"
 import { Migrator, SqlClient } from "@effect/sql"
 import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
 import { Effect, Layer } from "effect"
+import { CLUSTER_CHANNEL } from "../protocol/ClusterSignal.js"
 
 /**
  * The relay's schema, portable: the same migrations run on SQLite and on PostgreSQL
@@ -96,7 +97,35 @@ export const relayMigrations = Migrator.fromRecord({
         PRIMARY KEY (user_id, daemon_id)
       )`,
       sql`CREATE INDEX tunnel_directory_replica ON tunnel_directory(replica_id)`
-    ], { discard: true }))
+    ], { discard: true })),
+  // PostgreSQL tells every replica at once (ClusterSignalsPg) when a key is revoked, by any
+  // writer, and when a tunnel's row changes hands; renewals touch only expires_at and say nothing.
+  "0006_cluster_signals": Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql.onDialectOrElse({
+      pg: () =>
+        Effect.all([
+          sql.unsafe(`CREATE FUNCTION repowire_key_revoked() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              PERFORM pg_notify('${CLUSTER_CHANNEL}', json_build_object('_tag', 'KeyRevoked', 'key_id', NEW.key_id)::text);
+              RETURN NULL;
+            END $$`),
+          sql.unsafe(`CREATE TRIGGER api_keys_revoked AFTER UPDATE OF revoked_at ON api_keys FOR EACH ROW
+            WHEN (OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL) EXECUTE FUNCTION repowire_key_revoked()`),
+          sql.unsafe(`CREATE FUNCTION repowire_tunnel_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE row tunnel_directory;
+            BEGIN
+              IF TG_OP = 'DELETE' THEN row := OLD; ELSE row := NEW; END IF;
+              PERFORM pg_notify('${CLUSTER_CHANNEL}', json_build_object('_tag', 'TunnelMoved',
+                'user_id', row.user_id, 'daemon_id', row.daemon_id,
+                'replica_id', CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE row.replica_id END)::text);
+              RETURN NULL;
+            END $$`),
+          sql.unsafe(`CREATE TRIGGER tunnel_directory_moved
+            AFTER INSERT OR DELETE OR UPDATE OF replica_id ON tunnel_directory
+            FOR EACH ROW EXECUTE FUNCTION repowire_tunnel_moved()`)
+        ], { discard: true }),
+      orElse: () => Effect.void
+    }))
 })
 
 /** The relay's SQLite file (users, key digests, sessions, daemons seen), migrated on open. */

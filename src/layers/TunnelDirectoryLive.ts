@@ -1,6 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer, Option, Runtime } from "effect"
+import { ClusterSignals } from "../services/ClusterSignals.js"
 import { TunnelDirectory, type TunnelHolder } from "../services/TunnelDirectory.js"
+import { HolderCache } from "./TunnelHolderCache.js"
 
 export interface Lease {
   /** A row not renewed for this long is no longer believed. */
@@ -11,6 +13,13 @@ export interface Lease {
 
 /** A dead replica's tunnels lapse within 6 s; a live one renews every 2 s, so two renewals may fail. */
 export const defaultLease: Lease = { leaseMs: 6_000, renewMs: 2_000 }
+
+/**
+ * How long a forwarding replica believes a holder it looked up, without a signal saying it
+ * changed: a daemon that reconnected elsewhere is reached through its new replica within this
+ * even when the store's signals are lost (and at once after a failed hop).
+ */
+const HOLDER_CACHE_MS = 1_000
 
 /**
  * The tunnel directory in the `tunnel_directory` table (SQLite or PostgreSQL). The renewal timer
@@ -47,15 +56,49 @@ export const TunnelDirectoryLive = (self: TunnelHolder, lease: Lease = defaultLe
           WHERE user_id = ${userId} AND daemon_id = ${daemonId} AND replica_id = ${self.replicaId}`
       }, Effect.orDie)
 
-      const holder = Effect.fn("TunnelDirectory.holder")(function*(userId: string, daemonId: string) {
-        const rows = yield* sql<{ replica_id: string; internal_url: string }>`
-          SELECT replica_id, internal_url FROM tunnel_directory
-          WHERE user_id = ${userId} AND daemon_id = ${daemonId} AND expires_at > ${Date.now()}`
-        return Option.map(
-          Option.fromNullable(rows[0]),
-          (r): TunnelHolder => ({ replicaId: r.replica_id, internalUrl: r.internal_url })
-        )
-      }, Effect.orDie)
+      const lookup = (userId: string, daemonId: string) =>
+        Effect.map(
+          sql<{ replica_id: string; internal_url: string; expires_at: number }>`
+          SELECT replica_id, internal_url, expires_at FROM tunnel_directory
+          WHERE user_id = ${userId} AND daemon_id = ${daemonId} AND expires_at > ${Date.now()}`,
+          (rows) => Option.fromNullable(rows[0])
+        ).pipe(Effect.orDie)
+      const asHolder = (r: { replica_id: string; internal_url: string }): TunnelHolder => ({
+        replicaId: r.replica_id,
+        internalUrl: r.internal_url
+      })
+
+      const holderNow = (userId: string, daemonId: string) => Effect.map(lookup(userId, daemonId), Option.map(asHolder))
+
+      const cache = new HolderCache()
+      const holder = (userId: string, daemonId: string) =>
+        Effect.suspend(() => {
+          const now = Date.now()
+          const known = cache.get(userId, daemonId, now)
+          if (known !== undefined) return Effect.succeed(known)
+          const epoch = cache.epoch
+          return Effect.map(lookup(userId, daemonId), (row) => {
+            const found = Option.map(row, asHolder)
+            const until = Math.min(
+              now + HOLDER_CACHE_MS,
+              Option.match(row, { onNone: () => Infinity, onSome: (r) => r.expires_at })
+            )
+            cache.set(userId, daemonId, found, until, epoch)
+            return found
+          })
+        })
+      const signals = yield* Effect.serviceOption(ClusterSignals)
+      if (Option.isSome(signals)) {
+        yield* signals.value.subscribe((signal) => {
+          if (signal._tag === "TunnelMoved") cache.forget(signal.user_id, signal.daemon_id)
+        })
+      }
+
+      const mine = Effect.map(
+        sql<{ user_id: string; daemon_id: string }>`
+          SELECT user_id, daemon_id FROM tunnel_directory WHERE replica_id = ${self.replicaId}`,
+        (rows) => rows.map((r) => ({ userId: r.user_id, daemonId: r.daemon_id }))
+      ).pipe(Effect.orDie)
 
       const held = Effect.fn("TunnelDirectory.held")(function*(userId: string) {
         const rows = yield* sql<{ daemon_id: string }>`
@@ -63,6 +106,15 @@ export const TunnelDirectoryLive = (self: TunnelHolder, lease: Lease = defaultLe
         return rows.map((r) => r.daemon_id)
       }, Effect.orDie)
 
-      return TunnelDirectory.of({ self, claim, release, holder, held })
+      return TunnelDirectory.of({
+        self,
+        claim,
+        release,
+        holder,
+        holderNow,
+        forget: (userId, daemonId) => cache.forget(userId, daemonId),
+        mine,
+        held
+      })
     })
   )

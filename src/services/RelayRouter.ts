@@ -41,6 +41,8 @@ export class RelayRouter extends Context.Tag("repowire/RelayRouter")<RelayRouter
   readonly find: (userId: string, daemonId: string) => Effect.Effect<Option.Option<TunnelLink>>
   /** Another replica that holds the tunnel, when this one does not (none without a tunnel directory). */
   readonly elsewhere: (userId: string, daemonId: string) => Effect.Effect<Option.Option<TunnelHolder>>
+  /** The replica `elsewhere` named did not serve the tunnel (unreachable, or no longer its holder): ask afresh next time. */
+  readonly missedElsewhere: (userId: string, daemonId: string) => void
   /** The user's daemons: connected ones (here or on another replica) first, then those seen before. */
   readonly daemons: (userId: string) => Effect.Effect<ReadonlyArray<DaemonSeen>>
   /** Ends every tunnel that authenticated with this key. */

@@ -1,19 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as https from "node:https"
-import { updateConfigFile } from "../../src/layers/ConfigLive.js"
 import { HOP_HEADER, signHop } from "../../src/layers/tunnel/relay/HopAuth.js"
-import { resolvePaths } from "../../src/protocol/HomeFiles.js"
-import { tempHome } from "../support/Daemon.js"
 import { asHuman, register } from "../support/Http.js"
-import { type PostgresServer, startPostgres } from "../support/Postgres.js"
-import { cli, spawnDaemon } from "../support/Process.js"
-import { get, type Replica, roundRobin, spawnReplica, sseUntil, until, wsUntil } from "./cluster.js"
-import { makeCert, tempDir } from "./harness.js"
+import { get, roundRobin, sseUntil, until, wsUntil } from "./cluster.js"
+import { cert, daemonFor, daemonHealth, login, SECRET, tunnelsOf, withCluster } from "./clusterKit.js"
 
-const cert = makeCert(tempDir("rw-cert-"))
-const SECRET = "cluster-secret-for-tests-0123456789"
 const MiB = 1024 * 1024
 
 /** A process's resident memory, from /proc. */
@@ -31,66 +23,6 @@ const download = (url: string, cookie: string, sample: () => void) =>
       res.on("error", (e) => (clearInterval(timer), reject(e)))
     }).on("error", (e) => (clearInterval(timer), reject(e)))
   })
-
-const replicas = async (n: number, db: string) => {
-  const home = await tempHome()
-  return Promise.all(Array.from({ length: n }, () => spawnReplica(home, cert, db, SECRET)))
-}
-
-/** A real daemon process whose relay link dials `url`. */
-const daemonFor = async (url: string, key: string) => {
-  const home = await tempHome()
-  const relay = { enabled: true, url, api_key: key, daemon_id: "laptop", e2e: "off" }
-  await Effect.runPromise(
-    updateConfigFile(resolvePaths({ REPOWIRE_HOME: home }), [
-      { keyPath: ["relay"], value: relay },
-      { keyPath: ["daemon", "attachments", "max_bytes"], value: 128 * MiB }
-    ])
-  )
-  return { home, ...await spawnDaemon(home, { REPOWIRE_RELAY_CA_FILE: cert.certFile }) }
-}
-
-const login = async (base: string, key: string) => {
-  const reply = await get(
-    `${base}/auth`,
-    cert.cert,
-    {
-      "content-type": "application/x-www-form-urlencoded",
-      origin: base
-    },
-    "POST",
-    `key=${encodeURIComponent(key)}`
-  )
-  const setCookie = reply.headers["set-cookie"]
-  return { reply, cookie: (Array.isArray(setCookie) ? setCookie[0]! : setCookie ?? "").split(";")[0]! }
-}
-
-const tunnelsOf = async (replica: Replica) =>
-  JSON.parse((await get(`${replica.url}/_relay/health`, cert.cert)).body).tunnels as number
-
-/** The daemon's own /health through a replica, when it answers through the tunnel. */
-const daemonHealth = async (base: string, cookie: string) => {
-  const reply = await get(`${base}/health`, cert.cert, { cookie })
-  return reply.status === 200 ? JSON.parse(reply.body) : undefined
-}
-
-const withCluster = async (
-  n: number,
-  test: (pg: PostgresServer, db: string, key: string, r: Array<Replica>) => Promise<void>
-) => {
-  const pg = await startPostgres()
-  const running: Array<Replica> = []
-  try {
-    const db = await pg.createDatabase()
-    const minted = cli(await tempHome(), ["relay", "keys", "create", "--user", "alice", "--database-url", db])
-    assert.strictEqual(minted.code, 0, minted.stderr)
-    running.push(...await replicas(n, db))
-    await test(pg, db, minted.stdout.trim(), running)
-  } finally {
-    running.forEach((r) => r.child.kill("SIGKILL"))
-    await pg.stop()
-  }
-}
 
 describe("relay on several replicas (real processes, one PostgreSQL)", () => {
   it(

@@ -26,14 +26,18 @@ export const spawnReplica = async (
   home: string,
   cert: { readonly certFile: string; readonly keyFile: string },
   databaseUrl: string,
-  secret: string
+  secret: string,
+  /** Node flags before the script (the bench's --cpu-prof, for one), and more `relay serve` flags. */
+  extra: { readonly nodeArgs?: ReadonlyArray<string>; readonly args?: ReadonlyArray<string> } = {}
 ): Promise<Replica> => {
   const port = await freePort()
   const url = `https://127.0.0.1:${port}`
   const child = spawn(process.execPath, [
+    ...extra.nodeArgs ?? [],
     BIN,
     ...["relay", "serve", "--host", "127.0.0.1", "--port", String(port)],
-    ...["--tls-cert", cert.certFile, "--tls-key", cert.keyFile, "--internal-url", url]
+    ...["--tls-cert", cert.certFile, "--tls-key", cert.keyFile, "--internal-url", url],
+    ...extra.args ?? []
   ], {
     // The secret and URL by environment, as a container would get them; the replicas trust the test CA.
     env: {
@@ -156,4 +160,51 @@ export const until = async <A>(what: string, timeoutMs: number, probe: () => Pro
     await new Promise((r) => setTimeout(r, 100))
   }
   throw new Error(`${what}: not within ${timeoutMs} ms`)
+}
+
+/**
+ * A TCP balancer that sends each new connection to `ports[target]` (TLS passes through).
+ * `sever()` cuts the client side of every connection and leaves the replica's side open and
+ * silent: the replica's link is half-open, as after a lost network path.
+ */
+export const steerable = async (ports: ReadonlyArray<number>) => {
+  let target = 0
+  const pairs = new Set<{ client: net.Socket; upstream: net.Socket; severed: boolean }>()
+  const server = net.createServer((client) => {
+    client.pause()
+    const upstream = net.connect(ports[target]!, "127.0.0.1")
+    const pair = { client, upstream, severed: false }
+    pairs.add(pair)
+    upstream.once("connect", () => {
+      client.pipe(upstream)
+      upstream.pipe(client)
+      client.resume()
+    })
+    const end = () => {
+      if (pair.severed) return
+      client.destroy()
+      upstream.destroy()
+      pairs.delete(pair)
+    }
+    for (const s of [client, upstream]) s.on("close", end).on("error", end)
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const { port } = server.address() as net.AddressInfo
+  return {
+    url: `https://127.0.0.1:${port}`,
+    steer: (index: number) => void (target = index),
+    sever: () => {
+      for (const pair of pairs) {
+        pair.severed = true
+        pair.client.unpipe(pair.upstream)
+        pair.upstream.unpipe(pair.client)
+        pair.upstream.pause()
+        pair.client.destroy()
+      }
+    },
+    close: () => {
+      for (const { client, upstream } of pairs) client.destroy(), upstream.destroy()
+      return new Promise<void>((r) => server.close(() => r()))
+    }
+  }
 }

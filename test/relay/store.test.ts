@@ -295,7 +295,8 @@ describe("relay store on PostgreSQL: starting together, picking the layer", () =
           [2, "daemons_last_seen"],
           [3, "rate_limits"],
           [4, "audit"],
-          [5, "tunnel_directory"]
+          [5, "tunnel_directory"],
+          [6, "cluster_signals"]
         ])
         // Nobody is left holding the migration lock.
         const locks = yield* Effect.flatMap(

@@ -1,10 +1,10 @@
 // node:http here: hops carry the proxy core's streams (requests, upgrades) between replicas untouched.
-import { Effect, Option, Redacted } from "effect"
+import { Context, Effect, Option, Redacted } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Duplex } from "node:stream"
 import { writeWireError } from "../../layers/JsonResponses.js"
 import { HOP_HEADER, HOP_PREFIX, signHop, verifyHop } from "../../layers/tunnel/relay/HopAuth.js"
-import { forwardHttp, forwardUpgrade } from "../../layers/tunnel/relay/HopForward.js"
+import { forwardHttp, forwardUpgrade, type HopDestination } from "../../layers/tunnel/relay/HopForward.js"
 import { asProxyLink, type ProxyLink } from "../../layers/tunnel/relay/ProxyLink.js"
 import { rawError } from "../../layers/tunnel/relay/TunnelStreams.js"
 import { BadGateway, NotFound, Unauthorized } from "../../protocol/Errors.js"
@@ -24,10 +24,15 @@ const holderOf = async (ctx: RelayContext, { session }: CurrentSession, method: 
   const cluster = ctx.options.cluster
   const daemonId = session.daemon_id
   if (cluster === undefined || daemonId === null) return undefined
-  const holder = await ctx.runQuick(Effect.flatMap(RelayRouter, (r) => r.elsewhere(session.user_id, daemonId)))
+  const router = Context.get(ctx.runtime.context, RelayRouter)
+  const holder = await ctx.runQuick(router.elsewhere(session.user_id, daemonId))
   if (Option.isNone(holder)) return undefined
   const hop = signHop(Redacted.value(cluster.secret), method, path, { userId: session.user_id, daemonId })
-  return { url: holder.value.internalUrl, hop }
+  return {
+    internalUrl: holder.value.internalUrl,
+    hop,
+    onMiss: () => router.missedElsewhere(session.user_id, daemonId)
+  } satisfies HopDestination
 }
 
 /** A browser request whose tunnel another replica holds, forwarded there; false when none does. */
@@ -40,7 +45,7 @@ export const hopHttp = async (
 ): Promise<boolean> => {
   const holder = await holderOf(ctx, current, req.method ?? "GET", path)
   if (holder === undefined) return false
-  forwardHttp(holder.url, holder.hop, req, res, path)
+  forwardHttp(holder, req, res, path)
   return true
 }
 
@@ -55,7 +60,7 @@ export const hopUpgrade = async (
 ): Promise<boolean> => {
   const holder = await holderOf(ctx, current, "GET", path)
   if (holder === undefined) return false
-  forwardUpgrade(holder.url, holder.hop, req, socket, head, path)
+  forwardUpgrade(holder, req, socket, head, path)
   return true
 }
 
