@@ -3,6 +3,8 @@ import type { AuditEvent } from "../../protocol/Audit.js"
 import { Audit } from "../../services/Audit.js"
 import { loadSigner } from "./AuditKey.js"
 import { type CheckpointPolicy, makeAuditStore, type StampedEvent } from "./AuditStore.js"
+import { auditWorkerClient } from "./AuditWorkerClient.js"
+import type { AuditWriter } from "./AuditWriter.js"
 
 export interface AuditOptions extends CheckpointPolicy {
   /** Queued events are written at most this long after they happen (the most a crash can lose). */
@@ -16,6 +18,12 @@ export interface AuditOptions extends CheckpointPolicy {
    * on an operator's machine beside a PostgreSQL store, its local key is not the relay's.
    */
   readonly signs: boolean
+  /**
+   * Where the store is, for the audit worker's own connection: given, batches are canonicalised,
+   * hashed and written on a worker thread, off the relay's event loop. Without it (the CLI, a
+   * store in memory) they are written on this thread.
+   */
+  readonly worker?: { readonly databaseUrl: string | undefined; readonly sqliteFile: string } | undefined
 }
 
 export const defaultAuditOptions: AuditOptions = {
@@ -42,7 +50,11 @@ export const AuditLive = (keyDir: string, options: Partial<AuditOptions> = {}) =
     Effect.gen(function*() {
       const o = { ...defaultAuditOptions, ...options }
       const signer = loadSigner(keyDir)
-      const store = yield* makeAuditStore(signer, o.signs ? o : { ...o, every: Number.POSITIVE_INFINITY })
+      const policy = o.signs ? o : { ...o, every: Number.POSITIVE_INFINITY }
+      const store = yield* makeAuditStore(signer, policy)
+      const writer: AuditWriter = o.worker === undefined
+        ? store
+        : yield* auditWorkerClient({ keyDir, ...o.worker, every: policy.every, intervalMs: policy.intervalMs })
       const lock = yield* Effect.makeSemaphore(1)
 
       let queue: Array<StampedEvent> = []
@@ -57,7 +69,7 @@ export const AuditLive = (keyDir: string, options: Partial<AuditOptions> = {}) =
         while (queue.length > 0) {
           const batch = queue.slice(0, o.maxBatch)
           queue = queue.slice(batch.length)
-          const failed = yield* store.append(batch).pipe(
+          const failed = yield* writer.append(batch).pipe(
             Effect.as(false),
             Effect.catchAll((e) =>
               Effect.sync(() => {
@@ -72,11 +84,11 @@ export const AuditLive = (keyDir: string, options: Partial<AuditOptions> = {}) =
         }
       }))
 
-      const checkpoint = (olderThanMs: number) => lock.withPermits(1)(store.checkpointDue(olderThanMs))
+      const checkpoint = (olderThanMs: number) => lock.withPermits(1)(writer.checkpointDue(olderThanMs))
 
       const retain = o.retainMs === undefined || !o.signs
         ? Effect.void
-        : lock.withPermits(1)(store.retain(new Date(Date.now() - o.retainMs).toISOString()))
+        : lock.withPermits(1)(writer.retain(new Date(Date.now() - o.retainMs).toISOString()))
       const logged = <E extends { message: string }>(what: string, effect: Effect.Effect<unknown, E>) =>
         effect.pipe(Effect.catchAll((e) => Effect.logWarning(`audit ${what} failed: ${e.message}`)))
 

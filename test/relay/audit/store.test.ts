@@ -81,30 +81,39 @@ describe.each(engines)("audit chains on $name", (engine) => {
         assert.isTrue(Either.isRight(verifyChain({ ...after!, publicKey: signer.publicKey })))
       })))
 
-  it.live("AuditLive queues, writes in batches on its own, serves a user's page, and checkpoints on close", () =>
-    onStore(engine, () =>
-      Effect.gen(function*() {
-        const dir = tempDir("rw-audit-key-")
-        const page = yield* Effect.gen(function*() {
-          const audit = yield* Audit
-          for (let i = 0; i < 40; i++) {
-            audit.record({ kind: "request", user_id: i % 2 === 0 ? "alice" : "bob", detail: { n: i } })
+  it.live.each(["this thread", "the audit worker"])(
+    "AuditLive queues, writes in batches on %s, serves a user's page, and checkpoints on close",
+    (where) =>
+      onStore(engine, (at) =>
+        Effect.gen(function*() {
+          const worker = where === "the audit worker"
+            ? {
+              databaseUrl: at.databaseUrl === undefined ? undefined : Redacted.value(at.databaseUrl),
+              sqliteFile: at.file
+            }
+            : undefined
+          const dir = tempDir("rw-audit-key-")
+          const page = yield* Effect.gen(function*() {
+            const audit = yield* Audit
+            for (let i = 0; i < 40; i++) {
+              audit.record({ kind: "request", user_id: i % 2 === 0 ? "alice" : "bob", detail: { n: i } })
+            }
+            yield* Effect.sleep("100 millis")
+            return yield* audit.page("alice", 0, 1000)
+          }).pipe(Effect.provide(AuditLive(dir, { flushMs: 10, maxBatch: 7, worker })))
+          assert.deepStrictEqual(page.records.map((r) => r.detail.n), Array.from({ length: 20 }, (_, i) => 2 * i))
+          const chains = yield* readChains()
+          assert.deepStrictEqual(chains.map((c) => [c.chain, c.head?.seq]), [
+            ["global", 40],
+            ["user:alice", 20],
+            ["user:bob", 20]
+          ])
+          for (const c of chains) {
+            assert.strictEqual(c.checkpoints.at(-1)?.seq, c.head?.seq, `${c.chain} checkpointed on close`)
+            assert.isTrue(Either.isRight(verifyChain({ ...c, publicKey: page.public_key })))
           }
-          yield* Effect.sleep("100 millis")
-          return yield* audit.page("alice", 0, 1000)
-        }).pipe(Effect.provide(AuditLive(dir, { flushMs: 10, maxBatch: 7 })))
-        assert.deepStrictEqual(page.records.map((r) => r.detail.n), Array.from({ length: 20 }, (_, i) => 2 * i))
-        const chains = yield* readChains()
-        assert.deepStrictEqual(chains.map((c) => [c.chain, c.head?.seq]), [
-          ["global", 40],
-          ["user:alice", 20],
-          ["user:bob", 20]
-        ])
-        for (const c of chains) {
-          assert.strictEqual(c.checkpoints.at(-1)?.seq, c.head?.seq, `${c.chain} checkpointed on close`)
-          assert.isTrue(Either.isRight(verifyChain({ ...c, publicKey: page.public_key })))
-        }
-      })))
+        }))
+  )
 })
 
 describe("audit chains on PostgreSQL: several writers, the operator", () => {
