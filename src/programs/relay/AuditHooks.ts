@@ -55,17 +55,28 @@ export const auditSessionCreated = (
     detail: { key_id: key.key_id, daemon_id: daemonId ?? null, client: ctx.clientIp(head) }
   })
 
+/**
+ * `session_ended` for a session this request ends: signed out, or replaced by a new sign-in from
+ * the same browser. (The store records the ones it drops itself: expired, or their key revoked.)
+ */
+export const auditSessionEnded = (
+  ctx: RelayContext,
+  head: RequestHead,
+  session: RelaySession,
+  reason: "logout" | "replaced"
+) =>
+  emit(ctx, {
+    kind: "session_ended",
+    user_id: session.user_id,
+    detail: { key_id: session.key_id, reason, client: ctx.clientIp(head) }
+  })
+
 /** `session_ended` for the session this request signs out of (looked up before it is removed). */
 export const auditLogout = (ctx: RelayContext, head: RequestHead) =>
   Effect.gen(function*() {
     if (!auditOf(ctx).enabled) return
     const current = yield* ctx.session(head)
-    if (current === undefined) return
-    emit(ctx, {
-      kind: "session_ended",
-      user_id: current.session.user_id,
-      detail: { key_id: current.session.key_id, reason: "logout", client: ctx.clientIp(head) }
-    })
+    if (current !== undefined) auditSessionEnded(ctx, head, current.session, "logout")
   })
 
 /** `registration` and the `key_minted` it implies. */
