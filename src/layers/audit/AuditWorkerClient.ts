@@ -107,7 +107,8 @@ export const auditWorkerClient = (init: AuditWorkerInit) =>
     })
 
     return {
-      append: (events: ReadonlyArray<StampedEvent>) => Effect.asVoid(call({ op: "append", events })),
+      append: (events: ReadonlyArray<StampedEvent>) =>
+        Effect.asVoid(call({ op: "append", events: JSON.stringify(events) })),
       checkpointDue: (olderThanMs: number) => call({ op: "checkpointDue", olderThanMs }),
       retain: (before: string) => call({ op: "retain", before })
     } satisfies AuditWriter

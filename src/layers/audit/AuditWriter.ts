@@ -26,7 +26,8 @@ export interface AuditWorkerInit {
 }
 
 export type AuditWorkerRequest =
-  | { readonly id: number; readonly op: "append"; readonly events: ReadonlyArray<StampedEvent> }
+  /** The events as JSON text: a string crosses postMessage as one copy, objects as a slow structured clone. */
+  | { readonly id: number; readonly op: "append"; readonly events: string }
   | { readonly id: number; readonly op: "checkpointDue"; readonly olderThanMs: number }
   | { readonly id: number; readonly op: "retain"; readonly before: string }
   | { readonly id: number; readonly op: "close" }
