@@ -11,6 +11,13 @@ export interface AuditOptions extends CheckpointPolicy {
   readonly flushMs: number
   /** At most this many events per transaction; a longer queue is written in several. */
   readonly maxBatch: number
+  /**
+   * At most this many events wait in memory (while the store is slow or away). Past it new events
+   * are dropped and counted, and one `audit_dropped` record on the global chain says how many and
+   * when, as soon as the queue has room: the chain shows the gap instead of the relay running out
+   * of memory.
+   */
+  readonly maxQueued: number
   /** Records older than this are dropped behind a signed cut; undefined keeps everything. */
   readonly retainMs?: number | undefined
   /**
@@ -31,6 +38,7 @@ export const defaultAuditOptions: AuditOptions = {
   intervalMs: 60_000,
   flushMs: 100,
   maxBatch: 512,
+  maxQueued: 100_000,
   signs: true
 }
 
@@ -58,15 +66,36 @@ export const AuditLive = (keyDir: string, options: Partial<AuditOptions> = {}) =
       const lock = yield* Effect.makeSemaphore(1)
 
       let queue: Array<StampedEvent> = []
+      // Events refused while the queue was full, told to the global chain as soon as there is room.
+      let dropped: { count: number; from: number; until: number } | undefined
 
-      // The request path: one small object into an array, nothing else.
+      const admitDropped = () => {
+        if (dropped === undefined || queue.length >= o.maxQueued) return
+        const { count, from, until } = dropped
+        dropped = undefined
+        queue.push({
+          kind: "audit_dropped",
+          user_id: null,
+          detail: { count, from: new Date(from).toISOString(), until: new Date(until).toISOString() },
+          ms: until
+        })
+      }
+
+      // The request path: one small object into an array, nothing else (unless the queue is full).
       const record = (event: AuditEvent) => {
-        queue.push({ kind: event.kind, user_id: event.user_id, detail: event.detail, ms: Date.now() })
+        const ms = Date.now()
+        if (queue.length >= o.maxQueued) {
+          if (dropped === undefined) dropped = { count: 1, from: ms, until: ms }
+          else (dropped.count++, dropped.until = ms)
+          return
+        }
+        if (dropped !== undefined) admitDropped()
+        queue.push({ kind: event.kind, user_id: event.user_id, detail: event.detail, ms })
       }
 
       /** Writes what is queued, batch by batch; a batch the store refused goes back to the queue's head. */
       const write = lock.withPermits(1)(Effect.gen(function*() {
-        while (queue.length > 0) {
+        while (admitDropped(), queue.length > 0) {
           const batch = queue.slice(0, o.maxBatch)
           queue = queue.slice(batch.length)
           const failed = yield* writer.append(batch).pipe(
