@@ -35,12 +35,12 @@ export const linkBatch = (
   for (const event of events) {
     const at = new Date(event.ms).toISOString()
     const detail = canonicalize(event.detail)
-    const body = { at, kind: event.kind, user_id: event.user_id }
-    for (const chain of event.user_id === null ? [GLOBAL_CHAIN] : [GLOBAL_CHAIN, userChain(event.user_id)]) {
+    const { kind, user_id } = event
+    for (const chain of user_id === null ? [GLOBAL_CHAIN] : [GLOBAL_CHAIN, userChain(user_id)]) {
       const h = heads.get(chain)!
-      const r = linkText(h, { ...body, chain }, detail)
-      records.push({ ...r, detail })
-      const next = { ...h, seq: r.seq, hash: r.hash }
+      const r = linkText(h, { at, chain, kind, user_id }, detail)
+      records.push({ chain, seq: r.seq, at, kind, user_id, detail, prev_hash: r.prev_hash, hash: r.hash })
+      const next = { chain, seq: r.seq, hash: r.hash, checkpoint_seq: h.checkpoint_seq, checkpoint_ms: h.checkpoint_ms }
       heads.set(chain, r.seq - h.checkpoint_seq >= every ? signHead(signer, next, false, checkpoints) : next)
     }
   }
