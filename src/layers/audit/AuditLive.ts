@@ -48,9 +48,10 @@ const RETAIN_EVERY_MS = 3600_000
 /**
  * The audit log in the relay's store (the SqlClient beside it: SQLite or PostgreSQL), signed
  * with `<keyDir>/audit-ed25519.pem`. A call site only pushes the event into an array; one
- * writer fiber, every `flushMs`, stamps, canonicalises, hashes and appends what is queued in a
- * transaction per batch, and signs each chain that grew once its checkpoint is due. Closing
- * the layer writes what is queued and checkpoints every chain.
+ * writer fiber, every `flushMs`, hands what is queued to the writer (the audit worker, or this
+ * thread), which stamps, canonicalises, hashes and appends it in a transaction per batch and
+ * signs each chain that grew once its checkpoint is due. Closing the layer writes what is
+ * queued and checkpoints every chain.
  */
 export const AuditLive = (keyDir: string, options: Partial<AuditOptions> = {}) =>
   Layer.scoped(
