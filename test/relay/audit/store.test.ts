@@ -147,6 +147,18 @@ describe("audit chains on SQLite: the audit worker's appender", () => {
 })
 
 describe("AuditLive when writes fall behind", () => {
+  it.live("a relay whose audit worker cannot open the store does not start, and says why", () =>
+    onStore(engines[0]!, () =>
+      Effect.gen(function*() {
+        const worker = {
+          databaseUrl: undefined,
+          sqliteFile: path.join(tempDir("rw-audit-none-"), "missing", "relay.db")
+        }
+        const error = yield* Effect.flip(Layer.build(AuditLive(tempDir("rw-audit-key-"), { worker })))
+        assert.strictEqual(error._tag, "AuditWriteFailed")
+        assert.include(error.message, "unable to open database file")
+      })))
+
   it.live("a full queue drops new events and counts them; one audit_dropped record tells the global chain", () =>
     onStore(engines[0]!, () =>
       Effect.gen(function*() {
