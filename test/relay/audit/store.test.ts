@@ -156,7 +156,7 @@ describe("AuditLive when writes fall behind", () => {
         }
         const error = yield* Effect.flip(Layer.build(AuditLive(tempDir("rw-audit-key-"), { worker })))
         assert.strictEqual(error._tag, "AuditWriteFailed")
-        assert.include(error.message, "unable to open database file")
+        assert.include(error.message, "Cannot open database because the directory does not exist")
       })))
 
   it.live("a full queue drops new events and counts them; one audit_dropped record tells the global chain", () =>
