@@ -29,7 +29,9 @@ Effect.gen(function*() {
   Effect.provide(
     env.RELAY_AUDIT_DIR === undefined
       ? RelayLive(env.RELAY_DB!)
-      : AuditLive(env.RELAY_AUDIT_DIR).pipe(Layer.provideMerge(RelayLive(env.RELAY_DB!)))
+      : AuditLive(env.RELAY_AUDIT_DIR, {
+        worker: env.RELAY_AUDIT_INLINE === "1" ? undefined : { databaseUrl: undefined, sqliteFile: env.RELAY_DB! }
+      }).pipe(Layer.provideMerge(RelayLive(env.RELAY_DB!)))
   ),
   Effect.runPromise
 )

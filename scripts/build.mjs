@@ -14,7 +14,8 @@ for (const name of await readdir(join(root, "dist"))) {
 }
 
 await build({
-  entryPoints: { bin: join(root, "src/bin.ts") },
+  // The audit worker is its own entry: the relay starts it as a worker_threads thread.
+  entryPoints: { bin: join(root, "src/bin.ts"), auditWorker: join(root, "src/layers/audit/AuditWorker.ts") },
   outdir: join(root, "dist"),
   outExtension: { ".js": ".mjs" },
   bundle: true,

@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import BetterSqlite from "better-sqlite3"
 import { Duration, Effect, Layer, Option, Redacted } from "effect"
 import { createHash, randomBytes } from "node:crypto"
+import { Audit } from "../services/Audit.js"
 import { type RelaySession, RelaySessions } from "../services/RelaySessions.js"
 
 const digestOf = (id: string) => createHash("sha256").update(id).digest("hex")
@@ -31,6 +32,25 @@ const sqliteReader = (sql: SqlClient.SqlClient) =>
     return (digest: string): RelaySession | undefined => statement.get(digest)
   }).pipe(Effect.orDie)
 
+type EndedRow = Pick<RelaySession, "user_id" | "key_id" | "expires_at">
+
+/**
+ * `session_ended` for sessions the store drops itself (the relay's sign-out records its own,
+ * with the client's address). The audit log is read at call time: it is the caller's runtime
+ * that carries it, and it is off where none is provided.
+ */
+const auditEnded = (rows: ReadonlyArray<EndedRow>, reason: "expired" | "key_revoked") =>
+  rows.length === 0 ? Effect.void : Effect.map(Audit, (audit) => {
+    if (!audit.enabled) return
+    for (const row of rows) {
+      audit.record({
+        kind: "session_ended",
+        user_id: row.user_id,
+        detail: { key_id: row.key_id, reason, expires_at: new Date(Number(row.expires_at)).toISOString() }
+      })
+    }
+  })
+
 export const RelaySessionsLive = Layer.scoped(
   RelaySessions,
   Effect.gen(function*() {
@@ -48,7 +68,11 @@ export const RelaySessionsLive = Layer.scoped(
     const create = Effect.fn("RelaySessions.create")(function*(userId: string, keyId: string, ttl: Duration.Duration) {
       const id = randomBytes(32).toString("base64url")
       const expiresAt = Date.now() + Duration.toMillis(ttl)
-      yield* sql`DELETE FROM sessions WHERE expires_at < ${Date.now()}`
+      // Expired sessions nobody presented again end here, at the next sign-in on this store.
+      yield* Effect.flatMap(
+        sql<EndedRow>`DELETE FROM sessions WHERE expires_at < ${Date.now()} RETURNING user_id, key_id, expires_at`,
+        (rows) => auditEnded(rows, "expired")
+      )
       yield* sql`INSERT INTO sessions ${
         sql.insert({ digest: digestOf(id), user_id: userId, key_id: keyId, daemon_id: null, expires_at: expiresAt })
       }`
@@ -62,7 +86,11 @@ export const RelaySessionsLive = Layer.scoped(
         return Effect.flatMap(lookup(digest), (row) => {
           if (row === undefined) return Effect.succeed(Option.none<RelaySession>())
           if (row.expires_at > Date.now()) return Effect.succeed(Option.some(row))
-          return Effect.as(sql`DELETE FROM sessions WHERE digest = ${digest}`, Option.none<RelaySession>())
+          return sql<EndedRow>`DELETE FROM sessions WHERE digest = ${digest} RETURNING user_id, key_id, expires_at`
+            .pipe(
+              Effect.flatMap((rows) => auditEnded(rows, "expired")),
+              Effect.as(Option.none<RelaySession>())
+            )
         })
       }).pipe(Effect.orDie)
 
@@ -75,7 +103,10 @@ export const RelaySessionsLive = Layer.scoped(
     }, Effect.orDie)
 
     const removeByKey = Effect.fn("RelaySessions.removeByKey")(function*(keyId: string) {
-      const rows = yield* sql<{ digest: string }>`DELETE FROM sessions WHERE key_id = ${keyId} RETURNING digest`
+      const rows = yield* sql<
+        EndedRow
+      >`DELETE FROM sessions WHERE key_id = ${keyId} RETURNING user_id, key_id, expires_at`
+      yield* auditEnded(rows, "key_revoked")
       return rows.length
     }, Effect.orDie)
 

@@ -13,7 +13,9 @@ export const AuditKind = Schema.Literal(
   "tunnel_connected",
   "tunnel_closed",
   "device_paired",
-  "request"
+  "request",
+  /** The relay's audit queue was full: how many events it could not keep, and when. */
+  "audit_dropped"
 )
 export type AuditKind = typeof AuditKind.Type
 

@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import BetterSqlite from "better-sqlite3"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
@@ -92,6 +93,16 @@ describe("repowire relay (CLI, real processes)", () => {
         relay.kill("SIGTERM")
         await new Promise((r) => relay.once("exit", r))
         assert.isBelow(Date.now() - stopping, 5000)
+        // The bundle's audit worker wrote the events, and the clean stop wrote and signed the rest.
+        const store = new BetterSqlite(path.join(relayHome, "relay", "relay.db"), { readonly: true })
+        const kinds = store.prepare<[], { kind: string }>("SELECT kind FROM audit_records WHERE chain = 'global'")
+          .all().map((r) => r.kind)
+        const head = store.prepare<[], { seq: number; checkpoint_seq: number }>(
+          "SELECT seq, checkpoint_seq FROM audit_chains WHERE chain = 'global'"
+        ).get()
+        store.close()
+        assert.includeMembers(kinds, ["registration", "key_minted", "auth_ok", "tunnel_connected"])
+        assert.deepStrictEqual(head, { seq: kinds.length, checkpoint_seq: kinds.length })
         await new Promise((r) => setTimeout(r, 300))
         assert.notStrictEqual((await health(daemon.port)).relay.status, "connected")
       } finally {

@@ -1,17 +1,9 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Effect } from "effect"
-import {
-  type AuditEvent,
-  type AuditPage,
-  type ChainHead,
-  GENESIS,
-  GLOBAL_CHAIN,
-  userChain
-} from "../../protocol/Audit.js"
+import { type AuditEvent, type AuditPage, type ChainHead, GENESIS, userChain } from "../../protocol/Audit.js"
 import type { AuditSigner } from "./AuditKey.js"
 import { checkpointOf, type CheckpointRow, type HeadRow, recordOf, type RecordRow } from "./AuditRows.js"
-import { canonicalize } from "./Canonical.js"
-import { linkText } from "./Chain.js"
+import { chainsOf, linkBatch, signHead } from "./Batch.js"
 
 /** A queued event with the time it happened, epoch ms (records are written later, in batches). */
 export interface StampedEvent extends AuditEvent {
@@ -66,11 +58,7 @@ export const makeAuditStore = (signer: AuditSigner, policy: CheckpointPolicy) =>
         ON CONFLICT (chain, seq, cut) DO UPDATE SET hash = excluded.hash, at = excluded.at,
           signature = excluded.signature`
 
-    const sign = (h: HeadRow, cut: boolean, out: Array<CheckpointRow>): HeadRow => {
-      const signed = signer.sign({ chain: h.chain, seq: h.seq, hash: h.hash, at: new Date().toISOString(), cut })
-      out.push({ ...signed, cut: cut ? 1 : 0 })
-      return { ...h, checkpoint_seq: h.seq, checkpoint_ms: Date.now() }
-    }
+    const sign = (h: HeadRow, cut: boolean, out: Array<CheckpointRow>) => signHead(signer, h, cut, out)
 
     /** The current heads of `chains`, created at genesis when new, locked until the transaction ends. */
     const lockHeads = (chains: ReadonlyArray<string>) =>
@@ -86,23 +74,8 @@ export const makeAuditStore = (signer: AuditSigner, policy: CheckpointPolicy) =>
 
     const append = (events: ReadonlyArray<StampedEvent>) =>
       Effect.gen(function*() {
-        const chains = new Set<string>([GLOBAL_CHAIN])
-        for (const e of events) if (e.user_id !== null) chains.add(userChain(e.user_id))
-        const heads = yield* lockHeads([...chains].sort())
-        const records: Array<RecordRow> = []
-        const checkpoints: Array<CheckpointRow> = []
-        for (const event of events) {
-          const at = new Date(event.ms).toISOString()
-          const detail = canonicalize(event.detail)
-          const body = { at, kind: event.kind, user_id: event.user_id }
-          for (const chain of event.user_id === null ? [GLOBAL_CHAIN] : [GLOBAL_CHAIN, userChain(event.user_id)]) {
-            const h = heads.get(chain)!
-            const r = linkText(h, { ...body, chain }, detail)
-            records.push({ ...r, detail })
-            const next = { ...h, seq: r.seq, hash: r.hash }
-            heads.set(chain, r.seq - h.checkpoint_seq >= policy.every ? sign(next, false, checkpoints) : next)
-          }
-        }
+        const heads = yield* lockHeads(chainsOf(events))
+        const { checkpoints, records } = linkBatch(events, heads, policy.every, signer)
         for (let i = 0; i < records.length; i += ROWS_PER_INSERT) {
           yield* sql`INSERT INTO audit_records ${sql.insert(records.slice(i, i + ROWS_PER_INSERT))}`
         }

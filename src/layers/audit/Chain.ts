@@ -18,19 +18,20 @@ export const canonicalBody = (r: Omit<AuditBody, "detail">, canonicalDetail: str
     JSON.stringify(r.kind)
   },"seq":${r.seq},"user_id":${r.user_id === null ? "null" : JSON.stringify(r.user_id)}}`
 
-/** The record after `prev`, hashed through the fast path; `detail` is already canonical JSON. */
+/**
+ * The record after `prev`, hashed through the fast path; `detail` is already canonical JSON.
+ * Objects are spelled out rather than spread: in the audit worker's loop a spread costs more
+ * than the hash.
+ */
 export const linkText = (
   prev: { readonly seq: number; readonly hash: string },
   body: Omit<AuditBody, "seq" | "detail">,
   canonicalDetail: string
 ) => {
   const seq = prev.seq + 1
-  return {
-    ...body,
-    seq,
-    prev_hash: prev.hash,
-    hash: hashText(prev.hash, canonicalBody({ ...body, seq }, canonicalDetail))
-  }
+  const { at, chain, kind, user_id } = body
+  const hash = hashText(prev.hash, canonicalBody({ at, chain, kind, seq, user_id }, canonicalDetail))
+  return { chain, seq, at, kind, user_id, prev_hash: prev.hash, hash }
 }
 
 /** The fields a record's hash covers, whatever else the value carries. */

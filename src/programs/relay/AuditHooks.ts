@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Duplex } from "node:stream"
 import type { WebSocket } from "ws"
 import type { AuditEvent } from "../../protocol/Audit.js"
+import { SealedGroup } from "../../protocol/SealedApi.js"
 import { tunnelPathname } from "../../protocol/TunnelRoutes.js"
 import type { ApiKeyRecord } from "../../services/ApiKeys.js"
 import { Audit, type AuditLog } from "../../services/Audit.js"
@@ -55,17 +56,28 @@ export const auditSessionCreated = (
     detail: { key_id: key.key_id, daemon_id: daemonId ?? null, client: ctx.clientIp(head) }
   })
 
+/**
+ * `session_ended` for a session this request ends: signed out, or replaced by a new sign-in from
+ * the same browser. (The store records the ones it drops itself: expired, or their key revoked.)
+ */
+export const auditSessionEnded = (
+  ctx: RelayContext,
+  head: RequestHead,
+  session: RelaySession,
+  reason: "logout" | "replaced"
+) =>
+  emit(ctx, {
+    kind: "session_ended",
+    user_id: session.user_id,
+    detail: { key_id: session.key_id, reason, client: ctx.clientIp(head) }
+  })
+
 /** `session_ended` for the session this request signs out of (looked up before it is removed). */
 export const auditLogout = (ctx: RelayContext, head: RequestHead) =>
   Effect.gen(function*() {
     if (!auditOf(ctx).enabled) return
     const current = yield* ctx.session(head)
-    if (current === undefined) return
-    emit(ctx, {
-      kind: "session_ended",
-      user_id: current.session.user_id,
-      detail: { key_id: current.session.key_id, reason: "logout", client: ctx.clientIp(head) }
-    })
+    if (current !== undefined) auditSessionEnded(ctx, head, current.session, "logout")
   })
 
 /** `registration` and the `key_minted` it implies. */
@@ -116,6 +128,13 @@ const counters = (req: IncomingMessage) => {
 }
 
 /**
+ * The pairing handshake's last step crosses the relay unsealed (it is what sets the sealed
+ * channel up): a success there is a device paired, the one pairing the relay can see. Its body
+ * (the device's name and key) is the handshake's, never read here.
+ */
+const PAIRING_FINISH = SealedGroup.endpoints.finish!
+
+/**
  * One `request` record per tunnelled browser request, when its answer is done or abandoned:
  * method and path (no query), status, bytes each way on the client's connection (headers
  * included), duration and client address.
@@ -130,21 +149,28 @@ export const auditRequest = (
   const started = performance.now()
   const bytes = counters(req)
   const client = clientOf(ctx, req)
-  res.once("close", () =>
+  res.once("close", () => {
+    const method = req.method ?? "GET"
+    const path = tunnelPathname(req.url ?? "/") ?? null
+    const status = res.headersSent ? res.statusCode : null
     emit(ctx, {
       kind: "request",
       user_id: session.user_id,
       detail: {
         daemon_id: session.daemon_id,
-        method: req.method ?? "GET",
-        path: tunnelPathname(req.url ?? "/") ?? null,
-        status: res.headersSent ? res.statusCode : null,
+        method,
+        path,
+        status,
         completed: res.writableFinished,
         ...bytes(),
         duration_ms: Math.round(performance.now() - started),
         client
       }
-    }))
+    })
+    if (status === 200 && path === PAIRING_FINISH.path && method === PAIRING_FINISH.method) {
+      emit(ctx, { kind: "device_paired", user_id: session.user_id, detail: { daemon_id: session.daemon_id, client } })
+    }
+  })
 }
 
 /** The same for a browser WebSocket bridged to the daemon, recorded when its socket closes. */

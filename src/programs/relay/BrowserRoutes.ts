@@ -3,7 +3,7 @@ import { BadRequest, Conflict, Forbidden, PayloadTooLarge, RateLimited, Unauthor
 import { ApiKeys } from "../../services/ApiKeys.js"
 import { RelayRouter } from "../../services/RelayRouter.js"
 import { RelaySessions } from "../../services/RelaySessions.js"
-import { auditAuth, auditLogout, auditSessionCreated } from "./AuditHooks.js"
+import { auditAuth, auditLogout, auditSessionCreated, auditSessionEnded } from "./AuditHooks.js"
 import { htmlPage, landingPage, pageError, pickerPage, seeOther } from "./Pages.js"
 import { Relay, requestHead } from "./RelayContext.js"
 import { formField, readSmallBody } from "./SmallBody.js"
@@ -57,8 +57,14 @@ export const auth = Effect.gen(function*() {
     return refuse(new Conflict({ message: "Your key is valid, but no daemon is connected with it right now." }))
   }
   const sessions = yield* RelaySessions
+  // Signing in again from a browser that holds a session replaces it: its cookie is overwritten below.
+  const previous = yield* relay.session(head)
   const created = yield* sessions.create(user_id, key_id, Duration.millis(relay.options.sessionTtlMs))
   if (connected.length === 1) yield* sessions.choose(Redacted.value(created.id), connected[0]!.daemon_id)
+  if (previous !== undefined) {
+    yield* sessions.remove(previous.id)
+    auditSessionEnded(relay, head, previous.session, "replaced")
+  }
   auditSessionCreated(relay, head, record.value, connected.length === 1 ? connected[0]!.daemon_id : undefined)
   return seeOther(connected.length === 1 ? "/dashboard" : "/", {
     "set-cookie": relay.cookie(Redacted.value(created.id))

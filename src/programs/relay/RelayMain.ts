@@ -68,7 +68,13 @@ export const serveRelay = (
     }).pipe(
       Effect.scoped,
       Effect.provide(
-        AuditLive(keyDir, { retainMs: options.auditRetainMs }).pipe(
+        AuditLive(keyDir, {
+          retainMs: options.auditRetainMs,
+          worker: {
+            databaseUrl: options.databaseUrl === undefined ? undefined : Redacted.value(options.databaseUrl),
+            sqliteFile: path.join(keyDir, "relay.db")
+          }
+        }).pipe(
           Layer.provideMerge(RelayLiveOn(store, undefined, retention, replica))
         )
       )

@@ -6,6 +6,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import WebSocket from "ws"
 import { AuditLive, type AuditOptions } from "../../../src/layers/audit/AuditLive.js"
+import type { RelayOptions } from "../../../src/programs/relay/RelayContext.js"
 import type { AuditPage, AuditRecord } from "../../../src/protocol/Audit.js"
 import { Audit } from "../../../src/services/Audit.js"
 import { tempHome } from "../../support/Daemon.js"
@@ -35,10 +36,10 @@ const relayLayers = (dataDir: string, audit: Partial<AuditOptions> = {}) =>
 const withRelay = <A, E, R>(
   dataDir: string,
   body: (relay: { url: string; port: number }) => Effect.Effect<A, E, R>,
-  options: { port?: number; audit?: Partial<AuditOptions> } = {}
+  options: { port?: number; audit?: Partial<AuditOptions>; relay?: Partial<RelayOptions> } = {}
 ) =>
   Effect.gen(function*() {
-    const relay = yield* startRelay(cert, { port: options.port ?? 0 })
+    const relay = yield* startRelay(cert, { ...options.relay, port: options.port ?? 0 })
     return yield* body(relay)
   }).pipe(Effect.scoped, Effect.provide(relayLayers(dataDir, options.audit)))
 
@@ -210,6 +211,57 @@ describe("relay audit log (real relay, real SQLite)", () => {
         assert.strictEqual(secrets.length, 5)
         for (const secret of secrets) assert.strictEqual(bytes.indexOf(secret), -1, "a key or cookie is in the store")
         assert.strictEqual(operator.stdout.indexOf("secret=query"), -1)
+      }),
+    60_000
+  )
+
+  it.live(
+    "session_ended when a sign-in replaces a session, when one expires (presented, or swept), and on revocation",
+    () =>
+      Effect.gen(function*() {
+        const dataDir = tempDir("rw-audit-sessions-")
+        const ttlMs = 2000
+        yield* withRelay(dataDir, (relay) =>
+          Effect.gen(function*() {
+            const alice = yield* register(relay.url)
+            yield* daemon("A", relay.url, alice.api_key, "laptop")
+            const signIn = (cookie?: string) =>
+              request(`${relay.url}/auth`, cert.cert, {
+                method: "POST",
+                headers: {
+                  "content-type": "application/x-www-form-urlencoded",
+                  origin: relay.url,
+                  ...(cookie === undefined ? {} : { cookie })
+                },
+                body: `key=${encodeURIComponent(alice.api_key)}`
+              }).pipe(Effect.map((r) => String(r.headers["set-cookie"]).split(";")[0]!))
+            const peers = (cookie: string) =>
+              Effect.map(request(`${relay.url}/peers`, cert.cert, { headers: { cookie } }), (r) => r.status)
+            const first = yield* signIn()
+            const second = yield* signIn(first)
+            assert.notStrictEqual(yield* peers(first), 200, "the replaced session is gone")
+            assert.strictEqual(yield* peers(second), 200)
+            yield* signIn()
+            yield* Effect.sleep(`${ttlMs + 300} millis`)
+            assert.notStrictEqual(yield* peers(second), 200, "an expired session is refused")
+            // The third session expired too and was never presented again: the next sign-in sweeps it.
+            const fourth = yield* signIn()
+            assert.strictEqual(yield* peers(fourth), 200)
+            const rotated = yield* request(`${relay.url}/api/rotate`, cert.cert, {
+              method: "POST",
+              headers: { authorization: `Bearer ${alice.api_key}` }
+            })
+            assert.strictEqual(rotated.status, 200)
+            const newKey = (JSON.parse(rotated.body) as { api_key: string }).api_key
+            const mine = (yield* readAudit(relay.url, { authorization: `Bearer ${newKey}` })).page!
+            const ended = mine.records.filter((r) => r.kind === "session_ended")
+            assert.deepStrictEqual(ended.map((r) => r.detail.reason), ["replaced", "expired", "expired", "key_revoked"])
+            assert.strictEqual(ended[0]!.detail.client, "127.0.0.1")
+            for (const r of ended) assert.strictEqual(r.detail.key_id, alice.key_id)
+            for (const r of ended.slice(1, 3)) {
+              assert.isBelow(Date.parse(r.detail.expires_at as string), Date.parse(r.at))
+            }
+          }), { relay: { sessionTtlMs: ttlMs } })
       }),
     60_000
   )

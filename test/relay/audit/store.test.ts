@@ -6,7 +6,9 @@ import * as path from "node:path"
 import { loadSigner } from "../../../src/layers/audit/AuditKey.js"
 import { AuditLive } from "../../../src/layers/audit/AuditLive.js"
 import { makeAuditStore, readChains, type StampedEvent } from "../../../src/layers/audit/AuditStore.js"
+import { sqliteAppender } from "../../../src/layers/audit/SqliteAppend.js"
 import { verifyChain } from "../../../src/layers/audit/Verify.js"
+import type { AuditRecord } from "../../../src/protocol/Audit.js"
 import { Audit } from "../../../src/services/Audit.js"
 import { cli } from "../../support/Process.js"
 import { storeAt, storeEngines, type StoreLocation as Location } from "../../support/StoreEngines.js"
@@ -81,29 +83,102 @@ describe.each(engines)("audit chains on $name", (engine) => {
         assert.isTrue(Either.isRight(verifyChain({ ...after!, publicKey: signer.publicKey })))
       })))
 
-  it.live("AuditLive queues, writes in batches on its own, serves a user's page, and checkpoints on close", () =>
-    onStore(engine, () =>
+  it.live.each(["this thread", "the audit worker"])(
+    "AuditLive queues, writes in batches on %s, serves a user's page, and checkpoints on close",
+    (where) =>
+      onStore(engine, (at) =>
+        Effect.gen(function*() {
+          const worker = where === "the audit worker"
+            ? {
+              databaseUrl: at.databaseUrl === undefined ? undefined : Redacted.value(at.databaseUrl),
+              sqliteFile: at.file
+            }
+            : undefined
+          const dir = tempDir("rw-audit-key-")
+          const page = yield* Effect.gen(function*() {
+            const audit = yield* Audit
+            for (let i = 0; i < 40; i++) {
+              audit.record({ kind: "request", user_id: i % 2 === 0 ? "alice" : "bob", detail: { n: i } })
+            }
+            yield* Effect.sleep("100 millis")
+            return yield* audit.page("alice", 0, 1000)
+          }).pipe(Effect.provide(AuditLive(dir, { flushMs: 10, maxBatch: 7, worker })))
+          assert.deepStrictEqual(page.records.map((r) => r.detail.n), Array.from({ length: 20 }, (_, i) => 2 * i))
+          const chains = yield* readChains()
+          assert.deepStrictEqual(chains.map((c) => [c.chain, c.head?.seq]), [
+            ["global", 40],
+            ["user:alice", 20],
+            ["user:bob", 20]
+          ])
+          for (const c of chains) {
+            assert.strictEqual(c.checkpoints.at(-1)?.seq, c.head?.seq, `${c.chain} checkpointed on close`)
+            assert.isTrue(Either.isRight(verifyChain({ ...c, publicKey: page.public_key })))
+          }
+        }))
+  )
+})
+
+describe("audit chains on SQLite: the audit worker's appender", () => {
+  it.live("appends what AuditStore.append does: the same records, links and checkpoints, and verifies", () =>
+    Effect.gen(function*() {
+      const signer = loadSigner(tempDir("rw-audit-key-"))
+      const events = Array.from({ length: 40 }, (_, i) => event(i, i % 3 === 0 ? null : i % 3 === 1 ? "alice" : "bob"))
+      const batches = [events.slice(0, 25), events.slice(25)]
+      const viaClient = yield* onStore(engines[0]!, () =>
+        Effect.gen(function*() {
+          const store = yield* makeAuditStore(signer, { every: 8, intervalMs: 60_000 })
+          for (const batch of batches) yield* store.append(batch)
+          return yield* readChains()
+        }))
+      const viaWorker = yield* onStore(engines[0]!, (at) =>
+        Effect.gen(function*() {
+          const appender = sqliteAppender(at.file, signer, 8)
+          for (const batch of batches) appender.append(batch)
+          appender.close()
+          return yield* readChains()
+        }))
+      assert.deepStrictEqual(viaWorker.map((c) => c.records), viaClient.map((c) => c.records))
+      assert.deepStrictEqual(viaWorker.map((c) => c.head), viaClient.map((c) => c.head))
+      const signed = (chains: typeof viaClient) => chains.map((c) => c.checkpoints.map((k) => [k.seq, k.hash, k.cut]))
+      assert.deepStrictEqual(signed(viaWorker), signed(viaClient))
+      assert.deepStrictEqual(viaWorker[0]!.checkpoints.map((c) => c.seq), [8, 16, 24, 32, 40])
+      for (const c of viaWorker) assert.isTrue(Either.isRight(verifyChain({ ...c, publicKey: signer.publicKey })))
+    }))
+})
+
+describe("AuditLive when writes fall behind", () => {
+  it.live("a relay whose audit worker cannot open the store does not start, and says why", () =>
+    onStore(engines[0]!, () =>
+      Effect.gen(function*() {
+        const worker = {
+          databaseUrl: undefined,
+          sqliteFile: path.join(tempDir("rw-audit-none-"), "missing", "relay.db")
+        }
+        const error = yield* Effect.flip(Layer.build(AuditLive(tempDir("rw-audit-key-"), { worker })))
+        assert.strictEqual(error._tag, "AuditWriteFailed")
+        assert.include(error.message, "Cannot open database because the directory does not exist")
+      })))
+
+  it.live("a full queue drops new events and counts them; one audit_dropped record tells the global chain", () =>
+    onStore(engines[0]!, () =>
       Effect.gen(function*() {
         const dir = tempDir("rw-audit-key-")
-        const page = yield* Effect.gen(function*() {
+        yield* Effect.gen(function*() {
           const audit = yield* Audit
-          for (let i = 0; i < 40; i++) {
-            audit.record({ kind: "request", user_id: i % 2 === 0 ? "alice" : "bob", detail: { n: i } })
-          }
-          yield* Effect.sleep("100 millis")
-          return yield* audit.page("alice", 0, 1000)
-        }).pipe(Effect.provide(AuditLive(dir, { flushMs: 10, maxBatch: 7 })))
-        assert.deepStrictEqual(page.records.map((r) => r.detail.n), Array.from({ length: 20 }, (_, i) => 2 * i))
-        const chains = yield* readChains()
-        assert.deepStrictEqual(chains.map((c) => [c.chain, c.head?.seq]), [
-          ["global", 40],
-          ["user:alice", 20],
-          ["user:bob", 20]
-        ])
-        for (const c of chains) {
-          assert.strictEqual(c.checkpoints.at(-1)?.seq, c.head?.seq, `${c.chain} checkpointed on close`)
-          assert.isTrue(Either.isRight(verifyChain({ ...c, publicKey: page.public_key })))
-        }
+          // No tick writes during this: the queue holds 5, the other 7 are refused.
+          for (let i = 0; i < 12; i++) audit.record({ kind: "request", user_id: "alice", detail: { n: i } })
+          yield* audit.flush
+          audit.record({ kind: "request", user_id: "alice", detail: { n: 12 } })
+        }).pipe(Effect.provide(AuditLive(dir, { flushMs: 3_600_000, maxQueued: 5 })))
+        const [global, alice] = yield* readChains()
+        const told = (r: AuditRecord) => (r.kind === "audit_dropped" ? `dropped ${r.detail.count}` : r.detail.n)
+        assert.deepStrictEqual(global!.records.map(told), [0, 1, 2, 3, 4, "dropped 7", 12])
+        const notice = global!.records[5]!
+        assert.isNull(notice.user_id)
+        assert.isAtMost(Date.parse(notice.detail.from as string), Date.parse(notice.detail.until as string))
+        assert.deepStrictEqual(alice!.records.map(told), [0, 1, 2, 3, 4, 12])
+        const publicKey = loadSigner(dir).publicKey
+        for (const c of [global!, alice!]) assert.isTrue(Either.isRight(verifyChain({ ...c, publicKey })))
       })))
 })
 

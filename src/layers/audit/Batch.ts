@@ -1,0 +1,48 @@
+import { GLOBAL_CHAIN, userChain } from "../../protocol/Audit.js"
+import type { AuditSigner } from "./AuditKey.js"
+import type { CheckpointRow, HeadRow, RecordRow } from "./AuditRows.js"
+import type { StampedEvent } from "./AuditStore.js"
+import { canonicalize } from "./Canonical.js"
+import { linkText } from "./Chain.js"
+
+/** The chains a batch extends, sorted: every writer locks heads in this order. */
+export const chainsOf = (events: ReadonlyArray<StampedEvent>): Array<string> => {
+  const chains = new Set<string>([GLOBAL_CHAIN])
+  for (const e of events) if (e.user_id !== null) chains.add(userChain(e.user_id))
+  return [...chains].sort()
+}
+
+/** Signs `head` as a checkpoint into `out`; the head as it is after that checkpoint. */
+export const signHead = (signer: AuditSigner, head: HeadRow, cut: boolean, out: Array<CheckpointRow>): HeadRow => {
+  const signed = signer.sign({ chain: head.chain, seq: head.seq, hash: head.hash, at: new Date().toISOString(), cut })
+  out.push({ ...signed, cut: cut ? 1 : 0 })
+  return { ...head, checkpoint_seq: head.seq, checkpoint_ms: Date.now() }
+}
+
+/**
+ * Links a batch onto the locked `heads` (updated in place), in order: each event on the global
+ * chain and, with a user, that user's chain, a checkpoint whenever a chain grew `every` records
+ * past its last one. Pure but for the clock of a checkpoint: the writers only store the result.
+ */
+export const linkBatch = (
+  events: ReadonlyArray<StampedEvent>,
+  heads: Map<string, HeadRow>,
+  every: number,
+  signer: AuditSigner
+) => {
+  const records: Array<RecordRow> = []
+  const checkpoints: Array<CheckpointRow> = []
+  for (const event of events) {
+    const at = new Date(event.ms).toISOString()
+    const detail = canonicalize(event.detail)
+    const { kind, user_id } = event
+    for (const chain of user_id === null ? [GLOBAL_CHAIN] : [GLOBAL_CHAIN, userChain(user_id)]) {
+      const h = heads.get(chain)!
+      const r = linkText(h, { at, chain, kind, user_id }, detail)
+      records.push({ chain, seq: r.seq, at, kind, user_id, detail, prev_hash: r.prev_hash, hash: r.hash })
+      const next = { chain, seq: r.seq, hash: r.hash, checkpoint_seq: h.checkpoint_seq, checkpoint_ms: h.checkpoint_ms }
+      heads.set(chain, r.seq - h.checkpoint_seq >= every ? signHead(signer, next, false, checkpoints) : next)
+    }
+  }
+  return { records, checkpoints }
+}
