@@ -240,6 +240,27 @@ describe.each(engines)("relay store on $name", (engine) => {
         assert.strictEqual(yield* limits.take("auth", "10.0.0.1"), 19)
       })))
 
+  it.effect("rate limits: a bucket keeps at most maxClients windows, the newest, and always the client counting", () =>
+    Effect.flatMap(engine.fresh, (at) =>
+      Effect.gen(function*() {
+        const limits = yield* RateLimits
+        for (let i = 0; i < 8; i++) {
+          assert.isTrue(yield* limits.take("auth", `10.0.1.${i}`))
+          yield* TestClock.adjust("1 second")
+        }
+        assert.isTrue(yield* limits.take("register", "10.0.1.0"))
+        const clients = yield* Effect.flatMap(
+          SqlClient.SqlClient,
+          (sql) => sql<{ client: string }>`SELECT client FROM rate_limits WHERE bucket = 'auth'`
+        )
+        assert.sameMembers(clients.map((r) => r.client), ["10.0.1.5", "10.0.1.6", "10.0.1.7"])
+        // The newest is still counted; the oldest, forgotten, starts a new window.
+        for (let i = 1; i < LIMIT.max; i++) assert.isTrue(yield* limits.take("auth", "10.0.1.7"))
+        assert.isNumber(yield* limits.take("auth", "10.0.1.7"))
+        assert.isTrue(yield* limits.take("auth", "10.0.1.0"))
+        assert.strictEqual(yield* countRows("rate_limits"), 4)
+      }).pipe(Effect.provide(RateLimitsLive(LIMIT, 3).pipe(Layer.provideMerge(storeAt(at)))))).pipe(Effect.scoped))
+
   it.live("two replicas on one store: keys, sessions and rate limits are shared", () =>
     onStore(engine, (at) =>
       Effect.gen(function*() {
