@@ -1,6 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Layer, Option, Redacted, type Scope, TestClock } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { RateLimitsLive } from "../../src/layers/RateLimitsLive.js"
 import { RelayLiveOn } from "../../src/layers/RelayLive.js"
 import type { DaemonRetention } from "../../src/layers/RelayRouterLive.js"
@@ -363,6 +365,8 @@ describe("relay store on PostgreSQL: starting together, picking the layer", () =
       assert.strictEqual(listed.code, 0, listed.stderr)
       assert.notInclude(listed.stdout, key)
       assert.deepStrictEqual(JSON.parse(listed.stdout).keys.map((k: { user_id: string }) => k.user_id), ["alice"])
+      // Nothing on the operator's machine: no SQLite file, no audit key (these commands never sign), no data dir.
+      assert.isFalse(fs.existsSync(path.join(home, "relay")))
       // The keys went to PostgreSQL, not to a SQLite file under the home.
       assert.deepStrictEqual(JSON.parse(cli(home, ["relay", "keys", "list", "--json"]).stdout).keys, [])
       const revoked = cli(home, ["relay", "keys", "revoke", "alice", "--database-url", url])
