@@ -111,8 +111,9 @@ export const RelayRouterLive = (
         }
       })
 
-      const find = (userId: string, daemonId: string) =>
-        Effect.sync(() => Option.fromNullable(byUser.get(userId)?.get(daemonId)).pipe(Option.filter((l) => l.isOpen)))
+      const findNow = (userId: string, daemonId: string) =>
+        Option.fromNullable(byUser.get(userId)?.get(daemonId)).pipe(Option.filter((l) => l.isOpen))
+      const find = (userId: string, daemonId: string) => Effect.sync(() => findNow(userId, daemonId))
 
       const elsewhere = (userId: string, daemonId: string) =>
         Option.match(directory, {
@@ -160,6 +161,6 @@ export const RelayRouterLive = (
         }
       })
 
-      return RelayRouter.of({ attach, detach, find, elsewhere, daemons, closeKey, drainAll, closeAll, counts })
+      return RelayRouter.of({ attach, detach, find, findNow, elsewhere, daemons, closeKey, drainAll, closeAll, counts })
     })
   )
