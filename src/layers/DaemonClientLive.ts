@@ -1,9 +1,9 @@
-import { HttpApiClient, HttpClient, HttpClientError, HttpClientRequest } from "@effect/platform"
+import { HttpApiClient, HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Duration, Effect, FiberRef, Layer, Option, ParseResult, Redacted, Schema } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { DaemonApi } from "../protocol/DaemonApi.js"
+import { DaemonApi, RelayReconnected } from "../protocol/DaemonApi.js"
 import { daemonUrl } from "../protocol/HomeFiles.js"
 import { HUMAN_CREDENTIAL_HEADER, PEER_TOKEN_HEADER } from "../protocol/Peer.js"
 import { unreachableCause, unreachableMessage } from "../protocol/Unreachable.js"
@@ -27,6 +27,7 @@ const causeText = (e: HttpClientError.RequestError) => {
 }
 
 const REGISTER_TIMEOUT = Duration.millis(1500)
+const RECONNECT_TIMEOUT = Duration.seconds(5)
 
 const Uploaded = Schema.Struct({ attachments: Schema.Array(Schema.Struct({ id: Schema.String })) })
 const ErrorBody = Schema.Struct({ error: Schema.Struct({ message: Schema.String }) })
@@ -38,6 +39,7 @@ export const DaemonClientLive = Layer.effect(
     // Read per request: the daemon writes its actual port (port 0 in tests) to its runtime file.
     const currentUrl = () => daemonUrl(config.paths, config.values)
     const authToken = config.authToken
+    const http = yield* HttpClient.HttpClient
     const api = yield* HttpApiClient.make(DaemonApi, {
       transformClient: HttpClient.mapRequestEffect((request) =>
         FiberRef.get(callerHeaders).pipe(
@@ -70,7 +72,31 @@ export const DaemonClientLive = Layer.effect(
           }
         )
       ) as never
+    const unreachable = (reason: string) => new DaemonUnreachable({ message: unreachableMessage(currentUrl(), reason) })
+    const reconnectRelay = Effect.gen(function*() {
+      const request = HttpClientRequest.post(`${currentUrl()}/relay/reconnect`)
+      const response = yield* http.execute(
+        authToken ? HttpClientRequest.bearerToken(request, Redacted.value(authToken)) : request
+      ).pipe(
+        Effect.timeoutFail({
+          duration: RECONNECT_TIMEOUT,
+          onTimeout: () => unreachable(`no answer within ${Duration.toMillis(RECONNECT_TIMEOUT)}ms`)
+        }),
+        Effect.catchTags({
+          RequestError: (e) => Effect.fail(unreachable(causeText(e))),
+          ResponseError: (e) => Effect.fail(new DaemonFailure({ message: e.message }))
+        })
+      )
+      if (response.status >= 300) {
+        return yield* new DaemonFailure({ message: `daemon answered ${response.status} to POST /relay/reconnect` })
+      }
+      const body = yield* HttpClientResponse.schemaBodyJson(RelayReconnected)(response).pipe(
+        Effect.mapError(() => new DaemonFailure({ message: "unexpected answer to POST /relay/reconnect" }))
+      )
+      return body.relay
+    }).pipe(Effect.scoped)
     return DaemonClient.of({
+      reconnectRelay,
       get baseUrl() {
         return currentUrl()
       },

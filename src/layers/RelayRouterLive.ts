@@ -161,8 +161,9 @@ export const RelayRouterLive = (
         }
       })
 
-      const find = (userId: string, daemonId: string) =>
-        Effect.sync(() => Option.fromNullable(byUser.get(userId)?.get(daemonId)).pipe(Option.filter((l) => l.isOpen)))
+      const findNow = (userId: string, daemonId: string) =>
+        Option.fromNullable(byUser.get(userId)?.get(daemonId)).pipe(Option.filter((l) => l.isOpen))
+      const find = (userId: string, daemonId: string) => Effect.sync(() => findNow(userId, daemonId))
 
       const elsewhere = (userId: string, daemonId: string) =>
         Option.match(directory, {
@@ -222,6 +223,7 @@ export const RelayRouterLive = (
         attach,
         detach,
         find,
+        findNow,
         elsewhere,
         missedElsewhere,
         daemons,

@@ -7,6 +7,9 @@ import { type RelaySession, RelaySessions } from "../services/RelaySessions.js"
 
 const digestOf = (id: string) => createHash("sha256").update(id).digest("hex")
 
+/** What a session id minted by `create` looks like (32 random bytes, base64url): anything else is no session. */
+const validId = (id: string) => /^[A-Za-z0-9_-]{43}$/.test(id)
+
 const SELECT_SESSION = "SELECT user_id, key_id, daemon_id, expires_at FROM sessions WHERE digest = ?"
 
 /**
@@ -79,9 +82,18 @@ export const RelaySessionsLive = Layer.scoped(
       return { id: Redacted.make(id), expiresAt }
     }, Effect.orDie)
 
+    const getNow = (id: string, now: number): Option.Option<RelaySession> | undefined => {
+      if (!validId(id)) return Option.none()
+      if (reader === undefined) return undefined
+      const row = reader(digestOf(id))
+      if (row === undefined) return Option.none()
+      return row.expires_at > now ? Option.some(row) : undefined
+    }
+
     const get = (id: string) =>
       Effect.suspend(() => {
-        if (!/^[A-Za-z0-9_-]{43}$/.test(id)) return Effect.succeed(Option.none<RelaySession>())
+        const known = getNow(id, Date.now())
+        if (known !== undefined) return Effect.succeed(known)
         const digest = digestOf(id)
         return Effect.flatMap(lookup(digest), (row) => {
           if (row === undefined) return Effect.succeed(Option.none<RelaySession>())
@@ -110,6 +122,6 @@ export const RelaySessionsLive = Layer.scoped(
       return rows.length
     }, Effect.orDie)
 
-    return RelaySessions.of({ create, get, choose, remove, removeByKey })
+    return RelaySessions.of({ create, get, getNow, choose, remove, removeByKey })
   })
 )

@@ -66,6 +66,9 @@ export const RelayStatus = Schema.Struct({
 })
 export type RelayStatus = typeof RelayStatus.Type
 
+/** The answer of the local-only `POST /relay/reconnect` (outside the HttpApi: never tunnelled). */
+export const RelayReconnected = Schema.Struct({ relay: RelayStatus })
+
 export const Health = Schema.Struct({
   ok: Schema.Boolean,
   version: Schema.String,

@@ -1,6 +1,6 @@
 import type { HttpApi, HttpApiClient, HttpApiGroup, HttpClientError } from "@effect/platform"
 import { Context, Data, type Effect, type ParseResult } from "effect"
-import type { DaemonApi } from "../protocol/DaemonApi.js"
+import type { DaemonApi, RelayStatus } from "../protocol/DaemonApi.js"
 import type { Registered, RegisterPeer } from "../protocol/Peer.js"
 
 /** The daemon did not answer: not running, wrong port, or a network failure. */
@@ -54,4 +54,9 @@ export class DaemonClient extends Context.Tag("repowire/DaemonClient")<DaemonCli
     files: ReadonlyArray<string>,
     options?: CallOptions
   ) => Effect.Effect<ReadonlyArray<string>, DaemonUnreachable | DaemonFailure>
+  /**
+   * `POST /relay/reconnect` (local-only, so not in the contract): the daemon re-reads the relay
+   * section of config.yaml and redials; its relay status after that.
+   */
+  readonly reconnectRelay: Effect.Effect<RelayStatus, DaemonUnreachable | DaemonFailure>
 }>() {}

@@ -39,6 +39,8 @@ export class RelayRouter extends Context.Tag("repowire/RelayRouter")<RelayRouter
   readonly attach: (link: TunnelLink, maxPerKey: number) => Effect.Effect<boolean>
   readonly detach: (link: TunnelLink) => Effect.Effect<void>
   readonly find: (userId: string, daemonId: string) => Effect.Effect<Option.Option<TunnelLink>>
+  /** `find` on the spot (the table is in memory), for the relay's proxy path. */
+  readonly findNow: (userId: string, daemonId: string) => Option.Option<TunnelLink>
   /** Another replica that holds the tunnel, when this one does not (none without a tunnel directory). */
   readonly elsewhere: (userId: string, daemonId: string) => Effect.Effect<Option.Option<TunnelHolder>>
   /** The replica `elsewhere` named did not serve the tunnel (unreachable, or no longer its holder): ask afresh next time. */

@@ -15,6 +15,12 @@ export class RelaySessions extends Context.Tag("repowire/RelaySessions")<RelaySe
   }>
   /** The live session for a cookie value; expired ones are removed on the way. */
   readonly get: (id: string) => Effect.Effect<Option.Option<RelaySession>>
+  /**
+   * `get` on the spot, for the relay's proxy path (a synchronous `Now` step): the answer when
+   * the store can give it synchronously (a prepared SQLite statement); undefined when only `get`
+   * can (PostgreSQL, an in-memory store, or an expired session that must be removed).
+   */
+  readonly getNow: (id: string, now: number) => Option.Option<RelaySession> | undefined
   readonly choose: (id: string, daemonId: string) => Effect.Effect<void>
   readonly remove: (id: string) => Effect.Effect<void>
   /** Ends every session opened with this key; returns how many. */

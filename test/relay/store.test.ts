@@ -1,6 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Layer, Option, Redacted, type Scope, TestClock } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { RateLimitsLive } from "../../src/layers/RateLimitsLive.js"
 import { RelayLiveOn } from "../../src/layers/RelayLive.js"
 import type { DaemonRetention } from "../../src/layers/RelayRouterLive.js"
@@ -240,6 +242,27 @@ describe.each(engines)("relay store on $name", (engine) => {
         assert.strictEqual(yield* limits.take("auth", "10.0.0.1"), 19)
       })))
 
+  it.effect("rate limits: a bucket keeps at most maxClients windows, the newest, and always the client counting", () =>
+    Effect.flatMap(engine.fresh, (at) =>
+      Effect.gen(function*() {
+        const limits = yield* RateLimits
+        for (let i = 0; i < 8; i++) {
+          assert.isTrue(yield* limits.take("auth", `10.0.1.${i}`))
+          yield* TestClock.adjust("1 second")
+        }
+        assert.isTrue(yield* limits.take("register", "10.0.1.0"))
+        const clients = yield* Effect.flatMap(
+          SqlClient.SqlClient,
+          (sql) => sql<{ client: string }>`SELECT client FROM rate_limits WHERE bucket = 'auth'`
+        )
+        assert.sameMembers(clients.map((r) => r.client), ["10.0.1.5", "10.0.1.6", "10.0.1.7"])
+        // The newest is still counted; the oldest, forgotten, starts a new window.
+        for (let i = 1; i < LIMIT.max; i++) assert.isTrue(yield* limits.take("auth", "10.0.1.7"))
+        assert.isNumber(yield* limits.take("auth", "10.0.1.7"))
+        assert.isTrue(yield* limits.take("auth", "10.0.1.0"))
+        assert.strictEqual(yield* countRows("rate_limits"), 4)
+      }).pipe(Effect.provide(RateLimitsLive(LIMIT, 3).pipe(Layer.provideMerge(storeAt(at)))))).pipe(Effect.scoped))
+
   it.live("two replicas on one store: keys, sessions and rate limits are shared", () =>
     onStore(engine, (at) =>
       Effect.gen(function*() {
@@ -343,6 +366,8 @@ describe("relay store on PostgreSQL: starting together, picking the layer", () =
       assert.strictEqual(listed.code, 0, listed.stderr)
       assert.notInclude(listed.stdout, key)
       assert.deepStrictEqual(JSON.parse(listed.stdout).keys.map((k: { user_id: string }) => k.user_id), ["alice"])
+      // Nothing on the operator's machine: no SQLite file, no audit key (these commands never sign), no data dir.
+      assert.isFalse(fs.existsSync(path.join(home, "relay")))
       // The keys went to PostgreSQL, not to a SQLite file under the home.
       assert.deepStrictEqual(JSON.parse(cli(home, ["relay", "keys", "list", "--json"]).stdout).keys, [])
       const revoked = cli(home, ["relay", "keys", "revoke", "alice", "--database-url", url])

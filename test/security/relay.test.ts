@@ -8,10 +8,12 @@ import * as net from "node:net"
 import * as tls from "node:tls"
 import WebSocket from "ws"
 import { ConfigMemory } from "../../src/layers/ConfigLive.js"
+import { RateLimitsLive } from "../../src/layers/RateLimitsLive.js"
+import { RelayStoreLive } from "../../src/layers/RelayStoreLive.js"
 import { TunnelClientLive } from "../../src/layers/TunnelClientLive.js"
-import { RateLimiter } from "../../src/programs/relay/RateLimiter.js"
 import { encodeFrame, Frames, INITIAL_WINDOW, MAX_FRAME_PAYLOAD } from "../../src/protocol/TunnelFrame.js"
 import { ApiKeys } from "../../src/services/ApiKeys.js"
+import { RateLimits } from "../../src/services/RateLimits.js"
 import {
   fakeApp,
   login,
@@ -744,13 +746,20 @@ describe("relay hardening: hostile input to the relay's decoders", () => {
 })
 
 describe("relay hardening: the rate limiter's table", () => {
-  it("stays bounded however many addresses try within one window", () => {
-    const limiter = new RateLimiter(10, 60_000, 1_000)
-    const now = Date.now()
-    for (let i = 0; i < 50_000; i++) limiter.take(`2001:db8::${i.toString(16)}`, now)
-    assert.isAtMost(limiter.size, 1_000)
-    // The most recent clients are still counted.
-    for (let i = 0; i < 10; i++) limiter.take("2001:db8::ffff", now)
-    assert.notStrictEqual(limiter.take("2001:db8::ffff", now), true)
-  })
+  // The relay's own RateLimits (the store's table), capped at 1,000 clients per bucket here.
+  it.effect("stays bounded however many addresses try within one window", () =>
+    Effect.gen(function*() {
+      const limits = yield* RateLimits
+      const sql = yield* SqlClient.SqlClient
+      for (let i = 0; i < 5_000; i++) yield* limits.take("auth", `2001:db8::${i.toString(16)}`)
+      const [rows] = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM rate_limits WHERE bucket = 'auth'`
+      assert.isAtMost(Number(rows!.n), 1_000)
+      // The most recent clients are still counted.
+      for (let i = 0; i < 10; i++) assert.isTrue(yield* limits.take("auth", "2001:db8::ffff"))
+      assert.notStrictEqual(yield* limits.take("auth", "2001:db8::ffff"), true)
+    }).pipe(
+      Effect.provide(
+        RateLimitsLive({ max: 10, windowMs: 60_000 }, 1_000).pipe(Layer.provideMerge(RelayStoreLive(":memory:")))
+      )
+    ), 60_000)
 })

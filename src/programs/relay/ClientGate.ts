@@ -4,6 +4,16 @@ import type { Socket } from "node:net"
 import { writeWireError } from "../../layers/JsonResponses.js"
 import { RateLimited, RequestTimeout } from "../../protocol/Errors.js"
 
+/**
+ * Whether a body follows the head: HTTP/1.1 frames one only with Content-Length or
+ * Transfer-Encoding (RFC 9112 §6.3), so a GET without them has nothing left to arrive and needs
+ * no body deadline (a timer and two listeners per request, on the dashboard's hottest path).
+ */
+const hasBody = (req: IncomingMessage): boolean => {
+  const length = req.headers["content-length"]
+  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0")
+}
+
 export const tooManyConnections = new RateLimited({ message: "Too many connections from this address." })
 
 interface Connection {
@@ -65,7 +75,7 @@ export class ClientGate {
       this.counted.add(req)
       res.once("close", () => this.counted.delete(req) && this.leave(client))
     }
-    if (!req.complete) this.bodyDeadline(req, res)
+    if (!req.complete && hasBody(req)) this.bodyDeadline(req, res)
     return true
   }
 

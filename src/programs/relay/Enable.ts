@@ -1,9 +1,10 @@
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { loadConfig, updateConfigFile } from "../../layers/ConfigLive.js"
+import { DaemonClientLive } from "../../layers/DaemonClientLive.js"
 import { defaultDaemonId } from "../../layers/TunnelClientLive.js"
-import { readRuntime } from "../../protocol/HomeFiles.js"
-import type { Config } from "../../services/Config.js"
-import { notifyDaemon, postForKey, relayApiBase, RelayCallError } from "./RelayClient.js"
+import { Config } from "../../services/Config.js"
+import { DaemonClient } from "../../services/DaemonClient.js"
+import { postForKey, relayApiBase, RelayCallError } from "./RelayClient.js"
 
 export interface EnableRelayOptions {
   readonly url: string
@@ -13,18 +14,13 @@ export interface EnableRelayOptions {
   readonly env?: NodeJS.ProcessEnv | undefined
 }
 
-/** Where the running daemon listens: its runtime file when present, else the configured port. */
-const daemonAddress = (config: Config["Type"]) => {
-  const running = readRuntime(config.paths)
-  return running !== undefined
-    ? { host: "127.0.0.1", port: running.port }
-    : { host: config.values.daemon.host, port: config.values.daemon.port }
-}
-
-const tellDaemon = (config: Config["Type"]) => {
-  const { host, port } = daemonAddress(config)
-  return notifyDaemon(host, port, config.values.daemon.auth_token)
-}
+/** Asks the local daemon to redial with the relay section just written; false when no daemon answers. */
+const tellDaemon = (config: Config["Type"]) =>
+  Effect.flatMap(DaemonClient, (client) => client.reconnectRelay).pipe(
+    Effect.as(true),
+    Effect.orElseSucceed(() => false),
+    Effect.provide(DaemonClientLive.pipe(Layer.provide(Layer.succeed(Config, config))))
+  )
 
 /**
  * `setup --relay URL`: registers at the relay (which mints a fresh key for a new user), writes

@@ -47,18 +47,3 @@ export const postForKey = (
       ? decoded.right
       : yield* new RelayCallError({ message: "the relay's answer was not a key" })
   }).pipe(Effect.scoped, Effect.provide(clientWith(options.ca)))
-
-/** Asks the local daemon to reload its relay config; false when no daemon answers. */
-export const notifyDaemon = (host: string, port: number, authToken: string | null) =>
-  HttpClient.execute(
-    HttpClientRequest.post(`http://${host}:${port}/relay/reconnect`).pipe(
-      HttpClientRequest.setHeader("host", `127.0.0.1:${port}`),
-      authToken === null ? (r) => r : HttpClientRequest.bearerToken(authToken)
-    )
-  ).pipe(
-    Effect.map((response) => response.status < 300),
-    Effect.timeout("5 seconds"),
-    Effect.scoped,
-    Effect.catchAll(() => Effect.succeed(false)),
-    Effect.provide(clientWith(undefined))
-  )

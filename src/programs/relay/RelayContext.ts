@@ -2,7 +2,7 @@ import { HttpServerRequest } from "@effect/platform"
 import { Cause, Context, Effect, Exit, Fiber, Option, type Redacted, Runtime } from "effect"
 import type { ApiKeys } from "../../services/ApiKeys.js"
 import type { RateLimits } from "../../services/RateLimits.js"
-import type { RelayRouter } from "../../services/RelayRouter.js"
+import { RelayRouter } from "../../services/RelayRouter.js"
 import { type RelaySession, RelaySessions } from "../../services/RelaySessions.js"
 import { VERSION } from "../../Version.js"
 import { ClientGate } from "./ClientGate.js"
@@ -97,6 +97,9 @@ export class RelayContext {
   readonly gate: ClientGate
   readonly startedAt = Date.now()
   draining = false
+  /** The services the proxy path calls synchronously (their `Now` steps), without a fiber per request. */
+  readonly sessions: Context.Tag.Service<RelaySessions>
+  readonly router: Context.Tag.Service<RelayRouter>
 
   constructor(
     readonly options: RelayOptions,
@@ -104,6 +107,8 @@ export class RelayContext {
     readonly limits: Context.Tag.Service<RateLimits>
   ) {
     this.gate = new ClientGate(options.maxUnauthenticatedPerClient, options.headersTimeoutMs, options.bodyTimeoutMs)
+    this.sessions = Context.get(runtime.context, RelaySessions)
+    this.router = Context.get(runtime.context, RelayRouter)
   }
 
   run<A>(effect: Effect.Effect<A, never, RelayServices>): Promise<A> {
@@ -169,6 +174,15 @@ export class RelayContext {
       Effect.flatMap(RelaySessions, (s) => s.get(id)),
       Option.match({ onNone: () => undefined, onSome: (session) => ({ id, session }) })
     )
+  }
+
+  /** `session` on the spot: Some(answer) when the store answers synchronously, None when only the effect can. */
+  sessionNow(head: RequestHead): Option.Option<CurrentSession | undefined> {
+    const id = this.sessionId(head)
+    if (id === undefined) return Option.some(undefined)
+    const found = this.sessions.getNow(id, Date.now())
+    if (found === undefined) return Option.none()
+    return Option.some(Option.isSome(found) ? { id, session: found.value } : undefined)
   }
 
   cookie(id: string): string {
