@@ -13,9 +13,9 @@ export const cert = makeCert(tempDir("rw-cert-"))
 export const SECRET = "cluster-secret-for-tests-0123456789"
 const MiB = 1024 * 1024
 
-const replicas = async (n: number, db: string) => {
+const replicas = async (n: number, db: string, args: ReadonlyArray<string>) => {
   const home = await tempHome()
-  return Promise.all(Array.from({ length: n }, () => spawnReplica(home, cert, db, SECRET)))
+  return Promise.all(Array.from({ length: n }, () => spawnReplica(home, cert, db, SECRET, { args })))
 }
 
 /** A real daemon process whose relay link dials `url`. */
@@ -55,7 +55,9 @@ export const daemonHealth = async (base: string, cookie: string) => {
 /** `n` replicas on a fresh PostgreSQL database with a key for alice; all stopped afterwards. */
 export const withCluster = async (
   n: number,
-  test: (pg: PostgresServer, db: string, key: string, r: Array<Replica>) => Promise<void>
+  test: (pg: PostgresServer, db: string, key: string, r: Array<Replica>) => Promise<void>,
+  /** More `relay serve` flags for every replica. */
+  args: ReadonlyArray<string> = []
 ) => {
   const pg = await startPostgres()
   const running: Array<Replica> = []
@@ -63,7 +65,7 @@ export const withCluster = async (
     const db = await pg.createDatabase()
     const minted = cli(await tempHome(), ["relay", "keys", "create", "--user", "alice", "--database-url", db])
     assert.strictEqual(minted.code, 0, minted.stderr)
-    running.push(...await replicas(n, db))
+    running.push(...await replicas(n, db, args))
     await test(pg, db, minted.stdout.trim(), running)
   } finally {
     running.forEach((r) => r.child.kill("SIGKILL"))

@@ -34,6 +34,8 @@ export class ClientGate {
   private readonly connections = new Map<string, Connection>()
   private readonly deadlines = new WeakMap<IncomingMessage, ReturnType<typeof setTimeout>>()
   private readonly counted = new WeakSet<IncomingMessage>()
+  /** Addresses that sent a validly signed replica hop lately, until when (ms). */
+  private readonly replicas = new Map<string, number>()
 
   constructor(
     private readonly maxPerClient: number,
@@ -46,7 +48,7 @@ export class ClientGate {
    * proxy carries many clients); false when the address already holds its share.
    */
   open(socket: Socket, fromProxy: boolean): boolean {
-    const address = fromProxy ? undefined : socket.remoteAddress ?? "unknown"
+    const address = fromProxy || this.isReplica(socket.remoteAddress) ? undefined : socket.remoteAddress ?? "unknown"
     if (address !== undefined && !this.enter(address)) return false
     const id = `${socket.remoteAddress}:${socket.remotePort}`
     const timer = setTimeout(() => socket.destroy(), this.firstRequestMs)
@@ -98,6 +100,25 @@ export class ClientGate {
       this.leave(connection.address)
       connection.address = undefined
     }
+  }
+
+  /**
+   * This address proved the cluster secret: another replica, whose pool may open many connections
+   * at once to forward a burst. Its new connections skip the per-address share for `forMs` (renewed
+   * by each valid hop); the first-request timer still applies. Only signed hops add entries, so the
+   * map holds at most the cluster's replicas.
+   */
+  trustReplica(address: string | undefined, forMs = 10 * 60_000): void {
+    if (address !== undefined) this.replicas.set(address, Date.now() + forMs)
+  }
+
+  private isReplica(address: string | undefined): boolean {
+    if (address === undefined) return false
+    const until = this.replicas.get(address)
+    if (until === undefined) return false
+    if (until > Date.now()) return true
+    this.replicas.delete(address)
+    return false
   }
 
   private bodyDeadline(req: IncomingMessage, res: ServerResponse): void {

@@ -75,6 +75,7 @@ const accept = async (ctx: RelayContext, req: IncomingMessage) => {
   if (target === undefined) return { error: refused } as const
   if (!isTunnelAllowed(method, path)) return { error: notAllowed } as const
   ctx.gate.authenticated(req, ctx.clientIp({ address: req.socket.remoteAddress, headers: req.headers }))
+  ctx.gate.trustReplica(req.socket.remoteAddress)
   const link = await ctx.runQuick(Effect.map(
     Effect.flatMap(RelayRouter, (r) => r.find(target.userId, target.daemonId)),
     Option.flatMap((l) => Option.fromNullable(asProxyLink(l)))
