@@ -1,5 +1,5 @@
 // node:http here: browser requests and upgrades are piped into the tunnel as they come, without copies.
-import { Effect, Option, Redacted, Schema } from "effect"
+import { Effect, Option } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Duplex } from "node:stream"
 import type { WebSocketServer } from "ws"
@@ -7,16 +7,13 @@ import { writeWireError } from "../../layers/JsonResponses.js"
 import { asProxyLink, type ProxyLink } from "../../layers/tunnel/relay/ProxyLink.js"
 import { RelayTunnel } from "../../layers/tunnel/relay/RelayTunnel.js"
 import { rawError } from "../../layers/tunnel/relay/TunnelStreams.js"
-import { BadGateway, BadRequest, Forbidden, NotFound, Unauthorized, Unavailable } from "../../protocol/Errors.js"
-import { DAEMON_ID_HEADER, DaemonId } from "../../protocol/RelayApi.js"
+import { BadGateway, Forbidden, NotFound, Unauthorized } from "../../protocol/Errors.js"
 import { isTunnelAllowed, isTunnelSocket } from "../../protocol/TunnelRoutes.js"
-import { ApiKeys } from "../../services/ApiKeys.js"
 import { RelayRouter } from "../../services/RelayRouter.js"
-import { auditAuth, auditRequest, auditTunnel, auditUpgrade } from "./AuditHooks.js"
+import { auditRequest, auditTunnel, auditUpgrade } from "./AuditHooks.js"
 import { hopHttp, hopUpgrade } from "./ClusterHop.js"
-import { bearer, type CurrentSession, type RelayContext, type RequestHead } from "./RelayContext.js"
-
-const isDaemonId = Schema.is(DaemonId)
+import { admitDaemon } from "./DaemonUpgrade.js"
+import { type CurrentSession, type RelayContext, type RequestHead } from "./RelayContext.js"
 
 export const headOf = (req: IncomingMessage): RequestHead => ({
   address: req.socket.remoteAddress,
@@ -92,20 +89,11 @@ export const acceptTunnel = async (
   socket: Duplex,
   head: Buffer
 ) => {
-  if (ctx.draining) return rawError(socket, new Unavailable({ message: "The relay is shutting down." }))
-  const key = bearer(req.headers.authorization)
-  const daemonId = req.headers[DAEMON_ID_HEADER]
-  if (typeof daemonId !== "string" || !isDaemonId(daemonId)) {
-    return rawError(socket, new BadRequest({ message: "Missing daemon id header." }))
-  }
-  const record = key === undefined
-    ? Option.none()
-    : await ctx.run(Effect.flatMap(ApiKeys, (k) => k.verify(Redacted.make(key))))
-  auditAuth(ctx, headOf(req), "tunnel", record)
-  if (Option.isNone(record)) return rawError(socket, new Unauthorized({ message: "The relay key is not valid." }))
-  ctx.gate.authenticated(req, ctx.clientIp(headOf(req)))
+  const admitted = await admitDaemon(ctx, req, socket, "tunnel")
+  if (admitted === undefined) return
+  const { daemonId, record } = admitted
   sockets.tunnels.handleUpgrade(req, socket, head, (ws) => {
-    const info = { userId: record.value.user_id, keyId: record.value.key_id, daemonId }
+    const info = { userId: record.user_id, keyId: record.key_id, daemonId }
     auditTunnel(ctx, req, info, ws)
     const limits = { responseTimeoutMs: ctx.options.responseTimeoutMs, bufferBytes: ctx.options.tunnelBufferBytes }
     const tunnel = new RelayTunnel(

@@ -1,16 +1,10 @@
 // node:http + ws here, like the tunnel: the switch only moves opaque frames between sockets.
-import { Effect, Option, Redacted, Schema } from "effect"
 import type { IncomingMessage } from "node:http"
 import type { Duplex } from "node:stream"
 import WebSocket, { type WebSocketServer } from "ws"
-import { rawError } from "../../layers/tunnel/relay/TunnelStreams.js"
-import { BadRequest, Unauthorized, Unavailable } from "../../protocol/Errors.js"
 import { decodeMeshFrame, encodeMeshFrame, type MeshNote } from "../../protocol/MeshRelayWire.js"
-import { DAEMON_ID_HEADER, DaemonId } from "../../protocol/RelayApi.js"
-import { ApiKeys } from "../../services/ApiKeys.js"
-import { bearer, type RelayContext } from "./RelayContext.js"
-
-const isDaemonId = Schema.is(DaemonId)
+import { admitDaemon } from "./DaemonUpgrade.js"
+import type { RelayContext } from "./RelayContext.js"
 
 /** Bytes a daemon may leave unread before frames to it are dropped (its sealed session then restarts). */
 const MAX_BUFFERED = 8 * 1024 * 1024
@@ -66,16 +60,12 @@ export const acceptMesh = async (
   socket: Duplex,
   head: Buffer
 ) => {
-  if (ctx.draining) return rawError(socket, new Unavailable({ message: "The relay is shutting down." }))
-  const key = bearer(req.headers.authorization)
-  const daemonId = req.headers[DAEMON_ID_HEADER]
-  if (typeof daemonId !== "string" || !isDaemonId(daemonId)) {
-    return rawError(socket, new BadRequest({ message: "Missing daemon id header." }))
-  }
-  const record = key === undefined
-    ? Option.none()
-    : await ctx.run(Effect.flatMap(ApiKeys, (k) => k.verify(Redacted.make(key))))
-  if (Option.isNone(record)) return rawError(socket, new Unauthorized({ message: "The relay key is not valid." }))
-  ctx.gate.authenticated(req, ctx.clientIp({ address: req.socket.remoteAddress, headers: req.headers }))
-  mesh.sockets.handleUpgrade(req, socket, head, (ws) => mesh.switch.attach(record.value.user_id, daemonId, ws))
+  const admitted = await admitDaemon(ctx, req, socket, "mesh")
+  if (admitted === undefined) return
+  mesh.sockets.handleUpgrade(
+    req,
+    socket,
+    head,
+    (ws) => mesh.switch.attach(admitted.record.user_id, admitted.daemonId, ws)
+  )
 }
