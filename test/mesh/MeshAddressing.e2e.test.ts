@@ -2,13 +2,10 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import { makeCert, mintKey, RelayServicesLayer, startRelay, tempDir } from "../relay/harness.js"
-import { as, join, meshDaemon, pair, peersOf, register, request, until } from "./meshHarness.js"
+import { as, human, join, links, meshDaemon, notify, pair, peersOf, register, request, until } from "./meshHarness.js"
 
 const cert = makeCert(tempDir("rw-cert-"))
 process.env.REPOWIRE_RELAY_CA_FILE = cert.certFile
-
-const notify = (url: string, from: { peer_id: string; token: string }, to: string, text: string) =>
-  request(url, "POST", "/notify", { headers: as(from as never), body: { from_peer: from.peer_id, to_peer: to, text } })
 
 describe("one mesh across machines: addressing, scope and rules", () => {
   it.live(
@@ -92,26 +89,12 @@ describe("one mesh across machines: addressing, scope and rules", () => {
             assert.notInclude(serverLog, "heron-9902")
             assert.notInclude(serverLog, "lynx-2231")
 
-            const removed = await request(laptop.url, "DELETE", "/mesh/links/server", {
-              headers: {
-                "x-repowire-human-credential": fs.readFileSync(
-                  `${laptop.home}/human.token`,
-                  "utf8"
-                ).trim()
-              }
-            })
+            const removed = await request(laptop.url, "DELETE", "/mesh/links/server", human(laptop))
             assert.strictEqual(removed.status, 200, removed.text)
             await until("the server forgets the laptop", async () => {
               const peers = await peersOf(server)
-              const links = (await request(server.url, "GET", "/mesh/links", {
-                headers: {
-                  "x-repowire-human-credential": fs.readFileSync(
-                    `${server.home}/human.token`,
-                    "utf8"
-                  ).trim()
-                }
-              })).body.links
-              return links.length === 0 && !peers.some((p) =>
+              const serverLinks = await links(server)
+              return serverLinks.length === 0 && !peers.some((p) =>
                   p.machine === "laptop"
                 )
                 ? true

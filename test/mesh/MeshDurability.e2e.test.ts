@@ -1,14 +1,24 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as fs from "node:fs"
 import { makeCert, mintKey, RelayServicesLayer, startRelay, tempDir } from "../relay/harness.js"
-import { agentSocket, as, join, linked, meshDaemon, pair, peersOf, register, request, until } from "./meshHarness.js"
+import {
+  agentSocket,
+  as,
+  human,
+  join,
+  linked,
+  links,
+  meshDaemon,
+  notify,
+  pair,
+  peersOf,
+  register,
+  request,
+  until
+} from "./meshHarness.js"
 
 const cert = makeCert(tempDir("rw-cert-"))
 process.env.REPOWIRE_RELAY_CA_FILE = cert.certFile
-
-const notify = (url: string, from: { peer_id: string; token: string }, to: string, text: string) =>
-  request(url, "POST", "/notify", { headers: as(from as never), body: { from_peer: from.peer_id, to_peer: to, text } })
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -112,16 +122,12 @@ describe("one mesh across machines: while a daemon is away", () => {
               async () => (await peersOf(server)).find((p) => p.peer_id === front.peer_id && p.status !== "offline")
             )
             await server.close()
-            const removed = await request(laptop.url, "DELETE", "/mesh/links/server", {
-              headers: { "x-repowire-human-credential": fs.readFileSync(`${laptop.home}/human.token`, "utf8").trim() }
-            })
+            const removed = await request(laptop.url, "DELETE", "/mesh/links/server", human(laptop))
             assert.strictEqual(removed.status, 200, removed.text)
 
             server = await meshDaemon(relay.url, key, "server", server.home)
             await settle(4000) // past a session retry on either side
-            const serverLinks = (await request(server.url, "GET", "/mesh/links", {
-              headers: { "x-repowire-human-credential": fs.readFileSync(`${server.home}/human.token`, "utf8").trim() }
-            })).body.links
+            const serverLinks = await links(server)
             assert.deepStrictEqual(serverLinks.map((l: { status: string }) => l.status), ["connecting"])
             const sent = await notify(server.url, api, "front@laptop", "after the removal, quail-6612")
             assert.strictEqual(sent.status, 200, sent.text)

@@ -56,6 +56,10 @@ export const pair = async (d: TestDaemon) => {
 export const join = (d: TestDaemon, code: string) =>
   request(d.url, "POST", "/mesh/join", { ...human(d), body: { code } })
 
+/** A notify from `from` (its token) to `to`, as an agent sends it. */
+export const notify = (url: string, from: { peer_id: string; token: string }, to: string, text: string) =>
+  request(url, "POST", "/notify", { headers: as(from as never), body: { from_peer: from.peer_id, to_peer: to, text } })
+
 export const links = async (d: TestDaemon) =>
   (await request(d.url, "GET", "/mesh/links", human(d))).body.links as Array<{ machine: string; status: string }>
 
