@@ -15,7 +15,8 @@ import * as path from "node:path"
 import { ConfigMemory } from "../src/layers/ConfigLive.js"
 import { TunnelClientLive } from "../src/layers/TunnelClientLive.js"
 import { TunnelClient } from "../src/services/TunnelClient.js"
-import { cpuOf, login, makeCert, mint, smallGets, startRelayProcess, type Target, waitFor } from "./relay.js"
+import { login, smallGets, type Target, waitFor } from "./support/HttpLoad.js"
+import { cpuOf, makeCert, mint, startRelayProcess } from "./support/RelayProcess.js"
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rw-bench-audit-"))
 

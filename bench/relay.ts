@@ -5,77 +5,24 @@
  */
 import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Chunk, Effect, Layer, ManagedRuntime, Option, Redacted, Stream } from "effect"
-import { spawn } from "node:child_process"
+import { Chunk, Effect, Layer, ManagedRuntime, Option, Stream } from "effect"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as https from "node:https"
 import * as os from "node:os"
 import * as path from "node:path"
-import { createInterface } from "node:readline"
 import WebSocket from "ws"
 import { ConfigMemory } from "../src/layers/ConfigLive.js"
-import { RelayLive } from "../src/layers/RelayLive.js"
 import { TunnelClientLive } from "../src/layers/TunnelClientLive.js"
 import { DaemonLive } from "../src/programs/daemon/Server.js"
-import { ApiKeys } from "../src/services/ApiKeys.js"
 import { TunnelClient } from "../src/services/TunnelClient.js"
-import { makeCert as makeTestCert } from "../test/relay/harness.js"
+import { get, login, smallGets, type Target, waitFor } from "./support/HttpLoad.js"
+import { rssBytes } from "./support/Processes.js"
+import { cpuOf, makeCert, mint, startRelayProcess } from "./support/RelayProcess.js"
 
 const MiB = 1024 * 1024
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rw-bench-relay-"))
-
-/** A self-signed certificate for 127.0.0.1 (the tests' helper), as file paths and the CA to trust. */
-export const makeCert = () => {
-  const made = makeTestCert(tmp)
-  return { key: made.keyFile, cert: made.certFile, ca: made.cert }
-}
-
-const rssOf = (pid: number) => {
-  const line = fs.readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))
-  return Number(line?.replace(/\D+/g, "") ?? 0) * 1024
-}
-
-export const cpuOf = (pid: number) => {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
-  return (Number(fields[11]) + Number(fields[12])) * 10
-}
-
-export const startRelayProcess = async (
-  cert: { key: string; cert: string },
-  db: string,
-  env: Record<string, string> = {}
-) => {
-  const child = spawn(process.execPath, [
-    ...(process.env.BENCH_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []),
-    "--expose-gc",
-    "--import",
-    "tsx",
-    path.join(import.meta.dirname, "relayServer.ts")
-  ], {
-    env: { ...process.env, RELAY_CERT: cert.cert, RELAY_KEY: cert.key, RELAY_DB: db, ...env },
-    stdio: ["ignore", "pipe", "inherit", "ipc"]
-  })
-  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve))
-  /** The relay process's CPU time so far (user + system, all its threads), in µs. */
-  const cpuMicros = () =>
-    new Promise<number>((resolve) => {
-      child.once("message", (u: NodeJS.CpuUsage) => resolve(u.user + u.system))
-      child.send("cpu")
-    })
-  return { child, port: (JSON.parse(line) as { port: number }).port, cpuMicros }
-}
-
-export const mint = (db: string, users: ReadonlyArray<string>) =>
-  Effect.forEach(
-    users,
-    (u) => Effect.flatMap(ApiKeys, (k) => k.create(u)).pipe(Effect.map((m) => Redacted.value(m.key)))
-  ).pipe(
-    Effect.provide(RelayLive(db)),
-    Effect.scoped,
-    Effect.runPromise
-  )
 
 const big = (size: number) =>
   Stream.unfoldChunk(0, (sent) => {
@@ -93,65 +40,6 @@ const downloadApp = HttpRouter.empty.pipe(
   Effect.catchAll(() => HttpServerResponse.json({ error: "not found" }, { status: 404 })),
   Effect.orDie
 )
-
-export interface Target {
-  readonly url: string
-  readonly headers: Record<string, string>
-  readonly agent: http.Agent
-}
-
-const get = (t: Target, route: string, onData?: (n: number) => void) =>
-  new Promise<number>((resolve, reject) => {
-    const lib = t.url.startsWith("https") ? https : http
-    const req = lib.get(`${t.url}${route}`, { headers: t.headers, agent: t.agent }, (res) => {
-      let bytes = 0
-      res.on("data", (c: Buffer) => {
-        bytes += c.length
-        onData?.(bytes)
-      })
-      res.on("end", () => (res.statusCode === 200 ? resolve(bytes) : reject(new Error(`${route}: ${res.statusCode}`))))
-    })
-    req.on("error", reject)
-  })
-
-export const smallGets = async (t: Target, total: number, concurrency: number) => {
-  const latencies: Array<number> = []
-  let next = 0
-  const started = performance.now()
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next++ < total) {
-      const t0 = performance.now()
-      await get(t, "/health")
-      latencies.push(performance.now() - t0)
-    }
-  }))
-  const elapsed = (performance.now() - started) / 1000
-  latencies.sort((a, b) => a - b)
-  return { p50: latencies[Math.floor(latencies.length / 2)]!, rps: latencies.length / elapsed }
-}
-
-export const login = (base: string, ca: Buffer, key: string) =>
-  new Promise<string>((resolve, reject) => {
-    const req = https.request(`${base}/auth`, {
-      method: "POST",
-      ca,
-      headers: { "content-type": "application/x-www-form-urlencoded", origin: base }
-    }, (res) => {
-      res.resume()
-      const cookie = String(res.headers["set-cookie"]?.[0] ?? "").split(";")[0]!
-      res.statusCode === 303 ? resolve(cookie) : reject(new Error(`login: ${res.statusCode}`))
-    })
-    req.on("error", reject)
-    req.end(`key=${encodeURIComponent(key)}`)
-  })
-
-export const waitFor = async (check: () => Promise<boolean>, what: string, timeoutMs = 10_000) => {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 const healthStatus = (port: number) =>
   new Promise<string>((resolve, reject) => {
@@ -286,9 +174,9 @@ export async function run(): Promise<void> {
       const size = 100 * MiB
       const directAgent = keep(new http.Agent())
       const relayAgent = keep(new https.Agent({ ca: cert.ca }))
-      const rssBefore = rssOf(relay.child.pid!)
+      const rssBefore = rssBytes(relay.child.pid!)
       let rssPeak = rssBefore
-      const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssOf(relay.child.pid!))), 20)
+      const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(relay.child.pid!))), 20)
       const times: Array<{ direct: number; relay: number }> = []
       // One unrecorded download each way first: the first runs through code the JIT has not
       // compiled yet. The relay's RSS is sampled through it too.
@@ -310,7 +198,7 @@ export async function run(): Promise<void> {
         if (i >= 0) times.push({ direct: t1 - t0, relay: performance.now() - t1 })
       }
       clearInterval(sampler)
-      rssPeak = Math.max(rssPeak, rssOf(relay.child.pid!))
+      rssPeak = Math.max(rssPeak, rssBytes(relay.child.pid!))
       const directMs = times.map((t) => t.direct).sort((a, b) => a - b)[1]!
       const relayMs = times.map((t) => t.relay).sort((a, b) => a - b)[1]!
       const aes = aesMiBps()
@@ -335,7 +223,7 @@ export async function run(): Promise<void> {
     const settle = async () => {
       relay.child.kill("SIGUSR2")
       await new Promise((r) => setTimeout(r, 500))
-      return rssOf(relay.child.pid!)
+      return rssBytes(relay.child.pid!)
     }
     const idleBefore = await settle()
     const sockets: Array<WebSocket> = []
