@@ -29,7 +29,10 @@ export class CipherState {
   }
 
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Effect.Effect<Uint8Array, NonceExhausted> {
-    return Effect.tryPromise({ try: () => this.core.encryptWithAd(ad, plaintext), catch: (e) => e }).pipe(
+    // Started at once, as Noise's counter is taken when the encryption is asked for.
+    const sealing = this.core.encryptWithAd(ad, plaintext)
+    sealing.catch(() => undefined)
+    return Effect.tryPromise({ try: () => sealing, catch: (e) => e }).pipe(
       Effect.catchAll((e) => (e instanceof NonceExhausted ? Effect.fail(e) : Effect.die(e)))
     )
   }
