@@ -1,10 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
 import { concat, toHex, utf8 } from "../../src/protocol/sealed/Bytes.js"
-import { decodeResponseHead as schemaHead, jsonMessage, Kind } from "../../src/protocol/sealed/Channel.js"
+import {
+  decodeResponseHead as schemaHead,
+  jsonMessage,
+  Kind,
+  type ResponseHead
+} from "../../src/protocol/sealed/Channel.js"
 import * as CoreCrypto from "../../src/protocol/sealed/core/Crypto.js"
 import { RecordFailure } from "../../src/protocol/sealed/core/Failures.js"
-import { decodeResponseHead as plainHead } from "../../src/protocol/sealed/core/Frames.js"
+import { decodeResponseHead as plainHead, type PlainResponseHead } from "../../src/protocol/sealed/core/Frames.js"
 import * as CoreHandshake from "../../src/protocol/sealed/core/Handshake.js"
 import * as CoreSession from "../../src/protocol/sealed/core/Session.js"
 import { Handshake, type HandshakeOptions } from "../../src/protocol/sealed/Handshake.js"
@@ -196,6 +201,9 @@ describe("the Effect-free core and its Effect face are one protocol", () => {
   })
 
   it("the browser's plain ResponseHead decoder reads what the Schema reads, and refuses what it refuses", () => {
+    // At compile time: the plain Head's type is the Schema's, both ways.
+    const sameType: [PlainResponseHead, ResponseHead] extends [ResponseHead, PlainResponseHead] ? true : never = true
+    assert.isTrue(sameType)
     const cases: Array<unknown> = [
       { status: 200, headers: [] },
       { status: 101, headers: [["upgrade", "websocket"]], extra: true },

@@ -1,9 +1,9 @@
 import { Option, Schema } from "effect"
-import * as Frames from "./core/Frames.js"
 
 /**
  * The sealed channel's messages (the wire is described in ./core/Frames.ts, which the browser
- * bundles without effect), and the Schemas of the two Heads.
+ * bundles without effect), and the Schemas of the two Heads. The browser reads a response Head
+ * with core/Frames.ts's plain decoder, which test/sealed/CoreEquivalence.test.ts holds to this Schema.
  */
 
 export {
@@ -58,6 +58,3 @@ const decodeHead = <A, I>(schema: Schema.Schema<A, I>) => {
 
 export const decodeRequestHead = decodeHead(RequestHead)
 export const decodeResponseHead = decodeHead(ResponseHead)
-
-/** The browser's plain decoder reads exactly this Schema's values (CoreEquivalence.test.ts checks the rest). */
-export const plainHeadReadsSchema: (body: Uint8Array) => ResponseHead | undefined = Frames.decodeResponseHead
