@@ -18,7 +18,7 @@ import {
  * becoming the typed errors of SealedErrors.ts.
  */
 
-export { HEADER, MAX_RECORD_PLAINTEXT, MAX_RECORDS, type Opened, TAG } from "./core/Records.js"
+export { DATA, END, HEADER, header, MAX_RECORD_PLAINTEXT, MAX_RECORDS, type Opened, TAG } from "./core/Records.js"
 
 /** The typed error a core RecordFailure stands for, field for field. */
 export const toRecordError = (failure: RecordFailure): RecordError => {
