@@ -8,7 +8,7 @@ import { DecryptFailed, DhFailed, type KeyPair } from "./core/Crypto.js"
  * directly; test/sealed/CoreEquivalence.test.ts holds the two faces to the same bytes.
  */
 
-export { DecryptFailed, DhFailed, DHLEN, HASHLEN, type KeyPair } from "./core/Crypto.js"
+export { DecryptFailed, DhFailed, DHLEN, HASHLEN, type KeyPair, nonceBytes } from "./core/Crypto.js"
 
 const dhFailed = (e: unknown) => (e instanceof DhFailed ? e : new DhFailed())
 
