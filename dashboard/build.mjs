@@ -48,7 +48,10 @@ export async function buildDashboard({ outDir: finalDir = join(root, "dist/dashb
     jsGzipBytes: gzipSync(jsBytes, { level: 9 }).length,
     cssGzipBytes: gzipSync(cssBytes, { level: 9 }).length
   }
-  await writeFile(join(outDir, "loader.html"), await buildLoader())
+  const loader = await buildLoaderScript()
+  manifest.loaderBytes = Buffer.byteLength(loader.script)
+  manifest.loaderGzipBytes = gzipSync(loader.script, { level: 9 }).length
+  await writeFile(join(outDir, "loader.html"), await loaderPage(loader.script))
   await writeFile(join(outDir, "manifest.json"), JSON.stringify(manifest, null, 2))
   const old = `${finalDir}.old-${suffix}`
   await rename(finalDir, old).catch(() => undefined)
@@ -61,10 +64,10 @@ export async function buildDashboard({ outDir: finalDir = join(root, "dist/dashb
 }
 
 /**
- * The sealed dashboard's loader page: one inline script (the page's CSP pins its hash), no
- * other asset, so the page's SHA-256 covers all the code a relay serves for it.
+ * The sealed dashboard's loader script, and the source files it was bundled from. It bundles the
+ * Effect-free sealed core (src/protocol/sealed/core), no package: small enough to read.
  */
-async function buildLoader() {
+export async function buildLoaderScript() {
   const result = await build({
     entryPoints: [join(here, "src/sealed/loader.ts")],
     write: false,
@@ -74,10 +77,19 @@ async function buildLoader() {
     platform: "browser",
     target: ["es2020", "chrome100", "firefox100", "safari15"],
     legalComments: "none",
+    metafile: true,
     logLevel: "warning"
   })
   const script = result.outputFiles[0].text.trim()
   if (script.includes("</script")) throw new Error("the loader's script cannot be inlined: it contains </script")
+  return { script, inputs: Object.keys(result.metafile.inputs) }
+}
+
+/**
+ * The sealed dashboard's loader page: one inline script (the page's CSP pins its hash), no
+ * other asset, so the page's SHA-256 covers all the code a relay serves for it.
+ */
+async function loaderPage(script) {
   const template = await readFile(join(here, "loader.html"), "utf8")
   return template.replace("%LOADER%", () => script)
 }

@@ -3,6 +3,8 @@ import { Effect } from "effect"
 import { readFileSync } from "node:fs"
 import { fromHex, toHex } from "../../src/protocol/sealed/Bytes.js"
 import type { CipherState } from "../../src/protocol/sealed/CipherState.js"
+import * as CoreCrypto from "../../src/protocol/sealed/core/Crypto.js"
+import * as Core from "../../src/protocol/sealed/core/Handshake.js"
 import { Handshake, type PatternName, PATTERNS, protocolName } from "../../src/protocol/sealed/Handshake.js"
 import { importRawKeyPair } from "../../src/protocol/sealed/Primitives.js"
 
@@ -98,5 +100,46 @@ describe("Noise test vectors (cacophony, snow)", () => {
         }
         assert.isDefined(transport)
       }))
+  }
+})
+
+const coreParty = async (v: Vector, initiator: boolean) => {
+  const side = initiator ? "init" : "resp"
+  const psks = v[`${side}_psks`] ?? []
+  return Core.Handshake.make({
+    pattern: patternOf(v),
+    initiator,
+    prologue: fromHex(v[`${side}_prologue`]),
+    s: await CoreCrypto.importRawKeyPair(fromHex(v[`${side}_static`])),
+    e: await CoreCrypto.importRawKeyPair(fromHex(v[`${side}_ephemeral`])),
+    psk: psks[0] === undefined ? undefined : fromHex(psks[0])
+  })
+}
+
+// The browser's loader runs the core without the Effect face: the vectors hold it directly too
+// (and in Chromium: Browser.e2e.test.ts).
+describe("Noise test vectors against the Effect-free core", () => {
+  for (const v of fixture.vectors) {
+    it(`${v.source} ${v.protocol_name}: every handshake and transport message byte for byte`, async () => {
+      const init = await coreParty(v, true)
+      const resp = await coreParty(v, false)
+      const handshakeLength = PATTERNS[patternOf(v)].length
+      for (const [i, m] of v.messages.entries()) {
+        const [writer, reader] = i % 2 === 0 ? [init, resp] : [resp, init]
+        const payload = fromHex(m.payload)
+        if (i < handshakeLength) {
+          const sent = await writer.writeMessage(payload)
+          assert.strictEqual(toHex(sent), m.ciphertext, `handshake message ${i}`)
+          assert.strictEqual(toHex(await reader.readMessage(sent)), m.payload, `handshake payload ${i}`)
+        } else {
+          const sent = await writer.complete!.send.encryptWithAd(new Uint8Array(0), payload)
+          assert.strictEqual(toHex(sent), m.ciphertext, `transport message ${i}`)
+          assert.strictEqual(toHex(await reader.complete!.receive.decryptWithAd(new Uint8Array(0), sent)), m.payload)
+        }
+      }
+      const a = init.complete!
+      assert.strictEqual(toHex(a.handshakeHash), toHex(resp.complete!.handshakeHash))
+      if (v.handshake_hash !== undefined) assert.strictEqual(toHex(a.handshakeHash), v.handshake_hash)
+    })
   }
 })

@@ -1,8 +1,7 @@
 // Bundled for Chromium by Channel.browser.e2e.test.ts: the browser's side of the sealed tunnel.
-import { Effect } from "effect"
 import { type ChannelSocket, SealedChannel } from "../../src/protocol/sealed/ChannelClient.js"
+import { generateKeyPair } from "../../src/protocol/sealed/core/Crypto.js"
 import { pairWith } from "../../src/protocol/sealed/PairingClient.js"
-import { generateKeyPair } from "../../src/protocol/sealed/Primitives.js"
 
 const post = async (path: string, body: unknown) => {
   const res = await fetch(path, {
@@ -17,7 +16,7 @@ const text = async (body: ReadableStream<Uint8Array>) => new Response(body).text
 
 /** Pairs a fresh non-extractable key, opens the channel on this origin, reads /peers, sends a notify and sees it live. */
 const run = async (secret: string, toPeer: string, until: string) => {
-  const key = await Effect.runPromise(generateKeyPair())
+  const key = await generateKeyPair()
   const paired = await pairWith(post, secret, key, "Chromium")
   const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/sealed/channel`)
   await new Promise((resolve, reject) => {

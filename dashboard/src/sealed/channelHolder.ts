@@ -1,5 +1,5 @@
-import { CLOSE_NOT_PAIRED, CLOSE_REVOKED } from "../../../src/protocol/sealed/Channel.js"
 import { type ChannelSocket, SealedChannel } from "../../../src/protocol/sealed/ChannelClient.js"
+import { CLOSE_NOT_PAIRED, CLOSE_REVOKED } from "../../../src/protocol/sealed/core/Frames.js"
 import type { StoredDevice } from "./deviceStore.js"
 
 /** Why the daemon will not open a channel for this browser again: revoked, or never (or no longer) paired. */

@@ -1,4 +1,4 @@
-import type { KeyPair } from "../../../src/protocol/sealed/Primitives.js"
+import type { KeyPair } from "../../../src/protocol/sealed/core/Crypto.js"
 
 /**
  * What a paired browser keeps in IndexedDB: its X25519 key pair (the private half a

@@ -2,10 +2,9 @@
 // through a relay that requires the sealed tunnel (built inline into loader.html, pinned by the
 // page's CSP). It pairs (`#pair=`) or opens the channel with the stored key, then starts the app
 // whose code it fetched through the channel.
-import { Effect } from "effect"
 import { toHex } from "../../../src/protocol/sealed/Bytes.js"
+import { generateKeyPair } from "../../../src/protocol/sealed/core/Crypto.js"
 import { pairWith, type PostJson } from "../../../src/protocol/sealed/PairingClient.js"
-import { generateKeyPair } from "../../../src/protocol/sealed/Primitives.js"
 import type { SealedTransport } from "../transport.js"
 import { ChannelHolder, type Refusal } from "./channelHolder.js"
 import { loadDevice, saveDevice, type StoredDevice } from "./deviceStore.js"
@@ -62,7 +61,7 @@ const pair = async (secretText: string): Promise<StoredDevice | undefined> => {
   let device: StoredDevice
   try {
     // A browser without X25519 in WebCrypto fails here, with the message below.
-    const key = await Effect.runPromise(generateKeyPair())
+    const key = await generateKeyPair()
     const paired = await pairWith(postJson, secretText, key, browserLabel())
     device = {
       deviceId: paired.deviceId,

@@ -1,9 +1,8 @@
-import { Effect } from "effect"
-import { decodeOuter, handshakeMessage, jsonMessage, Kind, type ResponseHead } from "./Channel.js"
 import { ClientStream } from "./ClientStream.js"
-import { pinnedTo, readPinned, startSession } from "./Pairing.js"
-import type { KeyPair } from "./Primitives.js"
-import { SealedSession } from "./Session.js"
+import type { KeyPair } from "./core/Crypto.js"
+import { decodeOuter, handshakeMessage, jsonMessage, Kind, type PlainResponseHead } from "./core/Frames.js"
+import { readPinnedTo, startSession } from "./core/Pairing.js"
+import { SealedSession } from "./core/Session.js"
 
 /** A WebSocket as the channel needs it (the browser's, or `ws` in Node), opened already. */
 export interface ChannelSocket {
@@ -93,10 +92,10 @@ export class SealedChannel {
       }
       return outer.noise
     }
-    const handshake = await Effect.runPromise(startSession(staticKey))
-    socket.send(handshakeMessage(await Effect.runPromise(handshake.writeMessage(new Uint8Array(0)))))
-    await Effect.runPromise(readPinned(handshake, await next(), pinnedTo(daemonKey)))
-    socket.send(handshakeMessage(await Effect.runPromise(handshake.writeMessage(new Uint8Array(0)))))
+    const handshake = await startSession(staticKey)
+    socket.send(handshakeMessage(await handshake.writeMessage(new Uint8Array(0))))
+    await readPinnedTo(handshake, await next(), daemonKey)
+    socket.send(handshakeMessage(await handshake.writeMessage(new Uint8Array(0))))
     // The daemon's empty handshake message says it accepted this browser's key.
     await next()
     return new SealedChannel(socket, SealedSession.fromHandshake(handshake.complete!), closed)
@@ -115,9 +114,7 @@ export class SealedChannel {
   private async stream(): Promise<ClientStream> {
     if (this.closedWith !== undefined) throw new Error(`the channel closed: ${this.closedWith.reason}`)
     const id = this.nextId++
-    const [sealer, opener] = await Effect.runPromise(
-      Effect.all([this.session.outgoing(id), this.session.incoming(id)], { concurrency: 2 })
-    )
+    const [sealer, opener] = await Promise.all([this.session.outgoing(id), this.session.incoming(id)])
     const stream = new ClientStream(id, sealer, opener, (m) => this.socket.send(m), (i) => this.streams.delete(i))
     this.streams.set(id, stream)
     return stream
@@ -132,7 +129,7 @@ export class SealedChannel {
     const stream = await this.stream()
     stream.send(jsonMessage(Kind.Head, { method, path, headers }))
     if (body !== undefined) void stream.upload(body)
-    const head: ResponseHead = await stream.head
+    const head: PlainResponseHead = await stream.head
     return { status: head.status, headers: head.headers, body: stream.body }
   }
 

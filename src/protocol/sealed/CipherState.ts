@@ -1,66 +1,51 @@
 import { Effect } from "effect"
-import { aesKey, decrypt, DecryptFailed, encrypt } from "./Primitives.js"
+import * as Core from "./core/CipherState.js"
+import { DecryptFailed } from "./core/Crypto.js"
+import { NonceExhausted } from "./core/Failures.js"
 
-/** 2^64-1 is reserved by Noise (§5.1): a CipherState never encrypts with it. */
-export const MAX_NONCE = 0xffff_ffff_ffff_ffffn
-
-/** The counter reached its reserved maximum: the key must be replaced before it is used again. */
-export class NonceExhausted {
-  readonly _tag = "NonceExhausted"
-}
+export { MAX_NONCE } from "./core/CipherState.js"
+export { NonceExhausted } from "./core/Failures.js"
 
 /**
- * Noise's CipherState (§5.1): a key k (or none) and a 64-bit counter n. With no key,
- * encryption is the identity, as during the first handshake messages.
+ * Noise's CipherState (§5.1) as effects: the Effect-free core's (./core/CipherState.ts), whose
+ * rejections become these typed failures.
  */
 export class CipherState {
-  private k: Uint8Array | undefined = undefined
-  private key: CryptoKey | undefined = undefined
-  private n = 0n
+  constructor(readonly core: Core.CipherState) {}
 
-  static readonly initializeKey = (k: Uint8Array | undefined) =>
-    Effect.map(k === undefined ? Effect.succeed(undefined) : aesKey(k), (key) => {
-      const state = new CipherState()
-      state.k = k
-      state.key = key
-      return state
-    })
+  static readonly initializeKey = (k: Uint8Array | undefined): Effect.Effect<CipherState> =>
+    Effect.promise(() => Core.CipherState.initializeKey(k).then((core) => new CipherState(core)))
 
   hasKey(): boolean {
-    return this.key !== undefined
+    return this.core.hasKey()
   }
 
   get nonce(): bigint {
-    return this.n
+    return this.core.nonce
   }
 
   setNonce(n: bigint): void {
-    this.n = n
+    this.core.setNonce(n)
   }
 
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Effect.Effect<Uint8Array, NonceExhausted> {
-    const key = this.key
-    if (key === undefined) return Effect.succeed(plaintext)
-    if (this.n >= MAX_NONCE) return Effect.fail(new NonceExhausted())
-    const n = this.n
-    // Counted before the (asynchronous) encryption starts: two calls never share a nonce.
-    this.n = n + 1n
-    return encrypt(key, n, ad, plaintext)
+    // Started at once, as Noise's counter is taken when the encryption is asked for.
+    const sealing = this.core.encryptWithAd(ad, plaintext)
+    sealing.catch(() => undefined)
+    return Effect.tryPromise({ try: () => sealing, catch: (e) => e }).pipe(
+      Effect.catchAll((e) => (e instanceof NonceExhausted ? Effect.fail(e) : Effect.die(e)))
+    )
   }
 
   /** On failure the counter stays where it was (Noise §5.1). */
   decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array): Effect.Effect<Uint8Array, DecryptFailed | NonceExhausted> {
-    const key = this.key
-    if (key === undefined) return Effect.succeed(ciphertext)
-    if (this.n >= MAX_NONCE) return Effect.fail(new NonceExhausted())
-    const n = this.n
-    return Effect.tap(decrypt(key, n, ad, ciphertext), () => {
-      this.n = n + 1n
-    })
+    return Effect.tryPromise({ try: () => this.core.decryptWithAd(ad, ciphertext), catch: (e) => e }).pipe(
+      Effect.catchAll((e) => e instanceof NonceExhausted || e instanceof DecryptFailed ? Effect.fail(e) : Effect.die(e))
+    )
   }
 
   /** The raw key, for deriving per-stream keys from a transport key. */
   get rawKey(): Uint8Array | undefined {
-    return this.k
+    return this.core.rawKey
   }
 }

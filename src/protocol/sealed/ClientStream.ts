@@ -1,4 +1,3 @@
-import { Effect } from "effect"
 import { concat } from "./Bytes.js"
 import {
   DATA_MAX,
@@ -6,18 +5,18 @@ import {
   GRANT_AT,
   inner,
   Kind,
+  type PlainResponseHead as ResponseHead,
   readU32,
   readWsClose,
   readWsMessage,
   recordMessage,
-  type ResponseHead,
   splitInner,
   STREAM_WINDOW,
   u32,
   wsClose,
   wsPieces
-} from "./Channel.js"
-import type { RecordOpener, RecordSealer } from "./Records.js"
+} from "./core/Frames.js"
+import type { RecordOpener, RecordSealer } from "./core/Records.js"
 
 /** Bytes the peer has said it can take; a sender waits for more. */
 class Credit {
@@ -108,14 +107,14 @@ export class ClientStream {
   send(message: Uint8Array): void {
     if (this.sentEnd) return
     this.outChain = this.outChain.then(async () => {
-      this.write(recordMessage(this.id, await Effect.runPromise(this.sealer.seal(message))))
+      this.write(recordMessage(this.id, await this.sealer.seal(message)))
     }).catch((e) => this.fail(e as Error))
   }
 
   private sendEnd(): void {
     if (this.sentEnd) return
     this.outChain = this.outChain.then(async () => {
-      this.write(recordMessage(this.id, await Effect.runPromise(this.sealer.end())))
+      this.write(recordMessage(this.id, await this.sealer.end()))
     }).catch(() => undefined)
     this.sentEnd = true
   }
@@ -152,9 +151,13 @@ export class ClientStream {
   receive(records: Uint8Array): void {
     this.inChain = this.inChain.then(async () => {
       if (this.failure !== undefined || this.ended) return
-      const opened = await Effect.runPromise(Effect.either(this.opener.feed(records)))
-      if (opened._tag === "Left") return this.fail(new Error(opened.left.message))
-      for (const plaintext of opened.right) this.dispatch(plaintext)
+      let opened: ReadonlyArray<Uint8Array>
+      try {
+        opened = await this.opener.feed(records)
+      } catch (e) {
+        return this.fail(new Error((e as Error).message))
+      }
+      for (const plaintext of opened) this.dispatch(plaintext)
       if (!this.opener.complete) return
       // The daemon's end record: the response is whole, and the daemon has forgotten the stream.
       this.ended = true

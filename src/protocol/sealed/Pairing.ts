@@ -1,68 +1,36 @@
 import { Effect } from "effect"
-import { equalBytes, fromBase64Url, toBase64Url, toHex, utf8 } from "./Bytes.js"
+import { equalBytes } from "./Bytes.js"
+import * as Core from "./core/Pairing.js"
 import { Handshake } from "./Handshake.js"
-import { hash, hmac, type KeyPair } from "./Primitives.js"
+import type { KeyPair } from "./Primitives.js"
 import { HandshakeFailed } from "./SealedErrors.js"
 
 /**
- * The two handshakes of the sealed tunnel. The browser initiates both; the daemon responds.
- *
- * Pairing, Noise_XXpsk3: the psk comes from the one-time pairing secret, so finishing proves
- * the browser knows it; the daemon's static key is authenticated by es and by the psk-keyed
- * confirmation the daemon sends as its first transport record. Each side learns the other's
- * static key; the daemon keeps the browser's as a paired device.
- *
- * Session, Noise_XX: each side refuses a static key it has not pinned (the browser: the daemon
- * key it paired with, checked before it reveals its own; the daemon: a paired, unrevoked device).
+ * The two handshakes of the sealed tunnel (pairing, Noise_XXpsk3; session, Noise_XX: see
+ * ./core/Pairing.ts), as effects for the daemon and its tests.
  */
 
-export const PAIRING_PROLOGUE = utf8("repowire/sealed/pairing/v1")
-export const SESSION_PROLOGUE = utf8("repowire/sealed/session/v1")
-const PSK_LABEL = utf8("repowire/sealed/pairing-psk/v1")
-
-/**
- * A pairing secret as the link carries it: `<id>.<key>`, both base64url. The id names the
- * secret to the daemon (it travels in clear); the key never leaves the link and the page.
- */
-export interface PairingSecret {
-  readonly id: string
-  readonly key: Uint8Array
-}
-
-const ID_BYTES = 9
-const KEY_BYTES = 32
-
-export const newPairingSecret = (): PairingSecret => ({
-  id: toBase64Url(globalThis.crypto.getRandomValues(new Uint8Array(ID_BYTES))),
-  key: globalThis.crypto.getRandomValues(new Uint8Array(KEY_BYTES))
-})
-
-export const formatPairingSecret = (secret: PairingSecret) => `${secret.id}.${toBase64Url(secret.key)}`
-
-export const parsePairingSecret = (text: string): PairingSecret | undefined => {
-  const [id, key, ...rest] = text.trim().split(".")
-  if (id === undefined || key === undefined || rest.length > 0) return undefined
-  const idBytes = fromBase64Url(id)
-  const keyBytes = fromBase64Url(key)
-  return idBytes?.length === ID_BYTES && keyBytes?.length === KEY_BYTES ? { id, key: keyBytes } : undefined
-}
+export {
+  formatPairingSecret,
+  newPairingSecret,
+  PAIRING_PROLOGUE,
+  type PairingSecret,
+  parsePairingSecret,
+  SESSION_PROLOGUE
+} from "./core/Pairing.js"
 
 /** The 32-byte Noise psk of a pairing secret's key: HMAC-SHA256 under the key, of a fixed label. */
-export const pairingPsk = (key: Uint8Array) => hmac(key, PSK_LABEL)
+export const pairingPsk = (key: Uint8Array) => Effect.promise(() => Core.pairingPsk(key))
 
 /** The browser's side of pairing. */
-export const startPairing = (s: KeyPair, psk: Uint8Array) =>
-  Handshake.make({ pattern: "XXpsk3", initiator: true, prologue: PAIRING_PROLOGUE, s, psk })
+export const startPairing = (s: KeyPair, psk: Uint8Array) => Handshake.make(Core.pairingOptions(s, psk, true))
 
 /** The daemon's side of pairing, with the psk of the secret the browser named. */
-export const acceptPairing = (s: KeyPair, psk: Uint8Array) =>
-  Handshake.make({ pattern: "XXpsk3", initiator: false, prologue: PAIRING_PROLOGUE, s, psk })
+export const acceptPairing = (s: KeyPair, psk: Uint8Array) => Handshake.make(Core.pairingOptions(s, psk, false))
 
-export const startSession = (s: KeyPair) =>
-  Handshake.make({ pattern: "XX", initiator: true, prologue: SESSION_PROLOGUE, s })
+export const startSession = (s: KeyPair) => Handshake.make(Core.sessionOptions(s, true))
 
-export const acceptSession = (s: KeyPair) =>
-  Handshake.make({ pattern: "XX", initiator: false, prologue: SESSION_PROLOGUE, s })
+export const acceptSession = (s: KeyPair) => Handshake.make(Core.sessionOptions(s, false))
 
 /**
  * Reads the peer's next handshake message and then insists its static key is pinned: used
@@ -87,4 +55,4 @@ export const readPinned = <E, R>(
 export const pinnedTo = (expected: Uint8Array) => (key: Uint8Array) => Effect.succeed(equalBytes(key, expected))
 
 /** How a static key is shown to people: SHA-256 of the public key, hex. */
-export const fingerprintOf = (publicKey: Uint8Array) => Effect.map(hash(publicKey), toHex)
+export const fingerprintOf = (publicKey: Uint8Array) => Effect.promise(() => Core.fingerprintOf(publicKey))

@@ -1,106 +1,33 @@
 import { Effect } from "effect"
-import { concat, fromBase64Url } from "./Bytes.js"
+import * as Core from "./core/Crypto.js"
+import { DecryptFailed, DhFailed, type KeyPair } from "./core/Crypto.js"
 
 /**
- * The Noise crypto functions (noiseprotocol.org/noise.html rev 34, §4) for the suite
- * 25519_AESGCM_SHA256, over WebCrypto only: the same code runs in Node 20 and in the browser.
+ * The Noise crypto functions (suite 25519_AESGCM_SHA256, over WebCrypto) as effects, for the
+ * daemon. Each is the Effect-free core's (./core/Crypto.ts), which the browser's loader uses
+ * directly; test/sealed/CoreEquivalence.test.ts holds the two faces to the same bytes.
  */
 
-export const DHLEN = 32
-export const HASHLEN = 32
-const subtle = () => globalThis.crypto.subtle
-/** WebCrypto's types want ArrayBuffer-backed views; ours always are. */
-const buf = (bytes: Uint8Array) => bytes as Uint8Array<ArrayBuffer>
+export { DecryptFailed, DhFailed, DHLEN, HASHLEN, type KeyPair, nonceBytes } from "./core/Crypto.js"
 
-/** A static or ephemeral X25519 key pair. The private half may be non-extractable. */
-export interface KeyPair {
-  readonly privateKey: CryptoKey
-  readonly publicKey: Uint8Array
-}
-
-/** A bad peer key (wrong length, small order) or any other failed DH. */
-export class DhFailed {
-  readonly _tag = "DhFailed"
-}
-/** AES-GCM refused a ciphertext: it was altered, or the key or nonce is not the sender's. */
-export class DecryptFailed {
-  readonly _tag = "DecryptFailed"
-}
+const dhFailed = (e: unknown) => (e instanceof DhFailed ? e : new DhFailed())
 
 export const generateKeyPair = (extractable = false): Effect.Effect<KeyPair> =>
-  Effect.promise(async () => {
-    const pair = await subtle().generateKey({ name: "X25519" }, extractable, ["deriveBits"]) as CryptoKeyPair
-    return { privateKey: pair.privateKey, publicKey: new Uint8Array(await subtle().exportKey("raw", pair.publicKey)) }
-  })
+  Effect.promise(() => Core.generateKeyPair(extractable))
 
-// PKCS#8 PrivateKeyInfo for X25519 (RFC 8410), followed by the 32 private bytes.
-const PKCS8_X25519 = Uint8Array.of(
-  0x30,
-  0x2e,
-  0x02,
-  0x01,
-  0x00,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x6e,
-  0x04,
-  0x22,
-  0x04,
-  0x20
-)
-
-/**
- * A key pair from a PKCS#8 X25519 private key (fixed keys in tests, the daemon's stored
- * identity). The public half is read from the key's JWK; the kept private key is non-extractable.
- */
 export const importPkcs8KeyPair = (pkcs8: Uint8Array): Effect.Effect<KeyPair, DhFailed> =>
-  Effect.tryPromise({
-    try: async () => {
-      const open = await subtle().importKey("pkcs8", buf(pkcs8), { name: "X25519" }, true, ["deriveBits"])
-      const jwk = await subtle().exportKey("jwk", open)
-      const publicKey = jwk.x === undefined ? undefined : fromBase64Url(jwk.x)
-      if (publicKey?.length !== DHLEN) throw new Error("no public key")
-      const privateKey = await subtle().importKey("pkcs8", buf(pkcs8), { name: "X25519" }, false, ["deriveBits"])
-      return { privateKey, publicKey }
-    },
-    catch: () => new DhFailed()
-  })
+  Effect.tryPromise({ try: () => Core.importPkcs8KeyPair(pkcs8), catch: dhFailed })
 
 /** A key pair from 32 raw private bytes (the test vectors' form). */
-export const importRawKeyPair = (raw: Uint8Array) => importPkcs8KeyPair(concat(PKCS8_X25519, raw))
+export const importRawKeyPair = (raw: Uint8Array): Effect.Effect<KeyPair, DhFailed> =>
+  Effect.tryPromise({ try: () => Core.importRawKeyPair(raw), catch: dhFailed })
 
 /** DH(key_pair, public_key): X25519; an all-zero result (small-order point) fails. */
 export const dh = (pair: KeyPair, publicKey: Uint8Array): Effect.Effect<Uint8Array, DhFailed> =>
-  Effect.tryPromise({
-    try: async () => {
-      if (publicKey.length !== DHLEN) throw new Error("bad length")
-      const peer = await subtle().importKey("raw", buf(publicKey), { name: "X25519" }, false, [])
-      const shared = new Uint8Array(await subtle().deriveBits({ name: "X25519", public: peer }, pair.privateKey, 256))
-      if (shared.every((b) => b === 0)) throw new Error("small order")
-      return shared
-    },
-    catch: () => new DhFailed()
-  })
+  Effect.tryPromise({ try: () => Core.dh(pair, publicKey), catch: dhFailed })
 
 /** The AES-GCM key of a Noise cipher key, imported once per key. */
-export const aesKey = (k: Uint8Array): Effect.Effect<CryptoKey> =>
-  Effect.promise(() => subtle().importKey("raw", buf(k), { name: "AES-GCM" }, false, ["encrypt", "decrypt"]))
-
-/**
- * The Noise AESGCM nonce: 32 bits of zeros, then the 64-bit counter big-endian. The sealed
- * channel's records put their stream id in those first 32 bits instead (`prefix`).
- */
-export const nonceBytes = (n: bigint, prefix = 0): Uint8Array => {
-  const iv = new Uint8Array(12)
-  const view = new DataView(iv.buffer)
-  view.setUint32(0, prefix, false)
-  view.setBigUint64(4, n, false)
-  return iv
-}
+export const aesKey = (k: Uint8Array): Effect.Effect<CryptoKey> => Effect.promise(() => Core.aesKey(k))
 
 export const encrypt = (
   key: CryptoKey,
@@ -108,16 +35,7 @@ export const encrypt = (
   ad: Uint8Array,
   plaintext: Uint8Array,
   prefix = 0
-): Effect.Effect<Uint8Array> =>
-  Effect.promise(async () =>
-    new Uint8Array(
-      await subtle().encrypt(
-        { name: "AES-GCM", iv: buf(nonceBytes(n, prefix)), additionalData: buf(ad), tagLength: 128 },
-        key,
-        buf(plaintext)
-      )
-    )
-  )
+): Effect.Effect<Uint8Array> => Effect.promise(() => Core.encrypt(key, n, ad, plaintext, prefix))
 
 export const decrypt = (
   key: CryptoKey,
@@ -127,48 +45,11 @@ export const decrypt = (
   prefix = 0
 ): Effect.Effect<Uint8Array, DecryptFailed> =>
   Effect.tryPromise({
-    try: async () =>
-      new Uint8Array(
-        await subtle().decrypt(
-          { name: "AES-GCM", iv: buf(nonceBytes(n, prefix)), additionalData: buf(ad), tagLength: 128 },
-          key,
-          buf(ciphertext)
-        )
-      ),
-    catch: () => new DecryptFailed()
+    try: () => Core.decrypt(key, n, ad, ciphertext, prefix),
+    catch: (e) => (e instanceof DecryptFailed ? e : new DecryptFailed())
   })
 
-export const hash = (data: Uint8Array): Effect.Effect<Uint8Array> =>
-  Effect.promise(async () => new Uint8Array(await subtle().digest("SHA-256", buf(data))))
+export const hash = (data: Uint8Array): Effect.Effect<Uint8Array> => Effect.promise(() => Core.hash(data))
 
 export const hmac = (key: Uint8Array, data: Uint8Array): Effect.Effect<Uint8Array> =>
-  Effect.promise(async () => {
-    const k = await subtle().importKey("raw", buf(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"])
-    return new Uint8Array(await subtle().sign("HMAC", k, buf(data)))
-  })
-
-/** HKDF(chaining_key, input_key_material, 3) as Noise §4.3 defines it, over HMAC-SHA256. */
-export const hkdf3 = (chainingKey: Uint8Array, ikm: Uint8Array) =>
-  Effect.gen(function*() {
-    const temp = yield* hmac(chainingKey, ikm)
-    const o1 = yield* hmac(temp, Uint8Array.of(1))
-    const o2 = yield* hmac(temp, concat(o1, Uint8Array.of(2)))
-    const o3 = yield* hmac(temp, concat(o2, Uint8Array.of(3)))
-    return [o1, o2, o3] as const
-  })
-
-/** An HMAC-SHA256 key imported once, for many MACs under it. */
-export const hmacKey = (key: Uint8Array): Promise<CryptoKey> =>
-  subtle().importKey("raw", buf(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"])
-
-export const hmacWith = (key: CryptoKey, data: Uint8Array): Effect.Effect<Uint8Array> =>
-  Effect.promise(async () => new Uint8Array(await subtle().sign("HMAC", key, buf(data))))
-
-/** HKDF with two outputs: the first two of the three (Noise computes them the same way). */
-export const hkdf2 = (chainingKey: Uint8Array, ikm: Uint8Array) =>
-  Effect.gen(function*() {
-    const temp = yield* hmac(chainingKey, ikm)
-    const o1 = yield* hmac(temp, Uint8Array.of(1))
-    const o2 = yield* hmac(temp, concat(o1, Uint8Array.of(2)))
-    return [o1, o2] as const
-  })
+  Effect.promise(() => Core.hmac(key, data))

@@ -1,64 +1,39 @@
 import { Effect } from "effect"
-import { concat, utf8 } from "./Bytes.js"
-import type { HandshakeResult } from "./Handshake.js"
-import { aesKey, hmac } from "./Primitives.js"
-import { RecordOpener, RecordSealer } from "./Records.js"
-import { StreamClosed } from "./SealedErrors.js"
-
-const DIRECTION_LABEL = utf8("repowire/sealed/direction/v2")
-const MAX_STREAM_ID = 0xffff_ffff
-
-/** HKDF-Expand (RFC 5869) of one block: a transport key (uniformly random, from Noise's Split) as the PRK. */
-const directionKey = (transportKey: Uint8Array): Promise<CryptoKey> =>
-  Effect.runPromise(Effect.flatMap(hmac(transportKey, concat(DIRECTION_LABEL, Uint8Array.of(1))), aesKey))
+import { RecordFailure } from "./core/Failures.js"
+import * as Core from "./core/Session.js"
+import { RecordOpener, RecordSealer, toRecordError } from "./Records.js"
+import type { StreamClosed } from "./SealedErrors.js"
 
 /**
- * A session after its handshake. The tunnel carries many streams at once (one per request,
- * event stream or WebSocket), and the relay may deliver them in any order relative to each
- * other, so records are counted from 0 on each stream and direction. Each direction has one
- * AES-256-GCM key, derived once per session from Noise's transport key for it (never the
- * Noise CipherState's own key, so no nonce it uses can meet ours); a record's nonce is its
- * stream id and counter (Records.ts). A stream id is used once per direction, so no key and
- * nonce repeat, and a stream costs no key derivation of its own.
+ * A session after its handshake (per-direction keys, one sealer and opener per stream: see
+ * ./core/Session.ts), as effects for the daemon. The browser uses the core directly.
  */
 export class SealedSession {
-  private readonly sent = new Set<number>()
-  private readonly received = new Set<number>()
-  private keys: { send?: Promise<CryptoKey>; receive?: Promise<CryptoKey> } = {}
+  private constructor(readonly core: Core.SealedSession) {}
 
-  private constructor(
-    readonly remoteStatic: Uint8Array,
-    readonly handshakeHash: Uint8Array,
-    private readonly sendKey: Uint8Array,
-    private readonly receiveKey: Uint8Array
-  ) {}
+  static readonly fromHandshake = (result: Core.Handshaken): SealedSession =>
+    new SealedSession(Core.SealedSession.fromHandshake(result))
 
-  static readonly fromHandshake = (result: HandshakeResult): SealedSession => {
-    const { receive, send } = result
-    if (send.rawKey === undefined || receive.rawKey === undefined) throw new Error("a split CipherState has a key")
-    return new SealedSession(result.remoteStatic, result.handshakeHash, send.rawKey, receive.rawKey)
+  get remoteStatic(): Uint8Array {
+    return this.core.remoteStatic
   }
 
-  private keyFor(stream: number, direction: "send" | "receive"): Effect.Effect<CryptoKey, StreamClosed> {
-    const used = direction === "send" ? this.sent : this.received
-    if (!Number.isSafeInteger(stream) || stream < 0 || stream > MAX_STREAM_ID) {
-      return Effect.fail(new StreamClosed({ message: `stream id ${stream} is not a 32-bit unsigned integer` }))
-    }
-    if (used.has(stream)) {
-      return Effect.fail(new StreamClosed({ message: `stream ${stream} was already used in this direction` }))
-    }
-    used.add(stream)
-    const key = this.keys[direction] ??= directionKey(direction === "send" ? this.sendKey : this.receiveKey)
-    return Effect.promise(() => key)
+  get handshakeHash(): Uint8Array {
+    return this.core.handshakeHash
   }
 
   /** The sealer of this party's records on `stream`; each stream id once. */
   outgoing(stream: number): Effect.Effect<RecordSealer, StreamClosed> {
-    return Effect.map(this.keyFor(stream, "send"), (key) => RecordSealer.under(key, stream))
+    return streamOf(() => this.core.outgoing(stream).then((core) => new RecordSealer(core)))
   }
 
   /** The opener of the peer's records on `stream`; each stream id once. */
   incoming(stream: number): Effect.Effect<RecordOpener, StreamClosed> {
-    return Effect.map(this.keyFor(stream, "receive"), (key) => RecordOpener.under(key, stream))
+    return streamOf(() => this.core.incoming(stream).then((core) => new RecordOpener(core)))
   }
 }
+
+const streamOf = <A>(run: () => Promise<A>): Effect.Effect<A, StreamClosed> =>
+  Effect.tryPromise({ try: run, catch: (e) => e }).pipe(
+    Effect.catchAll((e) => (e instanceof RecordFailure ? Effect.fail(toRecordError(e) as StreamClosed) : Effect.die(e)))
+  )
