@@ -35,12 +35,12 @@ export const HEADER = 13
 export const TAG = 16
 /** The most plaintext one record carries. */
 export const MAX_RECORD_PLAINTEXT = 64 * 1024
-const DATA = 0x01
-const END = 0x02
+export const DATA = 0x01
+export const END = 0x02
 /** Counters stay exact JS integers; a stream this long must be replaced by a new one. */
 export const MAX_RECORDS = Number.MAX_SAFE_INTEGER - 1
 
-const header = (type: number, counter: number, length: number) => {
+export const header = (type: number, counter: number, length: number) => {
   const bytes = new Uint8Array(HEADER)
   const view = new DataView(bytes.buffer)
   view.setUint8(0, type)

@@ -25,6 +25,8 @@ export class SealedSession {
   private readonly sent = new Set<number>()
   private readonly received = new Set<number>()
   private keys: { send?: Promise<CryptoKey>; receive?: Promise<CryptoKey> } = {}
+  /** The keys once derived: later streams take them without a promise hop. */
+  private ready: { send?: CryptoKey; receive?: CryptoKey } = {}
 
   private constructor(
     readonly remoteStatic: Uint8Array,
@@ -48,8 +50,23 @@ export class SealedSession {
       return Effect.fail(new StreamClosed({ message: `stream ${stream} was already used in this direction` }))
     }
     used.add(stream)
-    const key = this.keys[direction] ??= directionKey(direction === "send" ? this.sendKey : this.receiveKey)
+    const ready = this.ready[direction]
+    if (ready !== undefined) return Effect.succeed(ready)
+    const key = this.keys[direction] ??= directionKey(direction === "send" ? this.sendKey : this.receiveKey).then(
+      (k) => (this.ready[direction] = k)
+    )
     return Effect.promise(() => key)
+  }
+
+  /**
+   * Both direction keys for `stream`, claiming its id both ways like `outgoing` and
+   * `incoming`: for records sealed by a synchronous AEAD (SyncRecords.ts) under the same keys.
+   */
+  streamKeys(stream: number): Effect.Effect<{ readonly send: CryptoKey; readonly receive: CryptoKey }, StreamClosed> {
+    return Effect.zipWith(this.keyFor(stream, "send"), this.keyFor(stream, "receive"), (send, receive) => ({
+      send,
+      receive
+    }))
   }
 
   /** The sealer of this party's records on `stream`; each stream id once. */
