@@ -104,19 +104,22 @@ export class ClientStream {
     this.owed = 0
   }
 
-  /** Seals and writes one message after those before it. */
+  /** Seals one message now (its counter is taken at once) and writes it after those before it. */
   send(message: Uint8Array): void {
     if (this.sentEnd) return
-    this.outChain = this.outChain.then(async () => {
-      this.write(recordMessage(this.id, await Effect.runPromise(this.sealer.seal(message))))
-    }).catch((e) => this.fail(e as Error))
+    const sealing = Effect.runPromise(this.sealer.seal(message))
+    // Handled where the chain awaits it; this only keeps an early failure from counting as unhandled.
+    sealing.catch(() => undefined)
+    this.outChain = this.outChain.then(async () => this.write(recordMessage(this.id, await sealing)))
+      .catch((e) => this.fail(e as Error))
   }
 
   private sendEnd(): void {
     if (this.sentEnd) return
-    this.outChain = this.outChain.then(async () => {
-      this.write(recordMessage(this.id, await Effect.runPromise(this.sealer.end())))
-    }).catch(() => undefined)
+    const sealing = Effect.runPromise(this.sealer.end())
+    sealing.catch(() => undefined)
+    this.outChain = this.outChain.then(async () => this.write(recordMessage(this.id, await sealing)))
+      .catch(() => undefined)
     this.sentEnd = true
   }
 
@@ -148,11 +151,16 @@ export class ClientStream {
     this.fail(new Error("the stream was cancelled"))
   }
 
-  /** Records of the daemon's (one or more, back to back), opened after those before them. */
+  /**
+   * Records of the daemon's (one or more, back to back): their decryption starts now, beside
+   * that of earlier messages; what they carry is handled after those before them.
+   */
   receive(records: Uint8Array): void {
+    if (this.failure !== undefined || this.ended) return
+    const opening = Effect.runPromise(Effect.either(this.opener.feed(records)))
     this.inChain = this.inChain.then(async () => {
+      const opened = await opening
       if (this.failure !== undefined || this.ended) return
-      const opened = await Effect.runPromise(Effect.either(this.opener.feed(records)))
       if (opened._tag === "Left") return this.fail(new Error(opened.left.message))
       for (const plaintext of opened.right) this.dispatch(plaintext)
       if (!this.opener.complete) return

@@ -119,6 +119,20 @@ export const encrypt = (
     )
   )
 
+/** AES-GCM decryption as a bare promise (undefined when it does not authenticate), for per-record paths. */
+export const decryptPromise = (
+  key: CryptoKey,
+  n: bigint,
+  ad: Uint8Array,
+  ciphertext: Uint8Array,
+  prefix = 0
+): Promise<Uint8Array | undefined> =>
+  subtle().decrypt(
+    { name: "AES-GCM", iv: buf(nonceBytes(n, prefix)), additionalData: buf(ad), tagLength: 128 },
+    key,
+    buf(ciphertext)
+  ).then((plain) => new Uint8Array(plain), () => undefined)
+
 export const decrypt = (
   key: CryptoKey,
   n: bigint,
@@ -126,17 +140,10 @@ export const decrypt = (
   ciphertext: Uint8Array,
   prefix = 0
 ): Effect.Effect<Uint8Array, DecryptFailed> =>
-  Effect.tryPromise({
-    try: async () =>
-      new Uint8Array(
-        await subtle().decrypt(
-          { name: "AES-GCM", iv: buf(nonceBytes(n, prefix)), additionalData: buf(ad), tagLength: 128 },
-          key,
-          buf(ciphertext)
-        )
-      ),
-    catch: () => new DecryptFailed()
-  })
+  Effect.flatMap(
+    Effect.promise(() => decryptPromise(key, n, ad, ciphertext, prefix)),
+    (plain) => plain === undefined ? Effect.fail(new DecryptFailed()) : Effect.succeed(plain)
+  )
 
 export const hash = (data: Uint8Array): Effect.Effect<Uint8Array> =>
   Effect.promise(async () => new Uint8Array(await subtle().digest("SHA-256", buf(data))))

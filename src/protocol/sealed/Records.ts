@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { concat } from "./Bytes.js"
-import { aesKey, decrypt, encrypt } from "./Primitives.js"
+import { aesKey, decrypt, decryptPromise, encrypt } from "./Primitives.js"
 import {
   RecordAltered,
   type RecordError,
@@ -111,6 +111,8 @@ export class RecordOpener {
   private expected = 0
   private ended = false
   private failed: RecordError | undefined
+  /** `feed` took the end record's counter (its decryption may still be under way). */
+  private endTaken = false
   private buffer: Uint8Array = new Uint8Array(0)
   private constructor(private readonly key: CryptoKey, readonly limit: number, private readonly stream: number) {}
 
@@ -181,26 +183,78 @@ export class RecordOpener {
     )
   }
 
-  /** Bytes of a record stream, cut anywhere: the plaintext of every record they complete. */
+  /**
+   * Bytes of a record stream, cut anywhere: the plaintext of every record they complete.
+   * Headers are checked and counters taken when `feed` is called, in the order the bytes came;
+   * the records' decryptions start then and run side by side (one WebCrypto job each), and
+   * the effect gives their plaintexts in order. The errors are those of opening the records
+   * one by one: the first record that fails, in stream order, decides.
+   */
   feed(bytes: Uint8Array): Effect.Effect<ReadonlyArray<Uint8Array>, RecordError> {
-    return Effect.gen(this, function*() {
-      const stopped = this.refuseIfStopped()
-      if (stopped !== undefined) return yield* stopped
-      this.buffer = this.buffer.length === 0 ? bytes : concat(this.buffer, bytes)
+    const stopped = this.refuseIfStopped()
+    if (stopped !== undefined) return Effect.fail(stopped)
+    this.buffer = this.buffer.length === 0 ? bytes : concat(this.buffer, bytes)
+    const records: Array<{ readonly type: number; readonly opening: Promise<Uint8Array | undefined> }> = []
+    let refused: RecordError | undefined
+    while (this.buffer.length >= HEADER) {
+      const view = new DataView(this.buffer.buffer, this.buffer.byteOffset, HEADER)
+      const length = view.getUint32(9, false)
+      if (length > this.limit + TAG) {
+        refused = new RecordOversize({ size: length - TAG, limit: this.limit })
+        break
+      }
+      if (length < TAG) {
+        refused = new RecordAltered({ message: "a sealed record is shorter than its tag" })
+        break
+      }
+      if (this.buffer.length < HEADER + length) break
+      const record = this.buffer.subarray(0, HEADER + length)
+      this.buffer = this.buffer.subarray(HEADER + length)
+      if (this.endTaken) {
+        refused = new StreamClosed({ message: "bytes came after the end record" })
+        break
+      }
+      const type = view.getUint8(0)
+      const counter = view.getBigUint64(1, false)
+      const expected = BigInt(this.expected)
+      if (counter < expected) refused = new RecordReplayed({ expected: this.expected, got: Number(counter) })
+      else if (counter > expected) refused = new RecordReordered({ expected: this.expected, got: Number(counter) })
+      else if (type !== DATA && type !== END) refused = new RecordAltered({ message: "unknown sealed record type" })
+      if (refused !== undefined) break
+      this.expected++
+      if (type === END) this.endTaken = true
+      const opening = decryptPromise(
+        this.key,
+        counter,
+        record.subarray(0, HEADER),
+        record.subarray(HEADER),
+        this.stream
+      )
+      records.push({ type, opening })
+    }
+    if (refused === undefined && this.endTaken && this.buffer.length > 0) {
+      refused = new StreamClosed({ message: "bytes came after the end record" })
+    }
+    // Taken now, so a later feed refuses at once; which error the caller sees is settled below.
+    if (refused !== undefined) this.failed = refused
+    if (records.length === 0) return refused === undefined ? Effect.succeed([]) : Effect.fail(refused)
+    return Effect.flatMap(Effect.promise(() => Promise.all(records.map((r) => r.opening))), (opened) => {
+      // An earlier feed's record failed after this one was taken: nothing more comes out.
+      if (this.failed !== undefined && this.failed !== refused) {
+        return Effect.fail(new StreamClosed({ message: `the stream failed: ${this.failed.message}` }))
+      }
       const out: Array<Uint8Array> = []
-      while (this.buffer.length >= HEADER) {
-        const length = yield* this.checkHeader(this.buffer)
-        if (this.buffer.length < HEADER + length) break
-        const record = this.buffer.subarray(0, HEADER + length)
-        this.buffer = this.buffer.subarray(HEADER + length)
-        if (this.ended) return yield* this.stop(new StreamClosed({ message: "bytes came after the end record" }))
-        const opened = yield* this.decryptRecord(record)
-        if (opened._tag === "Data") out.push(opened.data)
+      for (let i = 0; i < records.length; i++) {
+        const data = opened[i]
+        if (data === undefined) return this.stop(new RecordAltered({ message: "a sealed record did not authenticate" }))
+        if (records[i]!.type === DATA) {
+          out.push(data)
+          continue
+        }
+        if (data.length !== 0) return this.stop(new RecordAltered({ message: "an end record carries data" }))
+        this.ended = true
       }
-      if (this.ended && this.buffer.length > 0) {
-        return yield* this.stop(new StreamClosed({ message: "bytes came after the end record" }))
-      }
-      return out
+      return refused === undefined ? Effect.succeed(out) : Effect.fail(refused)
     })
   }
 
