@@ -115,9 +115,8 @@ export class SealedChannel {
   private async stream(): Promise<ClientStream> {
     if (this.closedWith !== undefined) throw new Error(`the channel closed: ${this.closedWith.reason}`)
     const id = this.nextId++
-    const [sealer, opener] = await Effect.runPromise(
-      Effect.all([this.session.outgoing(id), this.session.incoming(id)], { concurrency: 2 })
-    )
+    // Sequential: once the session's keys are derived both are at hand, and forking costs more than it saves.
+    const [sealer, opener] = await Effect.runPromise(Effect.all([this.session.outgoing(id), this.session.incoming(id)]))
     const stream = new ClientStream(id, sealer, opener, (m) => this.socket.send(m), (i) => this.streams.delete(i))
     this.streams.set(id, stream)
     return stream
