@@ -8,7 +8,6 @@ import {
   decodeOuter,
   decodeRequestHead,
   handshakeMessage,
-  inner,
   Kind,
   MAX_STREAMS,
   readU32,
@@ -59,6 +58,9 @@ export const SealedChannelsLive = Layer.effect(
 
     const serve = Effect.fn("SealedChannels.serve")(function*(socket: Socket.Socket) {
       const write = yield* socket.writer
+      // Sealed messages leave in the order they were sealed: written now, not from a fiber each.
+      // The socket is open by then, so the write completes synchronously.
+      const writeNow = (message: Uint8Array): void => void Effect.runSyncExit(write(message))
       const close = (code: number, reason: string) => Effect.ignore(write(new Socket.CloseEvent(code, reason)))
       const inbox = yield* Queue.unbounded<Uint8Array>()
       const streams = new Map<number, ChannelStream>()
@@ -112,7 +114,7 @@ export const SealedChannelsLive = Layer.effect(
               stream.wsPending = []
               stream.socket?.deliver(whole, piece.text)
               // The browser's credit covers WebSocket messages too: granted back once delivered.
-              return stream.send(inner(Kind.Window, u32(Math.max(1, whole.length))))
+              return stream.send(Kind.Window, u32(Math.max(1, whole.length)))
             }
             case Kind.WsClose: {
               const { code, reason } = readWsClose(body)
@@ -139,13 +141,13 @@ export const SealedChannelsLive = Layer.effect(
               if (streams.size >= MAX_STREAMS || ended.size > MAX_ENDED) {
                 return yield* close(CLOSE_BROKEN, "too many streams open or left out of order")
               }
-              stream = yield* ChannelStream.make(outer.stream, open.session, write, (id) => {
+              stream = yield* ChannelStream.make(outer.stream, open.session, writeNow, (id) => {
                 streams.delete(id)
                 ended.add(id)
               })
               streams.set(outer.stream, stream)
             }
-            const opened = yield* Effect.either(stream.opener.feed(outer.record))
+            const opened = stream.opener.feed(outer.record)
             if (opened._tag === "Left") {
               stream.reset(opened.left.message)
               continue

@@ -1,6 +1,6 @@
 import { HttpServerRequest, HttpServerResponse, Socket } from "@effect/platform"
 import { Cause, Effect, Exit, Scope, Stream } from "effect"
-import { inner, Kind, type RequestHead, wsClose } from "../../protocol/sealed/Channel.js"
+import { Kind, type RequestHead, wsClose } from "../../protocol/sealed/Channel.js"
 import type { DaemonHttpApp } from "../../services/LocalApp.js"
 import { SealedDevice, Tunnelled } from "../../services/RequestContext.js"
 import { tunnelRequest } from "../tunnel/daemon/TunnelRequest.js"
@@ -19,7 +19,7 @@ const upgradeOf = (stream: ChannelStream) =>
     const socket = new TunnelWebSocket(
       stream.credit,
       (body, text) => stream.wsMessage(body, text),
-      (code, reason) => stream.send(wsClose(code, reason))
+      (code, reason) => stream.sendFramed(wsClose(code, reason))
     )
     stream.socket = socket
     stream.head(101, [])
@@ -69,7 +69,7 @@ const failed = (stream: ChannelStream, message: string) => {
   if (stream.responded) return stream.reset(message)
   const body = new TextEncoder().encode(JSON.stringify({ error: { code: "internal", message } }))
   stream.head(500, [["content-type", "application/json"], ["content-length", String(body.length)]])
-  stream.send(inner(Kind.Data, body))
+  stream.send(Kind.Data, body)
   stream.end()
 }
 

@@ -103,19 +103,22 @@ export class ClientStream {
     this.owed = 0
   }
 
-  /** Seals and writes one message after those before it. */
+  /** Seals one message now (its counter is taken at once) and writes it after those before it. */
   send(message: Uint8Array): void {
     if (this.sentEnd) return
-    this.outChain = this.outChain.then(async () => {
-      this.write(recordMessage(this.id, await this.sealer.seal(message)))
-    }).catch((e) => this.fail(e as Error))
+    const sealing = this.sealer.seal(message)
+    // Handled where the chain awaits it; this only keeps an early failure from counting as unhandled.
+    sealing.catch(() => undefined)
+    this.outChain = this.outChain.then(async () => this.write(recordMessage(this.id, await sealing)))
+      .catch((e) => this.fail(e as Error))
   }
 
   private sendEnd(): void {
     if (this.sentEnd) return
-    this.outChain = this.outChain.then(async () => {
-      this.write(recordMessage(this.id, await this.sealer.end()))
-    }).catch(() => undefined)
+    const sealing = this.sealer.end()
+    sealing.catch(() => undefined)
+    this.outChain = this.outChain.then(async () => this.write(recordMessage(this.id, await sealing)))
+      .catch(() => undefined)
     this.sentEnd = true
   }
 
@@ -147,16 +150,23 @@ export class ClientStream {
     this.fail(new Error("the stream was cancelled"))
   }
 
-  /** Records of the daemon's (one or more, back to back), opened after those before them. */
+  /**
+   * Records of the daemon's (one or more, back to back): their decryption starts now, beside
+   * that of earlier messages; what they carry is handled after those before them.
+   */
   receive(records: Uint8Array): void {
+    if (this.failure !== undefined || this.ended) return
+    const opening = this.opener.feed(records)
+    opening.catch(() => undefined)
     this.inChain = this.inChain.then(async () => {
-      if (this.failure !== undefined || this.ended) return
       let opened: ReadonlyArray<Uint8Array>
       try {
-        opened = await this.opener.feed(records)
+        opened = await opening
       } catch (e) {
+        if (this.failure !== undefined || this.ended) return
         return this.fail(new Error((e as Error).message))
       }
+      if (this.failure !== undefined || this.ended) return
       for (const plaintext of opened) this.dispatch(plaintext)
       if (!this.opener.complete) return
       // The daemon's end record: the response is whole, and the daemon has forgotten the stream.

@@ -115,7 +115,8 @@ export class RecordOpener {
 
   /** Bytes of a record stream, cut anywhere: the plaintext of every record they complete. */
   feed(bytes: Uint8Array): Effect.Effect<ReadonlyArray<Uint8Array>, RecordError> {
-    return fromCore(() => this.core.feed(bytes))
+    // Started at once: the core takes the records' counters when called (see its feed).
+    return started(this.core.feed(bytes))
   }
 
   /** The carrier ended: fine only after the end record, with no partial record left. */

@@ -22,6 +22,17 @@ export class SealedSession {
     return this.core.handshakeHash
   }
 
+  /**
+   * Both direction keys for `stream`, claiming its id both ways like `outgoing` and `incoming`:
+   * for records sealed by a synchronous AEAD (SyncRecords.ts) under the same keys.
+   */
+  streamKeys(stream: number): Effect.Effect<Core.StreamKeys, StreamClosed> {
+    const keys = this.core.streamKeys(stream)
+    if (!(keys instanceof Promise)) return Effect.succeed(keys)
+    keys.catch(() => undefined)
+    return streamOf(() => keys)
+  }
+
   /** The sealer of this party's records on `stream`; each stream id once. */
   outgoing(stream: number): Effect.Effect<RecordSealer, StreamClosed> {
     return streamOf(() => this.core.outgoing(stream).then((core) => new RecordSealer(core)))

@@ -16,6 +16,8 @@ export class TunnelWebSocket extends EventTarget {
   readonly protocol = ""
   readonly extensions = ""
   private queued = 0
+  /** Messages in the promise chain, not yet sent: while any wait, later ones queue behind them. */
+  private waiting = 0
   private sending: Promise<void> = Promise.resolve()
 
   constructor(
@@ -44,15 +46,28 @@ export class TunnelWebSocket extends EventTarget {
       return
     }
     // A WebSocket message is one frame, so it waits for credit for its whole size (capped at a chunk).
-    this.sending = this.sending.then(async () => {
-      const granted = await this.credit.take(Math.max(1, Math.min(body.length, DATA_CHUNK)))
-      if (granted === 0) return
-      if (body.length > granted) {
-        const rest = body.length - granted
-        if (!(await sendWithCredit(this.credit, new Uint8Array(rest), DATA_CHUNK, () => undefined))) return
-      }
+    const cost = Math.max(1, Math.min(body.length, DATA_CHUNK))
+    // Nothing queued ahead and the credit is there: sent now, without a promise hop.
+    const now = this.waiting === 0 ? this.credit.takeNow(cost) : 0
+    if (now === cost && cost >= body.length) {
       this.queued -= body.length
-      if (this.readyState === 1) this.sendMessage(body, text)
+      this.sendMessage(body, text)
+      return
+    }
+    this.waiting++
+    this.sending = this.sending.then(async () => {
+      try {
+        const granted = now > 0 ? now : await this.credit.take(cost)
+        if (granted === 0) return
+        if (body.length > granted) {
+          const rest = body.length - granted
+          if (!(await sendWithCredit(this.credit, new Uint8Array(rest), DATA_CHUNK, () => undefined))) return
+        }
+        this.queued -= body.length
+        if (this.readyState === 1) this.sendMessage(body, text)
+      } finally {
+        this.waiting--
+      }
     })
   }
 

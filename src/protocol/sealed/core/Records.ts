@@ -103,6 +103,8 @@ export class RecordOpener {
   private expected = 0
   private ended = false
   private failed: RecordFailure | undefined
+  /** `feed` took the end record's counter (its decryption may still be under way). */
+  private endTaken = false
   private buffer: Uint8Array = new Uint8Array(0)
   private constructor(private readonly key: CryptoKey, readonly limit: number, private readonly stream: number) {}
 
@@ -171,25 +173,81 @@ export class RecordOpener {
     return { _tag: "End" }
   }
 
-  /** Bytes of a record stream, cut anywhere: the plaintext of every record they complete. */
-  async feed(bytes: Uint8Array): Promise<ReadonlyArray<Uint8Array>> {
+  /**
+   * Bytes of a record stream, cut anywhere: the plaintext of every record they complete.
+   * Headers are checked and counters taken when `feed` is called, in the order the bytes came;
+   * the records' decryptions start then and run side by side (one WebCrypto job each), and
+   * the promise gives their plaintexts in order. The errors are those of opening the records
+   * one by one: the first record that fails, in stream order, decides.
+   */
+  feed(bytes: Uint8Array): Promise<ReadonlyArray<Uint8Array>> {
     const stopped = this.refuseIfStopped()
-    if (stopped !== undefined) throw stopped
+    if (stopped !== undefined) return Promise.reject(stopped)
     this.buffer = this.buffer.length === 0 ? bytes : concat(this.buffer, bytes)
-    const out: Array<Uint8Array> = []
+    const records: Array<{ readonly type: number; readonly opening: Promise<Uint8Array | undefined> }> = []
+    let refused: RecordFailure | undefined
     while (this.buffer.length >= HEADER) {
-      const length = this.checkHeader(this.buffer)
+      const view = new DataView(this.buffer.buffer, this.buffer.byteOffset, HEADER)
+      const length = view.getUint32(9, false)
+      if (length > this.limit + TAG) {
+        refused = new RecordFailure({ tag: "RecordOversize", size: length - TAG, limit: this.limit })
+        break
+      }
+      if (length < TAG) {
+        refused = new RecordFailure({ tag: "RecordAltered", message: "a sealed record is shorter than its tag" })
+        break
+      }
       if (this.buffer.length < HEADER + length) break
       const record = this.buffer.subarray(0, HEADER + length)
       this.buffer = this.buffer.subarray(HEADER + length)
-      if (this.ended) throw this.stop({ tag: "StreamClosed", message: "bytes came after the end record" })
-      const opened = await this.decryptRecord(record)
-      if (opened._tag === "Data") out.push(opened.data)
+      if (this.endTaken) {
+        refused = streamClosed("bytes came after the end record")
+        break
+      }
+      const type = view.getUint8(0)
+      const counter = view.getBigUint64(1, false)
+      const expected = BigInt(this.expected)
+      if (counter < expected) {
+        refused = new RecordFailure({ tag: "RecordReplayed", expected: this.expected, got: Number(counter) })
+      } else if (counter > expected) {
+        refused = new RecordFailure({ tag: "RecordReordered", expected: this.expected, got: Number(counter) })
+      } else if (type !== DATA && type !== END) {
+        refused = new RecordFailure({ tag: "RecordAltered", message: "unknown sealed record type" })
+      }
+      if (refused !== undefined) break
+      this.expected++
+      if (type === END) this.endTaken = true
+      const opening = decrypt(this.key, counter, record.subarray(0, HEADER), record.subarray(HEADER), this.stream)
+        .catch(() => undefined)
+      records.push({ type, opening })
     }
-    if (this.ended && this.buffer.length > 0) {
-      throw this.stop({ tag: "StreamClosed", message: "bytes came after the end record" })
+    if (refused === undefined && this.endTaken && this.buffer.length > 0) {
+      refused = streamClosed("bytes came after the end record")
     }
-    return out
+    // Taken now, so a later feed refuses at once; which error the caller sees is settled below.
+    if (refused !== undefined) this.failed = refused
+    if (records.length === 0) return refused === undefined ? Promise.resolve([]) : Promise.reject(refused)
+    return Promise.all(records.map((r) => r.opening)).then((opened) => {
+      // An earlier feed's record failed after this one was taken: nothing more comes out.
+      if (this.failed !== undefined && this.failed !== refused) {
+        throw streamClosed(`the stream failed: ${this.failed.message}`)
+      }
+      const out: Array<Uint8Array> = []
+      for (let i = 0; i < records.length; i++) {
+        const data = opened[i]
+        if (data === undefined) {
+          throw this.stop({ tag: "RecordAltered", message: "a sealed record did not authenticate" })
+        }
+        if (records[i]!.type === DATA) {
+          out.push(data)
+          continue
+        }
+        if (data.length !== 0) throw this.stop({ tag: "RecordAltered", message: "an end record carries data" })
+        this.ended = true
+      }
+      if (refused !== undefined) throw refused
+      return out
+    })
   }
 
   /** The carrier ended: fine only after the end record, with no partial record left. */

@@ -1,7 +1,7 @@
 import { concat, utf8 } from "../Bytes.js"
 import type { CipherState } from "./CipherState.js"
 import { aesKey, hmac } from "./Crypto.js"
-import { streamClosed } from "./Failures.js"
+import { type RecordFailure, streamClosed } from "./Failures.js"
 import { RecordOpener, RecordSealer } from "./Records.js"
 
 const DIRECTION_LABEL = utf8("repowire/sealed/direction/v2")
@@ -10,6 +10,13 @@ const MAX_STREAM_ID = 0xffff_ffff
 /** HKDF-Expand (RFC 5869) of one block: a transport key (uniformly random, from Noise's Split) as the PRK. */
 const directionKey = async (transportKey: Uint8Array): Promise<CryptoKey> =>
   aesKey(await hmac(transportKey, concat(DIRECTION_LABEL, Uint8Array.of(1))))
+
+type Direction = "send" | "receive"
+
+export interface StreamKeys {
+  readonly send: CryptoKey
+  readonly receive: CryptoKey
+}
 
 /** What a session needs of a completed handshake (the core's or the Effect face's). */
 export interface Handshaken {
@@ -32,6 +39,8 @@ export class SealedSession {
   private readonly sent = new Set<number>()
   private readonly received = new Set<number>()
   private keys: { send?: Promise<CryptoKey>; receive?: Promise<CryptoKey> } = {}
+  /** The keys once derived: later streams take them without a promise hop. */
+  private ready: { send?: CryptoKey; receive?: CryptoKey } = {}
 
   private constructor(
     readonly remoteStatic: Uint8Array,
@@ -46,17 +55,39 @@ export class SealedSession {
     return new SealedSession(result.remoteStatic, result.handshakeHash, send.rawKey, receive.rawKey)
   }
 
-  /** Rejects with StreamClosed for a stream id that is not a u32 or was used in this direction. */
-  private keyFor(stream: number, direction: "send" | "receive"): Promise<CryptoKey> {
+  /** Claims `stream` in one direction: StreamClosed for an id that is not a u32 or was used. */
+  private claim(stream: number, direction: Direction): RecordFailure | undefined {
     const used = direction === "send" ? this.sent : this.received
     if (!Number.isSafeInteger(stream) || stream < 0 || stream > MAX_STREAM_ID) {
-      return Promise.reject(streamClosed(`stream id ${stream} is not a 32-bit unsigned integer`))
+      return streamClosed(`stream id ${stream} is not a 32-bit unsigned integer`)
     }
-    if (used.has(stream)) {
-      return Promise.reject(streamClosed(`stream ${stream} was already used in this direction`))
-    }
+    if (used.has(stream)) return streamClosed(`stream ${stream} was already used in this direction`)
     used.add(stream)
-    return this.keys[direction] ??= directionKey(direction === "send" ? this.sendKey : this.receiveKey)
+    return undefined
+  }
+
+  private derive(direction: Direction): Promise<CryptoKey> {
+    return this.keys[direction] ??= directionKey(direction === "send" ? this.sendKey : this.receiveKey).then(
+      (key) => (this.ready[direction] = key)
+    )
+  }
+
+  private keyFor(stream: number, direction: Direction): Promise<CryptoKey> {
+    const refused = this.claim(stream, direction)
+    return refused === undefined ? this.derive(direction) : Promise.reject(refused)
+  }
+
+  /**
+   * Both direction keys for `stream`, claiming its id both ways like `outgoing` and `incoming`:
+   * for records sealed by a synchronous AEAD (../SyncRecords.ts) under the same keys. Once
+   * both keys are derived they come at once, without a promise.
+   */
+  streamKeys(stream: number): StreamKeys | Promise<StreamKeys> {
+    const refused = this.claim(stream, "send") ?? this.claim(stream, "receive")
+    if (refused !== undefined) return Promise.reject(refused)
+    const { receive, send } = this.ready
+    if (send !== undefined && receive !== undefined) return { send, receive }
+    return Promise.all([this.derive("send"), this.derive("receive")]).then(([send, receive]) => ({ send, receive }))
   }
 
   /** The sealer of this party's records on `stream`; each stream id once. */
