@@ -65,6 +65,8 @@ export const makeFilesIn = (deps: FilesInDeps) => {
             // A defect (the disk, say) is no reason to refuse the message for good: it comes again.
             : Deferred.fail(stored, Option.getOrElse(Cause.failureOption(exit.cause), () => INCOMPLETE))
         ),
+        // Parts still to come of a file that failed are not kept.
+        Effect.ensuring(Queue.shutdown(queue)),
         Effect.asVoid
       )
     )
@@ -135,7 +137,14 @@ export const makeFilesIn = (deps: FilesInDeps) => {
     }
   }
 
-  return { part, take, dropOrigin }
+  /** The message is refused before its files are taken: whatever of them was stored goes. */
+  const discard = (origin: string, frame: DeliveryFrame) =>
+    Effect.flatMap(
+      take(origin, frame),
+      (taken) => taken._tag === "stored" ? deps.attachments.remove(taken.refs.map((r) => r.id)) : Effect.void
+    )
+
+  return { part, take, discard, dropOrigin }
 }
 
 export type FilesIn = ReturnType<typeof makeFilesIn>

@@ -61,24 +61,28 @@ export const makeInbound = (deps: InboundDeps) => {
    * and owed back as refused, so the sender fails it instead of keeping it queued.
    */
   const refuse = (origin: string, { frame, to_peer }: Deliver, reason: string) =>
-    Effect.sync(() => {
-      db.now.transaction(() => {
-        store.insertInbound({
-          origin,
-          message_id: frame.message_id,
-          local_message_id: null,
-          origin_correlation_id: frame.type === "ask" ? frame.correlation_id : null,
-          local_correlation_id: null
+    // Files that came ahead of it and were not taken yet go (once taken, nothing is left to discard).
+    Effect.zipRight(
+      deps.files.discard(origin, frame),
+      Effect.sync(() => {
+        db.now.transaction(() => {
+          store.insertInbound({
+            origin,
+            message_id: frame.message_id,
+            local_message_id: null,
+            origin_correlation_id: frame.type === "ask" ? frame.correlation_id : null,
+            local_correlation_id: null
+          })
+          store.queueOut(origin, `refused:${frame.message_id}`, {
+            k: "refused",
+            message_id: frame.message_id,
+            to_peer,
+            reason: reason.slice(0, 1000)
+          }, Date.now())
         })
-        store.queueOut(origin, `refused:${frame.message_id}`, {
-          k: "refused",
-          message_id: frame.message_id,
-          to_peer,
-          reason: reason.slice(0, 1000)
-        }, Date.now())
+        deps.owe(origin)
       })
-      deps.owe(origin)
-    })
+    )
 
   const deliver = (origin: string, message: Deliver) =>
     Effect.gen(function*() {

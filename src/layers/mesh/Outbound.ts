@@ -45,8 +45,8 @@ export const makeOutbound = (deps: OutboundDeps) => {
   const inFlight = new Map<string, Set<number>>()
   /** The own peers each linked machine was last told of: a message from another is preceded by the list. */
   const announced = new Map<string, ReadonlySet<string>>()
-  /** Messages whose files are on their way now: a flush meanwhile does not start them again. */
-  const sending = new Set<string>()
+  /** Messages whose files are on their way now, and in which session: a flush meanwhile does not start them again. */
+  const sending = new Map<string, SealedPipe>()
 
   /** Sends `frame` (after its files, if it has any); false when the link is down. */
   const deliver = (machine: string, peerId: string, frame: DeliveryFrame): boolean => {
@@ -57,14 +57,17 @@ export const makeOutbound = (deps: OutboundDeps) => {
     if (frame.attachments.length === 0) {
       return pipe.send({ t: "deliver", to_peer: peerId as RemotePeer["peer_id"], frame })
     }
-    if (sending.has(frame.message_id)) return true
-    sending.add(frame.message_id)
+    // An attempt in a session that has since broken is ending: this session starts its own.
+    if (sending.get(frame.message_id) === pipe) return true
+    sending.set(frame.message_id, pipe)
     deps.fork(
       sendWithFiles(pipe, deps.attachments, deps.backlog, peerId, frame).pipe(
         Effect.asVoid,
         // The file expired here before its message could leave: it can never be delivered.
         Effect.catchTag("AttachmentNotFound", (e) => router.fail(peerId, frame.message_id, e.message)),
-        Effect.ensuring(Effect.sync(() => sending.delete(frame.message_id)))
+        Effect.ensuring(Effect.sync(() => {
+          if (sending.get(frame.message_id) === pipe) sending.delete(frame.message_id)
+        }))
       )
     )
     return true
