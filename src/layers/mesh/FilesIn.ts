@@ -14,8 +14,10 @@ interface Incoming {
 /** One message's files: by their index in the message's attachments. */
 interface Arriving {
   readonly files: Map<number, Incoming>
-  /** Why the message cannot be taken, decided at a part (a file over the limit, a gap). */
+  /** Why the message cannot be taken, decided at a part (a file over the limit). */
   refused?: string | undefined
+  /** Sent again though it was taken already: its parts are dropped as they come. */
+  ignored?: boolean | undefined
 }
 
 /** What `take` found: the files stored here, a reason to refuse the message, or parts missing. */
@@ -29,6 +31,8 @@ export interface FilesInDeps {
   /** The per-file limit of this daemon's attachments (`daemon.attachments.max_bytes`). */
   readonly maxBytes: number
   readonly fork: (effect: Effect.Effect<void>) => void
+  /** Whether this daemon already took (or refused) the message: its files, sent again, are not stored again. */
+  readonly taken: (origin: string, messageId: string) => boolean
 }
 
 const keyOf = (origin: string, messageId: string) => `${origin}\n${messageId}`
@@ -82,9 +86,9 @@ export const makeFilesIn = (deps: FilesInDeps) => {
       // The first part of a message's first file: a session broke part-way and it starts over.
       if (part.index === 0) {
         abort(entry, INCOMPLETE)
-        arriving.set(key, entry = { files: new Map() })
+        arriving.set(key, entry = { files: new Map(), ignored: deps.taken(origin, part.message_id) })
       }
-      if (entry.refused !== undefined) return
+      if (entry.refused !== undefined || entry.ignored === true) return
       if (part.size > deps.maxBytes) {
         entry.refused = `PayloadTooLarge: a file is at most ${deps.maxBytes} bytes here (${part.name} has ${part.size})`
         abort(entry, entry.refused)

@@ -89,6 +89,7 @@ export const makeInbound = (deps: InboundDeps) => {
       const { frame, to_peer } = message
       const existing = store.inbound(origin, frame.message_id)
       if (existing !== undefined) {
+        yield* deps.files.discard(origin, frame)
         if (yield* reachedNow(existing.local_message_id, existing.local_correlation_id)) {
           store.queueOut(origin, `receipt:${frame.message_id}`, {
             k: "receipt",

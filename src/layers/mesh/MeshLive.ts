@@ -95,7 +95,12 @@ export const MeshLive = Layer.scoped(
       transaction: db.now.transaction,
       fork: run
     })
-    const files = makeFilesIn({ attachments, maxBytes: limitsOf(config).maxBytes, fork: run })
+    const files = makeFilesIn({
+      attachments,
+      maxBytes: limitsOf(config).maxBytes,
+      fork: run,
+      taken: (remote, messageId) => store.inbound(remote, messageId) !== undefined
+    })
     const inbound = makeInbound({
       db,
       store,

@@ -53,7 +53,8 @@ export const makeOutbound = (deps: OutboundDeps) => {
     const pipe = deps.pipeOf(machine)
     if (pipe === undefined) return false
     // A peer that joined a moment ago: the other side must know it before a message of its arrives.
-    if (announced.get(machine)?.has(frame.from_peer) !== true) Effect.runSync(sendPeers(machine, true))
+    // (The list is sent only if it changed: the dashboard and the CLI are never on it.)
+    if (announced.get(machine)?.has(frame.from_peer) !== true) Effect.runSync(sendPeers(machine, false))
     if (frame.attachments.length === 0) {
       return pipe.send({ t: "deliver", to_peer: peerId as RemotePeer["peer_id"], frame })
     }
