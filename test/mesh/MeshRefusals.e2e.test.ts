@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import { makeCert, mintKey, RelayServicesLayer, startRelay, tempDir } from "../relay/harness.js"
+import { dashboardSession } from "../support/Http.js"
 import {
   agentSocket,
   as,
@@ -34,7 +35,7 @@ const eventsOf = async (url: string) =>
 
 describe("one mesh across machines: what the receiving daemon refuses", () => {
   it.live(
-    "an ask its rules deny fails on the sender with the reason, is never sent again; a broadcast meets its broadcast rule",
+    "an ask its rules deny (or from a peer it does not know) fails on the sender with the reason, is never sent again; a broadcast meets its broadcast rule",
     () =>
       Effect.gen(function*() {
         const relay = yield* startRelay(cert)
@@ -110,12 +111,28 @@ describe("one mesh across machines: what the receiving daemon refuses", () => {
             ))
             assert.deepStrictEqual((await denials()).map((e) => e.action).sort(), ["ask", "broadcast"])
 
-            // A new session (the sender restarted) sends neither again.
+            // A peer the server does not know (the dashboard stays home): refused there, failed here.
+            const fromDashboard = await request(laptop.url, "POST", "/notify", {
+              headers: await dashboardSession(laptop.url),
+              body: { from_peer: "dashboard", to_peer: "api@server", text: "from the page, okapi-3030" }
+            })
+            assert.strictEqual(fromDashboard.status, 200, fromDashboard.text)
+            const unknown = await until("the dashboard's notify failed", async () =>
+              (await eventsOf(laptop.url)).find((e) =>
+                e.type === "delivery" && e.state === "refused" && e.message_id === fromDashboard.body.id
+              ))
+            assert.include(unknown.detail, "PeerNotFound")
+            assert.isUndefined(socket.frames.find((f) =>
+              f.text === "from the page, okapi-3030"
+            ))
+
+            // A new session (the sender restarted) sends none of them again.
             await laptop.close()
             laptop = await meshDaemon(relay.url, key, "laptop", laptop.home)
             await linked(laptop, "server")
             await new Promise((r) => setTimeout(r, 1000))
             assert.strictEqual((await denials()).length, 2, "never sent again")
+            assert.isUndefined(socket.frames.find((f) => f.text === "from the page, okapi-3030"))
             const after = await request(laptop.url, "GET", `/asks/${asked.body.correlation_id}`, { headers: as(front) })
             assert.strictEqual(after.body.state, "failed")
             const serverLog = JSON.stringify(await eventsOf(server.url))
