@@ -33,6 +33,12 @@ export const AsksLive = Layer.effect(
       db.now.run("UPDATE asks SET state = 'delivered' WHERE correlation_id = ? AND state = 'queued'", [correlationId])
     }
 
+    const failNow = (correlationId: string, reason: string) =>
+      db.now.run(
+        "UPDATE asks SET state = 'failed', failure = ? WHERE correlation_id = ? AND state IN ('queued', 'delivered')",
+        [reason, correlationId]
+      ).changes === 1
+
     const ack = Effect.fnUntraced(function*(
       correlationId: string,
       reply: string | null,
@@ -41,6 +47,9 @@ export const AsksLive = Layer.effect(
       const ask = yield* get(correlationId)
       if (ask.state === "acked") {
         return yield* new AlreadyAcked({ message: `${correlationId} was already acked at ${ask.acked_at}` })
+      }
+      if (ask.state === "failed") {
+        return yield* new AlreadyAcked({ message: `${correlationId} failed and is closed: ${ask.failure}` })
       }
       const now = yield* Clock.currentTimeMillis
       const row = yield* db.one(
@@ -57,7 +66,7 @@ export const AsksLive = Layer.effect(
       const [byPeer, params] = peerFilter(query.peer, query.direction)
       return db.all(
         AskRow,
-        `SELECT * FROM asks WHERE 1 = 1 ${byPeer} ${query.open === true ? "AND state != 'acked'" : ""}
+        `SELECT * FROM asks WHERE 1 = 1 ${byPeer} ${query.open === true ? "AND state NOT IN ('acked', 'failed')" : ""}
          ORDER BY created_at DESC, rowid DESC LIMIT ?`,
         [...params, query.limit ?? 200]
       )
@@ -89,6 +98,7 @@ export const AsksLive = Layer.effect(
       get,
       getNow,
       markDeliveredNow,
+      failNow,
       ack,
       list
     })

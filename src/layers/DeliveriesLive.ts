@@ -98,6 +98,14 @@ export const DeliveriesLive = Layer.effect(
       ))
     const markDelivered = (messageId: string, peerId: string) => Effect.sync(() => markDeliveredNow(messageId, peerId))
 
+    const failNow = (messageId: string, peerId: string) =>
+      Option.getOrUndefined(db.now.one(
+        MessageRow,
+        `UPDATE messages SET state = 'failed'
+         WHERE id = ? AND to_peer = ? AND state = 'queued' RETURNING *`,
+        [messageId, peerId]
+      ))
+
     const drain = (peerId: string) =>
       db.transaction(Effect.gen(function*() {
         const messages = yield* pending(peerId)
@@ -116,6 +124,7 @@ export const DeliveriesLive = Layer.effect(
       pending,
       markDelivered,
       markDeliveredNow,
+      failNow,
       drain,
       get
     })

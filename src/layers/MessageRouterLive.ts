@@ -13,7 +13,7 @@ export const MessageRouterLive = Layer.scoped(
     const ctx = yield* makeRouterContext
     const { viaOf } = ctx
     const { askNow, notifyNow } = makeSendNow(ctx)
-    const { ack, waitForAck } = yield* makeAckAndWait(ctx)
+    const { ack, fail, waitForAck } = yield* makeAckAndWait(ctx)
     const broadcast = makeBroadcast(ctx)
     const { confirm, flush } = yield* makeReceipts(ctx)
 
@@ -34,6 +34,7 @@ export const MessageRouterLive = Layer.scoped(
       broadcast,
       flush,
       confirm,
+      fail,
       waitForAck
     })
   })

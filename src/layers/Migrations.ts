@@ -181,5 +181,10 @@ export const migrations = Migrator.fromRecord({
       UNIQUE (machine, key)
     )`
     yield* sql`CREATE TABLE mesh_cursor (name TEXT PRIMARY KEY, event_id INTEGER NOT NULL)`
+  }),
+  // A message another machine refused for good fails (never retried); its ask says why.
+  "0006_failed_messages": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`ALTER TABLE asks ADD COLUMN failure TEXT`
   })
 })

@@ -3,7 +3,7 @@ import { Deferred, Effect, Layer, Option, Runtime } from "effect"
 import type { ClusterSignal } from "../protocol/ClusterSignal.js"
 import { TunnelClose } from "../protocol/TunnelClose.js"
 import { ClusterSignals } from "../services/ClusterSignals.js"
-import { type DaemonSeen, RelayRouter, type TunnelLink } from "../services/RelayRouter.js"
+import { type DaemonSeen, type KeyHolders, RelayRouter, type TunnelLink } from "../services/RelayRouter.js"
 import { TunnelDirectory } from "../services/TunnelDirectory.js"
 
 export interface KeepaliveOptions {
@@ -44,17 +44,21 @@ export const RelayRouterLive = (
       const byUser = new Map<string, Map<string, TunnelLink>>()
       const byKey = new Map<string, Set<TunnelLink>>()
       const all = () => [...byUser.values()].flatMap((m) => [...m.values()])
+      const holders = new Set<KeyHolders>()
+      const holdKeys = (more: KeyHolders) =>
+        Effect.acquireRelease(Effect.sync(() => holders.add(more)), () => Effect.sync(() => holders.delete(more)))
 
       // Keys revoked by another process (`relay keys revoke` on the same data dir) end their tunnels here.
       let checkedAt = new Date().toISOString()
       const revokedKeys = Effect.gen(function*() {
-        if (byUser.size === 0) return
+        if (byUser.size === 0 && ![...holders].some((h) => h.active())) return
         const since = checkedAt
         checkedAt = new Date().toISOString()
         const rows = yield* sql<{ key_id: string }>`SELECT key_id FROM api_keys WHERE revoked_at >= ${since}`
-        rows.forEach((r) =>
+        rows.forEach((r) => {
           all().filter((l) => l.info.keyId === r.key_id).forEach((l) => l.close(TunnelClose.revoked, "key revoked"))
-        )
+          holders.forEach((h) => h.closeKey(r.key_id, "key revoked"))
+        })
       }).pipe(Effect.catchAllCause(() => Effect.void))
       const runtime = yield* Effect.runtime<never>()
 
@@ -199,6 +203,7 @@ export const RelayRouterLive = (
         Effect.sync(() => {
           const links = all().filter((l) => l.info.keyId === keyId)
           links.forEach((l) => l.close(TunnelClose.revoked, reason))
+          holders.forEach((h) => h.closeKey(keyId, reason))
           return links.length
         })
 
@@ -228,6 +233,7 @@ export const RelayRouterLive = (
         missedElsewhere,
         daemons,
         closeKey,
+        holdKeys,
         drainAll,
         closeAll,
         counts

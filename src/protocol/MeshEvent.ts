@@ -77,7 +77,8 @@ export const DeliveryEvent = Schema.Struct({
   correlation_id: Schema.NullOr(Schema.String),
   to_peer: Schema.String,
   to_name: Schema.String,
-  state: Schema.Literal("delivered", "failed", "expired"),
+  /** `failed`: this attempt did not reach the agent; `refused`: it never will (closed for good). */
+  state: Schema.Literal("delivered", "failed", "expired", "refused"),
   detail: Schema.NullOr(Schema.String)
 })
 export const ChatEvent = Schema.Struct({

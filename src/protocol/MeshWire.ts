@@ -39,9 +39,40 @@ export const DeliverMessage = Schema.Struct({
   frame: Schema.Union(AskFrame, NotifyFrame, BroadcastFrame)
 })
 
-/** What the receiving daemon owes back, durably: a message reached its agent, or an ask was acked. */
+/** Raw bytes per file part: with base64 and JSON around it, well under a sealed message's 1 MiB. */
+export const FILE_PART_BYTES = 256 * 1024
+
+/**
+ * One piece of a file a "deliver" message refers to (its `index` in the frame's attachments),
+ * sent before that message. `size` is the whole file's, so the receiver refuses an
+ * over-limit file at its first part; `offset` lets it notice a gap.
+ */
+export const PartMessage = Schema.Struct({
+  t: Schema.Literal("part"),
+  message_id: Schema.String.pipe(Schema.maxLength(64)),
+  index: Schema.Int.pipe(Schema.between(0, 15)),
+  size: Schema.Int.pipe(Schema.nonNegative()),
+  name: Schema.String.pipe(Schema.maxLength(1000)),
+  content_type: Schema.String.pipe(Schema.maxLength(255)),
+  offset: Schema.Int.pipe(Schema.nonNegative()),
+  last: Schema.Boolean,
+  data: Schema.String.pipe(Schema.maxLength(Math.ceil(FILE_PART_BYTES / 3) * 4))
+})
+export type PartMessage = typeof PartMessage.Type
+
+/**
+ * What the receiving daemon owes back, durably: a message reached its agent, an ask was
+ * acked, or a message was refused there for good (an access rule, an unknown peer, a file
+ * over its limits), so the sender fails it instead of keeping it queued.
+ */
 export const OutboxItem = Schema.Union(
   Schema.Struct({ k: Schema.Literal("receipt"), message_id: Schema.String, to_peer: PeerId }),
+  Schema.Struct({
+    k: Schema.Literal("refused"),
+    message_id: Schema.String,
+    to_peer: PeerId,
+    reason: Schema.String.pipe(Schema.maxLength(1000))
+  }),
   Schema.Struct({
     k: Schema.Literal("ack"),
     correlation_id: Schema.String,
@@ -57,7 +88,14 @@ export const DoneMessage = Schema.Struct({ t: Schema.Literal("done"), id: Schema
 /** The sender removed the link: the receiver forgets it too. */
 export const UnlinkMessage = Schema.Struct({ t: Schema.Literal("unlink") })
 
-export const MeshMessage = Schema.Union(PeersMessage, DeliverMessage, OutMessage, DoneMessage, UnlinkMessage)
+export const MeshMessage = Schema.Union(
+  PeersMessage,
+  DeliverMessage,
+  PartMessage,
+  OutMessage,
+  DoneMessage,
+  UnlinkMessage
+)
 export type MeshMessage = typeof MeshMessage.Type
 export const MeshMessageJson = parseJsonWithin(MeshMessage)
 

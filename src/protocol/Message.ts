@@ -24,7 +24,8 @@ export const PeerRef = Schema.String.pipe(
 export const Delivery = Schema.Literal("queued", "delivered")
 export type Delivery = typeof Delivery.Type
 
-export const MessageState = Schema.Literal("queued", "delivered", "acked", "expired")
+/** `failed`: refused for good where it was going (another machine's rules, say); never retried. */
+export const MessageState = Schema.Literal("queued", "delivered", "acked", "expired", "failed")
 export type MessageState = typeof MessageState.Type
 
 export const MessageKind = Schema.Literal("ask", "notify", "broadcast", "reply")
@@ -108,7 +109,7 @@ export const Message = Schema.Struct({
 })
 export type Message = typeof Message.Type
 
-export const AskState = Schema.Literal("queued", "delivered", "acked")
+export const AskState = Schema.Literal("queued", "delivered", "acked", "failed")
 
 export const Ask = Schema.Struct({
   correlation_id: Schema.String,
@@ -123,6 +124,8 @@ export const Ask = Schema.Struct({
   state: AskState,
   reply: Schema.NullOr(Schema.String),
   reply_attachments: Schema.Array(AttachmentRef),
+  /** Why a failed ask can never reach its target. */
+  failure: Schema.NullOr(Schema.String),
   created_at: Schema.String,
   acked_at: Schema.NullOr(Schema.String)
 })

@@ -14,7 +14,7 @@ export interface AskQuery {
 export class Asks extends Context.Tag("repowire/Asks")<Asks, {
   /** Tracks a new ask: a synchronous step of the `Database.now` transaction that stores its message. */
   readonly createNow: (
-    ask: Omit<Ask, "state" | "reply" | "reply_attachments" | "acked_at"> & {
+    ask: Omit<Ask, "state" | "reply" | "reply_attachments" | "acked_at" | "failure"> & {
       readonly message_id: string
     }
   ) => void
@@ -23,6 +23,8 @@ export class Asks extends Context.Tag("repowire/Asks")<Asks, {
   readonly getNow: (correlationId: string) => Either.Either<Ask, AskNotFound>
   /** The ask's message reached its target (looked up by the ask's own key): a synchronous step. */
   readonly markDeliveredNow: (correlationId: string) => void
+  /** The ask can never reach its target (it was still open): a synchronous step; true if it failed now. */
+  readonly failNow: (correlationId: string, reason: string) => boolean
   /** Closes the ask; returns it with the id of the message that carried it. */
   readonly ack: (
     correlationId: string,

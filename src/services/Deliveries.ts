@@ -17,6 +17,8 @@ export class Deliveries extends Context.Tag("repowire/Deliveries")<Deliveries, {
   readonly markDelivered: (messageId: string, peerId: string) => Effect.Effect<Message | undefined>
   /** `markDelivered` as a synchronous step. */
   readonly markDeliveredNow: (messageId: string, peerId: string) => Message | undefined
+  /** A still-queued message can never reach its recipient: marked failed (a synchronous step); the message, if so. */
+  readonly failNow: (messageId: string, peerId: string) => Message | undefined
   /** Pending messages, marked delivered: for peers without a live transport. */
   readonly drain: (peerId: string) => Effect.Effect<ReadonlyArray<Message>>
   readonly get: (messageId: string) => Effect.Effect<Message | undefined>

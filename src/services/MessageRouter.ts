@@ -49,12 +49,16 @@ export class MessageRouter extends Context.Tag("repowire/MessageRouter")<Message
     AskNotFound | AlreadyAcked | Forbidden | QueueFull | AttachmentNotFound | PolicyDenied
   >
   readonly notify: (sender: Peer, request: NotifyRequest) => Effect.Effect<NotifyAccepted, SendError>
-  /** `notify` as a synchronous step, at time `at`. */
+  /**
+   * `notify` as a synchronous step, at time `at`. As `broadcast`: one recipient's copy of a
+   * broadcast made on a linked machine (this daemon's rules for broadcasts decide).
+   */
   readonly notifyNow: (
     sender: Peer,
     request: NotifyRequest,
     at: number,
-    via?: Via
+    via?: Via,
+    kind?: "notify" | "broadcast"
   ) => Either.Either<NotifyAccepted, SendError>
   readonly broadcast: (
     sender: Peer,
@@ -69,6 +73,11 @@ export class MessageRouter extends Context.Tag("repowire/MessageRouter")<Message
     outcome: "injected" | "received" | "failed",
     detail: string | undefined
   ) => Effect.Effect<void>
-  /** Waits until the ask is acked or the timeout passes; returns it either way. */
+  /**
+   * A still-queued message was refused for good where it was going (another machine's rules,
+   * an unknown peer, a file over its limits): it fails with `reason` and is never retried.
+   */
+  readonly fail: (peerId: string, messageId: string, reason: string) => Effect.Effect<void>
+  /** Waits until the ask is acked (or failed) or the timeout passes; returns it either way. */
   readonly waitForAck: (correlationId: string, timeoutMs: number) => Effect.Effect<Ask, AskNotFound>
 }>() {}

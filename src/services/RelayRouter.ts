@@ -1,4 +1,4 @@
-import { Context, type Effect, type Option } from "effect"
+import { Context, type Effect, type Option, type Scope } from "effect"
 import type { TunnelHolder } from "./TunnelDirectory.js"
 
 /** Who a tunnel belongs to: fixed when the daemon connects with its key. */
@@ -24,6 +24,16 @@ export interface TunnelLink {
   close(code: number, reason: string): void
 }
 
+/**
+ * Other sockets a daemon holds with its key (the `/mesh` switch's): when a key is revoked,
+ * however the relay hears of it (here, another process, another replica), they close too.
+ */
+export interface KeyHolders {
+  /** Whether any socket is held now (the periodic check of revoked keys runs only then). */
+  readonly active: () => boolean
+  readonly closeKey: (keyId: string, reason: string) => void
+}
+
 export interface DaemonSeen {
   readonly daemon_id: string
   readonly connected: boolean
@@ -47,8 +57,10 @@ export class RelayRouter extends Context.Tag("repowire/RelayRouter")<RelayRouter
   readonly missedElsewhere: (userId: string, daemonId: string) => void
   /** The user's daemons: connected ones (here or on another replica) first, then those seen before. */
   readonly daemons: (userId: string) => Effect.Effect<ReadonlyArray<DaemonSeen>>
-  /** Ends every tunnel that authenticated with this key. */
+  /** Ends every tunnel (and every socket of the `holders`) that authenticated with this key. */
   readonly closeKey: (keyId: string, reason: string) => Effect.Effect<number>
+  /** Adds sockets that a revoked key must close as well, until the scope closes. */
+  readonly holdKeys: (holders: KeyHolders) => Effect.Effect<void, never, Scope.Scope>
   /** Sends GOAWAY to every tunnel (relay shutdown). */
   readonly drainAll: (reason: string) => Effect.Effect<void>
   /** Closes every tunnel now; their unanswered browser requests get 502. */

@@ -51,6 +51,7 @@ describe("ask threads", () => {
       state: "delivered",
       reply: null,
       reply_attachments: [],
+      failure: null,
       created_at: "2026-11-28T10:00:00.000Z",
       acked_at: null
     }

@@ -35,11 +35,17 @@ export interface MeshDaemon extends TestDaemon {
   readonly machine: string
 }
 
-/** A real daemon (port 0, its own home) with the relay link on, named `machine`. */
-export const meshDaemon = async (relayUrl: string, key: string, machine: string, home?: string) => {
+/** A real daemon (port 0, its own home) with the relay link on, named `machine`; `daemon` adds to its daemon section. */
+export const meshDaemon = async (
+  relayUrl: string,
+  key: string,
+  machine: string,
+  home?: string,
+  daemonConfig: Record<string, unknown> = {}
+) => {
   const dir = home ?? await tempHome("rw-mesh-")
   const daemon = await startDaemon({
-    daemon: { machine_name: machine },
+    daemon: { machine_name: machine, ...daemonConfig },
     relay: { enabled: true, url: relayUrl, api_key: key, daemon_id: machine, e2e: "off" }
   }, dir)
   return { ...daemon, machine }

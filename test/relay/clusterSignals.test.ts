@@ -1,10 +1,26 @@
 import { assert, describe, it } from "@effect/vitest"
+import WebSocket from "ws"
+import { MESH_PATH } from "../../src/protocol/MeshRelayWire.js"
+import { DAEMON_ID_HEADER } from "../../src/protocol/RelayApi.js"
+import { TunnelClose } from "../../src/protocol/TunnelClose.js"
 import { get, steerable, until } from "./cluster.js"
 import { cert, daemonFor, daemonHealth, login, tunnelsOf, withCluster } from "./clusterKit.js"
 
 /** Settles with `undefined` after `ms`: a request into a dead link would otherwise hang for the 15 s response deadline. */
 const within = <A>(ms: number, promise: Promise<A>) =>
   Promise.race([promise, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms))])
+
+/** A daemon's `/mesh` socket on `base`, once open; `closed` settles with the code it was closed with. */
+const meshSocketClosed = (base: string, key: string, daemonId: string) =>
+  new Promise<{ readonly closed: Promise<number> }>((resolve, reject) => {
+    const ws = new WebSocket(`${base.replace(/^http/, "ws")}${MESH_PATH}`, {
+      ca: cert.cert,
+      headers: { authorization: `Bearer ${key}`, [DAEMON_ID_HEADER]: daemonId }
+    })
+    const closed = new Promise<number>((done) => ws.on("close", (code) => done(code)))
+    ws.on("open", () => resolve({ closed }))
+    ws.on("error", reject)
+  })
 
 describe("replicas hear each other at once (real processes, PostgreSQL LISTEN/NOTIFY)", () => {
   it(
@@ -18,12 +34,15 @@ describe("replicas hear each other at once (real processes, PostgreSQL LISTEN/NO
           const onB = await login(b!.url, key)
           assert.strictEqual((await daemonHealth(a!.url, onA.cookie))?.relay?.status, "connected")
           assert.strictEqual((await daemonHealth(b!.url, onB.cookie))?.relay?.status, "connected")
+          const meshOnB = await meshSocketClosed(b!.url, key, "another")
           const rotated = await get(`${a!.url}/api/rotate`, cert.cert, { authorization: `Bearer ${key}` }, "POST")
           assert.strictEqual(rotated.status, 200, rotated.body)
           const revokedAt = Date.now()
           // B's own check of revoked keys runs every 10 s; the store's signal must beat it by far.
           await until("B closes the revoked key's tunnel", 1_500, async () => (await tunnelsOf(b!)) === 0 || undefined)
           assert.isBelow(Date.now() - revokedAt, 1_500)
+          // The key's /mesh sockets on B close with its tunnels.
+          assert.strictEqual(await within(1_500, meshOnB.closed), TunnelClose.revoked)
           for (const [base, cookie] of [[a!.url, onA.cookie], [b!.url, onB.cookie]] as const) {
             const refused = await get(`${base}/health`, cert.cert, { cookie })
             assert.strictEqual(refused.status, 401, `${base}: ${refused.body}`)

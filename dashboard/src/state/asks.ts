@@ -1,6 +1,6 @@
 import type { Ask, AttachmentRef, MeshEvent } from "./types.js"
 
-export type AskState = "queued" | "delivered" | "acked"
+export type AskState = "queued" | "delivered" | "acked" | "failed"
 export type ReplyState = "none" | "queued" | "delivered" | "failed"
 
 export interface AskItem {
@@ -25,13 +25,13 @@ export interface AskItem {
 
 export type AskIndex = ReadonlyMap<string, AskItem>
 
-const rank: Record<AskState, number> = { queued: 0, delivered: 1, acked: 2 }
+const rank: Record<AskState, number> = { queued: 0, delivered: 1, acked: 2, failed: 3 }
 const later = (a: AskState, b: AskState): AskState => (rank[b] > rank[a] ? b : a)
 
 const fromAsk = (ask: Ask): AskItem => ({
   ...ask,
   reply_state: ask.state === "acked" && ask.reply !== null ? "queued" : "none",
-  delivery_detail: null
+  delivery_detail: ask.failure
 })
 
 /** Adds a snapshot from `GET /asks`; what events already told us is kept when it is newer. */
@@ -99,6 +99,10 @@ export const applyAskEvent = (index: AskIndex, event: MeshEvent): AskIndex => {
         const reply_state: ReplyState = event.state === "delivered" ? "delivered" : "failed"
         return new Map(index).set(item.correlation_id, { ...item, reply_state, delivery_detail: event.detail })
       }
+      // Refused for good where it was going (another machine's rules, say): the ask is closed.
+      if (event.state === "refused") {
+        return new Map(index).set(item.correlation_id, { ...item, state: "failed", delivery_detail: event.detail })
+      }
       if (event.state !== "delivered") {
         return new Map(index).set(item.correlation_id, { ...item, delivery_detail: event.detail ?? event.state })
       }
@@ -149,7 +153,7 @@ export const buildThreads = (index: AskIndex): ReadonlyArray<AskThread> => {
     return {
       root,
       items: sorted,
-      open: sorted.some((i) => i.state !== "acked"),
+      open: sorted.some((i) => i.state !== "acked" && i.state !== "failed"),
       updated: sorted.reduce((max, i) => (activity(i) > max ? activity(i) : max), "")
     }
   })
@@ -159,5 +163,5 @@ export const buildThreads = (index: AskIndex): ReadonlyArray<AskThread> => {
 /** Open asks a peer has to answer or is waiting on. */
 export const openAsksOf = (index: AskIndex, peerId: string): ReadonlyArray<AskItem> =>
   [...index.values()]
-    .filter((i) => i.state !== "acked" && (i.to_peer === peerId || i.from_peer === peerId))
+    .filter((i) => i.state !== "acked" && i.state !== "failed" && (i.to_peer === peerId || i.from_peer === peerId))
     .sort((a, b) => a.created_at.localeCompare(b.created_at))

@@ -63,3 +63,12 @@ export const groupByCircle = (peers: PeerMap): ReadonlyArray<CircleGroup> => {
 
 export const findPeer = (peers: PeerMap, ref: string): Peer | undefined =>
   peers.get(ref) ?? [...peers.values()].find((p) => p.display_name === ref)
+
+/** Whether the list holds peers of more than one machine (linked daemons): names then need theirs. */
+export const severalMachines = (peers: PeerMap): boolean => new Set([...peers.values()].map((p) => p.machine)).size > 1
+
+/** A peer as it is addressed: `name@machine` when peers of several machines are listed, else its name. */
+export const addressOf = (peers: PeerMap) =>
+  severalMachines(peers)
+    ? (p: { display_name: string; machine: string }) => `${p.display_name}@${p.machine}`
+    : (p: { display_name: string }) => p.display_name

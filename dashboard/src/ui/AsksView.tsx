@@ -15,7 +15,9 @@ export const AskCard = ({ item }: { item: AskItem }) => (
     <p class="ask-text">{item.text}</p>
     <Chips attachments={item.attachments} />
     {item.delivery_detail === null ? null : <p class="warn">{item.delivery_detail}</p>}
-    {item.state !== "acked" && item.to_name === "dashboard" ? <AnswerForm correlationId={item.correlation_id} /> : null}
+    {item.state !== "acked" && item.state !== "failed" && item.to_name === "dashboard"
+      ? <AnswerForm correlationId={item.correlation_id} />
+      : null}
     {item.state === "acked" ?
       (
         <div class="reply">

@@ -1,7 +1,7 @@
 import { useMemo, useState } from "preact/hooks"
 import { send, uploadFiles } from "../api.js"
 import { formatBytes } from "../state/format.js"
-import type { PeerMap } from "../state/peers.js"
+import { addressOf, type PeerMap } from "../state/peers.js"
 
 type Kind = "ask" | "notify" | "broadcast"
 
@@ -14,6 +14,7 @@ export const Composer = ({ initialTo, peers, replyTo }: { peers: PeerMap; initia
   const [busy, setBusy] = useState(false)
   const [result, setResult] = useState<{ ok: boolean; text: string } | undefined>(undefined)
   const targets = useMemo(() => [...peers.values()].filter((p) => p.backend !== "dashboard"), [peers])
+  const address = addressOf(peers)
   const circles = useMemo(() => [...new Set(targets.map((p) => p.circle))].sort(), [targets])
 
   const submit = async (e: Event) => {
@@ -67,7 +68,7 @@ export const Composer = ({ initialTo, peers, replyTo }: { peers: PeerMap; initia
               <select aria-label="to" name="to" value={to} required onChange={(e) => setTo(e.currentTarget.value)}>
                 <option value="">to…</option>
                 {targets.map((p) => (
-                  <option key={p.peer_id} value={p.peer_id}>{p.display_name} ({p.circle}, {p.status})</option>
+                  <option key={p.peer_id} value={p.peer_id}>{address(p)} ({p.circle}, {p.status})</option>
                 ))}
               </select>
             )}

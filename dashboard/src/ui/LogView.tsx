@@ -1,7 +1,7 @@
 import { useMemo, useState } from "preact/hooks"
 import { applyFilter, filterFromQuery, filterToQuery, type LogFilter } from "../state/filters.js"
 import { describeEvent, timeOf } from "../state/format.js"
-import type { PeerMap } from "../state/peers.js"
+import { addressOf, type PeerMap } from "../state/peers.js"
 import type { MeshEvent, MeshEventType } from "../state/types.js"
 import { Chips } from "./Chips.js"
 import { navigate } from "./hooks.js"
@@ -38,6 +38,7 @@ export const LogView = (
   const [selected, setSelected] = useState<MeshEvent | undefined>(undefined)
   const shown = useMemo(() => applyFilter(events, filter), [events, filter])
   const circles = useMemo(() => [...new Set([...peers.values()].map((p) => p.circle))].sort(), [peers])
+  const address = addressOf(peers)
   const setFilter = (patch: Partial<LogFilter>) => navigate(`#/log?${filterToQuery({ ...filter, ...patch })}`)
   const group = TYPE_GROUPS.find((g) => g.types.join() === filter.types.join())?.label ?? "all"
 
@@ -51,9 +52,7 @@ export const LogView = (
           onChange={(e) => setFilter({ peer: e.currentTarget.value })}
         >
           <option value="">all peers</option>
-          {[...peers.values()].map((p) => (
-            <option key={p.peer_id} value={p.peer_id}>{p.display_name} ({p.circle})</option>
-          ))}
+          {[...peers.values()].map((p) => <option key={p.peer_id} value={p.peer_id}>{address(p)} ({p.circle})</option>)}
         </select>
         <select
           aria-label="circle"

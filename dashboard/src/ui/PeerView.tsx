@@ -1,7 +1,7 @@
 import { useMemo } from "preact/hooks"
 import { type AskIndex, openAsksOf } from "../state/asks.js"
 import { timeOf } from "../state/format.js"
-import { findPeer, type PeerMap } from "../state/peers.js"
+import { addressOf, findPeer, type PeerMap } from "../state/peers.js"
 import { peerTimeline, summarizeTools } from "../state/timeline.js"
 import type { MeshEvent } from "../state/types.js"
 import { AskCard } from "./AsksView.js"
@@ -28,11 +28,12 @@ export const PeerView = (
             <span class={`dot s-${peer.status}`} /> {peer.display_name} <small>{peer.status}</small>
           </h2>
           <p>
-            {peer.backend} · circle {peer.circle} · {peer.role}
+            <span class="machine" data-machine={peer.machine}>on {peer.machine}</span> · {peer.backend} · circle{" "}
+            {peer.circle} · {peer.role}
             {peer.path === null ? "" : ` · ${peer.path}`}
           </p>
           {peer.description === "" ? null : <p class="desc">{peer.description}</p>}
-          <a class="button" href={`#/compose/${encodeURIComponent(peer.peer_id)}`}>Ask {peer.display_name}</a>{" "}
+          <a class="button" href={`#/compose/${encodeURIComponent(peer.peer_id)}`}>Ask {addressOf(peers)(peer)}</a>{" "}
           <a class="button" href={`#/log?peer=${encodeURIComponent(peer.peer_id)}`}>Log</a>
         </header>
       )}

@@ -1,12 +1,15 @@
 import { Effect, Either, Option } from "effect"
+import type { AttachmentRef } from "../../protocol/Attachment.js"
 import type { MeshMessage, OutboxItem } from "../../protocol/MeshWire.js"
 import type { Peer } from "../../protocol/Peer.js"
 import type { Asks } from "../../services/Asks.js"
+import type { Attachments } from "../../services/Attachments.js"
 import type { Database } from "../../services/Database.js"
 import type { Deliveries } from "../../services/Deliveries.js"
 import type { MessageRouter } from "../../services/MessageRouter.js"
 import type { PeerRegistry } from "../../services/PeerRegistry.js"
 import { Tunnelled } from "../../services/RequestContext.js"
+import type { FilesIn } from "./FilesIn.js"
 import type { MeshStore } from "./MeshStore.js"
 
 type Deliver = Extract<MeshMessage, { t: "deliver" }>
@@ -19,11 +22,16 @@ export interface InboundDeps {
   readonly deliveries: Deliveries["Type"]
   readonly asks: Asks["Type"]
   readonly machine: string
+  readonly attachments: Attachments["Type"]
+  readonly files: FilesIn
+  /** Sends what this daemon owes `origin` now (a refusal was just queued). */
+  readonly owe: (origin: string) => void
 }
 
 /**
  * What a linked daemon sends: messages for this daemon's peers (taken once each, by the
- * origin's message id), and the receipts and acks it owes for messages sent from here.
+ * origin's message id, with their files; or refused for good, under this daemon's access
+ * rules and limits), and the receipts, acks and refusals it owes for messages sent from here.
  * Whatever names a peer must name one of the right machine: a linked daemon speaks only for
  * its own peers and reaches only this daemon's.
  */
@@ -48,10 +56,40 @@ export const makeInbound = (deps: InboundDeps) => {
       return message !== undefined && message.state !== "queued"
     })
 
-  const deliver = (origin: string, { frame, to_peer }: Deliver) =>
+  /**
+   * A message this daemon will never take: remembered as taken (a redelivery changes nothing)
+   * and owed back as refused, so the sender fails it instead of keeping it queued.
+   */
+  const refuse = (origin: string, { frame, to_peer }: Deliver, reason: string) =>
+    // Files that came ahead of it and were not taken yet go (once taken, nothing is left to discard).
+    Effect.zipRight(
+      deps.files.discard(origin, frame),
+      Effect.sync(() => {
+        db.now.transaction(() => {
+          store.insertInbound({
+            origin,
+            message_id: frame.message_id,
+            local_message_id: null,
+            origin_correlation_id: frame.type === "ask" ? frame.correlation_id : null,
+            local_correlation_id: null
+          })
+          store.queueOut(origin, `refused:${frame.message_id}`, {
+            k: "refused",
+            message_id: frame.message_id,
+            to_peer,
+            reason: reason.slice(0, 1000)
+          }, Date.now())
+        })
+        deps.owe(origin)
+      })
+    )
+
+  const deliver = (origin: string, message: Deliver) =>
     Effect.gen(function*() {
+      const { frame, to_peer } = message
       const existing = store.inbound(origin, frame.message_id)
       if (existing !== undefined) {
+        yield* deps.files.discard(origin, frame)
         if (yield* reachedNow(existing.local_message_id, existing.local_correlation_id)) {
           store.queueOut(origin, `receipt:${frame.message_id}`, {
             k: "receipt",
@@ -64,14 +102,36 @@ export const makeInbound = (deps: InboundDeps) => {
       // A reply travels inside its ack (the origin's "out" item), never as a message of its own.
       if (frame.type === "notify" && frame.in_reply_to !== null) return
       const sender = yield* remotePeer(origin, frame.from_peer)
+      if (Option.isNone(sender)) {
+        return yield* refuse(
+          origin,
+          message,
+          `PeerNotFound: ${frame.from_name} of ${origin} is unknown on ${deps.machine}`
+        )
+      }
       const target = yield* localPeer(to_peer)
-      if (Option.isNone(sender) || Option.isNone(target)) return
+      if (Option.isNone(target)) {
+        return yield* refuse(origin, message, `PeerNotFound: no peer ${to_peer} on ${deps.machine}`)
+      }
+      let refs: ReadonlyArray<AttachmentRef> = []
+      if (frame.attachments.length > 0) {
+        const taken = yield* deps.files.take(origin, frame)
+        // Parts lost on the way: no receipt, so the sender sends it all again in its next session.
+        if (taken._tag === "incomplete") return
+        if (taken._tag === "refused") return yield* refuse(origin, message, taken.reason)
+        refs = taken.refs
+      }
       const at = Date.now()
-      db.now.transaction(() => {
-        const request = { from_peer: sender.value.peer_id, to_peer: target.value.peer_id, text: frame.text }
+      const request = {
+        from_peer: sender.value.peer_id,
+        to_peer: target.value.peer_id,
+        text: frame.text,
+        ...(refs.length === 0 ? {} : { attachments: refs.map((r) => r.id) })
+      }
+      const taken = db.now.transaction((): Either.Either<void, { readonly _tag: string; readonly message: string }> => {
         if (frame.type === "ask") {
           const accepted = router.askNow(sender.value, request, at, "relay")
-          if (Either.isLeft(accepted)) return
+          if (Either.isLeft(accepted)) return Either.left(accepted.left)
           store.insertInbound({
             origin,
             message_id: frame.message_id,
@@ -79,18 +139,22 @@ export const makeInbound = (deps: InboundDeps) => {
             origin_correlation_id: frame.correlation_id,
             local_correlation_id: accepted.right.correlation_id
           })
-        } else {
-          const accepted = router.notifyNow(sender.value, request, at, "relay")
-          if (Either.isLeft(accepted)) return
-          store.insertInbound({
-            origin,
-            message_id: frame.message_id,
-            local_message_id: accepted.right.id,
-            origin_correlation_id: null,
-            local_correlation_id: null
-          })
+          return Either.void
         }
+        const accepted = router.notifyNow(sender.value, request, at, "relay", frame.type)
+        if (Either.isLeft(accepted)) return Either.left(accepted.left)
+        store.insertInbound({
+          origin,
+          message_id: frame.message_id,
+          local_message_id: accepted.right.id,
+          origin_correlation_id: null,
+          local_correlation_id: null
+        })
+        return Either.void
       })
+      if (Either.isRight(taken)) return
+      yield* deps.attachments.remove(refs.map((r) => r.id))
+      yield* refuse(origin, message, `${taken.left._tag}: ${taken.left.message}`)
     })
 
   /** An item the other daemon owed this one; true once it is taken (or can never be). */
@@ -99,6 +163,13 @@ export const makeInbound = (deps: InboundDeps) => {
       if (item.k === "receipt") {
         const peer = yield* remotePeer(origin, item.to_peer)
         if (Option.isSome(peer)) yield* router.confirm(item.to_peer, item.message_id, "received", `reached ${origin}`)
+        return
+      }
+      if (item.k === "refused") {
+        const peer = yield* remotePeer(origin, item.to_peer)
+        if (Option.isSome(peer)) {
+          yield* router.fail(item.to_peer, item.message_id, `${origin} refused it: ${item.reason}`)
+        }
         return
       }
       const acker = yield* remotePeer(origin, item.from_peer)

@@ -54,6 +54,11 @@ export class MeshDialer {
     return this.ws?.readyState === WebSocket.OPEN
   }
 
+  /** Bytes handed to the switch socket that it has not sent yet. */
+  get backlog(): number {
+    return this.ws?.bufferedAmount ?? 0
+  }
+
   /** Sends a frame to a daemon of this user; false when the switch is not connected. */
   send(to: string, payload: Uint8Array): boolean {
     const ws = this.ws

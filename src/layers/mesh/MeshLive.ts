@@ -7,6 +7,7 @@ import type { MeshLink, MeshMessage } from "../../protocol/MeshWire.js"
 import { toHex } from "../../protocol/sealed/Bytes.js"
 import { newPairingSecret, pairingPsk } from "../../protocol/sealed/Pairing.js"
 import { Asks } from "../../services/Asks.js"
+import { Attachments } from "../../services/Attachments.js"
 import { Config } from "../../services/Config.js"
 import { Database } from "../../services/Database.js"
 import { Deliveries } from "../../services/Deliveries.js"
@@ -16,8 +17,10 @@ import { MessageRouter } from "../../services/MessageRouter.js"
 import { PeerRegistry } from "../../services/PeerRegistry.js"
 import { SealedIdentity } from "../../services/SealedIdentity.js"
 import { Transports } from "../../services/Transports.js"
+import { limitsOf } from "../AttachmentLimits.js"
 import { decodeConfigValues, readConfigDocument } from "../ConfigLive.js"
 import { defaultDaemonId, settingsOf } from "../TunnelClientLive.js"
+import { makeFilesIn } from "./FilesIn.js"
 import { makeInbound } from "./Inbound.js"
 import { Links } from "./Links.js"
 import { machineNameOf } from "./MachineName.js"
@@ -51,6 +54,7 @@ export const MeshLive = Layer.scoped(
     const router = yield* MessageRouter
     const deliveries = yield* Deliveries
     const asks = yield* Asks
+    const attachments = yield* Attachments
     const events = yield* EventLog
     const machine = machineNameOf(values)
     let settings = settingsOf(values)
@@ -69,8 +73,13 @@ export const MeshLive = Layer.scoped(
       (to, payload) => dialer?.send(to, payload) ?? false,
       {
         up: (remote) => run(outbound.up(remote)),
-        down: (remote) => run(Effect.zipRight(registry.remoteGone(remote, false), outbound.refresh(remote))),
-        message: (remote, message) => run(onMessage(remote, message))
+        down: (remote) => {
+          files.dropOrigin(remote)
+          run(Effect.zipRight(registry.remoteGone(remote, false), outbound.refresh(remote)))
+        },
+        // A file's parts are taken in the order they came, ahead of the message that refers to them.
+        message: (remote, message) =>
+          message.t === "part" ? files.part(remote, message) : run(onMessage(remote, message))
       }
     )
     const outbound = makeOutbound({
@@ -80,10 +89,30 @@ export const MeshLive = Layer.scoped(
       router,
       deliveries,
       machine,
+      attachments,
       pipeOf: (remote) => links.pipeOf(remote),
-      transaction: db.now.transaction
+      backlog: () => dialer?.backlog ?? 0,
+      transaction: db.now.transaction,
+      fork: run
     })
-    const inbound = makeInbound({ db, store, registry, router, deliveries, asks, machine })
+    const files = makeFilesIn({
+      attachments,
+      maxBytes: limitsOf(config).maxBytes,
+      fork: run,
+      taken: (remote, messageId) => store.inbound(remote, messageId) !== undefined
+    })
+    const inbound = makeInbound({
+      db,
+      store,
+      registry,
+      router,
+      deliveries,
+      asks,
+      machine,
+      attachments,
+      files,
+      owe: (remote) => run(outbound.sendOwed(remote))
+    })
 
     const forget = (remote: string) =>
       Effect.gen(function*() {
@@ -109,6 +138,8 @@ export const MeshLive = Layer.scoped(
         }
         case "done":
           return outbound.done(remote, message.id)
+        case "part":
+          return Effect.sync(() => files.part(remote, message))
         case "unlink":
           return forget(remote)
       }

@@ -2,10 +2,12 @@ import { Effect, Schema } from "effect"
 import type { DeliveryFrame, ServerFrame } from "../../protocol/AgentFrame.js"
 import type { MeshEvent } from "../../protocol/MeshEvent.js"
 import { MAX_REMOTE_PEERS, type OutboxItem, RemotePeer } from "../../protocol/MeshWire.js"
+import type { Attachments } from "../../services/Attachments.js"
 import type { Deliveries } from "../../services/Deliveries.js"
 import type { MessageRouter } from "../../services/MessageRouter.js"
 import type { PeerRegistry } from "../../services/PeerRegistry.js"
 import type { Transport, Transports } from "../../services/Transports.js"
+import { sendWithFiles } from "./FilesOut.js"
 import type { MeshStore } from "./MeshStore.js"
 import type { SealedPipe } from "./SealedPipe.js"
 
@@ -16,8 +18,12 @@ export interface OutboundDeps {
   readonly router: MessageRouter["Type"]
   readonly deliveries: Deliveries["Type"]
   readonly machine: string
+  readonly attachments: Attachments["Type"]
   readonly pipeOf: (machine: string) => SealedPipe | undefined
+  /** Bytes still waiting in the relay socket's send buffer: files are sent no faster than it drains. */
+  readonly backlog: () => number
   readonly transaction: <A>(body: () => A) => A
+  readonly fork: (effect: Effect.Effect<void>) => void
 }
 
 const isRemotePeer = Schema.is(RemotePeer)
@@ -37,6 +43,36 @@ export const makeOutbound = (deps: OutboundDeps) => {
   const attached = new Map<string, { readonly machine: string; readonly transport: Transport }>()
   const lastPeers = new Map<string, string>()
   const inFlight = new Map<string, Set<number>>()
+  /** The own peers each linked machine was last told of: a message from another is preceded by the list. */
+  const announced = new Map<string, ReadonlySet<string>>()
+  /** Messages whose files are on their way now, and in which session: a flush meanwhile does not start them again. */
+  const sending = new Map<string, SealedPipe>()
+
+  /** Sends `frame` (after its files, if it has any); false when the link is down. */
+  const deliver = (machine: string, peerId: string, frame: DeliveryFrame): boolean => {
+    const pipe = deps.pipeOf(machine)
+    if (pipe === undefined) return false
+    // A peer that joined a moment ago: the other side must know it before a message of its arrives.
+    // (The list is sent only if it changed: the dashboard and the CLI are never on it.)
+    if (announced.get(machine)?.has(frame.from_peer) !== true) Effect.runSync(sendPeers(machine, false))
+    if (frame.attachments.length === 0) {
+      return pipe.send({ t: "deliver", to_peer: peerId as RemotePeer["peer_id"], frame })
+    }
+    // An attempt in a session that has since broken is ending: this session starts its own.
+    if (sending.get(frame.message_id) === pipe) return true
+    sending.set(frame.message_id, pipe)
+    deps.fork(
+      sendWithFiles(pipe, deps.attachments, deps.backlog, peerId, frame).pipe(
+        Effect.asVoid,
+        // The file expired here before its message could leave: it can never be delivered.
+        Effect.catchTag("AttachmentNotFound", (e) => router.fail(peerId, frame.message_id, e.message)),
+        Effect.ensuring(Effect.sync(() => {
+          if (sending.get(frame.message_id) === pipe) sending.delete(frame.message_id)
+        }))
+      )
+    )
+    return true
+  }
 
   const transportFor = (machine: string, peerId: string): Transport => ({
     id: nextTransportId++,
@@ -47,7 +83,7 @@ export const makeOutbound = (deps: OutboundDeps) => {
         deliveries.markDeliveredNow(frame.message_id, peerId)
         return true
       }
-      return deps.pipeOf(machine)?.send({ t: "deliver", to_peer: peerId as RemotePeer["peer_id"], frame }) ?? false
+      return deliver(machine, peerId, frame)
     },
     close: () => Effect.void
   })
@@ -101,7 +137,10 @@ export const makeOutbound = (deps: OutboundDeps) => {
       const peers = yield* ownPeers
       const text = JSON.stringify(peers)
       if (!always && lastPeers.get(machine) === text) return
-      if (pipe.send({ t: "peers", machine: deps.machine, peers })) lastPeers.set(machine, text)
+      if (pipe.send({ t: "peers", machine: deps.machine, peers })) {
+        lastPeers.set(machine, text)
+        announced.set(machine, new Set(peers.map((p) => p.peer_id)))
+      }
     })
 
   const sendOwed = (machine: string) =>
@@ -176,5 +215,5 @@ export const makeOutbound = (deps: OutboundDeps) => {
     return undefined
   }
 
-  return { refresh, up, done, onEvent }
+  return { refresh, up, done, onEvent, sendOwed }
 }

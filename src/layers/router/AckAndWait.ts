@@ -5,7 +5,7 @@ import type { Peer } from "../../protocol/Peer.js"
 import { callerOf } from "../policy/Gate.js"
 import type { RouterContext } from "./RouterContext.js"
 
-/** Acking an ask (with its optional reply) and waiting for an ask to be acked. */
+/** Acking an ask (with its optional reply), failing one for good, and waiting for either. */
 export const makeAckAndWait = Effect.fnUntraced(function*(ctx: RouterContext) {
   const { asks, attachmentsStayHome, commit, deliveries, draft, events, gate, pushNow, registry, resolveRefs, viaOf } =
     ctx
@@ -73,11 +73,36 @@ export const makeAckAndWait = Effect.fnUntraced(function*(ctx: RouterContext) {
     return { correlation_id: question.correlation_id, state: "acked" as const, reply: { id: reply.id, delivery } }
   })
 
+  /**
+   * A queued message was refused for good where it was going: it fails (never retried), its
+   * ask closes with the reason, and whoever waits for that ask hears of it now.
+   */
+  const fail = Effect.fn("MessageRouter.fail")(function*(peerId: string, messageId: string, reason: string) {
+    const closed = yield* commit(Effect.sync(() => {
+      const message = deliveries.failNow(messageId, peerId)
+      if (message === undefined) return [undefined, []] as const
+      const ask = message.kind === "ask" && message.correlation_id !== null ? message.correlation_id : undefined
+      if (ask !== undefined) asks.failNow(ask, reason)
+      const event = events.appendNow({
+        type: "delivery",
+        circle: message.circle,
+        message_id: message.id,
+        correlation_id: message.correlation_id,
+        to_peer: message.to_peer,
+        to_name: message.to_name,
+        state: "refused",
+        detail: reason
+      }, Date.now())
+      return [ask, [event]] as const
+    }))
+    if (closed !== undefined) yield* PubSub.publish(acked, closed)
+  })
+
   const waitForAck = Effect.fn("MessageRouter.waitForAck")(function*(correlationId: string, timeoutMs: number) {
     return yield* Effect.scoped(Effect.gen(function*() {
       const subscription = yield* PubSub.subscribe(acked)
       const current = yield* asks.get(correlationId)
-      if (current.state === "acked" || timeoutMs <= 0) return current
+      if (current.state === "acked" || current.state === "failed" || timeoutMs <= 0) return current
       yield* Stream.fromQueue(subscription).pipe(
         Stream.filter((id) => id === correlationId),
         Stream.take(1),
@@ -90,5 +115,5 @@ export const makeAckAndWait = Effect.fnUntraced(function*(ctx: RouterContext) {
     }))
   })
 
-  return { ack, waitForAck }
+  return { ack, fail, waitForAck }
 })

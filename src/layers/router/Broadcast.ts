@@ -27,18 +27,7 @@ export const makeBroadcast = (ctx: RouterContext) => {
     const everyone = (yield* registry.list({ circle, localOnly: request.scope !== "mesh" })).filter((p) =>
       p.peer_id !== sender.peer_id && !readsEventLog(p)
     )
-    // Files stay on their machine: with attachments, peers of linked machines are skipped, and say so.
-    const faraway = withAttachments ? everyone.filter((p) => registry.isRemoteNow(p.peer_id)) : []
-    const { allowed: recipients, skipped: denied } = gate.recipientsNow(
-      caller,
-      everyone.filter((p) => !faraway.includes(p)),
-      withAttachments,
-      at
-    )
-    const elsewhere = faraway.map((p) => ({
-      name: `${p.display_name}@${p.machine}`,
-      reason: "attachments do not cross machines"
-    }))
+    const { allowed: recipients, skipped: denied } = gate.recipientsNow(caller, everyone, withAttachments, at)
     const broadcastId = ids.next("msg")
     const drafts = recipients.map((recipient) => draft("broadcast", sender, recipient, request.text, refs, at))
     const [skipped, accepted] = yield* commit(Effect.gen(function*() {
@@ -63,6 +52,6 @@ export const makeBroadcast = (ctx: RouterContext) => {
     )
     const delivered = accepted.filter((_, i) => handed[i]).map((m) => m.to_name)
     const queued = accepted.filter((_, i) => !handed[i]).map((m) => m.to_name)
-    return { id: broadcastId, delivered, queued, skipped: [...skipped, ...denied, ...elsewhere] }
+    return { id: broadcastId, delivered, queued, skipped: [...skipped, ...denied] }
   })
 }

@@ -87,7 +87,7 @@ export const makeRouterContext = Effect.gen(function*() {
     created_at: new Date(at).toISOString()
   })
 
-  /** Files stay on the machine they were uploaded to: a message to a linked machine carries text only. */
+  /** A reply travels to another machine inside its ack, as text: its files stay where they were uploaded. */
   const attachmentsStayHome = (
     recipient: { readonly peer_id: string; readonly display_name: string },
     attachmentIds: ReadonlyArray<string> | undefined
@@ -96,7 +96,7 @@ export const makeRouterContext = Effect.gen(function*() {
       ? Either.left(
         new Forbidden({
           message:
-            `${recipient.display_name} is on another machine: attachments do not cross machines; send the text alone`
+            `${recipient.display_name} is on another machine: a reply's attachments do not cross machines; ack with the text alone, or send the files in an ask or notify`
         })
       )
       : Either.void

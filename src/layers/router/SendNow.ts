@@ -11,7 +11,6 @@ import type { RouterContext } from "./RouterContext.js"
 export const makeSendNow = (ctx: RouterContext) => {
   const {
     asks,
-    attachmentsStayHome,
     checkSender,
     db,
     deliveries,
@@ -79,7 +78,6 @@ export const makeSendNow = (ctx: RouterContext) => {
       yield* checkSender(sender, request.from_peer)
       const target = yield* registry.resolveNow(request.to_peer, sender, request.circle, at)
       yield* gate.sendNow(callerOf(sender, via), "ask", target, (request.attachments?.length ?? 0) > 0, at)
-      yield* attachmentsStayHome(target, request.attachments)
       if (request.reply_to !== undefined) yield* asks.getNow(request.reply_to)
       const refs = yield* resolveRefs(request.attachments, at)
       const correlationId = ids.next("ask")
@@ -92,25 +90,39 @@ export const makeSendNow = (ctx: RouterContext) => {
       return { correlation_id: correlationId, delivery }
     })
 
-  const notifyNow = (sender: Peer, request: NotifyRequest, at: number, via: Via = "local") =>
+  /**
+   * A notify; as `broadcast`, one recipient's copy of a broadcast made on a linked machine, so
+   * this daemon's rules for broadcasts (not for notifies) decide whether it is taken.
+   */
+  const notifyNow = (
+    sender: Peer,
+    request: NotifyRequest,
+    at: number,
+    via: Via = "local",
+    kind: "notify" | "broadcast" = "notify"
+  ) =>
     Either.gen(function*() {
       yield* checkSender(sender, request.from_peer)
       const target = yield* registry.resolveNow(request.to_peer, sender, request.circle, at)
-      yield* gate.sendNow(callerOf(sender, via), "notify", target, (request.attachments?.length ?? 0) > 0, at)
-      yield* attachmentsStayHome(target, request.attachments)
+      yield* gate.sendNow(callerOf(sender, via), kind, target, (request.attachments?.length ?? 0) > 0, at)
       const refs = yield* resolveRefs(request.attachments, at)
-      const message = draft("notify", sender, target, request.text, refs, at)
-      yield* store(message, () => {}, {
-        type: "notify",
+      const message = draft(kind, sender, target, request.text, refs, at)
+      const common = {
         circle: message.circle,
         message_id: message.id,
         from_peer: message.from_peer,
         from_name: message.from_name,
-        to_peer: message.to_peer,
-        to_name: message.to_name,
         text: message.text,
         attachments: refs
-      }, at)
+      }
+      yield* store(
+        message,
+        () => {},
+        kind === "notify"
+          ? { type: "notify", ...common, to_peer: message.to_peer, to_name: message.to_name }
+          : { type: "broadcast", ...common, recipients: [message.to_name] },
+        at
+      )
       return { id: message.id, delivery: pushNow({ ...message, state: "queued" }, target) }
     })
 

@@ -40,14 +40,20 @@ export const asksText = (asks: ReadonlyArray<Ask>) =>
           a.to_name,
           a.state,
           oneLine(a.text, 120),
-          a.reply === null ? "-" : oneLine(a.reply, 200)
+          a.state === "failed"
+            ? `failed: ${oneLine(a.failure ?? "", 200)}`
+            : a.reply === null
+            ? "-"
+            : oneLine(a.reply, 200)
         ]
           .join("\t")
       )
     ].join("\n")
 
 export const askResultText = (a: Ask, waitedS: number) =>
-  a.state === "acked"
+  a.state === "failed"
+    ? `${a.correlation_id} failed, it can never reach ${a.to_name}: ${a.failure}`
+    : a.state === "acked"
     ? `${a.correlation_id} acked by ${a.to_name}${a.reply === null ? " (no reply text)" : `. Reply:\n${a.reply}`}`
     : `${a.correlation_id} still open (${a.state}) after ${waitedS}s; wait again or carry on, the reply arrives as a message`
 

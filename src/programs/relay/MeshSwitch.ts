@@ -3,6 +3,7 @@ import type { IncomingMessage } from "node:http"
 import type { Duplex } from "node:stream"
 import WebSocket, { type WebSocketServer } from "ws"
 import { decodeMeshFrame, encodeMeshFrame, type MeshNote } from "../../protocol/MeshRelayWire.js"
+import { TunnelClose } from "../../protocol/TunnelClose.js"
 import { admitDaemon } from "./DaemonUpgrade.js"
 import type { RelayContext } from "./RelayContext.js"
 
@@ -16,12 +17,15 @@ const MAX_BUFFERED = 8 * 1024 * 1024
  */
 export class MeshSwitch {
   private readonly users = new Map<string, Map<string, WebSocket>>()
+  /** The relay key each socket signed in with: revoking it closes the socket, as it does a tunnel. */
+  private readonly keys = new Map<WebSocket, string>()
 
   private note(ws: WebSocket, note: MeshNote) {
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(note))
   }
 
-  attach(userId: string, daemonId: string, ws: WebSocket) {
+  attach(userId: string, daemonId: string, ws: WebSocket, keyId: string) {
+    this.keys.set(ws, keyId)
     const daemons = this.users.get(userId) ?? new Map<string, WebSocket>()
     this.users.set(userId, daemons)
     daemons.get(daemonId)?.close(4009, "a newer connection of this daemon replaced this one")
@@ -39,11 +43,21 @@ export class MeshSwitch {
       target.send(encodeMeshFrame(daemonId, frame.payload))
     })
     ws.on("close", () => {
+      this.keys.delete(ws)
       if (daemons.get(daemonId) !== ws) return
       daemons.delete(daemonId)
       for (const other of daemons.values()) this.note(other, { left: daemonId })
       if (daemons.size === 0) this.users.delete(userId)
     })
+  }
+
+  active(): boolean {
+    return this.keys.size > 0
+  }
+
+  /** Closes every socket that signed in with the key (revoked or rotated). */
+  closeKey(keyId: string, reason: string) {
+    for (const [ws, key] of this.keys) if (key === keyId) ws.close(TunnelClose.revoked, reason)
   }
 
   closeAll() {
@@ -66,6 +80,6 @@ export const acceptMesh = async (
     req,
     socket,
     head,
-    (ws) => mesh.switch.attach(admitted.record.user_id, admitted.daemonId, ws)
+    (ws) => mesh.switch.attach(admitted.record.user_id, admitted.daemonId, ws, admitted.record.key_id)
   )
 }

@@ -61,6 +61,8 @@ export const makeRelayServer = (options: RelayOptions) =>
       switch: new MeshSwitch(),
       sockets: new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_MESH_FRAME })
     }
+    // A revoked key closes its /mesh sockets too, however the relay hears of it.
+    yield* Effect.flatMap(RelayRouter, (router) => router.holdKeys(mesh.switch))
     const handler = onRequest(ctx, yield* makeRelayRoutesHandler(ctx))
     const timeouts = {
       headersTimeout: options.headersTimeoutMs,

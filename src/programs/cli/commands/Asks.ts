@@ -4,7 +4,7 @@ import { asksText } from "../../mcp/Format.js"
 import { asCliPeer, ClientLayer, printJson, runCommand } from "../Client.js"
 import { fromOption, jsonOption } from "./Ask.js"
 
-const open = Options.boolean("open").pipe(Options.withDescription("only asks not yet acked"))
+const open = Options.boolean("open").pipe(Options.withDescription("only open asks (neither acked nor failed)"))
 const all = Options.boolean("all").pipe(Options.withDescription("every peer's asks, not only this cli identity's"))
 
 export const asksConfig = { all, from: fromOption, json: jsonOption, open }
