@@ -358,7 +358,10 @@ describe("relay store on PostgreSQL: starting together, picking the layer", () =
     async () => {
       const home = await tempHome()
       const url = Redacted.value((await Effect.runPromise(postgres.fresh)).databaseUrl!)
-      const created = cli(home, ["relay", "keys", "create", "--user", "alice", "--database-url", url])
+      // No key dir anywhere, not even a temporary one: with TMPDIR pointing nowhere, a command
+      // that made one would fail.
+      const noTmp = { TMPDIR: path.join(home, "no-such-tmp") }
+      const created = cli(home, ["relay", "keys", "create", "--user", "alice", "--database-url", url], noTmp)
       assert.strictEqual(created.code, 0, created.stderr)
       const key = created.stdout.trim()
       assert.match(key, /^rw_[A-Za-z0-9_-]{43}$/)
@@ -370,8 +373,9 @@ describe("relay store on PostgreSQL: starting together, picking the layer", () =
       assert.isFalse(fs.existsSync(path.join(home, "relay")))
       // The keys went to PostgreSQL, not to a SQLite file under the home.
       assert.deepStrictEqual(JSON.parse(cli(home, ["relay", "keys", "list", "--json"]).stdout).keys, [])
-      const revoked = cli(home, ["relay", "keys", "revoke", "alice", "--database-url", url])
+      const revoked = cli(home, ["relay", "keys", "revoke", "alice", "--database-url", url], noTmp)
       assert.strictEqual(revoked.code, 0, revoked.stderr)
+      assert.isFalse(fs.existsSync(noTmp.TMPDIR))
       assert.notStrictEqual(cli(home, ["relay", "keys", "revoke", "alice", "--database-url", url]).code, 0)
       const config = cli(home, ["config", "show", "--json"], { REPOWIRE_RELAY__DATABASE_URL: url })
       assert.strictEqual(config.code, 0, config.stderr)

@@ -46,6 +46,17 @@ export const loadSigner = (dir: string): AuditSigner => {
   }
 }
 
+/**
+ * For a writer that only appends (the CLI's key commands): no key is read or made, and nothing
+ * is signed. AuditLive never asks it to (its chains are never due a checkpoint), so a call is a bug.
+ */
+export const appendOnlySigner: AuditSigner = {
+  publicKey: "",
+  sign: () => {
+    throw new Error("this audit writer only appends: it has no key to sign checkpoints with")
+  }
+}
+
 /** Whether `checkpoint` was signed by the raw Ed25519 public key `publicKey` (base64url). */
 export const checkpointSigned = (publicKey: string, checkpoint: AuditCheckpoint): boolean => {
   try {

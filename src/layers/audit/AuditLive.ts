@@ -1,7 +1,7 @@
 import { Effect, Layer, Schedule } from "effect"
 import type { AuditEvent } from "../../protocol/Audit.js"
 import { Audit } from "../../services/Audit.js"
-import { loadSigner } from "./AuditKey.js"
+import { appendOnlySigner, loadSigner } from "./AuditKey.js"
 import { type CheckpointPolicy, makeAuditStore, type StampedEvent } from "./AuditStore.js"
 import { auditWorkerClient } from "./AuditWorkerClient.js"
 import type { AuditWriter } from "./AuditWriter.js"
@@ -21,11 +21,6 @@ export interface AuditOptions extends CheckpointPolicy {
   /** Records older than this are dropped behind a signed cut; undefined keeps everything. */
   readonly retainMs?: number | undefined
   /**
-   * Whether this process signs checkpoints (the relay does). The CLI's key commands only append:
-   * on an operator's machine beside a PostgreSQL store, its local key is not the relay's.
-   */
-  readonly signs: boolean
-  /**
    * Where the store is, for the audit worker's own connection: given, batches are canonicalised,
    * hashed and written on a worker thread, off the relay's event loop. Without it (the CLI, a
    * store in memory) they are written on this thread.
@@ -38,8 +33,7 @@ export const defaultAuditOptions: AuditOptions = {
   intervalMs: 60_000,
   flushMs: 100,
   maxBatch: 512,
-  maxQueued: 100_000,
-  signs: true
+  maxQueued: 100_000
 }
 
 /** Retention looks for old records at start and then this often. */
@@ -47,18 +41,20 @@ const RETAIN_EVERY_MS = 3600_000
 
 /**
  * The audit log in the relay's store (the SqlClient beside it: SQLite or PostgreSQL), signed
- * with `<keyDir>/audit-ed25519.pem`. A call site only pushes the event into an array; one
+ * with `<keyDir>/audit-ed25519.pem` (made on first use). Without a `keyDir` it only appends and
+ * never reads, makes or signs with a key: the CLI's key commands, which on an operator's machine
+ * beside a PostgreSQL store have no relay key (the relay signs their records on its next tick). A call site only pushes the event into an array; one
  * writer fiber, every `flushMs`, hands what is queued to the writer (the audit worker, or this
  * thread), which stamps, canonicalises, hashes and appends it in a transaction per batch and
  * signs each chain that grew once its checkpoint is due. Closing the layer writes what is
  * queued and checkpoints every chain.
  */
-export const AuditLive = (keyDir: string, options: Partial<AuditOptions> = {}) =>
+export const AuditLive = (keyDir: string | undefined, options: Partial<AuditOptions> = {}) =>
   Layer.scoped(
     Audit,
     Effect.gen(function*() {
-      const o = { ...defaultAuditOptions, ...options }
-      const signer = loadSigner(keyDir)
+      const o = { ...defaultAuditOptions, ...options, signs: keyDir !== undefined }
+      const signer = keyDir === undefined ? appendOnlySigner : loadSigner(keyDir)
       const policy = o.signs ? o : { ...o, every: Number.POSITIVE_INFINITY }
       const store = yield* makeAuditStore(signer, policy)
       const writer: AuditWriter = o.worker === undefined

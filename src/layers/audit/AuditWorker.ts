@@ -6,7 +6,7 @@
 import { Effect, ManagedRuntime, Redacted } from "effect"
 import { parentPort, workerData } from "node:worker_threads"
 import { relayStoreLayer } from "../RelayStore.js"
-import { loadSigner } from "./AuditKey.js"
+import { appendOnlySigner, loadSigner } from "./AuditKey.js"
 import { makeAuditStore, type StampedEvent } from "./AuditStore.js"
 import type { AuditWorkerInit, AuditWorkerReply, AuditWorkerRequest } from "./AuditWriter.js"
 import { sqliteAppender } from "./SqliteAppend.js"
@@ -23,7 +23,7 @@ const runtime = ManagedRuntime.make(relayStoreLayer({
 }))
 
 try {
-  const signer = loadSigner(init.keyDir)
+  const signer = init.keyDir === undefined ? appendOnlySigner : loadSigner(init.keyDir)
   const store = await runtime.runPromise(makeAuditStore(signer, { every: init.every, intervalMs: init.intervalMs }))
   // On SQLite the hot path, append, skips the SQL client: prepared statements on a connection of its own.
   const sqlite = init.databaseUrl === undefined ? sqliteAppender(init.sqliteFile, signer, init.every) : undefined

@@ -17,7 +17,8 @@ export interface AuditWriter {
 
 /** Where the audit worker opens its own connection to the relay's store. */
 export interface AuditWorkerInit {
-  readonly keyDir: string
+  /** Undefined: the worker only appends (see AuditLive). */
+  readonly keyDir: string | undefined
   /** PostgreSQL (a plain string: a Redacted does not cross postMessage); else `sqliteFile`. */
   readonly databaseUrl: string | undefined
   readonly sqliteFile: string

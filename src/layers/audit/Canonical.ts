@@ -17,6 +17,7 @@ export const canonicalize = (value: unknown): string => {
     case "object": {
       if (Array.isArray(value)) return `[${value.map(canonicalize).join(",")}]`
       const record = value as Record<string, unknown>
+      if (isFlatAndSorted(record)) return JSON.stringify(record)
       let out = "{"
       for (const key of Object.keys(record).sort()) {
         const v = record[key]
@@ -29,4 +30,25 @@ export const canonicalize = (value: unknown): string => {
     default:
       throw new TypeError(`canonical JSON has no ${typeof value}`)
   }
+}
+
+/**
+ * The fast path (the audit worker canonicalises every record's detail): a plain object whose
+ * keys are already in UTF-16 order and whose values are all strings, finite numbers, booleans or
+ * null prints, through JSON.stringify, exactly as the walk above would print it. The relay builds
+ * its `request` details in that order. Held to the walk by test/relay/audit/unit.test.ts.
+ */
+const isFlatAndSorted = (record: Record<string, unknown>): boolean => {
+  if (Object.getPrototypeOf(record) !== Object.prototype) return false
+  let previous: string | undefined
+  for (const key in record) {
+    if (previous !== undefined && !(previous < key)) return false
+    previous = key
+    const v = record[key]
+    if (v === null) continue
+    const type = typeof v
+    if (type === "string" || type === "boolean") continue
+    if (type !== "number" || !Number.isFinite(v)) return false
+  }
+  return true
 }

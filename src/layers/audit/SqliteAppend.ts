@@ -1,14 +1,22 @@
 import BetterSqlite from "better-sqlite3"
 import { GENESIS } from "../../protocol/Audit.js"
 import type { AuditSigner } from "./AuditKey.js"
-import type { HeadRow } from "./AuditRows.js"
+import type { HeadRow, RecordRow } from "./AuditRows.js"
 import type { StampedEvent } from "./AuditStore.js"
 import { chainsOf, linkBatch } from "./Batch.js"
 
+/** Rows per multi-row INSERT: 8 values each, far below SQLite's bound-parameter limit. */
+const ROWS = 32
+
+const valuesOf = (r: RecordRow, out: Array<unknown>) => {
+  out.push(r.chain, r.seq, r.at, r.kind, r.user_id, r.detail, r.prev_hash, r.hash)
+  return out
+}
+
 /**
  * The audit worker's append on SQLite: the same batch as AuditStore.append (same heads, links and
- * checkpoints: Batch.linkBatch), through prepared statements on its own connection, one row per
- * statement in one `BEGIN IMMEDIATE` transaction. Through @effect/sql each batch compiled a
+ * checkpoints: Batch.linkBatch), through prepared statements on its own connection (records 32
+ * rows to a statement) in one `BEGIN IMMEDIATE` transaction. Through @effect/sql each batch compiled a
  * multi-row INSERT of its own size; this costs a few µs a row. `synchronous = NORMAL` (WAL):
  * a commit does not wait for the disk, so a power cut of the machine can lose the last commits;
  * a crash of the relay process cannot.
@@ -23,10 +31,24 @@ export const sqliteAppender = (file: string, signer: AuditSigner, every: number)
   const readHead = db.prepare<[string], HeadRow>(
     "SELECT chain, seq, hash, checkpoint_seq, checkpoint_ms FROM audit_chains WHERE chain = ?"
   )
-  const putRecord = db.prepare(
-    `INSERT INTO audit_records (chain, seq, at, kind, user_id, detail, prev_hash, hash)
-      VALUES (@chain, @seq, @at, @kind, @user_id, @detail, @prev_hash, @hash)`
-  )
+  const insertRecords = (rows: number) =>
+    db.prepare<Array<unknown>>(
+      `INSERT INTO audit_records (chain, seq, at, kind, user_id, detail, prev_hash, hash)
+        VALUES ${Array.from({ length: rows }, () => "(?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`
+    )
+  // Records go in ROWS at a time (one statement, positional values), the rest one by one.
+  const putRecords = insertRecords(ROWS)
+  const putRecord = insertRecords(1)
+  const values: Array<unknown> = []
+  const put = (records: ReadonlyArray<RecordRow>) => {
+    let i = 0
+    for (; i + ROWS <= records.length; i += ROWS) {
+      values.length = 0
+      for (let j = i; j < i + ROWS; j++) valuesOf(records[j]!, values)
+      putRecords.run(values)
+    }
+    for (; i < records.length; i++) putRecord.run(valuesOf(records[i]!, (values.length = 0, values)))
+  }
   const putCheckpoint = db.prepare(
     `INSERT INTO audit_checkpoints (chain, seq, hash, at, cut, signature) VALUES (@chain, @seq, @hash, @at, @cut, @signature)
       ON CONFLICT (chain, seq, cut) DO UPDATE SET hash = excluded.hash, at = excluded.at, signature = excluded.signature`
@@ -43,7 +65,7 @@ export const sqliteAppender = (file: string, signer: AuditSigner, every: number)
       heads.set(chain, readHead.get(chain)!)
     }
     const { checkpoints, records } = linkBatch(events, heads, every, signer)
-    for (const r of records) putRecord.run(r)
+    put(records)
     for (const c of checkpoints) putCheckpoint.run(c)
     for (const h of heads.values()) putHead.run(h)
   })

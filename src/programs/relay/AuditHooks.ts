@@ -153,18 +153,21 @@ export const auditRequest = (
     const method = req.method ?? "GET"
     const path = tunnelPathname(req.url ?? "/") ?? null
     const status = res.headersSent ? res.statusCode : null
+    const { bytes_in, bytes_out } = bytes()
     emit(ctx, {
       kind: "request",
       user_id: session.user_id,
+      // Keys in sorted order: the audit worker's canonical JSON of it is then one JSON.stringify.
       detail: {
+        bytes_in,
+        bytes_out,
+        client,
+        completed: res.writableFinished,
         daemon_id: session.daemon_id,
+        duration_ms: Math.round(performance.now() - started),
         method,
         path,
-        status,
-        completed: res.writableFinished,
-        ...bytes(),
-        duration_ms: Math.round(performance.now() - started),
-        client
+        status
       }
     })
     if (status === 200 && path === PAIRING_FINISH.path && method === PAIRING_FINISH.method) {
@@ -179,19 +182,23 @@ export const auditUpgrade = (ctx: RelayContext, req: IncomingMessage, socket: Du
   const started = performance.now()
   const bytes = counters(req)
   const client = clientOf(ctx, req)
-  socket.once("close", () =>
+  socket.once("close", () => {
+    const { bytes_in, bytes_out } = bytes()
     emit(ctx, {
       kind: "request",
       user_id: session.user_id,
+      // In sorted order, as above.
       detail: {
+        bytes_in,
+        bytes_out,
+        client,
         daemon_id: session.daemon_id,
+        duration_ms: Math.round(performance.now() - started),
         method: "GET",
         path: tunnelPathname(req.url ?? "/") ?? null,
         status: 101,
-        upgrade: true,
-        ...bytes(),
-        duration_ms: Math.round(performance.now() - started),
-        client
+        upgrade: true
       }
-    }))
+    })
+  })
 }

@@ -7,7 +7,7 @@ import * as path from "node:path"
 import { loadSigner } from "../../../src/layers/audit/AuditKey.js"
 import { checkpointSigned } from "../../../src/layers/audit/AuditKey.js"
 import { canonicalize } from "../../../src/layers/audit/Canonical.js"
-import { canonicalBody, link, linkText, recordHash } from "../../../src/layers/audit/Chain.js"
+import { canonicalBody, hashText, link, linkText, recordHash } from "../../../src/layers/audit/Chain.js"
 import { verifyChain } from "../../../src/layers/audit/Verify.js"
 import { type AuditCheckpoint, type AuditRecord, GENESIS } from "../../../src/protocol/Audit.js"
 
@@ -75,6 +75,88 @@ describe("canonical JSON (RFC 8785)", () => {
   })
 })
 
+describe("canonical JSON: the flat, sorted fast path", () => {
+  // Strings that stress JSON's escaping and UTF-16 order: controls, quotes, U+2028, astral and lone surrogates.
+  const strings = [
+    "",
+    "a",
+    "A",
+    "_",
+    "~",
+    "\u0000",
+    "\u001f",
+    "\"",
+    "\\",
+    "/",
+    "\u2028",
+    "\u00e9",
+    "\u20ac",
+    "\ud83d\ude00",
+    "\ud800",
+    "\udfff",
+    "\ufb33",
+    "10",
+    "9"
+  ]
+  const numbers = [...APPENDIX_B.map(([hex]) => ieee754(hex)), 0, -0, 1, -1, 0.1, 1e21, 1e-7, 2 ** 53, 200]
+  const values = [...strings, ...numbers, true, false, null]
+  let seed = 7
+  const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n
+  const pick = <A>(xs: ReadonlyArray<A>) => xs[random(xs.length)]!
+  const shuffled = <A>(xs: ReadonlyArray<A>) => {
+    const out = [...xs]
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = random(i + 1)
+      ;[out[i], out[j]] = [out[j]!, out[i]!]
+    }
+    return out
+  }
+
+  it("prints a flat object whose keys are in order exactly as the general walk prints it in any other order", () => {
+    // The fast path only takes objects already in UTF-16 key order; a shuffled copy of the same
+    // object (unless the shuffle happens to be sorted too) goes through the general walk.
+    const keyParts = [...strings, "bytes_in", "bytes_out", "client", "status", "1", "01", "a1", "a\u0000"]
+    let compared = 0
+    for (let n = 0; n < 2000; n++) {
+      const keys = [...new Set(Array.from({ length: 1 + random(10) }, () => pick(keyParts) + pick(keyParts)))].sort()
+      const entries = keys.map((k) => [k, pick(values)] as const)
+      const sorted = Object.fromEntries(entries)
+      const other = Object.fromEntries(shuffled(entries))
+      assert.strictEqual(canonicalize(sorted), canonicalize(other), JSON.stringify(entries))
+      if (JSON.stringify(Object.keys(other)) !== JSON.stringify(Object.keys(sorted))) compared++
+    }
+    assert.isAbove(compared, 1000, "most pairs compare the fast path against the walk")
+  })
+
+  it("leaves to the walk what JSON.stringify would print differently", () => {
+    // Integer-like keys come first in an object whatever their order: "9" before "10".
+    assert.strictEqual(canonicalize({ 9: "a", 10: "b" }), `{"10":"b","9":"a"}`)
+    assert.strictEqual(canonicalize({ a: undefined, b: 1 }), `{"b":1}`)
+    assert.throws(() => canonicalize({ a: Number.NaN }))
+    assert.throws(() => canonicalize({ a: Number.POSITIVE_INFINITY }))
+    assert.strictEqual(canonicalize({ a: { c: 1, b: 2 } }), `{"a":{"b":2,"c":1}}`)
+    assert.strictEqual(canonicalize({ a: [2, 1] }), `{"a":[2,1]}`)
+    // Not a plain object: its own keys, not its toJSON.
+    assert.strictEqual(canonicalize(new Date(0)), "{}")
+  })
+
+  it("the relay's request details take the fast path: their keys are already in order", () => {
+    const detail = {
+      bytes_in: 312,
+      bytes_out: 187,
+      client: "127.0.0.1",
+      completed: true,
+      daemon_id: "laptop",
+      duration_ms: 3,
+      method: "GET",
+      path: "/health",
+      status: 200
+    }
+    assert.deepStrictEqual(Object.keys(detail), Object.keys(detail).sort())
+    assert.strictEqual(canonicalize(detail), JSON.stringify(detail))
+  })
+})
+
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "rw-audit-unit-"))
 
 /** A chain of `n` records and its signed checkpoints every `every` records (and at the end). */
@@ -121,6 +203,18 @@ describe("hash chain", () => {
     assert.strictEqual(recordHash(r.prev_hash, r), expected)
     assert.strictEqual(r.seq, 1)
     assert.strictEqual(r.prev_hash, GENESIS)
+  })
+
+  it("hashText is SHA-256 over prev_hash's bytes then the body's UTF-8, for any body length", () => {
+    const reference = (prev: string, body: string) =>
+      createHash("sha256").update(Buffer.from(prev, "hex")).update(body, "utf8").digest("hex")
+    const prev = "0123456789abcdef".repeat(4)
+    const bodies = ["", "{}", "\u00e9\u20ac\ud83d\ude00\ud800", "x".repeat(5000), "\u20ac".repeat(3000), "short again"]
+    for (const body of bodies) assert.strictEqual(hashText(prev, body), reference(prev, body), body.slice(0, 20))
+    // Whatever prev_hash holds (the verifier is handed stored text): the same bytes as Buffer.from(…, "hex").
+    for (const odd of ["", "ab", "zz", "AB".repeat(32), "ab".repeat(40)]) {
+      assert.strictEqual(hashText(odd, "{}"), reference(odd, "{}"), odd)
+    }
   })
 
   it("the writer's fast path hashes exactly what the verifier recomputes", () => {

@@ -1,8 +1,6 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Config, Console, Effect, Layer, Option, Redacted } from "effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 import { AuditLive } from "../../../layers/audit/AuditLive.js"
 import { RelayLiveOn } from "../../../layers/RelayLive.js"
 import { relayStoreLayer } from "../../../layers/RelayStore.js"
@@ -145,16 +143,6 @@ const serve = Command.make("serve", {
   })).pipe(Command.withDescription("Run the relay: HTTPS for browsers, WSS tunnels for daemons"))
 
 /**
- * A directory of this command's own, removed when it ends. AuditLive loads a signing key from
- * its directory even when it does not sign; `relay keys` never signs, and with a database URL
- * it runs on an operator's machine where the relay's key is not, so it must leave nothing there.
- */
-const throwawayKeyDir = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "rw-relay-keys-"))),
-  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-)
-
-/**
  * The key commands on the relay's store. On SQLite (the data dir) they append their audit
  * records beside the relay's; with a database URL everything goes to PostgreSQL, and no file
  * is made under the data dir (the audit key stays where each replica has it, its --data-dir).
@@ -166,9 +154,8 @@ const withKeys = <A, E>(
   const databaseUrl = Option.getOrUndefined(store.databaseUrl)
   const sqliteFile = relayDatabase(Option.getOrUndefined(store.dataDir))
   const relay = RelayLiveOn(relayStoreLayer({ databaseUrl, sqliteFile }))
-  const keyDir = databaseUrl === undefined ? Effect.map(sqliteFile, path.dirname) : throwawayKeyDir
-  const audit = Layer.unwrapScoped(Effect.map(keyDir, (dir) => AuditLive(dir, { signs: false })))
-  return f.pipe(Effect.provide(audit.pipe(Layer.provideMerge(relay))), Effect.scoped)
+  // No key dir: these commands never sign (the relay signs their records on its next tick).
+  return f.pipe(Effect.provide(AuditLive(undefined).pipe(Layer.provideMerge(relay))), Effect.scoped)
 }
 
 /** `key_revoked` for each key, under the user it belonged to. */
