@@ -61,6 +61,22 @@ export const PartMessage = Schema.Struct({
 export type PartMessage = typeof PartMessage.Type
 
 /**
+ * A file a reply carries over a link: sent as "part" messages under `replyFilesId` before the
+ * ack that names it. `id` is the acking daemon's own (it reads the file by it); the asker's
+ * daemon stores the parts under ids of its own.
+ */
+export const ReplyFile = Schema.Struct({
+  id: Schema.String.pipe(Schema.maxLength(64)),
+  name: Schema.String.pipe(Schema.maxLength(1000)),
+  size: Schema.Int.pipe(Schema.nonNegative()),
+  content_type: Schema.String.pipe(Schema.maxLength(255))
+})
+export type ReplyFile = typeof ReplyFile.Type
+
+/** The "message id" a reply's file parts travel under: the asker's correlation id, marked. */
+export const replyFilesId = (correlationId: string) => `reply:${correlationId}`
+
+/**
  * What the receiving daemon owes back, durably: a message reached its agent, an ask was
  * acked, or a message was refused there for good (an access rule, an unknown peer, a file
  * over its limits), so the sender fails it instead of keeping it queued.
@@ -77,10 +93,21 @@ export const OutboxItem = Schema.Union(
     k: Schema.Literal("ack"),
     correlation_id: Schema.String,
     from_peer: PeerId,
-    reply: Schema.NullOr(Schema.String)
+    reply: Schema.NullOr(Schema.String),
+    /** The reply's files (older items have none). */
+    attachments: Schema.optional(Schema.Array(ReplyFile).pipe(Schema.maxItems(16)))
   })
 )
 export type OutboxItem = typeof OutboxItem.Type
+export type AckOwed = Extract<OutboxItem, { k: "ack" }>
+
+/** An ack whose files cannot be taken: its reply says why, so the asker's agent is told rather than left waiting. */
+export const ackWithoutFiles = (item: AckOwed, why: string): AckOwed => ({
+  k: "ack",
+  correlation_id: item.correlation_id,
+  from_peer: item.from_peer,
+  reply: `${item.reply ?? ""}\n\n[the reply's files did not come: ${why}]`.trim()
+})
 
 export const OutMessage = Schema.Struct({ t: Schema.Literal("out"), id: Schema.Int, item: OutboxItem })
 /** An outbox item was taken (or can never be): the sender drops it. */

@@ -83,11 +83,32 @@ describe("one mesh across machines: attachments", () => {
               return got.body.state === "delivered" ? true : undefined
             })
 
-            // The relay carried none of it: not the name, not the bytes (raw or base64).
+            // The answer carries a file back: stored on the laptop, identical bytes, with the reply.
+            const answer = crypto.randomBytes(400 * 1024)
+            const answerId = await upload(server.url, api, "answer-wombat-5512.bin", answer)
+            const acked = await request(server.url, "POST", "/ack", {
+              headers: as(api),
+              body: { correlation_id: frame.correlation_id, message: "here is mine", attachments: [answerId] }
+            })
+            assert.strictEqual(acked.status, 200, acked.text)
+            const replied = await request(laptop.url, "POST", `/asks/${asked.body.correlation_id}/wait?timeout=15`, {
+              headers: as(front)
+            })
+            assert.strictEqual(replied.body.state, "acked", replied.text)
+            assert.strictEqual(replied.body.reply, "here is mine")
+            const [back] = replied.body.reply_attachments as Array<{ name: string; size: number; path: string }>
+            assert.strictEqual(back!.name, "answer-wombat-5512.bin")
+            assert.isTrue(back!.path.startsWith(laptop.home), "the reply's file is stored on the laptop")
+            assert.isTrue(Buffer.from(fs.readFileSync(back!.path)).equals(answer), "identical bytes back")
+
+            // The relay carried none of it: not the names, not the bytes (raw or base64), either way.
             const seen = hop.bytes()
             assert.strictEqual(seen.indexOf("quokka-3391"), -1)
             assert.strictEqual(seen.indexOf(content.subarray(1000, 1064)), -1)
             assert.strictEqual(seen.indexOf(content.subarray(3000, 3048).toString("base64")), -1)
+            assert.strictEqual(seen.indexOf("wombat-5512"), -1)
+            assert.strictEqual(seen.indexOf(answer.subarray(2000, 2064)), -1)
+            assert.strictEqual(seen.indexOf(answer.subarray(5000, 5048).toString("base64")), -1)
 
             // Over the server's limit: a clear failure on the laptop, nothing stored on the server.
             const before = storedFiles(server.home)
@@ -134,5 +155,52 @@ describe("one mesh across machines: attachments", () => {
         })
       }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))),
     90_000
+  )
+
+  it.live(
+    "a reply's file over the asker's limits is dropped there, and the ack still lands saying why",
+    () =>
+      Effect.gen(function*() {
+        const relay = yield* startRelay(cert, { tls: undefined })
+        const url = `http://127.0.0.1:${relay.port}`
+        const key = yield* mintKey("alice")
+        yield* Effect.promise(async () => {
+          const laptop = await meshDaemon(url, key, "laptop", undefined, { attachments: { max_bytes: 128 * 1024 } })
+          const server = await meshDaemon(url, key, "server")
+          try {
+            const front = await register(laptop.url, { name: "front", backend: "claude-code" })
+            const api = await register(server.url, { name: "api", backend: "codex" })
+            const socket = await agentSocket(server, api)
+            assert.strictEqual((await join(server, await pair(laptop))).status, 200)
+            await linked(laptop, "server")
+            await until(
+              "api online on the laptop",
+              async () => (await peersOf(laptop)).find((p) => p.peer_id === api.peer_id && p.status !== "offline")
+            )
+            const asked = await ask(laptop.url, front, "api@server", "send me the dump", [])
+            const frame = await until("the ask on the server", async () => socket.frames.find((f) => f.type === "ask"))
+            const before = storedFiles(laptop.home)
+            const dump = await upload(server.url, api, "dump.bin", crypto.randomBytes(200 * 1024))
+            const acked = await request(server.url, "POST", "/ack", {
+              headers: as(api),
+              body: { correlation_id: frame.correlation_id, message: "the dump", attachments: [dump] }
+            })
+            assert.strictEqual(acked.status, 200, acked.text)
+            const replied = await request(laptop.url, "POST", `/asks/${asked.body.correlation_id}/wait?timeout=15`, {
+              headers: as(front)
+            })
+            assert.strictEqual(replied.body.state, "acked", replied.text)
+            assert.include(replied.body.reply, "the dump")
+            assert.include(replied.body.reply, "PayloadTooLarge")
+            assert.deepStrictEqual(replied.body.reply_attachments, [])
+            assert.deepStrictEqual(storedFiles(laptop.home), before, "nothing of it stored on the laptop")
+            socket.close()
+          } finally {
+            await laptop.close()
+            await server.close()
+          }
+        })
+      }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))),
+    60_000
   )
 })

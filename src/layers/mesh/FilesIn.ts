@@ -1,5 +1,4 @@
 import { Cause, Deferred, Effect, Either, Exit, Option, Queue, Stream, Take } from "effect"
-import type { DeliveryFrame } from "../../protocol/AgentFrame.js"
 import type { AttachmentRef } from "../../protocol/Attachment.js"
 import type { PartMessage } from "../../protocol/MeshWire.js"
 import type { Attachments } from "../../services/Attachments.js"
@@ -18,6 +17,12 @@ interface Arriving {
   refused?: string | undefined
   /** Sent again though it was taken already: its parts are dropped as they come. */
   ignored?: boolean | undefined
+}
+
+/** What names the files: a message (its frame), or a reply's ack (its ReplyFile list under replyFilesId). */
+export interface FilesOf {
+  readonly message_id: string
+  readonly attachments: ReadonlyArray<{ readonly size: number }>
 }
 
 /** What `take` found: the files stored here, a reason to refuse the message, or parts missing. */
@@ -110,7 +115,7 @@ export const makeFilesIn = (deps: FilesInDeps) => {
   }
 
   /** The files of `frame` as stored here (removed again if any of them failed). */
-  const take = (origin: string, frame: DeliveryFrame): Effect.Effect<Taken> =>
+  const take = (origin: string, frame: FilesOf): Effect.Effect<Taken> =>
     Effect.gen(function*() {
       const key = keyOf(origin, frame.message_id)
       const entry = arriving.get(key)
@@ -142,7 +147,7 @@ export const makeFilesIn = (deps: FilesInDeps) => {
   }
 
   /** The message is refused before its files are taken: whatever of them was stored goes. */
-  const discard = (origin: string, frame: DeliveryFrame) =>
+  const discard = (origin: string, frame: FilesOf) =>
     Effect.flatMap(
       take(origin, frame),
       (taken) => taken._tag === "stored" ? deps.attachments.remove(taken.refs.map((r) => r.id)) : Effect.void

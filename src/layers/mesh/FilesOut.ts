@@ -17,21 +17,29 @@ const waitForRoom = (backlog: () => number) =>
     while (backlog() > MAX_BACKLOG) await new Promise((resolve) => setTimeout(resolve, BACKLOG_POLL_MS))
   })
 
+/** What a file part needs of a file: the sender's own id (to read it) and what the receiver is told. */
+export interface FileToSend {
+  readonly id: string
+  readonly name: string
+  readonly size: number
+  readonly content_type: string
+}
+
 /**
- * Sends a message's files over a link as bounded "part" messages, then the message itself.
- * Each file is read as it goes (never whole in memory); a part waits while the previous ones
- * are still on their way. A session that breaks part-way leaves the message queued here: the
- * next session sends it again from the start, and the receiver starts over.
+ * Sends files over a link as bounded "part" messages under `messageId` (the message that
+ * names them goes after). Each file is read as it goes (never whole in memory); a part waits
+ * while the previous ones are still on their way. A session that breaks part-way gives
+ * "broken": the next session sends them again from the start, and the receiver starts over.
  */
-export const sendWithFiles = (
+export const sendFiles = (
   pipe: SealedPipe,
   attachments: Attachments["Type"],
   backlog: () => number,
-  toPeer: string,
-  frame: DeliveryFrame
+  messageId: string,
+  files: ReadonlyArray<FileToSend>
 ): Effect.Effect<FilesSent, AttachmentNotFound> =>
   Effect.gen(function*() {
-    for (const [index, ref] of frame.attachments.entries()) {
+    for (const [index, ref] of files.entries()) {
       const opened = yield* attachments.open(ref.id)
       let held: Array<Uint8Array> = []
       let heldBytes = 0
@@ -40,7 +48,7 @@ export const sendWithFiles = (
         Effect.gen(function*() {
           const sent = pipe.send({
             t: "part",
-            message_id: frame.message_id,
+            message_id: messageId,
             index,
             size: ref.size,
             name: ref.name,
@@ -73,5 +81,21 @@ export const sendWithFiles = (
       if (!ok) return "broken"
       if (!(yield* part(take(heldBytes), true))) return "broken"
     }
-    return pipe.send({ t: "deliver", to_peer: toPeer as RemotePeer["peer_id"], frame }) ? "sent" : "broken"
+    return "sent"
   })
+
+/** A message's files (see `sendFiles`), then the message itself. */
+export const sendWithFiles = (
+  pipe: SealedPipe,
+  attachments: Attachments["Type"],
+  backlog: () => number,
+  toPeer: string,
+  frame: DeliveryFrame
+): Effect.Effect<FilesSent, AttachmentNotFound> =>
+  Effect.map(
+    sendFiles(pipe, attachments, backlog, frame.message_id, frame.attachments),
+    (sent): FilesSent =>
+      sent === "sent" && pipe.send({ t: "deliver", to_peer: toPeer as RemotePeer["peer_id"], frame })
+        ? "sent"
+        : "broken"
+  )

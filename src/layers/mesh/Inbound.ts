@@ -1,6 +1,6 @@
 import { Effect, Either, Option } from "effect"
 import type { AttachmentRef } from "../../protocol/Attachment.js"
-import type { MeshMessage, OutboxItem } from "../../protocol/MeshWire.js"
+import { ackWithoutFiles, type MeshMessage, type OutboxItem, replyFilesId } from "../../protocol/MeshWire.js"
 import type { Peer } from "../../protocol/Peer.js"
 import type { Asks } from "../../services/Asks.js"
 import type { Attachments } from "../../services/Attachments.js"
@@ -157,27 +157,48 @@ export const makeInbound = (deps: InboundDeps) => {
       yield* refuse(origin, message, `${taken.left._tag}: ${taken.left.message}`)
     })
 
-  /** An item the other daemon owed this one; true once it is taken (or can never be). */
-  const owed = (origin: string, item: OutboxItem) =>
+  /**
+   * An item the other daemon owed this one; true once it is taken (or can never be), false
+   * when a reply's files came incomplete (a broken session: the next one sends it all again).
+   */
+  const owed = (origin: string, item: OutboxItem): Effect.Effect<boolean> =>
     Effect.gen(function*() {
       if (item.k === "receipt") {
         const peer = yield* remotePeer(origin, item.to_peer)
         if (Option.isSome(peer)) yield* router.confirm(item.to_peer, item.message_id, "received", `reached ${origin}`)
-        return
+        return true
       }
       if (item.k === "refused") {
         const peer = yield* remotePeer(origin, item.to_peer)
         if (Option.isSome(peer)) {
           yield* router.fail(item.to_peer, item.message_id, `${origin} refused it: ${item.reason}`)
         }
-        return
+        return true
       }
+      const files = { message_id: replyFilesId(item.correlation_id), attachments: item.attachments ?? [] }
       const acker = yield* remotePeer(origin, item.from_peer)
-      if (Option.isNone(acker)) return
-      yield* router.ack(acker.value, {
-        correlation_id: item.correlation_id,
-        ...(item.reply === null ? {} : { message: item.reply })
-      }).pipe(Effect.provideService(Tunnelled, true), Effect.ignore)
+      const question = asks.getNow(item.correlation_id)
+      // Not an ask of ours, or acked already (this ack came again): whatever came of its files goes.
+      if (Option.isNone(acker) || Either.isLeft(question) || question.right.state === "acked") {
+        yield* deps.files.discard(origin, files)
+        return true
+      }
+      let ack = item
+      let attachments: ReadonlyArray<string> = []
+      if (files.attachments.length > 0) {
+        const taken = yield* deps.files.take(origin, files)
+        if (taken._tag === "incomplete") return false
+        if (taken._tag === "refused") ack = ackWithoutFiles(item, `${taken.reason} (on ${deps.machine})`)
+        else attachments = taken.refs.map((r) => r.id)
+      }
+      const acked = yield* router.ack(acker.value, {
+        correlation_id: ack.correlation_id,
+        ...(ack.reply === null ? {} : { message: ack.reply }),
+        ...(attachments.length === 0 ? {} : { attachments })
+      }).pipe(Effect.provideService(Tunnelled, true), Effect.either)
+      // Refused here (an access rule, say): the files it brought are not kept.
+      if (Either.isLeft(acked)) yield* deps.attachments.remove(attachments)
+      return true
     })
 
   return { deliver, owed }

@@ -131,9 +131,9 @@ export const MeshLive = Layer.scoped(
           return inbound.deliver(remote, message)
         case "out": {
           const pipe = links.pipeOf(remote)
-          return Effect.zipRight(
+          return Effect.flatMap(
             inbound.owed(remote, message.item),
-            Effect.sync(() => pipe?.send({ t: "done", id: message.id }))
+            (taken) => taken ? Effect.sync(() => pipe?.send({ t: "done", id: message.id })) : Effect.void
           )
         }
         case "done":

@@ -1,13 +1,20 @@
 import { Effect, Schema } from "effect"
 import type { DeliveryFrame, ServerFrame } from "../../protocol/AgentFrame.js"
 import type { MeshEvent } from "../../protocol/MeshEvent.js"
-import { MAX_REMOTE_PEERS, type OutboxItem, RemotePeer } from "../../protocol/MeshWire.js"
+import {
+  type AckOwed,
+  ackWithoutFiles,
+  MAX_REMOTE_PEERS,
+  type OutboxItem,
+  RemotePeer,
+  replyFilesId
+} from "../../protocol/MeshWire.js"
 import type { Attachments } from "../../services/Attachments.js"
 import type { Deliveries } from "../../services/Deliveries.js"
 import type { MessageRouter } from "../../services/MessageRouter.js"
 import type { PeerRegistry } from "../../services/PeerRegistry.js"
 import type { Transport, Transports } from "../../services/Transports.js"
-import { sendWithFiles } from "./FilesOut.js"
+import { sendFiles, sendWithFiles } from "./FilesOut.js"
 import type { MeshStore } from "./MeshStore.js"
 import type { SealedPipe } from "./SealedPipe.js"
 
@@ -151,7 +158,29 @@ export const makeOutbound = (deps: OutboundDeps) => {
       inFlight.set(machine, sent)
       for (const row of store.outbox(machine)) {
         if (sent.has(row.id)) continue
-        if (pipe.send({ t: "out", id: row.id, item: row.body as OutboxItem })) sent.add(row.id)
+        const item = row.body as OutboxItem
+        const files = item.k === "ack" ? item.attachments ?? [] : []
+        if (files.length === 0) {
+          if (pipe.send({ t: "out", id: row.id, item })) sent.add(row.id)
+          continue
+        }
+        // A reply's files go ahead of its ack; a broken session sends them all again in the next.
+        sent.add(row.id)
+        deps.fork(
+          sendFiles(pipe, deps.attachments, deps.backlog, replyFilesId((item as AckOwed).correlation_id), files).pipe(
+            Effect.map((outcome) => outcome === "sent" && pipe.send({ t: "out", id: row.id, item })),
+            // A file expired here before the ack could leave: the answer goes on, saying so.
+            Effect.catchTag("AttachmentNotFound", (e) =>
+              Effect.sync(() =>
+                pipe.send({
+                  t: "out",
+                  id: row.id,
+                  item: ackWithoutFiles(item as AckOwed, `${e.message} on ${deps.machine}`)
+                })
+              )),
+            Effect.asVoid
+          )
+        )
       }
     })
 
@@ -208,7 +237,10 @@ export const makeOutbound = (deps: OutboundDeps) => {
         k: "ack",
         correlation_id: row.origin_correlation_id,
         from_peer: event.from_peer as RemotePeer["peer_id"],
-        reply: event.reply
+        reply: event.reply,
+        ...(event.attachments.length === 0 ? {} : {
+          attachments: event.attachments.map(({ content_type, id, name, size }) => ({ id, name, size, content_type }))
+        })
       }, Date.now())
       return row.origin
     }

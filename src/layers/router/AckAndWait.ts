@@ -7,8 +7,7 @@ import type { RouterContext } from "./RouterContext.js"
 
 /** Acking an ask (with its optional reply), failing one for good, and waiting for either. */
 export const makeAckAndWait = Effect.fnUntraced(function*(ctx: RouterContext) {
-  const { asks, attachmentsStayHome, commit, deliveries, draft, events, gate, pushNow, registry, resolveRefs, viaOf } =
-    ctx
+  const { asks, commit, deliveries, draft, events, gate, pushNow, registry, resolveRefs, viaOf } = ctx
   const acked = yield* Effect.acquireRelease(PubSub.unbounded<string>(), PubSub.shutdown)
 
   const ack = Effect.fnUntraced(function*(sender: Peer, request: AckRequest) {
@@ -31,7 +30,6 @@ export const makeAckAndWait = Effect.fnUntraced(function*(ctx: RouterContext) {
         machine: ""
       }
     yield* gate.sendNow(callerOf(sender, yield* viaOf), "ack", askedBy, (request.attachments?.length ?? 0) > 0, at)
-    yield* attachmentsStayHome(askedBy, request.attachments)
     const refs = yield* resolveRefs(request.attachments, at)
     const replyText = request.message ?? null
     const reply = replyText === null && refs.length === 0

@@ -87,20 +87,6 @@ export const makeRouterContext = Effect.gen(function*() {
     created_at: new Date(at).toISOString()
   })
 
-  /** A reply travels to another machine inside its ack, as text: its files stay where they were uploaded. */
-  const attachmentsStayHome = (
-    recipient: { readonly peer_id: string; readonly display_name: string },
-    attachmentIds: ReadonlyArray<string> | undefined
-  ): Either.Either<void, Forbidden> =>
-    (attachmentIds?.length ?? 0) > 0 && registry.isRemoteNow(recipient.peer_id)
-      ? Either.left(
-        new Forbidden({
-          message:
-            `${recipient.display_name} is on another machine: a reply's attachments do not cross machines; ack with the text alone, or send the files in an ask or notify`
-        })
-      )
-      : Either.void
-
   const noRefs = Either.right<ReadonlyArray<AttachmentRef>>([])
   const resolveRefs = (attachmentIds: ReadonlyArray<string> | undefined, at: number) =>
     attachmentIds === undefined || attachmentIds.length === 0 ? noRefs : attachments.resolveNow(attachmentIds, at)
@@ -120,8 +106,7 @@ export const makeRouterContext = Effect.gen(function*() {
     askDeliveredNow,
     pushNow,
     draft,
-    resolveRefs,
-    attachmentsStayHome
+    resolveRefs
   }
 })
 
