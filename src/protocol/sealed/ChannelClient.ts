@@ -67,7 +67,9 @@ export class SealedChannel {
 
   /** Runs the handshake on an open socket; fails if the daemon's key is not `daemonKey`. */
   static async open(socket: ChannelSocket, staticKey: KeyPair, daemonKey: Uint8Array): Promise<SealedChannel> {
-    socket.binaryType = "arraybuffer"
+    // A browser's sockets give Blobs unless told otherwise; Node's `ws` gives Buffers (Uint8Arrays)
+    // already, and asking it for ArrayBuffers would copy every message.
+    if (socket.binaryType === "blob") socket.binaryType = "arraybuffer"
     const inbox: Array<Uint8Array> = []
     let wake: (() => void) | undefined
     let closedWith: { code: number; reason: string } | undefined
