@@ -213,10 +213,8 @@ export const MeshLive = Layer.scoped(
       if (!isMachineName(remote) || store.linkByMachine(remote) === undefined) {
         return yield* new NotFound({ message: `no linked machine named ${remote} (repowire mesh list shows them)` })
       }
-      const pipe = links.pipeOf(remote)
-      if (pipe !== undefined && pipe.send({ t: "unlink" })) {
-        yield* Effect.promise(() => pipe.flushed()).pipe(Effect.timeout("2 seconds"), Effect.ignore)
-      }
+      // Sealed and handed to the relay link at once: the session may end right after.
+      links.pipeOf(remote)?.send({ t: "unlink" })
       yield* forget(remote)
     })
 

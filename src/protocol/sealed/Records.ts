@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { concat } from "./Bytes.js"
-import { aesKey, decrypt, encrypt } from "./Primitives.js"
+import { aesKey, decrypt, type DecryptFailed, encrypt } from "./Primitives.js"
 import {
   RecordAltered,
   type RecordError,
@@ -40,6 +40,29 @@ const END = 0x02
 /** Counters stay exact JS integers; a stream this long must be replaced by a new one. */
 export const MAX_RECORDS = Number.MAX_SAFE_INTEGER - 1
 
+/**
+ * AES-256-GCM under one key, with the record's nonce (stream id, counter). WebCrypto's by
+ * default (browser and Node alike); a Node process may pass a synchronous one of node:crypto.
+ */
+export interface RecordCipher {
+  readonly encrypt: (n: bigint, ad: Uint8Array, plaintext: Uint8Array, prefix: number) => Effect.Effect<Uint8Array>
+  readonly decrypt: (
+    n: bigint,
+    ad: Uint8Array,
+    ciphertext: Uint8Array,
+    prefix: number
+  ) => Effect.Effect<Uint8Array, DecryptFailed>
+}
+
+export const webCryptoCipher = (key: CryptoKey): RecordCipher => ({
+  encrypt: (n, ad, plaintext, prefix) => encrypt(key, n, ad, plaintext, prefix),
+  decrypt: (n, ad, ciphertext, prefix) => decrypt(key, n, ad, ciphertext, prefix)
+})
+
+const isCipher = (key: CryptoKey | RecordCipher): key is RecordCipher =>
+  typeof (key as Partial<RecordCipher>).encrypt === "function"
+const cipherOf = (key: CryptoKey | RecordCipher) => isCipher(key) ? key : webCryptoCipher(key)
+
 const header = (type: number, counter: number, length: number) => {
   const bytes = new Uint8Array(HEADER)
   const view = new DataView(bytes.buffer)
@@ -53,14 +76,14 @@ const header = (type: number, counter: number, length: number) => {
 export class RecordSealer {
   private counter = 0
   private ended = false
-  private constructor(private readonly key: CryptoKey, readonly limit: number, private readonly stream: number) {}
+  private constructor(private readonly cipher: RecordCipher, readonly limit: number, private readonly stream: number) {}
 
   static readonly make = (key: Uint8Array, limit = MAX_RECORD_PLAINTEXT) =>
-    Effect.map(aesKey(key), (k) => new RecordSealer(k, limit, 0))
+    Effect.map(aesKey(key), (k) => new RecordSealer(webCryptoCipher(k), limit, 0))
 
   /** Stream `stream`'s sealer under a direction key shared by every stream of a session. */
-  static readonly under = (key: CryptoKey, stream: number, limit = MAX_RECORD_PLAINTEXT) =>
-    new RecordSealer(key, limit, stream)
+  static readonly under = (key: CryptoKey | RecordCipher, stream: number, limit = MAX_RECORD_PLAINTEXT) =>
+    new RecordSealer(cipherOf(key), limit, stream)
 
   private next(type: number, plaintext: Uint8Array): Effect.Effect<Uint8Array, StreamClosed> {
     if (this.ended) return Effect.fail(new StreamClosed({ message: "the stream already ended" }))
@@ -72,7 +95,7 @@ export class RecordSealer {
     if (type === END) this.ended = true
     const ad = header(type, counter, plaintext.length + TAG)
     return Effect.map(
-      encrypt(this.key, BigInt(counter), ad, plaintext, this.stream),
+      this.cipher.encrypt(BigInt(counter), ad, plaintext, this.stream),
       (ciphertext) => concat(ad, ciphertext)
     )
   }
@@ -112,14 +135,14 @@ export class RecordOpener {
   private ended = false
   private failed: RecordError | undefined
   private buffer: Uint8Array = new Uint8Array(0)
-  private constructor(private readonly key: CryptoKey, readonly limit: number, private readonly stream: number) {}
+  private constructor(private readonly cipher: RecordCipher, readonly limit: number, private readonly stream: number) {}
 
   static readonly make = (key: Uint8Array, limit = MAX_RECORD_PLAINTEXT) =>
-    Effect.map(aesKey(key), (k) => new RecordOpener(k, limit, 0))
+    Effect.map(aesKey(key), (k) => new RecordOpener(webCryptoCipher(k), limit, 0))
 
   /** Stream `stream`'s opener under a direction key shared by every stream of a session. */
-  static readonly under = (key: CryptoKey, stream: number, limit = MAX_RECORD_PLAINTEXT) =>
-    new RecordOpener(key, limit, stream)
+  static readonly under = (key: CryptoKey | RecordCipher, stream: number, limit = MAX_RECORD_PLAINTEXT) =>
+    new RecordOpener(cipherOf(key), limit, stream)
 
   get complete(): boolean {
     return this.ended
@@ -169,7 +192,7 @@ export class RecordOpener {
     if (counter < expected) return this.stop(new RecordReplayed({ expected: this.expected, got: Number(counter) }))
     if (counter > expected) return this.stop(new RecordReordered({ expected: this.expected, got: Number(counter) }))
     if (type !== DATA && type !== END) return this.stop(new RecordAltered({ message: "unknown sealed record type" }))
-    return decrypt(this.key, counter, record.subarray(0, HEADER), record.subarray(HEADER), this.stream).pipe(
+    return this.cipher.decrypt(counter, record.subarray(0, HEADER), record.subarray(HEADER), this.stream).pipe(
       Effect.catchAll(() => this.stop(new RecordAltered({ message: "a sealed record did not authenticate" }))),
       Effect.flatMap((data): Effect.Effect<Opened, RecordError> => {
         this.expected++

@@ -2,15 +2,16 @@ import { Effect } from "effect"
 import { concat, utf8 } from "./Bytes.js"
 import type { HandshakeResult } from "./Handshake.js"
 import { aesKey, hmac } from "./Primitives.js"
-import { RecordOpener, RecordSealer } from "./Records.js"
+import { type RecordCipher, RecordOpener, RecordSealer } from "./Records.js"
 import { StreamClosed } from "./SealedErrors.js"
 
 const DIRECTION_LABEL = utf8("repowire/sealed/direction/v2")
 const MAX_STREAM_ID = 0xffff_ffff
 
 /** HKDF-Expand (RFC 5869) of one block: a transport key (uniformly random, from Noise's Split) as the PRK. */
+const directionKeyBytes = (transportKey: Uint8Array) => hmac(transportKey, concat(DIRECTION_LABEL, Uint8Array.of(1)))
 const directionKey = (transportKey: Uint8Array): Promise<CryptoKey> =>
-  Effect.runPromise(Effect.flatMap(hmac(transportKey, concat(DIRECTION_LABEL, Uint8Array.of(1))), aesKey))
+  Effect.runPromise(Effect.flatMap(directionKeyBytes(transportKey), aesKey))
 
 /**
  * A session after its handshake. The tunnel carries many streams at once (one per request,
@@ -39,15 +40,19 @@ export class SealedSession {
     return new SealedSession(result.remoteStatic, result.handshakeHash, send.rawKey, receive.rawKey)
   }
 
-  private keyFor(stream: number, direction: "send" | "receive"): Effect.Effect<CryptoKey, StreamClosed> {
+  private claim(stream: number, direction: "send" | "receive"): StreamClosed | undefined {
     const used = direction === "send" ? this.sent : this.received
     if (!Number.isSafeInteger(stream) || stream < 0 || stream > MAX_STREAM_ID) {
-      return Effect.fail(new StreamClosed({ message: `stream id ${stream} is not a 32-bit unsigned integer` }))
+      return new StreamClosed({ message: `stream id ${stream} is not a 32-bit unsigned integer` })
     }
-    if (used.has(stream)) {
-      return Effect.fail(new StreamClosed({ message: `stream ${stream} was already used in this direction` }))
-    }
+    if (used.has(stream)) return new StreamClosed({ message: `stream ${stream} was already used in this direction` })
     used.add(stream)
+    return undefined
+  }
+
+  private keyFor(stream: number, direction: "send" | "receive"): Effect.Effect<CryptoKey, StreamClosed> {
+    const refused = this.claim(stream, direction)
+    if (refused !== undefined) return Effect.fail(refused)
     const key = this.keys[direction] ??= directionKey(direction === "send" ? this.sendKey : this.receiveKey)
     return Effect.promise(() => key)
   }
@@ -55,6 +60,25 @@ export class SealedSession {
   /** The sealer of this party's records on `stream`; each stream id once. */
   outgoing(stream: number): Effect.Effect<RecordSealer, StreamClosed> {
     return Effect.map(this.keyFor(stream, "send"), (key) => RecordSealer.under(key, stream))
+  }
+
+  /**
+   * Both halves of `stream` under ciphers that `cipherOf` makes from the direction keys' bytes
+   * (a synchronous node:crypto one in the daemon); the same records as `outgoing`/`incoming`.
+   */
+  streamWith(
+    stream: number,
+    cipherOf: (directionKey: Uint8Array) => RecordCipher
+  ): Effect.Effect<{ readonly sealer: RecordSealer; readonly opener: RecordOpener }, StreamClosed> {
+    const refused = this.claim(stream, "send") ?? this.claim(stream, "receive")
+    if (refused !== undefined) return Effect.fail(refused)
+    return Effect.map(
+      Effect.all([directionKeyBytes(this.sendKey), directionKeyBytes(this.receiveKey)]),
+      ([send, receive]) => ({
+        sealer: RecordSealer.under(cipherOf(send), stream),
+        opener: RecordOpener.under(cipherOf(receive), stream)
+      })
+    )
   }
 
   /** The opener of the peer's records on `stream`; each stream id once. */
