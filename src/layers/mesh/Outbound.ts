@@ -131,13 +131,13 @@ export const makeOutbound = (deps: OutboundDeps) => {
     })
 
   /** A local event that linked daemons must hear of: a peer change, or a receipt or ack owed. */
-  const onEvent = (event: MeshEvent, links: ReadonlyArray<string>) =>
+  const onEvent = (event: MeshEvent, links: () => ReadonlyArray<string>) =>
     Effect.gen(function*() {
       if (
         event.type === "peer_joined" || event.type === "peer_left" || event.type === "peer_status" ||
         event.type === "peer_updated"
       ) {
-        for (const machine of links) yield* sendPeers(machine, false)
+        for (const machine of links()) yield* sendPeers(machine, false)
         return
       }
       if (event.type !== "delivery" && event.type !== "ack") return
