@@ -157,7 +157,9 @@ export const MeshLive = Layer.scoped(
       yield* Stream.runForEach(
         stream,
         (event) =>
-          outbound.onEvent(event, () => store.links().map((l) => l.machine)).pipe(Effect.catchAllCause(Effect.logWarning))
+          outbound.onEvent(event, () => store.links().map((l) => l.machine)).pipe(
+            Effect.catchAllCause(Effect.logWarning)
+          )
       )
     })))
     yield* Effect.addFinalizer(() => Fiber.interrupt(follower))
