@@ -142,36 +142,40 @@ export const makeOutbound = (deps: OutboundDeps) => {
       }
       if (event.type !== "delivery" && event.type !== "ack") return
       // The cursor moves only with what is owed: a restart re-reads the rest, and each item is keyed once.
-      const owedTo = deps.transaction(() => {
-        const machine = owedFor(event)
-        if (machine !== undefined) store.setCursor(event.id)
-        return machine
+      // Most events owe nothing (local messages): they cost a read, and no write of any kind.
+      const owed = owedFor(event)
+      if (owed === undefined) return
+      deps.transaction(() => {
+        store.queueOut(owed.origin, owed.key, owed.item, Date.now())
+        store.setCursor(event.id)
       })
-      if (owedTo !== undefined) yield* sendOwed(owedTo)
+      yield* sendOwed(owed.origin)
     })
 
-  /** Records what `event` makes this daemon owe a linked one (with the cursor, in one step); whom. */
-  const owedFor = (event: MeshEvent): string | undefined => {
+  /** What `event` makes this daemon owe a linked one: to whom, under which key. */
+  const owedFor = (event: MeshEvent): { origin: string; key: string; item: OutboxItem } | undefined => {
     if (event.type === "delivery" && event.state === "delivered") {
       const row = store.inboundOf(event.message_id, event.correlation_id)
       if (row === undefined) return undefined
-      store.queueOut(row.origin, `receipt:${row.message_id}`, {
-        k: "receipt",
-        message_id: row.message_id,
-        to_peer: event.to_peer as RemotePeer["peer_id"]
-      }, Date.now())
-      return row.origin
+      return {
+        origin: row.origin,
+        key: `receipt:${row.message_id}`,
+        item: { k: "receipt", message_id: row.message_id, to_peer: event.to_peer as RemotePeer["peer_id"] }
+      }
     }
     if (event.type === "ack") {
       const row = store.inboundOf(null, event.correlation_id)
       if (row === undefined || row.origin_correlation_id === null) return undefined
-      store.queueOut(row.origin, `ack:${row.origin_correlation_id}`, {
-        k: "ack",
-        correlation_id: row.origin_correlation_id,
-        from_peer: event.from_peer as RemotePeer["peer_id"],
-        reply: event.reply
-      }, Date.now())
-      return row.origin
+      return {
+        origin: row.origin,
+        key: `ack:${row.origin_correlation_id}`,
+        item: {
+          k: "ack",
+          correlation_id: row.origin_correlation_id,
+          from_peer: event.from_peer as RemotePeer["peer_id"],
+          reply: event.reply
+        }
+      }
     }
     return undefined
   }
