@@ -7,7 +7,7 @@ import { HOP_HEADER, HOP_PREFIX, signHop, verifyHop } from "../../layers/tunnel/
 import { rawError } from "../../layers/tunnel/relay/TunnelStreams.js"
 import type { ClusterSignal } from "../../protocol/ClusterSignal.js"
 import { Unauthorized } from "../../protocol/Errors.js"
-import { decodeMeshFrame, encodeMeshFrame, MESH_PATH } from "../../protocol/MeshRelayWire.js"
+import { decodeMeshFrame, encodeMeshFrame, MAX_MESH_FRAME, MESH_PATH } from "../../protocol/MeshRelayWire.js"
 import type { ReplicaDirectory } from "../../services/TunnelDirectory.js"
 import type { MeshElsewhere, MeshSwitch } from "./MeshSwitch.js"
 
@@ -30,6 +30,10 @@ const decodeHopFrame = (data: Uint8Array) => {
 }
 
 const PING_MS = 5_000
+/** As the switch does for a daemon's socket: past this unsent to another replica, frames are refused. */
+const MAX_BUFFERED = 8 * 1024 * 1024
+/** A daemon's largest frame, and the three ids (at most 255 bytes each, with their lengths) around it. */
+export const MAX_HOP_FRAME = MAX_MESH_FRAME + 3 * 256
 
 const isIdTriple = (value: unknown): value is [string, string, string] =>
   Array.isArray(value) && value.length === 3 && value.every((s) => typeof s === "string")
@@ -47,7 +51,8 @@ class ReplicaLink {
     private readonly refused: (userId: string, from: string, to: string) => void,
     onClose: () => void
   ) {
-    this.ws = new WebSocket(url, { headers: { [HOP_HEADER]: hop }, perMessageDeflate: false })
+    // Only `unreachable` notes come back on it.
+    this.ws = new WebSocket(url, { headers: { [HOP_HEADER]: hop }, perMessageDeflate: false, maxPayload: 64 * 1024 })
     let alive = true
     this.ws.on("open", () => {
       for (const frame of this.pending) this.ws.send(frame.bytes)
@@ -80,7 +85,7 @@ class ReplicaLink {
 
   send(userId: string, from: string, to: string, payload: Uint8Array) {
     const bytes = encodeHopFrame(userId, from, to, payload)
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(bytes)
+    if (this.ws.readyState === WebSocket.OPEN && this.ws.bufferedAmount <= MAX_BUFFERED) this.ws.send(bytes)
     else if (this.ws.readyState === WebSocket.CONNECTING) this.pending.push({ userId, from, to, bytes })
     else this.refused(userId, from, to)
   }
@@ -95,6 +100,8 @@ class ReplicaLink {
  */
 export class MeshReplicas implements MeshElsewhere {
   private readonly links = new Map<string, ReplicaLink>()
+  /** The other replicas' connections to this one. */
+  private readonly accepted = new Set<WebSocket>()
   /** Each sender's forwards, in order: a directory lookup must not let a later frame overtake. */
   private readonly tails = new Map<string, Promise<void>>()
 
@@ -147,6 +154,8 @@ export class MeshReplicas implements MeshElsewhere {
     }
     trusted()
     sockets.handleUpgrade(req, socket, head, (ws) => {
+      this.accepted.add(ws)
+      ws.on("close", () => this.accepted.delete(ws))
       ws.on("message", (data: Buffer, isBinary) => {
         const frame = isBinary ? decodeHopFrame(data) : undefined
         if (frame === undefined) return
@@ -161,6 +170,8 @@ export class MeshReplicas implements MeshElsewhere {
   closeAll() {
     for (const link of this.links.values()) link.ws.terminate()
     this.links.clear()
+    for (const ws of this.accepted) ws.terminate()
+    this.accepted.clear()
   }
 
   private refused(userId: string, from: string, to: string) {

@@ -19,7 +19,7 @@ import { RelayRouter } from "../../services/RelayRouter.js"
 import { acceptTunnel, headOf, proxyHttp, proxyUpgrade } from "./BrowserProxy.js"
 import { tooManyConnections } from "./ClientGate.js"
 import { isHopPath, serveHop, serveHopUpgrade } from "./ClusterHop.js"
-import { MESH_HOP_PATH, MeshReplicas } from "./MeshReplicas.js"
+import { MAX_HOP_FRAME, MESH_HOP_PATH, MeshReplicas } from "./MeshReplicas.js"
 import { acceptMesh, MeshSwitch } from "./MeshSwitch.js"
 import { RelayContext, type RelayOptions, type RelayServices } from "./RelayContext.js"
 import { isRelayRoute, makeRelayRoutesHandler } from "./RelayRoutes.js"
@@ -90,7 +90,8 @@ export const makeRelayServer = (options: RelayOptions) =>
     const browserWss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_PAYLOAD })
     const mesh = {
       switch: new MeshSwitch(),
-      sockets: new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_MESH_FRAME })
+      sockets: new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_MESH_FRAME }),
+      hops: new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_HOP_FRAME })
     }
     const replicas = yield* meshReplicas(ctx, mesh.switch)
     const handler = onRequest(ctx, yield* makeRelayRoutesHandler(ctx))
@@ -123,7 +124,7 @@ export const makeRelayServer = (options: RelayOptions) =>
         : path === MESH_PATH
         ? acceptMesh(ctx, mesh, req, socket, head)
         : path === MESH_HOP_PATH
-        ? acceptMeshHop(ctx, replicas, mesh.sockets, req, socket, head)
+        ? acceptMeshHop(ctx, replicas, mesh.hops, req, socket, head)
         : isHopPath(path ?? "/")
         ? serveHopUpgrade(ctx, req, socket, head)
         : proxyUpgrade(ctx, req, socket, head)
