@@ -5,7 +5,7 @@ import { ApiKeysLive } from "./ApiKeysLive.js"
 import { type DaemonRetention, type KeepaliveOptions, RelayRouterLive } from "./RelayRouterLive.js"
 import { RelaySessionsLive } from "./RelaySessionsLive.js"
 import { RelayStoreLive } from "./RelayStoreLive.js"
-import { TunnelDirectoryLive } from "./TunnelDirectoryLive.js"
+import { MeshDirectoryLive, TunnelDirectoryLive } from "./TunnelDirectoryLive.js"
 
 /** Every relay service on one SQLite file (`:memory:` for tests). */
 export const RelayLive = (filename: string, keepalive?: KeepaliveOptions, retention?: DaemonRetention) =>
@@ -18,8 +18,9 @@ const clusterSignals = Layer.unwrapEffect(
 
 /**
  * Every relay service on a given store (SQLite or PostgreSQL: see relayStoreLayer). A replica
- * among several also names itself, so its tunnels go into the shared tunnel directory, and
- * hears the other replicas' revocations and claims through the store's signals.
+ * among several also names itself, so its tunnels go into the shared tunnel directory (and its
+ * daemons' mesh sockets into the mesh directory), and hears the other replicas' revocations and
+ * claims through the store's signals.
  */
 export const RelayLiveOn = <E>(
   store: Layer.Layer<SqlClient.SqlClient, E>,
@@ -30,6 +31,8 @@ export const RelayLiveOn = <E>(
   const services = Layer.mergeAll(ApiKeysLive, RelaySessionsLive, RelayRouterLive(keepalive, retention))
   const placed = replica === undefined
     ? services
-    : services.pipe(Layer.provide(TunnelDirectoryLive(replica).pipe(Layer.provideMerge(clusterSignals))))
+    : Layer.merge(services, MeshDirectoryLive(replica)).pipe(
+      Layer.provideMerge(TunnelDirectoryLive(replica).pipe(Layer.provideMerge(clusterSignals)))
+    )
   return placed.pipe(Layer.provideMerge(store))
 }

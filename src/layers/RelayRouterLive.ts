@@ -107,6 +107,7 @@ export const RelayRouterLive = (
 
       const onSignal = (signal: ClusterSignal) => {
         if (signal._tag === "KeyRevoked") return void Runtime.runFork(runtime)(closeKey(signal.key_id, "key revoked"))
+        if (signal._tag !== "TunnelMoved") return
         const self = Option.map(directory, (d) => d.self.replicaId)
         if (signal.replica_id === null || Option.contains(self, signal.replica_id)) return
         if (byUser.get(signal.user_id)?.has(signal.daemon_id) !== true) return

@@ -125,7 +125,39 @@ export const relayMigrations = Migrator.fromRecord({
             FOR EACH ROW EXECUTE FUNCTION repowire_tunnel_moved()`)
         ], { discard: true }),
       orElse: () => Effect.void
-    }))
+    })),
+  // Which replica holds which daemon's /mesh socket (MeshDirectoryLive), as the tunnel directory
+  // does for tunnels; on PostgreSQL every replica hears at once when one comes or goes.
+  "0007_mesh_directory": Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.all([
+      sql`CREATE TABLE mesh_directory (
+        user_id TEXT NOT NULL,
+        daemon_id TEXT NOT NULL,
+        replica_id TEXT NOT NULL,
+        internal_url TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        PRIMARY KEY (user_id, daemon_id)
+      )`,
+      sql`CREATE INDEX mesh_directory_replica ON mesh_directory(replica_id)`,
+      sql.onDialectOrElse({
+        pg: () =>
+          Effect.all([
+            sql.unsafe(`CREATE FUNCTION repowire_mesh_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+              DECLARE row mesh_directory;
+              BEGIN
+                IF TG_OP = 'DELETE' THEN row := OLD; ELSE row := NEW; END IF;
+                PERFORM pg_notify('${CLUSTER_CHANNEL}', json_build_object('_tag', 'MeshMoved',
+                  'user_id', row.user_id, 'daemon_id', row.daemon_id,
+                  'replica_id', CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE row.replica_id END)::text);
+                RETURN NULL;
+              END $$`),
+            sql.unsafe(`CREATE TRIGGER mesh_directory_moved
+              AFTER INSERT OR DELETE OR UPDATE OF replica_id ON mesh_directory
+              FOR EACH ROW EXECUTE FUNCTION repowire_mesh_moved()`)
+          ], { discard: true }),
+        orElse: () => Effect.void
+      })
+    ], { discard: true }))
 })
 
 /** The relay's SQLite file (users, key digests, sessions, daemons seen), migrated on open. */

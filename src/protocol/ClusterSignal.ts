@@ -16,7 +16,14 @@ export const TunnelMoved = Schema.TaggedStruct("TunnelMoved", {
   replica_id: Schema.NullOr(Schema.String)
 })
 
-export const ClusterSignal = Schema.Union(KeyRevoked, TunnelMoved)
+/** A daemon's mesh socket (MeshDirectory) was claimed by `replica_id`, or released (null). */
+export const MeshMoved = Schema.TaggedStruct("MeshMoved", {
+  user_id: Schema.String,
+  daemon_id: Schema.String,
+  replica_id: Schema.NullOr(Schema.String)
+})
+
+export const ClusterSignal = Schema.Union(KeyRevoked, TunnelMoved, MeshMoved)
 export type ClusterSignal = typeof ClusterSignal.Type
 
 export const ClusterSignalJson = Schema.parseJson(ClusterSignal)

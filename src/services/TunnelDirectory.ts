@@ -7,10 +7,10 @@ export interface TunnelHolder {
 }
 
 /**
- * Which replica holds which (user, daemon id) tunnel, shared through the relay's store. The
+ * Which replica holds which (user, daemon id) connection, shared through the relay's store. The
  * holder's rows carry a lease it renews; a replica that dies stops renewing and its rows lapse.
  */
-export class TunnelDirectory extends Context.Tag("repowire/TunnelDirectory")<TunnelDirectory, {
+export interface ReplicaDirectory {
   /** This replica. */
   readonly self: TunnelHolder
   /** This replica now holds the tunnel (a newer claim replaces any other replica's). */
@@ -31,4 +31,7 @@ export class TunnelDirectory extends Context.Tag("repowire/TunnelDirectory")<Tun
   readonly mine: Effect.Effect<ReadonlyArray<{ readonly userId: string; readonly daemonId: string }>>
   /** The user's daemon ids some replica holds a live lease on. */
   readonly held: (userId: string) => Effect.Effect<ReadonlyArray<string>>
-}>() {}
+}
+
+/** The directory of daemons' tunnels. */
+export class TunnelDirectory extends Context.Tag("repowire/TunnelDirectory")<TunnelDirectory, ReplicaDirectory>() {}

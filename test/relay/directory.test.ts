@@ -1,9 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { RelayLiveOn } from "../../src/layers/RelayLive.js"
 import { type Lease, TunnelDirectoryLive } from "../../src/layers/TunnelDirectoryLive.js"
 import { TunnelClose } from "../../src/protocol/TunnelClose.js"
 import { ApiKeys } from "../../src/services/ApiKeys.js"
+import { MeshDirectory } from "../../src/services/MeshDirectory.js"
 import { RelayRouter, type TunnelLink } from "../../src/services/RelayRouter.js"
 import { TunnelDirectory } from "../../src/services/TunnelDirectory.js"
 import { storeAt, storeEngines, type StoreLocation as Location } from "../support/StoreEngines.js"
@@ -64,6 +65,30 @@ const lone = (at: Location, name: string, lease: Lease) =>
   )
 
 describe.each(engines)("tunnel directory on $name", (engine) => {
+  it.live(
+    "mesh sockets have a directory of their own: held and found from another replica, never taken for a tunnel",
+    () =>
+      Effect.gen(function*() {
+        const at = yield* engine.fresh
+        const a = yield* replica(at, "a")
+        const b = yield* replica(at, "b")
+        // Only a replica has a mesh directory, which the layer's type does not say.
+        const meshOf = <A>(ctx: typeof a, f: (d: MeshDirectory["Type"]) => Effect.Effect<A>) =>
+          f(Context.unsafeGet(ctx, MeshDirectory))
+        yield* meshOf(a, (d) => d.claim("alice", "laptop"))
+        assert.deepStrictEqual(
+          Option.getOrNull(yield* meshOf(b, (d) => d.holderNow("alice", "laptop"))),
+          { replicaId: "a", internalUrl: "https://a.internal:8443" }
+        )
+        assert.deepStrictEqual(yield* meshOf(b, (d) => d.held("alice")), ["laptop"])
+        assert.deepStrictEqual(yield* meshOf(b, (d) => d.held("mallory")), [])
+        // No tunnel of the laptop is anywhere: its mesh socket is not one.
+        assert.isTrue(Option.isNone(yield* on(b, Effect.flatMap(RelayRouter, (r) => r.elsewhere("alice", "laptop")))))
+        yield* meshOf(a, (d) => d.release("alice", "laptop"))
+        assert.isTrue(Option.isNone(yield* meshOf(b, (d) => d.holderNow("alice", "laptop"))))
+      }).pipe(Effect.scoped)
+  )
+
   it.live(
     "a tunnel attached on one replica is found elsewhere from another; detached, it is gone",
     () =>

@@ -319,7 +319,8 @@ describe("relay store on PostgreSQL: starting together, picking the layer", () =
           [3, "rate_limits"],
           [4, "audit"],
           [5, "tunnel_directory"],
-          [6, "cluster_signals"]
+          [6, "cluster_signals"],
+          [7, "mesh_directory"]
         ])
         // Nobody is left holding the migration lock.
         const locks = yield* Effect.flatMap(

@@ -28,7 +28,7 @@ export interface FileToSend {
 /**
  * Sends files over a link as bounded "part" messages under `messageId` (the message that
  * names them goes after). Each file is read as it goes (never whole in memory); a part waits
- * while the previous ones are still on their way. A session that breaks part-way gives
+ * while the relay socket still holds more than MAX_BACKLOG unsent. A session that breaks part-way gives
  * "broken": the next session sends them again from the start, and the receiver starts over.
  */
 export const sendFiles = (
@@ -59,7 +59,6 @@ export const sendFiles = (
           })
           offset += bytes.length
           if (!sent) return false
-          yield* Effect.promise(() => pipe.flushed())
           yield* waitForRoom(backlog)
           return !pipe.broken
         })

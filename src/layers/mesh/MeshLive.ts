@@ -188,7 +188,9 @@ export const MeshLive = Layer.scoped(
       yield* Stream.runForEach(
         stream,
         (event) =>
-          outbound.onEvent(event, store.links().map((l) => l.machine)).pipe(Effect.catchAllCause(Effect.logWarning))
+          outbound.onEvent(event, () => store.links().map((l) => l.machine)).pipe(
+            Effect.catchAllCause(Effect.logWarning)
+          )
       )
     })))
     yield* Effect.addFinalizer(() => Fiber.interrupt(follower))
@@ -244,10 +246,8 @@ export const MeshLive = Layer.scoped(
       if (!isMachineName(remote) || store.linkByMachine(remote) === undefined) {
         return yield* new NotFound({ message: `no linked machine named ${remote} (repowire mesh list shows them)` })
       }
-      const pipe = links.pipeOf(remote)
-      if (pipe !== undefined && pipe.send({ t: "unlink" })) {
-        yield* Effect.promise(() => pipe.flushed()).pipe(Effect.timeout("2 seconds"), Effect.ignore)
-      }
+      // Sealed and handed to the relay link at once: the session may end right after.
+      links.pipeOf(remote)?.send({ t: "unlink" })
       yield* forget(remote)
     })
 

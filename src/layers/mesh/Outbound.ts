@@ -199,50 +199,54 @@ export const makeOutbound = (deps: OutboundDeps) => {
     })
 
   /** A local event that linked daemons must hear of: a peer change, or a receipt or ack owed. */
-  const onEvent = (event: MeshEvent, links: ReadonlyArray<string>) =>
+  const onEvent = (event: MeshEvent, links: () => ReadonlyArray<string>) =>
     Effect.gen(function*() {
       if (
         event.type === "peer_joined" || event.type === "peer_left" || event.type === "peer_status" ||
         event.type === "peer_updated"
       ) {
-        for (const machine of links) yield* sendPeers(machine, false)
+        for (const machine of links()) yield* sendPeers(machine, false)
         return
       }
       if (event.type !== "delivery" && event.type !== "ack") return
       // The cursor moves only with what is owed: a restart re-reads the rest, and each item is keyed once.
-      const owedTo = deps.transaction(() => {
-        const machine = owedFor(event)
-        if (machine !== undefined) store.setCursor(event.id)
-        return machine
+      // Most events owe nothing (local messages): they cost a read, and no write of any kind.
+      const owed = owedFor(event)
+      if (owed === undefined) return
+      deps.transaction(() => {
+        store.queueOut(owed.origin, owed.key, owed.item, Date.now())
+        store.setCursor(event.id)
       })
-      if (owedTo !== undefined) yield* sendOwed(owedTo)
+      yield* sendOwed(owed.origin)
     })
 
-  /** Records what `event` makes this daemon owe a linked one (with the cursor, in one step); whom. */
-  const owedFor = (event: MeshEvent): string | undefined => {
+  /** What `event` makes this daemon owe a linked one: to whom, under which key. */
+  const owedFor = (event: MeshEvent): { origin: string; key: string; item: OutboxItem } | undefined => {
     if (event.type === "delivery" && event.state === "delivered") {
       const row = store.inboundOf(event.message_id, event.correlation_id)
       if (row === undefined) return undefined
-      store.queueOut(row.origin, `receipt:${row.message_id}`, {
-        k: "receipt",
-        message_id: row.message_id,
-        to_peer: event.to_peer as RemotePeer["peer_id"]
-      }, Date.now())
-      return row.origin
+      return {
+        origin: row.origin,
+        key: `receipt:${row.message_id}`,
+        item: { k: "receipt", message_id: row.message_id, to_peer: event.to_peer as RemotePeer["peer_id"] }
+      }
     }
     if (event.type === "ack") {
       const row = store.inboundOf(null, event.correlation_id)
       if (row === undefined || row.origin_correlation_id === null) return undefined
-      store.queueOut(row.origin, `ack:${row.origin_correlation_id}`, {
-        k: "ack",
-        correlation_id: row.origin_correlation_id,
-        from_peer: event.from_peer as RemotePeer["peer_id"],
-        reply: event.reply,
-        ...(event.attachments.length === 0 ? {} : {
-          attachments: event.attachments.map(({ content_type, id, name, size }) => ({ id, name, size, content_type }))
-        })
-      }, Date.now())
-      return row.origin
+      return {
+        origin: row.origin,
+        key: `ack:${row.origin_correlation_id}`,
+        item: {
+          k: "ack",
+          correlation_id: row.origin_correlation_id,
+          from_peer: event.from_peer as RemotePeer["peer_id"],
+          reply: event.reply,
+          ...(event.attachments.length === 0 ? {} : {
+            attachments: event.attachments.map(({ content_type, id, name, size }) => ({ id, name, size, content_type }))
+          })
+        }
+      }
     }
     return undefined
   }

@@ -2,8 +2,9 @@ import { Effect, Either, Schema } from "effect"
 import { type MeshMessage, MeshMessageJson } from "../../protocol/MeshWire.js"
 import { concat } from "../../protocol/sealed/Bytes.js"
 import type { HandshakeResult } from "../../protocol/sealed/Handshake.js"
-import type { RecordOpener, RecordSealer } from "../../protocol/sealed/Records.js"
 import { SealedSession } from "../../protocol/sealed/Session.js"
+import { SyncRecordOpener, SyncRecordSealer } from "../../protocol/sealed/SyncRecords.js"
+import { nodeAead } from "../sealed/NodeAead.js"
 
 /** The first byte of every payload between linked daemons (the relay's frames carry these). */
 export const Kind = {
@@ -31,20 +32,18 @@ const decodeMessage = Schema.decodeUnknownEither(MeshMessageJson)
 
 /**
  * One sealed session between two linked daemons: after the Noise_XX handshake, each side's
- * messages are sealed records on stream 0 of its direction. Records must be sealed and opened
- * in order (their counters are nonces), so both directions run through a promise chain; the
- * first record that fails to open ends the session.
+ * messages are sealed records on stream 0 of its direction. Records are sealed and opened
+ * synchronously (node:crypto), so they go out and are taken in the order of the calls, which
+ * their counters (the nonces) require; the first record that fails to open ends the session.
  */
 export class SealedPipe {
-  private sendTail: Promise<void> = Promise.resolve()
-  private receiveTail: Promise<void> = Promise.resolve()
   private partial: Array<Uint8Array> = []
   private partialBytes = 0
   broken = false
 
   private constructor(
-    private readonly sealer: RecordSealer,
-    private readonly opener: RecordOpener,
+    private readonly sealer: SyncRecordSealer,
+    private readonly opener: SyncRecordOpener,
     private readonly write: (payload: Uint8Array) => boolean,
     private readonly onMessage: (message: MeshMessage) => void,
     private readonly onBroken: (why: string) => void
@@ -57,58 +56,52 @@ export class SealedPipe {
     onBroken: (why: string) => void
   ) =>
     Effect.gen(function*() {
-      const session = SealedSession.fromHandshake(result)
-      const sealer = yield* Effect.orDie(session.outgoing(0))
-      const opener = yield* Effect.orDie(session.incoming(0))
+      const keys = yield* Effect.orDie(SealedSession.fromHandshake(result).streamKeys(0))
+      const sealer = new SyncRecordSealer(nodeAead(keys.send), 0)
+      const opener = new SyncRecordOpener(nodeAead(keys.receive), 0)
       return new SealedPipe(sealer, opener, write, onMessage, onBroken)
     })
 
-  private fail(why: string) {
-    if (this.broken) return
+  private fail(why: string): false {
+    if (this.broken) return false
     this.broken = true
     this.onBroken(why)
+    return false
   }
 
-  /** Queues a message; false when the session is already broken. */
+  /** Seals a message and hands it to the relay link; false when the session is (now) broken. */
   send(message: MeshMessage): boolean {
     if (this.broken) return false
     const bytes = new TextEncoder().encode(encodeMessage(message))
-    this.sendTail = this.sendTail.then(async () => {
-      for (let at = 0; at < bytes.length || at === 0; at += CHUNK) {
-        if (this.broken) return
-        const last = at + CHUNK >= bytes.length
-        const plaintext = concat(Uint8Array.of(last ? LAST : MORE), bytes.subarray(at, at + CHUNK))
-        const record = await Effect.runPromise(Effect.either(this.sealer.seal(plaintext)))
-        if (Either.isLeft(record)) return this.fail(record.left.message)
-        if (!this.write(concat(Uint8Array.of(Kind.Record), record.right))) return this.fail("the relay link is down")
-        if (last) return
-      }
-    })
+    for (let at = 0; at < bytes.length || at === 0; at += CHUNK) {
+      const last = at + CHUNK >= bytes.length
+      const plaintext = concat(Uint8Array.of(last ? LAST : MORE), bytes.subarray(at, at + CHUNK))
+      const record = this.sealer.seal(plaintext)
+      if (Either.isLeft(record)) return this.fail(record.left.message)
+      if (!this.write(concat(Uint8Array.of(Kind.Record), ...record.right))) return this.fail("the relay link is down")
+      if (last) break
+    }
     return true
   }
 
-  /** Resolves once every message queued so far is on the wire (or the session broke). */
-  flushed(): Promise<void> {
-    return this.sendTail
-  }
-
   receive(record: Uint8Array): void {
-    this.receiveTail = this.receiveTail.then(async () => {
-      if (this.broken) return
-      const opened = await Effect.runPromise(Effect.either(this.opener.open(record)))
-      if (Either.isLeft(opened)) return this.fail(opened.left.message)
-      if (opened.right._tag !== "Data" || opened.right.data.length === 0) return this.fail("the session ended")
-      const data = opened.right.data
-      this.partial.push(data.subarray(1))
-      this.partialBytes += data.length - 1
-      if (this.partialBytes > MAX_MESSAGE) return this.fail("a message over 1 MiB")
-      if (data[0] === MORE) return
-      const whole = concat(...this.partial)
-      this.partial = []
-      this.partialBytes = 0
-      const message = decodeMessage(new TextDecoder().decode(whole))
-      // A message this daemon does not understand is skipped; the session itself is sound.
-      if (Either.isRight(message)) this.onMessage(message.right)
-    })
+    if (this.broken) return
+    // One record per relay frame: a frame that does not hold exactly one whole record ends the session.
+    const opened = this.opener.feed(record)
+    if (Either.isLeft(opened)) return void this.fail(opened.left.message)
+    if (this.opener.complete) return void this.fail("the session ended")
+    const [data] = opened.right
+    if (opened.right.length !== 1 || this.opener.pending) return void this.fail("a frame is not one whole record")
+    if (data!.length === 0) return void this.fail("a record without its kind byte")
+    this.partial.push(data!.subarray(1))
+    this.partialBytes += data!.length - 1
+    if (this.partialBytes > MAX_MESSAGE) return void this.fail("a message over 1 MiB")
+    if (data![0] === MORE) return
+    const whole = concat(...this.partial)
+    this.partial = []
+    this.partialBytes = 0
+    const message = decodeMessage(new TextDecoder().decode(whole))
+    // A message this daemon does not understand is skipped; the session itself is sound.
+    if (Either.isRight(message)) this.onMessage(message.right)
   }
 }

@@ -1,5 +1,5 @@
 // node:http here: one server owns the socket so the proxy core streams bytes without copies (own routes: platform).
-import { Effect } from "effect"
+import { Effect, Option, Redacted, Runtime } from "effect"
 import * as http from "node:http"
 import * as https from "node:https"
 import type * as net from "node:net"
@@ -9,14 +9,17 @@ import { WebSocketServer } from "ws"
 import { writeWireError } from "../../layers/JsonResponses.js"
 import { RateLimitsLive } from "../../layers/RateLimitsLive.js"
 import { rawError } from "../../layers/tunnel/relay/TunnelStreams.js"
-import { Internal } from "../../protocol/Errors.js"
+import { Internal, Unauthorized } from "../../protocol/Errors.js"
 import { MAX_MESH_FRAME, MESH_PATH } from "../../protocol/MeshRelayWire.js"
 import { HEADER_BYTES, MAX_FRAME_PAYLOAD } from "../../protocol/TunnelFrame.js"
+import { ClusterSignals } from "../../services/ClusterSignals.js"
+import { MeshDirectory } from "../../services/MeshDirectory.js"
 import { RateLimits } from "../../services/RateLimits.js"
 import { RelayRouter } from "../../services/RelayRouter.js"
 import { acceptTunnel, headOf, proxyHttp, proxyUpgrade } from "./BrowserProxy.js"
 import { tooManyConnections } from "./ClientGate.js"
 import { isHopPath, serveHop, serveHopUpgrade } from "./ClusterHop.js"
+import { MAX_HOP_FRAME, MESH_HOP_PATH, MeshReplicas } from "./MeshReplicas.js"
 import { acceptMesh, MeshSwitch } from "./MeshSwitch.js"
 import { RelayContext, type RelayOptions, type RelayServices } from "./RelayContext.js"
 import { isRelayRoute, makeRelayRoutesHandler } from "./RelayRoutes.js"
@@ -41,6 +44,34 @@ const onRequest =
 
 const failed = new Internal({ message: "The relay failed to handle this request." })
 
+/** A replica among several: the mesh switch reaches daemons held by the others (MeshReplicas). */
+const meshReplicas = (ctx: RelayContext, meshSwitch: MeshSwitch) =>
+  Effect.gen(function*() {
+    const directory = yield* Effect.serviceOption(MeshDirectory)
+    const cluster = ctx.options.cluster
+    if (Option.isNone(directory) || cluster === undefined) return undefined
+    const run = Runtime.runPromise(yield* Effect.runtime<never>())
+    const replicas = new MeshReplicas(directory.value, Redacted.value(cluster.secret), meshSwitch, run)
+    const signals = yield* Effect.serviceOption(ClusterSignals)
+    if (Option.isSome(signals)) yield* signals.value.subscribe((signal) => replicas.onSignal(signal))
+    return replicas
+  })
+
+const acceptMeshHop = async (
+  ctx: RelayContext,
+  replicas: MeshReplicas | undefined,
+  sockets: WebSocketServer,
+  req: http.IncomingMessage,
+  socket: Duplex,
+  head: Buffer
+) => {
+  if (replicas === undefined) return rawError(socket, new Unauthorized({ message: "Internal relay endpoint." }))
+  replicas.accept(sockets, req, socket, head, () => {
+    ctx.gate.authenticated(req, ctx.clientIp({ address: req.socket.remoteAddress, headers: req.headers }))
+    ctx.gate.trustReplica(req.socket.remoteAddress)
+  })
+}
+
 /**
  * The relay's HTTP(S) server as a scoped resource. Closing the scope sends GOAWAY to every
  * daemon, lets streams drain for `drainMs`, then answers what is left with 502 and closes.
@@ -59,10 +90,12 @@ export const makeRelayServer = (options: RelayOptions) =>
     const browserWss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_PAYLOAD })
     const mesh = {
       switch: new MeshSwitch(),
-      sockets: new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_MESH_FRAME })
+      sockets: new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_MESH_FRAME }),
+      hops: new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_HOP_FRAME })
     }
     // A revoked key closes its /mesh sockets too, however the relay hears of it.
     yield* Effect.flatMap(RelayRouter, (router) => router.holdKeys(mesh.switch))
+    const replicas = yield* meshReplicas(ctx, mesh.switch)
     const handler = onRequest(ctx, yield* makeRelayRoutesHandler(ctx))
     const timeouts = {
       headersTimeout: options.headersTimeoutMs,
@@ -92,6 +125,8 @@ export const makeRelayServer = (options: RelayOptions) =>
         ? acceptTunnel(ctx, { tunnels: wss, browsers: browserWss }, req, socket, head)
         : path === MESH_PATH
         ? acceptMesh(ctx, mesh, req, socket, head)
+        : path === MESH_HOP_PATH
+        ? acceptMeshHop(ctx, replicas, mesh.hops, req, socket, head)
         : isHopPath(path ?? "/")
         ? serveHopUpgrade(ctx, req, socket, head)
         : proxyUpgrade(ctx, req, socket, head)
@@ -118,6 +153,7 @@ export const makeRelayServer = (options: RelayOptions) =>
           yield* Effect.sleep("100 millis")
           wss.clients.forEach((ws) => ws.terminate())
           mesh.switch.closeAll()
+          replicas?.closeAll()
           browserWss.clients.forEach((ws) => ws.terminate())
           server.closeAllConnections()
         })

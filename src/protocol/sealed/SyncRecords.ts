@@ -89,6 +89,11 @@ export class SyncRecordOpener {
     return this.ended
   }
 
+  /** Bytes of a record not yet whole are held. */
+  get pending(): boolean {
+    return this.buffer.length > 0
+  }
+
   private stop<E extends RecordError>(error: E): Either.Either<never, E> {
     this.failed = error
     return Either.left(error)
