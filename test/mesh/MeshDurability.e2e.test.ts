@@ -6,10 +6,11 @@ import {
   as,
   human,
   join,
-  linked,
+  linkMachines,
   links,
   meshDaemon,
   notify,
+  onlineOn,
   pair,
   peersOf,
   register,
@@ -35,20 +36,15 @@ describe("one mesh across machines: while a daemon is away", () => {
           try {
             const front = await register(laptop.url, { name: "front", backend: "claude-code" })
             const api = await register(server.url, { name: "api", backend: "codex" })
-            const code = await pair(laptop)
-            assert.strictEqual((await join(server, code)).status, 200)
-            await linked(laptop, "server")
+            await linkMachines(laptop, server, "server")
             let socket = await agentSocket(server, api)
-            await until("api online on the laptop", async () =>
-              (await peersOf(laptop)).find((p) => p.peer_id === api.peer_id && p.status !== "offline"))
+            await onlineOn(laptop, api)
 
             // The receiver goes away: the sender says queued, and keeps the message.
             socket.close()
             await server.close()
             await until("api offline on the laptop", async () =>
-              (await peersOf(laptop)).find((p) =>
-                p.peer_id === api.peer_id && p.status === "offline"
-              ))
+              (await peersOf(laptop)).find((p) => p.peer_id === api.peer_id && p.status === "offline"))
             const first = await notify(laptop.url, front, "api@server", "first while away")
             assert.strictEqual(first.status, 200, first.text)
             assert.strictEqual(first.body.delivery, "queued")

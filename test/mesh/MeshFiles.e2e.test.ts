@@ -7,10 +7,9 @@ import type { Registered } from "../support/Http.js"
 import {
   agentSocket,
   as,
-  join,
-  linked,
+  linkMachines,
   meshDaemon,
-  pair,
+  onlineOn,
   peersOf,
   recordingHop,
   register,
@@ -58,10 +57,8 @@ describe("one mesh across machines: attachments", () => {
             const front = await register(laptop.url, { name: "front", backend: "claude-code" })
             const api = await register(server.url, { name: "api", backend: "codex" })
             let socket = await agentSocket(server, api)
-            assert.strictEqual((await join(server, await pair(laptop))).status, 200)
-            await linked(laptop, "server")
-            await until("api online on the laptop", async () =>
-              (await peersOf(laptop)).find((p) => p.peer_id === api.peer_id && p.status !== "offline"))
+            await linkMachines(laptop, server, "server")
+            await onlineOn(laptop, api)
 
             // Several parts' worth of bytes, under the server's limit.
             const content = crypto.randomBytes(700 * 1024)
@@ -70,9 +67,7 @@ describe("one mesh across machines: attachments", () => {
             const asked = await ask(laptop.url, front, "api@server", "see the file", [id])
             assert.strictEqual(asked.status, 200, asked.text)
             const frame = await until("the ask on the server", async () =>
-              socket.frames.find((f) =>
-                f.type === "ask" && f.text === "see the file"
-              ))
+              socket.frames.find((f) => f.type === "ask" && f.text === "see the file"))
             const [ref] = frame.attachments as Array<{ id: string; name: string; size: number; path: string }>
             assert.strictEqual(ref!.name, name)
             assert.strictEqual(ref!.size, content.length)
@@ -171,12 +166,8 @@ describe("one mesh across machines: attachments", () => {
             const front = await register(laptop.url, { name: "front", backend: "claude-code" })
             const api = await register(server.url, { name: "api", backend: "codex" })
             const socket = await agentSocket(server, api)
-            assert.strictEqual((await join(server, await pair(laptop))).status, 200)
-            await linked(laptop, "server")
-            await until(
-              "api online on the laptop",
-              async () => (await peersOf(laptop)).find((p) => p.peer_id === api.peer_id && p.status !== "offline")
-            )
+            await linkMachines(laptop, server, "server")
+            await onlineOn(laptop, api)
             const asked = await ask(laptop.url, front, "api@server", "send me the dump", [])
             const frame = await until("the ask on the server", async () => socket.frames.find((f) => f.type === "ask"))
             const before = storedFiles(laptop.home)

@@ -7,12 +7,11 @@ import {
   agentSocket,
   as,
   cliAsync,
-  join,
   linked,
+  linkMachines,
   meshDaemon,
   notify,
-  pair,
-  peersOf,
+  onlineOn,
   register,
   request,
   until
@@ -54,12 +53,8 @@ describe("one mesh across machines: what the receiving daemon refuses", () => {
             )
             await until("the server's rule in force", async () =>
               (await request(server.url, "GET", "/health")).body.policy.rules === 1 ? true : undefined)
-            assert.strictEqual((await join(server, await pair(laptop))).status, 200)
-            await linked(laptop, "server")
-            await until("api online on the laptop", async () =>
-              (await peersOf(laptop)).find((p) =>
-                p.peer_id === api.peer_id && p.status !== "offline"
-              ))
+            await linkMachines(laptop, server, "server")
+            await onlineOn(laptop, api)
 
             // The server's rule denies it: the asker hears so at once, with the reason.
             const asked = await request(laptop.url, "POST", "/ask", {

@@ -88,6 +88,20 @@ export const peersOf = async (d: TestDaemon) =>
     { peer_id: string; display_name: string; machine: string; status: string }
   >
 
+/** `pairer` makes a code, `joiner` (machine `joinerMachine`) joins with it; waits until the pairer lists the link. */
+export const linkMachines = async (pairer: TestDaemon, joiner: TestDaemon, joinerMachine: string) => {
+  const joined = await join(joiner, await pair(pairer))
+  if (joined.status !== 200) throw new Error(`join: ${joined.status} ${joined.text}`)
+  await linked(pairer, joinerMachine)
+}
+
+/** Waits until `d` lists `peer` (of another machine) as online. */
+export const onlineOn = (d: TestDaemon, peer: { readonly peer_id: string }) =>
+  until(
+    `${peer.peer_id} online`,
+    async () => (await peersOf(d)).find((p) => p.peer_id === peer.peer_id && p.status !== "offline")
+  )
+
 /** An agent's live transport (/ws): it confirms every message it gets and keeps them. */
 export const agentSocket = (d: TestDaemon, peer: Registered) =>
   new Promise<{
