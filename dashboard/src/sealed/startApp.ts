@@ -35,5 +35,10 @@ export const startApp = async (sealedFetch: typeof fetch): Promise<void> => {
   const module = document.createElement("script")
   module.type = "module"
   module.src = scriptUrl
-  document.head.append(module)
+  // A module script's load event comes after it ran: "started" means the app is there.
+  await new Promise<void>((resolve, reject) => {
+    module.onload = () => resolve()
+    module.onerror = () => reject(new Error("the dashboard's script did not load"))
+    document.head.append(module)
+  })
 }

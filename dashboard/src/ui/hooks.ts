@@ -38,6 +38,8 @@ export const useRoute = (): Route => {
   useEffect(() => {
     const onChange = () => setRoute(parseRoute(location.hash))
     addEventListener("hashchange", onChange)
+    // Effects run after the first paint: a hash that changed since the first render fired no event heard here.
+    onChange()
     return () => removeEventListener("hashchange", onChange)
   }, [])
   return route
