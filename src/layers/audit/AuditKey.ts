@@ -29,12 +29,19 @@ export const loadSigner = (dir: string): AuditSigner => {
   } else {
     const pair = generateKeyPairSync("ed25519")
     const pem = pair.privateKey.export({ format: "pem", type: "pkcs8" })
+    // Written whole beside it, then linked into place: a process starting at the same moment (a
+    // second replica on this data dir, the CLI) never reads a half-written key.
+    const temp = `${file}.${process.pid}-${Date.now()}.tmp`
+    fs.writeFileSync(temp, pem, { mode: 0o600, flag: "wx" })
     try {
-      fs.writeFileSync(file, pem, { mode: 0o600, flag: "wx" })
+      fs.linkSync(temp, file)
       privateKey = pair.privateKey
-    } catch {
-      // Another process (the CLI beside a running relay) made it first: use theirs.
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
+      // Another process made it first: use theirs.
       privateKey = createPrivateKey(fs.readFileSync(file))
+    } finally {
+      fs.rmSync(temp, { force: true })
     }
   }
   fs.chmodSync(file, 0o600)
