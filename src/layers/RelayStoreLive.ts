@@ -5,6 +5,27 @@ import { Effect, Layer } from "effect"
 import { CLUSTER_CHANNEL } from "../protocol/ClusterSignal.js"
 
 /**
+ * A PostgreSQL trigger on a directory table (`tunnel_directory`, `mesh_directory`) that tells
+ * every replica (ClusterSignalsPg) when a row comes, goes or changes replica, as signal `tag`.
+ */
+const movedSignal = (sql: SqlClient.SqlClient, table: string, tag: string) => {
+  const fn = `repowire_${table.replace("_directory", "")}_moved`
+  return Effect.all([
+    sql.unsafe(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE row ${table};
+      BEGIN
+        IF TG_OP = 'DELETE' THEN row := OLD; ELSE row := NEW; END IF;
+        PERFORM pg_notify('${CLUSTER_CHANNEL}', json_build_object('_tag', '${tag}',
+          'user_id', row.user_id, 'daemon_id', row.daemon_id,
+          'replica_id', CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE row.replica_id END)::text);
+        RETURN NULL;
+      END $$`),
+    sql.unsafe(`CREATE TRIGGER ${table}_moved AFTER INSERT OR DELETE OR UPDATE OF replica_id ON ${table}
+      FOR EACH ROW EXECUTE FUNCTION ${fn}()`)
+  ], { discard: true })
+}
+
+/**
  * The relay's schema, portable: the same migrations run on SQLite and on PostgreSQL
  * (RelayStorePg). Epoch milliseconds are BIGINT: 64-bit in PostgreSQL, INTEGER affinity in SQLite.
  */
@@ -111,18 +132,7 @@ export const relayMigrations = Migrator.fromRecord({
             END $$`),
           sql.unsafe(`CREATE TRIGGER api_keys_revoked AFTER UPDATE OF revoked_at ON api_keys FOR EACH ROW
             WHEN (OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL) EXECUTE FUNCTION repowire_key_revoked()`),
-          sql.unsafe(`CREATE FUNCTION repowire_tunnel_moved() RETURNS trigger LANGUAGE plpgsql AS $$
-            DECLARE row tunnel_directory;
-            BEGIN
-              IF TG_OP = 'DELETE' THEN row := OLD; ELSE row := NEW; END IF;
-              PERFORM pg_notify('${CLUSTER_CHANNEL}', json_build_object('_tag', 'TunnelMoved',
-                'user_id', row.user_id, 'daemon_id', row.daemon_id,
-                'replica_id', CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE row.replica_id END)::text);
-              RETURN NULL;
-            END $$`),
-          sql.unsafe(`CREATE TRIGGER tunnel_directory_moved
-            AFTER INSERT OR DELETE OR UPDATE OF replica_id ON tunnel_directory
-            FOR EACH ROW EXECUTE FUNCTION repowire_tunnel_moved()`)
+          movedSignal(sql, "tunnel_directory", "TunnelMoved")
         ], { discard: true }),
       orElse: () => Effect.void
     })),
@@ -140,21 +150,7 @@ export const relayMigrations = Migrator.fromRecord({
       )`,
       sql`CREATE INDEX mesh_directory_replica ON mesh_directory(replica_id)`,
       sql.onDialectOrElse({
-        pg: () =>
-          Effect.all([
-            sql.unsafe(`CREATE FUNCTION repowire_mesh_moved() RETURNS trigger LANGUAGE plpgsql AS $$
-              DECLARE row mesh_directory;
-              BEGIN
-                IF TG_OP = 'DELETE' THEN row := OLD; ELSE row := NEW; END IF;
-                PERFORM pg_notify('${CLUSTER_CHANNEL}', json_build_object('_tag', 'MeshMoved',
-                  'user_id', row.user_id, 'daemon_id', row.daemon_id,
-                  'replica_id', CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE row.replica_id END)::text);
-                RETURN NULL;
-              END $$`),
-            sql.unsafe(`CREATE TRIGGER mesh_directory_moved
-              AFTER INSERT OR DELETE OR UPDATE OF replica_id ON mesh_directory
-              FOR EACH ROW EXECUTE FUNCTION repowire_mesh_moved()`)
-          ], { discard: true }),
+        pg: () => movedSignal(sql, "mesh_directory", "MeshMoved"),
         orElse: () => Effect.void
       })
     ], { discard: true }))
