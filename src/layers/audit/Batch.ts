@@ -51,14 +51,22 @@ export const linkBatch = (
     const next = { chain, seq, hash, checkpoint_seq: h.checkpoint_seq, checkpoint_ms: h.checkpoint_ms }
     heads.set(chain, seq - h.checkpoint_seq >= every ? signHead(signer, next, false, checkpoints) : next)
   }
+  // A user's chain name (and its JSON) once per batch, not per event; the time string once per ms.
+  const userChains = new Map<string, { readonly chain: string; readonly json: string }>()
+  let lastMs = Number.NaN
+  let at = ""
   for (const event of events) {
-    const at = new Date(event.ms).toISOString()
+    if (event.ms !== lastMs) (lastMs = event.ms, at = new Date(event.ms).toISOString())
     const detail = canonicalize(event.detail)
     const parts = bodyParts(at, event.kind, event.user_id, detail)
     extend(GLOBAL_CHAIN, GLOBAL_CHAIN_JSON, event, at, detail, parts)
     if (event.user_id !== null) {
-      const chain = userChain(event.user_id)
-      extend(chain, JSON.stringify(chain), event, at, detail, parts)
+      let user = userChains.get(event.user_id)
+      if (user === undefined) {
+        const chain = userChain(event.user_id)
+        userChains.set(event.user_id, user = { chain, json: JSON.stringify(chain) })
+      }
+      extend(user.chain, user.json, event, at, detail, parts)
     }
   }
   return { records, checkpoints }
