@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
+import BetterSqlite from "better-sqlite3"
 import { Effect, Either, Layer, Redacted, type Scope } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -144,6 +145,33 @@ describe("audit chains on SQLite: the audit worker's appender", () => {
       assert.deepStrictEqual(viaWorker[0]!.checkpoints.map((c) => c.seq), [8, 16, 24, 32, 40])
       for (const c of viaWorker) assert.isTrue(Either.isRight(verifyChain({ ...c, publicKey: signer.publicKey })))
     }))
+
+  it.live("a record already at a seq the batch needs fails the whole batch: nothing of it is kept, and the next one goes in", () =>
+    onStore(engines[0]!, (at) =>
+      Effect.gen(function*() {
+        const signer = loadSigner(tempDir("rw-audit-key-"))
+        const appender = sqliteAppender(at.file, signer, 1000)
+        appender.append(Array.from({ length: 5 }, (_, i) => event(i)))
+        const before = yield* readChains()
+        // Another writer's record where this batch's 3rd record on alice's chain goes: a stale head, the
+        // middle of the first multi-row INSERT (the batch is 40 records).
+        const db = new BetterSqlite(at.file)
+        const foreign = db.prepare(`INSERT INTO audit_records (chain, seq, at, kind, user_id, detail, prev_hash, hash)
+          VALUES ('user:alice', 8, 'x', 'request', 'alice', '{}', 'x', 'x')`)
+        foreign.run()
+        assert.throws(() => appender.append(Array.from({ length: 20 }, (_, i) => event(5 + i))), /UNIQUE|PRIMARY/)
+        db.prepare("DELETE FROM audit_records WHERE hash = 'x'").run()
+        db.close()
+        assert.deepStrictEqual(yield* readChains(), before)
+        appender.append(Array.from({ length: 20 }, (_, i) => event(5 + i)))
+        appender.close()
+        const after = yield* readChains()
+        assert.deepStrictEqual(after.map((c) => [c.chain, c.head?.seq, c.records.length]), [
+          ["global", 25, 25],
+          ["user:alice", 25, 25]
+        ])
+        for (const c of after) assert.isTrue(Either.isRight(verifyChain({ ...c, publicKey: signer.publicKey })))
+      })))
 })
 
 describe("AuditLive when writes fall behind", () => {

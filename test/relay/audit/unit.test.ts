@@ -7,10 +7,17 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { loadSigner } from "../../../src/layers/audit/AuditKey.js"
 import { checkpointSigned } from "../../../src/layers/audit/AuditKey.js"
+import { linkBatch } from "../../../src/layers/audit/Batch.js"
 import { canonicalize } from "../../../src/layers/audit/Canonical.js"
 import { canonicalBody, hashText, link, linkText, recordHash } from "../../../src/layers/audit/Chain.js"
 import { verifyChain } from "../../../src/layers/audit/Verify.js"
-import { type AuditCheckpoint, type AuditRecord, GENESIS } from "../../../src/protocol/Audit.js"
+import {
+  type AuditCheckpoint,
+  type AuditRecord,
+  GENESIS,
+  GLOBAL_CHAIN,
+  userChain
+} from "../../../src/protocol/Audit.js"
 
 const ieee754 = (hex: string) => Buffer.from(hex, "hex").readDoubleBE(0)
 
@@ -229,6 +236,39 @@ describe("hash chain", () => {
       )
       assert.strictEqual(fast.hash, recordHash("ab".repeat(32), { ...body, seq: 42, detail }))
     }
+  })
+
+  it("a batch links each event onto the global chain and its user's, as the reference link does", () => {
+    const ms = Date.parse("2026-12-03T07:00:00.000Z")
+    // Users interleaved, one without a user, several events in one millisecond.
+    const events = [["alice", 0], ["bob", 0], [null, 0], ["alice", 1], ["u_\u00e9", 1], ["bob", 7]].map((
+      [user_id, dt],
+      i
+    ) => ({ kind: "request" as const, user_id: user_id as string | null, ms: ms + (dt as number), detail: { i } }))
+    const chains = ["global", "user:alice", "user:bob", "user:u_\u00e9"]
+    const heads = new Map(
+      chains.map((chain) => [chain, { chain, seq: 0, hash: GENESIS, checkpoint_seq: 0, checkpoint_ms: 0 }])
+    )
+    const { records } = linkBatch(events, heads, 1000, loadSigner(tmp()))
+    const reference = new Map(chains.map((chain) => [chain, { seq: 0, hash: GENESIS }]))
+    const expected = events.flatMap((e) =>
+      [GLOBAL_CHAIN, ...(e.user_id === null ? [] : [userChain(e.user_id)])].map((chain) => {
+        const r = link(reference.get(chain)!, {
+          chain,
+          at: new Date(e.ms).toISOString(),
+          kind: e.kind,
+          user_id: e.user_id,
+          detail: e.detail
+        })
+        reference.set(chain, r)
+        return { ...r, detail: canonicalize(r.detail) }
+      })
+    )
+    assert.deepStrictEqual(records, expected)
+    assert.deepStrictEqual(
+      [...heads.values()].map((h) => [h.chain, h.seq, h.hash]),
+      [...reference].map(([c, r]) => [c, r.seq, r.hash])
+    )
   })
 
   it("an untouched chain verifies, and names its newest checkpoint", () => {
