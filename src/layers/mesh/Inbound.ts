@@ -26,6 +26,8 @@ export interface InboundDeps {
   readonly files: FilesIn
   /** Sends what this daemon owes `origin` now (a refusal was just queued). */
   readonly owe: (origin: string) => void
+  /** Tells `origin` its message reached its agent here (not kept: see ReceiptMessage). */
+  readonly receipt: (origin: string, messageId: string, toPeer: string) => void
 }
 
 /**
@@ -90,12 +92,9 @@ export const makeInbound = (deps: InboundDeps) => {
       const existing = store.inbound(origin, frame.message_id)
       if (existing !== undefined) {
         yield* deps.files.discard(origin, frame)
+        // Its receipt was lost (a session broke, or this daemon stopped before sending it): again.
         if (yield* reachedNow(existing.local_message_id, existing.local_correlation_id)) {
-          store.queueOut(origin, `receipt:${frame.message_id}`, {
-            k: "receipt",
-            message_id: frame.message_id,
-            to_peer: to_peer
-          }, Date.now())
+          deps.receipt(origin, frame.message_id, to_peer)
         }
         return
       }
@@ -161,11 +160,20 @@ export const makeInbound = (deps: InboundDeps) => {
    * An item the other daemon owed this one; true once it is taken (or can never be), false
    * when a reply's files came incomplete (a broken session: the next one sends it all again).
    */
+  /** A message of this daemon's reached its agent on `origin` (said again, it changes nothing). */
+  const receipt = (origin: string, item: { readonly message_id: string; readonly to_peer: string }) =>
+    Effect.flatMap(
+      remotePeer(origin, item.to_peer),
+      (peer) =>
+        Option.isSome(peer)
+          ? router.confirm(item.to_peer, item.message_id, "received", `reached ${origin}`)
+          : Effect.void
+    )
+
   const owed = (origin: string, item: OutboxItem): Effect.Effect<boolean> =>
     Effect.gen(function*() {
       if (item.k === "receipt") {
-        const peer = yield* remotePeer(origin, item.to_peer)
-        if (Option.isSome(peer)) yield* router.confirm(item.to_peer, item.message_id, "received", `reached ${origin}`)
+        yield* receipt(origin, item)
         return true
       }
       if (item.k === "refused") {
@@ -201,5 +209,5 @@ export const makeInbound = (deps: InboundDeps) => {
       return true
     })
 
-  return { deliver, owed }
+  return { deliver, owed, receipt }
 }

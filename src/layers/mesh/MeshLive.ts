@@ -111,7 +111,8 @@ export const MeshLive = Layer.scoped(
       machine,
       attachments,
       files,
-      owe: (remote) => run(outbound.sendOwed(remote))
+      owe: (remote) => run(outbound.sendOwed(remote)),
+      receipt: (remote, messageId, toPeer) => outbound.sendReceipt(remote, messageId, toPeer)
     })
 
     const forget = (remote: string) =>
@@ -136,6 +137,8 @@ export const MeshLive = Layer.scoped(
             (taken) => taken ? Effect.sync(() => pipe?.send({ t: "done", id: message.id })) : Effect.void
           )
         }
+        case "receipt":
+          return inbound.receipt(remote, message)
         case "done":
           return outbound.done(remote, message.id)
         case "part":
