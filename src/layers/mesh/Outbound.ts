@@ -159,30 +159,28 @@ export const makeOutbound = (deps: OutboundDeps) => {
       for (const row of store.outbox(machine)) {
         if (sent.has(row.id)) continue
         const item = row.body as OutboxItem
-        const files = item.k === "ack" ? item.attachments ?? [] : []
-        if (files.length === 0) {
-          if (pipe.send({ t: "out", id: row.id, item })) sent.add(row.id)
-          continue
+        if (item.k === "ack" && (item.attachments?.length ?? 0) > 0) {
+          // Counted as sent at once: the files take a while, and a flush meanwhile must not start them again.
+          sent.add(row.id)
+          deps.fork(sendAckWithFiles(pipe, row.id, item))
+        } else if (pipe.send({ t: "out", id: row.id, item })) {
+          sent.add(row.id)
         }
-        // A reply's files go ahead of its ack; a broken session sends them all again in the next.
-        sent.add(row.id)
-        deps.fork(
-          sendFiles(pipe, deps.attachments, deps.backlog, replyFilesId((item as AckOwed).correlation_id), files).pipe(
-            Effect.map((outcome) => outcome === "sent" && pipe.send({ t: "out", id: row.id, item })),
-            // A file expired here before the ack could leave: the answer goes on, saying so.
-            Effect.catchTag("AttachmentNotFound", (e) =>
-              Effect.sync(() =>
-                pipe.send({
-                  t: "out",
-                  id: row.id,
-                  item: ackWithoutFiles(item as AckOwed, `${e.message} on ${deps.machine}`)
-                })
-              )),
-            Effect.asVoid
-          )
-        )
       }
     })
+
+  /** A reply's files go ahead of its ack; a broken session sends them all again in the next. */
+  const sendAckWithFiles = (pipe: SealedPipe, id: number, item: AckOwed) =>
+    sendFiles(pipe, deps.attachments, deps.backlog, replyFilesId(item.correlation_id), item.attachments ?? []).pipe(
+      Effect.map((outcome) => outcome === "sent" && pipe.send({ t: "out", id, item })),
+      // A file expired here before the ack could leave: the answer goes on, saying so.
+      Effect.catchTag(
+        "AttachmentNotFound",
+        (e) =>
+          Effect.sync(() => pipe.send({ t: "out", id, item: ackWithoutFiles(item, `${e.message} on ${deps.machine}`) }))
+      ),
+      Effect.asVoid
+    )
 
   const done = (machine: string, id: number) =>
     Effect.sync(() => {
