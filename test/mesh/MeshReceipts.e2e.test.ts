@@ -1,43 +1,22 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as net from "node:net"
 import { makeCert, mintKey, RelayServicesLayer, startRelay, tempDir } from "../relay/harness.js"
-import { agentSocket, as, linkMachines, meshDaemon, onlineOn, register, request, until } from "./meshHarness.js"
+import {
+  agentSocket,
+  as,
+  linkMachines,
+  lossyHop,
+  meshDaemon,
+  onlineOn,
+  register,
+  request,
+  until
+} from "./meshHarness.js"
 
 const cert = makeCert(tempDir("rw-cert-"))
 process.env.REPOWIRE_RELAY_CA_FILE = cert.certFile
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/**
- * A TCP hop between a daemon and the relay that can swallow what the daemon sends (its
- * receipts are lost on the way) and cut every connection through it (its sessions break).
- */
-const lossyHop = (target: number) =>
-  Effect.acquireRelease(
-    Effect.async<{ port: number; swallow: (on: boolean) => void; cut: () => void; server: net.Server }>((resume) => {
-      let swallowing = false
-      const sockets = new Set<net.Socket>()
-      const server = net.createServer((client) => {
-        const upstream = net.connect(target, "127.0.0.1")
-        sockets.add(client).add(upstream)
-        client.on("data", (c: Buffer) => swallowing || upstream.write(c))
-        upstream.pipe(client)
-        for (const s of [client, upstream]) {
-          s.on("error", () => (client.destroy(), upstream.destroy()))
-          s.on("close", () => (client.destroy(), upstream.destroy(), sockets.delete(s)))
-        }
-      })
-      server.listen(0, "127.0.0.1", () =>
-        resume(Effect.succeed({
-          port: (server.address() as net.AddressInfo).port,
-          swallow: (on) => void (swallowing = on),
-          cut: () => sockets.forEach((s) => s.destroy()),
-          server
-        })))
-    }),
-    ({ server }) => Effect.sync(() => server.close())
-  )
 
 describe("one mesh across machines: receipts", () => {
   it.live(
