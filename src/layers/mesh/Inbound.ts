@@ -86,6 +86,69 @@ export const makeInbound = (deps: InboundDeps) => {
       })
     )
 
+  /** Stores a message of `origin` in this daemon's queue, with what it came as, in one transaction. */
+  const takeNow = (
+    origin: string,
+    frame: Deliver["frame"],
+    sender: Peer,
+    target: Peer,
+    refs: ReadonlyArray<AttachmentRef>,
+    at: number
+  ) => {
+    const request = {
+      from_peer: sender.peer_id,
+      to_peer: target.peer_id,
+      text: frame.text,
+      ...(refs.length === 0 ? {} : { attachments: refs.map((r) => r.id) })
+    }
+    return db.now.transaction((): Either.Either<void, { readonly _tag: string; readonly message: string }> => {
+      if (frame.type === "ask") {
+        const accepted = router.askNow(sender, request, at, "relay")
+        if (Either.isLeft(accepted)) return Either.left(accepted.left)
+        store.insertInbound({
+          origin,
+          message_id: frame.message_id,
+          local_message_id: null,
+          origin_correlation_id: frame.correlation_id,
+          local_correlation_id: accepted.right.correlation_id
+        })
+        return Either.void
+      }
+      const accepted = router.notifyNow(sender, request, at, "relay", frame.type)
+      if (Either.isLeft(accepted)) return Either.left(accepted.left)
+      store.insertInbound({
+        origin,
+        message_id: frame.message_id,
+        local_message_id: accepted.right.id,
+        origin_correlation_id: null,
+        local_correlation_id: null
+      })
+      return Either.void
+    })
+  }
+
+  /**
+   * The usual message (new, without files, between known peers) taken with plain synchronous
+   * steps and no fiber: it is on every cross-machine message's path. Anything else (a message
+   * seen before, files, a refusal) is left to the effect this returns.
+   */
+  const deliverNow = (origin: string, message: Deliver): Effect.Effect<void> | undefined => {
+    const { frame, to_peer } = message
+    if (frame.attachments.length > 0 || store.inbound(origin, frame.message_id) !== undefined) {
+      return deliver(origin, message)
+    }
+    if (frame.type === "notify" && frame.in_reply_to !== null) return undefined
+    const at = Date.now()
+    const sender = Option.filter(
+      registry.getNow(frame.from_peer, at),
+      (p) => p.machine === origin && p.machine !== deps.machine
+    )
+    const target = Option.filter(registry.getNow(to_peer, at), (p) => p.machine === deps.machine)
+    if (Option.isNone(sender) || Option.isNone(target)) return deliver(origin, message)
+    const taken = takeNow(origin, frame, sender.value, target.value, [], at)
+    return Either.isRight(taken) ? undefined : refuse(origin, message, `${taken.left._tag}: ${taken.left.message}`)
+  }
+
   const deliver = (origin: string, message: Deliver) =>
     Effect.gen(function*() {
       const { frame, to_peer } = message
@@ -120,37 +183,7 @@ export const makeInbound = (deps: InboundDeps) => {
         if (taken._tag === "refused") return yield* refuse(origin, message, taken.reason)
         refs = taken.refs
       }
-      const at = Date.now()
-      const request = {
-        from_peer: sender.value.peer_id,
-        to_peer: target.value.peer_id,
-        text: frame.text,
-        ...(refs.length === 0 ? {} : { attachments: refs.map((r) => r.id) })
-      }
-      const taken = db.now.transaction((): Either.Either<void, { readonly _tag: string; readonly message: string }> => {
-        if (frame.type === "ask") {
-          const accepted = router.askNow(sender.value, request, at, "relay")
-          if (Either.isLeft(accepted)) return Either.left(accepted.left)
-          store.insertInbound({
-            origin,
-            message_id: frame.message_id,
-            local_message_id: null,
-            origin_correlation_id: frame.correlation_id,
-            local_correlation_id: accepted.right.correlation_id
-          })
-          return Either.void
-        }
-        const accepted = router.notifyNow(sender.value, request, at, "relay", frame.type)
-        if (Either.isLeft(accepted)) return Either.left(accepted.left)
-        store.insertInbound({
-          origin,
-          message_id: frame.message_id,
-          local_message_id: accepted.right.id,
-          origin_correlation_id: null,
-          local_correlation_id: null
-        })
-        return Either.void
-      })
+      const taken = takeNow(origin, frame, sender.value, target.value, refs, Date.now())
       if (Either.isRight(taken)) return
       yield* deps.attachments.remove(refs.map((r) => r.id))
       yield* refuse(origin, message, `${taken.left._tag}: ${taken.left.message}`)
@@ -209,5 +242,5 @@ export const makeInbound = (deps: InboundDeps) => {
       return true
     })
 
-  return { deliver, owed, receipt }
+  return { deliver, deliverNow, owed, receipt }
 }

@@ -79,7 +79,11 @@ export const MeshLive = Layer.scoped(
         },
         // A file's parts are taken in the order they came, ahead of the message that refers to them.
         message: (remote, message) =>
-          message.t === "part" ? files.part(remote, message) : run(onMessage(remote, message))
+          message.t === "part"
+            ? files.part(remote, message)
+            : message.t === "deliver"
+            ? deliverNow(remote, message)
+            : run(onMessage(remote, message))
       }
     )
     const outbound = makeOutbound({
@@ -115,6 +119,18 @@ export const MeshLive = Layer.scoped(
       receipt: (remote, messageId, toPeer) => outbound.sendReceipt(remote, messageId, toPeer)
     })
 
+    /** A message for a peer here: the usual one is taken at once, with no fiber (Inbound.deliverNow). */
+    const deliverNow = (remote: string, message: Extract<MeshMessage, { t: "deliver" }>) => {
+      if (closed) return
+      let rest: Effect.Effect<void> | undefined
+      try {
+        rest = inbound.deliverNow(remote, message)
+      } catch (defect) {
+        rest = Effect.die(defect)
+      }
+      if (rest !== undefined) run(rest)
+    }
+
     const forget = (remote: string) =>
       Effect.gen(function*() {
         const link = store.linkByMachine(remote)
@@ -129,7 +145,7 @@ export const MeshLive = Layer.scoped(
         case "peers":
           return Effect.zipRight(registry.syncRemote(remote, message.peers), outbound.refresh(remote))
         case "deliver":
-          return inbound.deliver(remote, message)
+          return Effect.suspend(() => inbound.deliverNow(remote, message) ?? Effect.void)
         case "out": {
           const pipe = links.pipeOf(remote)
           return Effect.flatMap(
