@@ -193,20 +193,21 @@ export const makeInbound = (deps: InboundDeps) => {
    * An item the other daemon owed this one; true once it is taken (or can never be), false
    * when a reply's files came incomplete (a broken session: the next one sends it all again).
    */
-  /** A message of this daemon's reached its agent on `origin` (said again, it changes nothing). */
-  const receipt = (origin: string, item: { readonly message_id: string; readonly to_peer: string }) =>
-    Effect.flatMap(
-      remotePeer(origin, item.to_peer),
-      (peer) =>
-        Option.isSome(peer)
-          ? router.confirm(item.to_peer, item.message_id, "received", `reached ${origin}`)
-          : Effect.void
-    )
+  /**
+   * A message of this daemon's reached its agent on `origin` (said again, it changes nothing):
+   * recorded with the next batch of receipts, with no fiber of its own.
+   */
+  const receiptNow = (origin: string, item: { readonly message_id: string; readonly to_peer: string }) => {
+    const peer = registry.getNow(item.to_peer, Date.now())
+    if (Option.isSome(peer) && peer.value.machine === origin && origin !== deps.machine) {
+      router.confirmNow(item.to_peer, item.message_id, "received", `reached ${origin}`)
+    }
+  }
 
   const owed = (origin: string, item: OutboxItem): Effect.Effect<boolean> =>
     Effect.gen(function*() {
       if (item.k === "receipt") {
-        yield* receipt(origin, item)
+        receiptNow(origin, item)
         return true
       }
       if (item.k === "refused") {
@@ -242,5 +243,5 @@ export const makeInbound = (deps: InboundDeps) => {
       return true
     })
 
-  return { deliver, deliverNow, owed, receipt }
+  return { deliver, deliverNow, owed, receiptNow }
 }

@@ -82,7 +82,9 @@ export const MeshLive = Layer.scoped(
           message.t === "part"
             ? files.part(remote, message)
             : message.t === "deliver"
-            ? deliverNow(remote, message)
+            ? runNow(() => inbound.deliverNow(remote, message))
+            : message.t === "receipt"
+            ? runNow(() => inbound.receiptNow(remote, message))
             : run(onMessage(remote, message))
       }
     )
@@ -119,12 +121,15 @@ export const MeshLive = Layer.scoped(
       receipt: (remote, messageId, toPeer) => outbound.sendReceipt(remote, messageId, toPeer)
     })
 
-    /** A message for a peer here: the usual one is taken at once, with no fiber (Inbound.deliverNow). */
-    const deliverNow = (remote: string, message: Extract<MeshMessage, { t: "deliver" }>) => {
+    /**
+     * A step run at once in the link's callback, with no fiber (the usual message and every
+     * receipt: they are on each cross-machine message's path); what it leaves runs as `run` does.
+     */
+    const runNow = (step: () => Effect.Effect<void> | void) => {
       if (closed) return
-      let rest: Effect.Effect<void> | undefined
+      let rest: Effect.Effect<void> | void
       try {
-        rest = inbound.deliverNow(remote, message)
+        rest = step()
       } catch (defect) {
         rest = Effect.die(defect)
       }
@@ -154,7 +159,7 @@ export const MeshLive = Layer.scoped(
           )
         }
         case "receipt":
-          return inbound.receipt(remote, message)
+          return Effect.sync(() => inbound.receiptNow(remote, message))
         case "done":
           return outbound.done(remote, message.id)
         case "part":

@@ -1,4 +1,4 @@
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Runtime } from "effect"
 import type { MeshEvent } from "../../protocol/MeshEvent.js"
 import { frameOf } from "../Frames.js"
 import type { RouterContext } from "./RouterContext.js"
@@ -78,6 +78,15 @@ export const makeReceipts = Effect.fnUntraced(function*(ctx: RouterContext) {
     })
   )
 
+  const runFork = Runtime.runFork(yield* Effect.runtime<never>())
+  const logFailed = (exit: Exit.Exit<void>) => {
+    if (Exit.isFailure(exit)) runFork(Effect.logWarning("receipts not recorded", exit.cause))
+  }
+  const confirmNow = (peerId: string, messageId: string, outcome: "received", detail: string) => {
+    waiting.push({ peerId, messageId, outcome, detail, done: logFailed })
+    due ??= setImmediate(commitBatch)
+  }
+
   const confirm = (
     peerId: string,
     messageId: string,
@@ -89,5 +98,5 @@ export const makeReceipts = Effect.fnUntraced(function*(ctx: RouterContext) {
       due ??= setImmediate(commitBatch)
     })
 
-  return { flush, confirm }
+  return { flush, confirm, confirmNow }
 })
