@@ -53,8 +53,11 @@ const RollBack = Symbol("RollBack")
 export const COMMITS_PER_CHECKPOINT = 100
 /** Fewer commits are checkpointed once the process has been quiet this long (no commit, an idle loop)... */
 export const QUIET_MS = 5
-/** ...if there are at least this many: a checkpoint's two fsyncs are worth a few commits. */
-export const QUIET_CHECKPOINT_COMMITS = 10
+/**
+ * ...if there are at least this many: each checkpoint costs two fsyncs, and an fsync can stall
+ * the event loop for as long as the disk is busy with others' writes, so they stay rare.
+ */
+export const QUIET_CHECKPOINT_COMMITS = 50
 /** The event loop counts as quiet when it was busy for less than this share of QUIET_MS. */
 const QUIET_UTILIZATION = 0.25
 /** SQLite's own checkpoint stays as a backstop, for a few very large transactions. */
