@@ -86,8 +86,9 @@ export const DeliveriesLive = Layer.effect(
 
     const pending = (peerId: string) => Effect.flatMap(Clock.currentTimeMillis, (now) => pendingRows(peerId, now))
 
-    const get = (messageId: string) =>
-      db.one(MessageRow, "SELECT * FROM messages WHERE id = ?", [messageId]).pipe(Effect.map(Option.getOrUndefined))
+    const getNow = (messageId: string) =>
+      Option.getOrUndefined(db.now.one(MessageRow, "SELECT * FROM messages WHERE id = ?", [messageId]))
+    const get = (messageId: string) => Effect.sync(() => getNow(messageId))
 
     const markDeliveredNow = (messageId: string, peerId: string) =>
       Option.getOrUndefined(db.now.one(
@@ -126,7 +127,8 @@ export const DeliveriesLive = Layer.effect(
       markDeliveredNow,
       failNow,
       drain,
-      get
+      get,
+      getNow
     })
   })
 )

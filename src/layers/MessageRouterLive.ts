@@ -15,7 +15,7 @@ export const MessageRouterLive = Layer.scoped(
     const { askNow, notifyNow } = makeSendNow(ctx)
     const { ack, fail, waitForAck } = yield* makeAckAndWait(ctx)
     const broadcast = makeBroadcast(ctx)
-    const { confirm, flush } = yield* makeReceipts(ctx)
+    const { confirm, confirmNow, flush } = yield* makeReceipts(ctx)
 
     return MessageRouter.of({
       ask: (sender, request) =>
@@ -34,6 +34,7 @@ export const MessageRouterLive = Layer.scoped(
       broadcast,
       flush,
       confirm,
+      confirmNow,
       fail,
       waitForAck
     })

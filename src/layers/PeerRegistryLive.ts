@@ -30,7 +30,7 @@ export const PeerRegistryLive = Layer.effect(
     const table = yield* makePeerTable(db)
     const { findAll, reread, setColumns } = table
     const peerView = makePeerView(table, transports, events, idleTimeout)
-    const { get, liveNamesInCircle, load, view } = peerView
+    const { get, getNow, liveNamesInCircle, load, view } = peerView
     const { authenticate, byTokenNow, resolve, resolveNow, touch } = makeSeenAndResolve(db, table, peerView, events)
     const { remoteGone, remoteIds, syncRemote } = makeRemotePeers(db, table, events)
     const { dashboard, register } = makeRegister(table, peerView, events, ids, machineNameOf(values))
@@ -100,6 +100,7 @@ export const PeerRegistryLive = Layer.effect(
       resolve,
       resolveNow,
       get,
+      getNow,
       list,
       setDescription: (peerId, description) => update(peerId, { description }, "peer_updated"),
       setCircle,

@@ -3,6 +3,7 @@ import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
 import BetterSqlite from "better-sqlite3"
 import { Cause, Context, Data, Effect, Exit, Layer, Option, Runtime, Schema } from "effect"
 import * as fs from "node:fs"
+import { performance } from "node:perf_hooks"
 import { Config } from "../services/Config.js"
 import { Database, type SqlValue } from "../services/Database.js"
 import { moveAsideForeignState } from "./ForeignState.js"
@@ -50,20 +51,42 @@ const RollBack = Symbol("RollBack")
 
 /** Write commits between two checkpoints: about as many WAL pages as SQLite's own default. */
 export const COMMITS_PER_CHECKPOINT = 100
+/** Fewer commits are checkpointed once the process has been quiet this long (no commit, an idle loop)... */
+export const QUIET_MS = 5
+/**
+ * ...if there are at least this many: each checkpoint costs two fsyncs, and an fsync can stall
+ * the event loop for as long as the disk is busy with others' writes, so they stay rare.
+ */
+export const QUIET_CHECKPOINT_COMMITS = 50
+/** The event loop counts as quiet when it was busy for less than this share of QUIET_MS. */
+const QUIET_UTILIZATION = 0.25
 /** SQLite's own checkpoint stays as a backstop, for a few very large transactions. */
 const BACKSTOP_PAGES = 10_000
 
 /**
  * Checkpoints on their own turn of the event loop, after the commit that called for one has
- * answered. SQLite's automatic checkpoint runs inside a commit, where its two fsyncs (several
- * ms here) would be added to that request's latency.
+ * answered. SQLite's automatic checkpoint runs inside a commit, where its two fsyncs and its
+ * page copies (about 5 ms here) would be added to that request's latency. Better still, it
+ * runs when no request is being served: once commits stop for QUIET_MS and the event loop was
+ * mostly idle meanwhile (a pause in this database's commits is not a quiet process: other
+ * requests, or another daemon in a test's process, may be running), so a burst of messages is
+ * not held up by one; only a steady stream with no pause waits for one on the next turn after
+ * COMMITS_PER_CHECKPOINT commits.
  */
 const checkpointAfterCommits = (db: BetterSqlite.Database, onError: (error: unknown) => void) => {
   db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`)
   let commits = 0
-  let scheduled: NodeJS.Immediate | undefined
+  let due: NodeJS.Immediate | undefined
+  let quiet: NodeJS.Timeout | undefined
+  let since = performance.eventLoopUtilization()
+  const cancel = () => {
+    if (due !== undefined) clearImmediate(due)
+    if (quiet !== undefined) clearTimeout(quiet)
+    due = undefined
+    quiet = undefined
+  }
   const checkpoint = () => {
-    scheduled = undefined
+    cancel()
     commits = 0
     try {
       db.pragma("wal_checkpoint(PASSIVE)")
@@ -71,13 +94,30 @@ const checkpointAfterCommits = (db: BetterSqlite.Database, onError: (error: unkn
       onError(error)
     }
   }
+  const whenQuiet = () => {
+    const busy = performance.eventLoopUtilization(since).utilization
+    if (busy < QUIET_UTILIZATION) return checkpoint()
+    since = performance.eventLoopUtilization()
+    quiet!.refresh()
+  }
   return {
     committed: () => {
-      if (++commits >= COMMITS_PER_CHECKPOINT && scheduled === undefined) scheduled = setImmediate(checkpoint)
+      commits++
+      if (due !== undefined) return
+      if (commits >= COMMITS_PER_CHECKPOINT) {
+        due = setImmediate(checkpoint)
+        return
+      }
+      if (commits < QUIET_CHECKPOINT_COMMITS) return
+      since = performance.eventLoopUtilization()
+      if (quiet !== undefined) {
+        quiet.refresh()
+      } else {
+        quiet = setTimeout(whenQuiet, QUIET_MS)
+        quiet.unref()
+      }
     },
-    cancel: () => {
-      if (scheduled !== undefined) clearImmediate(scheduled)
-    }
+    cancel
   }
 }
 

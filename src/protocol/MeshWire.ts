@@ -77,11 +77,12 @@ export type ReplyFile = typeof ReplyFile.Type
 export const replyFilesId = (correlationId: string) => `reply:${correlationId}`
 
 /**
- * What the receiving daemon owes back, durably: a message reached its agent, an ask was
- * acked, or a message was refused there for good (an access rule, an unknown peer, a file
- * over its limits), so the sender fails it instead of keeping it queued.
+ * What the receiving daemon owes back, durably: an ask was acked, or a message was refused
+ * there for good (an access rule, an unknown peer, a file over its limits), so the sender
+ * fails it instead of keeping it queued.
  */
 export const OutboxItem = Schema.Union(
+  /** Older daemons queued receipts too; receipts now go as ReceiptMessage. */
   Schema.Struct({ k: Schema.Literal("receipt"), message_id: Schema.String, to_peer: PeerId }),
   Schema.Struct({
     k: Schema.Literal("refused"),
@@ -112,6 +113,16 @@ export const ackWithoutFiles = (item: AckOwed, why: string): AckOwed => ({
 export const OutMessage = Schema.Struct({ t: Schema.Literal("out"), id: Schema.Int, item: OutboxItem })
 /** An outbox item was taken (or can never be): the sender drops it. */
 export const DoneMessage = Schema.Struct({ t: Schema.Literal("done"), id: Schema.Int })
+/**
+ * A message reached its agent here. Not kept in the outbox, and not answered with "done": the
+ * sender keeps the message queued and sends it again in each new session until a receipt
+ * comes, and this daemon answers a message it took already with its receipt again.
+ */
+export const ReceiptMessage = Schema.Struct({
+  t: Schema.Literal("receipt"),
+  message_id: Schema.String,
+  to_peer: PeerId
+})
 /** The sender removed the link: the receiver forgets it too. */
 export const UnlinkMessage = Schema.Struct({ t: Schema.Literal("unlink") })
 
@@ -120,6 +131,7 @@ export const MeshMessage = Schema.Union(
   DeliverMessage,
   PartMessage,
   OutMessage,
+  ReceiptMessage,
   DoneMessage,
   UnlinkMessage
 )

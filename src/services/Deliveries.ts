@@ -22,4 +22,6 @@ export class Deliveries extends Context.Tag("repowire/Deliveries")<Deliveries, {
   /** Pending messages, marked delivered: for peers without a live transport. */
   readonly drain: (peerId: string) => Effect.Effect<ReadonlyArray<Message>>
   readonly get: (messageId: string) => Effect.Effect<Message | undefined>
+  /** `get` as a synchronous step. */
+  readonly getNow: (messageId: string) => Message | undefined
 }>() {}

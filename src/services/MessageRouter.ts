@@ -74,6 +74,11 @@ export class MessageRouter extends Context.Tag("repowire/MessageRouter")<Message
     detail: string | undefined
   ) => Effect.Effect<void>
   /**
+   * `confirm` as a synchronous step that does not wait: recorded with the next batch of
+   * receipts; a batch that fails is logged.
+   */
+  readonly confirmNow: (peerId: string, messageId: string, outcome: "received", detail: string) => void
+  /**
    * A still-queued message was refused for good where it was going (another machine's rules,
    * an unknown peer, a file over its limits): it fails with `reason` and is never retried.
    */

@@ -44,6 +44,8 @@ export class PeerRegistry extends Context.Tag("repowire/PeerRegistry")<PeerRegis
     now: number
   ) => Either.Either<Peer, PeerNotFound | AmbiguousPeer | Forbidden>
   readonly get: (peerId: string) => Effect.Effect<Option.Option<Peer>>
+  /** `get` as a synchronous step, at time `now`. */
+  readonly getNow: (peerId: string, now: number) => Option.Option<Peer>
   readonly list: (filter: PeerFilter) => Effect.Effect<ReadonlyArray<Peer>>
   readonly setDescription: (peerId: string, description: string) => Effect.Effect<Peer, PeerNotFound>
   readonly setCircle: (peerId: string, circle: string) => Effect.Effect<Peer, PeerNotFound>

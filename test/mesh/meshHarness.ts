@@ -31,6 +31,55 @@ export const recordingHop = (target: number) =>
     ({ server }) => Effect.sync(() => server.close())
   )
 
+/**
+ * A TCP hop between a daemon and the relay that can swallow what the daemon sends (`swallow`),
+ * cut every connection through it (`cut`: the daemon's sessions break and it dials again), and
+ * cut them once `bytes` more have gone towards the daemon (`cutAfter`: in the middle of a transfer).
+ */
+export const lossyHop = (target: number) =>
+  Effect.acquireRelease(
+    Effect.async<{
+      port: number
+      swallow: (on: boolean) => void
+      cut: () => void
+      cutAfter: (bytes: number) => Promise<void>
+      server: net.Server
+    }>((resume) => {
+      let swallowing = false
+      let towardsDaemon = 0
+      let trip: { at: number; done: () => void } | undefined
+      const sockets = new Set<net.Socket>()
+      const cut = () => sockets.forEach((s) => s.destroy())
+      const server = net.createServer((client) => {
+        const upstream = net.connect(target, "127.0.0.1")
+        sockets.add(client).add(upstream)
+        client.on("data", (c: Buffer) => swallowing || upstream.write(c))
+        upstream.on("data", (c: Buffer) => {
+          client.write(c)
+          towardsDaemon += c.length
+          if (trip === undefined || towardsDaemon < trip.at) return
+          const { done } = trip
+          trip = undefined
+          cut()
+          done()
+        })
+        for (const s of [client, upstream]) {
+          s.on("error", () => (client.destroy(), upstream.destroy()))
+          s.on("close", () => (client.destroy(), upstream.destroy(), sockets.delete(s)))
+        }
+      })
+      server.listen(0, "127.0.0.1", () =>
+        resume(Effect.succeed({
+          port: (server.address() as net.AddressInfo).port,
+          swallow: (on) => void (swallowing = on),
+          cut,
+          cutAfter: (bytes) => new Promise<void>((done) => void (trip = { at: towardsDaemon + bytes, done })),
+          server
+        })))
+    }),
+    ({ server }) => Effect.sync(() => server.close())
+  )
+
 export interface MeshDaemon extends TestDaemon {
   readonly machine: string
 }

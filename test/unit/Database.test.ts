@@ -5,7 +5,13 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { ConfigMemory } from "../../src/layers/ConfigLive.js"
-import { COMMITS_PER_CHECKPOINT, SqliteLive, SqliteMemory } from "../../src/layers/Sqlite.js"
+import {
+  COMMITS_PER_CHECKPOINT,
+  QUIET_CHECKPOINT_COMMITS,
+  QUIET_MS,
+  SqliteLive,
+  SqliteMemory
+} from "../../src/layers/Sqlite.js"
 import { Database } from "../../src/services/Database.js"
 
 class Refused extends Data.TaggedError("Refused")<{}> {}
@@ -128,6 +134,27 @@ describe("Database", () => {
           assert.strictEqual(yield* countMessages, COMMITS_PER_CHECKPOINT)
         }).pipe(Effect.withMaxOpsBeforeYield(Number.MAX_SAFE_INTEGER))
       ) // the test decides when the loop turns
+    }).pipe(Effect.scoped))
+
+  it.live("checkpoints a few commits once they stop for a moment, and not while they keep coming", () =>
+    Effect.gen(function*() {
+      const home = yield* tempHome
+      const stateDb = path.join(home, "state.db")
+      const sleep = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+      yield* inHome(home)(Effect.gen(function*() {
+        const db = yield* Database
+        const before = fileSize(stateDb)
+        for (let i = 0; i < QUIET_CHECKPOINT_COMMITS; i++) yield* db.transaction(insertMessage(`m${i}`, bigText))
+        // A burst: the event loop turns between commits, but each comes well within the quiet time.
+        for (let i = 0; i < 10; i++) {
+          yield* nextTurn
+          yield* db.transaction(insertMessage(`n${i}`, bigText))
+        }
+        assert.strictEqual(fileSize(stateDb), before)
+        yield* sleep(QUIET_MS * 4)
+        assert.isAbove(fileSize(stateDb), before + (QUIET_CHECKPOINT_COMMITS + 10) * bigText.length)
+        assert.strictEqual(yield* countMessages, QUIET_CHECKPOINT_COMMITS + 10)
+      }))
     }).pipe(Effect.scoped))
 
   it.live("keeps the WAL small under a steady stream of commits", () =>

@@ -26,6 +26,8 @@ export interface InboundDeps {
   readonly files: FilesIn
   /** Sends what this daemon owes `origin` now (a refusal was just queued). */
   readonly owe: (origin: string) => void
+  /** Tells `origin` its message reached its agent here (not kept: see ReceiptMessage). */
+  readonly receipt: (origin: string, messageId: string, toPeer: string) => void
 }
 
 /**
@@ -84,18 +86,78 @@ export const makeInbound = (deps: InboundDeps) => {
       })
     )
 
+  /** Stores a message of `origin` in this daemon's queue, with what it came as, in one transaction. */
+  const takeNow = (
+    origin: string,
+    frame: Deliver["frame"],
+    sender: Peer,
+    target: Peer,
+    refs: ReadonlyArray<AttachmentRef>,
+    at: number
+  ) => {
+    const request = {
+      from_peer: sender.peer_id,
+      to_peer: target.peer_id,
+      text: frame.text,
+      ...(refs.length === 0 ? {} : { attachments: refs.map((r) => r.id) })
+    }
+    return db.now.transaction((): Either.Either<void, { readonly _tag: string; readonly message: string }> => {
+      if (frame.type === "ask") {
+        const accepted = router.askNow(sender, request, at, "relay")
+        if (Either.isLeft(accepted)) return Either.left(accepted.left)
+        store.insertInbound({
+          origin,
+          message_id: frame.message_id,
+          local_message_id: null,
+          origin_correlation_id: frame.correlation_id,
+          local_correlation_id: accepted.right.correlation_id
+        })
+        return Either.void
+      }
+      const accepted = router.notifyNow(sender, request, at, "relay", frame.type)
+      if (Either.isLeft(accepted)) return Either.left(accepted.left)
+      store.insertInbound({
+        origin,
+        message_id: frame.message_id,
+        local_message_id: accepted.right.id,
+        origin_correlation_id: null,
+        local_correlation_id: null
+      })
+      return Either.void
+    })
+  }
+
+  /**
+   * The usual message (new, without files, between known peers) taken with plain synchronous
+   * steps and no fiber: it is on every cross-machine message's path. Anything else (a message
+   * seen before, files, a refusal) is left to the effect this returns.
+   */
+  const deliverNow = (origin: string, message: Deliver): Effect.Effect<void> | undefined => {
+    const { frame, to_peer } = message
+    if (frame.attachments.length > 0 || store.inbound(origin, frame.message_id) !== undefined) {
+      return deliver(origin, message)
+    }
+    if (frame.type === "notify" && frame.in_reply_to !== null) return undefined
+    const at = Date.now()
+    const sender = Option.filter(
+      registry.getNow(frame.from_peer, at),
+      (p) => p.machine === origin && p.machine !== deps.machine
+    )
+    const target = Option.filter(registry.getNow(to_peer, at), (p) => p.machine === deps.machine)
+    if (Option.isNone(sender) || Option.isNone(target)) return deliver(origin, message)
+    const taken = takeNow(origin, frame, sender.value, target.value, [], at)
+    return Either.isRight(taken) ? undefined : refuse(origin, message, `${taken.left._tag}: ${taken.left.message}`)
+  }
+
   const deliver = (origin: string, message: Deliver) =>
     Effect.gen(function*() {
       const { frame, to_peer } = message
       const existing = store.inbound(origin, frame.message_id)
       if (existing !== undefined) {
         yield* deps.files.discard(origin, frame)
+        // Its receipt was lost (a session broke, or this daemon stopped before sending it): again.
         if (yield* reachedNow(existing.local_message_id, existing.local_correlation_id)) {
-          store.queueOut(origin, `receipt:${frame.message_id}`, {
-            k: "receipt",
-            message_id: frame.message_id,
-            to_peer: to_peer
-          }, Date.now())
+          deps.receipt(origin, frame.message_id, to_peer)
         }
         return
       }
@@ -121,37 +183,7 @@ export const makeInbound = (deps: InboundDeps) => {
         if (taken._tag === "refused") return yield* refuse(origin, message, taken.reason)
         refs = taken.refs
       }
-      const at = Date.now()
-      const request = {
-        from_peer: sender.value.peer_id,
-        to_peer: target.value.peer_id,
-        text: frame.text,
-        ...(refs.length === 0 ? {} : { attachments: refs.map((r) => r.id) })
-      }
-      const taken = db.now.transaction((): Either.Either<void, { readonly _tag: string; readonly message: string }> => {
-        if (frame.type === "ask") {
-          const accepted = router.askNow(sender.value, request, at, "relay")
-          if (Either.isLeft(accepted)) return Either.left(accepted.left)
-          store.insertInbound({
-            origin,
-            message_id: frame.message_id,
-            local_message_id: null,
-            origin_correlation_id: frame.correlation_id,
-            local_correlation_id: accepted.right.correlation_id
-          })
-          return Either.void
-        }
-        const accepted = router.notifyNow(sender.value, request, at, "relay", frame.type)
-        if (Either.isLeft(accepted)) return Either.left(accepted.left)
-        store.insertInbound({
-          origin,
-          message_id: frame.message_id,
-          local_message_id: accepted.right.id,
-          origin_correlation_id: null,
-          local_correlation_id: null
-        })
-        return Either.void
-      })
+      const taken = takeNow(origin, frame, sender.value, target.value, refs, Date.now())
       if (Either.isRight(taken)) return
       yield* deps.attachments.remove(refs.map((r) => r.id))
       yield* refuse(origin, message, `${taken.left._tag}: ${taken.left.message}`)
@@ -161,11 +193,21 @@ export const makeInbound = (deps: InboundDeps) => {
    * An item the other daemon owed this one; true once it is taken (or can never be), false
    * when a reply's files came incomplete (a broken session: the next one sends it all again).
    */
+  /**
+   * A message of this daemon's reached its agent on `origin` (said again, it changes nothing):
+   * recorded with the next batch of receipts, with no fiber of its own.
+   */
+  const receiptNow = (origin: string, item: { readonly message_id: string; readonly to_peer: string }) => {
+    const peer = registry.getNow(item.to_peer, Date.now())
+    if (Option.isSome(peer) && peer.value.machine === origin && origin !== deps.machine) {
+      router.confirmNow(item.to_peer, item.message_id, "received", `reached ${origin}`)
+    }
+  }
+
   const owed = (origin: string, item: OutboxItem): Effect.Effect<boolean> =>
     Effect.gen(function*() {
       if (item.k === "receipt") {
-        const peer = yield* remotePeer(origin, item.to_peer)
-        if (Option.isSome(peer)) yield* router.confirm(item.to_peer, item.message_id, "received", `reached ${origin}`)
+        receiptNow(origin, item)
         return true
       }
       if (item.k === "refused") {
@@ -201,5 +243,5 @@ export const makeInbound = (deps: InboundDeps) => {
       return true
     })
 
-  return { deliver, owed }
+  return { deliver, deliverNow, owed, receiptNow }
 }

@@ -79,7 +79,13 @@ export const MeshLive = Layer.scoped(
         },
         // A file's parts are taken in the order they came, ahead of the message that refers to them.
         message: (remote, message) =>
-          message.t === "part" ? files.part(remote, message) : run(onMessage(remote, message))
+          message.t === "part"
+            ? files.part(remote, message)
+            : message.t === "deliver"
+            ? runNow(() => inbound.deliverNow(remote, message))
+            : message.t === "receipt"
+            ? runNow(() => inbound.receiptNow(remote, message))
+            : run(onMessage(remote, message))
       }
     )
     const outbound = makeOutbound({
@@ -111,8 +117,24 @@ export const MeshLive = Layer.scoped(
       machine,
       attachments,
       files,
-      owe: (remote) => run(outbound.sendOwed(remote))
+      owe: (remote) => run(outbound.sendOwed(remote)),
+      receipt: (remote, messageId, toPeer) => outbound.sendReceipt(remote, messageId, toPeer)
     })
+
+    /**
+     * A step run at once in the link's callback, with no fiber (the usual message and every
+     * receipt: they are on each cross-machine message's path); what it leaves runs as `run` does.
+     */
+    const runNow = (step: () => Effect.Effect<void> | void) => {
+      if (closed) return
+      let rest: Effect.Effect<void> | void
+      try {
+        rest = step()
+      } catch (defect) {
+        rest = Effect.die(defect)
+      }
+      if (rest !== undefined) run(rest)
+    }
 
     const forget = (remote: string) =>
       Effect.gen(function*() {
@@ -128,7 +150,7 @@ export const MeshLive = Layer.scoped(
         case "peers":
           return Effect.zipRight(registry.syncRemote(remote, message.peers), outbound.refresh(remote))
         case "deliver":
-          return inbound.deliver(remote, message)
+          return Effect.suspend(() => inbound.deliverNow(remote, message) ?? Effect.void)
         case "out": {
           const pipe = links.pipeOf(remote)
           return Effect.flatMap(
@@ -136,6 +158,8 @@ export const MeshLive = Layer.scoped(
             (taken) => taken ? Effect.sync(() => pipe?.send({ t: "done", id: message.id })) : Effect.void
           )
         }
+        case "receipt":
+          return Effect.sync(() => inbound.receiptNow(remote, message))
         case "done":
           return outbound.done(remote, message.id)
         case "part":

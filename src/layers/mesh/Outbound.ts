@@ -159,30 +159,28 @@ export const makeOutbound = (deps: OutboundDeps) => {
       for (const row of store.outbox(machine)) {
         if (sent.has(row.id)) continue
         const item = row.body as OutboxItem
-        const files = item.k === "ack" ? item.attachments ?? [] : []
-        if (files.length === 0) {
-          if (pipe.send({ t: "out", id: row.id, item })) sent.add(row.id)
-          continue
+        if (item.k === "ack" && (item.attachments?.length ?? 0) > 0) {
+          // Counted as sent at once: the files take a while, and a flush meanwhile must not start them again.
+          sent.add(row.id)
+          deps.fork(sendAckWithFiles(pipe, row.id, item))
+        } else if (pipe.send({ t: "out", id: row.id, item })) {
+          sent.add(row.id)
         }
-        // A reply's files go ahead of its ack; a broken session sends them all again in the next.
-        sent.add(row.id)
-        deps.fork(
-          sendFiles(pipe, deps.attachments, deps.backlog, replyFilesId((item as AckOwed).correlation_id), files).pipe(
-            Effect.map((outcome) => outcome === "sent" && pipe.send({ t: "out", id: row.id, item })),
-            // A file expired here before the ack could leave: the answer goes on, saying so.
-            Effect.catchTag("AttachmentNotFound", (e) =>
-              Effect.sync(() =>
-                pipe.send({
-                  t: "out",
-                  id: row.id,
-                  item: ackWithoutFiles(item as AckOwed, `${e.message} on ${deps.machine}`)
-                })
-              )),
-            Effect.asVoid
-          )
-        )
       }
     })
+
+  /** A reply's files go ahead of its ack; a broken session sends them all again in the next. */
+  const sendAckWithFiles = (pipe: SealedPipe, id: number, item: AckOwed) =>
+    sendFiles(pipe, deps.attachments, deps.backlog, replyFilesId(item.correlation_id), item.attachments ?? []).pipe(
+      Effect.map((outcome) => outcome === "sent" && pipe.send({ t: "out", id, item })),
+      // A file expired here before the ack could leave: the answer goes on, saying so.
+      Effect.catchTag(
+        "AttachmentNotFound",
+        (e) =>
+          Effect.sync(() => pipe.send({ t: "out", id, item: ackWithoutFiles(item, `${e.message} on ${deps.machine}`) }))
+      ),
+      Effect.asVoid
+    )
 
   const done = (machine: string, id: number) =>
     Effect.sync(() => {
@@ -198,7 +196,7 @@ export const makeOutbound = (deps: OutboundDeps) => {
       yield* refresh(machine)
     })
 
-  /** A local event that linked daemons must hear of: a peer change, or a receipt or ack owed. */
+  /** A local event that linked daemons must hear of: a peer change, a receipt, or an ack owed. */
   const onEvent = (event: MeshEvent, links: () => ReadonlyArray<string>) =>
     Effect.gen(function*() {
       if (
@@ -208,10 +206,15 @@ export const makeOutbound = (deps: OutboundDeps) => {
         for (const machine of links()) yield* sendPeers(machine, false)
         return
       }
-      if (event.type !== "delivery" && event.type !== "ack") return
+      if (event.type === "delivery" && event.state === "delivered") {
+        const row = store.inboundOf(event.message_id, event.correlation_id)
+        if (row !== undefined) sendReceipt(row.origin, row.message_id, event.to_peer)
+        return
+      }
+      if (event.type !== "ack") return
       // The cursor moves only with what is owed: a restart re-reads the rest, and each item is keyed once.
       // Most events owe nothing (local messages): they cost a read, and no write of any kind.
-      const owed = owedFor(event)
+      const owed = ackOwed(event)
       if (owed === undefined) return
       deps.transaction(() => {
         store.queueOut(owed.origin, owed.key, owed.item, Date.now())
@@ -220,36 +223,32 @@ export const makeOutbound = (deps: OutboundDeps) => {
       yield* sendOwed(owed.origin)
     })
 
-  /** What `event` makes this daemon owe a linked one: to whom, under which key. */
-  const owedFor = (event: MeshEvent): { origin: string; key: string; item: OutboxItem } | undefined => {
-    if (event.type === "delivery" && event.state === "delivered") {
-      const row = store.inboundOf(event.message_id, event.correlation_id)
-      if (row === undefined) return undefined
-      return {
-        origin: row.origin,
-        key: `receipt:${row.message_id}`,
-        item: { k: "receipt", message_id: row.message_id, to_peer: event.to_peer as RemotePeer["peer_id"] }
-      }
+  /**
+   * A message from `origin` reached its agent here. Sent as it happens, not kept: were it lost
+   * (the link down, this daemon stopped), the sender sends the message again in its next session
+   * and `Inbound` answers one taken already with its receipt.
+   */
+  const sendReceipt = (origin: string, messageId: string, toPeer: string) =>
+    void deps.pipeOf(origin)?.send({ t: "receipt", message_id: messageId, to_peer: toPeer as RemotePeer["peer_id"] })
+
+  /** The ack `event` makes this daemon owe a linked one: to whom, under which key. */
+  const ackOwed = (event: Extract<MeshEvent, { type: "ack" }>) => {
+    const row = store.inboundOf(null, event.correlation_id)
+    if (row === undefined || row.origin_correlation_id === null) return undefined
+    return {
+      origin: row.origin,
+      key: `ack:${row.origin_correlation_id}`,
+      item: {
+        k: "ack",
+        correlation_id: row.origin_correlation_id,
+        from_peer: event.from_peer as RemotePeer["peer_id"],
+        reply: event.reply,
+        ...(event.attachments.length === 0 ? {} : {
+          attachments: event.attachments.map(({ content_type, id, name, size }) => ({ id, name, size, content_type }))
+        })
+      } satisfies OutboxItem
     }
-    if (event.type === "ack") {
-      const row = store.inboundOf(null, event.correlation_id)
-      if (row === undefined || row.origin_correlation_id === null) return undefined
-      return {
-        origin: row.origin,
-        key: `ack:${row.origin_correlation_id}`,
-        item: {
-          k: "ack",
-          correlation_id: row.origin_correlation_id,
-          from_peer: event.from_peer as RemotePeer["peer_id"],
-          reply: event.reply,
-          ...(event.attachments.length === 0 ? {} : {
-            attachments: event.attachments.map(({ content_type, id, name, size }) => ({ id, name, size, content_type }))
-          })
-        }
-      }
-    }
-    return undefined
   }
 
-  return { refresh, up, done, onEvent, sendOwed }
+  return { refresh, up, done, onEvent, sendOwed, sendReceipt }
 }

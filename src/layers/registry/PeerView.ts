@@ -77,7 +77,10 @@ export const makePeerView = (
     return new Set(peers.filter((p) => p.status !== "offline").map((p) => p.display_name))
   })
 
-  return { viewNow, view, load, get, liveNamesInCircle }
+  const getNow = (peerId: string, now: number) =>
+    Option.map(Option.fromNullable(table.rows.get(peerId)), (row) => viewNow([row], now)[0]!)
+
+  return { viewNow, view, load, get, getNow, liveNamesInCircle }
 }
 
 export type PeerView = ReturnType<typeof makePeerView>
