@@ -4,13 +4,12 @@ import { makeCert, mintKey, RelayServicesLayer, startRelay, tempDir } from "../r
 import {
   agentSocket,
   as,
+  frontAndApi,
   human,
   join,
-  linkMachines,
   links,
   meshDaemon,
   notify,
-  onlineOn,
   pair,
   peersOf,
   register,
@@ -34,11 +33,9 @@ describe("one mesh across machines: while a daemon is away", () => {
           let laptop = await meshDaemon(relay.url, key, "laptop")
           let server = await meshDaemon(relay.url, key, "server")
           try {
-            const front = await register(laptop.url, { name: "front", backend: "claude-code" })
-            const api = await register(server.url, { name: "api", backend: "codex" })
-            await linkMachines(laptop, server, "server")
-            let socket = await agentSocket(server, api)
-            await onlineOn(laptop, api)
+            const cast = await frontAndApi(laptop, server)
+            const { front, api } = cast
+            let socket = cast.socket
 
             // The receiver goes away: the sender says queued, and keeps the message.
             socket.close()

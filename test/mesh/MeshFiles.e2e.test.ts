@@ -4,18 +4,7 @@ import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import { makeCert, mintKey, RelayServicesLayer, startRelay, tempDir } from "../relay/harness.js"
 import type { Registered } from "../support/Http.js"
-import {
-  agentSocket,
-  as,
-  linkMachines,
-  meshDaemon,
-  onlineOn,
-  peersOf,
-  recordingHop,
-  register,
-  request,
-  until
-} from "./meshHarness.js"
+import { agentSocket, as, frontAndApi, meshDaemon, peersOf, recordingHop, request, until } from "./meshHarness.js"
 
 const cert = makeCert(tempDir("rw-cert-"))
 process.env.REPOWIRE_RELAY_CA_FILE = cert.certFile
@@ -54,11 +43,9 @@ describe("one mesh across machines: attachments", () => {
           const laptop = await meshDaemon(url, key, "laptop")
           let server = await meshDaemon(url, key, "server", undefined, { attachments: { max_bytes: SERVER_MAX } })
           try {
-            const front = await register(laptop.url, { name: "front", backend: "claude-code" })
-            const api = await register(server.url, { name: "api", backend: "codex" })
-            let socket = await agentSocket(server, api)
-            await linkMachines(laptop, server, "server")
-            await onlineOn(laptop, api)
+            const cast = await frontAndApi(laptop, server)
+            const { front, api } = cast
+            let socket = cast.socket
 
             // Several parts' worth of bytes, under the server's limit.
             const content = crypto.randomBytes(700 * 1024)
@@ -163,11 +150,7 @@ describe("one mesh across machines: attachments", () => {
           const laptop = await meshDaemon(url, key, "laptop", undefined, { attachments: { max_bytes: 128 * 1024 } })
           const server = await meshDaemon(url, key, "server")
           try {
-            const front = await register(laptop.url, { name: "front", backend: "claude-code" })
-            const api = await register(server.url, { name: "api", backend: "codex" })
-            const socket = await agentSocket(server, api)
-            await linkMachines(laptop, server, "server")
-            await onlineOn(laptop, api)
+            const { front, api, socket } = await frontAndApi(laptop, server)
             const asked = await ask(laptop.url, front, "api@server", "send me the dump", [])
             const frame = await until("the ask on the server", async () => socket.frames.find((f) => f.type === "ask"))
             const before = storedFiles(laptop.home)

@@ -4,17 +4,7 @@ import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import { mintKey, RelayServicesLayer, startRelay } from "../relay/harness.js"
 import type { Registered } from "../support/Http.js"
-import {
-  agentSocket,
-  as,
-  linkMachines,
-  lossyHop,
-  meshDaemon,
-  onlineOn,
-  register,
-  request,
-  until
-} from "./meshHarness.js"
+import { as, frontAndApi, lossyHop, meshDaemon, request, until } from "./meshHarness.js"
 
 const upload = async (url: string, peer: Registered, name: string, bytes: Uint8Array) => {
   const form = new FormData()
@@ -42,11 +32,7 @@ describe("one mesh across machines: a session that breaks during a file", () => 
           const laptop = await meshDaemon(relay.url, key, "laptop")
           const server = await meshDaemon(`http://127.0.0.1:${hop.port}`, key, "server")
           try {
-            const front = await register(laptop.url, { name: "front", backend: "claude-code" })
-            const api = await register(server.url, { name: "api", backend: "codex" })
-            const socket = await agentSocket(server, api)
-            await linkMachines(laptop, server, "server")
-            await onlineOn(laptop, api)
+            const { front, socket } = await frontAndApi(laptop, server)
 
             // 16 parts of 256 KiB; the server's sessions are cut once about a third of them came.
             const content = crypto.randomBytes(4 * 1024 * 1024)

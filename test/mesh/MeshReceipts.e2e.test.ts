@@ -1,17 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { makeCert, mintKey, RelayServicesLayer, startRelay, tempDir } from "../relay/harness.js"
-import {
-  agentSocket,
-  as,
-  linkMachines,
-  lossyHop,
-  meshDaemon,
-  onlineOn,
-  register,
-  request,
-  until
-} from "./meshHarness.js"
+import { agentSocket, as, frontAndApi, lossyHop, meshDaemon, request, until } from "./meshHarness.js"
 
 const cert = makeCert(tempDir("rw-cert-"))
 process.env.REPOWIRE_RELAY_CA_FILE = cert.certFile
@@ -30,11 +20,7 @@ describe("one mesh across machines: receipts", () => {
           const laptop = await meshDaemon(relay.url, key, "laptop")
           const server = await meshDaemon(`https://127.0.0.1:${hop.port}`, key, "server")
           try {
-            const front = await register(laptop.url, { name: "front", backend: "claude-code" })
-            const api = await register(server.url, { name: "api", backend: "codex" })
-            await linkMachines(laptop, server, "server")
-            const socket = await agentSocket(server, api)
-            await onlineOn(laptop, api)
+            const { front, api, socket } = await frontAndApi(laptop, server)
 
             // Whatever the server sends from now on is lost: the ask still reaches its agent.
             hop.swallow(true)
@@ -92,11 +78,9 @@ describe("one mesh across machines: receipts", () => {
           const laptop = await meshDaemon(relay.url, key, "laptop")
           let server = await meshDaemon(`https://127.0.0.1:${hop.port}`, key, "server")
           try {
-            const front = await register(laptop.url, { name: "front", backend: "claude-code" })
-            const api = await register(server.url, { name: "api", backend: "codex" })
-            await linkMachines(laptop, server, "server")
-            let socket = await agentSocket(server, api)
-            await onlineOn(laptop, api)
+            const cast = await frontAndApi(laptop, server)
+            const { front, api } = cast
+            let socket = cast.socket
 
             hop.swallow(true)
             const asked = await request(laptop.url, "POST", "/ask", {

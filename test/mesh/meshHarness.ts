@@ -201,3 +201,16 @@ export const cliAsync = (home: string, args: ReadonlyArray<string>) =>
       resolve({ code, stdout, stderr })
     })
   })
+
+/**
+ * The usual cast: `front` (claude-code) on `laptop`, `api` (codex) on `server` with its agent
+ * socket open, the machines linked (server joined laptop's code) and api online on the laptop.
+ */
+export const frontAndApi = async (laptop: TestDaemon, server: TestDaemon) => {
+  const front = await register(laptop.url, { name: "front", backend: "claude-code" })
+  const api = await register(server.url, { name: "api", backend: "codex" })
+  const socket = await agentSocket(server, api)
+  await linkMachines(laptop, server, "server")
+  await onlineOn(laptop, api)
+  return { front, api, socket }
+}
