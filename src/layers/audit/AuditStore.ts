@@ -45,10 +45,11 @@ export interface AuditStore {
 }
 
 /**
- * The audit chains in the relay's store (SQLite or PostgreSQL, migration 0004_audit). Several
- * writers (replicas, the CLI beside a relay) keep each chain linear: a batch locks the heads of
- * the chains it extends (FOR UPDATE on PostgreSQL; SQLite has one writer at a time) before it
- * reads them, and (chain, seq) is the records' primary key, so a stale head can never fork one.
+ * The audit chains in the relay's store (SQLite or PostgreSQL, migrations 0004_audit and
+ * 0008_audit_events). Several writers (replicas, the CLI beside a relay) keep each chain linear: a
+ * batch locks the heads of the chains it extends (FOR UPDATE on PostgreSQL; SQLite has one writer
+ * at a time) before it reads them, and an event's global seq is its row's primary key and its
+ * user's (chain, seq) a unique index, so a stale head can never fork one.
  */
 export const makeAuditStore = (signer: AuditSigner, policy: CheckpointPolicy) =>
   Effect.gen(function*() {
