@@ -2,6 +2,7 @@ import { NodeContext } from "@effect/platform-node"
 import { Migrator, SqlClient } from "@effect/sql"
 import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
 import { Effect, Layer } from "effect"
+import { GLOBAL_CHAIN } from "../protocol/Audit.js"
 import { CLUSTER_CHANNEL } from "../protocol/ClusterSignal.js"
 
 /**
@@ -153,6 +154,41 @@ export const relayMigrations = Migrator.fromRecord({
         pg: () => movedSignal(sql, "mesh_directory", "MeshMoved"),
         orElse: () => Effect.void
       })
+    ], { discard: true })),
+  // One row per audit event instead of one per chain position: the event's global record and its
+  // user's record side by side (Batch.linkBatch, EventRow), so an append writes half the rows. On
+  // SQLite the global seq is the rowid (INTEGER PRIMARY KEY: rows land at the end of the table).
+  // Records of 0004 stay where they were (renamed), and the view `audit_records` shows both as
+  // the records they always were, one per chain position, for every reader.
+  "0008_audit_events": Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.all([
+      sql`ALTER TABLE audit_records RENAME TO audit_records_legacy`,
+      sql`CREATE TABLE audit_events (
+        seq ${sql.onDialectOrElse({ sqlite: () => sql.literal("INTEGER"), orElse: () => sql.literal("BIGINT") })}
+          PRIMARY KEY,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        user_id TEXT,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        user_chain TEXT,
+        user_seq BIGINT,
+        user_prev_hash TEXT,
+        user_hash TEXT
+      )`,
+      // Unique, as (chain, seq) was: a stale head of a user's chain fails the batch, never forks it.
+      sql`CREATE UNIQUE INDEX audit_events_user ON audit_events (user_chain, user_seq)`,
+      sql`CREATE VIEW audit_records AS
+        SELECT chain, seq, at, kind, user_id, detail, prev_hash, hash FROM audit_records_legacy
+        UNION ALL
+        SELECT ${
+        sql.literal(`'${GLOBAL_CHAIN}'`)
+      } AS chain, seq, at, kind, user_id, detail, prev_hash, hash FROM audit_events
+        UNION ALL
+        SELECT user_chain AS chain, user_seq AS seq, at, kind, user_id, detail, user_prev_hash AS prev_hash,
+          user_hash AS hash
+        FROM audit_events WHERE user_chain IS NOT NULL`
     ], { discard: true }))
 })
 

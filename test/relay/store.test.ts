@@ -320,7 +320,8 @@ describe("relay store on PostgreSQL: starting together, picking the layer", () =
           [4, "audit"],
           [5, "tunnel_directory"],
           [6, "cluster_signals"],
-          [7, "mesh_directory"]
+          [7, "mesh_directory"],
+          [8, "audit_events"]
         ])
         // Nobody is left holding the migration lock.
         const locks = yield* Effect.flatMap(

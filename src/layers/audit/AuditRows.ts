@@ -23,6 +23,25 @@ export type RecordRow = {
   readonly hash: string
 }
 
+/**
+ * One event as the store keeps it (migration 0008_audit_events): its record on the global chain
+ * (seq, prev_hash, hash) and, with a user, its record on that user's chain (the user_ columns),
+ * in one row. The view `audit_records` shows each position as a record of its own.
+ */
+export type EventRow = {
+  readonly seq: number
+  readonly at: string
+  readonly kind: string
+  readonly user_id: string | null
+  readonly detail: string
+  readonly prev_hash: string
+  readonly hash: string
+  readonly user_chain: string | null
+  readonly user_seq: number | null
+  readonly user_prev_hash: string | null
+  readonly user_hash: string | null
+}
+
 export type CheckpointRow = {
   readonly chain: string
   readonly seq: number

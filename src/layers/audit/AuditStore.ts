@@ -1,6 +1,13 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Effect } from "effect"
-import { type AuditEvent, type AuditPage, type ChainHead, GENESIS, userChain } from "../../protocol/Audit.js"
+import {
+  type AuditEvent,
+  type AuditPage,
+  type ChainHead,
+  GENESIS,
+  GLOBAL_CHAIN,
+  userChain
+} from "../../protocol/Audit.js"
 import type { AuditSigner } from "./AuditKey.js"
 import { checkpointOf, type CheckpointRow, type HeadRow, recordOf, type RecordRow } from "./AuditRows.js"
 import { chainsOf, linkBatch, signHead } from "./Batch.js"
@@ -17,7 +24,7 @@ export interface CheckpointPolicy {
   readonly intervalMs: number
 }
 
-/** Rows per INSERT: 8 columns each stays far below SQLite's and PostgreSQL's bound-parameter limits. */
+/** Rows per INSERT: 11 columns each stays far below SQLite's and PostgreSQL's bound-parameter limits. */
 const ROWS_PER_INSERT = 500
 
 export interface AuditStore {
@@ -38,10 +45,11 @@ export interface AuditStore {
 }
 
 /**
- * The audit chains in the relay's store (SQLite or PostgreSQL, migration 0004_audit). Several
- * writers (replicas, the CLI beside a relay) keep each chain linear: a batch locks the heads of
- * the chains it extends (FOR UPDATE on PostgreSQL; SQLite has one writer at a time) before it
- * reads them, and (chain, seq) is the records' primary key, so a stale head can never fork one.
+ * The audit chains in the relay's store (SQLite or PostgreSQL, migrations 0004_audit and
+ * 0008_audit_events). Several writers (replicas, the CLI beside a relay) keep each chain linear: a
+ * batch locks the heads of the chains it extends (FOR UPDATE on PostgreSQL; SQLite has one writer
+ * at a time) before it reads them, and an event's global seq is its row's primary key and its
+ * user's (chain, seq) a unique index, so a stale head can never fork one.
  */
 export const makeAuditStore = (signer: AuditSigner, policy: CheckpointPolicy) =>
   Effect.gen(function*() {
@@ -75,9 +83,9 @@ export const makeAuditStore = (signer: AuditSigner, policy: CheckpointPolicy) =>
     const append = (events: ReadonlyArray<StampedEvent>) =>
       Effect.gen(function*() {
         const heads = yield* lockHeads(chainsOf(events))
-        const { checkpoints, records } = linkBatch(events, heads, policy.every, signer)
-        for (let i = 0; i < records.length; i += ROWS_PER_INSERT) {
-          yield* sql`INSERT INTO audit_records ${sql.insert(records.slice(i, i + ROWS_PER_INSERT))}`
+        const { checkpoints, rows } = linkBatch(events, heads, policy.every, signer)
+        for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+          yield* sql`INSERT INTO audit_events ${sql.insert(rows.slice(i, i + ROWS_PER_INSERT))}`
         }
         yield* putCheckpoints(checkpoints)
         yield* putHeads([...heads.values()])
@@ -94,25 +102,55 @@ export const makeAuditStore = (signer: AuditSigner, policy: CheckpointPolicy) =>
         return due.length
       }).pipe(sql.withTransaction)
 
+    /**
+     * Cuts by the global chain: every batch extends it and its users' chains together, in order,
+     * heads locked, so an event's user seq grows with its global seq, and dropping the events up to
+     * the newest one older than `before` drops a prefix of every chain. Each chain's cut is at the
+     * newest of its positions dropped. Records from before 0008_audit_events (all older than any
+     * event) are cut chain by chain, as they were written.
+     */
     const retain = (before: string) =>
       Effect.gen(function*() {
-        const cuts = yield* sql<{ chain: string; seq: number; hash: string }>`
-          SELECT r.chain, r.seq, r.hash FROM audit_records r
-          JOIN (SELECT chain, MAX(seq) AS seq FROM audit_records WHERE at < ${before} GROUP BY chain) last
+        const cuts = new Map<string, { seq: number; hash: string }>()
+        const legacy = yield* sql<{ chain: string; seq: number; hash: string }>`
+          SELECT r.chain, r.seq, r.hash FROM audit_records_legacy r
+          JOIN (SELECT chain, MAX(seq) AS seq FROM audit_records_legacy WHERE at < ${before} GROUP BY chain) last
             ON r.chain = last.chain AND r.seq = last.seq`
+        for (const { chain, hash, seq } of legacy) cuts.set(chain, { seq: Number(seq), hash })
+        const [newest] = yield* sql<{ seq: number | null }>`SELECT MAX(seq) AS seq FROM audit_events
+          WHERE at < ${before}`
+        const upTo = newest?.seq === null || newest?.seq === undefined ? undefined : Number(newest.seq)
+        if (upTo !== undefined) {
+          const positions = yield* sql<{ chain: string; seq: number; hash: string }>`
+            SELECT ${sql.literal(`'${GLOBAL_CHAIN}'`)} AS chain, seq, hash FROM audit_events WHERE seq = ${upTo}
+            UNION ALL
+            SELECT e.user_chain AS chain, e.user_seq AS seq, e.user_hash AS hash FROM audit_events e
+            JOIN (SELECT user_chain, MAX(user_seq) AS user_seq FROM audit_events
+              WHERE seq <= ${upTo} AND user_chain IS NOT NULL GROUP BY user_chain) last
+              ON e.user_chain = last.user_chain AND e.user_seq = last.user_seq`
+          // An event's positions come after every record of 0004 on the same chain.
+          for (const { chain, hash, seq } of positions) cuts.set(chain, { seq: Number(seq), hash })
+        }
+        if (cuts.size === 0) return 0
+        const heads = yield* sql<HeadRow>`SELECT chain, seq, hash, checkpoint_seq, checkpoint_ms FROM audit_chains
+          WHERE ${sql.in("chain", [...cuts.keys()])} ORDER BY chain ${forUpdate}`
         let dropped = 0
-        for (const { chain, hash, seq } of cuts) {
-          const [head] = yield* sql<HeadRow>`SELECT chain, seq, hash, checkpoint_seq, checkpoint_ms FROM audit_chains
-            WHERE chain = ${chain} ${forUpdate}`
-          if (head === undefined) continue
+        for (const head of heads) {
+          const { hash, seq } = cuts.get(head.chain)!
           const checkpoints: Array<CheckpointRow> = []
           sign({ ...head, seq, hash }, true, checkpoints)
           yield* putCheckpoints(checkpoints)
-          const gone = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM audit_records
-            WHERE chain = ${chain} AND seq <= ${seq}`
+          const gone = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM audit_records_legacy
+            WHERE chain = ${head.chain} AND seq <= ${seq}`
           dropped += Number(gone[0]!.n)
-          yield* sql`DELETE FROM audit_records WHERE chain = ${chain} AND seq <= ${seq}`
-          yield* sql`DELETE FROM audit_checkpoints WHERE chain = ${chain} AND seq < ${seq}`
+          yield* sql`DELETE FROM audit_records_legacy WHERE chain = ${head.chain} AND seq <= ${seq}`
+          yield* sql`DELETE FROM audit_checkpoints WHERE chain = ${head.chain} AND seq < ${seq}`
+        }
+        if (upTo !== undefined) {
+          const [gone] = yield* sql<{ events: number; users: number }>`
+            SELECT COUNT(*) AS events, COUNT(user_chain) AS users FROM audit_events WHERE seq <= ${upTo}`
+          dropped += Number(gone!.events) + Number(gone!.users)
+          yield* sql`DELETE FROM audit_events WHERE seq <= ${upTo}`
         }
         return dropped
       }).pipe(sql.withTransaction)
@@ -127,8 +165,7 @@ export const makeAuditStore = (signer: AuditSigner, policy: CheckpointPolicy) =>
       Effect.gen(function*() {
         const chain = userChain(userId)
         const top = yield* head(chain)
-        const records = (yield* sql<RecordRow>`SELECT * FROM audit_records WHERE chain = ${chain} AND seq > ${since}
-          ORDER BY seq LIMIT ${limit}`).map(recordOf)
+        const records = (yield* chainRecords(sql, chain, since, limit)).map(recordOf)
         const upTo = records.length === limit ? records[records.length - 1]!.seq : top.seq
         const checkpoints = (yield* sql<CheckpointRow>`SELECT * FROM audit_checkpoints
           WHERE chain = ${chain} AND seq > ${since} AND seq <= ${upTo} ORDER BY seq, cut`).map(checkpointOf)
@@ -156,6 +193,32 @@ export const makeAuditStore = (signer: AuditSigner, policy: CheckpointPolicy) =>
     return { append, checkpointDue, retain, unsigned, head, page } satisfies AuditStore
   })
 
+/**
+ * A chain's records after `since`, in order, at most `limit`: those of 0004 (all before the
+ * others on their chain), then the events' positions on it. Read from the tables, not through the
+ * view `audit_records`: SQLite pushes the WHERE into each arm of the view's UNION ALL (primary
+ * key and index searches) but then sorts everything the arms found before applying the LIMIT.
+ */
+const chainRecords = (sql: SqlClient.SqlClient, chain: string, since?: number, limit?: number) =>
+  Effect.gen(function*() {
+    // The operator's verifier reads every record, whatever its seq (since undefined).
+    const after = (column: string) => since === undefined ? sql.literal("") : sql`AND ${sql.literal(column)} > ${since}`
+    const upTo = limit === undefined ? sql.literal("") : sql`LIMIT ${limit}`
+    const legacy = yield* sql<RecordRow>`SELECT chain, seq, at, kind, user_id, detail, prev_hash, hash
+      FROM audit_records_legacy WHERE chain = ${chain} ${after("seq")} ORDER BY seq ${upTo}`
+    if (limit !== undefined && legacy.length >= limit) return legacy
+    const rest = limit === undefined ? sql.literal("") : sql`LIMIT ${limit - legacy.length}`
+    const events = chain === GLOBAL_CHAIN
+      ? yield* sql<RecordRow>`SELECT ${
+        sql.literal(`'${GLOBAL_CHAIN}'`)
+      } AS chain, seq, at, kind, user_id, detail, prev_hash, hash
+          FROM audit_events WHERE 1 = 1 ${after("seq")} ORDER BY seq ${rest}`
+      : yield* sql<RecordRow>`SELECT user_chain AS chain, user_seq AS seq, at, kind, user_id, detail,
+          user_prev_hash AS prev_hash, user_hash AS hash
+          FROM audit_events WHERE user_chain = ${chain} ${after("user_seq")} ORDER BY user_seq ${rest}`
+    return legacy.length === 0 ? events : [...legacy, ...events]
+  })
+
 /** Everything in the store, chain by chain (or one chain), for the operator's verifier. */
 export const readChains = (only?: string) =>
   Effect.gen(function*() {
@@ -167,7 +230,7 @@ export const readChains = (only?: string) =>
     return yield* Effect.forEach(names, (chain) =>
       Effect.gen(function*() {
         const [head] = yield* sql<HeadRow>`SELECT * FROM audit_chains WHERE chain = ${chain}`
-        const records = yield* sql<RecordRow>`SELECT * FROM audit_records WHERE chain = ${chain} ORDER BY seq`
+        const records = yield* chainRecords(sql, chain)
         const checkpoints = yield* sql<CheckpointRow>`SELECT * FROM audit_checkpoints WHERE chain = ${chain}
           ORDER BY seq, cut`
         return {

@@ -1,6 +1,6 @@
 import { GLOBAL_CHAIN, userChain } from "../../protocol/Audit.js"
 import type { AuditSigner } from "./AuditKey.js"
-import type { CheckpointRow, HeadRow, RecordRow } from "./AuditRows.js"
+import type { CheckpointRow, EventRow, HeadRow, RecordRow } from "./AuditRows.js"
 import type { StampedEvent } from "./AuditStore.js"
 import { canonicalize } from "./Canonical.js"
 import { type BodyParts, bodyParts, bodyText, hashText } from "./Chain.js"
@@ -24,9 +24,10 @@ export const signHead = (signer: AuditSigner, head: HeadRow, cut: boolean, out: 
 /**
  * Links a batch onto the locked `heads` (updated in place), in order: each event on the global
  * chain and, with a user, that user's chain, a checkpoint whenever a chain grew `every` records
- * past its last one. Pure but for the clock of a checkpoint: the writers only store the result.
- * An event's canonical body is built once (BodyParts) for both of its chains, and objects are
- * spelled out rather than spread: this loop is most of the audit worker's JavaScript.
+ * past its last one. One row per event carries both positions (EventRow). Pure but for the clock
+ * of a checkpoint: the writers only store the result. An event's canonical body is built once
+ * (BodyParts) for both of its chains, and objects are spelled out rather than spread: this loop is
+ * most of the audit worker's JavaScript.
  */
 export const linkBatch = (
   events: ReadonlyArray<StampedEvent>,
@@ -34,22 +35,19 @@ export const linkBatch = (
   every: number,
   signer: AuditSigner
 ) => {
-  const records: Array<RecordRow> = []
+  const rows: Array<EventRow> = []
   const checkpoints: Array<CheckpointRow> = []
-  const extend = (
-    chain: string,
-    chainJson: string,
-    event: StampedEvent,
-    at: string,
-    detail: string,
-    parts: BodyParts
-  ) => {
+  // What the last extend linked from and to (no object per link).
+  let prevHash = ""
+  let hash = ""
+  const extend = (chain: string, chainJson: string, parts: BodyParts): number => {
     const h = heads.get(chain)!
     const seq = h.seq + 1
-    const hash = hashText(h.hash, bodyText(parts, chainJson, seq))
-    records.push({ chain, seq, at, kind: event.kind, user_id: event.user_id, detail, prev_hash: h.hash, hash })
+    prevHash = h.hash
+    hash = hashText(h.hash, bodyText(parts, chainJson, seq))
     const next = { chain, seq, hash, checkpoint_seq: h.checkpoint_seq, checkpoint_ms: h.checkpoint_ms }
     heads.set(chain, seq - h.checkpoint_seq >= every ? signHead(signer, next, false, checkpoints) : next)
+    return seq
   }
   // A user's chain name (and its JSON) once per batch, not per event; the time string once per ms.
   const userChains = new Map<string, { readonly chain: string; readonly json: string }>()
@@ -59,15 +57,61 @@ export const linkBatch = (
     if (event.ms !== lastMs) (lastMs = event.ms, at = new Date(event.ms).toISOString())
     const detail = canonicalize(event.detail)
     const parts = bodyParts(at, event.kind, event.user_id, detail)
-    extend(GLOBAL_CHAIN, GLOBAL_CHAIN_JSON, event, at, detail, parts)
-    if (event.user_id !== null) {
-      let user = userChains.get(event.user_id)
-      if (user === undefined) {
-        const chain = userChain(event.user_id)
-        userChains.set(event.user_id, user = { chain, json: JSON.stringify(chain) })
-      }
-      extend(user.chain, user.json, event, at, detail, parts)
+    const seq = extend(GLOBAL_CHAIN, GLOBAL_CHAIN_JSON, parts)
+    const prev_hash = prevHash
+    const globalHash = hash
+    if (event.user_id === null) {
+      rows.push({
+        seq,
+        at,
+        kind: event.kind,
+        user_id: null,
+        detail,
+        prev_hash,
+        hash: globalHash,
+        user_chain: null,
+        user_seq: null,
+        user_prev_hash: null,
+        user_hash: null
+      })
+      continue
     }
+    let user = userChains.get(event.user_id)
+    if (user === undefined) {
+      const chain = userChain(event.user_id)
+      userChains.set(event.user_id, user = { chain, json: JSON.stringify(chain) })
+    }
+    const userSeq = extend(user.chain, user.json, parts)
+    rows.push({
+      seq,
+      at,
+      kind: event.kind,
+      user_id: event.user_id,
+      detail,
+      prev_hash,
+      hash: globalHash,
+      user_chain: user.chain,
+      user_seq: userSeq,
+      user_prev_hash: prevHash,
+      user_hash: hash
+    })
   }
-  return { records, checkpoints }
+  return { rows, checkpoints }
 }
+
+/** The records an event's rows show, in the order they were linked: global, then the user's chain. */
+export const recordsOf = (rows: ReadonlyArray<EventRow>): Array<RecordRow> =>
+  rows.flatMap((r) => {
+    const { at, detail, kind, user_id } = r
+    const global = { chain: GLOBAL_CHAIN, seq: r.seq, at, kind, user_id, detail, prev_hash: r.prev_hash, hash: r.hash }
+    return r.user_chain === null ? [global] : [global, {
+      chain: r.user_chain,
+      seq: r.user_seq!,
+      at,
+      kind,
+      user_id,
+      detail,
+      prev_hash: r.user_prev_hash!,
+      hash: r.user_hash!
+    }]
+  })

@@ -1,22 +1,34 @@
 import BetterSqlite from "better-sqlite3"
 import { GENESIS } from "../../protocol/Audit.js"
 import type { AuditSigner } from "./AuditKey.js"
-import type { HeadRow, RecordRow } from "./AuditRows.js"
+import type { EventRow, HeadRow } from "./AuditRows.js"
 import type { StampedEvent } from "./AuditStore.js"
 import { chainsOf, linkBatch } from "./Batch.js"
 
-/** Rows per multi-row INSERT: 8 values each, far below SQLite's bound-parameter limit. */
+/** Rows per multi-row INSERT: 11 values each, far below SQLite's bound-parameter limit. */
 const ROWS = 32
 
-const valuesOf = (r: RecordRow, out: Array<unknown>) => {
-  out.push(r.chain, r.seq, r.at, r.kind, r.user_id, r.detail, r.prev_hash, r.hash)
+const valuesOf = (r: EventRow, out: Array<unknown>) => {
+  out.push(
+    r.seq,
+    r.at,
+    r.kind,
+    r.user_id,
+    r.detail,
+    r.prev_hash,
+    r.hash,
+    r.user_chain,
+    r.user_seq,
+    r.user_prev_hash,
+    r.user_hash
+  )
   return out
 }
 
 /**
  * The audit worker's append on SQLite: the same batch as AuditStore.append (same heads, links and
- * checkpoints: Batch.linkBatch), through prepared statements on its own connection (records 32
- * rows to a statement) in one `BEGIN IMMEDIATE` transaction. Through @effect/sql each batch compiled a
+ * checkpoints: Batch.linkBatch), through prepared statements on its own connection (events 32
+ * rows to a statement, one row per event with both of its chain positions) in one `BEGIN IMMEDIATE` transaction. Through @effect/sql each batch compiled a
  * multi-row INSERT of its own size; this costs a few µs a row. `synchronous = NORMAL` (WAL):
  * a commit does not wait for the disk, so a power cut of the machine can lose the last commits;
  * a crash of the relay process cannot.
@@ -31,20 +43,21 @@ export const sqliteAppender = (file: string, signer: AuditSigner, every: number)
   const readHead = db.prepare<[string], HeadRow>(
     "SELECT chain, seq, hash, checkpoint_seq, checkpoint_ms FROM audit_chains WHERE chain = ?"
   )
-  // OR ROLLBACK: a duplicate (chain, seq) (a stale head: never expected) ends the whole
+  // OR ROLLBACK: a duplicate seq or (user_chain, user_seq) (a stale head: never expected) ends the whole
   // transaction, as the thrown error would anyway, so SQLite keeps no statement journal for the
   // multi-row INSERT (under ABORT it copies every page the statement touches, in case it must undo
   // that statement alone: a tenth of the worker's time, with its spills to a temporary file).
-  const insertRecords = (rows: number) =>
+  const insertRows = (rows: number) =>
     db.prepare<Array<unknown>>(
-      `INSERT OR ROLLBACK INTO audit_records (chain, seq, at, kind, user_id, detail, prev_hash, hash)
-        VALUES ${Array.from({ length: rows }, () => "(?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`
+      `INSERT OR ROLLBACK INTO audit_events
+        (seq, at, kind, user_id, detail, prev_hash, hash, user_chain, user_seq, user_prev_hash, user_hash)
+        VALUES ${Array.from({ length: rows }, () => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`
     )
-  // Records go in ROWS at a time (one statement, positional values), the rest one by one.
-  const putRecords = insertRecords(ROWS)
-  const putRecord = insertRecords(1)
+  // Rows go in ROWS at a time (one statement, positional values), the rest one by one.
+  const putRecords = insertRows(ROWS)
+  const putRecord = insertRows(1)
   const values: Array<unknown> = []
-  const put = (records: ReadonlyArray<RecordRow>) => {
+  const put = (records: ReadonlyArray<EventRow>) => {
     let i = 0
     for (; i + ROWS <= records.length; i += ROWS) {
       values.length = 0
@@ -68,8 +81,8 @@ export const sqliteAppender = (file: string, signer: AuditSigner, every: number)
       newHead.run(chain, now)
       heads.set(chain, readHead.get(chain)!)
     }
-    const { checkpoints, records } = linkBatch(events, heads, every, signer)
-    put(records)
+    const { checkpoints, rows } = linkBatch(events, heads, every, signer)
+    put(rows)
     for (const c of checkpoints) putCheckpoint.run(c)
     for (const h of heads.values()) putHead.run(h)
   })

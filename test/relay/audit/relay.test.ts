@@ -381,7 +381,8 @@ describe("relay audit log (real relay, real SQLite)", () => {
           "SELECT chain, seq FROM audit_records WHERE chain = 'global' ORDER BY seq LIMIT 1 OFFSET 1"
         )
           .get() as { chain: string; seq: number }
-        db.prepare("DELETE FROM audit_records WHERE chain = ? AND seq = ?").run(victim.chain, victim.seq)
+        // The event's row: its global record (and its user's) goes.
+        db.prepare("DELETE FROM audit_events WHERE seq = ?").run(victim.seq)
         db.close()
         const bad = cli(tempDir("rw-op-"), ["relay", "audit", "--data-dir", dataDir, "--verify"])
         assert.strictEqual(bad.code, 1)

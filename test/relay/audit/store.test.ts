@@ -153,16 +153,19 @@ describe("audit chains on SQLite: the audit worker's appender", () => {
         const appender = sqliteAppender(at.file, signer, 1000)
         appender.append(Array.from({ length: 5 }, (_, i) => event(i)))
         const before = yield* readChains()
-        // Another writer's record where this batch's 3rd record on alice's chain goes: a stale head, the
-        // middle of the first multi-row INSERT (the batch is 40 records).
+        // Another writer's event where this batch's 3rd event goes on alice's chain (a stale head of a
+        // user's chain: the middle of the first multi-row INSERT, of 20 rows), then on the global chain.
         const db = new BetterSqlite(at.file)
-        const foreign = db.prepare(`INSERT INTO audit_records (chain, seq, at, kind, user_id, detail, prev_hash, hash)
-          VALUES ('user:alice', 8, 'x', 'request', 'alice', '{}', 'x', 'x')`)
-        foreign.run()
-        assert.throws(() => appender.append(Array.from({ length: 20 }, (_, i) => event(5 + i))), /UNIQUE|PRIMARY/)
-        db.prepare("DELETE FROM audit_records WHERE hash = 'x'").run()
+        const foreign = db.prepare<[number, number]>(`INSERT INTO audit_events
+          (seq, at, kind, user_id, detail, prev_hash, hash, user_chain, user_seq, user_prev_hash, user_hash)
+          VALUES (?, 'x', 'request', 'alice', '{}', 'x', 'x', 'user:alice', ?, 'x', 'x')`)
+        for (const [seq, userSeq] of [[1000, 8], [8, 1000]] as const) {
+          foreign.run(seq, userSeq)
+          assert.throws(() => appender.append(Array.from({ length: 20 }, (_, i) => event(5 + i))), /UNIQUE|PRIMARY/)
+          db.prepare("DELETE FROM audit_events WHERE hash = 'x'").run()
+          assert.deepStrictEqual(yield* readChains(), before)
+        }
         db.close()
-        assert.deepStrictEqual(yield* readChains(), before)
         appender.append(Array.from({ length: 20 }, (_, i) => event(5 + i)))
         appender.close()
         const after = yield* readChains()
@@ -287,7 +290,7 @@ describe("audit chains on PostgreSQL: several writers, the operator", () => {
         assert.isFalse(fs.existsSync(path.join(dataDir, "relay.db")), "no SQLite file is made beside PostgreSQL")
 
         const sql = yield* SqlClient.SqlClient
-        yield* sql`DELETE FROM audit_records WHERE chain = 'user:carol' AND seq = 3`
+        yield* sql`DELETE FROM audit_events WHERE user_chain = 'user:carol' AND user_seq = 3`
         const bad = cli(home, ["relay", "audit", "--data-dir", dataDir, "--database-url", url, "--verify"])
         assert.strictEqual(bad.code, 1)
         assert.include(bad.stderr, "audit chain user:carol fails at seq 3 (deleted)")

@@ -7,7 +7,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { loadSigner } from "../../../src/layers/audit/AuditKey.js"
 import { checkpointSigned } from "../../../src/layers/audit/AuditKey.js"
-import { linkBatch } from "../../../src/layers/audit/Batch.js"
+import { linkBatch, recordsOf } from "../../../src/layers/audit/Batch.js"
 import { canonicalize } from "../../../src/layers/audit/Canonical.js"
 import { canonicalBody, hashText, link, linkText, recordHash } from "../../../src/layers/audit/Chain.js"
 import { verifyChain } from "../../../src/layers/audit/Verify.js"
@@ -249,7 +249,8 @@ describe("hash chain", () => {
     const heads = new Map(
       chains.map((chain) => [chain, { chain, seq: 0, hash: GENESIS, checkpoint_seq: 0, checkpoint_ms: 0 }])
     )
-    const { records } = linkBatch(events, heads, 1000, loadSigner(tmp()))
+    const { rows } = linkBatch(events, heads, 1000, loadSigner(tmp()))
+    assert.strictEqual(rows.length, events.length, "one row per event")
     const reference = new Map(chains.map((chain) => [chain, { seq: 0, hash: GENESIS }]))
     const expected = events.flatMap((e) =>
       [GLOBAL_CHAIN, ...(e.user_id === null ? [] : [userChain(e.user_id)])].map((chain) => {
@@ -264,7 +265,7 @@ describe("hash chain", () => {
         return { ...r, detail: canonicalize(r.detail) }
       })
     )
-    assert.deepStrictEqual(records, expected)
+    assert.deepStrictEqual(recordsOf(rows), expected)
     assert.deepStrictEqual(
       [...heads.values()].map((h) => [h.chain, h.seq, h.hash]),
       [...reference].map(([c, r]) => [c, r.seq, r.hash])
