@@ -195,29 +195,27 @@ export const makeAuditStore = (signer: AuditSigner, policy: CheckpointPolicy) =>
 
 /**
  * A chain's records after `since`, in order, at most `limit`: those of 0004 (all before the
- * others on their chain), then the events' positions on it. Read from the tables, not through the
- * view `audit_records`: SQLite pushes the WHERE into each arm of the view's UNION ALL (primary
- * key and index searches) but then sorts everything the arms found before applying the LIMIT.
+ * others on their chain), then the events' positions on it. One statement, so one snapshot: a
+ * retention between two reads could otherwise leave a gap a verifier would call tampering. Each
+ * arm reads the tables in key order under its own LIMIT, not through the view `audit_records`:
+ * SQLite pushes the WHERE into each arm of the view's UNION ALL but then sorts everything the
+ * arms found before applying the LIMIT; here the outer sort sees at most two pages.
  */
-const chainRecords = (sql: SqlClient.SqlClient, chain: string, since?: number, limit?: number) =>
-  Effect.gen(function*() {
-    // The operator's verifier reads every record, whatever its seq (since undefined).
-    const after = (column: string) => since === undefined ? sql.literal("") : sql`AND ${sql.literal(column)} > ${since}`
-    const upTo = limit === undefined ? sql.literal("") : sql`LIMIT ${limit}`
-    const legacy = yield* sql<RecordRow>`SELECT chain, seq, at, kind, user_id, detail, prev_hash, hash
-      FROM audit_records_legacy WHERE chain = ${chain} ${after("seq")} ORDER BY seq ${upTo}`
-    if (limit !== undefined && legacy.length >= limit) return legacy
-    const rest = limit === undefined ? sql.literal("") : sql`LIMIT ${limit - legacy.length}`
-    const events = chain === GLOBAL_CHAIN
-      ? yield* sql<RecordRow>`SELECT ${
-        sql.literal(`'${GLOBAL_CHAIN}'`)
-      } AS chain, seq, at, kind, user_id, detail, prev_hash, hash
-          FROM audit_events WHERE 1 = 1 ${after("seq")} ORDER BY seq ${rest}`
-      : yield* sql<RecordRow>`SELECT user_chain AS chain, user_seq AS seq, at, kind, user_id, detail,
-          user_prev_hash AS prev_hash, user_hash AS hash
-          FROM audit_events WHERE user_chain = ${chain} ${after("user_seq")} ORDER BY user_seq ${rest}`
-    return legacy.length === 0 ? events : [...legacy, ...events]
-  })
+const chainRecords = (sql: SqlClient.SqlClient, chain: string, since?: number, limit?: number) => {
+  // The operator's verifier reads every record, whatever its seq (since undefined).
+  const after = (column: string) => since === undefined ? sql.literal("") : sql`AND ${sql.literal(column)} > ${since}`
+  const upTo = limit === undefined ? sql.literal("") : sql`LIMIT ${limit}`
+  const legacy = sql`SELECT chain, seq, at, kind, user_id, detail, prev_hash, hash
+    FROM audit_records_legacy WHERE chain = ${chain} ${after("seq")} ORDER BY seq ${upTo}`
+  const events = chain === GLOBAL_CHAIN
+    ? sql`SELECT ${sql.literal(`'${GLOBAL_CHAIN}'`)} AS chain, seq, at, kind, user_id, detail, prev_hash, hash
+        FROM audit_events WHERE 1 = 1 ${after("seq")} ORDER BY seq ${upTo}`
+    : sql`SELECT user_chain AS chain, user_seq AS seq, at, kind, user_id, detail,
+        user_prev_hash AS prev_hash, user_hash AS hash
+        FROM audit_events WHERE user_chain = ${chain} ${after("user_seq")} ORDER BY user_seq ${upTo}`
+  return sql<RecordRow>`SELECT * FROM (${legacy}) old_records UNION ALL SELECT * FROM (${events}) new_records
+    ORDER BY seq ${upTo}`
+}
 
 /** Everything in the store, chain by chain (or one chain), for the operator's verifier. */
 export const readChains = (only?: string) =>
