@@ -1,4 +1,4 @@
-import { Effect, Either, Option } from "effect"
+import { Clock, Effect, Either, Option } from "effect"
 import type { AttachmentRef } from "../../protocol/Attachment.js"
 import { ackWithoutFiles, type MeshMessage, type OutboxItem, replyFilesId } from "../../protocol/MeshWire.js"
 import type { Peer } from "../../protocol/Peer.js"
@@ -41,10 +41,13 @@ export const makeInbound = (deps: InboundDeps) => {
   const { asks, db, deliveries, registry, router, store } = deps
 
   /** A peer of linked machine `origin`, or nothing. */
+  const remotePeerNow = (origin: string, peerId: string, now: number) =>
+    Option.filter(registry.getNow(peerId, now), (p) => p.machine === origin && p.machine !== deps.machine)
+  const localPeerNow = (peerId: string, now: number) =>
+    Option.filter(registry.getNow(peerId, now), (p) => p.machine === deps.machine)
   const remotePeer = (origin: string, peerId: string) =>
-    Effect.map(registry.get(peerId), Option.filter((p: Peer) => p.machine === origin && p.machine !== deps.machine))
-  const localPeer = (peerId: string) =>
-    Effect.map(registry.get(peerId), Option.filter((p: Peer) => p.machine === deps.machine))
+    Effect.map(Clock.currentTimeMillis, (now) => remotePeerNow(origin, peerId, now))
+  const localPeer = (peerId: string) => Effect.map(Clock.currentTimeMillis, (now) => localPeerNow(peerId, now))
 
   /** Whether what came in as `row` has reached its agent here (so a receipt is owed). */
   const reachedNow = (localMessageId: string | null, localCorrelationId: string | null) =>
@@ -139,11 +142,8 @@ export const makeInbound = (deps: InboundDeps) => {
     }
     if (frame.type === "notify" && frame.in_reply_to !== null) return undefined
     const at = Date.now()
-    const sender = Option.filter(
-      registry.getNow(frame.from_peer, at),
-      (p) => p.machine === origin && p.machine !== deps.machine
-    )
-    const target = Option.filter(registry.getNow(to_peer, at), (p) => p.machine === deps.machine)
+    const sender = remotePeerNow(origin, frame.from_peer, at)
+    const target = localPeerNow(to_peer, at)
     if (Option.isNone(sender) || Option.isNone(target)) return deliver(origin, message)
     const taken = takeNow(origin, frame, sender.value, target.value, [], at)
     return Either.isRight(taken) ? undefined : refuse(origin, message, `${taken.left._tag}: ${taken.left.message}`)
@@ -190,20 +190,19 @@ export const makeInbound = (deps: InboundDeps) => {
     })
 
   /**
-   * An item the other daemon owed this one; true once it is taken (or can never be), false
-   * when a reply's files came incomplete (a broken session: the next one sends it all again).
-   */
-  /**
    * A message of this daemon's reached its agent on `origin` (said again, it changes nothing):
    * recorded with the next batch of receipts, with no fiber of its own.
    */
   const receiptNow = (origin: string, item: { readonly message_id: string; readonly to_peer: string }) => {
-    const peer = registry.getNow(item.to_peer, Date.now())
-    if (Option.isSome(peer) && peer.value.machine === origin && origin !== deps.machine) {
+    if (Option.isSome(remotePeerNow(origin, item.to_peer, Date.now()))) {
       router.confirmNow(item.to_peer, item.message_id, "received", `reached ${origin}`)
     }
   }
 
+  /**
+   * An item the other daemon owed this one; true once it is taken (or can never be), false
+   * when a reply's files came incomplete (a broken session: the next one sends it all again).
+   */
   const owed = (origin: string, item: OutboxItem): Effect.Effect<boolean> =>
     Effect.gen(function*() {
       if (item.k === "receipt") {

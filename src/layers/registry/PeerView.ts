@@ -1,6 +1,5 @@
 import { Clock, Effect, Option } from "effect"
 import { PeerNotFound } from "../../protocol/Errors.js"
-import type { Peer } from "../../protocol/Peer.js"
 import type { EventLog } from "../../services/EventLog.js"
 import { DASHBOARD_PEER_ID } from "../../services/PeerRegistry.js"
 import type { Transports } from "../../services/Transports.js"
@@ -64,14 +63,6 @@ export const makePeerView = (
       }))
     )
 
-  const get = (peerId: string) =>
-    findById(peerId).pipe(
-      Effect.flatMap(Option.match({
-        onNone: () => Effect.succeed(Option.none<Peer>()),
-        onSome: (row) => Effect.map(view([row]), (peers) => Option.some(peers[0]!))
-      }))
-    )
-
   const liveNamesInCircle = Effect.fnUntraced(function*(circle: string, except: string | undefined) {
     const peers = yield* view(yield* matching((r) => r.circle === circle && r.peer_id !== except && r.link === null))
     return new Set(peers.filter((p) => p.status !== "offline").map((p) => p.display_name))
@@ -79,6 +70,7 @@ export const makePeerView = (
 
   const getNow = (peerId: string, now: number) =>
     Option.map(Option.fromNullable(table.rows.get(peerId)), (row) => viewNow([row], now)[0]!)
+  const get = (peerId: string) => Effect.map(Clock.currentTimeMillis, (now) => getNow(peerId, now))
 
   return { viewNow, view, load, get, getNow, liveNamesInCircle }
 }
