@@ -82,21 +82,19 @@ export const makeReceipts = Effect.fnUntraced(function*(ctx: RouterContext) {
   const logFailed = (exit: Exit.Exit<void>) => {
     if (Exit.isFailure(exit)) runFork(Effect.logWarning("receipts not recorded", exit.cause))
   }
-  const confirmNow = (peerId: string, messageId: string, outcome: "received", detail: string) => {
-    waiting.push({ peerId, messageId, outcome, detail, done: logFailed })
+  const enqueue = (receipt: Receipt) => {
+    waiting.push(receipt)
     due ??= setImmediate(commitBatch)
   }
+  const confirmNow = (peerId: string, messageId: string, outcome: "received", detail: string) =>
+    enqueue({ peerId, messageId, outcome, detail, done: logFailed })
 
   const confirm = (
     peerId: string,
     messageId: string,
     outcome: "injected" | "received" | "failed",
     detail: string | undefined
-  ) =>
-    Effect.async<void>((resume) => {
-      waiting.push({ peerId, messageId, outcome, detail, done: resume })
-      due ??= setImmediate(commitBatch)
-    })
+  ) => Effect.async<void>((done) => enqueue({ peerId, messageId, outcome, detail, done }))
 
   return { flush, confirm, confirmNow }
 })
