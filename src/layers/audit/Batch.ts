@@ -60,28 +60,16 @@ export const linkBatch = (
     const seq = extend(GLOBAL_CHAIN, GLOBAL_CHAIN_JSON, parts)
     const prev_hash = prevHash
     const globalHash = hash
-    if (event.user_id === null) {
-      rows.push({
-        seq,
-        at,
-        kind: event.kind,
-        user_id: null,
-        detail,
-        prev_hash,
-        hash: globalHash,
-        user_chain: null,
-        user_seq: null,
-        user_prev_hash: null,
-        user_hash: null
-      })
-      continue
+    let user: { readonly chain: string; readonly json: string } | undefined
+    let userSeq: number | null = null
+    if (event.user_id !== null) {
+      user = userChains.get(event.user_id)
+      if (user === undefined) {
+        const chain = userChain(event.user_id)
+        userChains.set(event.user_id, user = { chain, json: JSON.stringify(chain) })
+      }
+      userSeq = extend(user.chain, user.json, parts)
     }
-    let user = userChains.get(event.user_id)
-    if (user === undefined) {
-      const chain = userChain(event.user_id)
-      userChains.set(event.user_id, user = { chain, json: JSON.stringify(chain) })
-    }
-    const userSeq = extend(user.chain, user.json, parts)
     rows.push({
       seq,
       at,
@@ -90,10 +78,10 @@ export const linkBatch = (
       detail,
       prev_hash,
       hash: globalHash,
-      user_chain: user.chain,
+      user_chain: user === undefined ? null : user.chain,
       user_seq: userSeq,
-      user_prev_hash: prevHash,
-      user_hash: hash
+      user_prev_hash: user === undefined ? null : prevHash,
+      user_hash: user === undefined ? null : hash
     })
   }
   return { rows, checkpoints }
