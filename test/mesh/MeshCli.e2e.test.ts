@@ -1,5 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
+import BetterSqlite from "better-sqlite3"
 import { Effect } from "effect"
+import * as path from "node:path"
 import { makeCert, mintKey, RelayServicesLayer, startRelay, tempDir } from "../relay/harness.js"
 import { cliAsync as cli, linked, meshDaemon, peersOf, register, until } from "./meshHarness.js"
 
@@ -68,4 +70,40 @@ describe("repowire mesh pair / join / list / remove", () => {
         }
       })
     }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 90_000)
+  it.live("an expired code fails clearly and pins nothing on either daemon", () =>
+    Effect.gen(function*() {
+      const relay = yield* startRelay(cert)
+      const key = yield* mintKey("alice")
+      yield* Effect.promise(async () => {
+        let laptop = await meshDaemon(relay.url, key, "laptop")
+        const server = await meshDaemon(relay.url, key, "server")
+        try {
+          const paired = await cli(laptop.home, ["mesh", "pair", "--json"])
+          assert.strictEqual(paired.code, 0, paired.stderr)
+          const { code } = JSON.parse(paired.stdout) as { code: string }
+          // Ten minutes pass: the pairer's record of the code says it ended a moment ago (the daemon
+          // holds its database exclusively, so it is stopped for the edit and started again).
+          await laptop.close()
+          const db = new BetterSqlite(path.join(laptop.home, "state.db"))
+          try {
+            assert.strictEqual(db.prepare("UPDATE mesh_codes SET expires_at = ?").run(Date.now() - 1).changes, 1)
+          } finally {
+            db.close()
+          }
+          laptop = await meshDaemon(relay.url, key, "laptop", laptop.home)
+
+          const joined = await cli(server.home, ["mesh", "join", code])
+          assert.notStrictEqual(joined.code, 0)
+          assert.include(joined.stderr, "expired")
+          for (const d of [laptop, server]) {
+            const listed = await cli(d.home, ["mesh", "list", "--json"])
+            assert.strictEqual(listed.code, 0, listed.stderr)
+            assert.deepStrictEqual(JSON.parse(listed.stdout).links, [])
+          }
+        } finally {
+          await laptop.close()
+          await server.close()
+        }
+      })
+    }).pipe(Effect.scoped, Effect.provide(RelayServicesLayer(":memory:"))), 60_000)
 })
