@@ -49,10 +49,12 @@ export const tunnelPathname = (url: string): string | undefined => {
   return path.startsWith("/") && !suspicious.test(path) ? path : undefined
 }
 
-export const isTunnelAllowed = (method: string, url: string): boolean => {
-  const path = tunnelPathname(url)
-  return path !== undefined && rules.some(([m, pattern]) => m === method && pattern.test(path))
-}
+export const isTunnelAllowed = (method: string, url: string): boolean =>
+  isTunnelPathAllowed(method, tunnelPathname(url))
+
+/** The same for a path already taken from its URL by `tunnelPathname` (undefined: refused). */
+export const isTunnelPathAllowed = (method: string, path: string | undefined): path is string =>
+  path !== undefined && rules.some(([m, pattern]) => m === method && pattern.test(path))
 
 export const isUnsealedAllowed = (method: string, url: string): boolean => {
   const path = tunnelPathname(url)

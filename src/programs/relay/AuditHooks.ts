@@ -1,4 +1,4 @@
-import { Context, Effect, Option } from "effect"
+import { Effect, Option } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Duplex } from "node:stream"
 import type { WebSocket } from "ws"
@@ -6,7 +6,6 @@ import type { AuditEvent } from "../../protocol/Audit.js"
 import { SealedGroup } from "../../protocol/SealedApi.js"
 import { tunnelPathname } from "../../protocol/TunnelRoutes.js"
 import type { ApiKeyRecord } from "../../services/ApiKeys.js"
-import { Audit, type AuditLog } from "../../services/Audit.js"
 import type { TunnelInfo } from "../../services/RelayRouter.js"
 import type { RelaySession } from "../../services/RelaySessions.js"
 import type { RelayContext, RequestHead } from "./RelayContext.js"
@@ -15,14 +14,11 @@ import type { RelayContext, RequestHead } from "./RelayContext.js"
  * One call per place the relay's node:http handlers emit an audit record. Each only queues
  * (the batch writer appends later); none reads a body, a cookie or a key.
  */
-const auditOf = (ctx: RelayContext): AuditLog => Context.get(ctx.runtime.context, Audit)
-
 const clientOf = (ctx: RelayContext, req: IncomingMessage) =>
   ctx.clientIp({ address: req.socket.remoteAddress, headers: req.headers })
 
 const emit = (ctx: RelayContext, event: AuditEvent) => {
-  const audit = auditOf(ctx)
-  if (audit.enabled) audit.record(event)
+  if (ctx.audit.enabled) ctx.audit.record(event)
 }
 
 /** `auth_ok` / `auth_failed` for a key presented at `via` (browser form, tunnel, rotation). */
@@ -75,7 +71,7 @@ export const auditSessionEnded = (
 /** `session_ended` for the session this request signs out of (looked up before it is removed). */
 export const auditLogout = (ctx: RelayContext, head: RequestHead) =>
   Effect.gen(function*() {
-    if (!auditOf(ctx).enabled) return
+    if (!ctx.audit.enabled) return
     const current = yield* ctx.session(head)
     if (current !== undefined) auditSessionEnded(ctx, head, current.session, "logout")
   })
@@ -113,18 +109,16 @@ export const auditTunnel = (ctx: RelayContext, req: IncomingMessage, info: Tunne
     }))
 }
 
-/** The request line and headers as sent, which the socket had read before the relay saw the request. */
-const headBytes = (req: IncomingMessage) =>
-  (req.method ?? "").length + (req.url ?? "").length + 12 +
-  req.rawHeaders.reduce((n, h, i) => n + Buffer.byteLength(h) + (i % 2 === 0 ? 2 : 2), 2)
-
-/** Bytes each way for this request: its head and body in, everything written back (headers included). */
-const counters = (req: IncomingMessage) => {
-  const socket = req.socket
-  const read = socket.bytesRead
-  const written = socket.bytesWritten
-  const head = headBytes(req)
-  return () => ({ bytes_in: head + socket.bytesRead - read, bytes_out: socket.bytesWritten - written })
+/**
+ * The request line and headers as sent, which the socket had read before the relay saw the
+ * request. Node reads header bytes as latin1, one character each, so a string's length is its size.
+ */
+const headBytes = (req: IncomingMessage) => {
+  // "METHOD URL HTTP/1.1\r\n", each header "name: value\r\n", then the blank line.
+  let n = (req.method ?? "").length + (req.url ?? "").length + 12 + 2
+  const raw = req.rawHeaders
+  for (let i = 0; i < raw.length; i++) n += raw[i]!.length + 2
+  return n
 }
 
 /**
@@ -134,71 +128,88 @@ const counters = (req: IncomingMessage) => {
  */
 const PAIRING_FINISH = SealedGroup.endpoints.finish!
 
+/** A tunnelled browser request as the proxy placed it: its session, client address and allowed path. */
+export interface ProxiedRequest {
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly session: RelaySession
+  readonly client: string
+  readonly method: string
+  /** Without its query. */
+  readonly path: string
+}
+
 /**
  * One `request` record per tunnelled browser request, when its answer is done or abandoned:
  * method and path (no query), status, bytes each way on the client's connection (headers
- * included), duration and client address.
+ * included), duration and client address. This runs on every proxied request, so it reads what
+ * the proxy already worked out and keeps one listener and one closure.
  */
-export const auditRequest = (
-  ctx: RelayContext,
-  req: IncomingMessage,
-  res: ServerResponse,
-  session: RelaySession
-) => {
-  if (!auditOf(ctx).enabled) return
-  const started = performance.now()
-  const bytes = counters(req)
-  const client = clientOf(ctx, req)
-  res.once("close", () => {
-    const method = req.method ?? "GET"
-    const path = tunnelPathname(req.url ?? "/") ?? null
+export const auditRequest = (ctx: RelayContext, request: ProxiedRequest) => {
+  const audit = ctx.audit
+  if (!audit.enabled) return
+  const { client, method, path, req, res, session } = request
+  const started = Date.now()
+  const socket = req.socket
+  const read = socket.bytesRead - headBytes(req)
+  const written = socket.bytesWritten
+  // A response emits "close" once, so a plain listener does what `once` would without its wrapper.
+  res.on("close", () => {
     const status = res.headersSent ? res.statusCode : null
-    const { bytes_in, bytes_out } = bytes()
-    emit(ctx, {
+    audit.record({
       kind: "request",
       user_id: session.user_id,
       // Keys in sorted order: the audit worker's canonical JSON of it is then one JSON.stringify.
       detail: {
-        bytes_in,
-        bytes_out,
+        bytes_in: socket.bytesRead - read,
+        bytes_out: socket.bytesWritten - written,
         client,
         completed: res.writableFinished,
         daemon_id: session.daemon_id,
-        duration_ms: Math.round(performance.now() - started),
+        duration_ms: Date.now() - started,
         method,
         path,
         status
       }
     })
     if (status === 200 && path === PAIRING_FINISH.path && method === PAIRING_FINISH.method) {
-      emit(ctx, { kind: "device_paired", user_id: session.user_id, detail: { daemon_id: session.daemon_id, client } })
+      audit.record({
+        kind: "device_paired",
+        user_id: session.user_id,
+        detail: { daemon_id: session.daemon_id, client }
+      })
     }
   })
 }
 
 /** The same for a browser WebSocket bridged to the daemon, recorded when its socket closes. */
-export const auditUpgrade = (ctx: RelayContext, req: IncomingMessage, socket: Duplex, session: RelaySession) => {
-  if (!auditOf(ctx).enabled) return
-  const started = performance.now()
-  const bytes = counters(req)
-  const client = clientOf(ctx, req)
-  socket.once("close", () => {
-    const { bytes_in, bytes_out } = bytes()
-    emit(ctx, {
+export const auditUpgrade = (
+  ctx: RelayContext,
+  req: IncomingMessage,
+  socket: Duplex,
+  session: RelaySession,
+  client: string
+) => {
+  const audit = ctx.audit
+  if (!audit.enabled) return
+  const started = Date.now()
+  const read = req.socket.bytesRead - headBytes(req)
+  const written = req.socket.bytesWritten
+  socket.once("close", () =>
+    audit.record({
       kind: "request",
       user_id: session.user_id,
       // In sorted order, as above.
       detail: {
-        bytes_in,
-        bytes_out,
+        bytes_in: req.socket.bytesRead - read,
+        bytes_out: req.socket.bytesWritten - written,
         client,
         daemon_id: session.daemon_id,
-        duration_ms: Math.round(performance.now() - started),
+        duration_ms: Date.now() - started,
         method: "GET",
         path: tunnelPathname(req.url ?? "/") ?? null,
         status: 101,
         upgrade: true
       }
-    })
-  })
+    }))
 }

@@ -8,7 +8,7 @@ import { asProxyLink, type ProxyLink } from "../../layers/tunnel/relay/ProxyLink
 import { RelayTunnel } from "../../layers/tunnel/relay/RelayTunnel.js"
 import { rawError } from "../../layers/tunnel/relay/TunnelStreams.js"
 import { BadGateway, Forbidden, NotFound, Unauthorized } from "../../protocol/Errors.js"
-import { isTunnelAllowed, isTunnelSocket } from "../../protocol/TunnelRoutes.js"
+import { isTunnelPathAllowed, isTunnelSocket, tunnelPathname } from "../../protocol/TunnelRoutes.js"
 import { RelayRouter } from "../../services/RelayRouter.js"
 import { auditRequest, auditTunnel, auditUpgrade } from "./AuditHooks.js"
 import { hopHttp, hopUpgrade } from "./ClusterHop.js"
@@ -53,13 +53,15 @@ export const proxyHttp = async (ctx: RelayContext, req: IncomingMessage, res: Se
     }
     return writeWireError(res, signIn)
   }
-  if (!isTunnelAllowed(method, url)) return writeWireError(res, notAllowed)
+  const path = tunnelPathname(url)
+  if (!isTunnelPathAllowed(method, path)) return writeWireError(res, notAllowed)
   if (method !== "GET" && method !== "HEAD" && !ctx.sameOrigin(head)) {
     return writeWireError(res, new Forbidden({ message: "Cross-site request refused." }))
   }
   const link = chosenLink(ctx, current)
-  ctx.gate.authenticated(req, ctx.clientIp(head))
-  auditRequest(ctx, req, res, current.session)
+  const client = ctx.clientIp(head)
+  ctx.gate.authenticated(req, client)
+  auditRequest(ctx, { req, res, session: current.session, client, method, path })
   if (Option.isNone(link)) return (await hopHttp(ctx, current, req, res, url)) || writeWireError(res, daemonAway)
   link.value.proxyHttp(req, res, url)
 }
@@ -73,8 +75,9 @@ export const proxyUpgrade = async (ctx: RelayContext, req: IncomingMessage, sock
   if (!isTunnelSocket(url)) return rawError(socket, notAllowed)
   if (!ctx.sameOrigin(requestHead)) return rawError(socket, new Forbidden({ message: "Cross-site WebSocket refused." }))
   const link = chosenLink(ctx, current)
-  ctx.gate.authenticated(req, ctx.clientIp(requestHead))
-  auditUpgrade(ctx, req, socket, current.session)
+  const client = ctx.clientIp(requestHead)
+  ctx.gate.authenticated(req, client)
+  auditUpgrade(ctx, req, socket, current.session, client)
   if (Option.isNone(link)) {
     return (await hopUpgrade(ctx, current, req, socket, head, url)) || rawError(socket, daemonAway)
   }

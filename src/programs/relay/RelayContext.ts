@@ -1,6 +1,7 @@
 import { HttpServerRequest } from "@effect/platform"
 import { Cause, Context, Effect, Exit, Fiber, Option, type Redacted, Runtime } from "effect"
 import type { ApiKeys } from "../../services/ApiKeys.js"
+import { Audit, type AuditLog } from "../../services/Audit.js"
 import type { RateLimits } from "../../services/RateLimits.js"
 import { RelayRouter } from "../../services/RelayRouter.js"
 import { type RelaySession, RelaySessions } from "../../services/RelaySessions.js"
@@ -100,6 +101,8 @@ export class RelayContext {
   /** The services the proxy path calls synchronously (their `Now` steps), without a fiber per request. */
   readonly sessions: Context.Tag.Service<RelaySessions>
   readonly router: Context.Tag.Service<RelayRouter>
+  /** The audit log (off unless the relay provides one), looked up once rather than per request. */
+  readonly audit: AuditLog
 
   constructor(
     readonly options: RelayOptions,
@@ -109,6 +112,7 @@ export class RelayContext {
     this.gate = new ClientGate(options.maxUnauthenticatedPerClient, options.headersTimeoutMs, options.bodyTimeoutMs)
     this.sessions = Context.get(runtime.context, RelaySessions)
     this.router = Context.get(runtime.context, RelayRouter)
+    this.audit = Context.get(runtime.context, Audit)
   }
 
   run<A>(effect: Effect.Effect<A, never, RelayServices>): Promise<A> {
