@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Layer, Redacted } from "effect"
+import * as fs from "node:fs"
 import { createRequire, syncBuiltinESMExports } from "node:module"
 import type * as WorkerThreads from "node:worker_threads"
 import { afterEach } from "vitest"
@@ -109,5 +110,43 @@ describe.each(engines)("the audit worker on $name", (engine) => {
         assert.isTrue(Either.isRight(result), `${c.chain}: ${JSON.stringify(Either.getLeft(result))}`)
         assert.strictEqual(c.checkpoints.at(-1)?.seq, c.head?.seq, `${c.chain} checkpointed on close`)
       }
+    }).pipe(Effect.scoped))
+})
+
+/** Each thread of this process (its task id) and its nice value, from /proc (field 19 of a task's stat). */
+const niceOfThreads = () =>
+  new Map(
+    fs.readdirSync("/proc/self/task").map((tid) => {
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, "utf8")
+      return [tid, Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16])] as const
+    })
+  )
+
+// Linux only: there a nice value belongs to one thread, and the worker lowers only its own.
+describe.runIf(process.platform === "linux")("the audit worker's priority", () => {
+  it.live("runs at nice 19 while the relay's own thread keeps its priority", () =>
+    Effect.gen(function*() {
+      watch()
+      const at = yield* engines[0]!.fresh
+      const self = fs.readlinkSync("/proc/thread-self").split("/").pop()!
+      const before = niceOfThreads()
+      const after = yield* Effect.gen(function*() {
+        yield* record(0, 3)
+        yield* (yield* Audit).flush
+        return niceOfThreads()
+      }).pipe(
+        Effect.provide(
+          AuditLive(tempDir("rw-audit-key-"), {
+            flushMs: 10,
+            worker: { databaseUrl: undefined, sqliteFile: at.file }
+          }).pipe(Layer.provide(storeAt(at)))
+        ),
+        Effect.scoped
+      )
+      assert.strictEqual(started.length, 1)
+      const lowered = [...after].filter(([tid, nice]) => nice === 19 && before.get(tid) !== 19)
+      assert.strictEqual(lowered.length, 1, `one new thread at nice 19: ${JSON.stringify([...after])}`)
+      assert.strictEqual(after.get(self), before.get(self))
+      assert.notStrictEqual(before.get(self), 19)
     }).pipe(Effect.scoped))
 })
