@@ -1,5 +1,5 @@
 /** A relay in its own process, so the bench can read its RSS alone. Prints {"port":N} when listening. */
-import { Effect, Layer } from "effect"
+import { Effect, Fiber, Layer } from "effect"
 import * as fs from "node:fs"
 import { AuditLive } from "../src/layers/audit/AuditLive.js"
 import { RelayLive } from "../src/layers/RelayLive.js"
@@ -7,12 +7,11 @@ import { defaultRelayOptions } from "../src/programs/relay/RelayContext.js"
 import { makeRelayServer } from "../src/programs/relay/RelayServer.js"
 
 const env = process.env
-process.on("SIGTERM", () => process.exit(0))
 // The bench asks for a collection before it reads RSS, so garbage does not count as tunnels.
 process.on("SIGUSR2", () => (globalThis as { gc?: () => void }).gc?.())
 // The bench asks for this process's CPU time (µs, all threads) to report the relay's cost per request.
 process.on("message", (m) => m === "cpu" && process.send?.(process.cpuUsage()))
-Effect.gen(function*() {
+const main = Effect.gen(function*() {
   const server = yield* makeRelayServer({
     ...defaultRelayOptions,
     host: "127.0.0.1",
@@ -35,5 +34,11 @@ Effect.gen(function*() {
         worker: env.RELAY_AUDIT_INLINE === "1" ? undefined : { databaseUrl: undefined, sqliteFile: env.RELAY_DB! }
       }).pipe(Layer.provideMerge(RelayLive(env.RELAY_DB!)))
   ),
-  Effect.runPromise
+  Effect.runFork
 )
+// Stopped as `relay serve` is: the scope closes, so the audit log writes what it has queued
+// (within five seconds, which no bench's close needs).
+process.on("SIGTERM", () => {
+  setTimeout(() => process.exit(0), 5000).unref()
+  void Effect.runPromise(Fiber.interrupt(main)).finally(() => process.exit(0))
+})
