@@ -19,7 +19,13 @@ import { sqliteAppender } from "./SqliteAppend.js"
  * elsewhere it would lower the whole relay. The cost: on a relay whose every CPU is busy the log
  * writes behind, its queue bounded by `maxQueued` (AuditLive).
  */
-if (process.platform === "linux") os.setPriority(19)
+if (process.platform === "linux") {
+  try {
+    os.setPriority(19)
+  } catch {
+    // A sandbox that refuses setpriority leaves the worker at the relay's priority: slower, still whole.
+  }
+}
 
 const port = parentPort!
 const init = workerData as AuditWorkerInit
