@@ -4,6 +4,7 @@ import { makeCert, mintKey, RelayServicesLayer, startRelay, tempDir } from "../r
 import {
   agentSocket,
   as,
+  askDelivered,
   frontAndApi,
   human,
   join,
@@ -14,13 +15,12 @@ import {
   peersOf,
   register,
   request,
+  settle,
   until
 } from "./meshHarness.js"
 
 const cert = makeCert(tempDir("rw-cert-"))
 process.env.REPOWIRE_RELAY_CA_FILE = cert.certFile
-
-const settle = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe("one mesh across machines: while a daemon is away", () => {
   it.live(
@@ -160,12 +160,7 @@ describe("one mesh across machines: while a daemon is away", () => {
               body: { from_peer: front.peer_id, to_peer: "api@server", text: "still there?" }
             })
             const frame = await socket.next((f) => f.text === "still there?")
-            await until("the ask delivered on the laptop", async () => {
-              const ask = (await request(laptop.url, "GET", `/asks/${asked.body.correlation_id}`, {
-                headers: as(front as never)
-              })).body
-              return ask.state === "delivered" ? ask : undefined
-            })
+            await askDelivered(laptop, front as never, asked.body.correlation_id)
 
             await laptop.close()
             const acked = await request(server.url, "POST", "/ack", {

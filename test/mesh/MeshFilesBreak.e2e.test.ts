@@ -4,7 +4,7 @@ import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import { mintKey, RelayServicesLayer, startRelay } from "../relay/harness.js"
 import type { Registered } from "../support/Http.js"
-import { as, frontAndApi, lossyHop, meshDaemon, request, until } from "./meshHarness.js"
+import { as, askDelivered, frontAndApi, lossyHop, meshDaemon, request, settle, until } from "./meshHarness.js"
 
 const upload = async (url: string, peer: Registered, name: string, bytes: Uint8Array) => {
   const form = new FormData()
@@ -17,8 +17,6 @@ const upload = async (url: string, peer: Registered, name: string, bytes: Uint8A
 /** Folders of stored files (one per attachment) in a daemon's home. */
 const storedFiles = (home: string) =>
   fs.existsSync(`${home}/attachments`) ? fs.readdirSync(`${home}/attachments`).filter((f) => f.startsWith("att-")) : []
-
-const settle = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe("one mesh across machines: a session that breaks during a file", () => {
   it.live(
@@ -58,10 +56,7 @@ describe("one mesh across machines: a session that breaks during a file", () => 
             const [ref] = frame.attachments as Array<{ size: number; path: string }>
             assert.strictEqual(ref!.size, content.length)
             assert.isTrue(Buffer.from(fs.readFileSync(ref!.path)).equals(content), "identical bytes")
-            await until("the ask delivered on the laptop", async () => {
-              const ask = (await request(laptop.url, "GET", onLaptop, { headers: as(front as never) })).body
-              return ask.state === "delivered" ? ask : undefined
-            })
+            await askDelivered(laptop, front as never, asked.body.correlation_id)
             await settle(300)
             assert.strictEqual(
               socket.frames.filter((f) =>

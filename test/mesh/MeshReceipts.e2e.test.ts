@@ -1,12 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { makeCert, mintKey, RelayServicesLayer, startRelay, tempDir } from "../relay/harness.js"
-import { agentSocket, as, frontAndApi, lossyHop, meshDaemon, request, until } from "./meshHarness.js"
+import { agentSocket, as, askDelivered, frontAndApi, lossyHop, meshDaemon, request, settle } from "./meshHarness.js"
 
 const cert = makeCert(tempDir("rw-cert-"))
 process.env.REPOWIRE_RELAY_CA_FILE = cert.certFile
-
-const settle = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe("one mesh across machines: receipts", () => {
   it.live(
@@ -30,11 +28,7 @@ describe("one mesh across machines: receipts", () => {
             })
             assert.strictEqual(asked.status, 200, asked.text)
             const frame = await socket.next((f) => f.text === "is the build green?")
-            const onServer = `/asks/${frame.correlation_id as string}`
-            await until("the ask delivered on the server", async () => {
-              const ask = (await request(server.url, "GET", onServer, { headers: as(api as never) })).body
-              return ask.state === "delivered" ? ask : undefined
-            })
+            await askDelivered(server, api as never, frame.correlation_id as string)
             const onLaptop = `/asks/${asked.body.correlation_id}`
             await settle(300)
             const meanwhile = (await request(laptop.url, "GET", onLaptop, { headers: as(front as never) })).body
@@ -43,10 +37,7 @@ describe("one mesh across machines: receipts", () => {
             // The sessions break and come back: the sender sends the ask again, the receiver answers with its receipt.
             hop.swallow(false)
             hop.cut()
-            await until("the ask delivered on the laptop", async () => {
-              const ask = (await request(laptop.url, "GET", onLaptop, { headers: as(front as never) })).body
-              return ask.state === "delivered" ? ask : undefined
-            }, 20_000)
+            await askDelivered(laptop, front as never, asked.body.correlation_id, 20_000)
             await settle(300)
             assert.strictEqual(socket.frames.filter((f) => f.text === "is the build green?").length, 1)
             const inbound = (await request(server.url, "GET", `/asks?peer=${api.peer_id}&direction=inbound`, {
@@ -88,23 +79,14 @@ describe("one mesh across machines: receipts", () => {
               body: { from_peer: front.peer_id, to_peer: "api@server", text: "deploy done?" }
             })
             const frame = await socket.next((f) => f.text === "deploy done?")
-            await until("the ask delivered on the server", async () => {
-              const ask = (await request(server.url, "GET", `/asks/${frame.correlation_id as string}`, {
-                headers: as(api as never)
-              })).body
-              return ask.state === "delivered" ? ask : undefined
-            })
+            await askDelivered(server, api as never, frame.correlation_id as string)
             socket.close()
             await server.close()
             hop.swallow(false)
 
             server = await meshDaemon(`https://127.0.0.1:${hop.port}`, key, "server", server.home)
             socket = await agentSocket(server, api)
-            const onLaptop = `/asks/${asked.body.correlation_id}`
-            await until("the ask delivered on the laptop", async () => {
-              const ask = (await request(laptop.url, "GET", onLaptop, { headers: as(front as never) })).body
-              return ask.state === "delivered" ? ask : undefined
-            }, 20_000)
+            await askDelivered(laptop, front as never, asked.body.correlation_id, 20_000)
             await settle(300)
             assert.deepStrictEqual(socket.frames.filter((f) => f.text === "deploy done?"), [])
             socket.close()

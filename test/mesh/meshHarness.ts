@@ -129,6 +129,21 @@ export const until = async <A>(what: string, check: () => Promise<A | undefined>
   }
 }
 
+/** A pause for what must NOT happen (a second delivery) to have had its chance. */
+export const settle = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Waits until the ask `correlationId` reads `delivered` on daemon `d`, as `peer` sees it; returns the ask. */
+export const askDelivered = (
+  d: TestDaemon,
+  peer: Registered,
+  correlationId: string,
+  timeoutMs?: number
+) =>
+  until(`the ask delivered on ${d.url}`, async () => {
+    const ask = (await request(d.url, "GET", `/asks/${correlationId}`, { headers: as(peer) })).body
+    return ask.state === "delivered" ? ask : undefined
+  }, timeoutMs)
+
 export const linked = (d: TestDaemon, machine: string) =>
   until(`${machine} linked`, async () => (await links(d)).find((l) => l.machine === machine && l.status === "linked"))
 
