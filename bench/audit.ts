@@ -1,7 +1,7 @@
 /**
- * The relay's audit log on vs off, in one run: two relay processes alike but for the audit log,
- * each with a daemon's tunnel serving a small route, and small GETs at 32 concurrent through
- * each in alternating rounds. Every relayed GET writes a `request` record (one row: its place on
+ * The relay's audit log on vs off, in one run: pairs of relay processes alike but for the audit
+ * log, each with a daemon's tunnel serving a small route, and small GETs at 32 concurrent through
+ * each in alternating rounds (SETS fresh pairs, one after another). Every relayed GET writes a `request` record (one row: its place on
  * the global chain and on the user's).
  * The audited relay writes through its audit worker, as `relay serve` does; RELAY_AUDIT_INLINE=1
  * makes it write on its own thread instead (the CLI's writer), for comparison.
